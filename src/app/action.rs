@@ -1,0 +1,59 @@
+use crate::app::state::{SortKey, Tab};
+use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
+use crate::domain::refusal::{Refusal, Warning};
+use crate::domain::rules::upload::UploadInput;
+
+/// Everything that can happen: user intents (from the keymap or the CLI), ticks, effect results.
+#[derive(Debug, Clone)]
+pub enum Action {
+    // Navigation and view.
+    SelectTab(Tab),
+    NextTab,
+    PrevTab,
+    MoveBy(i64),
+    Top,
+    Bottom,
+    CycleSort,
+    SortBy(SortKey),
+    ReverseSort,
+    StartFilter,
+    SetFilter(String),
+    /// Leave filter input; `keep` false clears the filter.
+    EndFilter {
+        keep: bool,
+    },
+    StartCommand,
+    SetCommand(String),
+    RunCommand(String),
+    CancelCommand,
+    ToggleHelp,
+    OpenDetail,
+    ScrollDetail(i32),
+    Back,
+    Quit,
+    // Certificates.
+    Refresh(Option<String>),
+    OpenUpload,
+    SubmitUpload(Box<UploadInput>),
+    /// Delete `id` (or the selected row). Unconfirmed requests open the confirmation.
+    Delete {
+        id: Option<String>,
+        confirmed: bool,
+    },
+    ConfirmDelete,
+    // Time.
+    Tick,
+    // Effect results.
+    AllLoaded(Vec<CertSummary>),
+    OneLoaded(Option<CertSummary>),
+    DetailLoaded(Box<(Certificate, Vec<TimelineEvent>)>),
+    Imported {
+        summary: Box<CertSummary>,
+        warnings: Vec<Warning>,
+    },
+    Deleted {
+        id: String,
+    },
+    Refused(Refusal),
+    Failed(String),
+}

@@ -1,0 +1,71 @@
+//! The `:` command line: text in, actions out.
+use crate::app::action::Action;
+use crate::app::state::{SortKey, Tab};
+
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("upload", "open the upload form"),
+    ("delete", "delete the selected certificate"),
+    ("sort days|name|status|issuer|brand", "sort the list"),
+    ("filter TEXT", "filter the list"),
+    ("tab 1-4", "switch tab"),
+    ("refresh", "reload from the store"),
+    ("help", "show the keys"),
+    ("quit", "leave certdeck"),
+];
+
+pub fn parse(line: &str) -> Result<Action, String> {
+    let line = line.trim();
+    let (word, rest) = line
+        .split_once(' ')
+        .map(|(w, r)| (w, r.trim()))
+        .unwrap_or((line, ""));
+    Ok(match word {
+        "q" | "quit" | "q!" => Action::Quit,
+        "upload" | "import" | "u" => Action::OpenUpload,
+        "delete" | "del" => Action::Delete {
+            id: (!rest.is_empty()).then(|| rest.to_string()),
+            confirmed: false,
+        },
+        "help" | "h" => Action::ToggleHelp,
+        "refresh" => Action::Refresh(None),
+        "filter" => Action::SetFilter(rest.to_string()),
+        "sort" => Action::SortBy(match rest {
+            "days" | "" => SortKey::DaysLeft,
+            "name" => SortKey::Name,
+            "status" => SortKey::Status,
+            "issuer" => SortKey::Issuer,
+            "brand" => SortKey::Brand,
+            other => {
+                return Err(format!(
+                    "unknown sort key \"{other}\" (days, name, status, issuer, brand)"
+                ))
+            }
+        }),
+        "tab" => Action::SelectTab(match rest {
+            "1" | "certificates" => Tab::Certificates,
+            "2" | "validation" => Tab::Validation,
+            "3" | "hosting" => Tab::Hosting,
+            "4" | "alarms" => Tab::Alarms,
+            other => return Err(format!("unknown tab \"{other}\" (1-4)")),
+        }),
+        "" => return Err("empty command".into()),
+        other => return Err(format!("unknown command \"{other}\"; try :help")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_commands_and_names_unknown_ones() {
+        assert!(matches!(parse("q"), Ok(Action::Quit)));
+        assert!(matches!(
+            parse("sort name"),
+            Ok(Action::SortBy(SortKey::Name))
+        ));
+        assert!(matches!(parse("filter shop"), Ok(Action::SetFilter(f)) if f == "shop"));
+        assert!(parse("sort colour").unwrap_err().contains("colour"));
+        assert!(parse("frobnicate").unwrap_err().contains("frobnicate"));
+    }
+}

@@ -1,0 +1,12 @@
+use crate::domain::rules::delete::DeletePlan;
+use crate::domain::rules::upload::ValidatedUpload;
+
+/// I/O the reducer asks for. The engine performs it and feeds the outcome back as an Action.
+#[derive(Debug)]
+pub enum Effect {
+    LoadAll,
+    LoadOne(String),
+    LoadDetail(String),
+    InsertUploaded(Box<ValidatedUpload>),
+    Delete(DeletePlan),
+}

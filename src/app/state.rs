@@ -1,0 +1,292 @@
+//! What the UI shows. Views render from this alone.
+use crate::domain::model::{CertSummary, Certificate, Status, TimelineEvent};
+use crate::domain::refusal::{Refusal, Warning};
+use crate::domain::rules::delete::DeletePlan;
+use crate::domain::time::Timestamp;
+use chrono::DateTime;
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Certificates,
+    Validation,
+    Hosting,
+    Alarms,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [
+        Tab::Certificates,
+        Tab::Validation,
+        Tab::Hosting,
+        Tab::Alarms,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Certificates => "Certificates",
+            Tab::Validation => "Validation queue",
+            Tab::Hosting => "Hosting",
+            Tab::Alarms => "Alarms",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).expect("listed")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    DaysLeft,
+    Name,
+    Status,
+    Issuer,
+    Brand,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::DaysLeft => "days left",
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+            SortKey::Issuer => "issuer",
+            SortKey::Brand => "brand",
+        }
+    }
+
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::DaysLeft => SortKey::Name,
+            SortKey::Name => SortKey::Status,
+            SortKey::Status => SortKey::Issuer,
+            SortKey::Issuer => SortKey::Brand,
+            SortKey::Brand => SortKey::DaysLeft,
+        }
+    }
+}
+
+/// One list row: the summary and its precomputed lower-case filter text.
+#[derive(Debug, Clone)]
+pub struct CertRow {
+    pub summary: CertSummary,
+    pub haystack: String,
+}
+
+impl CertRow {
+    pub fn new(summary: CertSummary) -> CertRow {
+        let haystack = summary.search_text();
+        CertRow { summary, haystack }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Help,
+    Detail(Box<Detail>),
+    ConfirmDelete(DeletePlan),
+    Upload,
+}
+
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub cert: Certificate,
+    pub timeline: Vec<TimelineEvent>,
+    pub resources: Vec<String>,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Normal,
+    Filter,
+    Command(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMsg {
+    pub level: Level,
+    pub text: String,
+}
+
+/// The result of the last user intent, for the CLI to report and the form to show.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Imported {
+        summary: CertSummary,
+        warnings: Vec<Warning>,
+    },
+    NeedsConfirmation(DeletePlan),
+    Deleted {
+        id: String,
+    },
+    Refused(Refusal),
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub now: Timestamp,
+    pub rows: Vec<CertRow>,
+    /// Indices into `rows`, sorted and filtered: what the table shows.
+    pub visible: Vec<usize>,
+    pub selected: usize,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub filter: String,
+    pub tab: Tab,
+    pub overlay: Overlay,
+    pub input: Input,
+    pub status: Option<StatusMsg>,
+    pub outcome: Option<Outcome>,
+    /// The last refusal of the upload form, shown at its field.
+    pub upload_refusal: Option<Refusal>,
+    /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
+    pub extra_anchors: Vec<Vec<u8>>,
+    pub db_label: String,
+    pub quit: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            now: DateTime::UNIX_EPOCH,
+            rows: Vec::new(),
+            visible: Vec::new(),
+            selected: 0,
+            sort: SortKey::DaysLeft,
+            descending: false,
+            filter: String::new(),
+            tab: Tab::Certificates,
+            overlay: Overlay::None,
+            input: Input::Normal,
+            status: None,
+            outcome: None,
+            upload_refusal: None,
+            extra_anchors: Vec::new(),
+            db_label: String::new(),
+            quit: false,
+        }
+    }
+}
+
+impl State {
+    pub fn selected_row(&self) -> Option<&CertRow> {
+        self.visible
+            .get(self.selected)
+            .and_then(|&i| self.rows.get(i))
+    }
+
+    pub fn find(&self, id: &str) -> Option<&CertRow> {
+        self.rows.iter().find(|r| r.summary.id == id)
+    }
+
+    pub fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some(StatusMsg {
+            level,
+            text: text.into(),
+        });
+    }
+
+    /// Counts for the status bar: (total, expired, within 30 days).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut expired = 0;
+        let mut soon = 0;
+        for r in &self.rows {
+            match r.summary.days_left(self.now) {
+                _ if r.summary.status_at(self.now) == Status::Expired => expired += 1,
+                Some(d) if d <= 30 && r.summary.status_at(self.now) != Status::Revoked => soon += 1,
+                _ => {}
+            }
+        }
+        (self.rows.len(), expired, soon)
+    }
+
+    /// Replaces every row (indices into the old rows are void).
+    pub fn set_rows(&mut self, rows: Vec<CertRow>) {
+        self.rows = rows;
+        self.visible.clear();
+        self.rebuild_view();
+    }
+
+    /// Removes a row, keeping the cursor at the same position in the list.
+    pub fn remove_row(&mut self, id: &str) {
+        let pos = self.selected;
+        self.rows.retain(|r| r.summary.id != id);
+        self.visible.clear();
+        self.rebuild_view();
+        self.selected = pos.min(self.visible.len().saturating_sub(1));
+    }
+
+    /// Re-sorts all rows and re-applies the filter, keeping the selected record selected.
+    pub fn rebuild_view(&mut self) {
+        let keep = self.selected_row().map(|r| r.summary.id.clone());
+        let now = self.now;
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        let rows = &self.rows;
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&rows[a].summary, &rows[b].summary);
+            compare(a, b, self.sort, now)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        if self.descending {
+            order.reverse();
+        }
+        let needle = self.filter.to_lowercase();
+        self.visible = order
+            .into_iter()
+            .filter(|&i| rows[i].haystack.contains(&needle))
+            .collect();
+        self.reselect(keep);
+    }
+
+    /// Applies a new filter. Typing more characters only narrows, so it scans what is visible.
+    pub fn apply_filter(&mut self, filter: String) {
+        let keep = self.selected_row().map(|r| r.summary.id.clone());
+        let narrows = filter.starts_with(&self.filter);
+        self.filter = filter;
+        if narrows {
+            let needle = self.filter.to_lowercase();
+            let rows = &self.rows;
+            self.visible.retain(|&i| rows[i].haystack.contains(&needle));
+            self.reselect(keep);
+        } else {
+            self.rebuild_view();
+        }
+    }
+
+    fn reselect(&mut self, keep: Option<String>) {
+        let found = keep.and_then(|id| {
+            self.visible
+                .iter()
+                .position(|&i| self.rows[i].summary.id == id)
+        });
+        self.selected = found.unwrap_or(0).min(self.visible.len().saturating_sub(1));
+    }
+}
+
+fn compare(a: &CertSummary, b: &CertSummary, key: SortKey, now: Timestamp) -> Ordering {
+    match key {
+        // Orders without a certificate (no expiry) sort after every dated one.
+        SortKey::DaysLeft => match (a.not_after, b.not_after) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        },
+        SortKey::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+        SortKey::Status => a.status_at(now).cmp(&b.status_at(now)),
+        SortKey::Issuer => a.issuer.cmp(&b.issuer),
+        SortKey::Brand => a.brand.cmp(&b.brand),
+    }
+}

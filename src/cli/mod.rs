@@ -1,0 +1,113 @@
+//! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
+//! 2 usage error, 3 could not run (database busy, I/O).
+pub mod delete;
+pub mod import;
+pub mod json;
+pub mod list;
+pub mod show;
+pub mod tui;
+
+use crate::app::State;
+use crate::engine::clock::{Clock, ManualClock, SystemClock};
+use crate::engine::Engine;
+use crate::store::{paths, Store};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const EXIT_REFUSED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_UNAVAILABLE: i32 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "certdeck",
+    version,
+    about = "The whole life of TLS certificates, from a terminal"
+)]
+pub struct Cli {
+    /// Database file (else $CERTDECK_DB, else the XDG data dir)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Open the TUI on a fresh temporary database seeded with demo certificates
+    #[arg(long)]
+    pub demo: bool,
+    /// Pretend the time is this RFC 3339 instant (tests, what-if checks)
+    #[arg(long, global = true, hide = true, value_name = "RFC3339")]
+    pub now: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Upload (host) a certificate you already have
+    Import(import::ImportArgs),
+    /// List certificates, soonest expiry first
+    List(list::ListArgs),
+    /// Show everything about one certificate
+    Show(show::ShowArgs),
+    /// Delete a certificate (D-1..D-3)
+    Delete(delete::DeleteArgs),
+}
+
+/// What a subcommand ended with: an exit code; it has printed everything it had to.
+pub type Exit = i32;
+
+pub fn clock_from(now: Option<&str>) -> Result<Arc<dyn Clock>, String> {
+    match now {
+        None => Ok(Arc::new(SystemClock)),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Arc::new(ManualClock::new(t.with_timezone(&chrono::Utc))) as Arc<dyn Clock>)
+            .map_err(|e| format!("--now {s}: not an RFC 3339 time ({e})")),
+    }
+}
+
+/// Opens the engine for a subcommand, or prints why it cannot and returns the exit code.
+pub fn open_engine(cli: &Cli, role: &str, json: bool) -> Result<Engine, Exit> {
+    let clock = clock_from(cli.now.as_deref()).map_err(|e| fail(json, EXIT_USAGE, &e))?;
+    let path = paths::resolve_db_path(cli.db.clone());
+    let store = Store::open(&path, &paths::key_file_path(), role)
+        .map_err(|e| fail(json, EXIT_UNAVAILABLE, &e.to_string()))?;
+    Ok(Engine::new(store, clock))
+}
+
+/// Prints a failure that is not a rule refusal and returns its exit code.
+pub fn fail(json: bool, code: Exit, message: &str) -> Exit {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": {"rule": null, "field": null, "line": null, "message": message}})
+        );
+    } else {
+        eprintln!("certdeck: {message}");
+    }
+    code
+}
+
+/// Prints a refusal (`{"error": {rule, field, line, message}}` with --json) and returns 1.
+pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
+    if json {
+        println!("{}", serde_json::json!({"error": r}));
+    } else {
+        eprintln!("certdeck: refused: {r}");
+    }
+    EXIT_REFUSED
+}
+
+pub fn run(cli: &Cli, command: &Command) -> Exit {
+    match command {
+        Command::Import(a) => import::run(cli, a),
+        Command::List(a) => list::run(cli, a),
+        Command::Show(a) => show::run(cli, a),
+        Command::Delete(a) => delete::run(cli, a),
+    }
+}
+
+pub fn new_state(engine: &Engine, label: &str) -> State {
+    State {
+        now: engine.clock().now(),
+        db_label: label.to_string(),
+        ..State::default()
+    }
+}

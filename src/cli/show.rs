@@ -1,0 +1,36 @@
+use super::{fail, open_engine, Cli, Exit, EXIT_UNAVAILABLE};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
+    let engine = match open_engine(cli, "cli show", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let now = engine.clock().now();
+    let (cert, timeline) = match (engine.store().get(&a.id), engine.store().timeline(&a.id)) {
+        (Ok(Some(c)), Ok(t)) => (c, t),
+        (Ok(None), _) => {
+            return fail(
+                a.json,
+                super::EXIT_REFUSED,
+                &format!("no certificate with id {}", a.id),
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    if a.json {
+        println!("{}", super::json::detail(&cert, &timeline, now));
+    } else {
+        for line in crate::ui::detail::detail_text(&cert, &timeline, &[], now) {
+            println!("{line}");
+        }
+    }
+    0
+}

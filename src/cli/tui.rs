@@ -1,0 +1,35 @@
+//! The default command: the TUI, on the user's database or (with --demo) a seeded temporary one.
+use super::{clock_from, fail, Cli, Exit, EXIT_UNAVAILABLE, EXIT_USAGE};
+use crate::engine::Engine;
+use crate::store::{paths, Store};
+
+pub fn run(cli: &Cli) -> Exit {
+    if let Err(e) = color_eyre::install() {
+        return fail(false, EXIT_UNAVAILABLE, &e.to_string());
+    }
+    let clock = match clock_from(cli.now.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(false, EXIT_USAGE, &e),
+    };
+    let (store, label, _tempdir) = if cli.demo {
+        match crate::demo::seed::open_demo(clock.now()) {
+            Ok((store, dir)) => (store, "demo database".to_string(), Some(dir)),
+            Err(e) => return fail(false, EXIT_UNAVAILABLE, &e),
+        }
+    } else {
+        let path = paths::resolve_db_path(cli.db.clone());
+        match Store::open(&path, &paths::key_file_path(), "tui") {
+            Ok(s) => (s, path.display().to_string(), None),
+            Err(e) => return fail(false, EXIT_UNAVAILABLE, &e.to_string()),
+        }
+    };
+    let engine = Engine::new(store, clock);
+    let state = super::new_state(&engine, &label);
+    match crate::ui::run(engine, state) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("certdeck: {e}");
+            EXIT_UNAVAILABLE
+        }
+    }
+}

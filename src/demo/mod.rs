@@ -1,0 +1,5 @@
+//! Demo data: certificates generated at start (rcgen, and a small SM2 builder) for `--demo`,
+//! and for the tests and benchmarks that need real certificates.
+pub mod pki;
+pub mod seed;
+mod sm2cert;

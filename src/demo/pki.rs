@@ -1,0 +1,265 @@
+//! A small PKI for the demo, the tests and the benchmarks: roots, intermediates and leaves with
+//! real keys. RSA keys come from `demo/*.pem` (rcgen on ring cannot generate RSA); every other
+//! key is generated fresh.
+use crate::domain::time::Timestamp;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use ring::rand::{SecureRandom, SystemRandom};
+
+const RSA_2048: &str = include_str!("../../demo/rsa-2048-demo-only.pem");
+const RSA_3072: &str = include_str!("../../demo/rsa-3072-demo-only.pem");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    P256,
+    P384,
+    Ed25519,
+    Rsa2048,
+    Rsa3072,
+    Sm2,
+}
+
+pub enum GenKey {
+    Rcgen(Box<KeyPair>),
+    Sm2(sm2::SecretKey),
+}
+
+impl GenKey {
+    pub fn generate(kind: KeyKind) -> GenKey {
+        match kind {
+            KeyKind::P256 => GenKey::Rcgen(Box::new(
+                KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 keygen"),
+            )),
+            KeyKind::P384 => GenKey::Rcgen(Box::new(
+                KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("P-384 keygen"),
+            )),
+            KeyKind::Ed25519 => GenKey::Rcgen(Box::new(
+                KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("Ed25519 keygen"),
+            )),
+            KeyKind::Rsa2048 => {
+                GenKey::Rcgen(Box::new(KeyPair::from_pem(RSA_2048).expect("demo RSA key")))
+            }
+            KeyKind::Rsa3072 => {
+                GenKey::Rcgen(Box::new(KeyPair::from_pem(RSA_3072).expect("demo RSA key")))
+            }
+            KeyKind::Sm2 => {
+                let rng = SystemRandom::new();
+                loop {
+                    let mut b = [0u8; 32];
+                    rng.fill(&mut b).expect("system randomness");
+                    if let Ok(k) = sm2::SecretKey::from_slice(&b) {
+                        break GenKey::Sm2(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// PKCS#8 PEM of the private key.
+    pub fn pkcs8_pem(&self) -> String {
+        match self {
+            GenKey::Rcgen(k) => k.serialize_pem(),
+            GenKey::Sm2(k) => {
+                use pkcs8::EncodePrivateKey;
+                let doc = k.to_pkcs8_der().expect("SM2 key encodes");
+                crate::domain::pem::encode("PRIVATE KEY", doc.as_bytes())
+            }
+        }
+    }
+}
+
+fn to_time(t: Timestamp) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(t.timestamp()).expect("timestamp in range")
+}
+
+fn dn(cn: &str, org: &str) -> DistinguishedName {
+    let mut d = DistinguishedName::new();
+    d.push(DnType::OrganizationName, org);
+    d.push(DnType::CommonName, cn);
+    d
+}
+
+/// A certificate authority that can issue leaves (and intermediates) of its own key family.
+pub struct Authority {
+    pub cn: String,
+    pub org: String,
+    key: GenKey,
+    params: Option<CertificateParams>,
+    pub der: Vec<u8>,
+}
+
+/// A leaf certificate and its key.
+pub struct Issued {
+    pub der: Vec<u8>,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+fn serial() -> u64 {
+    let mut b = [0u8; 8];
+    SystemRandom::new().fill(&mut b).expect("system randomness");
+    u64::from_be_bytes(b) >> 1
+}
+
+fn ca_params(cn: &str, org: &str, nb: Timestamp, na: Timestamp) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = dn(cn, org);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.not_before = to_time(nb);
+    p.not_after = to_time(na);
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+impl Authority {
+    pub fn root(cn: &str, org: &str, kind: KeyKind, nb: Timestamp, na: Timestamp) -> Authority {
+        let key = GenKey::generate(kind);
+        match &key {
+            GenKey::Rcgen(kp) => {
+                let params = ca_params(cn, org, nb, na);
+                let der = params
+                    .self_signed(kp.as_ref())
+                    .expect("root signs")
+                    .der()
+                    .to_vec();
+                Authority {
+                    cn: cn.into(),
+                    org: org.into(),
+                    key,
+                    params: Some(params),
+                    der,
+                }
+            }
+            GenKey::Sm2(sk) => {
+                let issuer = super::sm2cert::Sm2Issuer { cn, org, key: sk };
+                let der = super::sm2cert::build(
+                    cn,
+                    org,
+                    &[],
+                    true,
+                    serial(),
+                    nb,
+                    na,
+                    &sk.public_key(),
+                    &issuer,
+                );
+                Authority {
+                    cn: cn.into(),
+                    org: org.into(),
+                    key,
+                    params: None,
+                    der,
+                }
+            }
+        }
+    }
+
+    pub fn intermediate(&self, cn: &str, org: &str, nb: Timestamp, na: Timestamp) -> Authority {
+        let kind = match &self.key {
+            GenKey::Rcgen(_) => KeyKind::P256,
+            GenKey::Sm2(_) => KeyKind::Sm2,
+        };
+        let key = GenKey::generate(kind);
+        let der = self.sign(cn, org, &[], true, nb, na, &key);
+        let params = matches!(key, GenKey::Rcgen(_)).then(|| ca_params(cn, org, nb, na));
+        Authority {
+            cn: cn.into(),
+            org: org.into(),
+            key,
+            params,
+            der,
+        }
+    }
+
+    /// Issues a server certificate for `domains` (first one is the CN). SM2 authorities issue SM2 leaves.
+    pub fn issue(&self, domains: &[&str], kind: KeyKind, nb: Timestamp, na: Timestamp) -> Issued {
+        let kind = match self.key {
+            GenKey::Sm2(_) => KeyKind::Sm2,
+            GenKey::Rcgen(_) if kind == KeyKind::Sm2 => KeyKind::P256,
+            _ => kind,
+        };
+        let key = GenKey::generate(kind);
+        let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+        let der = self.sign(&domains[0], "", &domains, false, nb, na, &key);
+        Issued {
+            cert_pem: crate::domain::pem::encode("CERTIFICATE", &der),
+            key_pem: key.pkcs8_pem(),
+            der,
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        crate::domain::pem::encode("CERTIFICATE", &self.der)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        cn: &str,
+        org: &str,
+        domains: &[String],
+        is_ca: bool,
+        nb: Timestamp,
+        na: Timestamp,
+        subject: &GenKey,
+    ) -> Vec<u8> {
+        match (&self.key, subject) {
+            (GenKey::Rcgen(ca_key), GenKey::Rcgen(kp)) => {
+                let mut p = if is_ca {
+                    ca_params(cn, org, nb, na)
+                } else {
+                    let mut p =
+                        CertificateParams::new(domains.to_vec()).expect("valid domain names");
+                    let mut d = DistinguishedName::new();
+                    d.push(DnType::CommonName, cn);
+                    p.distinguished_name = d;
+                    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                    p.key_usages = vec![
+                        KeyUsagePurpose::DigitalSignature,
+                        KeyUsagePurpose::KeyEncipherment,
+                    ];
+                    p.not_before = to_time(nb);
+                    p.not_after = to_time(na);
+                    p.use_authority_key_identifier_extension = true;
+                    p
+                };
+                p.serial_number = Some(rcgen::SerialNumber::from(serial().to_be_bytes().to_vec()));
+                let issuer = Issuer::from_params(
+                    self.params.as_ref().expect("rcgen CA has params"),
+                    ca_key.as_ref(),
+                );
+                p.signed_by(kp.as_ref(), &issuer)
+                    .expect("certificate signs")
+                    .der()
+                    .to_vec()
+            }
+            (GenKey::Sm2(ca_key), GenKey::Sm2(sk)) => {
+                let issuer = super::sm2cert::Sm2Issuer {
+                    cn: &self.cn,
+                    org: &self.org,
+                    key: ca_key,
+                };
+                let org = if org.is_empty() { "certdeck demo" } else { org };
+                super::sm2cert::build(
+                    cn,
+                    org,
+                    domains,
+                    is_ca,
+                    serial(),
+                    nb,
+                    na,
+                    &sk.public_key(),
+                    &issuer,
+                )
+            }
+            _ => unreachable!("authorities issue keys of their own family"),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Facts of X.509 certificates and chains (x509-parser), and which key belongs to which leaf.
+use crate::domain::key::{PublicKey, OID_SM2};
+use crate::domain::model::{ChainLink, X509Facts};
+use crate::domain::time::Timestamp;
+use chrono::DateTime;
+use x509_parser::prelude::*;
+
+/// A parsed certificate: its facts, its public key, and the raw parts chain building needs.
+#[derive(Debug, Clone)]
+pub struct ParsedCert {
+    pub der: Vec<u8>,
+    pub facts: X509Facts,
+    pub public_key: Option<PublicKey>,
+    pub subject_raw: Vec<u8>,
+    pub issuer_raw: Vec<u8>,
+    pub subject_key_id: Option<Vec<u8>>,
+    pub authority_key_id: Option<Vec<u8>>,
+}
+
+impl ParsedCert {
+    pub fn is_self_signed(&self) -> bool {
+        self.subject_raw == self.issuer_raw
+    }
+
+    pub fn link(&self) -> ChainLink {
+        ChainLink {
+            subject: self.facts.subject.clone(),
+            issuer: self.facts.issuer.clone(),
+            not_before: self.facts.not_before,
+            not_after: self.facts.not_after,
+            fingerprint_sha256: self.facts.fingerprint_sha256.clone(),
+            is_ca: self.facts.is_ca,
+        }
+    }
+
+    /// True when `self` names `issuer` as its issuer (by name, and by key id when both have one).
+    pub fn is_issued_by(&self, issuer: &ParsedCert) -> bool {
+        if self.issuer_raw != issuer.subject_raw {
+            return false;
+        }
+        match (&self.authority_key_id, &issuer.subject_key_id) {
+            (Some(a), Some(s)) => a == s,
+            _ => true,
+        }
+    }
+}
+
+pub fn sha256_hex(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut s = String::with_capacity(64);
+    for b in digest.as_ref() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Parses one DER certificate. The error is a sentence fit for the user.
+pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
+    let (rest, cert) = X509Certificate::from_der(der)
+        .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+    if !rest.is_empty() {
+        return Err(format!(
+            "{} unexpected bytes after the certificate",
+            rest.len()
+        ));
+    }
+    let der = der[..der.len() - rest.len()].to_vec();
+    let registry = oid_registry();
+    let name_of = |oid: &x509_parser::der_parser::oid::Oid| {
+        let s = oid.to_id_string();
+        match s.as_str() {
+            "1.2.156.10197.1.501" => "SM2-with-SM3".to_string(),
+            OID_SM2 => "SM2".to_string(),
+            _ => oid2sn(oid, registry).map(str::to_string).unwrap_or(s),
+        }
+    };
+
+    let spki = cert.public_key();
+    let alg_oid = spki.algorithm.algorithm.to_id_string();
+    let curve_oid = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    let public_key = PublicKey::from_spki(
+        &alg_oid,
+        curve_oid.as_deref(),
+        &spki.subject_public_key.data,
+    )
+    .ok();
+    let (key_algorithm, key_bits) = match &public_key {
+        Some(pk) => (pk.algorithm(), pk.bits()),
+        None => {
+            return Err(format!(
+                "unsupported public key algorithm {}",
+                name_of(&spki.algorithm.algorithm)
+            ))
+        }
+    };
+
+    let mut sans = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => sans.push(d.to_string()),
+                GeneralName::IPAddress(ip) => sans.push(ip_to_string(ip)),
+                GeneralName::RFC822Name(m) => sans.push(m.to_string()),
+                _ => {}
+            }
+        }
+    }
+    let subject_cn = first_attr(
+        cert.subject(),
+        &x509_parser::oid_registry::OID_X509_COMMON_NAME,
+    );
+    let subject_org = first_attr(
+        cert.subject(),
+        &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
+    );
+    let issuer_cn = first_attr(
+        cert.issuer(),
+        &x509_parser::oid_registry::OID_X509_COMMON_NAME,
+    );
+    let issuer_org = first_attr(
+        cert.issuer(),
+        &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
+    );
+
+    let mut key_usage = Vec::new();
+    if let Ok(Some(ku)) = cert.key_usage() {
+        let ku = ku.value;
+        for (on, name) in [
+            (ku.digital_signature(), "digitalSignature"),
+            (ku.non_repudiation(), "nonRepudiation"),
+            (ku.key_encipherment(), "keyEncipherment"),
+            (ku.data_encipherment(), "dataEncipherment"),
+            (ku.key_agreement(), "keyAgreement"),
+            (ku.key_cert_sign(), "keyCertSign"),
+            (ku.crl_sign(), "cRLSign"),
+        ] {
+            if on {
+                key_usage.push(name.to_string());
+            }
+        }
+    }
+    let mut extended_key_usage = Vec::new();
+    if let Ok(Some(eku)) = cert.extended_key_usage() {
+        let e = eku.value;
+        for (on, name) in [
+            (e.server_auth, "serverAuth"),
+            (e.client_auth, "clientAuth"),
+            (e.code_signing, "codeSigning"),
+            (e.email_protection, "emailProtection"),
+            (e.ocsp_signing, "ocspSigning"),
+        ] {
+            if on {
+                extended_key_usage.push(name.to_string());
+            }
+        }
+    }
+    let mut policies = Vec::new();
+    let mut subject_key_id = None;
+    let mut authority_key_id = None;
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::CertificatePolicies(p) => {
+                policies.extend(p.iter().map(|pi| pi.policy_id.to_id_string()));
+            }
+            ParsedExtension::SubjectKeyIdentifier(k) => subject_key_id = Some(k.0.to_vec()),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                authority_key_id = a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => {}
+        }
+    }
+
+    let facts = X509Facts {
+        version: cert.version().0 + 1,
+        subject: cert.subject().to_string(),
+        subject_cn,
+        subject_org,
+        sans,
+        issuer: cert.issuer().to_string(),
+        issuer_cn,
+        issuer_org,
+        serial: cert.raw_serial_as_string().replace(':', "").to_lowercase(),
+        not_before: asn1_time(cert.validity().not_before)?,
+        not_after: asn1_time(cert.validity().not_after)?,
+        signature_algorithm: name_of(&cert.signature_algorithm.algorithm),
+        key_algorithm,
+        key_bits,
+        fingerprint_sha256: sha256_hex(&der),
+        is_ca: cert.is_ca(),
+        key_usage,
+        extended_key_usage,
+        policies,
+    };
+    Ok(ParsedCert {
+        subject_raw: cert.subject().as_raw().to_vec(),
+        issuer_raw: cert.issuer().as_raw().to_vec(),
+        der,
+        facts,
+        public_key,
+        subject_key_id,
+        authority_key_id,
+    })
+}
+
+fn asn1_time(t: ASN1Time) -> Result<Timestamp, String> {
+    DateTime::from_timestamp(t.timestamp(), 0)
+        .ok_or_else(|| "validity date out of range".to_string())
+}
+
+fn ip_to_string(ip: &[u8]) -> String {
+    match ip.len() {
+        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(ip).expect("4 bytes")).to_string(),
+        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(ip).expect("16 bytes")).to_string(),
+        _ => format!("{ip:02x?}"),
+    }
+}
+
+/// A chain put in order: leaf first, each next link the issuer of the one before.
+#[derive(Debug, Clone)]
+pub struct OrderedChain {
+    pub certs: Vec<ParsedCert>,
+    /// The input order was not leaf-first issuer order.
+    pub reordered: bool,
+    /// The chain ends at a self-signed root or at a certificate issued by a known trust anchor.
+    pub complete: bool,
+    /// Certificates given that are not on the leaf's path (kept at the end).
+    pub unrelated: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// Several end-entity certificates that are not on one path. Holds their subjects.
+    SeveralLeaves(Vec<String>),
+}
+
+/// Orders certificates given in any order. `anchor_subjects` are the raw subject names of trusted
+/// roots (Mozilla's, and later the sandbox CA's) that need not be in the chain for it to be complete.
+pub fn order_chain(
+    certs: Vec<ParsedCert>,
+    anchor_subjects: &[&[u8]],
+) -> Result<OrderedChain, ChainError> {
+    let n = certs.len();
+    let issues_someone = |i: usize| (0..n).any(|j| j != i && certs[j].is_issued_by(&certs[i]));
+    let mut leaves: Vec<usize> = (0..n).filter(|&i| !issues_someone(i)).collect();
+    if leaves.len() > 1 {
+        // Prefer end-entity certificates; a stray CA certificate is tolerated.
+        let end_entities: Vec<usize> = leaves
+            .iter()
+            .copied()
+            .filter(|&i| !certs[i].facts.is_ca)
+            .collect();
+        if end_entities.len() > 1 {
+            return Err(ChainError::SeveralLeaves(
+                end_entities
+                    .iter()
+                    .map(|&i| certs[i].facts.subject.clone())
+                    .collect(),
+            ));
+        }
+        if let Some(&leaf) = end_entities.first() {
+            leaves = vec![leaf];
+        }
+    }
+    let leaf = leaves.first().copied().unwrap_or(0);
+    let mut path = vec![leaf];
+    let mut used = vec![false; n];
+    used[leaf] = true;
+    loop {
+        let current = &certs[*path.last().expect("path has the leaf")];
+        if current.is_self_signed() {
+            break;
+        }
+        match (0..n).find(|&j| !used[j] && current.is_issued_by(&certs[j])) {
+            Some(j) => {
+                used[j] = true;
+                path.push(j);
+            }
+            None => break,
+        }
+    }
+    let last = &certs[*path.last().expect("path has the leaf")];
+    let issuer_inner = sequence_contents(&last.issuer_raw);
+    let complete = last.is_self_signed()
+        || anchor_subjects
+            .iter()
+            .any(|s| *s == last.issuer_raw.as_slice() || *s == issuer_inner);
+    let unrelated = n - path.len();
+    let order: Vec<usize> = path
+        .iter()
+        .copied()
+        .chain((0..n).filter(|&i| !used[i]))
+        .collect();
+    let reordered = order.iter().enumerate().any(|(pos, &i)| pos != i);
+    let mut slots: Vec<Option<ParsedCert>> = certs.into_iter().map(Some).collect();
+    let certs = order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each index once"))
+        .collect();
+    Ok(OrderedChain {
+        certs,
+        reordered,
+        complete,
+        unrelated,
+    })
+}
+
+/// Raw subjects of the Mozilla root programme, as trust anchors for chain completeness.
+pub fn mozilla_anchor_subjects() -> Vec<&'static [u8]> {
+    webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .map(|ta| ta.subject.as_ref())
+        .collect()
+}
+
+/// The contents of a DER SEQUENCE without its tag and length (trust anchors store names so).
+fn sequence_contents(der: &[u8]) -> &[u8] {
+    if der.len() < 2 || der[0] != 0x30 {
+        return der;
+    }
+    let (len_bytes, len) = match der[1] {
+        l if l < 0x80 => (0, l as usize),
+        l => {
+            let n = (l & 0x7f) as usize;
+            if n == 0 || n > 4 || der.len() < 2 + n {
+                return der;
+            }
+            (
+                n,
+                der[2..2 + n]
+                    .iter()
+                    .fold(0usize, |acc, &b| acc << 8 | b as usize),
+            )
+        }
+    };
+    der.get(2 + len_bytes..2 + len_bytes + len).unwrap_or(der)
+}
+
+fn first_attr(name: &X509Name, oid: &x509_parser::der_parser::oid::Oid) -> Option<String> {
+    name.iter_by_oid(oid)
+        .next()
+        .and_then(|a| a.as_str().ok().map(str::to_string))
+}

@@ -1,0 +1,399 @@
+//! Private keys: PKCS#1, SEC1, PKCS#8 and encrypted PKCS#8, and whether a key belongs to a
+//! certificate's public key. The public key is derived from the private scalar, never taken on
+//! trust from the optional copy inside the key file.
+use crate::domain::model::KeyAlgorithm;
+use pkcs8::der::Decode;
+
+pub const OID_RSA: &str = "1.2.840.113549.1.1.1";
+pub const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+pub const OID_ED25519: &str = "1.3.101.112";
+pub const OID_P256: &str = "1.2.840.10045.3.1.7";
+pub const OID_P384: &str = "1.3.132.0.34";
+/// SM2 curve (GM/T 0006); x509-parser has no name for it.
+pub const OID_SM2: &str = "1.2.156.10197.1.301";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    Sm2,
+}
+
+impl Curve {
+    pub fn from_oid(oid: &str) -> Option<Curve> {
+        match oid {
+            OID_P256 => Some(Curve::P256),
+            OID_P384 => Some(Curve::P384),
+            OID_SM2 => Some(Curve::Sm2),
+            _ => None,
+        }
+    }
+
+    pub fn bits(self) -> u32 {
+        match self {
+            Curve::P256 | Curve::Sm2 => 256,
+            Curve::P384 => 384,
+        }
+    }
+}
+
+/// The public half of a key, in a form that compares across encodings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// Modulus and exponent, big-endian without leading zeros.
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
+    /// Uncompressed SEC1 point.
+    Ec {
+        curve: Curve,
+        point: Vec<u8>,
+    },
+    Ed25519([u8; 32]),
+}
+
+impl PublicKey {
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        match self {
+            PublicKey::Rsa { .. } => KeyAlgorithm::Rsa,
+            PublicKey::Ec {
+                curve: Curve::Sm2, ..
+            } => KeyAlgorithm::Sm2,
+            PublicKey::Ec { .. } => KeyAlgorithm::Ecdsa,
+            PublicKey::Ed25519(_) => KeyAlgorithm::Ed25519,
+        }
+    }
+
+    pub fn bits(&self) -> u32 {
+        match self {
+            PublicKey::Rsa { n, .. } => bit_length(n),
+            PublicKey::Ec { curve, .. } => curve.bits(),
+            PublicKey::Ed25519(_) => 256,
+        }
+    }
+
+    /// Reads a certificate's SubjectPublicKeyInfo parts.
+    pub fn from_spki(
+        alg_oid: &str,
+        curve_oid: Option<&str>,
+        key_bits: &[u8],
+    ) -> Result<PublicKey, String> {
+        match alg_oid {
+            OID_RSA => {
+                let k = pkcs1::RsaPublicKeyRef::from_der(key_bits)
+                    .map_err(|e| format!("RSA public key: {e}"))?;
+                Ok(PublicKey::Rsa {
+                    n: strip_zeros(k.modulus.as_bytes()),
+                    e: strip_zeros(k.public_exponent.as_bytes()),
+                })
+            }
+            OID_EC_PUBLIC_KEY | OID_SM2 => {
+                let curve_oid = if alg_oid == OID_SM2 {
+                    Some(OID_SM2)
+                } else {
+                    curve_oid
+                };
+                let curve = curve_oid.and_then(Curve::from_oid).ok_or_else(|| {
+                    format!(
+                        "unsupported elliptic curve {}",
+                        curve_oid.unwrap_or("(none)")
+                    )
+                })?;
+                Ok(PublicKey::Ec {
+                    curve,
+                    point: uncompressed_point(curve, key_bits)?,
+                })
+            }
+            OID_ED25519 => {
+                Ok(PublicKey::Ed25519(key_bits.try_into().map_err(|_| {
+                    "Ed25519 public key is not 32 bytes".to_string()
+                })?))
+            }
+            other => Err(format!("unsupported public key algorithm {other}")),
+        }
+    }
+}
+
+/// A private key read from a field, with its derived public key. Never printed.
+#[derive(Clone)]
+pub struct PrivateKey {
+    pub public: PublicKey,
+    /// PKCS#8 or the original traditional encoding, as given (decrypted if it was encrypted).
+    pub der: Vec<u8>,
+    pub pem_label: &'static str,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("algorithm", &self.public.algorithm())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateKey {
+    pub fn to_pem(&self) -> String {
+        crate::domain::pem::encode(self.pem_label, &self.der)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Encrypted PKCS#8 given without a password.
+    NeedsPassword,
+    WrongPassword,
+    /// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` keys.
+    LegacyEncrypted,
+    Invalid(String),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::NeedsPassword => write!(f, "the private key is encrypted (BEGIN ENCRYPTED PRIVATE KEY); give its password"),
+            KeyError::WrongPassword => write!(f, "the password does not decrypt the private key"),
+            KeyError::LegacyEncrypted => write!(f, "legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED) is not supported; convert it with `openssl pkcs8 -topk8` and give the password"),
+            KeyError::Invalid(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+pub fn is_private_key_label(label: &str) -> bool {
+    matches!(
+        label,
+        "PRIVATE KEY"
+            | "RSA PRIVATE KEY"
+            | "EC PRIVATE KEY"
+            | "ENCRYPTED PRIVATE KEY"
+            | "SM2 PRIVATE KEY"
+    )
+}
+
+/// Reads one PEM private key block. `password` is used for encrypted PKCS#8 only.
+pub fn parse_private_key(
+    label: &str,
+    der: &[u8],
+    headers: &[(String, String)],
+    password: Option<&[u8]>,
+) -> Result<PrivateKey, KeyError> {
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("Proc-Type") && v.contains("ENCRYPTED"))
+    {
+        return Err(KeyError::LegacyEncrypted);
+    }
+    match label {
+        "RSA PRIVATE KEY" => Ok(PrivateKey {
+            public: rsa_public_from_pkcs1(der)?,
+            der: der.to_vec(),
+            pem_label: "RSA PRIVATE KEY",
+        }),
+        "EC PRIVATE KEY" | "SM2 PRIVATE KEY" => Ok(PrivateKey {
+            public: ec_public_from_sec1(der, None)?,
+            der: der.to_vec(),
+            pem_label: "EC PRIVATE KEY",
+        }),
+        "PRIVATE KEY" => Ok(PrivateKey {
+            public: public_from_pkcs8(der)?,
+            der: der.to_vec(),
+            pem_label: "PRIVATE KEY",
+        }),
+        "ENCRYPTED PRIVATE KEY" => {
+            let password = password
+                .filter(|p| !p.is_empty())
+                .ok_or(KeyError::NeedsPassword)?;
+            let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
+                .map_err(|e| KeyError::Invalid(format!("encrypted PKCS#8 structure: {e}")))?;
+            let plain = info
+                .decrypt(password)
+                .map_err(|_| KeyError::WrongPassword)?;
+            let der = plain.as_bytes().to_vec();
+            Ok(PrivateKey {
+                public: public_from_pkcs8(&der)?,
+                der,
+                pem_label: "PRIVATE KEY",
+            })
+        }
+        other => Err(KeyError::Invalid(format!(
+            "BEGIN {other} is not a private key"
+        ))),
+    }
+}
+
+/// Reads a DER private key whose encoding is unknown (PKCS#8, then PKCS#1, then SEC1).
+pub fn parse_private_key_der(der: &[u8]) -> Result<PrivateKey, KeyError> {
+    for label in ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"] {
+        if let Ok(k) = parse_private_key(label, der, &[], None) {
+            return Ok(k);
+        }
+    }
+    Err(KeyError::Invalid("not a DER private key".into()))
+}
+
+fn public_from_pkcs8(der: &[u8]) -> Result<PublicKey, KeyError> {
+    let info = pkcs8::PrivateKeyInfoRef::from_der(der)
+        .map_err(|e| KeyError::Invalid(format!("PKCS#8 structure: {e}")))?;
+    let alg = info.algorithm.oid.to_string();
+    let inner = info.private_key.as_bytes();
+    match alg.as_str() {
+        OID_RSA => rsa_public_from_pkcs1(inner),
+        OID_EC_PUBLIC_KEY | OID_SM2 => {
+            let curve_oid = if alg == OID_SM2 {
+                Some(OID_SM2.to_string())
+            } else {
+                info.algorithm
+                    .parameters
+                    .and_then(|p| p.decode_as::<pkcs8::ObjectIdentifier>().ok())
+                    .map(|o| o.to_string())
+            };
+            ec_public_from_sec1(inner, curve_oid.as_deref())
+        }
+        OID_ED25519 => {
+            // CurvePrivateKey ::= OCTET STRING (the 32-byte seed), wrapped in the outer OCTET STRING.
+            let seed = match inner {
+                [0x04, 0x20, seed @ ..] if seed.len() == 32 => seed,
+                _ => {
+                    return Err(KeyError::Invalid(
+                        "Ed25519 key: expected a 32-byte seed".into(),
+                    ))
+                }
+            };
+            let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(seed)
+                .map_err(|_| KeyError::Invalid("Ed25519 seed is not 32 bytes".into()))?;
+            use ring::signature::KeyPair;
+            let mut pk = [0u8; 32];
+            pk.copy_from_slice(pair.public_key().as_ref());
+            Ok(PublicKey::Ed25519(pk))
+        }
+        other => Err(KeyError::Invalid(format!(
+            "unsupported private key algorithm {other}"
+        ))),
+    }
+}
+
+fn rsa_public_from_pkcs1(der: &[u8]) -> Result<PublicKey, KeyError> {
+    let k = pkcs1::RsaPrivateKeyRef::try_from(der)
+        .map_err(|e| KeyError::Invalid(format!("RSA private key: {e}")))?;
+    Ok(PublicKey::Rsa {
+        n: strip_zeros(k.modulus.as_bytes()),
+        e: strip_zeros(k.public_exponent.as_bytes()),
+    })
+}
+
+fn ec_public_from_sec1(der: &[u8], outer_curve: Option<&str>) -> Result<PublicKey, KeyError> {
+    let k = sec1::EcPrivateKey::try_from(der)
+        .map_err(|e| KeyError::Invalid(format!("EC private key: {e}")))?;
+    let inner_curve = k
+        .parameters
+        .and_then(|p| p.named_curve())
+        .map(|o| o.to_string());
+    let curve_oid = inner_curve
+        .as_deref()
+        .or(outer_curve)
+        .ok_or_else(|| KeyError::Invalid("EC private key names no curve".into()))?;
+    let curve = Curve::from_oid(curve_oid)
+        .ok_or_else(|| KeyError::Invalid(format!("unsupported elliptic curve {curve_oid}")))?;
+    let point = derive_point(curve, k.private_key).map_err(KeyError::Invalid)?;
+    Ok(PublicKey::Ec { curve, point })
+}
+
+fn derive_point(curve: Curve, scalar: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = |_| "EC private scalar is out of range".to_string();
+    Ok(match curve {
+        Curve::P256 => {
+            use p256::elliptic_curve::sec1::ToSec1Point;
+            p256::SecretKey::from_slice(scalar)
+                .map_err(bad)?
+                .public_key()
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+        Curve::P384 => {
+            use p384::elliptic_curve::sec1::ToSec1Point;
+            p384::SecretKey::from_slice(scalar)
+                .map_err(bad)?
+                .public_key()
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+        Curve::Sm2 => {
+            use sm2::elliptic_curve::sec1::ToSec1Point;
+            sm2::SecretKey::from_slice(scalar)
+                .map_err(bad)?
+                .public_key()
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+    })
+}
+
+fn uncompressed_point(curve: Curve, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = |_| "EC public point is not on the curve".to_string();
+    Ok(match curve {
+        Curve::P256 => {
+            use p256::elliptic_curve::sec1::ToSec1Point;
+            p256::PublicKey::from_sec1_bytes(bytes)
+                .map_err(bad)?
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+        Curve::P384 => {
+            use p384::elliptic_curve::sec1::ToSec1Point;
+            p384::PublicKey::from_sec1_bytes(bytes)
+                .map_err(bad)?
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+        Curve::Sm2 => {
+            use sm2::elliptic_curve::sec1::ToSec1Point;
+            sm2::PublicKey::from_sec1_bytes(bytes)
+                .map_err(bad)?
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec()
+        }
+    })
+}
+
+fn strip_zeros(b: &[u8]) -> Vec<u8> {
+    let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    b[start..].to_vec()
+}
+
+fn bit_length(be: &[u8]) -> u32 {
+    match be.iter().position(|&x| x != 0) {
+        Some(i) => (be.len() - i) as u32 * 8 - be[i].leading_zeros(),
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_length_counts_significant_bits() {
+        assert_eq!(bit_length(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x01, 0]), 9);
+        assert_eq!(bit_length(&[]), 0);
+    }
+
+    #[test]
+    fn encrypted_pkcs8_needs_a_password() {
+        assert_eq!(
+            parse_private_key("ENCRYPTED PRIVATE KEY", &[0x30, 0], &[], None).unwrap_err(),
+            KeyError::NeedsPassword
+        );
+        let legacy = vec![("Proc-Type".to_string(), "4,ENCRYPTED".to_string())];
+        assert_eq!(
+            parse_private_key("RSA PRIVATE KEY", &[0x30, 0], &legacy, None).unwrap_err(),
+            KeyError::LegacyEncrypted
+        );
+    }
+}

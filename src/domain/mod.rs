@@ -1,0 +1,9 @@
+//! Pure domain logic: parsing, facts and the SPEC rules. No I/O, no clock reads.
+pub mod cert;
+pub mod id;
+pub mod key;
+pub mod model;
+pub mod pem;
+pub mod refusal;
+pub mod rules;
+pub mod time;

@@ -1,0 +1,371 @@
+//! The records certdeck keeps. Serialised with serde; the CLI JSON contract is built in `cli`.
+use crate::domain::time::{days_left, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Uploaded,
+    Issued,
+}
+
+/// Lifecycle status as stored. `Expired` is never stored: it is derived from the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Validating,
+    AwaitingLetter,
+    Issued,
+    Expired,
+    Revoking,
+    Revoked,
+    Reissuing,
+    Cancelled,
+    Failed,
+    ToBeRenewed,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Validating,
+        Status::AwaitingLetter,
+        Status::Issued,
+        Status::Expired,
+        Status::Revoking,
+        Status::Revoked,
+        Status::Reissuing,
+        Status::Cancelled,
+        Status::Failed,
+        Status::ToBeRenewed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Validating => "validating",
+            Status::AwaitingLetter => "awaiting_letter",
+            Status::Issued => "issued",
+            Status::Expired => "expired",
+            Status::Revoking => "revoking",
+            Status::Revoked => "revoked",
+            Status::Reissuing => "reissuing",
+            Status::Cancelled => "cancelled",
+            Status::Failed => "failed",
+            Status::ToBeRenewed => "to_be_renewed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Statuses in which a certificate exists and can pass its not_after.
+    fn can_expire(self) -> bool {
+        matches!(
+            self,
+            Status::Issued | Status::ToBeRenewed | Status::Reissuing | Status::Revoking
+        )
+    }
+}
+
+/// The status a user sees: `expired` once now >= not_after for a certificate that is live.
+pub fn effective_status(stored: Status, not_after: Option<Timestamp>, now: Timestamp) -> Status {
+    match not_after {
+        Some(end) if stored.can_expire() && now >= end => Status::Expired,
+        _ => stored,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertType {
+    Dv,
+    FreeDv,
+    Ov,
+    OvPro,
+    Ev,
+    EvPro,
+}
+
+impl CertType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertType::Dv => "dv",
+            CertType::FreeDv => "free_dv",
+            CertType::Ov => "ov",
+            CertType::OvPro => "ov_pro",
+            CertType::Ev => "ev",
+            CertType::EvPro => "ev_pro",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standard {
+    International,
+    Sm2,
+}
+
+impl Standard {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standard::International => "international",
+            Standard::Sm2 => "sm2",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainKind {
+    Single,
+    Wildcard,
+    Multi,
+}
+
+impl DomainKind {
+    pub fn of(domains: &[String]) -> DomainKind {
+        match domains {
+            [one] if one.starts_with("*.") => DomainKind::Wildcard,
+            [_] | [] => DomainKind::Single,
+            _ => DomainKind::Multi,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainKind::Single => "single",
+            DomainKind::Wildcard => "wildcard",
+            DomainKind::Multi => "multi",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyAlgorithm {
+    Rsa,
+    Ecdsa,
+    Ed25519,
+    Sm2,
+}
+
+impl KeyAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rsa => "rsa",
+            KeyAlgorithm::Ecdsa => "ecdsa",
+            KeyAlgorithm::Ed25519 => "ed25519",
+            KeyAlgorithm::Sm2 => "sm2",
+        }
+    }
+}
+
+/// One certificate of a chain as the detail pane shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainLink {
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub fingerprint_sha256: String,
+    pub is_ca: bool,
+}
+
+/// Facts read from the leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct X509Facts {
+    pub version: u32,
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub subject_org: Option<String>,
+    pub sans: Vec<String>,
+    pub issuer: String,
+    pub issuer_cn: Option<String>,
+    pub issuer_org: Option<String>,
+    pub serial: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub signature_algorithm: String,
+    pub key_algorithm: KeyAlgorithm,
+    pub key_bits: u32,
+    pub fingerprint_sha256: String,
+    pub is_ca: bool,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    pub policies: Vec<String>,
+}
+
+/// A certificate record: an uploaded certificate or an order/issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub id: String,
+    pub name: String,
+    pub source: Source,
+    pub status: Status,
+    pub brand: String,
+    pub cert_type: Option<CertType>,
+    pub standard: Standard,
+    pub domain_kind: DomainKind,
+    /// SAN order; for an order that has no certificate yet, the domains applied for.
+    pub domains: Vec<String>,
+    pub x509: Option<X509Facts>,
+    /// Leaf first, then intermediates (and root, if given).
+    pub chain: Vec<ChainLink>,
+    pub chain_pem: String,
+    pub chain_complete: bool,
+    /// SM2: the encryption certificate (PEM). Its key lives with the other secrets.
+    pub enc_cert_pem: Option<String>,
+    pub has_key: bool,
+    pub auto_renew: bool,
+    pub ignored: bool,
+    pub tags: BTreeMap<String, String>,
+    pub project: Option<String>,
+    pub renewed_from: Option<String>,
+    pub reissued_from: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl Certificate {
+    pub fn not_after(&self) -> Option<Timestamp> {
+        self.x509.as_ref().map(|x| x.not_after)
+    }
+
+    pub fn status_at(&self, now: Timestamp) -> Status {
+        effective_status(self.status, self.not_after(), now)
+    }
+
+    pub fn days_left(&self, now: Timestamp) -> Option<i64> {
+        self.not_after().map(|end| days_left(end, now))
+    }
+
+    pub fn summary(&self) -> CertSummary {
+        let x = self.x509.as_ref();
+        CertSummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            source: self.source,
+            status: self.status,
+            brand: self.brand.clone(),
+            cert_type: self.cert_type,
+            standard: self.standard,
+            domains: self.domains.clone(),
+            issuer: x
+                .map(|x| x.issuer_cn.clone().unwrap_or_else(|| x.issuer.clone()))
+                .unwrap_or_default(),
+            not_after: x.map(|x| x.not_after),
+            fingerprint_sha256: x.map(|x| x.fingerprint_sha256.clone()),
+            auto_renew: self.auto_renew,
+            ignored: self.ignored,
+            tags: self.tags.clone(),
+            project: self.project.clone(),
+        }
+    }
+}
+
+/// What the certificate list needs: small, loaded for every record at start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertSummary {
+    pub id: String,
+    pub name: String,
+    pub source: Source,
+    pub status: Status,
+    pub brand: String,
+    pub cert_type: Option<CertType>,
+    pub standard: Standard,
+    pub domains: Vec<String>,
+    pub issuer: String,
+    pub not_after: Option<Timestamp>,
+    pub fingerprint_sha256: Option<String>,
+    pub auto_renew: bool,
+    pub ignored: bool,
+    pub tags: BTreeMap<String, String>,
+    pub project: Option<String>,
+}
+
+impl CertSummary {
+    pub fn status_at(&self, now: Timestamp) -> Status {
+        effective_status(self.status, self.not_after, now)
+    }
+
+    pub fn days_left(&self, now: Timestamp) -> Option<i64> {
+        self.not_after.map(|end| days_left(end, now))
+    }
+
+    /// Lower-case text the `/` filter matches against: name, domains, issuer, tags, project.
+    pub fn search_text(&self) -> String {
+        let mut s = String::with_capacity(96);
+        s.push_str(&self.name);
+        for d in &self.domains {
+            s.push('\u{1f}');
+            s.push_str(d);
+        }
+        s.push('\u{1f}');
+        s.push_str(&self.issuer);
+        s.push('\u{1f}');
+        s.push_str(&self.brand);
+        for (k, v) in &self.tags {
+            s.push('\u{1f}');
+            s.push_str(k);
+            s.push('=');
+            s.push_str(v);
+        }
+        if let Some(p) = &self.project {
+            s.push('\u{1f}');
+            s.push_str(p);
+        }
+        s.to_lowercase()
+    }
+}
+
+/// One line of a certificate's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub at: Timestamp,
+    pub kind: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn expired_is_derived_at_not_after_exactly() {
+        let end = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+        let before = end - Duration::seconds(1);
+        assert_eq!(
+            effective_status(Status::Issued, Some(end), before),
+            Status::Issued
+        );
+        assert_eq!(
+            effective_status(Status::Issued, Some(end), end),
+            Status::Expired
+        );
+        assert_eq!(
+            effective_status(Status::Revoked, Some(end), end),
+            Status::Revoked
+        );
+        assert_eq!(
+            effective_status(Status::Validating, None, end),
+            Status::Validating
+        );
+    }
+
+    #[test]
+    fn domain_kind_from_domains() {
+        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(DomainKind::of(&d(&["a.com"])), DomainKind::Single);
+        assert_eq!(DomainKind::of(&d(&["*.a.com"])), DomainKind::Wildcard);
+        assert_eq!(DomainKind::of(&d(&["a.com", "b.com"])), DomainKind::Multi);
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+}

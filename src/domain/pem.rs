@@ -1,0 +1,317 @@
+//! Reading what people paste or hand over: PEM (CRLF, text around blocks, headers) or DER.
+//! Every error names the 1-based line where it can. Unknown labels are reported, never skipped
+//! silently (some parsers drop `ENCRYPTED PRIVATE KEY` blocks without a word).
+
+/// The largest input accepted in any PEM field (U-7): 1 MiB exactly is still accepted.
+pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PemBlock {
+    pub label: String,
+    pub der: Vec<u8>,
+    /// Line of the BEGIN marker.
+    pub line: usize,
+    /// RFC 1421 headers (e.g. `Proc-Type: 4,ENCRYPTED` of legacy OpenSSL encrypted keys).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PemError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl PemError {
+    fn at(line: usize, message: impl Into<String>) -> Self {
+        PemError {
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a field held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawInput {
+    Pem(Vec<PemBlock>),
+    /// Binary input; the caller decides whether it is a DER certificate.
+    Der(Vec<u8>),
+}
+
+/// Classifies and decodes raw field input. Binary data is returned as DER for the caller to check.
+pub fn read_input(bytes: &[u8]) -> Result<RawInput, PemError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(PemError {
+            line: None,
+            message: format!(
+                "input is {} bytes; the limit is 1 MiB ({} bytes)",
+                bytes.len(),
+                MAX_INPUT_BYTES
+            ),
+        });
+    }
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(PemError {
+            line: None,
+            message: "empty".into(),
+        });
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) if !t.contains('\0') => t,
+        _ => return Ok(RawInput::Der(bytes.to_vec())),
+    };
+    scan(text).map(RawInput::Pem)
+}
+
+/// A block whose END line has not been seen yet: label, BEGIN line, headers, body so far.
+type OpenBlock = (String, usize, Vec<(String, String)>, Base64Decoder);
+
+/// Finds every PEM block in `text`, whatever surrounds it.
+pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
+    let mut blocks = Vec::new();
+    let mut open: Option<OpenBlock> = None;
+    let mut last_line = 0;
+    for (idx, raw) in text.split('\n').enumerate() {
+        let line_no = idx + 1;
+        last_line = line_no;
+        let line = raw.trim_end_matches(['\r', ' ', '\t']).trim_start();
+        if let Some((label, begin_line, headers, decoder)) = open.as_mut() {
+            if let Some(end_label) = marker(line, "-----END ") {
+                if end_label != label.as_str() {
+                    return Err(PemError::at(
+                        line_no,
+                        format!(
+                            "END {end_label} does not close BEGIN {label} of line {begin_line}"
+                        ),
+                    ));
+                }
+                let (label, begin_line, headers, decoder) = open.take().expect("block is open");
+                let der = decoder.finish().map_err(|_| {
+                    PemError::at(
+                        line_no,
+                        format!(
+                            "BEGIN {label} of line {begin_line}: base64 ends mid-way (truncated?)"
+                        ),
+                    )
+                })?;
+                if der.is_empty() {
+                    return Err(PemError::at(
+                        begin_line,
+                        format!("BEGIN {label} block is empty"),
+                    ));
+                }
+                blocks.push(PemBlock {
+                    label,
+                    der,
+                    line: begin_line,
+                    headers,
+                });
+                continue;
+            }
+            if marker(line, "-----BEGIN ").is_some() {
+                return Err(PemError::at(
+                    line_no,
+                    format!("BEGIN {label} of line {begin_line} has no END line before the next BEGIN (truncated?)"),
+                ));
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if decoder.is_empty() {
+                if let Some((k, v)) = line.split_once(':') {
+                    headers.push((k.trim().to_string(), v.trim().to_string()));
+                    continue;
+                }
+            }
+            if let Err(col) = decoder.feed(line) {
+                return Err(PemError::at(
+                    line_no,
+                    format!("invalid base64 character at column {col} inside BEGIN {label}"),
+                ));
+            }
+        } else if let Some(label) = marker(line, "-----BEGIN ") {
+            open = Some((
+                label.to_string(),
+                line_no,
+                Vec::new(),
+                Base64Decoder::default(),
+            ));
+        } else if let Some(label) = marker(line, "-----END ") {
+            return Err(PemError::at(
+                line_no,
+                format!("END {label} without a BEGIN line"),
+            ));
+        }
+    }
+    if let Some((label, begin_line, _, _)) = open {
+        return Err(PemError::at(
+            last_line,
+            format!("BEGIN {label} of line {begin_line} has no END line (truncated?)"),
+        ));
+    }
+    if blocks.is_empty() {
+        return Err(PemError {
+            line: None,
+            message: "no PEM block found (expected a line -----BEGIN CERTIFICATE-----)".into(),
+        });
+    }
+    Ok(blocks)
+}
+
+fn marker<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
+    line.strip_prefix(prefix)?.strip_suffix("-----")
+}
+
+/// Encodes DER as PEM with 64-column lines and LF endings.
+pub fn encode(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Streaming base64 decoder that tolerates any line wrapping and reports the bad column.
+#[derive(Default)]
+struct Base64Decoder {
+    out: Vec<u8>,
+    acc: u32,
+    bits: u32,
+    padding: usize,
+    seen: usize,
+}
+
+impl Base64Decoder {
+    fn is_empty(&self) -> bool {
+        self.seen == 0
+    }
+
+    fn feed(&mut self, line: &str) -> Result<(), usize> {
+        for (col, c) in line.bytes().enumerate() {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'=' => {
+                    self.padding += 1;
+                    self.seen += 1;
+                    continue;
+                }
+                b' ' | b'\t' => continue,
+                _ => return Err(col + 1),
+            };
+            if self.padding > 0 {
+                return Err(col + 1);
+            }
+            self.seen += 1;
+            self.acc = (self.acc << 6) | v as u32;
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                self.out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<u8>, ()> {
+        if self.seen % 4 != 0 || self.padding > 2 {
+            return Err(());
+        }
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_tolerates_crlf_and_surrounding_text() {
+        let der: Vec<u8> = (0..=200u8).collect();
+        let pem = encode("CERTIFICATE", &der);
+        let messy = format!(
+            "Bag Attributes\r\n    localKeyID: 01\r\n{}trailing\r\n",
+            pem.replace('\n', "\r\n")
+        );
+        let blocks = scan(&messy).unwrap();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].der, der);
+        assert_eq!(blocks[0].line, 3);
+        assert_eq!(blocks[0].label, "CERTIFICATE");
+    }
+
+    #[test]
+    fn all_lengths_round_trip() {
+        for n in 1..10 {
+            let der: Vec<u8> = (0..n as u8).collect();
+            assert_eq!(scan(&encode("X", &der)).unwrap()[0].der, der);
+        }
+    }
+
+    #[test]
+    fn truncated_block_names_its_begin_line() {
+        let pem = encode("CERTIFICATE", &[1, 2, 3, 4, 5, 6]);
+        let cut = &pem[..pem.len() - 30];
+        let err = scan(&format!("\n{cut}")).unwrap_err();
+        assert!(err.message.contains("line 2"), "{err:?}");
+        assert!(err.message.contains("truncated"));
+    }
+
+    #[test]
+    fn bad_base64_points_at_line_and_column() {
+        let err = scan("-----BEGIN CERTIFICATE-----\nAAAA\nAA*A\n-----END CERTIFICATE-----\n")
+            .unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("column 3"));
+    }
+
+    #[test]
+    fn legacy_encrypted_headers_are_kept() {
+        let text = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let b = &scan(text).unwrap()[0];
+        assert_eq!(b.headers[0], ("Proc-Type".into(), "4,ENCRYPTED".into()));
+    }
+
+    #[test]
+    fn rule_u7_size_limit_is_one_mebibyte_exactly() {
+        let mut exactly = encode("CERTIFICATE", &[7; 16]).into_bytes();
+        exactly.resize(MAX_INPUT_BYTES, b' ');
+        assert!(read_input(&exactly).is_ok());
+        exactly.push(b' ');
+        let err = read_input(&exactly).unwrap_err();
+        assert!(err.message.contains("1 MiB"));
+    }
+
+    #[test]
+    fn binary_is_handed_back_as_der_and_text_without_blocks_is_refused() {
+        assert!(matches!(
+            read_input(&[0x30, 0x82, 0x00, 0x00]),
+            Ok(RawInput::Der(_))
+        ));
+        assert!(read_input(b"hello world")
+            .unwrap_err()
+            .message
+            .contains("no PEM block"));
+        assert!(read_input(b"   \n").unwrap_err().message.contains("empty"));
+    }
+}

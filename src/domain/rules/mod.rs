@@ -1,0 +1,3 @@
+//! One module per SPEC section. Each rule is a function; refusals quote the rule ID.
+pub mod delete;
+pub mod upload;

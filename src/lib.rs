@@ -1,0 +1,8 @@
+//! certdeck: the whole life of TLS certificates, from a terminal.
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod domain;
+pub mod engine;
+pub mod store;
+pub mod ui;

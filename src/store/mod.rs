@@ -1,0 +1,467 @@
+//! The redb store: typed tables behind a small API. Every state change is one write
+//! transaction holding the record, its timeline event and the journal entry together.
+mod owner;
+pub mod paths;
+pub mod seal;
+
+use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
+use crate::domain::refusal::Refusal;
+use crate::domain::rules::upload::{check_not_duplicate, NewSecrets};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
+use seal::{SealError, Sealer};
+use serde::{de::DeserializeOwned, Serialize};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+pub use owner::describe_holder;
+
+/// Bumped whenever a table's layout changes; `migrate` brings older files forward.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
+const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_summaries");
+const FINGERPRINTS: TableDefinition<&str, &str> = TableDefinition::new("fingerprints");
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("timeline");
+/// Store-wide history, including what happened to records that no longer exist.
+const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
+
+const KEY_CHECK_AAD: &str = "certdeck:key-check";
+const KEY_CHECK_PLAIN: &[u8] = b"certdeck key check v1";
+
+#[derive(Debug)]
+pub enum StoreError {
+    AlreadyOpen {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+    SchemaTooNew {
+        path: PathBuf,
+        found: u32,
+    },
+    KeyMissing {
+        path: PathBuf,
+        key_path: PathBuf,
+    },
+    KeyMismatch {
+        path: PathBuf,
+        key_path: PathBuf,
+    },
+    Seal(SealError),
+    Io(PathBuf, std::io::Error),
+    Db(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::AlreadyOpen { path, holder } => write!(
+                f,
+                "database {} is open in another certdeck process{}; close that one first, or use --db for another file",
+                path.display(),
+                holder.as_ref().map(|h| format!(": {h}")).unwrap_or_default()
+            ),
+            StoreError::SchemaTooNew { path, found } => write!(
+                f,
+                "database {} has schema version {found}, newer than this certdeck understands (up to {SCHEMA_VERSION}); upgrade certdeck",
+                path.display()
+            ),
+            StoreError::KeyMissing { path, key_path } => write!(
+                f,
+                "database {} holds encrypted private keys but the key file {} is missing; restore it or set CERTDECK_KEY_FILE",
+                path.display(),
+                key_path.display()
+            ),
+            StoreError::KeyMismatch { path, key_path } => write!(
+                f,
+                "key file {} does not belong to database {} (the keys were sealed with another key file); set CERTDECK_KEY_FILE to the right one",
+                key_path.display(),
+                path.display()
+            ),
+            StoreError::Seal(e) => write!(f, "{e}"),
+            StoreError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            StoreError::Db(m) => write!(f, "database error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    postcard::to_stdvec(v).expect("records serialise")
+}
+
+fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(b).map_err(|e| StoreError::Db(format!("corrupt record: {e}")))
+}
+
+/// A new certificate with everything that is written with it.
+pub struct NewRecord {
+    pub cert: Certificate,
+    pub secrets: NewSecrets,
+    pub event: TimelineEvent,
+}
+
+pub struct Store {
+    db: Database,
+    sealer: Sealer,
+    path: PathBuf,
+    _owner: owner::OwnerFile,
+}
+
+impl Store {
+    /// Opens (or creates, 0600) the database at `path`, with the key file at `key_path`.
+    /// `role` names this process in the message another process gets (e.g. "tui", "cli import").
+    pub fn open(path: &Path, key_path: &Path, role: &str) -> Result<Store, StoreError> {
+        let io = |e| StoreError::Io(path.to_path_buf(), e);
+        let existed = path.exists();
+        if !existed {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+        } else {
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::AlreadyOpen {
+                    path: path.to_path_buf(),
+                    holder: describe_holder(path),
+                })
+            }
+            Err(e) => return Err(db_err(e)),
+        };
+        let owner = owner::OwnerFile::claim(path, role);
+
+        let (version, key_check) = {
+            let r = db.begin_read().map_err(db_err)?;
+            match r.open_table(META) {
+                Ok(t) => (
+                    t.get("schema_version")
+                        .map_err(db_err)?
+                        .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4]))),
+                    t.get("key_check")
+                        .map_err(db_err)?
+                        .map(|v| v.value().to_vec()),
+                ),
+                Err(redb::TableError::TableDoesNotExist(_)) => (None, None),
+                Err(e) => return Err(db_err(e)),
+            }
+        };
+        if let Some(v) = version {
+            if v > SCHEMA_VERSION {
+                return Err(StoreError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                    found: v,
+                });
+            }
+        }
+        let sealer = match Sealer::load(key_path, key_check.is_none()).map_err(StoreError::Seal)? {
+            Some(s) => s,
+            None => {
+                return Err(StoreError::KeyMissing {
+                    path: path.to_path_buf(),
+                    key_path: key_path.to_path_buf(),
+                })
+            }
+        };
+        if let Some(check) = &key_check {
+            if sealer.open(KEY_CHECK_AAD, check).ok().as_deref() != Some(KEY_CHECK_PLAIN) {
+                return Err(StoreError::KeyMismatch {
+                    path: path.to_path_buf(),
+                    key_path: key_path.to_path_buf(),
+                });
+            }
+        }
+        let store = Store {
+            db,
+            sealer,
+            path: path.to_path_buf(),
+            _owner: owner,
+        };
+        store.initialise(version, key_check.is_none())?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn key_path(&self) -> &Path {
+        &self.sealer.key_path
+    }
+
+    fn write_txn(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        // The data came from users: never let a torn commit look valid.
+        txn.set_two_phase_commit(true);
+        Ok(txn)
+    }
+
+    fn initialise(&self, version: Option<u32>, write_key_check: bool) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut meta = txn.open_table(META).map_err(db_err)?;
+            let from = version.unwrap_or(0);
+            migrate(&txn, from)?;
+            if version != Some(SCHEMA_VERSION) {
+                meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                    .map_err(db_err)?;
+            }
+            if write_key_check {
+                let check = self.sealer.seal(KEY_CHECK_AAD, KEY_CHECK_PLAIN);
+                meta.insert("key_check", check.as_slice()).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// A fresh id that no record has.
+    pub fn new_id(&self) -> Result<String, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let certs = r.open_table(CERTS).map_err(db_err)?;
+        loop {
+            let id = crate::domain::id::short_id(self.sealer.random_bytes());
+            if certs.get(id.as_str()).map_err(db_err)?.is_none() {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Inserts an uploaded certificate, refusing a duplicate (U-6) inside the same transaction.
+    pub fn insert(&self, rec: &NewRecord) -> Result<Result<(), Refusal>, StoreError> {
+        let txn = self.write_txn()?;
+        let refused = insert_in(&txn, &self.sealer, rec)?;
+        if refused.is_err() {
+            txn.abort().map_err(db_err)?;
+        } else {
+            txn.commit().map_err(db_err)?;
+        }
+        Ok(refused)
+    }
+
+    /// Inserts many records in one transaction (demo seeding, bulk import, benchmarks).
+    /// Duplicates are skipped and returned with their refusal.
+    pub fn insert_many(&self, recs: &[NewRecord]) -> Result<Vec<(usize, Refusal)>, StoreError> {
+        let txn = self.write_txn()?;
+        let mut refused = Vec::new();
+        for (i, rec) in recs.iter().enumerate() {
+            if let Err(r) = insert_in(&txn, &self.sealer, rec)? {
+                refused.push((i, r));
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(refused)
+    }
+
+    pub fn summaries(&self) -> Result<Vec<CertSummary>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(SUMMARIES).map_err(db_err)?;
+        let mut out = Vec::with_capacity(t.len().map_err(db_err)? as usize);
+        for row in t.iter().map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn count(&self) -> Result<u64, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let n = r.open_table(CERTS).map_err(db_err)?.len().map_err(db_err)?;
+        Ok(n)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Certificate>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(CERTS).map_err(db_err)?;
+        let v = t.get(id).map_err(db_err)?;
+        v.map(|v| decode(v.value())).transpose()
+    }
+
+    pub fn find_by_fingerprint(&self, fp: &str) -> Result<Option<String>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(FINGERPRINTS).map_err(db_err)?;
+        let v = t.get(fp).map_err(db_err)?.map(|v| v.value().to_string());
+        Ok(v)
+    }
+
+    pub fn timeline(&self, id: &str) -> Result<Vec<TimelineEvent>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(TIMELINE).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.range((id, 0)..=(id, u64::MAX)).map_err(db_err)? {
+            let (_, v) = row.map_err(db_err)?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The private key of a record, decrypted. Callers must never print or log it.
+    pub fn private_key_pem(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(SECRETS).map_err(db_err)?;
+        let v = t.get(format!("{id}:key").as_str()).map_err(db_err)?;
+        match v {
+            None => Ok(None),
+            Some(v) => {
+                let plain = self
+                    .sealer
+                    .open(&format!("{id}:key"), v.value())
+                    .map_err(StoreError::Seal)?;
+                Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+            }
+        }
+    }
+
+    /// Removes a record with everything that belongs to it; the journal keeps `event`.
+    pub fn delete(&self, id: &str, event: &TimelineEvent) -> Result<bool, StoreError> {
+        let txn = self.write_txn()?;
+        let existed = {
+            let mut certs = txn.open_table(CERTS).map_err(db_err)?;
+            let old: Option<Certificate> = match certs.remove(id).map_err(db_err)? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            if let Some(old) = &old {
+                txn.open_table(SUMMARIES)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
+                if let Some(fp) = old.x509.as_ref().map(|x| x.fingerprint_sha256.as_str()) {
+                    txn.open_table(FINGERPRINTS)
+                        .map_err(db_err)?
+                        .remove(fp)
+                        .map_err(db_err)?;
+                }
+                let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
+                for which in ["key", "enc_key"] {
+                    secrets
+                        .remove(format!("{id}:{which}").as_str())
+                        .map_err(db_err)?;
+                }
+                let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
+                tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+                append_journal(&txn, id, event)?;
+            }
+            old.is_some()
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(existed)
+    }
+}
+
+fn insert_in(
+    txn: &redb::WriteTransaction,
+    sealer: &Sealer,
+    rec: &NewRecord,
+) -> Result<Result<(), Refusal>, StoreError> {
+    let id = rec.cert.id.as_str();
+    let mut fps = txn.open_table(FINGERPRINTS).map_err(db_err)?;
+    if let Some(fp) = rec
+        .cert
+        .x509
+        .as_ref()
+        .map(|x| x.fingerprint_sha256.as_str())
+    {
+        let existing = fps.get(fp).map_err(db_err)?.map(|v| v.value().to_string());
+        if let Err(r) = check_not_duplicate(existing.as_deref()) {
+            return Ok(Err(r));
+        }
+        fps.insert(fp, id).map_err(db_err)?;
+    }
+    txn.open_table(CERTS)
+        .map_err(db_err)?
+        .insert(id, encode(&rec.cert).as_slice())
+        .map_err(db_err)?;
+    txn.open_table(SUMMARIES)
+        .map_err(db_err)?
+        .insert(id, encode(&rec.cert.summary()).as_slice())
+        .map_err(db_err)?;
+    let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
+    let key_aad = format!("{id}:key");
+    secrets
+        .insert(
+            key_aad.as_str(),
+            sealer
+                .seal(&key_aad, rec.secrets.key_pem.as_bytes())
+                .as_slice(),
+        )
+        .map_err(db_err)?;
+    if let Some(enc) = &rec.secrets.enc_key_pem {
+        let aad = format!("{id}:enc_key");
+        secrets
+            .insert(aad.as_str(), sealer.seal(&aad, enc.as_bytes()).as_slice())
+            .map_err(db_err)?;
+    }
+    append_timeline(txn, id, &rec.event)?;
+    append_journal(txn, id, &rec.event)?;
+    Ok(Ok(()))
+}
+
+fn append_timeline(
+    txn: &redb::WriteTransaction,
+    id: &str,
+    event: &TimelineEvent,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(TIMELINE).map_err(db_err)?;
+    let next = match t
+        .range((id, 0)..=(id, u64::MAX))
+        .map_err(db_err)?
+        .next_back()
+    {
+        Some(row) => row.map_err(db_err)?.0.value().1 + 1,
+        None => 0,
+    };
+    t.insert((id, next), encode(event).as_slice())
+        .map_err(db_err)?;
+    Ok(())
+}
+
+fn append_journal(
+    txn: &redb::WriteTransaction,
+    id: &str,
+    event: &TimelineEvent,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(JOURNAL).map_err(db_err)?;
+    let next = match t.last().map_err(db_err)? {
+        Some((k, _)) => k.value() + 1,
+        None => 0,
+    };
+    t.insert(next, encode(&(id, event)).as_slice())
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Brings a database from schema `from` to `SCHEMA_VERSION`. Version 0 is a new file.
+fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
+    if from < 1 {
+        // Create every table so readers never meet a missing one.
+        txn.open_table(CERTS).map_err(db_err)?;
+        txn.open_table(SUMMARIES).map_err(db_err)?;
+        txn.open_table(FINGERPRINTS).map_err(db_err)?;
+        txn.open_table(SECRETS).map_err(db_err)?;
+        txn.open_table(TIMELINE).map_err(db_err)?;
+        txn.open_table(JOURNAL).map_err(db_err)?;
+    }
+    Ok(())
+}

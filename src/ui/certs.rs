@@ -1,0 +1,101 @@
+//! The Certificates tab: the triage table, rendered from State (only the rows on screen).
+use crate::app::state::State;
+use crate::ui::text::clip;
+use crate::ui::theme::Theme;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+/// Renders the table; `offset` is the first row shown, kept by the caller between frames.
+pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, offset: &mut usize) {
+    let title = format!(
+        " {} of {} · sorted by {}{}{} ",
+        state.visible.len(),
+        state.rows.len(),
+        state.sort.label(),
+        if state.descending { " ↓" } else { "" },
+        if state.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" · filter \"{}\"", state.filter)
+        }
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    if state.rows.is_empty() {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::from("  No certificates yet."),
+            Line::from("  Press u to upload one (paste PEM into the form), or run `certdeck import --cert FILE --key FILE`."),
+        ])
+        .block(block);
+        f.render_widget(p, area);
+        return;
+    }
+    let height = area.height.saturating_sub(3) as usize; // borders + header
+    if state.selected < *offset {
+        *offset = state.selected;
+    } else if height > 0 && state.selected >= *offset + height {
+        *offset = state.selected + 1 - height;
+    }
+    *offset = (*offset).min(state.visible.len().saturating_sub(height.max(1)));
+    let now = state.now;
+    let rows = state
+        .visible
+        .iter()
+        .enumerate()
+        .skip(*offset)
+        .take(height.max(1))
+        .map(|(pos, &i)| {
+            let s = &state.rows[i].summary;
+            let status = s.status_at(now);
+            let (days, days_style) = theme.days(s.days_left(now), status);
+            let mut name = clip(&s.name, 28);
+            if s.ignored {
+                name.push_str(" (ignored)");
+            }
+            let source = format!(
+                "{}/{}",
+                if s.source == crate::domain::model::Source::Uploaded {
+                    "upl"
+                } else {
+                    "iss"
+                },
+                s.brand
+            );
+            let row = Row::new(vec![
+                Cell::from(s.id.clone()),
+                Cell::from(name),
+                Cell::from(clip(&s.domains.join(", "), 36)),
+                Cell::from(Span::styled(status.as_str(), theme.status(status))),
+                Cell::from(Span::styled(days, days_style)),
+                Cell::from(clip(&source, 20)),
+                Cell::from(clip(&s.issuer, 28)),
+            ]);
+            if pos == state.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+    let header = Row::new(vec![
+        "ID",
+        "NAME",
+        "DOMAINS",
+        "STATUS",
+        "DAYS LEFT",
+        "SOURCE/BRAND",
+        "ISSUER",
+    ])
+    .style(theme.title());
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Min(14),
+        Constraint::Min(16),
+        Constraint::Length(15),
+        Constraint::Length(10),
+        Constraint::Length(18),
+        Constraint::Min(12),
+    ];
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}

@@ -1,0 +1,190 @@
+//! The detail pane: every fact of one certificate, its chain and its timeline.
+use crate::app::state::Detail;
+use crate::domain::model::{Certificate, TimelineEvent};
+use crate::domain::time::Timestamp;
+use crate::ui::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+fn ts(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// Plain lines, shared by the pane and `certdeck show`.
+pub fn detail_text(
+    c: &Certificate,
+    timeline: &[TimelineEvent],
+    resources: &[String],
+    now: Timestamp,
+) -> Vec<String> {
+    let mut l = Vec::new();
+    let mut kv = |k: &str, v: String| l.push(format!("{k:<20} {v}"));
+    kv("Id", c.id.clone());
+    kv("Name", c.name.clone());
+    kv("Status", c.status_at(now).as_str().to_string());
+    kv("Source", format!("{:?}", c.source).to_lowercase());
+    kv("Brand", c.brand.clone());
+    kv(
+        "Type",
+        c.cert_type
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "–".into()),
+    );
+    kv("Standard", c.standard.as_str().to_string());
+    kv(
+        "Domains",
+        format!("{} ({})", c.domains.join(", "), c.domain_kind.as_str()),
+    );
+    if let Some(x) = &c.x509 {
+        let days = c.days_left(now).unwrap_or(0);
+        kv("Subject", x.subject.clone());
+        kv("Issuer", x.issuer.clone());
+        kv("Serial", x.serial.clone());
+        kv("Valid from", ts(x.not_before));
+        kv(
+            "Valid until",
+            format!("{} ({days} days left)", ts(x.not_after)),
+        );
+        kv(
+            "Key",
+            format!("{} {} bits", x.key_algorithm.as_str(), x.key_bits),
+        );
+        kv("Signature", x.signature_algorithm.clone());
+        kv("SHA-256", x.fingerprint_sha256.clone());
+        kv("X.509 version", format!("v{}", x.version));
+        kv(
+            "Key usage",
+            if x.key_usage.is_empty() {
+                "–".into()
+            } else {
+                x.key_usage.join(", ")
+            },
+        );
+        kv(
+            "Extended usage",
+            if x.extended_key_usage.is_empty() {
+                "–".into()
+            } else {
+                x.extended_key_usage.join(", ")
+            },
+        );
+        if !x.policies.is_empty() {
+            kv("Policies", x.policies.join(", "));
+        }
+        kv(
+            "SANs",
+            if x.sans.is_empty() {
+                "–".into()
+            } else {
+                x.sans.join(", ")
+            },
+        );
+    }
+    kv(
+        "Private key",
+        if c.has_key {
+            "stored, encrypted at rest".into()
+        } else {
+            "none".into()
+        },
+    );
+    if c.enc_cert_pem.is_some() {
+        kv("SM2 encryption", "certificate and key stored".into());
+    }
+    kv(
+        "Auto-renew",
+        if c.auto_renew {
+            "on".into()
+        } else {
+            "off".into()
+        },
+    );
+    kv(
+        "Ignored",
+        if c.ignored { "yes".into() } else { "no".into() },
+    );
+    kv(
+        "Tags",
+        if c.tags.is_empty() {
+            "–".into()
+        } else {
+            c.tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    );
+    kv("Project", c.project.clone().unwrap_or_else(|| "–".into()));
+    if let Some(r) = &c.renewed_from {
+        kv("Renewed from", r.clone());
+    }
+    if let Some(r) = &c.reissued_from {
+        kv("Reissued from", r.clone());
+    }
+    kv(
+        "Resources",
+        if resources.is_empty() {
+            "none".into()
+        } else {
+            resources.join(", ")
+        },
+    );
+    l.push(String::new());
+    l.push(format!(
+        "Chain ({} certificate{}, {})",
+        c.chain.len(),
+        if c.chain.len() == 1 { "" } else { "s" },
+        if c.chain_complete {
+            "complete"
+        } else {
+            "incomplete"
+        }
+    ));
+    for (i, link) in c.chain.iter().enumerate() {
+        l.push(format!(
+            "  [{i}] {}{}",
+            link.subject,
+            if link.is_ca { "  (CA)" } else { "" }
+        ));
+        l.push(format!("      issued by {}", link.issuer));
+        l.push(format!(
+            "      {} .. {}",
+            ts(link.not_before),
+            ts(link.not_after)
+        ));
+        l.push(format!("      sha256 {}", link.fingerprint_sha256));
+    }
+    l.push(String::new());
+    l.push("Timeline".into());
+    for e in timeline {
+        l.push(format!("  {}  {:<10} {}", ts(e.at), e.kind, e.message));
+    }
+    l
+}
+
+pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
+    let lines: Vec<Line> = detail_text(&d.cert, &d.timeline, &d.resources, now)
+        .into_iter()
+        .map(|s| {
+            if s == "Timeline" || s.starts_with("Chain (") {
+                Line::from(Span::styled(s, theme.title()))
+            } else {
+                Line::from(s)
+            }
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} — {} ", d.cert.name, d.cert.id))
+        .title_bottom(" Esc back · j/k scroll · d delete ");
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((d.scroll, 0)),
+        area,
+    );
+}

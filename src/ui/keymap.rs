@@ -1,0 +1,332 @@
+//! Every key, in one table. The help overlay is generated from it.
+use crate::app::state::{Input, Overlay, State, Tab};
+use crate::app::Action;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Global,
+    List,
+    Detail,
+    Confirm,
+    Help,
+    Upload,
+    Filter,
+    Command,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::List => "Certificates",
+            Context::Detail => "Detail pane",
+            Context::Confirm => "Confirmation",
+            Context::Help => "Help",
+            Context::Upload => "Upload form",
+            Context::Filter => "Filter (/)",
+            Context::Command => "Command line (:)",
+        }
+    }
+}
+
+pub struct Binding {
+    pub context: Context,
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    /// How the key is written in the help.
+    pub label: &'static str,
+    pub help: &'static str,
+    /// `None`: handled by the form or input line itself (listed for help only).
+    pub action: Option<Action>,
+}
+
+const fn key(
+    context: Context,
+    code: KeyCode,
+    label: &'static str,
+    help: &'static str,
+    action: Option<Action>,
+) -> Binding {
+    Binding {
+        context,
+        code,
+        mods: KeyModifiers::NONE,
+        label,
+        help,
+        action,
+    }
+}
+
+const fn ctrl(
+    context: Context,
+    c: char,
+    label: &'static str,
+    help: &'static str,
+    action: Option<Action>,
+) -> Binding {
+    Binding {
+        context,
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+        label,
+        help,
+        action,
+    }
+}
+
+use Context::*;
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab as TabKey, Up};
+
+pub static BINDINGS: &[Binding] = &[
+    key(
+        Global,
+        Char('1'),
+        "1-4",
+        "switch tab",
+        Some(Action::SelectTab(Tab::Certificates)),
+    ),
+    key(
+        Global,
+        Char('2'),
+        "",
+        "",
+        Some(Action::SelectTab(Tab::Validation)),
+    ),
+    key(
+        Global,
+        Char('3'),
+        "",
+        "",
+        Some(Action::SelectTab(Tab::Hosting)),
+    ),
+    key(
+        Global,
+        Char('4'),
+        "",
+        "",
+        Some(Action::SelectTab(Tab::Alarms)),
+    ),
+    key(
+        Global,
+        TabKey,
+        "Tab / S-Tab",
+        "next / previous tab",
+        Some(Action::NextTab),
+    ),
+    key(Global, BackTab, "", "", Some(Action::PrevTab)),
+    key(
+        Global,
+        Char('?'),
+        "?",
+        "this help",
+        Some(Action::ToggleHelp),
+    ),
+    key(
+        Global,
+        Char(':'),
+        ":",
+        "command line (:upload, :sort name, :filter x, :q)",
+        Some(Action::StartCommand),
+    ),
+    key(Global, Char('q'), "q", "quit", Some(Action::Quit)),
+    ctrl(Global, 'c', "Ctrl-C", "quit", Some(Action::Quit)),
+    key(
+        List,
+        Char('j'),
+        "j / ↓",
+        "move down",
+        Some(Action::MoveBy(1)),
+    ),
+    key(List, Down, "", "", Some(Action::MoveBy(1))),
+    key(
+        List,
+        Char('k'),
+        "k / ↑",
+        "move up",
+        Some(Action::MoveBy(-1)),
+    ),
+    key(List, Up, "", "", Some(Action::MoveBy(-1))),
+    key(
+        List,
+        PageDown,
+        "PgDn / PgUp",
+        "page down / up",
+        Some(Action::MoveBy(20)),
+    ),
+    key(List, PageUp, "", "", Some(Action::MoveBy(-20))),
+    key(List, Char('g'), "g / Home", "first row", Some(Action::Top)),
+    key(List, Home, "", "", Some(Action::Top)),
+    key(List, Char('G'), "G / End", "last row", Some(Action::Bottom)),
+    key(List, End, "", "", Some(Action::Bottom)),
+    key(
+        List,
+        Char('/'),
+        "/",
+        "filter by name, domain, issuer, tag, project",
+        Some(Action::StartFilter),
+    ),
+    key(
+        List,
+        Char('s'),
+        "s",
+        "next sort key (days left, name, status, issuer, brand)",
+        Some(Action::CycleSort),
+    ),
+    key(
+        List,
+        Char('S'),
+        "S",
+        "reverse the sort",
+        Some(Action::ReverseSort),
+    ),
+    key(
+        List,
+        Enter,
+        "Enter",
+        "open the detail pane",
+        Some(Action::OpenDetail),
+    ),
+    key(
+        List,
+        Char('u'),
+        "u",
+        "upload a certificate",
+        Some(Action::OpenUpload),
+    ),
+    key(
+        List,
+        Char('d'),
+        "d",
+        "delete (asks first; D-1..D-3)",
+        Some(Action::Delete {
+            id: None,
+            confirmed: false,
+        }),
+    ),
+    key(List, Esc, "Esc", "clear the filter", Some(Action::Back)),
+    key(
+        Detail,
+        Char('j'),
+        "j / k",
+        "scroll",
+        Some(Action::ScrollDetail(1)),
+    ),
+    key(Detail, Down, "", "", Some(Action::ScrollDetail(1))),
+    key(Detail, Char('k'), "", "", Some(Action::ScrollDetail(-1))),
+    key(Detail, Up, "", "", Some(Action::ScrollDetail(-1))),
+    key(
+        Detail,
+        PageDown,
+        "PgDn / PgUp",
+        "scroll a page",
+        Some(Action::ScrollDetail(20)),
+    ),
+    key(Detail, PageUp, "", "", Some(Action::ScrollDetail(-20))),
+    key(
+        Detail,
+        Char('d'),
+        "d",
+        "delete this certificate",
+        Some(Action::Delete {
+            id: None,
+            confirmed: false,
+        }),
+    ),
+    key(Detail, Esc, "Esc", "back to the list", Some(Action::Back)),
+    key(
+        Confirm,
+        Char('y'),
+        "y",
+        "yes, do it",
+        Some(Action::ConfirmDelete),
+    ),
+    key(
+        Confirm,
+        Char('n'),
+        "n / Esc",
+        "no, cancel",
+        Some(Action::Back),
+    ),
+    key(Confirm, Esc, "", "", Some(Action::Back)),
+    key(
+        Help,
+        Esc,
+        "Esc / ?",
+        "close the help",
+        Some(Action::ToggleHelp),
+    ),
+    key(Help, Char('?'), "", "", Some(Action::ToggleHelp)),
+    key(Help, Char('q'), "", "", Some(Action::ToggleHelp)),
+    key(Upload, TabKey, "Tab / S-Tab", "next / previous field", None),
+    ctrl(Upload, 's', "Ctrl-S", "submit", None),
+    key(
+        Upload,
+        Char(' '),
+        "Space",
+        "switch the standard (on the Standard field)",
+        None,
+    ),
+    key(Upload, Esc, "Esc", "cancel the upload", Some(Action::Back)),
+    key(
+        Upload,
+        Char('v'),
+        "paste",
+        "paste PEM straight into the focused field (bracketed paste, up to 1 MiB)",
+        None,
+    ),
+    key(
+        Filter,
+        Enter,
+        "Enter",
+        "keep the filter",
+        Some(Action::EndFilter { keep: true }),
+    ),
+    key(
+        Filter,
+        Esc,
+        "Esc",
+        "clear the filter",
+        Some(Action::EndFilter { keep: false }),
+    ),
+    key(Command, Enter, "Enter", "run the command", None),
+    key(Command, Esc, "Esc", "cancel", Some(Action::CancelCommand)),
+];
+
+/// Which keys apply now, most specific first.
+pub fn contexts(state: &State) -> Vec<Context> {
+    match (&state.input, &state.overlay) {
+        (Input::Filter, _) => vec![Filter],
+        (Input::Command(_), _) => vec![Command],
+        (_, Overlay::Help) => vec![Help, Global],
+        (_, Overlay::ConfirmDelete(_)) => vec![Confirm],
+        (_, Overlay::Upload) => vec![Upload],
+        (_, Overlay::Detail(_)) => vec![Detail, Global],
+        (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
+        (_, Overlay::None) => vec![Global],
+    }
+}
+
+/// The action a key means in the current state, if any.
+pub fn action_for(state: &State, ev: KeyEvent) -> Option<Action> {
+    let mods = ev.modifiers - KeyModifiers::SHIFT;
+    // Shift is in the character itself ('G', '?') and in BackTab; terminals disagree on the flag.
+    let code = ev.code;
+    for ctx in contexts(state) {
+        if let Some(b) = BINDINGS
+            .iter()
+            .find(|b| b.context == ctx && b.code == code && b.mods == mods)
+        {
+            return b.action.clone();
+        }
+    }
+    None
+}
+
+/// Help rows for a context: (keys, what), skipping continuation rows.
+pub fn help_rows(ctx: Context) -> impl Iterator<Item = (&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(move |b| b.context == ctx && !b.label.is_empty())
+        .map(|b| (b.label, b.help))
+}

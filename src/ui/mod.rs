@@ -1,0 +1,247 @@
+//! The terminal UI: event loop, terminal set-up and restore, and the views.
+pub mod certs;
+pub mod detail;
+pub mod help;
+pub mod keymap;
+pub mod text;
+pub mod theme;
+pub mod upload;
+pub mod view;
+
+use crate::app::state::{Input, Level, Overlay, State};
+use crate::app::Action;
+use crate::domain::pem::MAX_INPUT_BYTES;
+use crate::engine::Engine;
+use crossterm::event::{
+    self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers,
+};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use theme::Theme;
+use upload::{FormEvent, UploadForm};
+
+/// A rectangle of `pct_x` × `pct_y` percent in the middle of `area`.
+pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
+    let v = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Percentage((100 - pct_y) / 2),
+            Constraint::Percentage(pct_y),
+            Constraint::Min(0),
+        ])
+        .split(area);
+    Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([
+            Constraint::Percentage((100 - pct_x) / 2),
+            Constraint::Percentage(pct_x),
+            Constraint::Min(0),
+        ])
+        .split(v[1])[1]
+}
+
+/// The UI's own bits: the editor pane (owns only its text until submitted) and the table offset.
+pub struct Ui {
+    pub state: State,
+    pub form: Option<UploadForm>,
+    pub offset: usize,
+    pub theme: Theme,
+}
+
+impl Ui {
+    pub fn new(state: State, theme: Theme) -> Ui {
+        Ui {
+            state,
+            form: None,
+            offset: 0,
+            theme,
+        }
+    }
+
+    pub fn draw(&mut self, f: &mut ratatui::Frame) {
+        view::draw(
+            f,
+            &self.state,
+            self.form.as_ref(),
+            &mut self.offset,
+            &self.theme,
+        );
+    }
+
+    /// Keeps the editor pane in step with the state: created when the form opens, dropped when it closes.
+    fn sync_form(&mut self) {
+        match (&self.state.overlay, &self.form) {
+            (Overlay::Upload, None) => self.form = Some(UploadForm::new()),
+            (Overlay::Upload, Some(_)) => {}
+            (_, Some(_)) => self.form = None,
+            _ => {}
+        }
+    }
+
+    pub fn dispatch(&mut self, engine: &Engine, action: Action) {
+        engine.dispatch(&mut self.state, action);
+        self.sync_form();
+    }
+
+    pub fn on_key(&mut self, engine: &Engine, ev: KeyEvent) {
+        if ev.kind == KeyEventKind::Release {
+            return;
+        }
+        // Text inputs first: they take printable keys before the keymap does.
+        match self.state.input.clone() {
+            Input::Filter => {
+                let mut f = self.state.filter.clone();
+                match ev.code {
+                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        f.push(c);
+                        return self.dispatch(engine, Action::SetFilter(f));
+                    }
+                    KeyCode::Backspace => {
+                        f.pop();
+                        return self.dispatch(engine, Action::SetFilter(f));
+                    }
+                    _ => {}
+                }
+            }
+            Input::Command(mut c) => match ev.code {
+                KeyCode::Char(ch) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    c.push(ch);
+                    return self.dispatch(engine, Action::SetCommand(c));
+                }
+                KeyCode::Backspace if c.is_empty() => {
+                    return self.dispatch(engine, Action::CancelCommand)
+                }
+                KeyCode::Backspace => {
+                    c.pop();
+                    return self.dispatch(engine, Action::SetCommand(c));
+                }
+                KeyCode::Enter => return self.dispatch(engine, Action::RunCommand(c)),
+                _ => {}
+            },
+            Input::Normal => {
+                if let (Overlay::Upload, Some(form)) = (&self.state.overlay, self.form.as_mut()) {
+                    if ev.code != KeyCode::Esc {
+                        match form.handle_key(ev) {
+                            FormEvent::Submit => {
+                                let input = form.input();
+                                return self
+                                    .dispatch(engine, Action::SubmitUpload(Box::new(input)));
+                            }
+                            FormEvent::Changed => {
+                                form.revalidate(engine.clock().now(), &self.state.extra_anchors);
+                                return;
+                            }
+                            FormEvent::Moved | FormEvent::Ignored => {
+                                if !(ev.modifiers.contains(KeyModifiers::CONTROL)
+                                    && ev.code == KeyCode::Char('c'))
+                                {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(action) = keymap::action_for(&self.state, ev) {
+            self.dispatch(engine, action);
+        }
+    }
+
+    pub fn on_paste(&mut self, engine: &Engine, text: &str) {
+        if text.len() > MAX_INPUT_BYTES {
+            self.state.say(
+                Level::Error,
+                format!(
+                    "paste of {} bytes ignored: the limit is 1 MiB (U-7)",
+                    text.len()
+                ),
+            );
+            return;
+        }
+        match (&self.state.overlay, self.form.as_mut(), &self.state.input) {
+            (Overlay::Upload, Some(form), Input::Normal) => {
+                form.paste(text);
+                form.revalidate(engine.clock().now(), &self.state.extra_anchors);
+            }
+            (_, _, Input::Filter) => {
+                let f = format!("{}{}", self.state.filter, text.lines().next().unwrap_or(""));
+                self.dispatch(engine, Action::SetFilter(f));
+            }
+            _ => self.state.say(
+                Level::Info,
+                "paste ignored: press u to open the upload form, then paste",
+            ),
+        }
+    }
+}
+
+/// Runs the TUI until the user quits or the terminal goes away. Restores the terminal always.
+pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
+    // SIGTERM, SIGHUP (SSH drop), SIGINT and SIGQUIT end the loop; the terminal is restored after.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    let mut terminal = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    let result = event_loop(&mut terminal, &engine, state, &stop);
+    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    engine: &Engine,
+    state: State,
+    stop: &AtomicBool,
+) -> color_eyre::Result<()> {
+    let mut ui = Ui::new(state, Theme::from_env());
+    ui.dispatch(engine, Action::Refresh(None));
+    let mut last_tick = Instant::now();
+    let mut dirty = true;
+    // crossterm#793: when the tty disappears, poll can report readiness forever while reads
+    // fail. Any read error ends the loop, and so does a long run of empty wake-ups.
+    let mut empty_wakeups = 0u32;
+    while !ui.state.quit && !stop.load(Ordering::Relaxed) {
+        if dirty {
+            terminal.draw(|f| ui.draw(f))?;
+            dirty = false;
+        }
+        let ready = event::poll(Duration::from_millis(200))?;
+        if ready {
+            let started = Instant::now();
+            match event::read()? {
+                Event::Key(k) => ui.on_key(engine, k),
+                Event::Paste(p) => ui.on_paste(engine, &p),
+                Event::Resize(_, _) => {}
+                _ => {
+                    if started.elapsed() < Duration::from_millis(1) {
+                        empty_wakeups += 1;
+                        if empty_wakeups > 10_000 {
+                            return Err(color_eyre::eyre::eyre!("terminal input is gone"));
+                        }
+                    }
+                    continue;
+                }
+            }
+            empty_wakeups = 0;
+            dirty = true;
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            ui.dispatch(engine, Action::Tick);
+            last_tick = Instant::now();
+            dirty = true;
+        }
+    }
+    Ok(())
+}

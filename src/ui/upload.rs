@@ -1,0 +1,410 @@
+//! The upload form (`u`): tui-textarea editors for the PEM fields, validated as the user types
+//! or pastes, pointing at the field and line that is wrong.
+use crate::app::state::State;
+use crate::domain::cert::mozilla_anchor_subjects;
+use crate::domain::model::Standard;
+use crate::domain::refusal::{Field, Refusal, Warning};
+use crate::domain::rules::upload::{validate_upload, UploadInput};
+use crate::domain::time::Timestamp;
+use crate::ui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+use tui_textarea::TextArea;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldId {
+    Name,
+    Standard,
+    Cert,
+    Key,
+    Password,
+    EncCert,
+    EncKey,
+    Tags,
+    Project,
+}
+
+impl FieldId {
+    fn title(self) -> &'static str {
+        match self {
+            FieldId::Name => "Name (default: subject CN)",
+            FieldId::Standard => "Standard",
+            FieldId::Cert => "Certificate PEM (leaf first, then chain)",
+            FieldId::Key => "Private key PEM",
+            FieldId::Password => "Key password (encrypted PKCS#8 only)",
+            FieldId::EncCert => "SM2 encryption certificate",
+            FieldId::EncKey => "SM2 encryption private key",
+            FieldId::Tags => "Tags (k=v, k=v)",
+            FieldId::Project => "Project",
+        }
+    }
+
+    fn multiline(self) -> bool {
+        matches!(
+            self,
+            FieldId::Cert | FieldId::Key | FieldId::EncCert | FieldId::EncKey
+        )
+    }
+
+    fn refusal_field(self) -> Option<Field> {
+        Some(match self {
+            FieldId::Name => Field::Name,
+            FieldId::Cert => Field::Cert,
+            FieldId::Key | FieldId::Password => Field::Key,
+            FieldId::EncCert => Field::EncCert,
+            FieldId::EncKey => Field::EncKey,
+            FieldId::Tags => Field::Tag,
+            FieldId::Project => Field::Project,
+            FieldId::Standard => return None,
+        })
+    }
+}
+
+/// What a key did to the form.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormEvent {
+    Ignored,
+    Changed,
+    Moved,
+    Submit,
+}
+
+pub struct UploadForm {
+    fields: Vec<(FieldId, TextArea<'static>)>,
+    pub standard: Standard,
+    pub focus: FieldId,
+    /// Live validation of what is typed so far: a summary line and warnings, or the refusal.
+    pub preview: Option<Result<(String, Vec<Warning>), Refusal>>,
+}
+
+impl Default for UploadForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UploadForm {
+    pub fn new() -> UploadForm {
+        let ids = [
+            FieldId::Name,
+            FieldId::Cert,
+            FieldId::Key,
+            FieldId::Password,
+            FieldId::EncCert,
+            FieldId::EncKey,
+            FieldId::Tags,
+            FieldId::Project,
+        ];
+        let fields = ids
+            .into_iter()
+            .map(|id| {
+                let mut t = TextArea::default();
+                t.set_cursor_line_style(ratatui::style::Style::default());
+                if id == FieldId::Password {
+                    t.set_mask_char('•');
+                }
+                if id == FieldId::Cert {
+                    t.set_placeholder_text("paste -----BEGIN CERTIFICATE----- … here");
+                }
+                if id == FieldId::Key {
+                    t.set_placeholder_text("paste -----BEGIN PRIVATE KEY----- … here");
+                }
+                (id, t)
+            })
+            .collect();
+        UploadForm {
+            fields,
+            standard: Standard::International,
+            focus: FieldId::Name,
+            preview: None,
+        }
+    }
+
+    /// Fields in tab order; the SM2 encryption pair only with the SM2 standard.
+    pub fn order(&self) -> Vec<FieldId> {
+        let mut v = vec![
+            FieldId::Name,
+            FieldId::Standard,
+            FieldId::Cert,
+            FieldId::Key,
+        ];
+        if self.standard == Standard::Sm2 {
+            v.extend([FieldId::EncCert, FieldId::EncKey]);
+        }
+        v.extend([FieldId::Password, FieldId::Tags, FieldId::Project]);
+        v
+    }
+
+    fn area_mut(&mut self, id: FieldId) -> Option<&mut TextArea<'static>> {
+        self.fields
+            .iter_mut()
+            .find(|(f, _)| *f == id)
+            .map(|(_, t)| t)
+    }
+
+    fn area(&self, id: FieldId) -> Option<&TextArea<'static>> {
+        self.fields.iter().find(|(f, _)| *f == id).map(|(_, t)| t)
+    }
+
+    pub fn text(&self, id: FieldId) -> String {
+        self.area(id)
+            .map(|t| t.lines().join("\n"))
+            .unwrap_or_default()
+    }
+
+    fn move_focus(&mut self, step: isize) {
+        let order = self.order();
+        let pos = order.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
+        let n = order.len() as isize;
+        self.focus = order[((pos + step) % n + n) as usize % order.len()];
+    }
+
+    pub fn handle_key(&mut self, ev: KeyEvent) -> FormEvent {
+        match (ev.code, ev.modifiers) {
+            (KeyCode::Char('s'), m) if m.contains(KeyModifiers::CONTROL) => {
+                return FormEvent::Submit
+            }
+            (KeyCode::Tab, _) => {
+                self.move_focus(1);
+                return FormEvent::Moved;
+            }
+            (KeyCode::BackTab, _) => {
+                self.move_focus(-1);
+                return FormEvent::Moved;
+            }
+            (KeyCode::Enter, _) if !self.focus.multiline() => {
+                self.move_focus(1);
+                return FormEvent::Moved;
+            }
+            _ => {}
+        }
+        if self.focus == FieldId::Standard {
+            if matches!(ev.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
+                self.standard = match self.standard {
+                    Standard::International => Standard::Sm2,
+                    Standard::Sm2 => Standard::International,
+                };
+                return FormEvent::Changed;
+            }
+            return FormEvent::Ignored;
+        }
+        let focus = self.focus;
+        match self.area_mut(focus).map(|t| t.input(ev)) {
+            Some(true) => FormEvent::Changed,
+            _ => FormEvent::Ignored,
+        }
+    }
+
+    /// Inserts pasted text in the focused field (single-line fields get it on one line).
+    pub fn paste(&mut self, text: &str) -> FormEvent {
+        let focus = self.focus;
+        let multiline = focus.multiline();
+        let Some(t) = self.area_mut(focus) else {
+            return FormEvent::Ignored;
+        };
+        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+        if multiline {
+            t.insert_str(normalised);
+        } else {
+            t.insert_str(normalised.replace('\n', " "));
+        }
+        FormEvent::Changed
+    }
+
+    pub fn input(&self) -> UploadInput {
+        let opt = |id| Some(self.text(id)).filter(|s| !s.trim().is_empty());
+        let sm2 = self.standard == Standard::Sm2;
+        UploadInput {
+            name: opt(FieldId::Name),
+            standard: Some(self.standard),
+            cert: self.text(FieldId::Cert).into_bytes(),
+            key: opt(FieldId::Key).map(String::into_bytes),
+            key_password: opt(FieldId::Password).map(String::into_bytes),
+            enc_cert: if sm2 {
+                opt(FieldId::EncCert).map(String::into_bytes)
+            } else {
+                None
+            },
+            enc_key: if sm2 {
+                opt(FieldId::EncKey).map(String::into_bytes)
+            } else {
+                None
+            },
+            tags: self
+                .text(FieldId::Tags)
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+            project: opt(FieldId::Project),
+        }
+    }
+
+    /// Runs every upload rule on what is typed so far (nothing is stored).
+    pub fn revalidate(&mut self, now: Timestamp, extra_anchors: &[Vec<u8>]) {
+        if self.text(FieldId::Cert).trim().is_empty() {
+            self.preview = None;
+            return;
+        }
+        let mut anchors = mozilla_anchor_subjects();
+        anchors.extend(extra_anchors.iter().map(Vec::as_slice));
+        self.preview = Some(validate_upload(&self.input(), now, &anchors).map(|v| {
+            let leaf = v.leaf();
+            (
+                format!(
+                    "✓ ready: \"{}\" · {} · chain of {}{} · {} {} key matches",
+                    v.name,
+                    leaf.facts.sans.join(", "),
+                    v.chain.certs.len(),
+                    if v.chain.complete {
+                        " (complete)"
+                    } else {
+                        " (incomplete)"
+                    },
+                    leaf.facts.key_algorithm.as_str(),
+                    leaf.facts.key_bits
+                ),
+                v.warnings,
+            )
+        }));
+    }
+
+    /// The refusal to show: the live one, else the one the last submit got.
+    fn refusal<'a>(&'a self, submitted: Option<&'a Refusal>) -> Option<&'a Refusal> {
+        match &self.preview {
+            Some(Err(r)) => Some(r),
+            Some(Ok(_)) => None,
+            None => submitted,
+        }
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+        let refusal = self.refusal(state.upload_refusal.as_ref());
+        let sm2 = self.standard == Standard::Sm2;
+        let outer = Block::default()
+            .borders(Borders::ALL)
+            .title(" Upload a certificate ")
+            .title_bottom(" Tab next field · Ctrl-S submit · Esc cancel · paste PEM straight in ");
+        let inner = outer.inner(area);
+        f.render_widget(outer, area);
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([
+                Constraint::Length(3),
+                Constraint::Length(3),
+                Constraint::Min(4),
+                Constraint::Length(if sm2 { 7 } else { 0 }),
+                Constraint::Length(5),
+            ])
+            .split(inner);
+        let thirds = |r: Rect| {
+            Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([
+                    Constraint::Ratio(1, 3),
+                    Constraint::Ratio(1, 3),
+                    Constraint::Ratio(1, 3),
+                ])
+                .split(r)
+        };
+        let halves = |r: Rect| {
+            Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)])
+                .split(r)
+        };
+        let top = thirds(rows[0]);
+        let second = thirds(rows[1]);
+        let editors = halves(rows[2]);
+        let enc = halves(rows[3]);
+        let place = [
+            (FieldId::Name, top[0]),
+            (FieldId::Tags, top[1]),
+            (FieldId::Project, top[2]),
+            (FieldId::Password, second[1]),
+            (FieldId::Cert, editors[0]),
+            (FieldId::Key, editors[1]),
+            (FieldId::EncCert, enc[0]),
+            (FieldId::EncKey, enc[1]),
+        ];
+        for (id, rect) in place {
+            if !sm2 && matches!(id, FieldId::EncCert | FieldId::EncKey) {
+                continue;
+            }
+            let Some(t) = self.area(id) else { continue };
+            let mut t = t.clone();
+            t.set_block(self.field_block(id, refusal, theme));
+            if id != self.focus {
+                t.set_cursor_style(ratatui::style::Style::default());
+            }
+            f.render_widget(&t, rect);
+        }
+        let standard = Paragraph::new(Line::from(vec![Span::raw(
+            if self.standard == Standard::International {
+                "(•) International  ( ) SM2"
+            } else {
+                "( ) International  (•) SM2"
+            },
+        )]))
+        .block(self.field_block(FieldId::Standard, refusal, theme));
+        f.render_widget(standard, second[0]);
+        let hint = Paragraph::new("Space toggles; SM2 adds the encryption certificate and key")
+            .style(theme.dim());
+        f.render_widget(
+            hint.block(Block::default().borders(Borders::NONE)),
+            second[2],
+        );
+        f.render_widget(self.feedback(refusal, theme), rows[4]);
+    }
+
+    fn field_block(&self, id: FieldId, refusal: Option<&Refusal>, theme: &Theme) -> Block<'static> {
+        let wrong =
+            refusal.is_some_and(|r| Some(r.field) == id.refusal_field() && id != FieldId::Password);
+        let mut title = id.title().to_string();
+        if wrong {
+            title = format!("✗ {title}");
+        }
+        if id == self.focus {
+            title = format!("▶ {title}");
+        }
+        let style = if wrong {
+            theme.danger()
+        } else if id == self.focus {
+            theme.accent()
+        } else {
+            ratatui::style::Style::default()
+        };
+        Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(style)
+    }
+
+    fn feedback(&self, refusal: Option<&Refusal>, theme: &Theme) -> Paragraph<'static> {
+        let mut lines = Vec::new();
+        match (refusal, &self.preview) {
+            (Some(r), _) => {
+                let at = match r.line {
+                    Some(l) => format!("{} line {l}", r.field.as_str()),
+                    None => r.field.as_str().to_string(),
+                };
+                lines.push(Line::from(Span::styled(format!("✗ {at}: {} ({})", r.message, r.rule), theme.danger())));
+            }
+            (None, Some(Ok((summary, warnings)))) => {
+                lines.push(Line::from(Span::styled(summary.clone(), theme.ok())));
+                for w in warnings {
+                    lines.push(Line::from(Span::styled(format!("⚠ {}", w.message), theme.warn())));
+                }
+            }
+            _ => lines.push(Line::from(Span::styled(
+                "Paste the certificate (with its chain) and the private key; they are checked as you type.",
+                theme.dim(),
+            ))),
+        }
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).title(" Check "))
+    }
+}

@@ -1,0 +1,140 @@
+//! The shell: tabs, body, status bar and the bottom line. A function of State (plus the
+//! editor pane's own text and the table's scroll offset).
+use crate::app::state::{Input, Level, Overlay, State, Tab};
+use crate::ui::theme::Theme;
+use crate::ui::upload::UploadForm;
+use crate::ui::{certs, detail, help};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
+use ratatui::Frame;
+
+pub fn draw(
+    f: &mut Frame,
+    state: &State,
+    form: Option<&UploadForm>,
+    offset: &mut usize,
+    theme: &Theme,
+) {
+    let area = f.area();
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    let titles: Vec<Line> = Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title())))
+        .collect();
+    f.render_widget(
+        Tabs::new(titles)
+            .select(state.tab.index())
+            .highlight_style(theme.selected())
+            .divider("│"),
+        rows[0],
+    );
+    let body = rows[1];
+    match (&state.overlay, form) {
+        (Overlay::Upload, Some(form)) => form.render(f, body, state, theme),
+        (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
+        _ => match state.tab {
+            Tab::Certificates => certs::render(f, body, state, theme, offset),
+            Tab::Validation => placeholder(f, body, "Validation queue", "DNS, file and confirmation-letter validation of open orders arrives with the engine issue (#3): ordering, the sandbox CA and auto-renewal."),
+            Tab::Hosting => placeholder(f, body, "Hosting", "Resources, safe deployment and automatic replacement arrive with the hosting issue (#5)."),
+            Tab::Alarms => placeholder(f, body, "Alarms", "Expiry alarm policies, notification channels and the message center arrive with the alarms issue (#6)."),
+        },
+    }
+    status_bar(f, rows[2], state, theme);
+    bottom_line(f, rows[3], state, theme);
+    match &state.overlay {
+        Overlay::Help => help::render(f, body, theme),
+        Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
+        _ => {}
+    }
+}
+
+fn placeholder(f: &mut Frame, area: Rect, title: &str, text: &str) {
+    let p = Paragraph::new(vec![Line::from(""), Line::from(format!("  {text}"))])
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {title} ")),
+        );
+    f.render_widget(p, area);
+}
+
+fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let (total, expired, soon) = state.counts();
+    let line = Line::from(vec![
+        Span::styled(" certdeck ", theme.title()),
+        Span::raw(format!("│ {total} certificates │ ")),
+        Span::styled(
+            format!("✗ {expired} expired"),
+            if expired > 0 {
+                theme.danger()
+            } else {
+                theme.dim()
+            },
+        ),
+        Span::raw(" │ "),
+        Span::styled(
+            format!("⚠ {soon} within 30 days"),
+            if soon > 0 { theme.warn() } else { theme.dim() },
+        ),
+        Span::raw(format!(
+            " │ {} │ {} │ ? help",
+            state.db_label,
+            state.now.format("%Y-%m-%d %H:%M UTC")
+        )),
+    ]);
+    f.render_widget(
+        Paragraph::new(line).style(theme.dim().add_modifier(ratatui::style::Modifier::REVERSED)),
+        area,
+    );
+}
+
+fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let line = match &state.input {
+        Input::Filter => Line::from(vec![Span::styled("/", theme.accent()), Span::raw(state.filter.clone()), Span::styled("▏ Enter keep · Esc clear", theme.dim())]),
+        Input::Command(c) => Line::from(vec![Span::styled(":", theme.accent()), Span::raw(c.clone()), Span::raw("▏")]),
+        Input::Normal => match &state.status {
+            Some(m) => {
+                let style = match m.level {
+                    Level::Info => theme.ok(),
+                    Level::Warn => theme.warn(),
+                    Level::Error => theme.danger(),
+                };
+                Line::from(Span::styled(m.text.clone(), style))
+            }
+            None => Line::from(Span::styled("u upload · / filter · s sort · Enter detail · d delete · : command · ? help · q quit", theme.dim())),
+        },
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn confirm(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let popup = super::centered(area, 70, 40);
+    f.render_widget(Clear, popup);
+    let p = Paragraph::new(vec![
+        Line::from(text.to_string()),
+        Line::from(""),
+        Line::from(Span::styled(
+            "y  delete      n / Esc  keep it",
+            theme.title(),
+        )),
+    ])
+    .wrap(Wrap { trim: true })
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.danger())
+            .title(" Confirm delete "),
+    );
+    f.render_widget(p, popup);
+}

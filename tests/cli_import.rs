@@ -1,0 +1,531 @@
+//! The CLI contract of `import`, `list`, `show` and `delete`, on certificates the tests generate,
+//! covering every case of U-5 and U-7.
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::{openssl, Env, Pki};
+
+fn assert_refused(out: &(i32, serde_json::Value), rule: &str, field: &str) {
+    assert_eq!(out.0, 1, "{}", out.1);
+    assert_eq!(out.1["error"]["rule"], rule, "{}", out.1);
+    assert_eq!(out.1["error"]["field"], field, "{}", out.1);
+}
+
+#[test]
+fn rule_u1_imports_a_full_chain_with_the_contract_fields() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["shop.example", "www.shop.example"], 45);
+    let cert = env.write("chain.pem", pki.full_chain(&leaf));
+    let key = env.write("key.pem", &leaf.key_pem);
+    let (code, v) = env.import(
+        &cert,
+        Some(&key),
+        &[
+            "--name",
+            "Shop",
+            "--tag",
+            "env=prod",
+            "--tag",
+            "team=web",
+            "--project",
+            "retail",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    for field in [
+        "id",
+        "name",
+        "source",
+        "status",
+        "brand",
+        "cert_type",
+        "standard",
+        "subject_cn",
+        "domains",
+        "issuer",
+        "serial",
+        "not_before",
+        "not_after",
+        "days_left",
+        "fingerprint_sha256",
+        "key_algorithm",
+        "key_bits",
+        "chain_len",
+        "chain_complete",
+        "auto_renew",
+        "ignored",
+        "tags",
+        "project",
+        "warnings",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field} in {v}");
+    }
+    assert_eq!(v["id"].as_str().unwrap().len(), 8);
+    assert_eq!(v["name"], "Shop");
+    assert_eq!(v["source"], "uploaded");
+    assert_eq!(v["status"], "issued");
+    assert_eq!(v["standard"], "international");
+    assert_eq!(v["subject_cn"], "shop.example");
+    assert_eq!(
+        v["domains"],
+        serde_json::json!(["shop.example", "www.shop.example"])
+    );
+    assert_eq!(v["issuer"], "Test Intermediate");
+    assert_eq!(v["key_algorithm"], "ecdsa");
+    assert_eq!(v["key_bits"], 256);
+    assert_eq!(v["chain_len"], 3);
+    assert_eq!(v["chain_complete"], true);
+    assert_eq!(v["days_left"], 44, "floor of 45 days minus a few seconds");
+    assert_eq!(v["tags"]["env"], "prod");
+    assert_eq!(v["project"], "retail");
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    let fp = v["fingerprint_sha256"].as_str().unwrap();
+    assert_eq!(fp.len(), 64);
+    assert!(fp
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    let text = String::from_utf8_lossy(
+        &env.run(&["show", v["id"].as_str().unwrap(), "--json"])
+            .stdout,
+    )
+    .to_string();
+    assert!(!text.contains("PRIVATE KEY"), "show never prints a key");
+    assert!(
+        !std::fs::read(env.db())
+            .unwrap()
+            .windows(11)
+            .any(|w| w == b"PRIVATE KEY"),
+        "keys are encrypted at rest"
+    );
+}
+
+#[test]
+fn rule_u1_pkcs1_sec1_and_ed25519_keys_are_accepted() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    // PKCS#1 (BEGIN RSA PRIVATE KEY), as `openssl genrsa -traditional` writes it.
+    let rsa = pki.leaf_kind(&["rsa.example"], KeyKind::Rsa2048, 90);
+    let pkcs1 = openssl(&["pkey", "-traditional"], rsa.key_pem.as_bytes());
+    assert!(String::from_utf8_lossy(&pkcs1).contains("BEGIN RSA PRIVATE KEY"));
+    let (code, v) = env.import(
+        &env.write("rsa.pem", &rsa.cert_pem),
+        Some(&env.write("rsa.key", pkcs1)),
+        &[],
+    );
+    assert_eq!(
+        (code, v["key_algorithm"].as_str(), v["key_bits"].as_u64()),
+        (0, Some("rsa"), Some(2048)),
+        "{v}"
+    );
+    // SEC1 (BEGIN EC PRIVATE KEY) on P-384.
+    let ec = pki.leaf_kind(&["ec.example"], KeyKind::P384, 90);
+    let sec1 = openssl(&["ec"], ec.key_pem.as_bytes());
+    assert!(String::from_utf8_lossy(&sec1).contains("BEGIN EC PRIVATE KEY"));
+    let (code, v) = env.import(
+        &env.write("ec.pem", &ec.cert_pem),
+        Some(&env.write("ec.key", sec1)),
+        &[],
+    );
+    assert_eq!((code, v["key_bits"].as_u64()), (0, Some(384)), "{v}");
+    let ed = pki.leaf_kind(&["ed.example"], KeyKind::Ed25519, 90);
+    let (code, v) = env.import(
+        &env.write("ed.pem", &ed.cert_pem),
+        Some(&env.write("ed.key", &ed.key_pem)),
+        &[],
+    );
+    assert_eq!(
+        (code, v["key_algorithm"].as_str()),
+        (0, Some("ed25519")),
+        "{v}"
+    );
+}
+
+#[test]
+fn rule_u3_sm2_upload_with_both_pairs() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::Sm2);
+    let sign = pki.leaf_kind(&["sm2.example"], KeyKind::Sm2, 90);
+    let enc = pki.leaf_kind(&["sm2.example"], KeyKind::Sm2, 90);
+    let enc_cert = env.write("enc.pem", &enc.cert_pem);
+    let enc_key = env.write("enc.key", &enc.key_pem);
+    let args = [
+        "--enc-cert",
+        enc_cert.to_str().unwrap(),
+        "--enc-key",
+        enc_key.to_str().unwrap(),
+    ];
+    let (code, v) = env.import(
+        &env.write("sign.pem", pki.full_chain(&sign)),
+        Some(&env.write("sign.key", &sign.key_pem)),
+        &args,
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["standard"], "sm2");
+    assert_eq!(v["key_algorithm"], "sm2");
+    let (code, v) = env.import(
+        &env.write(
+            "sign2.pem",
+            pki.full_chain(&pki.leaf_kind(&["b.example"], KeyKind::Sm2, 9)),
+        ),
+        Some(&env.write("sign2.key", &sign.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 1, "{v}");
+}
+
+#[test]
+fn rule_u5_crlf_and_text_around_blocks() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["crlf.example"], 90);
+    let crlf = pki.full_chain(&leaf).replace('\n', "\r\n");
+    let (code, v) = env.import(
+        &env.write("crlf.pem", crlf),
+        Some(&env.write("crlf.key", leaf.key_pem.replace('\n', "\r\n"))),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    let leaf = pki.leaf(&["bag.example"], 90);
+    let bag = format!(
+        "Bag Attributes\n    localKeyID: 01 00 00 00\n    friendlyName: bag\nsubject=/CN=bag.example\nissuer=/CN=Test Intermediate\n{}\nBag Attributes\n    friendlyName: ca\n{}",
+        leaf.cert_pem,
+        pki.inter.pem()
+    );
+    let key = format!(
+        "Bag Attributes\n    localKeyID: 01 00 00 00\nKey Attributes: <No Attributes>\n{}",
+        leaf.key_pem
+    );
+    let (code, v) = env.import(
+        &env.write("bag.pem", bag),
+        Some(&env.write("bag.key", key)),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["chain_len"], 2);
+}
+
+#[test]
+fn rule_u5_der_certificate_file() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["der.example"], 90);
+    let (code, v) = env.import(
+        &env.write("leaf.der", &leaf.der),
+        Some(&env.write("leaf.key", &leaf.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["chain_len"], 1);
+    assert_eq!(v["chain_complete"], false);
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "chain_incomplete"));
+}
+
+#[test]
+fn rule_u5_combined_bundle_given_as_the_certificate_alone() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["haproxy.example"], 90);
+    let bundle = format!("{}{}{}", leaf.cert_pem, pki.inter.pem(), leaf.key_pem);
+    let (code, v) = env.import(&env.write("bundle.pem", bundle), None, &[]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "key_from_bundle"));
+}
+
+#[test]
+fn rule_u5_out_of_order_chain_is_stored_leaf_first() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["order.example"], 90);
+    let shuffled = format!("{}{}{}", pki.root.pem(), pki.inter.pem(), leaf.cert_pem);
+    let (code, v) = env.import(
+        &env.write("c.pem", shuffled),
+        Some(&env.write("k.pem", &leaf.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["subject_cn"], "order.example");
+    assert!(v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "chain_reordered"));
+    let (_, shown) = env.json(&["show", v["id"].as_str().unwrap()]);
+    let chain = shown["chain"].as_array().unwrap();
+    assert!(chain[0]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("order.example"));
+    assert!(chain[1]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("Test Intermediate"));
+    assert!(chain[2]["subject"].as_str().unwrap().contains("Test Root"));
+}
+
+#[test]
+fn rule_u2_incomplete_chain_is_allowed_with_a_warning() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["partial.example"], 90);
+    let (code, v) = env.import(
+        &env.write("c.pem", &leaf.cert_pem),
+        Some(&env.write("k.pem", &leaf.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(v["chain_complete"], false);
+}
+
+#[test]
+fn rule_u2_mismatched_key_is_refused_and_nothing_stored() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let a = pki.leaf(&["a.example"], 90);
+    let b = pki.leaf(&["b.example"], 90);
+    let out = env.import(
+        &env.write("a.pem", &a.cert_pem),
+        Some(&env.write("b.key", &b.key_pem)),
+        &[],
+    );
+    assert_refused(&out, "U-2", "key");
+    assert_eq!(out.1["error"]["line"], 1);
+    let (_, list) = env.json(&["list"]);
+    assert_eq!(list, serde_json::json!([]));
+}
+
+#[test]
+fn rule_u7_key_in_the_certificate_field() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let a = pki.leaf(&["a.example"], 90);
+    let key = env.write("a.key", &a.key_pem);
+    let out = env.import(&key, Some(&key), &[]);
+    assert_refused(&out, "U-7", "cert");
+    assert_eq!(out.1["error"]["line"], 1);
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("key field"));
+}
+
+#[test]
+fn rule_u7_truncated_pem_names_the_line() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let a = pki.leaf(&["a.example"], 90);
+    let chain = pki.full_chain(&a);
+    let cut = &chain[..chain.len() - 200];
+    let out = env.import(
+        &env.write("cut.pem", cut),
+        Some(&env.write("a.key", &a.key_pem)),
+        &[],
+    );
+    assert_refused(&out, "U-7", "cert");
+    assert!(out.1["error"]["line"].as_u64().is_some());
+    assert!(
+        out.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("truncated"),
+        "{}",
+        out.1
+    );
+}
+
+#[test]
+fn rule_u7_garbage_and_binary() {
+    let env = Env::new();
+    let key = env.write("k.pem", "whatever");
+    let out = env.import(
+        &env.write("garbage.txt", "hello, this is not a certificate\n"),
+        Some(&key),
+        &[],
+    );
+    assert_refused(&out, "U-7", "cert");
+    let out = env.import(
+        &env.write("random.bin", [0x00u8, 0xff, 0x13, 0x37, 0x80, 0x81]),
+        Some(&key),
+        &[],
+    );
+    assert_refused(&out, "U-7", "cert");
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("binary"));
+    let out = env.import(&env.write("empty.pem", ""), Some(&key), &[]);
+    assert_refused(&out, "U-7", "cert");
+}
+
+#[test]
+fn rule_u7_encrypted_key_with_and_without_password() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["enc.example"], 90);
+    let encrypted = openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:s3cret",
+        ],
+        leaf.key_pem.as_bytes(),
+    );
+    assert!(String::from_utf8_lossy(&encrypted).contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    let cert = env.write("c.pem", &leaf.cert_pem);
+    let key = env.write("enc.key", encrypted);
+    let out = env.import(&cert, Some(&key), &[]);
+    assert_refused(&out, "U-7", "key");
+    assert!(
+        out.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("encrypted"),
+        "{}",
+        out.1
+    );
+    let wrong = env.write("wrong.txt", "nope\n");
+    let out = env.import(
+        &cert,
+        Some(&key),
+        &["--key-password-file", wrong.to_str().unwrap()],
+    );
+    assert_refused(&out, "U-7", "key");
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("password"));
+    let right = env.write("pw.txt", "s3cret\n");
+    let (code, v) = env.import(
+        &cert,
+        Some(&key),
+        &["--key-password-file", right.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn rule_u7_input_over_one_mebibyte_is_refused() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["big.example"], 90);
+    let mut exactly = pki.full_chain(&leaf).into_bytes();
+    exactly.resize(1024 * 1024, b'\n');
+    let key = env.write("k.pem", &leaf.key_pem);
+    let (code, v) = env.import(&env.write("exact.pem", &exactly), Some(&key), &[]);
+    assert_eq!(code, 0, "exactly 1 MiB is accepted: {v}");
+    exactly.push(b'\n');
+    let out = env.import(&env.write("over.pem", &exactly), Some(&key), &[]);
+    assert_refused(&out, "U-7", "cert");
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 MiB"));
+}
+
+#[test]
+fn rule_u6_duplicate_upload_names_the_existing_id() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["dup.example"], 90);
+    let cert = env.write("c.pem", pki.full_chain(&leaf));
+    let key = env.write("k.pem", &leaf.key_pem);
+    let (code, first) = env.import(&cert, Some(&key), &[]);
+    assert_eq!(code, 0);
+    let out = env.import(&cert, Some(&key), &["--name", "again"]);
+    assert_refused(&out, "U-6", "cert");
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(first["id"].as_str().unwrap()));
+}
+
+#[test]
+fn bad_tags_and_usage_errors() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["t.example"], 90);
+    let cert = env.write("c.pem", &leaf.cert_pem);
+    let key = env.write("k.pem", &leaf.key_pem);
+    assert_refused(
+        &env.import(&cert, Some(&key), &["--tag", "novalue"]),
+        "U-1",
+        "tag",
+    );
+    let out = env.run(&["import", "--key", "x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "missing --cert is a usage error"
+    );
+    let out = env.run(&["import", "--cert", "/nonexistent/file.pem"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn list_filters_and_delete_contract() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let mut ids = Vec::new();
+    for (d, days) in [("soon.example", 10), ("later.example", 200)] {
+        let leaf = pki.leaf(&[d], days);
+        let (code, v) = env.import(
+            &env.write(&format!("{d}.pem"), &leaf.cert_pem),
+            Some(&env.write(&format!("{d}.key"), &leaf.key_pem)),
+            &[],
+        );
+        assert_eq!(code, 0);
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (_, all) = env.json(&["list"]);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all[0]["domains"][0], "soon.example", "soonest expiry first");
+    let (_, soon) = env.json(&["list", "--expiring", "30"]);
+    assert_eq!(soon.as_array().unwrap().len(), 1);
+    let (_, issued) = env.json(&["list", "--status", "issued"]);
+    assert_eq!(issued.as_array().unwrap().len(), 2);
+    let (_, expired) = env.json(&["list", "--status", "expired"]);
+    assert_eq!(expired.as_array().unwrap().len(), 0);
+
+    let out = env.json(&["delete", &ids[0]]);
+    assert_eq!(
+        out.0, 1,
+        "no --yes and no terminal: refused, nothing deleted"
+    );
+    assert!(out.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--yes"));
+    let (code, v) = env.json(&["delete", &ids[0], "--yes"]);
+    assert_eq!((code, v["deleted"].as_str()), (0, Some(ids[0].as_str())));
+    let (code, _) = env.json(&["show", &ids[0]]);
+    assert_eq!(code, 1);
+    let (_, all) = env.json(&["list"]);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_process_is_told_who_holds_the_database() {
+    let env = Env::new();
+    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test holder").unwrap();
+    let out = env.run(&["list", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    assert!(msg.contains("test holder"), "{msg}");
+    drop(store);
+    assert_eq!(env.run(&["list"]).status.code(), Some(0));
+}

@@ -1,0 +1,146 @@
+//! Shared helpers: a temporary database and key file, the real binary, generated certificates.
+#![allow(dead_code)]
+use certdeck::demo::pki::{Authority, Issued, KeyKind};
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path("certdeck.redb")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.path("config/certdeck/store.key")
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_certdeck"));
+        c.env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env_remove("CERTDECK_DB")
+            .env_remove("CERTDECK_KEY_FILE")
+            .arg("--db")
+            .arg(self.db())
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Runs with --json and returns (exit code, parsed stdout).
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap(), v)
+    }
+
+    pub fn import(&self, cert: &Path, key: Option<&Path>, extra: &[&str]) -> (i32, Value) {
+        let mut args = vec!["import", "--cert", cert.to_str().unwrap()];
+        if let Some(k) = key {
+            args.extend(["--key", k.to_str().unwrap()]);
+        }
+        args.extend_from_slice(extra);
+        self.json(&args)
+    }
+}
+
+pub struct Pki {
+    pub root: Authority,
+    pub inter: Authority,
+}
+
+impl Pki {
+    pub fn new(kind: KeyKind) -> Pki {
+        let now = Utc::now();
+        let root = Authority::root(
+            "Test Root",
+            "certdeck tests",
+            kind,
+            now - Duration::days(400),
+            now + Duration::days(4000),
+        );
+        let inter = root.intermediate(
+            "Test Intermediate",
+            "certdeck tests",
+            now - Duration::days(300),
+            now + Duration::days(3000),
+        );
+        Pki { root, inter }
+    }
+
+    pub fn leaf(&self, domains: &[&str], days: i64) -> Issued {
+        let now = Utc::now();
+        self.inter.issue(
+            domains,
+            KeyKind::P256,
+            now - Duration::days(1),
+            now + Duration::days(days),
+        )
+    }
+
+    pub fn leaf_kind(&self, domains: &[&str], kind: KeyKind, days: i64) -> Issued {
+        let now = Utc::now();
+        self.inter.issue(
+            domains,
+            kind,
+            now - Duration::days(1),
+            now + Duration::days(days),
+        )
+    }
+
+    pub fn full_chain(&self, leaf: &Issued) -> String {
+        format!("{}{}{}", leaf.cert_pem, self.inter.pem(), self.root.pem())
+    }
+}
+
+/// Runs openssl with `args`, feeding `stdin`; panics with its stderr on failure.
+pub fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl is installed by .ci/run");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
