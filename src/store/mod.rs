@@ -398,20 +398,16 @@ fn insert_in(
         .insert(id, encode(&rec.cert.summary()).as_slice())
         .map_err(db_err)?;
     let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
-    let key_aad = format!("{id}:key");
-    secrets
-        .insert(
-            key_aad.as_str(),
-            sealer
-                .seal(&key_aad, rec.secrets.key_pem.as_bytes())
-                .as_slice(),
-        )
-        .map_err(db_err)?;
-    if let Some(enc) = &rec.secrets.enc_key_pem {
-        let aad = format!("{id}:enc_key");
-        secrets
-            .insert(aad.as_str(), sealer.seal(&aad, enc.as_bytes()).as_slice())
-            .map_err(db_err)?;
+    for (which, pem) in [
+        ("key", &rec.secrets.key_pem),
+        ("enc_key", &rec.secrets.enc_key_pem),
+    ] {
+        if let Some(pem) = pem {
+            let aad = format!("{id}:{which}");
+            secrets
+                .insert(aad.as_str(), sealer.seal(&aad, pem.as_bytes()).as_slice())
+                .map_err(db_err)?;
+        }
     }
     append_timeline(txn, id, &rec.event)?;
     append_journal(txn, id, &rec.event)?;

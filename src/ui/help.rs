@@ -2,46 +2,60 @@
 use crate::app::command::COMMANDS;
 use crate::ui::keymap::{help_rows, Context};
 use crate::ui::theme::Theme;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
-    let mut out = Vec::new();
+fn section(out: &mut Vec<Line<'static>>, ctx: Context, theme: &Theme) {
+    out.push(Line::from(Span::styled(ctx.title(), theme.title())));
+    for (k, what) in help_rows(ctx) {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {k:<14}"), theme.accent()),
+            Span::raw(what),
+        ]));
+    }
+    out.push(Line::from(""));
+}
+
+/// Two columns of help: navigation on the left; forms, inputs and commands on the right.
+pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let mut left = Vec::new();
+    for ctx in [Context::Global, Context::List, Context::Detail] {
+        section(&mut left, ctx, theme);
+    }
+    let mut right = Vec::new();
     for ctx in [
-        Context::Global,
-        Context::List,
-        Context::Detail,
         Context::Upload,
         Context::Confirm,
         Context::Filter,
         Context::Command,
     ] {
-        out.push(Line::from(Span::styled(ctx.title(), theme.title())));
-        for (k, what) in help_rows(ctx) {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {k:<14}"), theme.accent()),
-                Span::raw(what),
-            ]));
-        }
-        out.push(Line::from(""));
+        section(&mut right, ctx, theme);
     }
-    out.push(Line::from(Span::styled("Commands", theme.title())));
+    right.push(Line::from(Span::styled("Commands", theme.title())));
     for (c, what) in COMMANDS {
-        out.push(Line::from(vec![
-            Span::styled(format!("  :{c:<36}"), theme.accent()),
+        right.push(Line::from(vec![
+            Span::styled(format!("  :{c:<22}"), theme.accent()),
             Span::raw(*what),
         ]));
     }
-    out
+    (left, right)
 }
 
 pub fn render(f: &mut Frame, area: Rect, theme: &Theme) {
-    let popup = super::centered(area, 90, 90);
+    let popup = super::centered(area, 96, 96);
     f.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Keys — Esc or ? closes ");
-    f.render_widget(Paragraph::new(lines(theme)).block(block), popup);
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let halves = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(inner);
+    let (left, right) = columns(theme);
+    f.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }), halves[0]);
+    f.render_widget(Paragraph::new(right).wrap(Wrap { trim: false }), halves[1]);
 }

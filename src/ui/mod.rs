@@ -5,6 +5,7 @@ pub mod help;
 pub mod keymap;
 pub mod text;
 pub mod theme;
+pub mod tty;
 pub mod upload;
 pub mod view;
 
@@ -191,11 +192,22 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     ] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
+    let tty = tty::Tty::open()?;
+    let done = Arc::new(AtomicBool::new(false));
+    tty::spawn_watchdog(
+        tty.fd(),
+        Arc::clone(&stop),
+        Arc::clone(&done),
+        Duration::from_millis(1500),
+    );
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
-    let result = event_loop(&mut terminal, &engine, state, &stop);
-    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
-    ratatui::restore();
+    let result = event_loop(&mut terminal, &engine, state, &stop, &tty);
+    if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
+        let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+        ratatui::restore();
+    }
+    done.store(true, Ordering::Relaxed);
     result
 }
 
@@ -204,38 +216,32 @@ fn event_loop(
     engine: &Engine,
     state: State,
     stop: &AtomicBool,
+    tty: &tty::Tty,
 ) -> color_eyre::Result<()> {
     let mut ui = Ui::new(state, Theme::from_env());
     ui.dispatch(engine, Action::Refresh(None));
     let mut last_tick = Instant::now();
     let mut dirty = true;
-    // crossterm#793: when the tty disappears, poll can report readiness forever while reads
-    // fail. Any read error ends the loop, and so does a long run of empty wake-ups.
-    let mut empty_wakeups = 0u32;
     while !ui.state.quit && !stop.load(Ordering::Relaxed) {
         if dirty {
             terminal.draw(|f| ui.draw(f))?;
             dirty = false;
         }
-        let ready = event::poll(Duration::from_millis(200))?;
-        if ready {
-            let started = Instant::now();
+        // Wait on the tty ourselves: crossterm would spin forever on a hung-up one (#793).
+        if tty.wait(Duration::from_millis(200)) == tty::Readiness::HungUp {
+            break;
+        }
+        // Events crossterm can give now (keys, pastes, resizes), without blocking.
+        while !stop.load(Ordering::Relaxed) && event::poll(Duration::ZERO)? {
             match event::read()? {
                 Event::Key(k) => ui.on_key(engine, k),
                 Event::Paste(p) => ui.on_paste(engine, &p),
-                Event::Resize(_, _) => {}
-                _ => {
-                    if started.elapsed() < Duration::from_millis(1) {
-                        empty_wakeups += 1;
-                        if empty_wakeups > 10_000 {
-                            return Err(color_eyre::eyre::eyre!("terminal input is gone"));
-                        }
-                    }
-                    continue;
-                }
+                _ => {}
             }
-            empty_wakeups = 0;
             dirty = true;
+            if ui.state.quit {
+                break;
+            }
         }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             ui.dispatch(engine, Action::Tick);

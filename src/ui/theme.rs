@@ -65,6 +65,10 @@ impl Theme {
         match days {
             _ if status == Status::Expired => ("✗ expired".into(), self.danger()),
             None => ("–".into(), self.dim()),
+            // A revoked or abandoned certificate needs no renewal: its days are only a fact.
+            Some(d) if matches!(status, Status::Revoked | Status::Cancelled | Status::Failed) => {
+                (format!("– {d}d"), self.dim())
+            }
             Some(d) if d <= 30 => (format!("⚠ {d}d"), self.warn()),
             Some(d) => (format!("✓ {d}d"), self.ok()),
         }

@@ -119,7 +119,7 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn confirm(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
-    let popup = super::centered(area, 70, 40);
+    let popup = super::centered(area, 70, 30);
     f.render_widget(Clear, popup);
     let p = Paragraph::new(vec![
         Line::from(text.to_string()),

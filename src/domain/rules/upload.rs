@@ -54,8 +54,10 @@ impl ValidatedUpload {
 }
 
 /// Private keys of a new record, sealed by the store before they touch the disk.
+/// Orders that have no certificate yet have no key either.
+#[derive(Default)]
 pub struct NewSecrets {
-    pub key_pem: String,
+    pub key_pem: Option<String>,
     pub enc_key_pem: Option<String>,
 }
 
@@ -620,7 +622,7 @@ pub fn new_uploaded_certificate(
         created_at: now,
     };
     let secrets = NewSecrets {
-        key_pem: v.key.to_pem(),
+        key_pem: Some(v.key.to_pem()),
         enc_key_pem: v.enc_key.as_ref().map(PrivateKey::to_pem),
     };
     let mut message = format!("uploaded; chain of {}", v.chain.certs.len());

@@ -1,0 +1,214 @@
+//! The real binary in tmux, used as a person would: upload by pasting, see it listed, filter,
+//! quit — and the terminal restored after quitting, SIGTERM, SIGHUP and a dropped terminal.
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::{Env, Pki};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(env: &Env, tag: &str) -> Tmux {
+        let socket = format!("certdeck-test-{}-{tag}", std::process::id());
+        let script = env.write(
+            &format!("run-{tag}.sh"),
+            format!(
+                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport LANG=C.UTF-8\n'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\nsleep 60\n",
+                env.path("config").display(),
+                env!("CARGO_BIN_EXE_certdeck"),
+                env.db().display()
+            ),
+        );
+        let t = Tmux { socket };
+        t.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            "140",
+            "-y",
+            "45",
+            "sh",
+            script.to_str().unwrap(),
+        ]);
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed by .ci/run");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", "main", k]);
+            // Esc must stand alone, or the next key reads as Alt+key.
+            std::thread::sleep(Duration::from_millis(if *k == "Escape" { 150 } else { 30 }));
+        }
+    }
+
+    fn paste_file(&self, path: &std::path::Path) {
+        self.cmd(&["load-buffer", path.to_str().unwrap()]);
+        self.cmd(&["paste-buffer", "-p", "-t", "main"]);
+    }
+
+    /// Waits (bounded) until the screen contains `text`.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {text:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn certdeck_pid(&self, env: &Env) -> Option<u32> {
+        let out = Command::new("pgrep")
+            .arg("-f")
+            .arg(format!("certdeck --db {}", env.db().display()))
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn pid_gone_within(pid: u32, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(true);
+        if zombie {
+            break;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "certdeck (pid {pid}) still running after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
+fn assert_restored(screen: &str) {
+    assert!(screen.contains("EXITED:"), "{screen}");
+    assert!(
+        !screen.contains("Certificates │"),
+        "alternate screen left: {screen}"
+    );
+    let modes = screen
+        .lines()
+        .find(|l| l.contains("icanon"))
+        .unwrap_or_default();
+    assert!(
+        modes.split_whitespace().any(|m| m == "icanon"),
+        "raw mode left on: {modes:?}"
+    );
+    assert!(
+        modes.split_whitespace().any(|m| m == "echo"),
+        "echo left off: {modes:?}"
+    );
+}
+
+#[test]
+fn upload_by_paste_list_filter_quit() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["pasted.example.com"], 50);
+    let other = pki.leaf(&["other.example.com"], 80);
+    let cert = env.write("c.pem", pki.full_chain(&leaf));
+    let key = env.write("k.pem", &leaf.key_pem);
+    // One certificate is there already, through the CLI.
+    let out = env.run(&[
+        "import",
+        "--cert",
+        env.write("o.pem", &other.cert_pem).to_str().unwrap(),
+        "--key",
+        env.write("o.key", &other.key_pem).to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+
+    let t = Tmux::start(&env, "upload");
+    t.wait_for("1 of 1");
+    t.keys(&["u"]);
+    t.wait_for("Upload a certificate");
+    t.keys(&["Tab", "Tab"]);
+    t.paste_file(&cert);
+    t.wait_for("a private key is required");
+    t.keys(&["Tab"]);
+    t.paste_file(&key);
+    t.wait_for("✓ ready");
+    t.keys(&["C-s"]);
+    let s = t.wait_for("imported \"pasted.example.com\"");
+    assert!(s.contains("2 of 2"), "{s}");
+    assert!(s.contains("pasted.example.com"));
+    t.keys(&["/", "p", "a", "s", "t"]);
+    let s = t.wait_for("1 of 2");
+    assert!(
+        s.contains("pasted.example.com") && !s.contains("other.example.com"),
+        "{s}"
+    );
+    t.keys(&["Enter", "q"]);
+    let s = t.wait_for("EXITED:0");
+    assert_restored(&s);
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_within_two_seconds() {
+    for (tag, signal) in [("term", "TERM"), ("hup", "HUP")] {
+        let env = Env::new();
+        let t = Tmux::start(&env, tag);
+        t.wait_for("Certificates");
+        let pid = t.certdeck_pid(&env).expect("certdeck is running");
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        pid_gone_within(pid, Duration::from_secs(2));
+        assert_restored(&t.wait_for("EXITED:"));
+    }
+}
+
+#[test]
+fn a_dropped_terminal_ends_the_process_without_spinning() {
+    let env = Env::new();
+    let t = Tmux::start(&env, "drop");
+    t.wait_for("Certificates");
+    let pid = t.certdeck_pid(&env).expect("certdeck is running");
+    // Killing the server closes the pty under certdeck, as an SSH drop does.
+    t.cmd(&["kill-server"]);
+    pid_gone_within(pid, Duration::from_secs(2));
+}

@@ -1,0 +1,294 @@
+//! Rendered frames (TestBackend + insta) of the Certificates tab, the detail pane, the upload
+//! form with an error showing, the help overlay and the delete confirmation.
+use certdeck::app::state::{Overlay, State};
+use certdeck::app::{update, Action};
+use certdeck::domain::model::*;
+use certdeck::ui::theme::Theme;
+use certdeck::ui::upload::UploadForm;
+use certdeck::ui::Ui;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap()
+}
+
+fn summary(
+    i: usize,
+    name: &str,
+    domains: &[&str],
+    days: Option<i64>,
+    status: Status,
+    source: Source,
+    brand: &str,
+) -> CertSummary {
+    CertSummary {
+        id: format!("id{i:06}"),
+        name: name.into(),
+        source,
+        status,
+        brand: brand.into(),
+        cert_type: Some(CertType::Dv),
+        standard: Standard::International,
+        domains: domains.iter().map(|d| d.to_string()).collect(),
+        issuer: format!("{brand} Server CA"),
+        not_after: days.map(|d| now() + Duration::days(d) + Duration::hours(1)),
+        fingerprint_sha256: None,
+        auto_renew: false,
+        ignored: i == 3,
+        tags: [("env".to_string(), "prod".to_string())].into(),
+        project: Some("web".into()),
+    }
+}
+
+fn state() -> State {
+    let rows = vec![
+        summary(
+            1,
+            "shop",
+            &["shop.example.com", "www.shop.example.com"],
+            Some(200),
+            Status::Issued,
+            Source::Uploaded,
+            "Example CA",
+        ),
+        summary(
+            2,
+            "old api",
+            &["api.example.com"],
+            Some(-5),
+            Status::Issued,
+            Source::Uploaded,
+            "Example CA",
+        ),
+        summary(
+            3,
+            "mail",
+            &["mail.example.com"],
+            Some(3),
+            Status::Issued,
+            Source::Issued,
+            "DNSPod",
+        ),
+        summary(
+            4,
+            "pay",
+            &["pay.example.cn"],
+            Some(12),
+            Status::ToBeRenewed,
+            Source::Issued,
+            "DNSPod",
+        ),
+        summary(
+            5,
+            "portal",
+            &["*.portal.example"],
+            Some(29),
+            Status::Issued,
+            Source::Issued,
+            "TrustAsia",
+        ),
+        summary(
+            6,
+            "bank",
+            &["bank.example.org"],
+            Some(45),
+            Status::Issued,
+            Source::Issued,
+            "GeoTrust",
+        ),
+        summary(
+            7,
+            "store",
+            &["store.example.net"],
+            Some(700),
+            Status::Revoked,
+            Source::Issued,
+            "GlobalSign",
+        ),
+        summary(
+            8,
+            "new order",
+            &["new.example.cn"],
+            None,
+            Status::Validating,
+            Source::Issued,
+            "DNSPod",
+        ),
+    ];
+    let mut s = State {
+        db_label: "/var/lib/certdeck/certdeck.redb".into(),
+        ..State::default()
+    };
+    update(&mut s, Action::AllLoaded(rows), now());
+    s
+}
+
+fn render(ui: &mut Ui, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ui.draw(f)).unwrap();
+    terminal.backend().to_string()
+}
+
+#[test]
+fn certificates_tab() {
+    let mut ui = Ui::new(state(), Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 130, 16));
+}
+
+#[test]
+fn certificates_tab_filtered_and_sorted_by_name() {
+    let mut s = state();
+    update(&mut s, Action::SetFilter("example.com".into()), now());
+    update(&mut s, Action::CycleSort, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 130, 10));
+}
+
+fn certificate() -> Certificate {
+    let facts = X509Facts {
+        version: 3,
+        subject: "CN=shop.example.com".into(),
+        subject_cn: Some("shop.example.com".into()),
+        subject_org: None,
+        sans: vec!["shop.example.com".into(), "www.shop.example.com".into()],
+        issuer: "O=Example CA, CN=Example CA Server CA".into(),
+        issuer_cn: Some("Example CA Server CA".into()),
+        issuer_org: Some("Example CA".into()),
+        serial: "5f2e9c0a11".into(),
+        not_before: now() - Duration::days(165),
+        not_after: now() + Duration::days(200),
+        signature_algorithm: "ecdsa-with-SHA256".into(),
+        key_algorithm: KeyAlgorithm::Ecdsa,
+        key_bits: 256,
+        fingerprint_sha256: "ab".repeat(32),
+        is_ca: false,
+        key_usage: vec!["digitalSignature".into()],
+        extended_key_usage: vec!["serverAuth".into()],
+        policies: vec![],
+    };
+    Certificate {
+        id: "id000001".into(),
+        name: "shop".into(),
+        source: Source::Uploaded,
+        status: Status::Issued,
+        brand: "Example CA".into(),
+        cert_type: Some(CertType::Dv),
+        standard: Standard::International,
+        domain_kind: DomainKind::Multi,
+        domains: facts.sans.clone(),
+        chain: vec![
+            ChainLink {
+                subject: facts.subject.clone(),
+                issuer: facts.issuer.clone(),
+                not_before: facts.not_before,
+                not_after: facts.not_after,
+                fingerprint_sha256: "ab".repeat(32),
+                is_ca: false,
+            },
+            ChainLink {
+                subject: facts.issuer.clone(),
+                issuer: "O=Example CA, CN=Example CA Root".into(),
+                not_before: now() - Duration::days(900),
+                not_after: now() + Duration::days(2000),
+                fingerprint_sha256: "cd".repeat(32),
+                is_ca: true,
+            },
+        ],
+        x509: Some(facts),
+        chain_pem: String::new(),
+        chain_complete: false,
+        enc_cert_pem: None,
+        has_key: true,
+        auto_renew: false,
+        ignored: false,
+        tags: [("env".to_string(), "prod".to_string())].into(),
+        project: Some("web".into()),
+        renewed_from: None,
+        reissued_from: None,
+        created_at: now() - Duration::days(10),
+    }
+}
+
+#[test]
+fn detail_pane() {
+    let mut s = state();
+    let timeline = vec![TimelineEvent {
+        at: now() - Duration::days(10),
+        kind: "uploaded".into(),
+        message: "uploaded; chain of 2".into(),
+    }];
+    update(
+        &mut s,
+        Action::DetailLoaded(Box::new((certificate(), timeline))),
+        now(),
+    );
+    assert!(matches!(s.overlay, Overlay::Detail(_)));
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 110, 52));
+}
+
+#[test]
+fn upload_form_with_an_error_showing() {
+    let mut s = state();
+    update(&mut s, Action::OpenUpload, now());
+    let mut form = UploadForm::new();
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    for c in "shop".chars() {
+        form.handle_key(key(c));
+    }
+    form.handle_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    form.handle_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    form.paste(
+        "-----BEGIN CERTIFICATE-----\r\nMIIB\r\nnot*base64\r\n-----END CERTIFICATE-----\r\n",
+    );
+    form.revalidate(now(), &[]);
+    let mut ui = Ui::new(s, Theme::plain());
+    ui.form = Some(form);
+    let frame = render(&mut ui, 120, 30);
+    assert!(frame.contains("cert line 3"), "{frame}");
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state();
+    update(&mut s, Action::ToggleHelp, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 140, 50));
+}
+
+#[test]
+fn delete_confirmation_says_what_happens() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Delete {
+            id: Some("id000001".into()),
+            confirmed: false,
+        },
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 120, 20);
+    assert!(frame.contains("cannot be undone"), "{frame}");
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn rule_d2_refusal_shows_in_the_status_line() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::Delete {
+            id: Some("id000004".into()),
+            confirmed: false,
+        },
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 130, 12);
+    assert!(frame.contains("revoke it first (D-2)"), "{frame}");
+}
