@@ -1,1 +1,334 @@
-fn main() {}
+//! Throughput and scale figures for issue #2 (printed, never asserted):
+//!  - parse + store throughput over 10,000 generated certificates with keys (target >= 20,000/s)
+//!  - with 100,000 certificates stored: open to first frame (< 300 ms), one filter keystroke
+//!    (< 16 ms), one frame render (< 5 ms), resident memory (< 300 MB)
+//!
+//! Run: `cargo bench --bench scale` (add `-- --quick` for 20,000 stored instead of 100,000).
+use certdeck::app::{Action, State};
+use certdeck::demo::pki::{Authority, Issued, KeyKind};
+use certdeck::domain::cert::mozilla_anchor_subjects;
+use certdeck::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
+use certdeck::engine::clock::SystemClock;
+use certdeck::engine::Engine;
+use certdeck::store::{NewRecord, Store};
+use certdeck::ui::theme::Theme;
+use certdeck::ui::Ui;
+use chrono::{Duration, Utc};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn generate(ca: &Authority, n: usize, distinct_keys: bool) -> Vec<Issued> {
+    let now = Utc::now();
+    let shared: Vec<Issued> = if distinct_keys {
+        Vec::new()
+    } else {
+        (0..64)
+            .map(|i| ca.issue(&[&format!("seed{i}.example")], KeyKind::P256, now, now))
+            .collect()
+    };
+    (0..n)
+        .map(|i| {
+            let days = (i % 800) as i64 - 30;
+            let domains = [
+                format!("host{i}.shop{}.example.com", i % 97),
+                format!("www.host{i}.example.com"),
+            ];
+            let refs: Vec<&str> = domains.iter().map(String::as_str).collect();
+            if distinct_keys {
+                ca.issue(
+                    &refs,
+                    KeyKind::P256,
+                    now - Duration::days(300),
+                    now + Duration::days(days),
+                )
+            } else {
+                // Key generation is not what is measured; reuse keys to fill big stores quickly.
+                let key = &shared[i % shared.len()];
+                ca.issue_with_key_pem(
+                    &refs,
+                    &key.key_pem,
+                    now - Duration::days(300),
+                    now + Duration::days(days),
+                )
+            }
+        })
+        .collect()
+}
+
+fn records(ca: &Authority, issued: &[Issued], start: usize) -> Vec<NewRecord> {
+    let anchors = mozilla_anchor_subjects();
+    let now = Utc::now();
+    let chain_tail = ca.pem();
+    issued
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| {
+            let input = UploadInput {
+                cert: format!("{}{}", leaf.cert_pem, chain_tail).into_bytes(),
+                key: Some(leaf.key_pem.clone().into_bytes()),
+                tags: vec![format!("env={}", ["prod", "staging", "dev"][i % 3])],
+                project: Some(format!("project{}", i % 20)),
+                ..Default::default()
+            };
+            let v =
+                validate_upload(&input, now, &anchors).expect("generated certificates are valid");
+            let (cert, secrets, event) =
+                new_uploaded_certificate(&v, format!("b{:07}", start + i), now);
+            NewRecord {
+                cert,
+                secrets,
+                event,
+            }
+        })
+        .collect()
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Child mode: a fresh process opens the store and draws the first frame, as `certdeck` does.
+fn open_to_first_frame(db: &Path, key: &Path) {
+    let t0 = Instant::now();
+    let store = Store::open(db, key, "bench").unwrap();
+    let engine = Engine::new(store, Arc::new(SystemClock));
+    let mut state = State::default();
+    engine.dispatch(&mut state, Action::Refresh(None));
+    let mut ui = Ui::new(state, Theme::plain());
+    let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    terminal.draw(|f| ui.draw(f)).unwrap();
+    let open_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let rows = ui.state.rows.len();
+
+    let t = Instant::now();
+    let frames = 200;
+    for _ in 0..frames {
+        terminal.draw(|f| ui.draw(f)).unwrap();
+    }
+    let frame_ms = t.elapsed().as_secs_f64() * 1000.0 / frames as f64;
+
+    // A user typing "shop4" then deleting back to "shop": narrowing and widening keystrokes.
+    let mut worst: f64 = 0.0;
+    let mut total = 0.0;
+    let keys = [
+        "s", "sh", "sho", "shop", "shop4", "shop", "sho", "", "host99", "",
+    ];
+    for k in keys {
+        let t = Instant::now();
+        engine.dispatch(&mut ui.state, Action::SetFilter(k.to_string()));
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        worst = worst.max(ms);
+        total += ms;
+    }
+    println!("stored certificates           {rows}");
+    println!("open to first frame           {open_ms:8.1} ms   (target < 300 ms)");
+    println!("one frame render (160x50)     {frame_ms:8.2} ms   (target < 5 ms)");
+    println!(
+        "filter keystroke, mean / worst {:7.2} / {worst:.2} ms (target < 16 ms)",
+        total / keys.len() as f64
+    );
+    println!(
+        "resident memory               {:8.1} MB   (target < 300 MB)",
+        rss_mb()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--child-open") {
+        open_to_first_frame(Path::new(&args[pos + 1]), Path::new(&args[pos + 2]));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--stages") {
+        stages();
+        return;
+    }
+    let big = if quick { 20_000 } else { 100_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let root = Authority::root(
+        "Bench Root",
+        "bench",
+        KeyKind::P256,
+        now - Duration::days(900),
+        now + Duration::days(4000),
+    );
+    let ca = root.intermediate(
+        "Bench CA",
+        "bench",
+        now - Duration::days(900),
+        now + Duration::days(4000),
+    );
+
+    // 1. Parse + store throughput.
+    let t = Instant::now();
+    let issued = generate(&ca, 10_000, true);
+    println!(
+        "generated 10,000 certificates with keys in {:.1} s (not measured)",
+        t.elapsed().as_secs_f64()
+    );
+    let store = Store::open(
+        &dir.path().join("throughput.redb"),
+        &dir.path().join("k"),
+        "bench",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let recs = records(&ca, &issued, 0);
+    let parse_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let refused = store.insert_many(&recs).unwrap();
+    let store_s = t.elapsed().as_secs_f64();
+    assert!(refused.is_empty());
+    println!(
+        "parse + store 10,000          {:8.0} /s    (parse {:.0} ms, store {:.0} ms; target >= 20,000/s)",
+        10_000.0 / (parse_s + store_s),
+        parse_s * 1000.0,
+        store_s * 1000.0
+    );
+    drop(store);
+
+    // 2. A big store, then a fresh process opens it.
+    let db = dir.path().join("big.redb");
+    let key = dir.path().join("big.key");
+    let store = Store::open(&db, &key, "bench").unwrap();
+    let t = Instant::now();
+    let batch = 10_000;
+    for start in (0..big).step_by(batch) {
+        let issued = generate(&ca, batch, false);
+        store.insert_many(&records(&ca, &issued, start)).unwrap();
+    }
+    println!(
+        "filled a store with {big} certificates in {:.1} s (not measured); file {:.0} MB",
+        t.elapsed().as_secs_f64(),
+        std::fs::metadata(&db).unwrap().len() as f64 / 1e6
+    );
+    drop(store);
+    let out = std::process::Command::new(&args[0])
+        .arg("--child-open")
+        .arg(&db)
+        .arg(&key)
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Where the parse time goes, stage by stage, over 10,000 certificates (`-- --stages`).
+fn stages() {
+    use certdeck::domain::cert::{order_chain, parse_certificate};
+    use certdeck::domain::key::parse_private_key;
+    use certdeck::domain::pem::scan;
+    let now = Utc::now();
+    let root = Authority::root(
+        "Bench Root",
+        "bench",
+        KeyKind::P256,
+        now - Duration::days(900),
+        now + Duration::days(4000),
+    );
+    let ca = root.intermediate(
+        "Bench CA",
+        "bench",
+        now - Duration::days(900),
+        now + Duration::days(4000),
+    );
+    let issued = generate(&ca, 10_000, true);
+    let chains: Vec<String> = issued
+        .iter()
+        .map(|l| format!("{}{}", l.cert_pem, ca.pem()))
+        .collect();
+    let time = |name: &str, f: &mut dyn FnMut(usize)| {
+        let t = Instant::now();
+        for i in 0..issued.len() {
+            f(i);
+        }
+        println!(
+            "{name:<28} {:6.1} us/cert",
+            t.elapsed().as_secs_f64() * 1e6 / issued.len() as f64
+        );
+    };
+    time("pem scan (chain + key)", &mut |i| {
+        scan(&chains[i]).unwrap();
+        scan(&issued[i].key_pem).unwrap();
+    });
+    let blocks: Vec<_> = chains.iter().map(|c| scan(c).unwrap()).collect();
+    time("parse 2 certificates", &mut |i| {
+        for b in &blocks[i] {
+            parse_certificate(&b.der).unwrap();
+        }
+    });
+    let parsed: Vec<Vec<_>> = blocks
+        .iter()
+        .map(|bs| {
+            bs.iter()
+                .map(|b| parse_certificate(&b.der).unwrap())
+                .collect()
+        })
+        .collect();
+    let anchors = mozilla_anchor_subjects();
+    time("order chain", &mut |i| {
+        order_chain(parsed[i].clone(), &anchors).unwrap();
+    });
+    let keys: Vec<_> = issued
+        .iter()
+        .map(|l| scan(&l.key_pem).unwrap().remove(0))
+        .collect();
+    time("parse key", &mut |i| {
+        parse_private_key(&keys[i].label, &keys[i].der, &[], None).unwrap();
+    });
+    let pk: Vec<_> = keys
+        .iter()
+        .map(|k| parse_private_key(&k.label, &k.der, &[], None).unwrap())
+        .collect();
+    time("key belongs to leaf", &mut |i| {
+        assert!(pk[i].belongs_to(parsed[i][0].public_key.as_ref().unwrap()));
+    });
+    let recs = records(&ca, &issued, 0);
+    time("postcard encode record", &mut |i| {
+        std::hint::black_box(postcard::to_stdvec(&recs[i].cert).unwrap());
+        std::hint::black_box(postcard::to_stdvec(&recs[i].cert.summary()).unwrap());
+    });
+    println!(
+        "record size {} B, summary {} B",
+        postcard::to_stdvec(&recs[0].cert).unwrap().len(),
+        postcard::to_stdvec(&recs[0].cert.summary()).unwrap().len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.redb"), &dir.path().join("k"), "bench").unwrap();
+    let t = Instant::now();
+    store.insert_many(&recs).unwrap();
+    println!(
+        "{:<28} {:6.1} us/cert",
+        "store insert_many",
+        t.elapsed().as_secs_f64() * 1e6 / recs.len() as f64
+    );
+    if std::env::var_os("BENCH_STORE_LOOP").is_some() {
+        for round in 0..8 {
+            let store = Store::open(
+                &dir.path().join(format!("r{round}.redb")),
+                &dir.path().join("k"),
+                "bench",
+            )
+            .unwrap();
+            store.insert_many(&recs).unwrap();
+        }
+    }
+    let t = Instant::now();
+    records(&ca, &issued, 10_000);
+    println!(
+        "{:<28} {:6.1} us/cert",
+        "validate + build record",
+        t.elapsed().as_secs_f64() * 1e6 / recs.len() as f64
+    );
+}

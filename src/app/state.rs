@@ -137,7 +137,9 @@ pub enum Outcome {
 pub struct State {
     pub now: Timestamp,
     pub rows: Vec<CertRow>,
-    /// Indices into `rows`, sorted and filtered: what the table shows.
+    /// Indices into `rows` in sort order (all rows).
+    pub sorted: Vec<usize>,
+    /// `sorted` filtered: what the table shows.
     pub visible: Vec<usize>,
     pub selected: usize,
     pub sort: SortKey,
@@ -161,6 +163,7 @@ impl Default for State {
         State {
             now: DateTime::UNIX_EPOCH,
             rows: Vec::new(),
+            sorted: Vec::new(),
             visible: Vec::new(),
             selected: 0,
             sort: SortKey::DaysLeft,
@@ -229,7 +232,6 @@ impl State {
 
     /// Re-sorts all rows and re-applies the filter, keeping the selected record selected.
     pub fn rebuild_view(&mut self) {
-        let keep = self.selected_row().map(|r| r.summary.id.clone());
         let now = self.now;
         let mut order: Vec<usize> = (0..self.rows.len()).collect();
         let rows = &self.rows;
@@ -242,27 +244,37 @@ impl State {
         if self.descending {
             order.reverse();
         }
-        let needle = self.filter.to_lowercase();
-        self.visible = order
-            .into_iter()
-            .filter(|&i| rows[i].haystack.contains(&needle))
-            .collect();
-        self.reselect(keep);
+        self.sorted = order;
+        self.refilter();
     }
 
-    /// Applies a new filter. Typing more characters only narrows, so it scans what is visible.
+    /// Applies a new filter. Typing more characters only narrows, so it scans what is visible;
+    /// otherwise it scans the sorted order (no re-sort).
     pub fn apply_filter(&mut self, filter: String) {
-        let keep = self.selected_row().map(|r| r.summary.id.clone());
         let narrows = filter.starts_with(&self.filter);
         self.filter = filter;
         if narrows {
+            let keep = self.selected_row().map(|r| r.summary.id.clone());
             let needle = self.filter.to_lowercase();
             let rows = &self.rows;
             self.visible.retain(|&i| rows[i].haystack.contains(&needle));
             self.reselect(keep);
         } else {
-            self.rebuild_view();
+            self.refilter();
         }
+    }
+
+    fn refilter(&mut self) {
+        let keep = self.selected_row().map(|r| r.summary.id.clone());
+        let needle = self.filter.to_lowercase();
+        let rows = &self.rows;
+        self.visible = self
+            .sorted
+            .iter()
+            .copied()
+            .filter(|&i| rows[i].haystack.contains(&needle))
+            .collect();
+        self.reselect(keep);
     }
 
     fn reselect(&mut self, keep: Option<String>) {

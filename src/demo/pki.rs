@@ -195,6 +195,26 @@ impl Authority {
         }
     }
 
+    /// Issues a certificate for an existing PKCS#8 key (P-256, Ed25519 or RSA).
+    pub fn issue_with_key_pem(
+        &self,
+        domains: &[&str],
+        key_pem: &str,
+        nb: Timestamp,
+        na: Timestamp,
+    ) -> Issued {
+        let key = GenKey::Rcgen(Box::new(
+            KeyPair::from_pem(key_pem).expect("a PKCS#8 key rcgen can sign with"),
+        ));
+        let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+        let der = self.sign(&domains[0], "", &domains, false, nb, na, &key);
+        Issued {
+            cert_pem: crate::domain::pem::encode("CERTIFICATE", &der),
+            key_pem: key_pem.to_string(),
+            der,
+        }
+    }
+
     pub fn pem(&self) -> String {
         crate::domain::pem::encode("CERTIFICATE", &self.der)
     }

@@ -3,6 +3,7 @@
 //! trust from the optional copy inside the key file.
 use crate::domain::model::KeyAlgorithm;
 use pkcs8::der::Decode;
+use zeroize::Zeroizing;
 
 pub const OID_RSA: &str = "1.2.840.113549.1.1.1";
 pub const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -115,19 +116,33 @@ impl PublicKey {
     }
 }
 
-/// A private key read from a field, with its derived public key. Never printed.
+/// What a private key holds that decides which certificate it belongs to.
+#[derive(Clone)]
+pub enum KeyMaterial {
+    /// Modulus and exponent, as in the public key.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// The private scalar, big-endian, padded to the curve size.
+    Ec {
+        curve: Curve,
+        scalar: Zeroizing<Vec<u8>>,
+    },
+    /// Public key derived from the seed.
+    Ed25519([u8; 32]),
+}
+
+/// A private key read from a field. Never printed: Debug shows only its algorithm.
 #[derive(Clone)]
 pub struct PrivateKey {
-    pub public: PublicKey,
+    pub material: KeyMaterial,
     /// PKCS#8 or the original traditional encoding, as given (decrypted if it was encrypted).
-    pub der: Vec<u8>,
+    pub der: Zeroizing<Vec<u8>>,
     pub pem_label: &'static str,
 }
 
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrivateKey")
-            .field("algorithm", &self.public.algorithm())
+            .field("algorithm", &self.algorithm())
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +150,54 @@ impl std::fmt::Debug for PrivateKey {
 impl PrivateKey {
     pub fn to_pem(&self) -> String {
         crate::domain::pem::encode(self.pem_label, &self.der)
+    }
+
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        match &self.material {
+            KeyMaterial::Rsa { .. } => KeyAlgorithm::Rsa,
+            KeyMaterial::Ec {
+                curve: Curve::Sm2, ..
+            } => KeyAlgorithm::Sm2,
+            KeyMaterial::Ec { .. } => KeyAlgorithm::Ecdsa,
+            KeyMaterial::Ed25519(_) => KeyAlgorithm::Ed25519,
+        }
+    }
+
+    pub fn bits(&self) -> u32 {
+        match &self.material {
+            KeyMaterial::Rsa { n, .. } => bit_length(n),
+            KeyMaterial::Ec { curve, .. } => curve.bits(),
+            KeyMaterial::Ed25519(_) => 256,
+        }
+    }
+
+    /// Whether this key is the private half of `public` (U-2). For P-256/P-384 ring derives the
+    /// point from the scalar and compares (its nistz256 code is ~10x faster than a generic one).
+    pub fn belongs_to(&self, public: &PublicKey) -> bool {
+        match (&self.material, public) {
+            (KeyMaterial::Rsa { n, e }, PublicKey::Rsa { n: pn, e: pe }) => n == pn && e == pe,
+            (KeyMaterial::Ed25519(k), PublicKey::Ed25519(p)) => k == p,
+            (KeyMaterial::Ec { curve, scalar }, PublicKey::Ec { curve: pc, point })
+                if curve == pc =>
+            {
+                match curve {
+                    Curve::P256 | Curve::P384 => {
+                        let alg = if *curve == Curve::P256 {
+                            &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING
+                        } else {
+                            &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING
+                        };
+                        let rng = ring::rand::SystemRandom::new();
+                        ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                            alg, scalar, point, &rng,
+                        )
+                        .is_ok()
+                    }
+                    Curve::Sm2 => derive_point(Curve::Sm2, scalar).is_ok_and(|p| &p == point),
+                }
+            }
+            _ => false,
+        }
     }
 }
 
@@ -185,18 +248,18 @@ pub fn parse_private_key(
     }
     match label {
         "RSA PRIVATE KEY" => Ok(PrivateKey {
-            public: rsa_public_from_pkcs1(der)?,
-            der: der.to_vec(),
+            material: rsa_material(der)?,
+            der: Zeroizing::new(der.to_vec()),
             pem_label: "RSA PRIVATE KEY",
         }),
         "EC PRIVATE KEY" | "SM2 PRIVATE KEY" => Ok(PrivateKey {
-            public: ec_public_from_sec1(der, None)?,
-            der: der.to_vec(),
+            material: ec_material(der, None)?,
+            der: Zeroizing::new(der.to_vec()),
             pem_label: "EC PRIVATE KEY",
         }),
         "PRIVATE KEY" => Ok(PrivateKey {
-            public: public_from_pkcs8(der)?,
-            der: der.to_vec(),
+            material: pkcs8_material(der)?,
+            der: Zeroizing::new(der.to_vec()),
             pem_label: "PRIVATE KEY",
         }),
         "ENCRYPTED PRIVATE KEY" => {
@@ -208,9 +271,9 @@ pub fn parse_private_key(
             let plain = info
                 .decrypt(password)
                 .map_err(|_| KeyError::WrongPassword)?;
-            let der = plain.as_bytes().to_vec();
+            let der = Zeroizing::new(plain.as_bytes().to_vec());
             Ok(PrivateKey {
-                public: public_from_pkcs8(&der)?,
+                material: pkcs8_material(&der)?,
                 der,
                 pem_label: "PRIVATE KEY",
             })
@@ -231,13 +294,13 @@ pub fn parse_private_key_der(der: &[u8]) -> Result<PrivateKey, KeyError> {
     Err(KeyError::Invalid("not a DER private key".into()))
 }
 
-fn public_from_pkcs8(der: &[u8]) -> Result<PublicKey, KeyError> {
+fn pkcs8_material(der: &[u8]) -> Result<KeyMaterial, KeyError> {
     let info = pkcs8::PrivateKeyInfoRef::from_der(der)
         .map_err(|e| KeyError::Invalid(format!("PKCS#8 structure: {e}")))?;
     let alg = info.algorithm.oid.to_string();
     let inner = info.private_key.as_bytes();
     match alg.as_str() {
-        OID_RSA => rsa_public_from_pkcs1(inner),
+        OID_RSA => rsa_material(inner),
         OID_EC_PUBLIC_KEY | OID_SM2 => {
             let curve_oid = if alg == OID_SM2 {
                 Some(OID_SM2.to_string())
@@ -247,7 +310,7 @@ fn public_from_pkcs8(der: &[u8]) -> Result<PublicKey, KeyError> {
                     .and_then(|p| p.decode_as::<pkcs8::ObjectIdentifier>().ok())
                     .map(|o| o.to_string())
             };
-            ec_public_from_sec1(inner, curve_oid.as_deref())
+            ec_material(inner, curve_oid.as_deref())
         }
         OID_ED25519 => {
             // CurvePrivateKey ::= OCTET STRING (the 32-byte seed), wrapped in the outer OCTET STRING.
@@ -264,7 +327,7 @@ fn public_from_pkcs8(der: &[u8]) -> Result<PublicKey, KeyError> {
             use ring::signature::KeyPair;
             let mut pk = [0u8; 32];
             pk.copy_from_slice(pair.public_key().as_ref());
-            Ok(PublicKey::Ed25519(pk))
+            Ok(KeyMaterial::Ed25519(pk))
         }
         other => Err(KeyError::Invalid(format!(
             "unsupported private key algorithm {other}"
@@ -272,16 +335,16 @@ fn public_from_pkcs8(der: &[u8]) -> Result<PublicKey, KeyError> {
     }
 }
 
-fn rsa_public_from_pkcs1(der: &[u8]) -> Result<PublicKey, KeyError> {
+fn rsa_material(der: &[u8]) -> Result<KeyMaterial, KeyError> {
     let k = pkcs1::RsaPrivateKeyRef::try_from(der)
         .map_err(|e| KeyError::Invalid(format!("RSA private key: {e}")))?;
-    Ok(PublicKey::Rsa {
+    Ok(KeyMaterial::Rsa {
         n: strip_zeros(k.modulus.as_bytes()),
         e: strip_zeros(k.public_exponent.as_bytes()),
     })
 }
 
-fn ec_public_from_sec1(der: &[u8], outer_curve: Option<&str>) -> Result<PublicKey, KeyError> {
+fn ec_material(der: &[u8], outer_curve: Option<&str>) -> Result<KeyMaterial, KeyError> {
     let k = sec1::EcPrivateKey::try_from(der)
         .map_err(|e| KeyError::Invalid(format!("EC private key: {e}")))?;
     let inner_curve = k
@@ -294,8 +357,16 @@ fn ec_public_from_sec1(der: &[u8], outer_curve: Option<&str>) -> Result<PublicKe
         .ok_or_else(|| KeyError::Invalid("EC private key names no curve".into()))?;
     let curve = Curve::from_oid(curve_oid)
         .ok_or_else(|| KeyError::Invalid(format!("unsupported elliptic curve {curve_oid}")))?;
-    let point = derive_point(curve, k.private_key).map_err(KeyError::Invalid)?;
-    Ok(PublicKey::Ec { curve, point })
+    let size = (curve.bits() / 8) as usize;
+    let raw = strip_zeros(k.private_key);
+    if raw.is_empty() || raw.len() > size {
+        return Err(KeyError::Invalid(
+            "EC private scalar is out of range".into(),
+        ));
+    }
+    let mut scalar = Zeroizing::new(vec![0u8; size]);
+    scalar[size - raw.len()..].copy_from_slice(&raw);
+    Ok(KeyMaterial::Ec { curve, scalar })
 }
 
 fn derive_point(curve: Curve, scalar: &[u8]) -> Result<Vec<u8>, String> {
@@ -332,6 +403,10 @@ fn derive_point(curve: Curve, scalar: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn uncompressed_point(curve: Curve, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    // Already uncompressed: kept as is (the match check validates it against the key).
+    if bytes.first() == Some(&0x04) && bytes.len() == 1 + 2 * (curve.bits() / 8) as usize {
+        return Ok(bytes.to_vec());
+    }
     let bad = |_| "EC public point is not on the curve".to_string();
     Ok(match curve {
         Curve::P256 => {

@@ -27,7 +27,7 @@ const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_summa
 const FINGERPRINTS: TableDefinition<&str, &str> = TableDefinition::new("fingerprints");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("timeline");
-/// Store-wide history, including what happened to records that no longer exist.
+/// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
 const KEY_CHECK_AAD: &str = "certdeck:key-check";
@@ -250,7 +250,7 @@ impl Store {
     /// Inserts an uploaded certificate, refusing a duplicate (U-6) inside the same transaction.
     pub fn insert(&self, rec: &NewRecord) -> Result<Result<(), Refusal>, StoreError> {
         let txn = self.write_txn()?;
-        let refused = insert_in(&txn, &self.sealer, rec)?;
+        let refused = InsertTables::open(&txn)?.insert(&self.sealer, rec)?;
         if refused.is_err() {
             txn.abort().map_err(db_err)?;
         } else {
@@ -264,10 +264,17 @@ impl Store {
     pub fn insert_many(&self, recs: &[NewRecord]) -> Result<Vec<(usize, Refusal)>, StoreError> {
         let txn = self.write_txn()?;
         let mut refused = Vec::new();
-        for (i, rec) in recs.iter().enumerate() {
-            if let Err(r) = insert_in(&txn, &self.sealer, rec)? {
-                refused.push((i, r));
+        {
+            let mut tables = InsertTables::open(&txn)?;
+            // In id order: most tables are keyed by id, and B-tree inserts in key order stay in cache.
+            let mut order: Vec<usize> = (0..recs.len()).collect();
+            order.sort_unstable_by(|&a, &b| recs[a].cert.id.cmp(&recs[b].cert.id));
+            for i in order {
+                if let Err(r) = tables.insert(&self.sealer, &recs[i])? {
+                    refused.push((i, r));
+                }
             }
+            refused.sort_unstable_by_key(|(i, _)| *i);
         }
         txn.commit().map_err(db_err)?;
         Ok(refused)
@@ -370,67 +377,80 @@ impl Store {
     }
 }
 
-fn insert_in(
-    txn: &redb::WriteTransaction,
-    sealer: &Sealer,
-    rec: &NewRecord,
-) -> Result<Result<(), Refusal>, StoreError> {
-    let id = rec.cert.id.as_str();
-    let mut fps = txn.open_table(FINGERPRINTS).map_err(db_err)?;
-    if let Some(fp) = rec
-        .cert
-        .x509
-        .as_ref()
-        .map(|x| x.fingerprint_sha256.as_str())
-    {
-        let existing = fps.get(fp).map_err(db_err)?.map(|v| v.value().to_string());
-        if let Err(r) = check_not_duplicate(existing.as_deref()) {
-            return Ok(Err(r));
-        }
-        fps.insert(fp, id).map_err(db_err)?;
-    }
-    txn.open_table(CERTS)
-        .map_err(db_err)?
-        .insert(id, encode(&rec.cert).as_slice())
-        .map_err(db_err)?;
-    txn.open_table(SUMMARIES)
-        .map_err(db_err)?
-        .insert(id, encode(&rec.cert.summary()).as_slice())
-        .map_err(db_err)?;
-    let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
-    for (which, pem) in [
-        ("key", &rec.secrets.key_pem),
-        ("enc_key", &rec.secrets.enc_key_pem),
-    ] {
-        if let Some(pem) = pem {
-            let aad = format!("{id}:{which}");
-            secrets
-                .insert(aad.as_str(), sealer.seal(&aad, pem.as_bytes()).as_slice())
-                .map_err(db_err)?;
-        }
-    }
-    append_timeline(txn, id, &rec.event)?;
-    append_journal(txn, id, &rec.event)?;
-    Ok(Ok(()))
+/// The tables one insertion writes, opened once per transaction.
+struct InsertTables<'txn> {
+    certs: redb::Table<'txn, &'static str, &'static [u8]>,
+    summaries: redb::Table<'txn, &'static str, &'static [u8]>,
+    fingerprints: redb::Table<'txn, &'static str, &'static str>,
+    secrets: redb::Table<'txn, &'static str, &'static [u8]>,
+    timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
 }
 
-fn append_timeline(
-    txn: &redb::WriteTransaction,
-    id: &str,
-    event: &TimelineEvent,
-) -> Result<(), StoreError> {
-    let mut t = txn.open_table(TIMELINE).map_err(db_err)?;
-    let next = match t
-        .range((id, 0)..=(id, u64::MAX))
-        .map_err(db_err)?
-        .next_back()
-    {
-        Some(row) => row.map_err(db_err)?.0.value().1 + 1,
-        None => 0,
-    };
-    t.insert((id, next), encode(event).as_slice())
-        .map_err(db_err)?;
-    Ok(())
+impl<'txn> InsertTables<'txn> {
+    fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(InsertTables {
+            certs: txn.open_table(CERTS).map_err(db_err)?,
+            summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
+            fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
+            secrets: txn.open_table(SECRETS).map_err(db_err)?,
+            timeline: txn.open_table(TIMELINE).map_err(db_err)?,
+        })
+    }
+
+    /// Inserts one record, refusing a duplicate leaf (U-6) before anything is written.
+    fn insert(
+        &mut self,
+        sealer: &Sealer,
+        rec: &NewRecord,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let id = rec.cert.id.as_str();
+        if let Some(fp) = rec
+            .cert
+            .x509
+            .as_ref()
+            .map(|x| x.fingerprint_sha256.as_str())
+        {
+            let existing = self
+                .fingerprints
+                .get(fp)
+                .map_err(db_err)?
+                .map(|v| v.value().to_string());
+            if let Err(r) = check_not_duplicate(existing.as_deref()) {
+                return Ok(Err(r));
+            }
+            self.fingerprints.insert(fp, id).map_err(db_err)?;
+        }
+        self.certs
+            .insert(id, encode(&rec.cert).as_slice())
+            .map_err(db_err)?;
+        self.summaries
+            .insert(id, encode(&rec.cert.summary()).as_slice())
+            .map_err(db_err)?;
+        for (which, pem) in [
+            ("key", &rec.secrets.key_pem),
+            ("enc_key", &rec.secrets.enc_key_pem),
+        ] {
+            if let Some(pem) = pem {
+                let aad = format!("{id}:{which}");
+                self.secrets
+                    .insert(aad.as_str(), sealer.seal(&aad, pem.as_bytes()).as_slice())
+                    .map_err(db_err)?;
+            }
+        }
+        let next = match self
+            .timeline
+            .range((id, 0)..=(id, u64::MAX))
+            .map_err(db_err)?
+            .next_back()
+        {
+            Some(row) => row.map_err(db_err)?.0.value().1 + 1,
+            None => 0,
+        };
+        self.timeline
+            .insert((id, next), encode(&rec.event).as_slice())
+            .map_err(db_err)?;
+        Ok(Ok(()))
+    }
 }
 
 fn append_journal(

@@ -185,7 +185,7 @@ pub fn validate_upload(
         .as_ref()
         .expect("parse_certificate refuses unknown keys");
     let key_field = |k: &(PrivateKey, Option<usize>)| k.1;
-    let sign_pos = keys.iter().position(|(k, _)| &k.public == leaf_pk);
+    let sign_pos = keys.iter().position(|(k, _)| k.belongs_to(leaf_pk));
     let key = match sign_pos {
         Some(pos) => keys.remove(pos),
         None => {
@@ -195,8 +195,8 @@ pub fn validate_upload(
                 Field::Key,
                 format!(
                     "the private key does not belong to the certificate (key: {} {} bits; certificate \"{}\": {} {} bits)",
-                    first.0.public.algorithm().as_str(),
-                    first.0.public.bits(),
+                    first.0.algorithm().as_str(),
+                    first.0.bits(),
                     leaf.facts.subject_cn.as_deref().unwrap_or(&leaf.facts.subject),
                     leaf_pk.algorithm().as_str(),
                     leaf_pk.bits()
@@ -286,7 +286,7 @@ fn validate_sm2_encryption_pair(
             "an SM2 upload needs the encryption private key (or one key file holding both keys)",
         ));
     }
-    match candidates.into_iter().find(|(k, _)| k.public == enc_pk) {
+    match candidates.into_iter().find(|(k, _)| k.belongs_to(&enc_pk)) {
         Some((k, _)) => Ok((enc_cert, k)),
         None => Err(Refusal::new(
             "U-3",
