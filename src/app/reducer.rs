@@ -134,7 +134,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 );
             }
         }
-        Action::Tick => {}
+        Action::Tick => state.recount(),
         Action::AllLoaded(summaries) => {
             state.set_rows(summaries.into_iter().map(CertRow::new).collect());
         }

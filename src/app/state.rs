@@ -141,6 +141,8 @@ pub struct State {
     pub sorted: Vec<usize>,
     /// `sorted` filtered: what the table shows.
     pub visible: Vec<usize>,
+    /// Status-bar counts (total, expired, within 30 days), kept current by `recount`.
+    pub counts: (usize, usize, usize),
     pub selected: usize,
     pub sort: SortKey,
     pub descending: bool,
@@ -165,6 +167,7 @@ impl Default for State {
             rows: Vec::new(),
             sorted: Vec::new(),
             visible: Vec::new(),
+            counts: (0, 0, 0),
             selected: 0,
             sort: SortKey::DaysLeft,
             descending: false,
@@ -200,8 +203,12 @@ impl State {
         });
     }
 
-    /// Counts for the status bar: (total, expired, within 30 days).
-    pub fn counts(&self) -> (usize, usize, usize) {
+    /// Recomputes the status-bar counts: after rows change and when time moves.
+    pub fn recount(&mut self) {
+        self.counts = self.compute_counts();
+    }
+
+    fn compute_counts(&self) -> (usize, usize, usize) {
         let mut expired = 0;
         let mut soon = 0;
         for r in &self.rows {
@@ -246,6 +253,7 @@ impl State {
         }
         self.sorted = order;
         self.refilter();
+        self.recount();
     }
 
     /// Applies a new filter. Typing more characters only narrows, so it scans what is visible;
@@ -256,8 +264,10 @@ impl State {
         if narrows {
             let keep = self.selected_row().map(|r| r.summary.id.clone());
             let needle = self.filter.to_lowercase();
+            let finder = memchr::memmem::Finder::new(needle.as_bytes());
             let rows = &self.rows;
-            self.visible.retain(|&i| rows[i].haystack.contains(&needle));
+            self.visible
+                .retain(|&i| finder.find(rows[i].haystack.as_bytes()).is_some());
             self.reselect(keep);
         } else {
             self.refilter();

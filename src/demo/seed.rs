@@ -134,7 +134,7 @@ fn order(
         domains,
         x509: None,
         chain: Vec::new(),
-        chain_pem: String::new(),
+        chain_der: Vec::new(),
         chain_complete: false,
         enc_cert_pem: None,
         has_key: false,

@@ -213,7 +213,8 @@ pub struct Certificate {
     pub x509: Option<X509Facts>,
     /// Leaf first, then intermediates (and root, if given).
     pub chain: Vec<ChainLink>,
-    pub chain_pem: String,
+    /// DER of each chain certificate, leaf first (PEM is derived on export: a third smaller).
+    pub chain_der: Vec<Vec<u8>>,
     pub chain_complete: bool,
     /// SM2: the encryption certificate (PEM). Its key lives with the other secrets.
     pub enc_cert_pem: Option<String>,
@@ -240,6 +241,14 @@ impl Certificate {
         self.not_after().map(|end| days_left(end, now))
     }
 
+    /// The chain as PEM, leaf first.
+    pub fn chain_pem(&self) -> String {
+        self.chain_der
+            .iter()
+            .map(|d| crate::domain::pem::encode("CERTIFICATE", d))
+            .collect()
+    }
+
     pub fn summary(&self) -> CertSummary {
         let x = self.x509.as_ref();
         CertSummary {
@@ -255,7 +264,6 @@ impl Certificate {
                 .map(|x| x.issuer_cn.clone().unwrap_or_else(|| x.issuer.clone()))
                 .unwrap_or_default(),
             not_after: x.map(|x| x.not_after),
-            fingerprint_sha256: x.map(|x| x.fingerprint_sha256.clone()),
             auto_renew: self.auto_renew,
             ignored: self.ignored,
             tags: self.tags.clone(),
@@ -276,8 +284,9 @@ pub struct CertSummary {
     pub standard: Standard,
     pub domains: Vec<String>,
     pub issuer: String,
+    /// Whole seconds: the list of every record is decoded at start, and numbers decode fast.
+    #[serde(with = "unix_seconds")]
     pub not_after: Option<Timestamp>,
-    pub fingerprint_sha256: Option<String>,
     pub auto_renew: bool,
     pub ignored: bool,
     pub tags: BTreeMap<String, String>,
@@ -293,29 +302,55 @@ impl CertSummary {
         self.not_after.map(|end| days_left(end, now))
     }
 
-    /// Lower-case text the `/` filter matches against: name, domains, issuer, tags, project.
+    /// Lower-case text the `/` filter matches against: name, domains, issuer, brand, tags, project.
     pub fn search_text(&self) -> String {
-        let mut s = String::with_capacity(96);
-        s.push_str(&self.name);
+        let mut s = String::with_capacity(128);
+        let mut push = |part: &str| {
+            if !s.is_empty() {
+                s.push('\u{1f}');
+            }
+            for c in part.chars() {
+                if c.is_ascii() {
+                    s.push(c.to_ascii_lowercase());
+                } else {
+                    s.extend(c.to_lowercase());
+                }
+            }
+        };
+        push(&self.name);
         for d in &self.domains {
-            s.push('\u{1f}');
-            s.push_str(d);
+            push(d);
         }
-        s.push('\u{1f}');
-        s.push_str(&self.issuer);
-        s.push('\u{1f}');
-        s.push_str(&self.brand);
+        push(&self.issuer);
+        push(&self.brand);
         for (k, v) in &self.tags {
-            s.push('\u{1f}');
-            s.push_str(k);
-            s.push('=');
-            s.push_str(v);
+            push(&format!("{k}={v}"));
         }
         if let Some(p) = &self.project {
-            s.push('\u{1f}');
-            s.push_str(p);
+            push(p);
         }
-        s.to_lowercase()
+        s
+    }
+}
+
+mod unix_seconds {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&t.timestamp()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<i64>::deserialize(d)?
+            .map(|secs| {
+                chrono::DateTime::from_timestamp(secs, 0)
+                    .ok_or_else(|| serde::de::Error::custom("timestamp out of range"))
+            })
+            .transpose()
     }
 }
 

@@ -74,7 +74,7 @@ pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
     for (idx, raw) in text.split('\n').enumerate() {
         let line_no = idx + 1;
         last_line = line_no;
-        let line = raw.trim_end_matches(['\r', ' ', '\t']).trim_start();
+        let line = raw.trim_ascii();
         if let Some((label, begin_line, headers, decoder)) = open.as_mut() {
             if let Some(end_label) = marker(line, "-----END ") {
                 if end_label != label.as_str() {
@@ -165,27 +165,59 @@ fn marker<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
 /// Encodes DER as PEM with 64-column lines and LF endings.
 pub fn encode(label: &str, der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    let mut b64 = Vec::with_capacity(der.len().div_ceil(3) * 4);
     for chunk in der.chunks(3) {
         let n = (chunk[0] as u32) << 16
             | (*chunk.get(1).unwrap_or(&0) as u32) << 8
             | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        let quad = [
+            ALPHABET[(n >> 18 & 63) as usize],
+            ALPHABET[(n >> 12 & 63) as usize],
+            if chunk.len() > 1 {
+                ALPHABET[(n >> 6 & 63) as usize]
             } else {
-                b64.push('=');
-            }
-        }
+                b'='
+            },
+            if chunk.len() > 2 {
+                ALPHABET[(n & 63) as usize]
+            } else {
+                b'='
+            },
+        ];
+        b64.extend_from_slice(&quad);
     }
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ascii"));
-        out.push('\n');
+    let mut out = Vec::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
+    out.extend_from_slice(b"-----BEGIN ");
+    out.extend_from_slice(label.as_bytes());
+    out.extend_from_slice(b"-----\n");
+    for line in b64.chunks(64) {
+        out.extend_from_slice(line);
+        out.push(b'\n');
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    out.extend_from_slice(b"-----END ");
+    out.extend_from_slice(label.as_bytes());
+    out.extend_from_slice(b"-----\n");
+    String::from_utf8(out).expect("PEM is ASCII")
 }
+
+const PAD: u8 = 0xFE;
+const SPACE: u8 = 0xFD;
+const INVALID: u8 = 0xFF;
+
+/// Base64 value of each byte; PAD for '=', SPACE for blanks, INVALID otherwise.
+static DECODE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b'=' as usize] = PAD;
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t
+};
 
 /// Streaming base64 decoder that tolerates any line wrapping and reports the bad column.
 #[derive(Default)]
@@ -203,31 +235,25 @@ impl Base64Decoder {
     }
 
     fn feed(&mut self, line: &str) -> Result<(), usize> {
-        for (col, c) in line.bytes().enumerate() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' => {
-                    self.padding += 1;
-                    self.seen += 1;
-                    continue;
+        for (col, &c) in line.as_bytes().iter().enumerate() {
+            let v = DECODE[c as usize];
+            if v < 64 {
+                if self.padding > 0 {
+                    return Err(col + 1);
                 }
-                b' ' | b'\t' => continue,
-                _ => return Err(col + 1),
-            };
-            if self.padding > 0 {
+                self.seen += 1;
+                self.acc = (self.acc << 6) | v as u32;
+                self.bits += 6;
+                if self.bits >= 8 {
+                    self.bits -= 8;
+                    self.out.push((self.acc >> self.bits) as u8);
+                    self.acc &= (1 << self.bits) - 1;
+                }
+            } else if v == PAD {
+                self.padding += 1;
+                self.seen += 1;
+            } else if v != SPACE {
                 return Err(col + 1);
-            }
-            self.seen += 1;
-            self.acc = (self.acc << 6) | v as u32;
-            self.bits += 6;
-            if self.bits >= 8 {
-                self.bits -= 8;
-                self.out.push((self.acc >> self.bits) as u8);
-                self.acc &= (1 << self.bits) - 1;
             }
         }
         Ok(())

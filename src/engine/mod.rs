@@ -4,8 +4,11 @@
 pub mod clock;
 
 use crate::app::{update, Action, Effect, State};
+use crate::domain::cert::mozilla_anchor_subjects;
+use crate::domain::model::CertSummary;
 use crate::domain::model::TimelineEvent;
-use crate::domain::rules::upload::new_uploaded_certificate;
+use crate::domain::refusal::Refusal;
+use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
 use crate::store::{NewRecord, Store, StoreError};
 use clock::Clock;
 use std::collections::VecDeque;
@@ -40,6 +43,90 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// Imports many uploads at once: workers on every core run the rules and build records
+    /// while this thread stores finished chunks, all in one transaction. Results are in input
+    /// order; a refused input stores nothing.
+    pub fn import_batch(
+        &self,
+        inputs: &[UploadInput],
+        extra_anchors: &[Vec<u8>],
+    ) -> Result<Vec<Result<CertSummary, Refusal>>, StoreError> {
+        const CHUNK: usize = 500;
+        let now = self.clock.now();
+        let mut anchors = mozilla_anchor_subjects();
+        anchors.extend(extra_anchors.iter().map(Vec::as_slice));
+        let mut ids = self.store.new_ids(inputs.len())?;
+        let id_chunks: Vec<Vec<String>> = inputs
+            .chunks(CHUNK)
+            .map(|c| ids.drain(..c.len()).collect())
+            .collect();
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let next_chunk = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Result<CertSummary, Refusal>> = Vec::with_capacity(inputs.len());
+        results.resize_with(inputs.len(), || {
+            Err(Refusal::new(
+                "U-1",
+                crate::domain::refusal::Field::Cert,
+                "not processed",
+            ))
+        });
+        let stored = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, Result<NewRecord, Refusal>)>>(
+                workers * 2,
+            );
+            let id_chunks = &id_chunks;
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (anchors, next_chunk) = (&anchors, &next_chunk);
+                scope.spawn(move || loop {
+                    let n = next_chunk.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(part) = inputs.chunks(CHUNK).nth(n) else {
+                        break;
+                    };
+                    let built = part
+                        .iter()
+                        .zip(&id_chunks[n])
+                        .enumerate()
+                        .map(|(i, (input, id))| {
+                            let rec = validate_upload(input, now, anchors).map(|v| {
+                                let (cert, secrets, event) =
+                                    new_uploaded_certificate(&v, id.clone(), now);
+                                NewRecord {
+                                    cert,
+                                    secrets,
+                                    event,
+                                }
+                            });
+                            (n * CHUNK + i, rec)
+                        })
+                        .collect();
+                    if tx.send(built).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let results = &mut results;
+            self.store.insert_chunks(rx.into_iter().map(|chunk| {
+                let mut records = Vec::with_capacity(chunk.len());
+                for (pos, rec) in chunk {
+                    match rec {
+                        Ok(rec) => {
+                            results[pos] = Ok(rec.cert.summary());
+                            records.push((pos, rec));
+                        }
+                        Err(r) => results[pos] = Err(r),
+                    }
+                }
+                records
+            }))
+        })?;
+        for (pos, refusal) in stored {
+            results[pos] = Err(refusal);
+        }
+        Ok(results)
     }
 
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {

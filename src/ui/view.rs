@@ -70,7 +70,7 @@ fn placeholder(f: &mut Frame, area: Rect, title: &str, text: &str) {
 }
 
 fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let (total, expired, soon) = state.counts();
+    let (total, expired, soon) = state.counts;
     let line = Line::from(vec![
         Span::styled(" certdeck ", theme.title()),
         Span::raw(format!("│ {total} certificates │ ")),

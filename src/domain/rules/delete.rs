@@ -89,7 +89,6 @@ mod tests {
             domains: vec!["shop.example".into()],
             issuer: "CA".into(),
             not_after: Some(not_after),
-            fingerprint_sha256: None,
             auto_renew: false,
             ignored: false,
             tags: Default::default(),

@@ -588,12 +588,7 @@ pub fn new_uploaded_certificate(
     } else {
         leaf.facts.sans.clone()
     };
-    let chain_pem: String = v
-        .chain
-        .certs
-        .iter()
-        .map(|c| pem::encode("CERTIFICATE", &c.der))
-        .collect();
+
     let cert = Certificate {
         id,
         name: v.name.clone(),
@@ -606,7 +601,7 @@ pub fn new_uploaded_certificate(
         domains,
         x509: Some(leaf.facts.clone()),
         chain: v.chain.certs.iter().map(ParsedCert::link).collect(),
-        chain_pem,
+        chain_der: v.chain.certs.iter().map(|c| c.der.clone()).collect(),
         chain_complete: v.chain.complete,
         enc_cert_pem: v
             .enc_cert
