@@ -348,8 +348,6 @@ fn stages() {
         postcard::to_stdvec(&recs[0].cert.summary()).unwrap().len()
     );
     let dir = tempfile::tempdir().unwrap();
-    // BENCH_DIR keeps the big store between runs (for profiling the open path).
-    let keep = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let store = Store::open(&dir.path().join("s.redb"), &dir.path().join("k"), "bench").unwrap();
     let t = Instant::now();
     store.insert_many(&recs).unwrap();
