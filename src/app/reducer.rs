@@ -217,3 +217,162 @@ fn upsert(state: &mut State, summary: crate::domain::model::CertSummary) {
     }
     state.rebuild_view();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{CertSummary, Source, Standard, Status};
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn now() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap()
+    }
+
+    fn row(id: &str, name: &str, days: i64, source: Source) -> CertSummary {
+        CertSummary {
+            id: id.into(),
+            name: name.into(),
+            source,
+            status: Status::Issued,
+            brand: "DNSPod".into(),
+            cert_type: None,
+            standard: Standard::International,
+            domains: vec![format!("{name}.example")],
+            issuer: "CA".into(),
+            not_after: Some(now() + Duration::days(days)),
+            auto_renew: false,
+            ignored: false,
+            tags: [("team".to_string(), "Web".to_string())].into(),
+            project: None,
+        }
+    }
+
+    fn loaded() -> State {
+        let mut s = State::default();
+        update(
+            &mut s,
+            Action::AllLoaded(vec![
+                row("a", "alpha", 200, Source::Uploaded),
+                row("b", "bravo", 3, Source::Uploaded),
+                row("c", "charlie", 40, Source::Issued),
+            ]),
+            now(),
+        );
+        s
+    }
+
+    fn visible_ids(s: &State) -> Vec<&str> {
+        s.visible
+            .iter()
+            .map(|&i| s.rows[i].summary.id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn sorted_by_days_left_by_default_and_by_other_keys_on_request() {
+        let mut s = loaded();
+        assert_eq!(visible_ids(&s), ["b", "c", "a"]);
+        update(&mut s, Action::CycleSort, now());
+        assert_eq!(visible_ids(&s), ["a", "b", "c"], "by name");
+        update(&mut s, Action::ReverseSort, now());
+        assert_eq!(visible_ids(&s), ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn filter_narrows_widens_and_keeps_the_selection() {
+        let mut s = loaded();
+        update(&mut s, Action::MoveBy(1), now());
+        assert_eq!(s.selected_row().unwrap().summary.id, "c");
+        update(&mut s, Action::SetFilter("ch".into()), now());
+        assert_eq!(visible_ids(&s), ["c"]);
+        assert_eq!(s.selected_row().unwrap().summary.id, "c");
+        update(&mut s, Action::SetFilter("TEAM=web".into()), now());
+        assert_eq!(visible_ids(&s).len(), 3, "tags match, case-insensitively");
+        update(&mut s, Action::SetFilter("zzz".into()), now());
+        assert!(s.visible.is_empty() && s.selected_row().is_none());
+        update(&mut s, Action::Back, now());
+        assert_eq!(visible_ids(&s).len(), 3, "Esc clears the filter");
+    }
+
+    #[test]
+    fn rule_d3_delete_asks_first_then_deletes_on_confirmation() {
+        let mut s = loaded();
+        let effects = update(
+            &mut s,
+            Action::Delete {
+                id: None,
+                confirmed: false,
+            },
+            now(),
+        );
+        assert!(effects.is_empty());
+        assert!(matches!(&s.overlay, Overlay::ConfirmDelete(p) if p.id == "b"));
+        let effects = update(&mut s, Action::ConfirmDelete, now());
+        assert!(matches!(effects.as_slice(), [Effect::Delete(p)] if p.id == "b"));
+        update(&mut s, Action::Deleted { id: "b".into() }, now());
+        assert_eq!(visible_ids(&s), ["c", "a"]);
+        assert!(matches!(s.overlay, Overlay::None));
+    }
+
+    #[test]
+    fn rule_d2_issued_certificate_is_refused_with_the_rule() {
+        let mut s = loaded();
+        update(
+            &mut s,
+            Action::Delete {
+                id: Some("c".into()),
+                confirmed: true,
+            },
+            now(),
+        );
+        assert!(matches!(&s.outcome, Some(Outcome::Refused(r)) if r.rule == "D-2"));
+        assert!(s.status.as_ref().unwrap().text.contains("(D-2)"));
+    }
+
+    #[test]
+    fn escape_cancels_a_confirmation_without_effects() {
+        let mut s = loaded();
+        update(
+            &mut s,
+            Action::Delete {
+                id: None,
+                confirmed: false,
+            },
+            now(),
+        );
+        assert!(update(&mut s, Action::Back, now()).is_empty());
+        assert!(matches!(s.overlay, Overlay::None));
+        assert!(
+            update(&mut s, Action::ConfirmDelete, now()).is_empty(),
+            "nothing left to confirm"
+        );
+    }
+
+    #[test]
+    fn command_line_runs_commands_and_reports_unknown_ones() {
+        let mut s = loaded();
+        update(&mut s, Action::RunCommand("sort name".into()), now());
+        assert_eq!(visible_ids(&s), ["a", "b", "c"]);
+        update(&mut s, Action::RunCommand("launch rockets".into()), now());
+        assert!(s.status.as_ref().unwrap().text.contains("unknown command"));
+        update(&mut s, Action::RunCommand("q".into()), now());
+        assert!(s.quit);
+    }
+
+    #[test]
+    fn tabs_cycle_both_ways() {
+        let mut s = loaded();
+        update(&mut s, Action::PrevTab, now());
+        assert_eq!(s.tab, Tab::Alarms);
+        update(&mut s, Action::NextTab, now());
+        assert_eq!(s.tab, Tab::Certificates);
+    }
+
+    #[test]
+    fn status_bar_counts_follow_time() {
+        let mut s = loaded();
+        assert_eq!(s.counts, (3, 0, 1));
+        update(&mut s, Action::Tick, now() + Duration::days(41));
+        assert_eq!(s.counts, (3, 2, 0), "b and c expired; a has 159 days");
+    }
+}

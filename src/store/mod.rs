@@ -562,3 +562,179 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::pki::{Authority, KeyKind};
+    use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
+    use chrono::{Duration, Utc};
+
+    fn record(domain: &str) -> NewRecord {
+        let now = Utc::now();
+        let ca = Authority::root(
+            "Store Test CA",
+            "tests",
+            KeyKind::P256,
+            now - Duration::days(9),
+            now + Duration::days(900),
+        );
+        let leaf = ca.issue(
+            &[domain],
+            KeyKind::P256,
+            now - Duration::days(1),
+            now + Duration::days(90),
+        );
+        let input = UploadInput {
+            cert: leaf.cert_pem.into_bytes(),
+            key: Some(leaf.key_pem.into_bytes()),
+            ..Default::default()
+        };
+        let v = validate_upload(&input, now, &[]).unwrap();
+        let (cert, secrets, event) =
+            new_uploaded_certificate(&v, crate::domain::id::short_id(rand8()), now);
+        NewRecord {
+            cert,
+            secrets,
+            event,
+        }
+    }
+
+    fn rand8() -> [u8; 8] {
+        use ring::rand::SecureRandom;
+        let mut b = [0u8; 8];
+        ring::rand::SystemRandom::new().fill(&mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn files_are_private_and_a_record_round_trips_with_its_sealed_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("d/c.redb"), dir.path().join("k/store.key"));
+        let store = Store::open(&db, &key, "test").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let rec = record("a.example");
+        store.insert(&rec).unwrap().unwrap();
+        assert_eq!(store.get(&rec.cert.id).unwrap().unwrap(), rec.cert);
+        assert_eq!(
+            store.private_key_pem(&rec.cert.id).unwrap(),
+            rec.secrets.key_pem
+        );
+        assert_eq!(
+            store.timeline(&rec.cert.id).unwrap(),
+            vec![rec.event.clone()]
+        );
+        drop(store);
+        let again = Store::open(&db, &key, "test").unwrap();
+        assert_eq!(again.summaries().unwrap(), vec![rec.cert.summary()]);
+    }
+
+    #[test]
+    fn rule_u6_duplicate_insert_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+        let rec = record("a.example");
+        store.insert(&rec).unwrap().unwrap();
+        let mut twin = record("unused.example");
+        twin.cert.x509 = rec.cert.x509.clone();
+        let refusal = store.insert(&twin).unwrap().unwrap_err();
+        assert_eq!(refusal.rule, "U-6");
+        assert!(refusal.message.contains(&rec.cert.id));
+        assert!(store.get(&twin.cert.id).unwrap().is_none());
+        assert!(store.private_key_pem(&twin.cert.id).unwrap().is_none());
+        assert_eq!(store.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn delete_removes_everything_and_the_certificate_can_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+        let rec = record("a.example");
+        store.insert(&rec).unwrap().unwrap();
+        assert!(store.delete(&rec.cert.id, &rec.event).unwrap());
+        assert!(store.get(&rec.cert.id).unwrap().is_none());
+        assert!(store.private_key_pem(&rec.cert.id).unwrap().is_none());
+        assert!(store.timeline(&rec.cert.id).unwrap().is_empty());
+        assert!(store.summaries().unwrap().is_empty());
+        assert!(!store.delete(&rec.cert.id, &rec.event).unwrap());
+        store
+            .insert(&rec)
+            .unwrap()
+            .expect("fingerprint index was cleared");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_an_actionable_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        drop(Store::open(&db, &key, "test").unwrap());
+        {
+            let raw = Database::create(&db).unwrap();
+            let txn = raw.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(
+                    "schema_version",
+                    (SCHEMA_VERSION + 1).to_le_bytes().as_slice(),
+                )
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = Store::open(&db, &key, "test")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+                && err.contains("upgrade certdeck"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_old_schema_is_migrated_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        {
+            // A file from before the first release: no tables, no version.
+            let raw = Database::create(&db).unwrap();
+            raw.begin_write().unwrap().commit().unwrap();
+        }
+        let store = Store::open(&db, &key, "test").unwrap();
+        assert!(store.summaries().unwrap().is_empty());
+        let r = store.db.begin_read().unwrap();
+        let v = r
+            .open_table(META)
+            .unwrap()
+            .get("schema_version")
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        assert_eq!(v, SCHEMA_VERSION.to_le_bytes());
+    }
+
+    #[test]
+    fn a_wrong_or_missing_key_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        drop(Store::open(&db, &key, "test").unwrap());
+        std::fs::remove_file(&key).unwrap();
+        let err = Store::open(&db, &key, "test").err().unwrap().to_string();
+        assert!(
+            err.contains("is missing") && err.contains("CERTDECK_KEY_FILE"),
+            "{err}"
+        );
+        std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+        let err = Store::open(&db, &key, "test").err().unwrap().to_string();
+        assert!(err.contains("does not belong to database"), "{err}");
+    }
+}
