@@ -93,6 +93,13 @@ fn records(ca: &Authority, issued: &[Issued], start: usize) -> Vec<NewRecord> {
         .collect()
 }
 
+/// The issuing CA of every benchmark certificate (an intermediate under a root).
+fn bench_ca(now: chrono::DateTime<Utc>) -> Authority {
+    let (from, until) = (now - Duration::days(900), now + Duration::days(4000));
+    Authority::root("Bench Root", "bench", KeyKind::P256, from, until)
+        .intermediate("Bench CA", "bench", from, until)
+}
+
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -178,19 +185,7 @@ fn main() {
     // BENCH_DIR keeps the big store between runs (for profiling the open path).
     let keep = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
     let now = Utc::now();
-    let root = Authority::root(
-        "Bench Root",
-        "bench",
-        KeyKind::P256,
-        now - Duration::days(900),
-        now + Duration::days(4000),
-    );
-    let ca = root.intermediate(
-        "Bench CA",
-        "bench",
-        now - Duration::days(900),
-        now + Duration::days(4000),
-    );
+    let ca = bench_ca(now);
 
     // 1. Parse + store throughput.
     let t = Instant::now();
@@ -273,19 +268,7 @@ fn stages() {
     use certdeck::domain::key::parse_private_key;
     use certdeck::domain::pem::scan;
     let now = Utc::now();
-    let root = Authority::root(
-        "Bench Root",
-        "bench",
-        KeyKind::P256,
-        now - Duration::days(900),
-        now + Duration::days(4000),
-    );
-    let ca = root.intermediate(
-        "Bench CA",
-        "bench",
-        now - Duration::days(900),
-        now + Duration::days(4000),
-    );
+    let ca = bench_ca(now);
     let issued = generate(&ca, 10_000, true);
     let chains: Vec<String> = issued
         .iter()

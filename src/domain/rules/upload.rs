@@ -705,6 +705,11 @@ mod flow_tests {
         (root, inter)
     }
 
+    /// A 90-day leaf issued by `inter` now.
+    fn leaf(inter: &Authority, domains: &[&str], kind: KeyKind) -> crate::demo::pki::Issued {
+        inter.issue(domains, kind, now(), now() + Duration::days(90))
+    }
+
     fn input(cert: String, key: String) -> UploadInput {
         UploadInput {
             cert: cert.into_bytes(),
@@ -745,18 +750,8 @@ mod flow_tests {
     #[test]
     fn rule_u2_mismatched_key_is_refused() {
         let (_, inter) = ca(KeyKind::P256);
-        let a = inter.issue(
-            &["a.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
-        let b = inter.issue(
-            &["b.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
+        let a = leaf(&inter, &["a.example"], KeyKind::P256);
+        let b = leaf(&inter, &["b.example"], KeyKind::P256);
         let e = validate_upload(&input(a.cert_pem, b.key_pem), now(), &[]).unwrap_err();
         assert_eq!(
             (e.rule.as_str(), e.field, e.line),
@@ -768,12 +763,7 @@ mod flow_tests {
     #[test]
     fn rule_u5_out_of_order_chain_is_stored_leaf_first() {
         let (root, inter) = ca(KeyKind::P256);
-        let leaf = inter.issue(
-            &["a.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
+        let leaf = leaf(&inter, &["a.example"], KeyKind::P256);
         let chain = format!("{}{}{}", root.pem(), leaf.cert_pem, inter.pem());
         let v = validate_upload(&input(chain, leaf.key_pem), now(), &[]).unwrap();
         assert!(v.chain.reordered);
@@ -791,12 +781,7 @@ mod flow_tests {
     #[test]
     fn rule_u2_incomplete_chain_warns_but_is_allowed() {
         let (_, inter) = ca(KeyKind::P256);
-        let leaf = inter.issue(
-            &["a.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
+        let leaf = leaf(&inter, &["a.example"], KeyKind::P256);
         let v = validate_upload(&input(leaf.cert_pem, leaf.key_pem), now(), &[]).unwrap();
         assert!(!v.chain.complete);
         assert!(v.warnings.iter().any(|w| w.code == "chain_incomplete"));
@@ -805,12 +790,7 @@ mod flow_tests {
     #[test]
     fn rule_u5_combined_bundle_in_cert_field() {
         let (root, inter) = ca(KeyKind::P256);
-        let leaf = inter.issue(
-            &["a.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
+        let leaf = leaf(&inter, &["a.example"], KeyKind::P256);
         let bundle = format!("{}{}{}", leaf.cert_pem, leaf.key_pem, inter.pem());
         let mut i = input(bundle, String::new());
         i.key = None;
@@ -822,12 +802,7 @@ mod flow_tests {
     #[test]
     fn rule_u7_key_in_cert_field_and_cert_in_key_field() {
         let (_, inter) = ca(KeyKind::P256);
-        let leaf = inter.issue(
-            &["a.example"],
-            KeyKind::P256,
-            now(),
-            now() + Duration::days(90),
-        );
+        let leaf = leaf(&inter, &["a.example"], KeyKind::P256);
         let e = validate_upload(
             &input(leaf.key_pem.clone(), leaf.key_pem.clone()),
             now(),
@@ -851,18 +826,8 @@ mod flow_tests {
     #[test]
     fn rule_u3_sm2_needs_four_parts_and_one_key_file_may_hold_both() {
         let (root, inter) = ca(KeyKind::Sm2);
-        let sign = inter.issue(
-            &["sm2.example"],
-            KeyKind::Sm2,
-            now(),
-            now() + Duration::days(90),
-        );
-        let enc = inter.issue(
-            &["sm2.example"],
-            KeyKind::Sm2,
-            now(),
-            now() + Duration::days(90),
-        );
+        let sign = leaf(&inter, &["sm2.example"], KeyKind::Sm2);
+        let enc = leaf(&inter, &["sm2.example"], KeyKind::Sm2);
         let chain = format!("{}{}{}", sign.cert_pem, inter.pem(), root.pem());
 
         let e =
