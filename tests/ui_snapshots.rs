@@ -291,3 +291,39 @@ fn rule_d2_refusal_shows_in_the_status_line() {
     let frame = render(&mut ui, 130, 12);
     assert!(frame.contains("revoke it first (D-2)"), "{frame}");
 }
+
+#[test]
+fn mouse_clicks_select_rows_and_tabs_and_the_wheel_scrolls() {
+    use certdeck::engine::{clock::ManualClock, Engine};
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        certdeck::store::Store::open(&dir.path().join("m.redb"), &dir.path().join("k"), "test")
+            .unwrap();
+    let engine = Engine::new(store, std::sync::Arc::new(ManualClock::new(now())));
+    let mut ui = Ui::new(state(), Theme::plain());
+    render(&mut ui, 130, 16);
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Rows start under the border and the header: screen row 3 is the first, row 5 the third.
+    ui.on_mouse(&engine, click(10, 5));
+    assert_eq!(ui.state.selected_row().unwrap().summary.id, "id000004");
+    ui.on_mouse(
+        &engine,
+        MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 10,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        },
+    );
+    assert_eq!(ui.state.selected, 5);
+    ui.on_mouse(&engine, click(10, 40));
+    assert_eq!(ui.state.selected, 5, "a click below the rows does nothing");
+    ui.on_mouse(&engine, click(20, 0));
+    assert_eq!(ui.state.tab, certdeck::app::state::Tab::Validation);
+}

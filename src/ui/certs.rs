@@ -7,8 +7,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-/// Renders the table; `offset` is the first row shown, kept by the caller between frames.
-pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, offset: &mut usize) {
+/// Where the table's rows are on screen, kept between frames: the scroll offset, and the
+/// geometry a mouse click is mapped through.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableView {
+    pub offset: usize,
+    pub first_row_y: u16,
+    pub rows: u16,
+    pub x: u16,
+    pub width: u16,
+}
+
+impl TableView {
+    /// The index into `visible` of the row at screen position (x, y), if any.
+    pub fn row_at(&self, x: u16, y: u16) -> Option<usize> {
+        (y >= self.first_row_y
+            && y < self.first_row_y + self.rows
+            && x >= self.x
+            && x < self.x + self.width)
+            .then(|| self.offset + (y - self.first_row_y) as usize)
+    }
+}
+
+/// Renders the table, scrolled so the selected row is on screen.
+pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mut TableView) {
+    let offset = &mut view.offset;
     let title = format!(
         " {} of {} · sorted by {}{}{} ",
         state.visible.len(),
@@ -39,12 +62,16 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, offset: &
         *offset = state.selected + 1 - height;
     }
     *offset = (*offset).min(state.visible.len().saturating_sub(height.max(1)));
+    view.first_row_y = area.y + 2;
+    view.rows = (height as u16).min(state.visible.len().saturating_sub(view.offset) as u16);
+    view.x = area.x + 1;
+    view.width = area.width.saturating_sub(2);
     let now = state.now;
     let rows = state
         .visible
         .iter()
         .enumerate()
-        .skip(*offset)
+        .skip(view.offset)
         .take(height.max(1))
         .map(|(pos, &i)| {
             let s = &state.rows[i].summary;

@@ -24,6 +24,13 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     for ctx in [Context::Global, Context::List, Context::Detail] {
         section(&mut left, ctx, theme);
     }
+    left.push(Line::from(Span::styled(
+        "Mouse (never required)",
+        theme.title(),
+    )));
+    left.push(Line::from(
+        "  wheel scrolls · click selects a row or a tab · click the selected row opens it",
+    ));
     let mut right = Vec::new();
     for ctx in [
         Context::Upload,

@@ -14,8 +14,8 @@ use crate::app::Action;
 use crate::domain::pem::MAX_INPUT_BYTES;
 use crate::engine::Engine;
 use crossterm::event::{
-    self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEvent, KeyEventKind,
-    KeyModifiers,
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,11 +44,11 @@ pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
         .split(v[1])[1]
 }
 
-/// The UI's own bits: the editor pane (owns only its text until submitted) and the table offset.
+/// The UI's own bits: the editor pane (owns only its text until submitted) and where the table is.
 pub struct Ui {
     pub state: State,
     pub form: Option<UploadForm>,
-    pub offset: usize,
+    pub table: certs::TableView,
     pub theme: Theme,
 }
 
@@ -57,7 +57,7 @@ impl Ui {
         Ui {
             state,
             form: None,
-            offset: 0,
+            table: certs::TableView::default(),
             theme,
         }
     }
@@ -67,7 +67,7 @@ impl Ui {
             f,
             &self.state,
             self.form.as_ref(),
-            &mut self.offset,
+            &mut self.table,
             &self.theme,
         );
     }
@@ -152,6 +152,36 @@ impl Ui {
         }
     }
 
+    /// The wheel scrolls; a click selects a row or a tab. Never required: every action has a key.
+    pub fn on_mouse(&mut self, engine: &Engine, ev: MouseEvent) {
+        let detail = matches!(self.state.overlay, Overlay::Detail(_));
+        let list = matches!(self.state.overlay, Overlay::None)
+            && self.state.tab == crate::app::state::Tab::Certificates;
+        let action = match ev.kind {
+            MouseEventKind::ScrollDown if detail => Action::ScrollDetail(3),
+            MouseEventKind::ScrollUp if detail => Action::ScrollDetail(-3),
+            MouseEventKind::ScrollDown if list => Action::MoveBy(3),
+            MouseEventKind::ScrollUp if list => Action::MoveBy(-3),
+            MouseEventKind::Down(MouseButton::Left)
+                if ev.row == 0 && matches!(self.state.overlay, Overlay::None) =>
+            {
+                match view::tab_at(ev.column) {
+                    Some(tab) => Action::SelectTab(tab),
+                    None => return,
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) if list => {
+                match self.table.row_at(ev.column, ev.row) {
+                    Some(row) if row == self.state.selected => Action::OpenDetail,
+                    Some(row) => Action::MoveBy(row as i64 - self.state.selected as i64),
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+        self.dispatch(engine, action);
+    }
+
     pub fn on_paste(&mut self, engine: &Engine, text: &str) {
         if text.len() > MAX_INPUT_BYTES {
             self.state.say(
@@ -201,10 +231,14 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
         Duration::from_millis(1500),
     );
     let mut terminal = ratatui::init();
-    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste, EnableMouseCapture);
     let result = event_loop(&mut terminal, &engine, state, &stop, &tty);
     if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
-        let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            DisableBracketedPaste,
+            DisableMouseCapture
+        );
         ratatui::restore();
     }
     done.store(true, Ordering::Relaxed);
@@ -236,6 +270,7 @@ fn event_loop(
             match event::read()? {
                 Event::Key(k) => ui.on_key(engine, k),
                 Event::Paste(p) => ui.on_paste(engine, &p),
+                Event::Mouse(m) => ui.on_mouse(engine, m),
                 _ => {}
             }
             dirty = true;

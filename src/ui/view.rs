@@ -1,5 +1,5 @@
 //! The shell: tabs, body, status bar and the bottom line. A function of State (plus the
-//! editor pane's own text and the table's scroll offset).
+//! editor pane's own text and the table's scroll position).
 use crate::app::state::{Input, Level, Overlay, State, Tab};
 use crate::ui::theme::Theme;
 use crate::ui::upload::UploadForm;
@@ -13,7 +13,7 @@ pub fn draw(
     f: &mut Frame,
     state: &State,
     form: Option<&UploadForm>,
-    offset: &mut usize,
+    table: &mut certs::TableView,
     theme: &Theme,
 ) {
     let area = f.area();
@@ -43,7 +43,7 @@ pub fn draw(
         (Overlay::Upload, Some(form)) => form.render(f, body, state, theme),
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
         _ => match state.tab {
-            Tab::Certificates => certs::render(f, body, state, theme, offset),
+            Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => placeholder(f, body, "Validation queue", "DNS, file and confirmation-letter validation of open orders arrives with the engine issue (#3): ordering, the sandbox CA and auto-renewal."),
             Tab::Hosting => placeholder(f, body, "Hosting", "Resources, safe deployment and automatic replacement arrive with the hosting issue (#5)."),
             Tab::Alarms => placeholder(f, body, "Alarms", "Expiry alarm policies, notification channels and the message center arrive with the alarms issue (#6)."),
@@ -56,6 +56,20 @@ pub fn draw(
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         _ => {}
     }
+}
+
+/// The tab whose title is at column `x` of the tab line (titles as `draw` writes them).
+pub fn tab_at(x: u16) -> Option<Tab> {
+    let mut start = 0u16;
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        // " N Title " plus the one-column divider.
+        let width = format!(" {} {} ", i + 1, t.title()).chars().count() as u16;
+        if x >= start && x < start + width {
+            return Some(*t);
+        }
+        start += width + 1;
+    }
+    None
 }
 
 fn placeholder(f: &mut Frame, area: Rect, title: &str, text: &str) {
