@@ -99,6 +99,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Delete { id, confirmed } => {
+            // Without an id: the certificate in the detail pane, else the selected row.
+            let id = id.or_else(|| match &state.overlay {
+                Overlay::Detail(d) => Some(d.cert.id.clone()),
+                _ => None,
+            });
             let row = match &id {
                 Some(id) => state.find(id),
                 None => state.selected_row(),

@@ -19,7 +19,7 @@ pub const MAX_TAG_VALUE_CHARS: usize = 256;
 pub const MAX_PROJECT_CHARS: usize = 64;
 
 /// What the user handed over, raw, as the form or the CLI collected it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UploadInput {
     pub name: Option<String>,
     /// `None`: decided by the certificate's key (SM2 key → SM2 standard).
@@ -31,6 +31,25 @@ pub struct UploadInput {
     pub enc_key: Option<Vec<u8>>,
     pub tags: Vec<String>,
     pub project: Option<String>,
+}
+
+/// Debug never shows key material or passwords, only whether they were given.
+impl std::fmt::Debug for UploadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given =
+            |v: &Option<Vec<u8>>| v.as_ref().map(|b| format!("<{} bytes, redacted>", b.len()));
+        f.debug_struct("UploadInput")
+            .field("name", &self.name)
+            .field("standard", &self.standard)
+            .field("cert_bytes", &self.cert.len())
+            .field("key", &given(&self.key))
+            .field("key_password", &given(&self.key_password))
+            .field("enc_cert_bytes", &self.enc_cert.as_ref().map(Vec::len))
+            .field("enc_key", &given(&self.enc_key))
+            .field("tags", &self.tags)
+            .field("project", &self.project)
+            .finish()
+    }
 }
 
 /// An upload that passed every rule but U-6 (which needs the store).
@@ -667,6 +686,21 @@ mod tests {
         let e = validate_project(Some(&"p".repeat(MAX_PROJECT_CHARS + 1))).unwrap_err();
         assert_eq!(e.field, Field::Project);
         assert_eq!(validate_project(Some("  ")).unwrap(), None);
+    }
+
+    #[test]
+    fn debug_output_never_shows_key_material() {
+        let input = UploadInput {
+            key: Some(b"-----BEGIN PRIVATE KEY-----\nSECRETSECRET".to_vec()),
+            key_password: Some(b"hunter2".to_vec()),
+            ..Default::default()
+        };
+        let shown = format!("{input:?}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("redacted"));
     }
 
     #[test]
