@@ -20,6 +20,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+// The same allocator as the binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn generate(ca: &Authority, n: usize, distinct_keys: bool) -> Vec<Issued> {
     let now = Utc::now();
     let shared: Vec<Issued> = if distinct_keys {
