@@ -43,6 +43,10 @@ pub enum Action {
     ConfirmDelete,
     // Time.
     Tick,
+    /// Move time forward by this much (the demo's `:advance 1d` and `+`).
+    Advance(chrono::Duration),
+    Advanced(chrono::Duration),
+    TickDone(crate::domain::schedule::TickReport),
     // Effect results.
     AllLoaded(Vec<CertSummary>),
     OneLoaded(Option<CertSummary>),

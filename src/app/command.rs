@@ -5,10 +5,14 @@ use crate::app::state::{SortKey, Tab};
 pub const COMMANDS: &[(&str, &str)] = &[
     ("upload", "open the upload form"),
     ("delete", "delete the selected certificate"),
-    ("sort days|name|status|issuer|brand", "sort the list"),
+    ("sort KEY", "sort by days, name, status, issuer or brand"),
     ("filter TEXT", "filter the list"),
     ("tab 1-4", "switch tab"),
     ("refresh", "reload from the store"),
+    (
+        "advance 1d|12h|2w",
+        "move the demo clock forward and run what falls due",
+    ),
     ("help", "show the keys"),
     ("quit", "leave certdeck"),
 ];
@@ -28,6 +32,11 @@ pub fn parse(line: &str) -> Result<Action, String> {
         },
         "help" | "h" => Action::ToggleHelp,
         "refresh" => Action::Refresh(None),
+        "advance" => Action::Advance(crate::domain::time::parse_step(if rest.is_empty() {
+            "1d"
+        } else {
+            rest
+        })?),
         "filter" => Action::SetFilter(rest.to_string()),
         "sort" => Action::SortBy(match rest {
             "days" | "" => SortKey::DaysLeft,

@@ -9,4 +9,8 @@ pub enum Effect {
     LoadDetail(String),
     InsertUploaded(Box<ValidatedUpload>),
     Delete(DeletePlan),
+    /// Fire every schedule entry due now (SPEC §11).
+    RunDue,
+    /// Move the clock forward (demo and tests only).
+    Advance(chrono::Duration),
 }

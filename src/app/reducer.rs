@@ -139,7 +139,36 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 );
             }
         }
-        Action::Tick => state.recount(),
+        Action::Tick => {
+            state.recount();
+            return vec![Effect::RunDue];
+        }
+        Action::Advance(by) => return vec![Effect::Advance(by)],
+        Action::Advanced(by) => {
+            state.say(
+                Level::Info,
+                format!(
+                    "time moved forward {}; now {}",
+                    human_span(by),
+                    now.format("%Y-%m-%d %H:%M UTC")
+                ),
+            );
+            return update(state, Action::Tick, now);
+        }
+        Action::TickDone(report) => {
+            if !report.fired.is_empty() {
+                let mut text = format!("{} timed rule(s) fired", report.fired.len());
+                if let Some(first) = report.fired.first() {
+                    text.push_str(&format!(": {} {}", first.cert_id, first.message));
+                }
+                state.say(Level::Warn, text);
+                state.recount();
+                let mut ids: Vec<String> = report.fired.into_iter().map(|f| f.cert_id).collect();
+                ids.sort();
+                ids.dedup();
+                return ids.into_iter().map(Effect::LoadOne).collect();
+            }
+        }
         Action::AllLoaded(summaries) => {
             state.set_rows(summaries.into_iter().map(CertRow::new).collect());
         }
@@ -221,6 +250,15 @@ fn upsert(state: &mut State, summary: crate::domain::model::CertSummary) {
         None => state.rows.push(CertRow::new(summary)),
     }
     state.rebuild_view();
+}
+
+fn human_span(d: chrono::Duration) -> String {
+    match (d.num_weeks(), d.num_days(), d.num_hours(), d.num_minutes()) {
+        (w, days, _, _) if w > 0 && days % 7 == 0 => format!("{w} week(s)"),
+        (_, days, h, _) if days > 0 && h % 24 == 0 => format!("{days} day(s)"),
+        (_, _, h, m) if h > 0 && m % 60 == 0 => format!("{h} hour(s)"),
+        (_, _, _, m) => format!("{m} minute(s)"),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod delete;
+pub mod forecast;
 pub mod import;
 pub mod json;
 pub mod list;
 pub mod show;
+pub mod tick;
 pub mod tui;
 
 use crate::app::State;
@@ -49,6 +51,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Delete a certificate (D-1..D-3)
     Delete(delete::DeleteArgs),
+    /// Run every timed rule that is due, once (for cron or a systemd timer)
+    Tick(tick::TickArgs),
+    /// List the timed rules that will fire in the coming days
+    Forecast(forecast::ForecastArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -101,6 +107,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::List(a) => list::run(cli, a),
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
+        Command::Tick(a) => tick::run(cli, a),
+        Command::Forecast(a) => forecast::run(cli, a),
     }
 }
 

@@ -23,6 +23,12 @@ pub fn run(cli: &Cli) -> Exit {
             Err(e) => return fail(false, EXIT_UNAVAILABLE, &e.to_string()),
         }
     };
+    // The demo runs on real time plus an offset the user moves (`+`, `:advance 1d`).
+    let clock: std::sync::Arc<dyn crate::engine::clock::Clock> = if cli.demo && cli.now.is_none() {
+        std::sync::Arc::new(crate::engine::clock::DemoClock::default())
+    } else {
+        clock
+    };
     let engine = Engine::new(store, clock);
     let state = super::new_state(&engine, &label);
     match crate::ui::run(engine, state) {

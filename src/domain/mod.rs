@@ -6,4 +6,5 @@ pub mod model;
 pub mod pem;
 pub mod refusal;
 pub mod rules;
+pub mod schedule;
 pub mod time;

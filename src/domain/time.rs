@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 pub type Timestamp = DateTime<Utc>;
 
@@ -7,10 +7,31 @@ pub fn days_left(not_after: Timestamp, now: Timestamp) -> i64 {
     (not_after - now).num_seconds().div_euclid(86_400)
 }
 
+/// Parses `1d`, `12h`, `30m`, `2w` (what `:advance` takes).
+pub fn parse_step(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\": expected a number and a unit, e.g. 1d, 12h, 30m, 2w"))?;
+    if n <= 0 || n > 3650 {
+        return Err(format!(
+            "\"{s}\": the step must be between 1 and 3650 units"
+        ));
+    }
+    match unit {
+        "m" => Ok(Duration::minutes(n)),
+        "h" => Ok(Duration::hours(n)),
+        "d" | "" => Ok(Duration::days(n)),
+        "w" => Ok(Duration::weeks(n)),
+        other => Err(format!("\"{other}\" is not a unit: use m, h, d or w")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
+    use chrono::TimeZone;
 
     #[test]
     fn days_left_floors_in_both_directions() {
@@ -23,5 +44,15 @@ mod tests {
         assert_eq!(days_left(now, now), 0);
         assert_eq!(days_left(now - Duration::seconds(1), now), -1);
         assert_eq!(days_left(now - Duration::days(2), now), -2);
+    }
+    #[test]
+    fn steps_parse_with_units_and_bounds() {
+        assert_eq!(parse_step("1d").unwrap(), Duration::days(1));
+        assert_eq!(parse_step("12h").unwrap(), Duration::hours(12));
+        assert_eq!(parse_step("2w").unwrap(), Duration::weeks(2));
+        assert_eq!(parse_step("7").unwrap(), Duration::days(7));
+        assert!(parse_step("0d").is_err());
+        assert!(parse_step("1y").is_err());
+        assert!(parse_step("soon").is_err());
     }
 }

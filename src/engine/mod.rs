@@ -9,6 +9,7 @@ use crate::domain::model::CertSummary;
 use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
+use crate::domain::schedule::{fire, FiredNote, TickReport};
 use crate::store::{NewRecord, Store, StoreError};
 use clock::Clock;
 use std::collections::VecDeque;
@@ -129,8 +130,60 @@ impl Engine {
         Ok(results)
     }
 
+    /// Fires everything due now (SPEC §11), in batches of one transaction each. Reads only the
+    /// schedule's due range, so its cost follows the due work, not the size of the store.
+    pub fn tick(&self) -> Result<TickReport, StoreError> {
+        const BATCH: usize = 1_000;
+        let now = self.clock.now();
+        let mut report = TickReport::default();
+        loop {
+            let due = self.store.due(now, BATCH)?;
+            if due.is_empty() {
+                break;
+            }
+            let certs = self
+                .store
+                .get_many(due.iter().map(|e| e.cert_id.as_str()))?;
+            let batch: Vec<_> = due
+                .into_iter()
+                .zip(certs)
+                .map(|(entry, cert)| {
+                    let fired = cert.as_ref().and_then(|c| fire(&entry, c, now));
+                    (entry, fired)
+                })
+                .collect();
+            self.store.apply_fired(&batch)?;
+            for (entry, fired) in &batch {
+                match fired {
+                    Some(f) => report.fired.push(FiredNote {
+                        cert_id: entry.cert_id.clone(),
+                        kind: entry.kind,
+                        due: entry.due,
+                        message: f.event.message.clone(),
+                    }),
+                    None => report.dropped += 1,
+                }
+            }
+            if batch.len() < BATCH {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {
         Ok(match effect {
+            Effect::RunDue => Action::TickDone(self.tick()?),
+            Effect::Advance(by) => {
+                if self.clock.advance(by) {
+                    Action::Advanced(by)
+                } else {
+                    Action::Failed(
+                        "time moves by itself here; :advance works in the demo (certdeck --demo)"
+                            .into(),
+                    )
+                }
+            }
             Effect::LoadAll => Action::AllLoaded(self.store.summaries()?),
             Effect::LoadOne(id) => Action::OneLoaded(self.store.get(&id)?.map(|c| c.summary())),
             Effect::LoadDetail(id) => match self.store.get(&id)? {

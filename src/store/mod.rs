@@ -7,6 +7,7 @@ pub mod seal;
 use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{check_not_duplicate, NewSecrets};
+use crate::domain::schedule::{entries_for, DueEntry, DueKind, Fired};
 use redb::{
     Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition,
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -27,6 +28,9 @@ const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_summa
 const FINGERPRINTS: TableDefinition<&str, &str> = TableDefinition::new("fingerprints");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("timeline");
+/// Timed work ordered by due time (SPEC §11): `(due unix seconds, kind, cert id)`. A tick reads
+/// the range up to now, so its cost follows what is due, not how many certificates exist.
+const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("schedule");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -361,6 +365,106 @@ impl Store {
         Ok(out)
     }
 
+    /// Schedule entries due at or before `now`, earliest first, at most `limit`.
+    pub fn due(
+        &self,
+        now: crate::domain::time::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        self.schedule_range(i64::MIN, now.timestamp(), limit)
+    }
+
+    /// Schedule entries due in `from..=to`, earliest first, at most `limit` (the forecast).
+    pub fn upcoming(
+        &self,
+        from: crate::domain::time::Timestamp,
+        to: crate::domain::time::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        self.schedule_range(from.timestamp(), to.timestamp(), limit)
+    }
+
+    fn schedule_range(
+        &self,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(SCHEDULE).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((from, "", "")..(to.saturating_add(1), "", ""))
+            .map_err(db_err)?
+            .take(limit)
+        {
+            let (k, _) = row.map_err(db_err)?;
+            let (due, kind, id) = k.value();
+            out.push(entry_from_key(due, kind, id)?);
+        }
+        Ok(out)
+    }
+
+    /// Records what firing `entries` did, in one transaction: each entry is removed with its
+    /// effect, so a second tick cannot fire it again and a crash loses nothing (all or none).
+    /// Entries no longer in the schedule are skipped; a `None` effect just drops the entry.
+    pub fn apply_fired(&self, fired: &[(DueEntry, Option<Fired>)]) -> Result<usize, StoreError> {
+        let txn = self.write_txn()?;
+        let mut applied = 0;
+        {
+            let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let mut certs = txn.open_table(CERTS).map_err(db_err)?;
+            let mut summaries = txn.open_table(SUMMARIES).map_err(db_err)?;
+            let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+            for (entry, effect) in fired {
+                if schedule
+                    .remove(schedule_key(entry))
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    continue;
+                }
+                let Some(effect) = effect else { continue };
+                let id = entry.cert_id.as_str();
+                if let Some(updated) = &effect.updated {
+                    let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
+                        Some(v) => Some(decode(v.value())?),
+                        None => None,
+                    };
+                    for e in old.iter().flat_map(entries_for) {
+                        schedule.remove(schedule_key(&e)).map_err(db_err)?;
+                    }
+                    certs
+                        .insert(id, encode(updated).as_slice())
+                        .map_err(db_err)?;
+                    summaries
+                        .insert(id, encode(&updated.summary()).as_slice())
+                        .map_err(db_err)?;
+                    for e in entries_for(updated) {
+                        schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+                    }
+                }
+                for e in &effect.follow_up {
+                    schedule.insert(schedule_key(e), ()).map_err(db_err)?;
+                }
+                let next = match timeline
+                    .range((id, 0)..=(id, u64::MAX))
+                    .map_err(db_err)?
+                    .next_back()
+                {
+                    Some(row) => row.map_err(db_err)?.0.value().1 + 1,
+                    None => 0,
+                };
+                timeline
+                    .insert((id, next), encode(&effect.event).as_slice())
+                    .map_err(db_err)?;
+                applied += 1;
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(applied)
+    }
+
     /// Bytes of all list summaries, read without decoding (benchmarks: I/O versus decode).
     pub fn count_summary_bytes(&self) -> Result<usize, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
@@ -383,6 +487,20 @@ impl Store {
         let t = r.open_table(CERTS).map_err(db_err)?;
         let v = t.get(id).map_err(db_err)?;
         v.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Several records in one read transaction, in the order asked (`None` where missing).
+    pub fn get_many<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<Vec<Option<Certificate>>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(CERTS).map_err(db_err)?;
+        ids.map(|id| match t.get(id).map_err(db_err)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        })
+        .collect()
     }
 
     pub fn find_by_fingerprint(&self, fp: &str) -> Result<Option<String>, StoreError> {
@@ -449,6 +567,10 @@ impl Store {
                 let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
                     .map_err(db_err)?;
+                let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+                for e in entries_for(old) {
+                    schedule.remove(schedule_key(&e)).map_err(db_err)?;
+                }
                 append_journal(&txn, id, event)?;
             }
             old.is_some()
@@ -465,6 +587,7 @@ struct InsertTables<'txn> {
     fingerprints: redb::Table<'txn, &'static str, &'static str>,
     secrets: redb::Table<'txn, &'static str, &'static [u8]>,
     timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
+    schedule: redb::Table<'txn, (i64, &'static str, &'static str), ()>,
 }
 
 impl<'txn> InsertTables<'txn> {
@@ -475,6 +598,7 @@ impl<'txn> InsertTables<'txn> {
             fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
             secrets: txn.open_table(SECRETS).map_err(db_err)?,
             timeline: txn.open_table(TIMELINE).map_err(db_err)?,
+            schedule: txn.open_table(SCHEDULE).map_err(db_err)?,
         })
     }
 
@@ -530,6 +654,9 @@ impl<'txn> InsertTables<'txn> {
         self.timeline
             .insert((id, next), encode(&rec.event).as_slice())
             .map_err(db_err)?;
+        for e in entries_for(&rec.cert) {
+            self.schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+        }
         Ok(Ok(()))
     }
 }
@@ -560,7 +687,32 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
+    if from < 2 {
+        // v2: the schedule, filled from every stored certificate.
+        let certs = txn.open_table(CERTS).map_err(db_err)?;
+        let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+        for row in certs.iter().map_err(db_err)? {
+            let cert: Certificate = decode(row.map_err(db_err)?.1.value())?;
+            for e in entries_for(&cert) {
+                schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+            }
+        }
+    }
     Ok(())
+}
+
+fn schedule_key(e: &DueEntry) -> (i64, &str, &str) {
+    (e.due.timestamp(), e.kind.as_str(), e.cert_id.as_str())
+}
+
+fn entry_from_key(due: i64, kind: &str, cert_id: &str) -> Result<DueEntry, StoreError> {
+    Ok(DueEntry {
+        due: chrono::DateTime::from_timestamp(due, 0)
+            .ok_or_else(|| StoreError::Db(format!("schedule time {due} out of range")))?,
+        kind: DueKind::parse(kind)
+            .ok_or_else(|| StoreError::Db(format!("unknown schedule kind {kind}")))?,
+        cert_id: cert_id.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -720,6 +872,33 @@ mod tests {
             .value()
             .to_vec();
         assert_eq!(v, SCHEMA_VERSION.to_le_bytes());
+    }
+
+    #[test]
+    fn migration_to_v2_schedules_existing_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        let rec = record("old.example");
+        {
+            let store = Store::open(&db, &key, "test").unwrap();
+            store.insert(&rec).unwrap().unwrap();
+        }
+        {
+            // Make it a v1 file: no schedule table.
+            let raw = Database::create(&db).unwrap();
+            let txn = raw.begin_write().unwrap();
+            txn.delete_table(SCHEDULE).unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", 1u32.to_le_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&db, &key, "test").unwrap();
+        let end = rec.cert.not_after().unwrap();
+        let due = store.due(end, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].cert_id, rec.cert.id);
     }
 
     #[test]

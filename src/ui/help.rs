@@ -41,9 +41,10 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         section(&mut right, ctx, theme);
     }
     right.push(Line::from(Span::styled("Commands", theme.title())));
+    let width = COMMANDS.iter().map(|(c, _)| c.len()).max().unwrap_or(0) + 2;
     for (c, what) in COMMANDS {
         right.push(Line::from(vec![
-            Span::styled(format!("  :{c:<22}"), theme.accent()),
+            Span::styled(format!("  :{c:<width$}"), theme.accent()),
             Span::raw(*what),
         ]));
     }

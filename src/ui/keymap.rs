@@ -189,6 +189,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         List,
+        Char('+'),
+        "+",
+        "demo: time moves one day (:advance 2w)",
+        Some(Action::Advance(chrono::TimeDelta::days(1))),
+    ),
+    key(
+        List,
         Char('u'),
         "u",
         "upload a certificate",

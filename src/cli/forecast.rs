@@ -1,0 +1,61 @@
+use super::{fail, open_engine, Cli, Exit, EXIT_UNAVAILABLE};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    /// How far ahead to look
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Every timed rule that will fire in the window, in time order, read from the schedule.
+pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
+    let engine = match open_engine(cli, "cli forecast", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let now = engine.clock().now();
+    let until = now + chrono::Duration::days(a.days as i64);
+    let entries = match engine.store().upcoming(now, until, 100_000) {
+        Ok(e) => e,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    let certs = match engine
+        .store()
+        .get_many(entries.iter().map(|e| e.cert_id.as_str()))
+    {
+        Ok(c) => c,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .zip(&certs)
+        .map(|(e, c)| {
+            serde_json::json!({
+                "at": e.due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "kind": e.kind.as_str(),
+                "what": e.kind.describe(),
+                "cert_id": e.cert_id,
+                "name": c.as_ref().map(|c| c.name.clone()),
+            })
+        })
+        .collect();
+    if a.json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{} timed rule(s) in the next {} days", rows.len(), a.days);
+        for (e, c) in entries.iter().zip(&certs) {
+            println!(
+                "{}  {:<8}  {:<8}  {:<24}  {}",
+                e.due.format("%Y-%m-%d %H:%M"),
+                e.kind.as_str(),
+                e.cert_id,
+                e.kind.describe(),
+                c.as_ref().map(|c| c.name.as_str()).unwrap_or("")
+            );
+        }
+    }
+    0
+}

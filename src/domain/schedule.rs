@@ -1,0 +1,192 @@
+//! Timed work (SPEC §11): which entries a certificate puts in the schedule, and what firing one
+//! does. Pure: the store keeps the entries ordered by due time, the engine reads the due ones.
+use crate::domain::model::{Certificate, Status, TimelineEvent};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Kinds of timed work. New rules (AR-3 fee deduction, AR-6 deadlines, H-5, RM-2, RV-6, AL-2)
+/// add kinds here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum DueKind {
+    /// The certificate reaches its not_after.
+    Expiry,
+}
+
+impl DueKind {
+    pub const ALL: [DueKind; 1] = [DueKind::Expiry];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueKind::Expiry => "expiry",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DueKind> {
+        DueKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            DueKind::Expiry => "certificate expires",
+        }
+    }
+}
+
+/// One schedule entry: `kind` is due for `cert_id` at `due` (whole seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DueEntry {
+    pub due: Timestamp,
+    pub kind: DueKind,
+    pub cert_id: String,
+}
+
+/// The entries a certificate needs, given its current state. Written with the record, removed
+/// with it, and recomputed when it changes.
+pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
+    let mut out = Vec::new();
+    if let Some(end) = cert.not_after() {
+        if matches!(
+            cert.status,
+            Status::Issued | Status::ToBeRenewed | Status::Reissuing | Status::Revoking
+        ) {
+            out.push(DueEntry {
+                due: end,
+                kind: DueKind::Expiry,
+                cert_id: cert.id.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// What firing an entry does: the event for the timeline, the record as it is afterwards (when
+/// it changes), and the entries that follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    pub event: TimelineEvent,
+    pub updated: Option<Certificate>,
+    pub follow_up: Vec<DueEntry>,
+}
+
+/// One line of what a tick did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredNote {
+    pub cert_id: String,
+    pub kind: DueKind,
+    pub due: Timestamp,
+    pub message: String,
+}
+
+/// What one tick did: the entries that fired, and the stale ones dropped without effect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickReport {
+    pub fired: Vec<FiredNote>,
+    pub dropped: usize,
+}
+
+/// Fires `entry` for `cert` at `now`. `None`: the entry is stale (the certificate changed since
+/// it was written) and is dropped without effect. Firing the same entry twice is impossible:
+/// the store removes it in the transaction that records its effect.
+pub fn fire(entry: &DueEntry, cert: &Certificate, now: Timestamp) -> Option<Fired> {
+    if now < entry.due || !entries_for(cert).contains(entry) {
+        return None;
+    }
+    match entry.kind {
+        DueKind::Expiry => Some(Fired {
+            event: TimelineEvent {
+                at: now,
+                kind: "expired".into(),
+                message: format!(
+                    "expired at {} (not_after); it can no longer be served",
+                    entry.due.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            },
+            updated: None,
+            follow_up: Vec::new(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{DomainKind, KeyAlgorithm, Source, Standard, X509Facts};
+    use chrono::{Duration, TimeZone, Utc};
+
+    pub fn cert(status: Status, not_after: Option<Timestamp>) -> Certificate {
+        let x509 = not_after.map(|na| X509Facts {
+            version: 3,
+            subject: "CN=a".into(),
+            subject_cn: Some("a".into()),
+            subject_org: None,
+            sans: vec!["a".into()],
+            issuer: "CN=ca".into(),
+            issuer_cn: Some("ca".into()),
+            issuer_org: None,
+            serial: "01".into(),
+            not_before: na - Duration::days(365),
+            not_after: na,
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            key_algorithm: KeyAlgorithm::Ecdsa,
+            key_bits: 256,
+            fingerprint_sha256: "00".repeat(32),
+            is_ca: false,
+            key_usage: vec![],
+            extended_key_usage: vec![],
+            policies: vec![],
+        });
+        Certificate {
+            id: "abcdEFGH".into(),
+            name: "a".into(),
+            source: Source::Uploaded,
+            status,
+            brand: "CA".into(),
+            cert_type: None,
+            standard: Standard::International,
+            domain_kind: DomainKind::Single,
+            domains: vec!["a".into()],
+            x509,
+            chain: vec![],
+            chain_der: vec![],
+            chain_complete: true,
+            enc_cert_pem: None,
+            has_key: true,
+            auto_renew: false,
+            ignored: false,
+            tags: Default::default(),
+            project: None,
+            renewed_from: None,
+            reissued_from: None,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn live_certificates_schedule_their_expiry_and_others_do_not() {
+        let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(entries_for(&cert(Status::Issued, Some(end)))[0].due, end);
+        assert!(entries_for(&cert(Status::Revoked, Some(end))).is_empty());
+        assert!(entries_for(&cert(Status::Validating, None)).is_empty());
+    }
+
+    #[test]
+    fn expiry_fires_at_not_after_exactly_and_not_a_second_before() {
+        let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let c = cert(Status::Issued, Some(end));
+        let entry = entries_for(&c).remove(0);
+        assert!(fire(&entry, &c, end - Duration::seconds(1)).is_none());
+        let fired = fire(&entry, &c, end).unwrap();
+        assert_eq!(fired.event.kind, "expired");
+        assert!(fired.follow_up.is_empty());
+    }
+
+    #[test]
+    fn stale_entries_are_dropped_without_effect() {
+        let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let entry = entries_for(&cert(Status::Issued, Some(end))).remove(0);
+        assert!(fire(&entry, &cert(Status::Revoked, Some(end)), end).is_none());
+        let moved = cert(Status::Issued, Some(end + Duration::days(1)));
+        assert!(fire(&entry, &moved, end + Duration::days(2)).is_none());
+    }
+}

@@ -1,0 +1,178 @@
+//! The tick engine against a real store and a clock the test moves: rules fire at their edge,
+//! once; what is due survives restarts; `certdeck tick` and `forecast` read the schedule.
+mod common;
+use certdeck::app::state::Outcome;
+use certdeck::app::{Action, State};
+use certdeck::demo::pki::KeyKind;
+use certdeck::domain::rules::upload::UploadInput;
+use certdeck::engine::clock::{Clock, ManualClock};
+use certdeck::engine::Engine;
+use certdeck::store::Store;
+use chrono::{DateTime, Duration, Utc};
+use common::{Env, Pki};
+use std::sync::Arc;
+
+fn engine(env: &Env, clock: Arc<ManualClock>) -> Engine {
+    Engine::new(
+        Store::open(&env.db(), &env.key_file(), "test").unwrap(),
+        clock,
+    )
+}
+
+/// Imports a leaf that expires `days` from now; returns its id and not_after.
+fn import(engine: &Engine, pki: &Pki, domain: &str, days: i64) -> (String, DateTime<Utc>) {
+    let leaf = pki.leaf(&[domain], days);
+    let mut state = State::default();
+    let input = UploadInput {
+        cert: leaf.cert_pem.into_bytes(),
+        key: Some(leaf.key_pem.into_bytes()),
+        ..Default::default()
+    };
+    engine.dispatch(&mut state, Action::SubmitUpload(Box::new(input)));
+    match state.outcome {
+        Some(Outcome::Imported { summary, .. }) => (summary.id, summary.not_after.unwrap()),
+        other => panic!("import failed: {other:?}"),
+    }
+}
+
+#[test]
+fn expiry_fires_once_at_not_after_exactly() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = engine(&env, clock.clone());
+    let (id, end) = import(&engine, &pki, "edge.example", 10);
+    let (_, later) = import(&engine, &pki, "later.example", 40);
+
+    clock.set(end - Duration::seconds(1));
+    assert!(
+        engine.tick().unwrap().fired.is_empty(),
+        "one second early: nothing"
+    );
+    clock.set(end);
+    let report = engine.tick().unwrap();
+    assert_eq!(report.fired.len(), 1);
+    assert_eq!(report.fired[0].cert_id, id);
+    assert!(
+        engine.tick().unwrap().fired.is_empty(),
+        "the same tick twice changes nothing more"
+    );
+    let expired_events = engine
+        .store()
+        .timeline(&id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "expired")
+        .count();
+    assert_eq!(expired_events, 1);
+    // The other certificate is still scheduled, and fires when its time comes.
+    let upcoming = engine.store().upcoming(end, later, 10).unwrap();
+    assert_eq!(upcoming.len(), 1);
+    clock.set(later + Duration::days(1));
+    assert_eq!(engine.tick().unwrap().fired.len(), 1);
+}
+
+#[test]
+fn due_work_survives_a_restart_and_deletion_unschedules() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let (kept, gone, end) = {
+        let engine = engine(&env, clock.clone());
+        let (kept, end) = import(&engine, &pki, "kept.example", 5);
+        let (gone, _) = import(&engine, &pki, "gone.example", 5);
+        let mut state = State::default();
+        engine.dispatch(&mut state, Action::Refresh(None));
+        engine.dispatch(
+            &mut state,
+            Action::Delete {
+                id: Some(gone.clone()),
+                confirmed: true,
+            },
+        );
+        assert!(matches!(state.outcome, Some(Outcome::Deleted { .. })));
+        (kept, gone, end)
+        // The process "stops" here without ever ticking.
+    };
+    clock.set(end + Duration::days(3));
+    let engine = engine(&env, clock.clone());
+    let report = engine.tick().unwrap();
+    let ids: Vec<&str> = report.fired.iter().map(|f| f.cert_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [kept.as_str()],
+        "a deleted certificate left nothing behind: {gone}"
+    );
+    assert_eq!(report.dropped, 0);
+}
+
+#[test]
+fn the_tui_tick_action_runs_due_work_and_reports_it() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = engine(&env, clock.clone());
+    let (id, end) = import(&engine, &pki, "tui.example", 2);
+    let mut state = State::default();
+    engine.dispatch(&mut state, Action::Refresh(None));
+    clock.set(end + Duration::hours(1));
+    engine.dispatch(&mut state, Action::Tick);
+    let text = state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(
+        text.contains("1 timed rule(s) fired") && text.contains(&id),
+        "{text}"
+    );
+    assert_eq!(state.counts.1, 1, "the expired count moved with time");
+    // The demo's advance moves a clock that allows it, then ticks.
+    engine.dispatch(&mut state, Action::Advance(Duration::days(1)));
+    assert_eq!(clock.now(), end + Duration::hours(25));
+}
+
+#[test]
+fn cli_tick_and_forecast() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["cron.example"], 20);
+    let (code, v) = env.import(
+        &env.write("c.pem", &leaf.cert_pem),
+        Some(&env.write("k.pem", &leaf.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 0);
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, forecast) = env.json(&["forecast", "--days", "30"]);
+    assert_eq!(forecast[0]["cert_id"], id.as_str());
+    assert_eq!(forecast[0]["kind"], "expiry");
+    let (_, none) = env.json(&["forecast", "--days", "10"]);
+    assert_eq!(none, serde_json::json!([]));
+
+    let later = (chrono::Utc::now() + Duration::days(25)).to_rfc3339();
+    let (code, first) = env.json(&["tick", "--now", &later]);
+    assert_eq!(code, 0);
+    assert_eq!(first["fired"].as_array().unwrap().len(), 1, "{first}");
+    let (_, second) = env.json(&["tick", "--now", &later]);
+    assert_eq!(second["fired"], serde_json::json!([]), "idempotent");
+    let out = env.run(&["tick", "--now", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cli_tick_defers_to_an_interactive_session() {
+    let env = Env::new();
+    let holder = Store::open(&env.db(), &env.key_file(), "tui").unwrap();
+    let (code, v) = env.json(&["tick"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["held_by"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("pid {}", std::process::id())));
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("advancing the timed rules"));
+    drop(holder);
+}
