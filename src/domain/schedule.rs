@@ -51,7 +51,8 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
             Status::Issued | Status::ToBeRenewed | Status::Reissuing | Status::Revoking
         ) {
             out.push(DueEntry {
-                due: end,
+                // The schedule keeps whole seconds (as X.509 does).
+                due: chrono::DateTime::from_timestamp(end.timestamp(), 0).unwrap_or(end),
                 kind: DueKind::Expiry,
                 cert_id: cert.id.clone(),
             });
@@ -179,6 +180,15 @@ mod tests {
         let fired = fire(&entry, &c, end).unwrap();
         assert_eq!(fired.event.kind, "expired");
         assert!(fired.follow_up.is_empty());
+    }
+
+    #[test]
+    fn entries_keep_whole_seconds_so_a_fractional_expiry_still_fires() {
+        let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap() + Duration::milliseconds(750);
+        let c = cert(Status::Issued, Some(end));
+        let entry = entries_for(&c).remove(0);
+        assert_eq!(entry.due.timestamp_subsec_nanos(), 0);
+        assert!(fire(&entry, &c, end).is_some());
     }
 
     #[test]
