@@ -41,6 +41,11 @@ pub enum Action {
         confirmed: bool,
     },
     ConfirmDelete,
+    // Account.
+    TopUp(crate::domain::account::Money),
+    AccountLoaded(crate::domain::account::Money),
+    /// A ledger entry was posted (`Some(balance)`) or refused for want of balance (`None`).
+    Posted(Option<crate::domain::account::Money>),
     // Time.
     Tick,
     /// Move time forward by this much (the demo's `:advance 1d` and `+`).

@@ -9,6 +9,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("filter TEXT", "filter the list"),
     ("tab 1-4", "switch tab"),
     ("refresh", "reload from the store"),
+    ("topup AMOUNT", "add money to the account (e.g. :topup 500)"),
     (
         "advance 1d|12h|2w",
         "move the demo clock forward and run what falls due",
@@ -32,6 +33,7 @@ pub fn parse(line: &str) -> Result<Action, String> {
         },
         "help" | "h" => Action::ToggleHelp,
         "refresh" => Action::Refresh(None),
+        "topup" => Action::TopUp(crate::domain::account::Money::parse(rest)?),
         "advance" => Action::Advance(crate::domain::time::parse_step(if rest.is_empty() {
             "1d"
         } else {

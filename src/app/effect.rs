@@ -9,6 +9,9 @@ pub enum Effect {
     LoadDetail(String),
     InsertUploaded(Box<ValidatedUpload>),
     Delete(DeletePlan),
+    LoadAccount,
+    /// Post a ledger entry (top-up, deduction, refund) and move the balance.
+    Post(crate::domain::account::LedgerEntry),
     /// Fire every schedule entry due now (SPEC §11).
     RunDue,
     /// Move the clock forward (demo and tests only).

@@ -84,7 +84,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Quit => state.quit = true,
-        Action::Refresh(None) => return vec![Effect::LoadAll],
+        Action::Refresh(None) => return vec![Effect::LoadAll, Effect::LoadAccount],
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
         Action::OpenUpload => {
             state.overlay = Overlay::Upload;
@@ -138,6 +138,30 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     now,
                 );
             }
+        }
+        Action::TopUp(amount) => match crate::domain::account::topup(amount, now) {
+            Ok(entry) => return vec![Effect::Post(entry)],
+            Err(msg) => {
+                state.say(Level::Error, msg.clone());
+                state.outcome = Some(Outcome::Failed(msg));
+            }
+        },
+        Action::AccountLoaded(balance) => state.balance = Some(balance),
+        Action::Posted(Some(balance)) => {
+            state.balance = Some(balance);
+            state.say(
+                Level::Info,
+                format!("balance now {balance} {}", crate::domain::account::CURRENCY),
+            );
+            state.outcome = Some(Outcome::Posted { balance });
+        }
+        Action::Posted(None) => {
+            let r = Refusal::new(
+                "AR-4",
+                Field::Id,
+                "the balance does not cover this deduction",
+            );
+            refuse(state, r);
         }
         Action::Tick => {
             state.recount();

@@ -129,6 +129,9 @@ pub enum Outcome {
     Deleted {
         id: String,
     },
+    Posted {
+        balance: crate::domain::account::Money,
+    },
     Refused(Refusal),
     Failed(String),
 }
@@ -157,6 +160,8 @@ pub struct State {
     /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
     pub extra_anchors: Vec<Vec<u8>>,
     pub db_label: String,
+    /// The account balance, once loaded.
+    pub balance: Option<crate::domain::account::Money>,
     pub quit: bool,
 }
 
@@ -180,6 +185,7 @@ impl Default for State {
             upload_refusal: None,
             extra_anchors: Vec::new(),
             db_label: String::new(),
+            balance: None,
             quit: false,
         }
     }

@@ -1,5 +1,6 @@
 //! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
 //! 2 usage error, 3 could not run (database busy, I/O).
+pub mod account;
 pub mod delete;
 pub mod forecast;
 pub mod import;
@@ -55,6 +56,8 @@ pub enum Command {
     Tick(tick::TickArgs),
     /// List the timed rules that will fire in the coming days
     Forecast(forecast::ForecastArgs),
+    /// Show the balance and ledger, or top up
+    Account(account::AccountArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -109,6 +112,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Delete(a) => delete::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
+        Command::Account(a) => account::run(cli, a),
     }
 }
 

@@ -25,6 +25,8 @@ pub fn open_demo(now: Timestamp) -> Result<(Store, tempfile::TempDir), String> {
     .map_err(|e| e.to_string())?;
     let records = demo_records(now);
     store.insert_many(&records).map_err(|e| e.to_string())?;
+    let opening = crate::domain::account::topup(crate::domain::account::Money(200_000), now)?;
+    store.post(&opening).map_err(|e| e.to_string())?;
     Ok((store, dir))
 }
 

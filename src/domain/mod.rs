@@ -1,4 +1,5 @@
 //! Pure domain logic: parsing, facts and the SPEC rules. No I/O, no clock reads.
+pub mod account;
 pub mod cert;
 pub mod id;
 pub mod key;

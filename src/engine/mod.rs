@@ -174,6 +174,8 @@ impl Engine {
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {
         Ok(match effect {
             Effect::RunDue => Action::TickDone(self.tick()?),
+            Effect::LoadAccount => Action::AccountLoaded(self.store.balance()?),
+            Effect::Post(entry) => Action::Posted(self.store.post(&entry)?),
             Effect::Advance(by) => {
                 if self.clock.advance(by) {
                     Action::Advanced(by)

@@ -4,6 +4,7 @@ mod owner;
 pub mod paths;
 pub mod seal;
 
+use crate::domain::account::{self, LedgerEntry, Money};
 use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{check_not_duplicate, NewSecrets};
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -31,6 +32,8 @@ const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("time
 /// Timed work ordered by due time (SPEC §11): `(due unix seconds, kind, cert id)`. A tick reads
 /// the range up to now, so its cost follows what is due, not how many certificates exist.
 const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("schedule");
+/// The account's ledger, in posting order; the balance is kept in META beside it.
+const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -365,6 +368,50 @@ impl Store {
         Ok(out)
     }
 
+    pub fn balance(&self) -> Result<Money, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let meta = r.open_table(META).map_err(db_err)?;
+        read_balance(&meta)
+    }
+
+    /// The latest `limit` ledger entries, newest first.
+    pub fn ledger(&self, limit: usize) -> Result<Vec<LedgerEntry>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(LEDGER).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)?.rev().take(limit) {
+            out.push(decode(row.map_err(db_err)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Posts a ledger entry and moves the balance in one transaction. `Ok(None)`: a deduction
+    /// the balance does not cover (AR-4); nothing is written.
+    pub fn post(&self, entry: &LedgerEntry) -> Result<Option<Money>, StoreError> {
+        let txn = self.write_txn()?;
+        let next = {
+            let mut meta = txn.open_table(META).map_err(db_err)?;
+            let Some(next) = account::apply(read_balance(&meta)?, entry) else {
+                drop(meta);
+                txn.abort().map_err(db_err)?;
+                return Ok(None);
+            };
+            meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
+                .map_err(db_err)?;
+            let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
+            let seq = match ledger.last().map_err(db_err)? {
+                Some((k, _)) => k.value() + 1,
+                None => 0,
+            };
+            ledger
+                .insert(seq, encode(entry).as_slice())
+                .map_err(db_err)?;
+            next
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(Some(next))
+    }
+
     /// Schedule entries due at or before `now`, earliest first, at most `limit`.
     pub fn due(
         &self,
@@ -687,6 +734,10 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
+    if from < 3 {
+        // v3: the account ledger (balance 0 until the first top-up).
+        txn.open_table(LEDGER).map_err(db_err)?;
+    }
     if from < 2 {
         // v2: the schedule, filled from every stored certificate.
         let certs = txn.open_table(CERTS).map_err(db_err)?;
@@ -699,6 +750,19 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+fn read_balance(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Money, StoreError> {
+    Ok(Money(match meta.get("balance_cents").map_err(db_err)? {
+        Some(v) => i64::from_le_bytes(
+            v.value()
+                .try_into()
+                .map_err(|_| StoreError::Db("corrupt balance".into()))?,
+        ),
+        None => 0,
+    }))
 }
 
 fn schedule_key(e: &DueEntry) -> (i64, &str, &str) {
@@ -899,6 +963,41 @@ mod tests {
         let due = store.due(end, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].cert_id, rec.cert.id);
+    }
+
+    #[test]
+    fn rule_ar4_ledger_posts_move_the_balance_and_refuse_an_overdraft() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+        let now = Utc::now();
+        assert_eq!(store.balance().unwrap(), Money(0));
+        store
+            .post(&account::topup(Money(10_000), now).unwrap())
+            .unwrap()
+            .unwrap();
+        let fee = LedgerEntry {
+            at: now,
+            kind: account::LedgerKind::Deduction,
+            amount: Money(10_001),
+            cert_id: None,
+            note: "fee".into(),
+        };
+        assert_eq!(store.post(&fee).unwrap(), None);
+        assert_eq!(
+            store.ledger(10).unwrap().len(),
+            1,
+            "a refused deduction writes nothing"
+        );
+        let fee = LedgerEntry {
+            amount: Money(10_000),
+            ..fee
+        };
+        assert_eq!(store.post(&fee).unwrap(), Some(Money(0)));
+        assert_eq!(
+            store.ledger(10).unwrap()[0].kind,
+            account::LedgerKind::Deduction,
+            "newest first"
+        );
     }
 
     #[test]
