@@ -102,7 +102,11 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             if soon > 0 { theme.warn() } else { theme.dim() },
         ),
         Span::raw(format!(
-            " │ {} │ {} │ ? help",
+            " │ balance {} │ {} │ {} │ ? help",
+            state
+                .balance
+                .map(|b| format!("{b} {}", crate::domain::account::CURRENCY))
+                .unwrap_or_else(|| "–".into()),
             state.db_label,
             state.now.format("%Y-%m-%d %H:%M UTC")
         )),
