@@ -327,3 +327,57 @@ fn mouse_clicks_select_rows_and_tabs_and_the_wheel_scrolls() {
     ui.on_mouse(&engine, click(20, 0));
     assert_eq!(ui.state.tab, certdeck::app::state::Tab::Validation);
 }
+
+#[test]
+fn upload_command_fills_the_form_from_files() {
+    use certdeck::demo::pki::{Authority, KeyKind};
+    use certdeck::engine::{clock::ManualClock, Engine};
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        certdeck::store::Store::open(&dir.path().join("f.redb"), &dir.path().join("k"), "test")
+            .unwrap();
+    let real_now = Utc::now();
+    let engine = Engine::new(store, std::sync::Arc::new(ManualClock::new(real_now)));
+    let ca = Authority::root(
+        "File CA",
+        "tests",
+        KeyKind::P256,
+        real_now - Duration::days(5),
+        real_now + Duration::days(500),
+    );
+    let leaf = ca.issue(
+        &["file.example"],
+        KeyKind::P256,
+        real_now - Duration::days(1),
+        real_now + Duration::days(60),
+    );
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, format!("{}{}", leaf.cert_pem, ca.pem())).unwrap();
+    std::fs::write(&key, &leaf.key_pem).unwrap();
+    let mut ui = Ui::new(State::default(), Theme::plain());
+    ui.dispatch(
+        &engine,
+        Action::RunCommand(format!("upload {} {}", cert.display(), key.display())),
+    );
+    let form = ui.form.as_ref().expect("the form opened");
+    assert!(
+        matches!(&form.preview, Some(Ok((summary, _))) if summary.contains("file.example")),
+        "{:?}",
+        form.preview
+            .as_ref()
+            .map(|p| p.as_ref().map(|x| x.0.clone()))
+    );
+    ui.dispatch(&engine, Action::Back);
+    ui.dispatch(
+        &engine,
+        Action::RunCommand("upload /nonexistent.pem".into()),
+    );
+    assert!(ui.form.is_none());
+    assert!(ui
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("/nonexistent.pem"));
+}

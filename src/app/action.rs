@@ -34,6 +34,12 @@ pub enum Action {
     // Certificates.
     Refresh(Option<String>),
     OpenUpload,
+    /// Open the upload form filled from these files (read by the engine, at most 1 MiB each).
+    UploadFromFiles {
+        cert: std::path::PathBuf,
+        key: Option<std::path::PathBuf>,
+    },
+    FilesRead(Box<crate::app::state::Prefill>),
     SubmitUpload(Box<UploadInput>),
     /// Delete `id` (or the selected row). Unconfirmed requests open the confirmation.
     Delete {

@@ -3,7 +3,10 @@ use crate::app::action::Action;
 use crate::app::state::{SortKey, Tab};
 
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("upload", "open the upload form"),
+    (
+        "upload [CERT [KEY]]",
+        "open the upload form, filled from files if given",
+    ),
     ("delete", "delete the selected certificate"),
     ("sort KEY", "sort by days, name, status, issuer or brand"),
     ("filter TEXT", "filter the list"),
@@ -26,7 +29,16 @@ pub fn parse(line: &str) -> Result<Action, String> {
         .unwrap_or((line, ""));
     Ok(match word {
         "q" | "quit" | "q!" => Action::Quit,
-        "upload" | "import" | "u" => Action::OpenUpload,
+        "upload" | "import" | "u" if rest.is_empty() => Action::OpenUpload,
+        "upload" | "import" | "u" => {
+            let mut paths = rest.split_whitespace().map(std::path::PathBuf::from);
+            let cert = paths.next().expect("rest is not empty");
+            let key = paths.next();
+            if paths.next().is_some() {
+                return Err("usage: :upload CERT_FILE [KEY_FILE]".into());
+            }
+            Action::UploadFromFiles { cert, key }
+        }
         "delete" | "del" => Action::Delete {
             id: (!rest.is_empty()).then(|| rest.to_string()),
             confirmed: false,

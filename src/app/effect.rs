@@ -10,6 +10,10 @@ pub enum Effect {
     InsertUploaded(Box<ValidatedUpload>),
     Delete(DeletePlan),
     LoadAccount,
+    ReadFiles {
+        cert: std::path::PathBuf,
+        key: Option<std::path::PathBuf>,
+    },
     /// Post a ledger entry (top-up, deduction, refund) and move the balance.
     Post(crate::domain::account::LedgerEntry),
     /// Fire every schedule entry due now (SPEC §11).

@@ -90,6 +90,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.overlay = Overlay::Upload;
             state.upload_refusal = None;
         }
+        Action::UploadFromFiles { cert, key } => return vec![Effect::ReadFiles { cert, key }],
+        Action::FilesRead(prefill) => {
+            state.overlay = Overlay::Upload;
+            state.upload_refusal = None;
+            state.prefill = Some(*prefill);
+        }
         Action::SubmitUpload(input) => {
             let mut anchors = mozilla_anchor_subjects();
             anchors.extend(state.extra_anchors.iter().map(Vec::as_slice));

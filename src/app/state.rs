@@ -98,6 +98,22 @@ pub struct Detail {
     pub scroll: u16,
 }
 
+/// Text for the upload form to start with (from `:upload CERT [KEY]`); the form takes it.
+#[derive(Clone, Default)]
+pub struct Prefill {
+    pub cert: String,
+    pub key: Option<String>,
+}
+
+impl std::fmt::Debug for Prefill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefill")
+            .field("cert_bytes", &self.cert.len())
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Normal,
@@ -160,6 +176,8 @@ pub struct State {
     /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
     pub extra_anchors: Vec<Vec<u8>>,
     pub db_label: String,
+    /// File contents waiting for the upload form to take them.
+    pub prefill: Option<Prefill>,
     /// The account balance, once loaded.
     pub balance: Option<crate::domain::account::Money>,
     pub quit: bool,
@@ -186,6 +204,7 @@ impl Default for State {
             extra_anchors: Vec::new(),
             db_label: String::new(),
             balance: None,
+            prefill: None,
             quit: false,
         }
     }

@@ -174,6 +174,33 @@ impl Engine {
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {
         Ok(match effect {
             Effect::RunDue => Action::TickDone(self.tick()?),
+            Effect::ReadFiles { cert, key } => {
+                let read = |p: &std::path::Path| -> Result<String, String> {
+                    use std::io::Read;
+                    let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    let mut buf = Vec::new();
+                    f.take(crate::domain::pem::MAX_INPUT_BYTES as u64 + 1)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| format!("{}: {e}", p.display()))?;
+                    if buf.len() > crate::domain::pem::MAX_INPUT_BYTES {
+                        return Err(format!("{} is larger than 1 MiB (U-7)", p.display()));
+                    }
+                    String::from_utf8(buf).map_err(|_| {
+                        format!(
+                            "{} is binary (DER): import it with `certdeck import --cert`",
+                            p.display()
+                        )
+                    })
+                };
+                let files =
+                    read(&cert).and_then(|c| Ok((c, key.as_deref().map(read).transpose()?)));
+                match files {
+                    Ok((cert, key)) => {
+                        Action::FilesRead(Box::new(crate::app::state::Prefill { cert, key }))
+                    }
+                    Err(msg) => Action::Failed(msg),
+                }
+            }
             Effect::LoadAccount => Action::AccountLoaded(self.store.balance()?),
             Effect::Post(entry) => Action::Posted(self.store.post(&entry)?),
             Effect::Advance(by) => {

@@ -73,18 +73,22 @@ impl Ui {
     }
 
     /// Keeps the editor pane in step with the state: created when the form opens, dropped when it closes.
-    fn sync_form(&mut self) {
+    fn sync_form(&mut self, now: crate::domain::time::Timestamp) {
         match (&self.state.overlay, &self.form) {
             (Overlay::Upload, None) => self.form = Some(UploadForm::new()),
             (Overlay::Upload, Some(_)) => {}
             (_, Some(_)) => self.form = None,
             _ => {}
         }
+        if let (Some(form), Some(prefill)) = (self.form.as_mut(), self.state.prefill.take()) {
+            form.prefill(&prefill);
+            form.revalidate(now, &self.state.extra_anchors);
+        }
     }
 
     pub fn dispatch(&mut self, engine: &Engine, action: Action) {
         engine.dispatch(&mut self.state, action);
-        self.sync_form();
+        self.sync_form(engine.clock().now());
     }
 
     pub fn on_key(&mut self, engine: &Engine, ev: KeyEvent) {

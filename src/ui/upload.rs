@@ -198,6 +198,27 @@ impl UploadForm {
         }
     }
 
+    /// Replaces the certificate (and key) fields with text read from files.
+    pub fn prefill(&mut self, p: &crate::app::state::Prefill) {
+        let set = |t: &mut TextArea<'static>, text: &str| {
+            let lines: Vec<String> = text
+                .replace("\r\n", "\n")
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let mut fresh = TextArea::new(lines);
+            fresh.set_cursor_line_style(ratatui::style::Style::default());
+            *t = fresh;
+        };
+        if let Some(t) = self.area_mut(FieldId::Cert) {
+            set(t, &p.cert);
+        }
+        if let (Some(key), Some(t)) = (&p.key, self.area_mut(FieldId::Key)) {
+            set(t, key);
+        }
+        self.focus = FieldId::Name;
+    }
+
     /// Inserts pasted text in the focused field (single-line fields get it on one line).
     pub fn paste(&mut self, text: &str) -> FormEvent {
         let focus = self.focus;
