@@ -1,5 +1,6 @@
 //! certdeck: the whole life of TLS certificates, from a terminal.
 pub mod app;
+pub mod ca;
 pub mod cli;
 pub mod demo;
 pub mod domain;

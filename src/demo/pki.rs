@@ -161,6 +161,25 @@ impl Authority {
         }
     }
 
+    /// An authority saved earlier: its name, its P-256/RSA key (PKCS#8 PEM) and its certificate.
+    /// The issuer name and key identifier are rebuilt from these, so what it signs chains to `der`.
+    pub fn restore(cn: &str, org: &str, key_pem: &str, der: Vec<u8>) -> Result<Authority, String> {
+        let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
+        let now = chrono::Utc::now();
+        Ok(Authority {
+            cn: cn.into(),
+            org: org.into(),
+            key: GenKey::Rcgen(Box::new(key)),
+            params: Some(ca_params(cn, org, now, now)),
+            der,
+        })
+    }
+
+    /// The authority's private key as PKCS#8 PEM (for sealing in the store).
+    pub fn key_pem(&self) -> String {
+        self.key.pkcs8_pem()
+    }
+
     pub fn intermediate(&self, cn: &str, org: &str, nb: Timestamp, na: Timestamp) -> Authority {
         let kind = match &self.key {
             GenKey::Rcgen(_) => KeyKind::P256,

@@ -1,9 +1,11 @@
 //! Pure domain logic: parsing, facts and the SPEC rules. No I/O, no clock reads.
 pub mod account;
+pub mod catalogue;
 pub mod cert;
 pub mod id;
 pub mod key;
 pub mod model;
+pub mod order;
 pub mod pem;
 pub mod refusal;
 pub mod rules;

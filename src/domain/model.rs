@@ -355,7 +355,7 @@ mod unix_seconds {
 }
 
 /// One line of a certificate's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct TimelineEvent {
     pub at: Timestamp,
     pub kind: String,

@@ -1,6 +1,7 @@
 //! Timed work (SPEC §11): which entries a certificate puts in the schedule, and what firing one
 //! does. Pure: the store keeps the entries ordered by due time, the engine reads the due ones.
 use crate::domain::model::{Certificate, Status, TimelineEvent};
+use crate::domain::order::{order_entries, OrderInfo};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -11,14 +12,24 @@ use serde::{Deserialize, Serialize};
 pub enum DueKind {
     /// The certificate reaches its not_after.
     Expiry,
+    /// The CA's review of a validated order ends: the certificate is issued (RM-3).
+    ReviewDone,
+    /// An order whose domains were not validated in time fails (AR-6).
+    ValidationDeadline,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 1] = [DueKind::Expiry];
+    pub const ALL: [DueKind; 3] = [
+        DueKind::Expiry,
+        DueKind::ReviewDone,
+        DueKind::ValidationDeadline,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DueKind::Expiry => "expiry",
+            DueKind::ReviewDone => "review_done",
+            DueKind::ValidationDeadline => "validation_deadline",
         }
     }
 
@@ -29,6 +40,8 @@ impl DueKind {
     pub fn describe(self) -> &'static str {
         match self {
             DueKind::Expiry => "certificate expires",
+            DueKind::ReviewDone => "CA review ends: certificate issued",
+            DueKind::ValidationDeadline => "validation deadline: order fails if not validated",
         }
     }
 }
@@ -61,13 +74,24 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
     out
 }
 
-/// What firing an entry does: the event for the timeline, the record as it is afterwards (when
-/// it changes), and the entries that follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What firing an entry does: the event for the timeline, the record (and order) as they are
+/// afterwards when they change, a new private key to seal, and the entries that follow.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fired {
     pub event: TimelineEvent,
     pub updated: Option<Certificate>,
+    pub updated_order: Option<OrderInfo>,
+    pub new_key_pem: Option<String>,
     pub follow_up: Vec<DueEntry>,
+}
+
+/// What the engine must do with a due entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Firing {
+    /// Record this effect.
+    Done(Box<Fired>),
+    /// The CA backend must issue the certificate; `issued` then builds the effect.
+    Issue,
 }
 
 /// One line of what a tick did.
@@ -84,29 +108,64 @@ pub struct FiredNote {
 pub struct TickReport {
     pub fired: Vec<FiredNote>,
     pub dropped: usize,
+    /// Entries whose work failed (e.g. the CA refused); they stay scheduled and are retried.
+    pub failed: Vec<FiredNote>,
 }
 
-/// Fires `entry` for `cert` at `now`. `None`: the entry is stale (the certificate changed since
-/// it was written) and is dropped without effect. Firing the same entry twice is impossible:
-/// the store removes it in the transaction that records its effect.
-pub fn fire(entry: &DueEntry, cert: &Certificate, now: Timestamp) -> Option<Fired> {
-    if now < entry.due || !entries_for(cert).contains(entry) {
+/// Every entry a certificate and its order need now.
+pub fn all_entries(cert: &Certificate, order: Option<&OrderInfo>) -> Vec<DueEntry> {
+    let mut v = entries_for(cert);
+    if let Some(o) = order {
+        if matches!(cert.status, Status::Validating | Status::AwaitingLetter) {
+            v.extend(order_entries(&cert.id, o));
+        }
+    }
+    v
+}
+
+/// Fires `entry` at `now`. `None`: the entry is stale (the certificate or order changed since it
+/// was written) and is dropped without effect. The store removes an entry in the transaction
+/// that records its effect, so no entry fires twice.
+pub fn fire(
+    entry: &DueEntry,
+    cert: &Certificate,
+    order: Option<&OrderInfo>,
+    now: Timestamp,
+) -> Option<Firing> {
+    if now < entry.due || !all_entries(cert, order).contains(entry) {
         return None;
     }
-    match entry.kind {
-        DueKind::Expiry => Some(Fired {
-            event: TimelineEvent {
-                at: now,
-                kind: "expired".into(),
-                message: format!(
-                    "expired at {} (not_after); it can no longer be served",
-                    entry.due.format("%Y-%m-%d %H:%M:%S UTC")
+    let at = entry.due.format("%Y-%m-%d %H:%M:%S UTC");
+    let event = |kind: &str, message: String| TimelineEvent {
+        at: now,
+        kind: kind.into(),
+        message,
+    };
+    Some(match entry.kind {
+        DueKind::Expiry => Firing::Done(Box::new(Fired {
+            event: event(
+                "expired",
+                format!("expired at {at} (not_after); it can no longer be served"),
+            ),
+            ..Default::default()
+        })),
+        DueKind::ValidationDeadline => {
+            let mut updated = cert.clone();
+            updated.status = Status::Failed;
+            let mut order = order.cloned()?;
+            order.deadline = None;
+            Firing::Done(Box::new(Fired {
+                event: event(
+                    "failed",
+                    format!("the domains were not validated by {at}: the order failed and the certificate cannot be issued (AR-6)"),
                 ),
-            },
-            updated: None,
-            follow_up: Vec::new(),
-        }),
-    }
+                updated: Some(updated),
+                updated_order: Some(order),
+                ..Default::default()
+            }))
+        }
+        DueKind::ReviewDone => Firing::Issue,
+    })
 }
 
 #[cfg(test)]
@@ -176,10 +235,12 @@ mod tests {
         let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let c = cert(Status::Issued, Some(end));
         let entry = entries_for(&c).remove(0);
-        assert!(fire(&entry, &c, end - Duration::seconds(1)).is_none());
-        let fired = fire(&entry, &c, end).unwrap();
+        assert!(fire(&entry, &c, None, end - Duration::seconds(1)).is_none());
+        let Some(Firing::Done(fired)) = fire(&entry, &c, None, end) else {
+            panic!("expiry is recorded")
+        };
         assert_eq!(fired.event.kind, "expired");
-        assert!(fired.follow_up.is_empty());
+        assert!(fired.follow_up.is_empty() && fired.updated.is_none());
     }
 
     #[test]
@@ -188,15 +249,15 @@ mod tests {
         let c = cert(Status::Issued, Some(end));
         let entry = entries_for(&c).remove(0);
         assert_eq!(entry.due.timestamp_subsec_nanos(), 0);
-        assert!(fire(&entry, &c, end).is_some());
+        assert!(fire(&entry, &c, None, end).is_some());
     }
 
     #[test]
     fn stale_entries_are_dropped_without_effect() {
         let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let entry = entries_for(&cert(Status::Issued, Some(end))).remove(0);
-        assert!(fire(&entry, &cert(Status::Revoked, Some(end)), end).is_none());
+        assert!(fire(&entry, &cert(Status::Revoked, Some(end)), None, end).is_none());
         let moved = cert(Status::Issued, Some(end + Duration::days(1)));
-        assert!(fire(&entry, &moved, end + Duration::days(2)).is_none());
+        assert!(fire(&entry, &moved, None, end + Duration::days(2)).is_none());
     }
 }

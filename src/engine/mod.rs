@@ -4,12 +4,17 @@
 pub mod clock;
 
 use crate::app::{update, Action, Effect, State};
+use crate::ca::sandbox::SandboxCa;
+use crate::ca::{CaBackend, IssueRequest};
 use crate::domain::cert::mozilla_anchor_subjects;
 use crate::domain::model::CertSummary;
+use crate::domain::model::Certificate;
 use crate::domain::model::TimelineEvent;
+use crate::domain::order::{issued, OrderInfo};
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
-use crate::domain::schedule::{fire, FiredNote, TickReport};
+use crate::domain::schedule::{fire, Fired, FiredNote, Firing, TickReport};
+use crate::domain::time::Timestamp;
 use crate::store::{NewRecord, Store, StoreError};
 use clock::Clock;
 use std::collections::VecDeque;
@@ -18,11 +23,17 @@ use std::sync::Arc;
 pub struct Engine {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The CA backend, created (and its keys stored) on first use.
+    ca: std::sync::OnceLock<SandboxCa>,
 }
 
 impl Engine {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Engine {
-        Engine { store, clock }
+        Engine {
+            store,
+            clock,
+            ca: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -141,17 +152,43 @@ impl Engine {
             if due.is_empty() {
                 break;
             }
+            let full = due.len() == BATCH;
             let certs = self
                 .store
                 .get_many(due.iter().map(|e| e.cert_id.as_str()))?;
-            let batch: Vec<_> = due
-                .into_iter()
-                .zip(certs)
-                .map(|(entry, cert)| {
-                    let fired = cert.as_ref().and_then(|c| fire(&entry, c, now));
-                    (entry, fired)
-                })
-                .collect();
+            let orders = self
+                .store
+                .orders_many(due.iter().map(|e| e.cert_id.as_str()))?;
+            let mut batch = Vec::with_capacity(due.len());
+            for ((entry, cert), order) in due.into_iter().zip(certs).zip(orders) {
+                let firing = cert
+                    .as_ref()
+                    .and_then(|c| fire(&entry, c, order.as_ref(), now));
+                let fired = match firing {
+                    None => None,
+                    Some(Firing::Done(f)) => Some(*f),
+                    Some(Firing::Issue) => {
+                        let (c, o) = (
+                            cert.as_ref().expect("fired"),
+                            order.as_ref().expect("review entries come from orders"),
+                        );
+                        match self.issue_for(c, o, now) {
+                            Ok(f) => Some(f),
+                            Err(msg) => {
+                                // Left in the schedule: the next tick tries again.
+                                report.failed.push(FiredNote {
+                                    cert_id: entry.cert_id.clone(),
+                                    kind: entry.kind,
+                                    due: entry.due,
+                                    message: msg,
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                };
+                batch.push((entry, fired));
+            }
             self.store.apply_fired(&batch)?;
             for (entry, fired) in &batch {
                 match fired {
@@ -164,11 +201,34 @@ impl Engine {
                     None => report.dropped += 1,
                 }
             }
-            if batch.len() < BATCH {
+            if !full || batch.is_empty() {
                 break;
             }
         }
         Ok(report)
+    }
+
+    /// Asks the CA backend for the certificate of an order whose review has ended.
+    fn issue_for(
+        &self,
+        cert: &Certificate,
+        order: &OrderInfo,
+        now: Timestamp,
+    ) -> Result<Fired, String> {
+        let ca = match self.ca.get() {
+            Some(ca) => ca,
+            None => {
+                let ca = SandboxCa::load_or_create(&self.store).map_err(|e| e.to_string())?;
+                self.ca.get_or_init(|| ca)
+            }
+        };
+        let request = IssueRequest {
+            domains: cert.domains.clone(),
+            not_before: now,
+            not_after: now + chrono::Duration::days(365 * order.years.max(1) as i64),
+        };
+        let chain = ca.issue(&request)?;
+        issued(cert, order, &chain.chain_der, chain.key_pem, ca.name(), now)
     }
 
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {

@@ -6,9 +6,10 @@ pub mod seal;
 
 use crate::domain::account::{self, LedgerEntry, Money};
 use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
+use crate::domain::order::OrderInfo;
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{check_not_duplicate, NewSecrets};
-use crate::domain::schedule::{entries_for, DueEntry, DueKind, Fired};
+use crate::domain::schedule::{all_entries, entries_for, DueEntry, DueKind, Fired};
 use redb::{
     Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition,
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -32,6 +33,8 @@ const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("time
 /// Timed work ordered by due time (SPEC §11): `(due unix seconds, kind, cert id)`. A tick reads
 /// the range up to now, so its cost follows what is due, not how many certificates exist.
 const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("schedule");
+/// Orders (issue #3), keyed by the id of the certificate record they belong to.
+const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
 /// The account's ledger, in posting order; the balance is kept in META beside it.
 const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
 /// What happened to records that no longer exist (their timelines go with them).
@@ -108,6 +111,14 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
     postcard::from_bytes(b).map_err(|e| StoreError::Db(format!("corrupt record: {e}")))
+}
+
+/// A CA backend's own certificates and keys (the keys sealed like every other private key).
+pub struct CaMaterial {
+    pub root_der: Vec<u8>,
+    pub root_key_pem: String,
+    pub issuing_der: Vec<u8>,
+    pub issuing_key_pem: String,
 }
 
 /// A new certificate with everything that is written with it.
@@ -368,6 +379,132 @@ impl Store {
         Ok(out)
     }
 
+    pub fn ca_material(&self, name: &str) -> Result<Option<CaMaterial>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let meta = r.open_table(META).map_err(db_err)?;
+        let secrets = r.open_table(SECRETS).map_err(db_err)?;
+        let get = |k: String| -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(meta
+                .get(k.as_str())
+                .map_err(db_err)?
+                .map(|v| v.value().to_vec()))
+        };
+        let key = |k: String| -> Result<Option<String>, StoreError> {
+            match secrets.get(k.as_str()).map_err(db_err)? {
+                Some(v) => {
+                    let plain = self.sealer.open(&k, v.value()).map_err(StoreError::Seal)?;
+                    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+                }
+                None => Ok(None),
+            }
+        };
+        match (
+            get(format!("ca:{name}:root"))?,
+            get(format!("ca:{name}:issuing"))?,
+            key(format!("ca:{name}:root:key"))?,
+            key(format!("ca:{name}:issuing:key"))?,
+        ) {
+            (Some(root_der), Some(issuing_der), Some(root_key_pem), Some(issuing_key_pem)) => {
+                Ok(Some(CaMaterial {
+                    root_der,
+                    root_key_pem,
+                    issuing_der,
+                    issuing_key_pem,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn save_ca_material(&self, name: &str, m: &CaMaterial) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut meta = txn.open_table(META).map_err(db_err)?;
+            meta.insert(format!("ca:{name}:root").as_str(), m.root_der.as_slice())
+                .map_err(db_err)?;
+            meta.insert(
+                format!("ca:{name}:issuing").as_str(),
+                m.issuing_der.as_slice(),
+            )
+            .map_err(db_err)?;
+            let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
+            for (k, pem) in [
+                (format!("ca:{name}:root:key"), &m.root_key_pem),
+                (format!("ca:{name}:issuing:key"), &m.issuing_key_pem),
+            ] {
+                secrets
+                    .insert(k.as_str(), self.sealer.seal(&k, pem.as_bytes()).as_slice())
+                    .map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<OrderInfo>, StoreError> {
+        Ok(self.orders_many(std::iter::once(id))?.remove(0))
+    }
+
+    pub fn orders_many<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<Vec<Option<OrderInfo>>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(ORDERS).map_err(db_err)?;
+        ids.map(|id| match t.get(id).map_err(db_err)? {
+            Some(v) => decode(v.value()).map(Some),
+            None => Ok(None),
+        })
+        .collect()
+    }
+
+    /// Places an order: its record, the order, the payment and its schedule in one transaction.
+    /// `Ok(false)`: the balance does not cover the price; nothing is written.
+    pub fn place_order(
+        &self,
+        rec: &NewRecord,
+        order: &OrderInfo,
+        payment: &LedgerEntry,
+    ) -> Result<bool, StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut meta = txn.open_table(META).map_err(db_err)?;
+            let Some(next) = account::apply(read_balance(&meta)?, payment) else {
+                drop(meta);
+                txn.abort().map_err(db_err)?;
+                return Ok(false);
+            };
+            meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
+                .map_err(db_err)?;
+            let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
+            let seq = match ledger.last().map_err(db_err)? {
+                Some((k, _)) => k.value() + 1,
+                None => 0,
+            };
+            ledger
+                .insert(seq, encode(payment).as_slice())
+                .map_err(db_err)?;
+            drop(ledger);
+            drop(meta);
+            let id = rec.cert.id.as_str();
+            txn.open_table(ORDERS)
+                .map_err(db_err)?
+                .insert(id, encode(order).as_slice())
+                .map_err(db_err)?;
+            let mut tables = InsertTables::open(&txn)?;
+            if let Err(r) = tables.insert(&self.sealer, rec)? {
+                return Err(StoreError::Db(format!("order record refused: {r}")));
+            }
+            for e in all_entries(&rec.cert, Some(order)) {
+                tables
+                    .schedule
+                    .insert(schedule_key(&e), ())
+                    .map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(true)
+    }
+
     pub fn balance(&self) -> Result<Money, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let meta = r.open_table(META).map_err(db_err)?;
@@ -463,6 +600,9 @@ impl Store {
             let mut certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut summaries = txn.open_table(SUMMARIES).map_err(db_err)?;
             let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+            let mut orders = txn.open_table(ORDERS).map_err(db_err)?;
+            let mut fingerprints = txn.open_table(FINGERPRINTS).map_err(db_err)?;
+            let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
             for (entry, effect) in fired {
                 if schedule
                     .remove(schedule_key(entry))
@@ -473,23 +613,52 @@ impl Store {
                 }
                 let Some(effect) = effect else { continue };
                 let id = entry.cert_id.as_str();
-                if let Some(updated) = &effect.updated {
+                if effect.updated.is_some() || effect.updated_order.is_some() {
                     let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
                         Some(v) => Some(decode(v.value())?),
                         None => None,
                     };
-                    for e in old.iter().flat_map(entries_for) {
-                        schedule.remove(schedule_key(&e)).map_err(db_err)?;
+                    let old_order: Option<OrderInfo> = match orders.get(id).map_err(db_err)? {
+                        Some(v) => Some(decode(v.value())?),
+                        None => None,
+                    };
+                    if let Some(old) = &old {
+                        for e in all_entries(old, old_order.as_ref()) {
+                            schedule.remove(schedule_key(&e)).map_err(db_err)?;
+                        }
                     }
-                    certs
-                        .insert(id, encode(updated).as_slice())
-                        .map_err(db_err)?;
-                    summaries
-                        .insert(id, encode(&updated.summary()).as_slice())
-                        .map_err(db_err)?;
-                    for e in entries_for(updated) {
-                        schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+                    let cert = effect.updated.as_ref().or(old.as_ref());
+                    if let Some(updated) = &effect.updated {
+                        certs
+                            .insert(id, encode(updated).as_slice())
+                            .map_err(db_err)?;
+                        summaries
+                            .insert(id, encode(&updated.summary()).as_slice())
+                            .map_err(db_err)?;
+                        if let Some(x) = &updated.x509 {
+                            fingerprints
+                                .insert(x.fingerprint_sha256.as_str(), id)
+                                .map_err(db_err)?;
+                        }
                     }
+                    let order = effect.updated_order.as_ref().or(old_order.as_ref());
+                    if let Some(o) = &effect.updated_order {
+                        orders.insert(id, encode(o).as_slice()).map_err(db_err)?;
+                    }
+                    if let Some(cert) = cert {
+                        for e in all_entries(cert, order) {
+                            schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+                        }
+                    }
+                }
+                if let Some(pem) = &effect.new_key_pem {
+                    let aad = format!("{id}:key");
+                    secrets
+                        .insert(
+                            aad.as_str(),
+                            sealer_seal(&self.sealer, &aad, pem).as_slice(),
+                        )
+                        .map_err(db_err)?;
                 }
                 for e in &effect.follow_up {
                     schedule.insert(schedule_key(e), ()).map_err(db_err)?;
@@ -615,7 +784,16 @@ impl Store {
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
                     .map_err(db_err)?;
                 let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
-                for e in entries_for(old) {
+                let order: Option<OrderInfo> = match txn
+                    .open_table(ORDERS)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?
+                {
+                    Some(v) => Some(decode(v.value())?),
+                    None => None,
+                };
+                for e in all_entries(old, order.as_ref()) {
                     schedule.remove(schedule_key(&e)).map_err(db_err)?;
                 }
                 append_journal(&txn, id, event)?;
@@ -734,6 +912,10 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
+    if from < 4 {
+        // v4: orders placed with a CA backend.
+        txn.open_table(ORDERS).map_err(db_err)?;
+    }
     if from < 3 {
         // v3: the account ledger (balance 0 until the first top-up).
         txn.open_table(LEDGER).map_err(db_err)?;
@@ -763,6 +945,10 @@ fn read_balance(
         ),
         None => 0,
     }))
+}
+
+fn sealer_seal(sealer: &Sealer, aad: &str, pem: &str) -> Vec<u8> {
+    sealer.seal(aad, pem.as_bytes())
 }
 
 fn schedule_key(e: &DueEntry) -> (i64, &str, &str) {

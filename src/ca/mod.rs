@@ -1,0 +1,22 @@
+//! CA backends: the embedded sandbox CA now, ACME next. The engine asks a backend to issue once
+//! an order's review ends (RM-3).
+pub mod sandbox;
+
+use crate::domain::time::Timestamp;
+
+pub struct IssueRequest {
+    pub domains: Vec<String>,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+}
+
+/// What a backend hands back: the chain, leaf first, and the leaf's new private key.
+pub struct IssuedChain {
+    pub chain_der: Vec<Vec<u8>>,
+    pub key_pem: String,
+}
+
+pub trait CaBackend {
+    fn name(&self) -> &str;
+    fn issue(&self, req: &IssueRequest) -> Result<IssuedChain, String>;
+}

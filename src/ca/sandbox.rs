@@ -1,0 +1,81 @@
+//! The sandbox CA: a root and an issuing intermediate created on first use, their keys sealed in
+//! the store like every other private key. It issues real X.509 certificates (rcgen) that chain
+//! to its root.
+use super::{CaBackend, IssueRequest, IssuedChain};
+use crate::demo::pki::{Authority, KeyKind};
+use crate::store::{Store, StoreError};
+use chrono::Duration;
+
+const ROOT_CN: &str = "certdeck Sandbox Root CA";
+const ISSUING_CN: &str = "certdeck Sandbox Issuing CA";
+const ORG: &str = "certdeck sandbox";
+
+pub struct SandboxCa {
+    root_der: Vec<u8>,
+    issuing: Authority,
+}
+
+impl SandboxCa {
+    /// Loads the sandbox CA from the store, creating and saving it on first use.
+    pub fn load_or_create(store: &Store) -> Result<SandboxCa, StoreError> {
+        if let Some(m) = store.ca_material("sandbox")? {
+            let issuing = Authority::restore(ISSUING_CN, ORG, &m.issuing_key_pem, m.issuing_der)
+                .map_err(StoreError::Db)?;
+            return Ok(SandboxCa {
+                root_der: m.root_der,
+                issuing,
+            });
+        }
+        let now = chrono::Utc::now();
+        let root = Authority::root(
+            ROOT_CN,
+            ORG,
+            KeyKind::P256,
+            now - Duration::days(1),
+            now + Duration::days(365 * 25),
+        );
+        let issuing = root.intermediate(
+            ISSUING_CN,
+            ORG,
+            now - Duration::days(1),
+            now + Duration::days(365 * 15),
+        );
+        store.save_ca_material(
+            "sandbox",
+            &crate::store::CaMaterial {
+                root_der: root.der.clone(),
+                root_key_pem: root.key_pem(),
+                issuing_der: issuing.der.clone(),
+                issuing_key_pem: issuing.key_pem(),
+            },
+        )?;
+        Ok(SandboxCa {
+            root_der: root.der,
+            issuing,
+        })
+    }
+
+    pub fn root_der(&self) -> &[u8] {
+        &self.root_der
+    }
+}
+
+impl CaBackend for SandboxCa {
+    fn name(&self) -> &str {
+        "sandbox"
+    }
+
+    fn issue(&self, req: &IssueRequest) -> Result<IssuedChain, String> {
+        if req.domains.is_empty() {
+            return Err("no domains to issue for".into());
+        }
+        let domains: Vec<&str> = req.domains.iter().map(String::as_str).collect();
+        let leaf = self
+            .issuing
+            .issue(&domains, KeyKind::P256, req.not_before, req.not_after);
+        Ok(IssuedChain {
+            chain_der: vec![leaf.der, self.issuing.der.clone(), self.root_der.clone()],
+            key_pem: leaf.key_pem,
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! Orders placed with a CA backend (issue #3): what was bought, how the domains are validated,
+//! and where the order stands. Kept beside the certificate record it belongs to.
+use crate::domain::account::Money;
+use crate::domain::schedule::{DueEntry, DueKind};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Days a manual validation may take before the order fails (AR-6's 7 days).
+pub const MANUAL_VALIDATION_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationMethod {
+    /// The user adds a TXT record by hand.
+    Dns,
+    /// certdeck adds it: the domain is in a managed zone (AR-6).
+    DnsAuto,
+    /// The user serves a file under /.well-known/pki-validation/.
+    File,
+}
+
+impl ValidationMethod {
+    pub fn parse(s: &str) -> Result<ValidationMethod, String> {
+        match s {
+            "dns" => Ok(ValidationMethod::Dns),
+            "dns_auto" => Ok(ValidationMethod::DnsAuto),
+            "file" => Ok(ValidationMethod::File),
+            other => Err(format!("\"{other}\": validation is dns, dns_auto or file")),
+        }
+    }
+}
+
+/// What proves control of one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Challenge {
+    DnsTxt {
+        domain: String,
+        name: String,
+        value: String,
+    },
+    File {
+        domain: String,
+        url: String,
+        content: String,
+    },
+}
+
+impl Challenge {
+    pub fn domain(&self) -> &str {
+        match self {
+            Challenge::DnsTxt { domain, .. } | Challenge::File { domain, .. } => domain,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderInfo {
+    pub product: String,
+    pub years: u32,
+    pub validation: ValidationMethod,
+    pub challenges: Vec<Challenge>,
+    pub price: Money,
+    pub submitted_at: Timestamp,
+    /// When the domains were validated (at once for managed zones).
+    pub validated_at: Option<Timestamp>,
+    /// When the CA's review ends and the certificate is issued (RM-3, business days).
+    pub review_due: Option<Timestamp>,
+    /// When an unvalidated order fails.
+    pub deadline: Option<Timestamp>,
+}
+
+/// The schedule entries an order needs: its review end, or its validation deadline.
+pub fn order_entries(cert_id: &str, order: &OrderInfo) -> Vec<DueEntry> {
+    let mut out = Vec::new();
+    if let Some(due) = order.review_due {
+        out.push(DueEntry {
+            due: whole_seconds(due),
+            kind: DueKind::ReviewDone,
+            cert_id: cert_id.to_string(),
+        });
+    } else if let (Some(deadline), None) = (order.deadline, order.validated_at) {
+        out.push(DueEntry {
+            due: whole_seconds(deadline),
+            kind: DueKind::ValidationDeadline,
+            cert_id: cert_id.to_string(),
+        });
+    }
+    out
+}
+
+fn whole_seconds(t: Timestamp) -> Timestamp {
+    chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// The effect of a certificate the CA issued for an order: the record becomes `issued` with the
+/// certificate's facts and chain, the order closes, the new key is sealed.
+pub fn issued(
+    cert: &crate::domain::model::Certificate,
+    order: &OrderInfo,
+    chain_der: &[Vec<u8>],
+    key_pem: String,
+    ca_name: &str,
+    now: Timestamp,
+) -> Result<crate::domain::schedule::Fired, String> {
+    use crate::domain::cert::parse_certificate;
+    use crate::domain::model::{DomainKind, Status, TimelineEvent};
+    let parsed: Vec<_> = chain_der
+        .iter()
+        .map(|d| parse_certificate(d))
+        .collect::<Result<_, _>>()?;
+    let leaf = parsed.first().ok_or("the CA returned no certificate")?;
+    let mut updated = cert.clone();
+    updated.status = Status::Issued;
+    updated.domains = if leaf.facts.sans.is_empty() {
+        cert.domains.clone()
+    } else {
+        leaf.facts.sans.clone()
+    };
+    updated.domain_kind = DomainKind::of(&updated.domains);
+    updated.x509 = Some(leaf.facts.clone());
+    updated.chain = parsed.iter().map(|c| c.link()).collect();
+    updated.chain_der = chain_der.to_vec();
+    updated.chain_complete = parsed.last().is_some_and(|c| c.is_self_signed());
+    updated.has_key = true;
+    let mut closed = order.clone();
+    closed.review_due = None;
+    closed.deadline = None;
+    Ok(crate::domain::schedule::Fired {
+        event: TimelineEvent {
+            at: now,
+            kind: "issued".into(),
+            message: format!(
+                "review done: issued by the {ca_name} CA, serial {}, valid until {}",
+                leaf.facts.serial,
+                leaf.facts.not_after.format("%Y-%m-%d")
+            ),
+        },
+        updated: Some(updated),
+        updated_order: Some(closed),
+        new_key_pem: Some(key_pem),
+        follow_up: Vec::new(),
+    })
+}
