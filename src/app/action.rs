@@ -47,6 +47,13 @@ pub enum Action {
         confirmed: bool,
     },
     ConfirmDelete,
+    // Orders.
+    Apply(Box<crate::domain::rules::apply::ApplyRequest>),
+    ZonesLoaded(Vec<String>),
+    OrderPlaced {
+        summary: Box<CertSummary>,
+        warnings: Vec<Warning>,
+    },
     // Account.
     TopUp(crate::domain::account::Money),
     AccountLoaded(crate::domain::account::Money),

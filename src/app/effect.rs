@@ -10,6 +10,8 @@ pub enum Effect {
     InsertUploaded(Box<ValidatedUpload>),
     Delete(DeletePlan),
     LoadAccount,
+    LoadZones,
+    PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),
     ReadFiles {
         cert: std::path::PathBuf,
         key: Option<std::path::PathBuf>,

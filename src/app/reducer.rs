@@ -84,7 +84,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Quit => state.quit = true,
-        Action::Refresh(None) => return vec![Effect::LoadAll, Effect::LoadAccount],
+        Action::Refresh(None) => {
+            return vec![Effect::LoadAll, Effect::LoadAccount, Effect::LoadZones]
+        }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
         Action::OpenUpload => {
             state.overlay = Overlay::Upload;
@@ -144,6 +146,39 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     now,
                 );
             }
+        }
+        Action::Apply(req) => {
+            match crate::domain::rules::apply::validate_apply(&req, &state.managed_zones) {
+                Ok(v) => return vec![Effect::PlaceOrder(Box::new(v))],
+                Err(r) => refuse(state, r),
+            }
+        }
+        Action::ZonesLoaded(zones) => state.managed_zones = zones,
+        Action::OrderPlaced { summary, warnings } => {
+            let summary = *summary;
+            let mut text = format!(
+                "ordered \"{}\" as {} ({})",
+                summary.name,
+                summary.id,
+                summary.status.as_str()
+            );
+            for w in &warnings {
+                text.push_str(&format!(" — {}", w.message));
+            }
+            state.say(
+                if warnings.is_empty() {
+                    Level::Info
+                } else {
+                    Level::Warn
+                },
+                text,
+            );
+            state.outcome = Some(Outcome::Ordered {
+                summary: summary.clone(),
+                warnings,
+            });
+            upsert(state, summary);
+            return vec![Effect::LoadAccount];
         }
         Action::TopUp(amount) => match crate::domain::account::topup(amount, now) {
             Ok(entry) => return vec![Effect::Post(entry)],

@@ -148,6 +148,10 @@ pub enum Outcome {
     Posted {
         balance: crate::domain::account::Money,
     },
+    Ordered {
+        summary: CertSummary,
+        warnings: Vec<Warning>,
+    },
     Refused(Refusal),
     Failed(String),
 }
@@ -176,6 +180,8 @@ pub struct State {
     /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
     pub extra_anchors: Vec<Vec<u8>>,
     pub db_label: String,
+    /// Zones whose DNS certdeck manages (AR-6).
+    pub managed_zones: Vec<String>,
     /// File contents waiting for the upload form to take them.
     pub prefill: Option<Prefill>,
     /// The account balance, once loaded.
@@ -205,6 +211,7 @@ impl Default for State {
             db_label: String::new(),
             balance: None,
             prefill: None,
+            managed_zones: Vec::new(),
             quit: false,
         }
     }

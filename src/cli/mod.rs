@@ -1,6 +1,8 @@
 //! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod account;
+pub mod apply;
+pub mod catalogue;
 pub mod delete;
 pub mod forecast;
 pub mod import;
@@ -58,6 +60,12 @@ pub enum Command {
     Forecast(forecast::ForecastArgs),
     /// Show the balance and ledger, or top up
     Account(account::AccountArgs),
+    /// Order a certificate from the CA backend (the sandbox CA by default)
+    Apply(apply::ApplyArgs),
+    /// The products that can be ordered, with prices and review times
+    Products(catalogue::ProductsArgs),
+    /// DNS zones certdeck manages (validation records are added automatically, AR-6)
+    Zones(catalogue::ZonesArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -113,6 +121,9 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Account(a) => account::run(cli, a),
+        Command::Apply(a) => apply::run(cli, a),
+        Command::Products(a) => catalogue::products(a),
+        Command::Zones(a) => catalogue::zones(cli, a),
     }
 }
 

@@ -13,6 +13,11 @@ pub enum Field {
     Tag,
     Project,
     Id,
+    Domain,
+    Product,
+    Validation,
+    Years,
+    Amount,
 }
 
 impl Field {
@@ -26,6 +31,11 @@ impl Field {
             Field::Tag => "tag",
             Field::Project => "project",
             Field::Id => "id",
+            Field::Domain => "domain",
+            Field::Product => "product",
+            Field::Validation => "validation",
+            Field::Years => "years",
+            Field::Amount => "amount",
         }
     }
 }

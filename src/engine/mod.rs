@@ -261,6 +261,41 @@ impl Engine {
                     Err(msg) => Action::Failed(msg),
                 }
             }
+            Effect::LoadZones => Action::ZonesLoaded(self.store.managed_zones()?),
+            Effect::PlaceOrder(v) => {
+                let now = self.clock.now();
+                let id = self.store.new_id()?;
+                let tokens: Vec<String> = self
+                    .store
+                    .new_ids(v.domains.len() * 2)?
+                    .chunks(2)
+                    .map(|p| p.concat())
+                    .collect();
+                let (cert, order, event, payment) =
+                    crate::domain::rules::apply::new_order(&v, id, &tokens, now);
+                let summary = cert.summary();
+                let rec = NewRecord {
+                    cert,
+                    secrets: Default::default(),
+                    event,
+                };
+                if self.store.place_order(&rec, &order, &payment)? {
+                    Action::OrderPlaced {
+                        summary: Box::new(summary),
+                        warnings: v.warnings.clone(),
+                    }
+                } else {
+                    Action::Refused(Refusal::new(
+                        "AR-4",
+                        crate::domain::refusal::Field::Amount,
+                        format!(
+                            "the balance does not cover the price of {} {}; top up first (certdeck account topup)",
+                            v.price,
+                            crate::domain::account::CURRENCY
+                        ),
+                    ))
+                }
+            }
             Effect::LoadAccount => Action::AccountLoaded(self.store.balance()?),
             Effect::Post(entry) => Action::Posted(self.store.post(&entry)?),
             Effect::Advance(by) => {

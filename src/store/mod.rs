@@ -379,6 +379,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Zones whose DNS certdeck manages (AR-6), sorted.
+    pub fn managed_zones(&self) -> Result<Vec<String>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let meta = r.open_table(META).map_err(db_err)?;
+        let v = meta.get("managed_zones").map_err(db_err)?;
+        match v {
+            Some(v) => decode(v.value()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn set_managed_zones(&self, zones: &[String]) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(META)
+            .map_err(db_err)?
+            .insert("managed_zones", encode(&zones).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
     pub fn ca_material(&self, name: &str) -> Result<Option<CaMaterial>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let meta = r.open_table(META).map_err(db_err)?;

@@ -1,0 +1,130 @@
+use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::app::state::Outcome;
+use crate::app::Action;
+use crate::domain::order::{Challenge, OrderInfo, ValidationMethod};
+use crate::domain::rules::apply::ApplyRequest;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The main domain (`*.example.com` for wildcard products)
+    #[arg(long)]
+    pub domain: String,
+    /// A further domain (repeatable, multi-domain products only)
+    #[arg(long = "san", value_name = "DOMAIN")]
+    pub sans: Vec<String>,
+    /// Product code (see `certdeck products`)
+    #[arg(long)]
+    pub product: String,
+    /// How the domains are validated (default: dns_auto in a managed zone, else dns)
+    #[arg(long, value_parser = ValidationMethod::parse)]
+    pub validation: Option<ValidationMethod>,
+    #[arg(long, default_value_t = 1)]
+    pub years: u32,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long = "tag", value_name = "K=V")]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn order_json(o: &OrderInfo) -> serde_json::Value {
+    let ts = |t: Option<crate::domain::time::Timestamp>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    serde_json::json!({
+        "product": o.product,
+        "years": o.years,
+        "validation": o.validation,
+        "price": o.price.to_string(),
+        "submitted_at": ts(Some(o.submitted_at)),
+        "validated_at": ts(o.validated_at),
+        "review_due": ts(o.review_due),
+        "deadline": ts(o.deadline),
+        "challenges": o.challenges.iter().map(|c| match c {
+            Challenge::DnsTxt { domain, name, value } => serde_json::json!({"domain": domain, "type": "TXT", "name": name, "value": value}),
+            Challenge::File { domain, url, content } => serde_json::json!({"domain": domain, "type": "file", "url": url, "content": content}),
+        }).collect::<Vec<_>>(),
+    })
+}
+
+pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
+    let engine = match open_engine(cli, "cli apply", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut state = super::new_state(&engine, "");
+    match engine.store().managed_zones() {
+        Ok(z) => state.managed_zones = z,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    }
+    let req = ApplyRequest {
+        domain: a.domain.clone(),
+        sans: a.sans.clone(),
+        product: a.product.clone(),
+        validation: a.validation,
+        years: a.years,
+        name: a.name.clone(),
+        tags: a.tags.clone(),
+        project: a.project.clone(),
+    };
+    engine.dispatch(&mut state, Action::Apply(Box::new(req)));
+    match state.outcome {
+        Some(Outcome::Ordered { summary, warnings }) => {
+            let (cert, order) = match (
+                engine.store().get(&summary.id),
+                engine.store().order(&summary.id),
+            ) {
+                (Ok(Some(c)), Ok(Some(o))) => (c, o),
+                _ => {
+                    return fail(
+                        a.json,
+                        EXIT_UNAVAILABLE,
+                        "ordered, but the order could not be read back",
+                    )
+                }
+            };
+            if a.json {
+                let mut obj = super::json::certificate(&cert, state.now);
+                obj["order"] = order_json(&order);
+                obj["warnings"] = serde_json::to_value(&warnings).expect("warnings serialise");
+                println!("{obj}");
+            } else {
+                println!(
+                    "ordered {} \"{}\": {} ({} {} paid)",
+                    cert.id,
+                    cert.name,
+                    cert.status.as_str(),
+                    order.price,
+                    crate::domain::account::CURRENCY
+                );
+                for c in &order.challenges {
+                    match c {
+                        Challenge::DnsTxt { name, value, .. } => {
+                            println!("  DNS TXT {name} = {value}")
+                        }
+                        Challenge::File { url, content, .. } => {
+                            println!("  file {url} containing {content}")
+                        }
+                    }
+                }
+                if let Some(t) = order.review_due {
+                    println!("  review ends {}", t.format("%Y-%m-%d %H:%M UTC"));
+                }
+                if let Some(t) = order.deadline {
+                    println!("  validate before {}", t.format("%Y-%m-%d %H:%M UTC"));
+                }
+                for w in &warnings {
+                    println!("warning: {} [{}]", w.message, w.code);
+                }
+            }
+            0
+        }
+        Some(Outcome::Refused(r)) => refused(a.json, &r),
+        Some(Outcome::Failed(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
+        _ => fail(a.json, EXIT_UNAVAILABLE, "apply ended without an outcome"),
+    }
+}

@@ -1,0 +1,94 @@
+//! `certdeck products` and `certdeck zones`: what can be ordered, and which DNS zones certdeck
+//! manages (their validation records are added automatically, AR-6).
+use super::{fail, open_engine, Cli, Exit, EXIT_UNAVAILABLE, EXIT_USAGE};
+use crate::domain::catalogue::CATALOGUE;
+use crate::domain::rules::apply::normalise_domain;
+use clap::{Args, Subcommand};
+
+#[derive(Args, Debug)]
+pub struct ProductsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn products(a: &ProductsArgs) -> Exit {
+    if a.json {
+        let rows: Vec<_> = CATALOGUE
+            .iter()
+            .map(|p| {
+                serde_json::json!({"code": p.code, "brand": p.brand, "cert_type": p.cert_type.as_str(), "domain_kind": p.domain_kind.as_str(),
+                    "price": p.price.to_string(), "currency": crate::domain::account::CURRENCY, "review_business_days": p.review_days,
+                    "auto_renewable": p.auto_renewable()})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!(
+            "{:<24} {:<11} {:<7} {:<9} {:>10}  REVIEW  AUTO-RENEW",
+            "PRODUCT", "BRAND", "TYPE", "DOMAINS", "PRICE"
+        );
+        for p in CATALOGUE {
+            println!(
+                "{:<24} {:<11} {:<7} {:<9} {:>10}  {}d      {}",
+                p.code,
+                p.brand,
+                p.cert_type.as_str(),
+                p.domain_kind.as_str(),
+                p.price,
+                p.review_days,
+                if p.auto_renewable() { "yes" } else { "no" }
+            );
+        }
+    }
+    0
+}
+
+#[derive(Args, Debug)]
+pub struct ZonesArgs {
+    #[command(subcommand)]
+    pub action: Option<ZoneAction>,
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ZoneAction {
+    /// Manage this zone's DNS: validation records under it are added automatically
+    Add { zone: String },
+    /// Stop managing this zone
+    Rm { zone: String },
+}
+
+pub fn zones(cli: &Cli, a: &ZonesArgs) -> Exit {
+    let engine = match open_engine(cli, "cli zones", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut zones = match engine.store().managed_zones() {
+        Ok(z) => z,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    match &a.action {
+        Some(ZoneAction::Add { zone }) => match normalise_domain(zone, false) {
+            Ok(z) if !zones.contains(&z) => zones.push(z),
+            Ok(_) => {}
+            Err(m) => return fail(a.json, EXIT_USAGE, &m),
+        },
+        Some(ZoneAction::Rm { zone }) => zones.retain(|z| z != &zone.to_ascii_lowercase()),
+        None => {}
+    }
+    zones.sort();
+    if a.action.is_some() {
+        if let Err(e) = engine.store().set_managed_zones(&zones) {
+            return fail(a.json, EXIT_UNAVAILABLE, &e.to_string());
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::json!({"managed_zones": zones}));
+    } else {
+        for z in &zones {
+            println!("{z}");
+        }
+    }
+    0
+}

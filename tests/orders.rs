@@ -1,0 +1,216 @@
+//! Ordering from the sandbox CA: payment, managed-zone validation, review in business days, real
+//! issuance on tick (checked with openssl), and the validation deadline (AR-6).
+mod common;
+use common::{openssl, Env};
+use serde_json::Value;
+
+fn later(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
+}
+
+#[test]
+fn rule_ar4_an_order_the_balance_does_not_cover_writes_nothing() {
+    let env = Env::new();
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(v["error"]["field"], "amount");
+    assert_eq!(env.json(&["list"]).1, serde_json::json!([]));
+    assert_eq!(env.json(&["account"]).1["ledger"], serde_json::json!([]));
+}
+
+#[test]
+fn managed_zone_order_is_issued_by_the_sandbox_ca_after_review() {
+    let env = Env::new();
+    assert_eq!(env.json(&["account", "topup", "500"]).0, 0);
+    assert_eq!(
+        env.json(&["zones", "add", "Example.com"]).1["managed_zones"],
+        serde_json::json!(["example.com"])
+    );
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+        "--tag",
+        "env=prod",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["status"], "validating");
+    assert_eq!(v["source"], "issued");
+    assert_eq!(v["brand"], "DNSPod");
+    assert_eq!(v["order"]["validation"], "dns_auto");
+    assert_eq!(
+        v["order"]["challenges"][0]["name"],
+        "_dnsauth.shop.example.com"
+    );
+    assert_eq!(v["order"]["price"], "199.00");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(env.json(&["account"]).1["balance"], "301.00");
+    let (_, forecast) = env.json(&["forecast", "--days", "10"]);
+    assert_eq!(forecast[0]["kind"], "review_done");
+
+    // The review takes one business day: nothing before, issuance after.
+    let (_, early) = env.json(&["tick", "--now", &chrono::Utc::now().to_rfc3339()]);
+    assert_eq!(early["fired"], serde_json::json!([]));
+    let (_, done) = env.json(&["tick", "--now", &later(4)]);
+    assert_eq!(done["fired"][0]["kind"], "review_done", "{done}");
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["status"], "issued");
+    assert_eq!(shown["chain_len"], 3);
+    assert_eq!(shown["chain_complete"], true);
+    assert_eq!(shown["domains"], serde_json::json!(["shop.example.com"]));
+    assert!(shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "issued"));
+
+    // The certificate is real: openssl verifies it against the sandbox root, and the sealed key
+    // is the leaf's.
+    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let cert = store.get(&id).unwrap().unwrap();
+    let pem = |d: &Vec<u8>| certdeck::domain::pem::encode("CERTIFICATE", d);
+    let root = env.write("root.pem", pem(&cert.chain_der[2]));
+    let inter = env.write("inter.pem", pem(&cert.chain_der[1]));
+    let leaf = env.write("leaf.pem", pem(&cert.chain_der[0]));
+    // Issued at the simulated tick time, four days from now: verify at that time.
+    let at = (chrono::Utc::now() + chrono::Duration::days(5))
+        .timestamp()
+        .to_string();
+    let out = openssl(
+        &[
+            "verify",
+            "-attime",
+            &at,
+            "-CAfile",
+            root.to_str().unwrap(),
+            "-untrusted",
+            inter.to_str().unwrap(),
+            leaf.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&out).contains(": OK"));
+    let key = store
+        .private_key_pem(&id)
+        .unwrap()
+        .expect("the key is sealed in the store");
+    let input = certdeck::domain::rules::upload::UploadInput {
+        cert: cert.chain_pem().into_bytes(),
+        key: Some(key.into_bytes()),
+        ..Default::default()
+    };
+    let checked = certdeck::domain::rules::upload::validate_upload(&input, chrono::Utc::now(), &[]);
+    assert!(checked.is_ok(), "key matches leaf: {checked:?}");
+}
+
+#[test]
+fn rule_ar6_an_unvalidated_order_fails_at_its_seven_day_deadline() {
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "manual.example.org",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "file",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let challenge: &Value = &v["order"]["challenges"][0];
+    assert_eq!(
+        challenge["url"],
+        "http://manual.example.org/.well-known/pki-validation/fileauth.txt"
+    );
+    assert_eq!(challenge["content"].as_str().unwrap().len(), 16);
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(v["order"]["deadline"].as_str().unwrap()).unwrap();
+    let just_before = (deadline - chrono::Duration::seconds(1)).to_rfc3339();
+    assert_eq!(
+        env.json(&["tick", "--now", &just_before]).1["fired"],
+        serde_json::json!([])
+    );
+    let (_, t) = env.json(&["tick", "--now", &deadline.to_rfc3339()]);
+    assert_eq!(t["fired"][0]["kind"], "validation_deadline", "{t}");
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["status"], "failed");
+    assert!(shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["message"].as_str().unwrap().contains("(AR-6)")));
+    assert_eq!(
+        env.json(&["forecast", "--days", "30"]).1,
+        serde_json::json!([]),
+        "nothing left scheduled"
+    );
+}
+
+#[test]
+fn bad_orders_are_refused_with_their_field() {
+    let env = Env::new();
+    env.json(&["account", "topup", "5000"]);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--domain", "example.com", "--product", "dnspod-dv-wildcard"],
+            "domain",
+        ),
+        (
+            &[
+                "--domain",
+                "*.example.com",
+                "--product",
+                "wotrus-dv-wildcard",
+                "--validation",
+                "file",
+            ],
+            "validation",
+        ),
+        (
+            &["--domain", "bad_name.example.com", "--product", "dnspod-dv"],
+            "domain",
+        ),
+        (
+            &["--domain", "a.example.com", "--product", "no-such-thing"],
+            "product",
+        ),
+    ];
+    for (args, field) in cases {
+        let mut all = vec!["apply"];
+        all.extend_from_slice(args);
+        let (code, v) = env.json(&all);
+        assert_eq!(
+            (code, v["error"]["field"].as_str()),
+            (1, Some(field)),
+            "{args:?}: {v}"
+        );
+    }
+    assert_eq!(
+        env.run(&[
+            "apply",
+            "--domain",
+            "a.example.com",
+            "--product",
+            "dnspod-dv",
+            "--validation",
+            "email"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        env.json(&["account"]).1["balance"],
+        "5000.00",
+        "refused orders cost nothing"
+    );
+}
