@@ -54,6 +54,23 @@ pub enum Action {
         summary: Box<CertSummary>,
         warnings: Vec<Warning>,
     },
+    /// `r`: switch auto-renewal on or off (`None`: toggle) for `id` or the selected row.
+    SetAutoRenew {
+        id: Option<String>,
+        on: Option<bool>,
+    },
+    RenewalContext {
+        cert: Box<Certificate>,
+        order: Option<Box<crate::domain::order::OrderInfo>>,
+        on: Option<bool>,
+    },
+    /// Renew by hand now: the fee is taken and a renewal order placed.
+    RenewNow(String),
+    RecordSaved(Box<CertSummary>),
+    Renewed {
+        old: Box<CertSummary>,
+        new: Box<CertSummary>,
+    },
     // Account.
     TopUp(crate::domain::account::Money),
     AccountLoaded(crate::domain::account::Money),

@@ -10,6 +10,16 @@ pub enum Effect {
     InsertUploaded(Box<ValidatedUpload>),
     Delete(DeletePlan),
     LoadAccount,
+    LoadForRenewal {
+        id: String,
+        on: Option<bool>,
+    },
+    /// Record an effect on a certificate (a switch flipped) with its timeline event.
+    Save {
+        id: String,
+        fired: Box<crate::domain::schedule::Fired>,
+    },
+    RenewNow(String),
     LoadZones,
     PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),
     ReadFiles {

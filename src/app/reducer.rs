@@ -180,6 +180,67 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             upsert(state, summary);
             return vec![Effect::LoadAccount];
         }
+        Action::SetAutoRenew { id, on } => {
+            let id = id.or_else(|| state.selected_row().map(|r| r.summary.id.clone()));
+            match id {
+                Some(id) => return vec![Effect::LoadForRenewal { id, on }],
+                None => refuse(
+                    state,
+                    Refusal::new("AR-1", Field::Id, "nothing is selected"),
+                ),
+            }
+        }
+        Action::RenewalContext { cert, order, on } => {
+            let on = on.unwrap_or(!cert.auto_renew);
+            match crate::domain::rules::renewal::set_auto_renew(&cert, order.as_deref(), on, now) {
+                Ok((updated, event)) => {
+                    let fired = crate::domain::schedule::Fired {
+                        event,
+                        updated: Some(updated),
+                        ..Default::default()
+                    };
+                    return vec![Effect::Save {
+                        id: cert.id.clone(),
+                        fired: Box::new(fired),
+                    }];
+                }
+                Err(r) => refuse(state, r),
+            }
+        }
+        Action::RenewNow(id) => return vec![Effect::RenewNow(id)],
+        Action::RecordSaved(summary) => {
+            let summary = *summary;
+            state.say(
+                Level::Info,
+                format!(
+                    "{}: auto-renewal {}",
+                    summary.id,
+                    if summary.auto_renew { "on" } else { "off" }
+                ),
+            );
+            state.outcome = Some(Outcome::Saved {
+                summary: summary.clone(),
+            });
+            upsert(state, summary);
+        }
+        Action::Renewed { old, new } => {
+            state.say(
+                Level::Info,
+                format!(
+                    "{} renewed: renewal order {} placed ({})",
+                    old.id,
+                    new.id,
+                    new.status.as_str()
+                ),
+            );
+            state.outcome = Some(Outcome::Renewed {
+                old: (*old).clone(),
+                new: (*new).clone(),
+            });
+            upsert(state, *old);
+            upsert(state, *new);
+            return vec![Effect::LoadAccount];
+        }
         Action::TopUp(amount) => match crate::domain::account::topup(amount, now) {
             Ok(entry) => return vec![Effect::Post(entry)],
             Err(msg) => {

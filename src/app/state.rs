@@ -152,6 +152,13 @@ pub enum Outcome {
         summary: CertSummary,
         warnings: Vec<Warning>,
     },
+    Saved {
+        summary: CertSummary,
+    },
+    Renewed {
+        old: CertSummary,
+        new: CertSummary,
+    },
     Refused(Refusal),
     Failed(String),
 }

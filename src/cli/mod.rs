@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod import;
 pub mod json;
 pub mod list;
+pub mod renew;
 pub mod show;
 pub mod tick;
 pub mod tui;
@@ -66,6 +67,8 @@ pub enum Command {
     Products(catalogue::ProductsArgs),
     /// DNS zones certdeck manages (validation records are added automatically, AR-6)
     Zones(catalogue::ZonesArgs),
+    /// Renew by hand now, or switch auto-renewal on/off (AR-1..AR-8)
+    Renew(renew::RenewArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -124,6 +127,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Apply(a) => apply::run(cli, a),
         Command::Products(a) => catalogue::products(a),
         Command::Zones(a) => catalogue::zones(cli, a),
+        Command::Renew(a) => renew::run(cli, a),
     }
 }
 

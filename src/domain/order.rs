@@ -67,6 +67,22 @@ pub struct OrderInfo {
     pub review_due: Option<Timestamp>,
     /// When an unvalidated order fails.
     pub deadline: Option<Timestamp>,
+    /// A renewal's fixed end: the old certificate's not_after plus one year (AR-5).
+    pub valid_until: Option<Timestamp>,
+}
+
+impl OrderInfo {
+    /// When a certificate issued for this order at `issued_at` expires.
+    pub fn not_after(&self, issued_at: Timestamp) -> Timestamp {
+        self.valid_until
+            .unwrap_or_else(|| plus_years(issued_at, self.years.max(1)))
+    }
+}
+
+/// The same instant `years` calendar years later (29 February becomes 28 February).
+pub fn plus_years(t: Timestamp, years: u32) -> Timestamp {
+    t.checked_add_months(chrono::Months::new(12 * years))
+        .unwrap_or(t + chrono::Duration::days(365 * years as i64))
 }
 
 /// The schedule entries an order needs: its review end, or its validation deadline.
@@ -138,6 +154,6 @@ pub fn issued(
         updated: Some(updated),
         updated_order: Some(closed),
         new_key_pem: Some(key_pem),
-        follow_up: Vec::new(),
+        ..Default::default()
     })
 }

@@ -16,13 +16,16 @@ pub enum DueKind {
     ReviewDone,
     /// An order whose domains were not validated in time fails (AR-6).
     ValidationDeadline,
+    /// The renewal fee of an auto-renewing certificate is taken (AR-3).
+    RenewalFee,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 3] = [
+    pub const ALL: [DueKind; 4] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
+        DueKind::RenewalFee,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl DueKind {
             DueKind::Expiry => "expiry",
             DueKind::ReviewDone => "review_done",
             DueKind::ValidationDeadline => "validation_deadline",
+            DueKind::RenewalFee => "renewal_fee",
         }
     }
 
@@ -42,6 +46,7 @@ impl DueKind {
             DueKind::Expiry => "certificate expires",
             DueKind::ReviewDone => "CA review ends: certificate issued",
             DueKind::ValidationDeadline => "validation deadline: order fails if not validated",
+            DueKind::RenewalFee => "renewal fee deducted, renewal order placed",
         }
     }
 }
@@ -70,6 +75,15 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
                 cert_id: cert.id.clone(),
             });
         }
+        if cert.auto_renew && cert.status == Status::Issued {
+            let fee =
+                end - chrono::Duration::days(crate::domain::rules::renewal::FEE_DAYS_BEFORE_EXPIRY);
+            out.push(DueEntry {
+                due: chrono::DateTime::from_timestamp(fee.timestamp(), 0).unwrap_or(fee),
+                kind: DueKind::RenewalFee,
+                cert_id: cert.id.clone(),
+            });
+        }
     }
     out
 }
@@ -83,6 +97,17 @@ pub struct Fired {
     pub updated_order: Option<OrderInfo>,
     pub new_key_pem: Option<String>,
     pub follow_up: Vec<DueEntry>,
+    /// A new order record placed with this effect (AR-5's renewal order), with its payment.
+    pub new_order: Option<Box<NewOrder>>,
+}
+
+/// A new order record and everything written with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub cert: Certificate,
+    pub order: OrderInfo,
+    pub event: TimelineEvent,
+    pub payment: crate::domain::account::LedgerEntry,
 }
 
 /// What the engine must do with a due entry.
@@ -92,6 +117,8 @@ pub enum Firing {
     Done(Box<Fired>),
     /// The CA backend must issue the certificate; `issued` then builds the effect.
     Issue,
+    /// The renewal fee is due: the engine checks the balance, then `renew` or `fee_not_covered`.
+    Renew,
 }
 
 /// One line of what a tick did.
@@ -165,6 +192,7 @@ pub fn fire(
             }))
         }
         DueKind::ReviewDone => Firing::Issue,
+        DueKind::RenewalFee => Firing::Renew,
     })
 }
 
@@ -220,6 +248,21 @@ mod tests {
             reissued_from: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         }
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_its_stored_name() {
+        for k in DueKind::ALL {
+            assert_eq!(DueKind::parse(k.as_str()), Some(k));
+        }
+        // A new kind must be listed in ALL, or stored entries of it could not be read back.
+        let listed = |k: DueKind| match k {
+            DueKind::Expiry
+            | DueKind::ReviewDone
+            | DueKind::ValidationDeadline
+            | DueKind::RenewalFee => DueKind::ALL.contains(&k),
+        };
+        assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }
 
     #[test]

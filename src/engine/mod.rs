@@ -167,6 +167,21 @@ impl Engine {
                 let fired = match firing {
                     None => None,
                     Some(Firing::Done(f)) => Some(*f),
+                    Some(Firing::Renew) => {
+                        let c = cert.as_ref().expect("fired");
+                        match self.renewal_for(c, order.as_ref(), now) {
+                            Ok(f) => f,
+                            Err(msg) => {
+                                report.failed.push(FiredNote {
+                                    cert_id: entry.cert_id.clone(),
+                                    kind: entry.kind,
+                                    due: entry.due,
+                                    message: msg,
+                                });
+                                continue;
+                            }
+                        }
+                    }
                     Some(Firing::Issue) => {
                         let (c, o) = (
                             cert.as_ref().expect("fired"),
@@ -208,6 +223,40 @@ impl Engine {
         Ok(report)
     }
 
+    /// AR-3/AR-4: takes the renewal fee and places the renewal order, or switches auto-renewal
+    /// off when the balance does not cover it. `None`: no longer eligible (dropped).
+    fn renewal_for(
+        &self,
+        cert: &Certificate,
+        order: Option<&OrderInfo>,
+        now: Timestamp,
+    ) -> Result<Option<Fired>, String> {
+        use crate::domain::rules::renewal::{check_eligible, fee_not_covered, renew};
+        if check_eligible(cert, order).is_err() {
+            return Ok(None);
+        }
+        let order = order.expect("eligible certificates have an order");
+        let fee = crate::domain::catalogue::product(&order.product)
+            .map(|p| p.price)
+            .unwrap_or(order.price);
+        let balance = self.store.balance().map_err(|e| e.to_string())?;
+        if balance < fee {
+            return Ok(Some(fee_not_covered(cert, fee, balance, now)));
+        }
+        let id = self.store.new_id().map_err(|e| e.to_string())?;
+        let tokens: Vec<String> = self
+            .store
+            .new_ids(cert.domains.len() * 2)
+            .map_err(|e| e.to_string())?
+            .chunks(2)
+            .map(|p| p.concat())
+            .collect();
+        let zones = self.store.managed_zones().map_err(|e| e.to_string())?;
+        Ok(Some(
+            renew(cert, order, id, &tokens, &zones, now).into_fired(),
+        ))
+    }
+
     /// Asks the CA backend for the certificate of an order whose review has ended.
     fn issue_for(
         &self,
@@ -225,7 +274,7 @@ impl Engine {
         let request = IssueRequest {
             domains: cert.domains.clone(),
             not_before: now,
-            not_after: now + chrono::Duration::days(365 * order.years.max(1) as i64),
+            not_after: order.not_after(now),
         };
         let chain = ca.issue(&request)?;
         issued(cert, order, &chain.chain_der, chain.key_pem, ca.name(), now)
@@ -294,6 +343,77 @@ impl Engine {
                             crate::domain::account::CURRENCY
                         ),
                     ))
+                }
+            }
+            Effect::LoadForRenewal { id, on } => match self.store.get(&id)? {
+                Some(cert) => Action::RenewalContext {
+                    cert: Box::new(cert),
+                    order: self.store.order(&id)?.map(Box::new),
+                    on,
+                },
+                None => Action::Refused(Refusal::new(
+                    "AR-1",
+                    crate::domain::refusal::Field::Id,
+                    format!("no certificate with id {id}"),
+                )),
+            },
+            Effect::Save { id, fired } => {
+                self.store.apply_effect(&id, &fired)?;
+                match self.store.get(&id)? {
+                    Some(c) => Action::RecordSaved(Box::new(c.summary())),
+                    None => Action::Failed(format!("certificate {id} is no longer in the store")),
+                }
+            }
+            Effect::RenewNow(id) => {
+                let now = self.clock.now();
+                let (Some(cert), order) = (self.store.get(&id)?, self.store.order(&id)?) else {
+                    return Ok(Action::Refused(Refusal::new(
+                        "RENEW",
+                        crate::domain::refusal::Field::Id,
+                        format!("no certificate with id {id}"),
+                    )));
+                };
+                if let Err(r) =
+                    crate::domain::rules::renewal::check_manual_renewal(&cert, order.as_ref(), now)
+                {
+                    return Ok(Action::Refused(r));
+                }
+                let order = order.expect("checked");
+                let fee = crate::domain::catalogue::product(&order.product)
+                    .map(|p| p.price)
+                    .unwrap_or(order.price);
+                let balance = self.store.balance()?;
+                if balance < fee {
+                    return Ok(Action::Refused(Refusal::new(
+                        "AR-4",
+                        crate::domain::refusal::Field::Amount,
+                        format!("the balance {balance} does not cover the renewal fee {fee} {}; top up first", crate::domain::account::CURRENCY),
+                    )));
+                }
+                let new_id = self.store.new_id()?;
+                let tokens: Vec<String> = self
+                    .store
+                    .new_ids(cert.domains.len() * 2)?
+                    .chunks(2)
+                    .map(|p| p.concat())
+                    .collect();
+                let zones = self.store.managed_zones()?;
+                let fired = crate::domain::rules::renewal::renew(
+                    &cert,
+                    &order,
+                    new_id.clone(),
+                    &tokens,
+                    &zones,
+                    now,
+                )
+                .into_fired();
+                self.store.apply_effect(&id, &fired)?;
+                match (self.store.get(&id)?, self.store.get(&new_id)?) {
+                    (Some(old), Some(new)) => Action::Renewed {
+                        old: Box::new(old.summary()),
+                        new: Box::new(new.summary()),
+                    },
+                    _ => Action::Failed("renewed, but the records could not be read back".into()),
                 }
             }
             Effect::LoadAccount => Action::AccountLoaded(self.store.balance()?),

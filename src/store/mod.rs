@@ -613,6 +613,24 @@ impl Store {
     /// effect, so a second tick cannot fire it again and a crash loses nothing (all or none).
     /// Entries no longer in the schedule are skipped; a `None` effect just drops the entry.
     pub fn apply_fired(&self, fired: &[(DueEntry, Option<Fired>)]) -> Result<usize, StoreError> {
+        let items: Vec<_> = fired
+            .iter()
+            .map(|(e, f)| (Some(e), e.cert_id.as_str(), f.as_ref()))
+            .collect();
+        self.apply_items(&items)
+    }
+
+    /// Records an effect that no schedule entry caused (a manual renewal, a switch flipped),
+    /// with the same bookkeeping: record, order, schedule, payment and timeline in one transaction.
+    pub fn apply_effect(&self, cert_id: &str, effect: &Fired) -> Result<(), StoreError> {
+        self.apply_items(&[(None, cert_id, Some(effect))])
+            .map(|_| ())
+    }
+
+    fn apply_items(
+        &self,
+        items: &[(Option<&DueEntry>, &str, Option<&Fired>)],
+    ) -> Result<usize, StoreError> {
         let txn = self.write_txn()?;
         let mut applied = 0;
         {
@@ -623,16 +641,17 @@ impl Store {
             let mut orders = txn.open_table(ORDERS).map_err(db_err)?;
             let mut fingerprints = txn.open_table(FINGERPRINTS).map_err(db_err)?;
             let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
-            for (entry, effect) in fired {
-                if schedule
-                    .remove(schedule_key(entry))
-                    .map_err(db_err)?
-                    .is_none()
-                {
-                    continue;
+            for &(entry, id, effect) in items {
+                if let Some(entry) = entry {
+                    if schedule
+                        .remove(schedule_key(entry))
+                        .map_err(db_err)?
+                        .is_none()
+                    {
+                        continue;
+                    }
                 }
                 let Some(effect) = effect else { continue };
-                let id = entry.cert_id.as_str();
                 if effect.updated.is_some() || effect.updated_order.is_some() {
                     let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
                         Some(v) => Some(decode(v.value())?),
@@ -669,6 +688,40 @@ impl Store {
                         for e in all_entries(cert, order) {
                             schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                         }
+                    }
+                }
+                if let Some(new) = &effect.new_order {
+                    let mut meta = txn.open_table(META).map_err(db_err)?;
+                    let Some(next) = account::apply(read_balance(&meta)?, &new.payment) else {
+                        return Err(StoreError::Db(
+                            "the balance changed under a renewal; retried at the next tick".into(),
+                        ));
+                    };
+                    meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
+                        .map_err(db_err)?;
+                    let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
+                    let seq = match ledger.last().map_err(db_err)? {
+                        Some((k, _)) => k.value() + 1,
+                        None => 0,
+                    };
+                    ledger
+                        .insert(seq, encode(&new.payment).as_slice())
+                        .map_err(db_err)?;
+                    let nid = new.cert.id.as_str();
+                    certs
+                        .insert(nid, encode(&new.cert).as_slice())
+                        .map_err(db_err)?;
+                    summaries
+                        .insert(nid, encode(&new.cert.summary()).as_slice())
+                        .map_err(db_err)?;
+                    orders
+                        .insert(nid, encode(&new.order).as_slice())
+                        .map_err(db_err)?;
+                    timeline
+                        .insert((nid, 0), encode(&new.event).as_slice())
+                        .map_err(db_err)?;
+                    for e in all_entries(&new.cert, Some(&new.order)) {
+                        schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                     }
                 }
                 if let Some(pem) = &effect.new_key_pem {

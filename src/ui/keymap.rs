@@ -196,6 +196,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         List,
+        Char('r'),
+        "r",
+        "switch auto-renewal on/off (AR-1, AR-2: 14 days or more left)",
+        Some(Action::SetAutoRenew { id: None, on: None }),
+    ),
+    key(
+        List,
         Char('u'),
         "u",
         "upload a certificate",

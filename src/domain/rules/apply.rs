@@ -216,6 +216,7 @@ pub fn new_order(
         validated_at: auto.then_some(now),
         review_due,
         deadline: (!auto).then(|| now + chrono::Duration::days(MANUAL_VALIDATION_DAYS)),
+        valid_until: None,
     };
     let cert = Certificate {
         id: id.clone(),
