@@ -221,7 +221,7 @@ fn detail_pane() {
     }];
     update(
         &mut s,
-        Action::DetailLoaded(Box::new((certificate(), timeline))),
+        Action::DetailLoaded(Box::new((certificate(), timeline, None))),
         now(),
     );
     assert!(matches!(s.overlay, Overlay::Detail(_)));

@@ -85,7 +85,13 @@ pub enum Action {
     // Effect results.
     AllLoaded(Vec<CertSummary>),
     OneLoaded(Option<CertSummary>),
-    DetailLoaded(Box<(Certificate, Vec<TimelineEvent>)>),
+    DetailLoaded(
+        Box<(
+            Certificate,
+            Vec<TimelineEvent>,
+            Option<crate::domain::order::OrderInfo>,
+        )>,
+    ),
     Imported {
         summary: Box<CertSummary>,
         warnings: Vec<Warning>,

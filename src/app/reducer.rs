@@ -301,9 +301,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::OneLoaded(Some(summary)) => upsert(state, summary),
         Action::OneLoaded(None) => {}
         Action::DetailLoaded(detail) => {
-            let (cert, timeline) = *detail;
+            let (cert, timeline, order) = *detail;
             state.overlay = Overlay::Detail(Box::new(Detail {
                 cert,
+                order,
                 timeline,
                 resources: Vec::new(),
                 scroll: 0,

@@ -93,6 +93,7 @@ pub enum Overlay {
 #[derive(Debug, Clone)]
 pub struct Detail {
     pub cert: Certificate,
+    pub order: Option<crate::domain::order::OrderInfo>,
     pub timeline: Vec<TimelineEvent>,
     pub resources: Vec<String>,
     pub scroll: u16,

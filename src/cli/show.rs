@@ -25,10 +25,18 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         }
         (Err(e), _) | (_, Err(e)) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
+    let order = match engine.store().order(&a.id) {
+        Ok(o) => o,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
     if a.json {
-        println!("{}", super::json::detail(&cert, &timeline, now));
+        let mut obj = super::json::detail(&cert, &timeline, now);
+        if let Some(o) = &order {
+            obj["order"] = super::apply::order_json(o);
+        }
+        println!("{obj}");
     } else {
-        for line in crate::ui::detail::detail_text(&cert, &timeline, &[], now) {
+        for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {
             println!("{line}");
         }
     }

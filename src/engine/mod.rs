@@ -433,7 +433,8 @@ impl Engine {
             Effect::LoadDetail(id) => match self.store.get(&id)? {
                 Some(cert) => {
                     let timeline = self.store.timeline(&id)?;
-                    Action::DetailLoaded(Box::new((cert, timeline)))
+                    let order = self.store.order(&id)?;
+                    Action::DetailLoaded(Box::new((cert, timeline, order)))
                 }
                 None => Action::Failed(format!("certificate {id} is no longer in the store")),
             },

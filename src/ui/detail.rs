@@ -15,6 +15,7 @@ fn ts(t: Timestamp) -> String {
 /// Plain lines, shared by the pane and `certdeck show`.
 pub fn detail_text(
     c: &Certificate,
+    order: Option<&crate::domain::order::OrderInfo>,
     timeline: &[TimelineEvent],
     resources: &[String],
     now: Timestamp,
@@ -157,6 +158,46 @@ pub fn detail_text(
         ));
         l.push(format!("      sha256 {}", link.fingerprint_sha256));
     }
+    if let Some(o) = order {
+        l.push(String::new());
+        l.push("Order".into());
+        l.push(format!(
+            "  {:<18} {} for {} year(s), {} {} paid",
+            "product",
+            o.product,
+            o.years,
+            o.price,
+            crate::domain::account::CURRENCY
+        ));
+        l.push(format!("  {:<18} {:?}", "validation", o.validation));
+        for ch in &o.challenges {
+            match ch {
+                crate::domain::order::Challenge::DnsTxt { name, value, .. } => {
+                    l.push(format!("  {:<18} TXT {name} = {value}", "dns record"))
+                }
+                crate::domain::order::Challenge::File { url, content, .. } => {
+                    l.push(format!("  {:<18} {url} containing {content}", "file"))
+                }
+            }
+        }
+        l.push(format!("  {:<18} {}", "submitted", ts(o.submitted_at)));
+        if let Some(t) = o.validated_at {
+            l.push(format!("  {:<18} {}", "validated", ts(t)));
+        }
+        if let Some(t) = o.review_due {
+            l.push(format!("  {:<18} {} (then issued)", "review ends", ts(t)));
+        }
+        if let Some(t) = o.deadline {
+            l.push(format!(
+                "  {:<18} {} (else the order fails, AR-6)",
+                "validate by",
+                ts(t)
+            ));
+        }
+        if let Some(t) = o.valid_until {
+            l.push(format!("  {:<18} {} (AR-5)", "renewal valid to", ts(t)));
+        }
+    }
     l.push(String::new());
     l.push("Timeline".into());
     for e in timeline {
@@ -166,10 +207,10 @@ pub fn detail_text(
 }
 
 pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
-    let lines: Vec<Line> = detail_text(&d.cert, &d.timeline, &d.resources, now)
+    let lines: Vec<Line> = detail_text(&d.cert, d.order.as_ref(), &d.timeline, &d.resources, now)
         .into_iter()
         .map(|s| {
-            if s == "Timeline" || s.starts_with("Chain (") {
+            if s == "Timeline" || s == "Order" || s.starts_with("Chain (") {
                 Line::from(Span::styled(s, theme.title()))
             } else {
                 Line::from(s)
