@@ -7,3 +7,4 @@ pub mod domain;
 pub mod engine;
 pub mod store;
 pub mod ui;
+pub mod validate;

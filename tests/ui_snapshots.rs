@@ -381,3 +381,88 @@ fn upload_command_fills_the_form_from_files() {
         .text
         .contains("/nonexistent.pem"));
 }
+
+#[test]
+fn validation_queue_tab() {
+    use certdeck::app::state::OrderRow;
+    use certdeck::domain::account::Money;
+    use certdeck::domain::order::{Challenge, OrderInfo, ValidationMethod};
+    use certdeck::domain::validation::{CheckCode, CheckResult};
+    let mut s = state();
+    let order = |validation, challenges, deadline: Option<i64>, review: Option<i64>| OrderInfo {
+        product: "dnspod-dv".into(),
+        years: 1,
+        validation,
+        challenges,
+        price: Money(19_900),
+        submitted_at: now() - Duration::days(1),
+        validated_at: review.map(|_| now()),
+        review_due: review.map(|h| now() + Duration::hours(h)),
+        deadline: deadline.map(|h| now() + Duration::hours(h)),
+        valid_until: None,
+    };
+    let dns = Challenge::DnsTxt {
+        domain: "new.example.cn".into(),
+        name: "_dnsauth.new.example.cn".into(),
+        value: "k3Jx9QpLm2Vb7NcZ".into(),
+    };
+    let file = Challenge::File {
+        domain: "files.example.net".into(),
+        url: "http://files.example.net/.well-known/pki-validation/fileauth.txt".into(),
+        content: "Zq81Lm0PxWvB44aa".into(),
+    };
+    let rows = vec![
+        OrderRow {
+            summary: summary(
+                8,
+                "new order",
+                &["new.example.cn"],
+                None,
+                Status::Validating,
+                Source::Issued,
+                "DNSPod",
+            ),
+            order: order(ValidationMethod::Dns, vec![dns], Some(130), None),
+        },
+        OrderRow {
+            summary: summary(
+                9,
+                "files",
+                &["files.example.net"],
+                None,
+                Status::Validating,
+                Source::Issued,
+                "DNSPod",
+            ),
+            order: order(ValidationMethod::File, vec![file], Some(20), None),
+        },
+        OrderRow {
+            summary: summary(
+                10,
+                "auto",
+                &["auto.example.com"],
+                None,
+                Status::Validating,
+                Source::Issued,
+                "DNSPod",
+            ),
+            order: order(ValidationMethod::DnsAuto, vec![], None, Some(30)),
+        },
+    ];
+    update(&mut s, Action::OrdersLoaded(rows), now());
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Validation),
+        now(),
+    );
+    s.check_results = Some((
+        s.selected_order().unwrap().summary.id.clone(),
+        vec![CheckResult {
+            domain: "files.example.net".into(),
+            code: CheckCode::ContentMismatch,
+            detail: "serves \"old\", expected \"Zq81Lm0PxWvB44aa\"".into(),
+        }],
+    ));
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 130, 24));
+}

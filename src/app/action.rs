@@ -50,6 +50,7 @@ pub enum Action {
     // Orders.
     Apply(Box<crate::domain::rules::apply::ApplyRequest>),
     ZonesLoaded(Vec<String>),
+    OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {
         summary: Box<CertSummary>,
         warnings: Vec<Warning>,
@@ -66,7 +67,20 @@ pub enum Action {
     },
     /// Renew by hand now: the fee is taken and a renewal order placed.
     RenewNow(String),
-    RecordSaved(Box<CertSummary>),
+    /// `c` in the validation queue: check the order's challenges now.
+    CheckValidation(Option<String>),
+    /// Move the Validation queue's selection.
+    MoveOrder(i64),
+    /// `y`: copy the selected order's record value (or file content) to the clipboard.
+    CopyValue,
+    /// Open the detail pane of the selected open order.
+    OpenOrderDetail,
+    ValidationChecked {
+        id: String,
+        order: Box<crate::domain::order::OrderInfo>,
+        results: Vec<crate::domain::validation::CheckResult>,
+    },
+    RecordSaved(Box<CertSummary>, String),
     Renewed {
         old: Box<CertSummary>,
         new: Box<CertSummary>,

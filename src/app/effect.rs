@@ -20,7 +20,9 @@ pub enum Effect {
         fired: Box<crate::domain::schedule::Fired>,
     },
     RenewNow(String),
+    CheckValidation(String),
     LoadZones,
+    LoadOrders,
     PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),
     ReadFiles {
         cert: std::path::PathBuf,

@@ -4,6 +4,7 @@ use crate::app::command;
 use crate::app::effect::Effect;
 use crate::app::state::{CertRow, Detail, Input, Level, Outcome, Overlay, State, Tab};
 use crate::domain::cert::mozilla_anchor_subjects;
+use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::delete::check_delete;
 use crate::domain::rules::upload::validate_upload;
@@ -85,7 +86,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::Quit => state.quit = true,
         Action::Refresh(None) => {
-            return vec![Effect::LoadAll, Effect::LoadAccount, Effect::LoadZones]
+            return vec![
+                Effect::LoadAll,
+                Effect::LoadAccount,
+                Effect::LoadZones,
+                Effect::LoadOrders,
+            ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
         Action::OpenUpload => {
@@ -154,6 +160,20 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::ZonesLoaded(zones) => state.managed_zones = zones,
+        Action::OrdersLoaded(mut orders) => {
+            let keep = state.selected_order().map(|o| o.summary.id.clone());
+            orders.sort_by_key(|o| {
+                (
+                    o.order.deadline.or(o.order.review_due),
+                    o.summary.id.clone(),
+                )
+            });
+            state.orders = orders;
+            state.order_selected = keep
+                .and_then(|id| state.orders.iter().position(|o| o.summary.id == id))
+                .unwrap_or(0)
+                .min(state.orders.len().saturating_sub(1));
+        }
         Action::OrderPlaced { summary, warnings } => {
             let summary = *summary;
             let mut text = format!(
@@ -178,7 +198,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 warnings,
             });
             upsert(state, summary);
-            return vec![Effect::LoadAccount];
+            return vec![Effect::LoadAccount, Effect::LoadOrders];
         }
         Action::SetAutoRenew { id, on } => {
             let id = id.or_else(|| state.selected_row().map(|r| r.summary.id.clone()));
@@ -208,19 +228,93 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::RenewNow(id) => return vec![Effect::RenewNow(id)],
-        Action::RecordSaved(summary) => {
-            let summary = *summary;
-            state.say(
-                Level::Info,
-                format!(
-                    "{}: auto-renewal {}",
-                    summary.id,
-                    if summary.auto_renew { "on" } else { "off" }
-                ),
-            );
-            state.outcome = Some(Outcome::Saved {
-                summary: summary.clone(),
+        Action::MoveOrder(delta) => {
+            let max = state.orders.len().saturating_sub(1) as i64;
+            state.order_selected = (state.order_selected as i64 + delta).clamp(0, max) as usize;
+        }
+        Action::CopyValue => match state
+            .selected_order()
+            .and_then(|o| o.order.challenges.first())
+            .cloned()
+        {
+            Some(crate::domain::order::Challenge::DnsTxt { name, value, .. }) => {
+                state.copy = Some(value.clone());
+                state.say(Level::Info, format!("copied the TXT value for {name}"));
+            }
+            Some(crate::domain::order::Challenge::File { url, content, .. }) => {
+                state.copy = Some(content.clone());
+                state.say(Level::Info, format!("copied the file content for {url}"));
+            }
+            None => state.say(Level::Info, "nothing to copy: no open order is selected"),
+        },
+        Action::OpenOrderDetail => {
+            if let Some(o) = state.selected_order() {
+                return vec![Effect::LoadDetail(o.summary.id.clone())];
+            }
+        }
+        Action::CheckValidation(id) => {
+            let id = id.or_else(|| state.selected_order().map(|o| o.summary.id.clone()));
+            match id {
+                Some(id) => return vec![Effect::CheckValidation(id)],
+                None => state.say(Level::Info, "no open order is selected"),
+            }
+        }
+        Action::ValidationChecked { id, order, results } => {
+            let passed = crate::domain::validation::validated(&order, &results, now);
+            let text = results
+                .iter()
+                .map(|r| format!("{}: {:?}", r.domain, r.code).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ");
+            state.outcome = Some(Outcome::Checked {
+                id: id.clone(),
+                results: results.clone(),
+                validated: passed.is_some(),
             });
+            state.check_results = Some((id.clone(), results));
+            match passed {
+                Some(v) => {
+                    state.say(
+                        Level::Info,
+                        format!("{id}: validated ({text}); review under way"),
+                    );
+                    let event = TimelineEvent {
+                        at: now,
+                        kind: "validated".into(),
+                        message: format!(
+                            "domain validation passed ({text}); review ends {}",
+                            v.review_due
+                                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                                .unwrap_or_else(|| "after the confirmation letter".into())
+                        ),
+                    };
+                    let fired = crate::domain::schedule::Fired {
+                        event,
+                        updated_order: Some(v),
+                        ..Default::default()
+                    };
+                    return vec![
+                        Effect::Save {
+                            id,
+                            fired: Box::new(fired),
+                        },
+                        Effect::LoadOrders,
+                    ];
+                }
+                None => state.say(Level::Warn, format!("{id}: not validated yet — {text}")),
+            }
+        }
+        Action::RecordSaved(summary, note) => {
+            let summary = *summary;
+            state.say(Level::Info, format!("{}: {note}", summary.id));
+            // A save that completes a check keeps the check's outcome (what the user asked for).
+            let completes_check =
+                matches!(&state.outcome, Some(Outcome::Checked { id, .. }) if *id == summary.id);
+            if !completes_check {
+                state.outcome = Some(Outcome::Saved {
+                    summary: summary.clone(),
+                });
+            }
             upsert(state, summary);
         }
         Action::Renewed { old, new } => {
@@ -239,7 +333,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             });
             upsert(state, *old);
             upsert(state, *new);
-            return vec![Effect::LoadAccount];
+            return vec![Effect::LoadAccount, Effect::LoadOrders];
         }
         Action::TopUp(amount) => match crate::domain::account::topup(amount, now) {
             Ok(entry) => return vec![Effect::Post(entry)],
@@ -292,7 +386,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 let mut ids: Vec<String> = report.fired.into_iter().map(|f| f.cert_id).collect();
                 ids.sort();
                 ids.dedup();
-                return ids.into_iter().map(Effect::LoadOne).collect();
+                // A fired rule may create records (renewal orders) and changes the open orders.
+                let mut effects: Vec<Effect> = ids.into_iter().map(Effect::LoadOne).collect();
+                effects.extend([Effect::LoadAll, Effect::LoadOrders, Effect::LoadAccount]);
+                return effects;
             }
         }
         Action::AllLoaded(summaries) => {

@@ -99,6 +99,13 @@ pub struct Detail {
     pub scroll: u16,
 }
 
+/// One open order in the Validation queue.
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    pub summary: CertSummary,
+    pub order: crate::domain::order::OrderInfo,
+}
+
 /// Text for the upload form to start with (from `:upload CERT [KEY]`); the form takes it.
 #[derive(Clone, Default)]
 pub struct Prefill {
@@ -156,6 +163,11 @@ pub enum Outcome {
     Saved {
         summary: CertSummary,
     },
+    Checked {
+        id: String,
+        results: Vec<crate::domain::validation::CheckResult>,
+        validated: bool,
+    },
     Renewed {
         old: CertSummary,
         new: CertSummary,
@@ -188,6 +200,13 @@ pub struct State {
     /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
     pub extra_anchors: Vec<Vec<u8>>,
     pub db_label: String,
+    /// Open orders that need the user (the Validation queue tab), soonest deadline first.
+    pub orders: Vec<OrderRow>,
+    pub order_selected: usize,
+    /// Text the UI should put on the clipboard (OSC 52), taken once.
+    pub copy: Option<String>,
+    /// The last "check now" results, for the order they belong to.
+    pub check_results: Option<(String, Vec<crate::domain::validation::CheckResult>)>,
     /// Zones whose DNS certdeck manages (AR-6).
     pub managed_zones: Vec<String>,
     /// File contents waiting for the upload form to take them.
@@ -220,6 +239,10 @@ impl Default for State {
             balance: None,
             prefill: None,
             managed_zones: Vec::new(),
+            orders: Vec::new(),
+            order_selected: 0,
+            check_results: None,
+            copy: None,
             quit: false,
         }
     }
@@ -230,6 +253,10 @@ impl State {
         self.visible
             .get(self.selected)
             .and_then(|&i| self.rows.get(i))
+    }
+
+    pub fn selected_order(&self) -> Option<&OrderRow> {
+        self.orders.get(self.order_selected)
     }
 
     pub fn find(&self, id: &str) -> Option<&CertRow> {

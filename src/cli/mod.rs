@@ -12,6 +12,7 @@ pub mod renew;
 pub mod show;
 pub mod tick;
 pub mod tui;
+pub mod validate;
 
 use crate::app::State;
 use crate::engine::clock::{Clock, ManualClock, SystemClock};
@@ -69,6 +70,8 @@ pub enum Command {
     Zones(catalogue::ZonesArgs),
     /// Renew by hand now, or switch auto-renewal on/off (AR-1..AR-8)
     Renew(renew::RenewArgs),
+    /// Check an order's domain validation now
+    Validate(validate::ValidateArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -128,6 +131,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Products(a) => catalogue::products(a),
         Command::Zones(a) => catalogue::zones(cli, a),
         Command::Renew(a) => renew::run(cli, a),
+        Command::Validate(a) => validate::run(cli, a),
     }
 }
 

@@ -11,3 +11,4 @@ pub mod refusal;
 pub mod rules;
 pub mod schedule;
 pub mod time;
+pub mod validation;

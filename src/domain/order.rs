@@ -20,6 +20,14 @@ pub enum ValidationMethod {
 }
 
 impl ValidationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationMethod::Dns => "dns",
+            ValidationMethod::DnsAuto => "dns_auto",
+            ValidationMethod::File => "file",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<ValidationMethod, String> {
         match s {
             "dns" => Ok(ValidationMethod::Dns),

@@ -162,8 +162,18 @@ fn marker<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
     line.strip_prefix(prefix)?.strip_suffix("-----")
 }
 
+/// Standard base64 with padding, on one line.
+pub fn base64(bytes: &[u8]) -> String {
+    String::from_utf8(base64_bytes(bytes)).expect("base64 is ASCII")
+}
+
 /// Encodes DER as PEM with 64-column lines and LF endings.
 pub fn encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64_bytes(der);
+    pem_lines(label, &b64)
+}
+
+fn base64_bytes(der: &[u8]) -> Vec<u8> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = Vec::with_capacity(der.len().div_ceil(3) * 4);
     for chunk in der.chunks(3) {
@@ -186,6 +196,10 @@ pub fn encode(label: &str, der: &[u8]) -> String {
         ];
         b64.extend_from_slice(&quad);
     }
+    b64
+}
+
+fn pem_lines(label: &str, b64: &[u8]) -> String {
     let mut out = Vec::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 40);
     out.extend_from_slice(b"-----BEGIN ");
     out.extend_from_slice(label.as_bytes());

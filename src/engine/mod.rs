@@ -311,6 +311,30 @@ impl Engine {
                 }
             }
             Effect::LoadZones => Action::ZonesLoaded(self.store.managed_zones()?),
+            Effect::LoadOrders => Action::OrdersLoaded(
+                self.store
+                    .open_orders()?
+                    .into_iter()
+                    .map(|(c, o)| crate::app::state::OrderRow {
+                        summary: c.summary(),
+                        order: o,
+                    })
+                    .collect(),
+            ),
+            Effect::CheckValidation(id) => match self.store.order(&id)? {
+                Some(order) => {
+                    let results = crate::validate::check_all(
+                        &order.challenges,
+                        crate::validate::http_override(),
+                    );
+                    Action::ValidationChecked {
+                        id,
+                        order: Box::new(order),
+                        results,
+                    }
+                }
+                None => Action::Failed(format!("{id} has no order to validate")),
+            },
             Effect::PlaceOrder(v) => {
                 let now = self.clock.now();
                 let id = self.store.new_id()?;
@@ -360,7 +384,9 @@ impl Engine {
             Effect::Save { id, fired } => {
                 self.store.apply_effect(&id, &fired)?;
                 match self.store.get(&id)? {
-                    Some(c) => Action::RecordSaved(Box::new(c.summary())),
+                    Some(c) => {
+                        Action::RecordSaved(Box::new(c.summary()), fired.event.message.clone())
+                    }
                     None => Action::Failed(format!("certificate {id} is no longer in the store")),
                 }
             }

@@ -460,6 +460,29 @@ impl Store {
         txn.commit().map_err(db_err)
     }
 
+    /// Orders whose certificate is still `validating` or `awaiting_letter`, with their records.
+    pub fn open_orders(&self) -> Result<Vec<(Certificate, OrderInfo)>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let orders = r.open_table(ORDERS).map_err(db_err)?;
+        let certs = r.open_table(CERTS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in orders.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let Some(c) = certs.get(k.value()).map_err(db_err)? else {
+                continue;
+            };
+            let cert: Certificate = decode(c.value())?;
+            if matches!(
+                cert.status,
+                crate::domain::model::Status::Validating
+                    | crate::domain::model::Status::AwaitingLetter
+            ) {
+                out.push((cert, decode(v.value())?));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn order(&self, id: &str) -> Result<Option<OrderInfo>, StoreError> {
         Ok(self.orders_many(std::iter::once(id))?.remove(0))
     }

@@ -169,7 +169,7 @@ pub fn detail_text(
             o.price,
             crate::domain::account::CURRENCY
         ));
-        l.push(format!("  {:<18} {:?}", "validation", o.validation));
+        l.push(format!("  {:<18} {}", "validation", o.validation.as_str()));
         for ch in &o.challenges {
             match ch {
                 crate::domain::order::Challenge::DnsTxt { name, value, .. } => {

@@ -21,7 +21,12 @@ fn section(out: &mut Vec<Line<'static>>, ctx: Context, theme: &Theme) {
 /// Two columns of help: navigation on the left; forms, inputs and commands on the right.
 pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     let mut left = Vec::new();
-    for ctx in [Context::Global, Context::List, Context::Detail] {
+    for ctx in [
+        Context::Global,
+        Context::List,
+        Context::Validation,
+        Context::Detail,
+    ] {
         section(&mut left, ctx, theme);
     }
     left.push(Line::from(Span::styled(

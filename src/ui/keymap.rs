@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum Context {
     Global,
     List,
+    Validation,
     Detail,
     Confirm,
     Help,
@@ -20,6 +21,7 @@ impl Context {
         match self {
             Context::Global => "Everywhere",
             Context::List => "Certificates",
+            Context::Validation => "Validation queue",
             Context::Detail => "Detail pane",
             Context::Confirm => "Confirmation",
             Context::Help => "Help",
@@ -79,6 +81,37 @@ use Context::*;
 use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab as TabKey, Up};
 
 pub static BINDINGS: &[Binding] = &[
+    key(
+        Validation,
+        Char('j'),
+        "j / k",
+        "next / previous order",
+        Some(Action::MoveOrder(1)),
+    ),
+    key(Validation, Down, "", "", Some(Action::MoveOrder(1))),
+    key(Validation, Char('k'), "", "", Some(Action::MoveOrder(-1))),
+    key(Validation, Up, "", "", Some(Action::MoveOrder(-1))),
+    key(
+        Validation,
+        Char('c'),
+        "c",
+        "check now (file over HTTP; DNS arrives with the resolver)",
+        Some(Action::CheckValidation(None)),
+    ),
+    key(
+        Validation,
+        Char('y'),
+        "y",
+        "copy the record value / file content (OSC 52)",
+        Some(Action::CopyValue),
+    ),
+    key(
+        Validation,
+        Enter,
+        "Enter",
+        "open the order's detail pane",
+        Some(Action::OpenOrderDetail),
+    ),
     key(
         Global,
         Char('1'),
@@ -317,6 +350,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Detail(_)) => vec![Detail, Global],
         (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
+        (_, Overlay::None) if state.tab == Tab::Validation => vec![Validation, Global],
         (_, Overlay::None) => vec![Global],
     }
 }

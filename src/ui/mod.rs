@@ -7,6 +7,7 @@ pub mod text;
 pub mod theme;
 pub mod tty;
 pub mod upload;
+pub mod validation;
 pub mod view;
 
 use crate::app::state::{Input, Level, Overlay, State};
@@ -88,6 +89,17 @@ impl Ui {
 
     pub fn dispatch(&mut self, engine: &Engine, action: Action) {
         engine.dispatch(&mut self.state, action);
+        if let Some(text) = self.state.copy.take() {
+            // OSC 52: the terminal (also over SSH) puts it on the clipboard.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = write!(
+                out,
+                "\x1b]52;c;{}\x07",
+                crate::domain::pem::base64(text.as_bytes())
+            );
+            let _ = out.flush();
+        }
         self.sync_form(engine.clock().now());
     }
 

@@ -3,7 +3,7 @@
 use crate::app::state::{Input, Level, Overlay, State, Tab};
 use crate::ui::theme::Theme;
 use crate::ui::upload::UploadForm;
-use crate::ui::{certs, detail, help};
+use crate::ui::{certs, detail, help, validation};
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
@@ -44,7 +44,7 @@ pub fn draw(
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
-            Tab::Validation => placeholder(f, body, "Validation queue", "DNS, file and confirmation-letter validation of open orders arrives with the engine issue (#3): ordering, the sandbox CA and auto-renewal."),
+            Tab::Validation => validation::render(f, body, state, theme),
             Tab::Hosting => placeholder(f, body, "Hosting", "Resources, safe deployment and automatic replacement arrive with the hosting issue (#5)."),
             Tab::Alarms => placeholder(f, body, "Alarms", "Expiry alarm policies, notification channels and the message center arrive with the alarms issue (#6)."),
         },

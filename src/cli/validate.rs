@@ -1,0 +1,64 @@
+use super::{fail, open_engine, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::app::state::Outcome;
+use crate::app::Action;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Checks an order's domain validation now (the TUI's `c`). Exit 0 validated, 1 not yet.
+pub fn run(cli: &Cli, a: &ValidateArgs) -> Exit {
+    let engine = match open_engine(cli, "cli validate", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut state = super::new_state(&engine, "");
+    engine.dispatch(&mut state, Action::CheckValidation(Some(a.id.clone())));
+    match state.outcome {
+        Some(Outcome::Checked {
+            results, validated, ..
+        }) => {
+            let order = engine.store().order(&a.id).ok().flatten();
+            if a.json {
+                let mut obj =
+                    serde_json::json!({"id": a.id, "validated": validated, "results": results});
+                if let Some(o) = &order {
+                    obj["order"] = super::apply::order_json(o);
+                }
+                println!("{obj}");
+            } else {
+                for r in &results {
+                    println!(
+                        "{:<32} {:<16} {}",
+                        r.domain,
+                        format!("{:?}", r.code).to_lowercase(),
+                        r.detail
+                    );
+                }
+                println!(
+                    "{}",
+                    if validated {
+                        "validated: the review is under way"
+                    } else {
+                        "not validated yet"
+                    }
+                );
+            }
+            if validated {
+                0
+            } else {
+                super::EXIT_REFUSED
+            }
+        }
+        Some(Outcome::Failed(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
+        _ => fail(
+            a.json,
+            EXIT_UNAVAILABLE,
+            "validation ended without an outcome",
+        ),
+    }
+}
