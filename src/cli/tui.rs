@@ -13,7 +13,19 @@ pub fn run(cli: &Cli) -> Exit {
     };
     let (store, label, _tempdir) = if cli.demo {
         match crate::demo::seed::open_demo(clock.now()) {
-            Ok((store, dir)) => (store, "demo database".to_string(), Some(dir)),
+            Ok((store, dir)) => {
+                // File validation in the demo goes to the demo's own loopback server.
+                let challenges = store
+                    .open_orders()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flat_map(|(_, o)| o.challenges)
+                    .collect();
+                if let Ok(addr) = crate::demo::http::serve_challenges(challenges) {
+                    std::env::set_var("CERTDECK_VALIDATION_HTTP", addr.to_string());
+                }
+                (store, "demo database".to_string(), Some(dir))
+            }
             Err(e) => return fail(false, EXIT_UNAVAILABLE, &e),
         }
     } else {

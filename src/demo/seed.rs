@@ -2,10 +2,11 @@
 //! start — every status the store knows, several brands and types, days left spread over
 //! expired, 3, 12, 29, 45, 200 and 700, some SM2, with tags and projects.
 use crate::demo::pki::{Authority, Issued, KeyKind};
+use crate::domain::account::{LedgerEntry, LedgerKind};
 use crate::domain::cert::mozilla_anchor_subjects;
-use crate::domain::model::{
-    CertType, Certificate, DomainKind, Source, Standard, Status, TimelineEvent,
-};
+use crate::domain::model::{CertType, Source, Status};
+use crate::domain::order::{OrderInfo, ValidationMethod};
+use crate::domain::rules::apply::{new_order, validate_apply, ApplyRequest};
 use crate::domain::rules::upload::{
     new_uploaded_certificate, validate_upload, NewSecrets, UploadInput,
 };
@@ -23,11 +24,165 @@ pub fn open_demo(now: Timestamp) -> Result<(Store, tempfile::TempDir), String> {
         "tui --demo",
     )
     .map_err(|e| e.to_string())?;
-    let records = demo_records(now);
-    store.insert_many(&records).map_err(|e| e.to_string())?;
-    let opening = crate::domain::account::topup(crate::domain::account::Money(200_000), now)?;
+    let opening = crate::domain::account::topup(
+        crate::domain::account::Money(100_000_000),
+        now - Duration::days(400),
+    )?;
     store.post(&opening).map_err(|e| e.to_string())?;
+    store
+        .set_managed_zones(&[MANAGED_ZONE.to_string()])
+        .map_err(|e| e.to_string())?;
+    let plan = demo_plan(now);
+    store.insert_many(&plan.plain).map_err(|e| e.to_string())?;
+    for (rec, order, payment) in &plan.ordered {
+        if !store
+            .place_order(rec, order, payment)
+            .map_err(|e| e.to_string())?
+        {
+            return Err("the demo balance does not cover the demo orders".into());
+        }
+    }
+    // Leave a demo-sized balance after the demo's own purchases.
+    let spent = store.balance().map_err(|e| e.to_string())?.0 - 200_000;
+    let adjust = crate::domain::account::LedgerEntry {
+        at: now,
+        kind: crate::domain::account::LedgerKind::Deduction,
+        amount: crate::domain::account::Money(spent),
+        cert_id: None,
+        note: "demo: balance set to 2000.00".into(),
+    };
+    store.post(&adjust).map_err(|e| e.to_string())?;
     Ok((store, dir))
+}
+
+/// The demo's DNS zone that certdeck manages (AR-6).
+pub const MANAGED_ZONE: &str = "dnspod-shop.cn";
+
+/// What the demo stores: plain records, and records that come with an order and its payment.
+pub struct DemoPlan {
+    pub plain: Vec<NewRecord>,
+    pub ordered: Vec<(NewRecord, OrderInfo, LedgerEntry)>,
+}
+
+/// The demo's records, with orders for every issued certificate whose product is in the
+/// catalogue (so auto-renewal works on them) and open orders in every state.
+pub fn demo_plan(now: Timestamp) -> DemoPlan {
+    let mut plain = Vec::new();
+    let mut ordered = Vec::new();
+    for rec in demo_records(now) {
+        let product = (rec.cert.source == Source::Issued)
+            .then(|| {
+                rec.cert.cert_type.and_then(|t| {
+                    crate::domain::catalogue::find(&rec.cert.brand, t, rec.cert.domain_kind)
+                })
+            })
+            .flatten();
+        match (product, rec.cert.not_after()) {
+            (Some(p), Some(end)) => {
+                let issued_at = end - Duration::days(365);
+                let order = OrderInfo {
+                    product: p.code.to_string(),
+                    years: 1,
+                    validation: ValidationMethod::DnsAuto,
+                    challenges: Vec::new(),
+                    price: p.price,
+                    submitted_at: issued_at - Duration::days(1),
+                    validated_at: Some(issued_at - Duration::days(1)),
+                    review_due: None,
+                    deadline: None,
+                    valid_until: None,
+                };
+                let payment = LedgerEntry {
+                    at: order.submitted_at,
+                    kind: LedgerKind::Deduction,
+                    amount: p.price,
+                    cert_id: Some(rec.cert.id.clone()),
+                    note: format!("order {}", p.code),
+                };
+                ordered.push((rec, order, payment));
+            }
+            _ => plain.push(rec),
+        }
+    }
+    // Open orders: manual DNS (5 days left), file (20 hours left), managed zone (in review),
+    // OV/EV waiting for letters; and orders that were cancelled or failed.
+    let zones = vec![MANAGED_ZONE.to_string()];
+    let opened: [(&str, &str, Option<ValidationMethod>, i64, Option<Status>); 7] = [
+        (
+            "new.dnspod-shop.cn",
+            "dnspod-dv",
+            Some(ValidationMethod::Dns),
+            2 * 24,
+            None,
+        ),
+        (
+            "files.asia-shop.com",
+            "trustasia-dv",
+            Some(ValidationMethod::File),
+            6 * 24 + 4,
+            None,
+        ),
+        ("api.dnspod-shop.cn", "dnspod-dv", None, 1, None),
+        (
+            "secure.example.org",
+            "geotrust-ev",
+            Some(ValidationMethod::Dns),
+            26,
+            None,
+        ),
+        (
+            "hr.example.net",
+            "globalsign-ov",
+            Some(ValidationMethod::Dns),
+            50,
+            None,
+        ),
+        (
+            "shop.example.io",
+            "securesite-ov",
+            Some(ValidationMethod::Dns),
+            24 * 20,
+            Some(Status::Cancelled),
+        ),
+        (
+            "lapsed.dnspod-shop.cn",
+            "dnspod-dv",
+            Some(ValidationMethod::Dns),
+            24 * 9,
+            Some(Status::Failed),
+        ),
+    ];
+    for (i, (domain, code, validation, hours_ago, end_state)) in opened.into_iter().enumerate() {
+        let req = ApplyRequest {
+            domain: domain.into(),
+            product: code.into(),
+            validation,
+            years: 1,
+            tags: vec!["env=prod".into()],
+            project: Some("web".into()),
+            ..Default::default()
+        };
+        let v = validate_apply(&req, &zones).expect("demo orders are valid");
+        let submitted = now - Duration::hours(hours_ago);
+        let seq = 900 + i;
+        let tokens = [demo_id(seq * 7) + &demo_id(seq * 7 + 1)];
+        let (mut cert, mut order, event, payment) = new_order(&v, demo_id(seq), &tokens, submitted);
+        if let Some(status) = end_state {
+            cert.status = status;
+            order.deadline = None;
+            order.review_due = None;
+        }
+        ordered.push((
+            NewRecord {
+                cert,
+                secrets: NewSecrets::default(),
+                event,
+            },
+            order,
+            payment,
+        ));
+    }
+    DemoPlan { plain, ordered }
 }
 
 struct Brand {
@@ -110,52 +265,6 @@ fn record(
     NewRecord {
         cert,
         secrets,
-        event,
-    }
-}
-
-fn order(
-    name: &str,
-    brand: &str,
-    domains: &[&str],
-    status: Status,
-    cert_type: CertType,
-    seq: usize,
-    now: Timestamp,
-) -> NewRecord {
-    let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
-    let cert = Certificate {
-        id: demo_id(seq),
-        name: name.into(),
-        source: Source::Issued,
-        status,
-        brand: brand.into(),
-        cert_type: Some(cert_type),
-        standard: Standard::International,
-        domain_kind: DomainKind::of(&domains),
-        domains,
-        x509: None,
-        chain: Vec::new(),
-        chain_der: Vec::new(),
-        chain_complete: false,
-        enc_cert_pem: None,
-        has_key: false,
-        auto_renew: false,
-        ignored: false,
-        tags: [("env".to_string(), "prod".to_string())].into(),
-        project: Some("web".into()),
-        renewed_from: None,
-        reissued_from: None,
-        created_at: now,
-    };
-    let event = TimelineEvent {
-        at: now,
-        kind: "ordered".into(),
-        message: format!("order placed: {} ({})", brand, status.as_str()),
-    };
-    NewRecord {
-        cert,
-        secrets: NewSecrets::default(),
         event,
     }
 }
@@ -406,61 +515,6 @@ pub fn demo_records(now: Timestamp) -> Vec<NewRecord> {
         out.push(record(&dnspod_sm2, &sign, Some(&enc), spec, next(), now));
     }
 
-    // Orders that have no certificate yet (or never will).
-    out.push(order(
-        "new-shop order",
-        "DNSPod",
-        &["new.dnspod-shop.cn"],
-        Status::Validating,
-        CertType::Dv,
-        next(),
-        now,
-    ));
-    out.push(order(
-        "wildcard order",
-        "TrustAsia",
-        &["*.asia-shop.com"],
-        Status::Validating,
-        CertType::Dv,
-        next(),
-        now,
-    ));
-    out.push(order(
-        "bank EV order",
-        "GeoTrust",
-        &["secure.example.org"],
-        Status::AwaitingLetter,
-        CertType::Ev,
-        next(),
-        now,
-    ));
-    out.push(order(
-        "corp OV order",
-        "GlobalSign",
-        &["hr.example.net", "it.example.net"],
-        Status::AwaitingLetter,
-        CertType::Ov,
-        next(),
-        now,
-    ));
-    out.push(order(
-        "cancelled OV",
-        "SecureSite",
-        &["shop.example.io"],
-        Status::Cancelled,
-        CertType::Ov,
-        next(),
-        now,
-    ));
-    out.push(order(
-        "failed DV",
-        "DNSPod",
-        &["lapsed.dnspod-shop.cn"],
-        Status::Failed,
-        CertType::Dv,
-        next(),
-        now,
-    ));
     out
 }
 
@@ -470,9 +524,48 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn the_demo_store_opens_with_orders_a_zone_and_a_balance() {
+        let now = chrono::Utc::now();
+        let (store, _dir) = open_demo(now).unwrap();
+        assert_eq!(
+            store.balance().unwrap(),
+            crate::domain::account::Money(200_000)
+        );
+        assert_eq!(
+            store.managed_zones().unwrap(),
+            vec![MANAGED_ZONE.to_string()]
+        );
+        let open = store.open_orders().unwrap();
+        assert!(open.len() >= 5, "{}", open.len());
+        assert!(!store
+            .upcoming(now, now + Duration::days(8), 100)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
     fn demo_covers_every_status_brand_spread_and_sm2() {
         let now = chrono::Utc::now();
-        let recs = demo_records(now);
+        let plan = demo_plan(now);
+        let recs: Vec<&NewRecord> = plan
+            .plain
+            .iter()
+            .chain(plan.ordered.iter().map(|(r, _, _)| r))
+            .collect();
+        assert!(
+            plan.ordered
+                .iter()
+                .any(|(r, _, _)| r.cert.status == Status::Issued
+                    && crate::domain::rules::renewal::check_eligible(
+                        &r.cert,
+                        plan.ordered
+                            .iter()
+                            .find(|(x, _, _)| x.cert.id == r.cert.id)
+                            .map(|(_, o, _)| o)
+                    )
+                    .is_ok()),
+            "some certificates can auto-renew"
+        );
         assert!((45..=60).contains(&recs.len()), "{}", recs.len());
         let statuses: HashSet<Status> = recs.iter().map(|r| r.cert.status_at(now)).collect();
         for s in Status::ALL {
@@ -482,7 +575,9 @@ mod tests {
         for d in DAYS_SPREAD {
             assert!(days.contains(&d), "demo lacks {d} days left");
         }
-        assert!(recs.iter().any(|r| r.cert.standard == Standard::Sm2));
+        assert!(recs
+            .iter()
+            .any(|r| r.cert.standard == crate::domain::model::Standard::Sm2));
         let brands: HashSet<&str> = recs.iter().map(|r| r.cert.brand.as_str()).collect();
         assert!(brands.len() >= 6);
         let ids: HashSet<&str> = recs.iter().map(|r| r.cert.id.as_str()).collect();

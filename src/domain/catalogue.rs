@@ -63,6 +63,13 @@ pub fn product(code: &str) -> Option<&'static Product> {
     CATALOGUE.iter().find(|p| p.code == code)
 }
 
+/// The catalogue product of a brand, type and domain kind, if there is one.
+pub fn find(brand: &str, cert_type: CertType, domain_kind: DomainKind) -> Option<&'static Product> {
+    CATALOGUE
+        .iter()
+        .find(|p| p.brand == brand && p.cert_type == cert_type && p.domain_kind == domain_kind)
+}
+
 impl Product {
     /// OV and EV orders wait for a confirmation letter before review (AR-7, RV-6).
     pub fn needs_letter(&self) -> bool {
