@@ -107,7 +107,15 @@ pub fn demo_plan(now: Timestamp) -> DemoPlan {
     // Open orders: manual DNS (5 days left), file (20 hours left), managed zone (in review),
     // OV/EV waiting for letters; and orders that were cancelled or failed.
     let zones = vec![MANAGED_ZONE.to_string()];
-    let opened: [(&str, &str, Option<ValidationMethod>, i64, Option<Status>); 7] = [
+    // (domain, product, validation, submitted hours ago, end state)
+    type Opened<'a> = (
+        &'a str,
+        &'a str,
+        Option<ValidationMethod>,
+        i64,
+        Option<Status>,
+    );
+    let opened: [Opened; 7] = [
         (
             "new.dnspod-shop.cn",
             "dnspod-dv",
