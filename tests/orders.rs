@@ -214,3 +214,56 @@ fn bad_orders_are_refused_with_their_field() {
         "refused orders cost nothing"
     );
 }
+
+#[test]
+fn rule_ar7_ov_orders_wait_for_a_letter_checked_by_content_and_size() {
+    let env = Env::new();
+    env.json(&["account", "topup", "10000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "corp.example.com",
+        "--product",
+        "geotrust-ov",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["status"], "awaiting_letter");
+    let id = v["id"].as_str().unwrap().to_string();
+    let gif = env.write("letter.pdf", b"GIF89a pretending to be a pdf");
+    let (code, r) = env.json(&["letter", &id, gif.to_str().unwrap()]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("AR-7")),
+        "{r}"
+    );
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(1_400_001, b' ');
+    let (code, r) = env.json(&["letter", &id, env.write("big.pdf", &big).to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("1.4 MB"),
+        "{r}"
+    );
+    big.truncate(1_400_000);
+    let (code, r) = env.json(&["letter", &id, env.write("ok.pdf", &big).to_str().unwrap()]);
+    assert_eq!(code, 0, "exactly 1.4 MB is accepted: {r}");
+    assert_eq!(r["status"], "validating");
+    assert!(
+        r["order"]["review_due"].is_string(),
+        "validated by the managed zone, review starts: {r}"
+    );
+    let (code, r) = env.json(&[
+        "letter",
+        &id,
+        env.write("again.pdf", b"%PDF-1.4 second").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("AR-7")),
+        "no longer waiting: {r}"
+    );
+    let (_, t) = env.json(&["tick", "--now", &later(8)]);
+    assert_eq!(t["fired"][0]["kind"], "review_done", "{t}");
+    assert_eq!(env.json(&["show", &id]).1["status"], "issued");
+}

@@ -400,6 +400,7 @@ fn validation_queue_tab() {
         review_due: review.map(|h| now() + Duration::hours(h)),
         deadline: deadline.map(|h| now() + Duration::hours(h)),
         valid_until: None,
+        letter_uploaded_at: None,
     };
     let dns = Challenge::DnsTxt {
         domain: "new.example.cn".into(),

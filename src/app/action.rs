@@ -73,6 +73,11 @@ pub enum Action {
     MoveOrder(i64),
     /// `y`: copy the selected order's record value (or file content) to the clipboard.
     CopyValue,
+    /// Attach an OV/EV confirmation letter from a file (AR-7) to `id` or the selected order.
+    AttachLetter {
+        id: Option<String>,
+        path: std::path::PathBuf,
+    },
     /// Open the detail pane of the selected open order.
     OpenOrderDetail,
     ValidationChecked {

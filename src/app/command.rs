@@ -12,6 +12,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("filter TEXT", "filter the list"),
     ("tab 1-4", "switch tab"),
     ("refresh", "reload from the store"),
+    (
+        "letter FILE",
+        "attach a confirmation letter (JPG/PNG/PDF) to the selected order",
+    ),
     ("topup AMOUNT", "add money to the account (e.g. :topup 500)"),
     (
         "advance 1d|12h|2w",
@@ -45,6 +49,10 @@ pub fn parse(line: &str) -> Result<Action, String> {
         },
         "help" | "h" => Action::ToggleHelp,
         "refresh" => Action::Refresh(None),
+        "letter" if !rest.is_empty() => Action::AttachLetter {
+            id: None,
+            path: std::path::PathBuf::from(rest),
+        },
         "topup" => Action::TopUp(crate::domain::account::Money::parse(rest)?),
         "advance" => Action::Advance(crate::domain::time::parse_step(if rest.is_empty() {
             "1d"

@@ -21,6 +21,10 @@ pub enum Effect {
     },
     RenewNow(String),
     CheckValidation(String),
+    AttachLetter {
+        id: String,
+        path: std::path::PathBuf,
+    },
     LoadZones,
     LoadOrders,
     PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),

@@ -247,6 +247,20 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
             None => state.say(Level::Info, "nothing to copy: no open order is selected"),
         },
+        Action::AttachLetter { id, path } => {
+            let id = id.or_else(|| state.selected_order().map(|o| o.summary.id.clone()));
+            match id {
+                Some(id) => return vec![Effect::AttachLetter { id, path }],
+                None => refuse(
+                    state,
+                    Refusal::new(
+                        "AR-7",
+                        Field::Id,
+                        "select the order the letter belongs to (Validation queue)",
+                    ),
+                ),
+            }
+        }
         Action::OpenOrderDetail => {
             if let Some(o) = state.selected_order() {
                 return vec![Effect::LoadDetail(o.summary.id.clone())];
@@ -316,6 +330,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 });
             }
             upsert(state, summary);
+            return vec![Effect::LoadOrders];
         }
         Action::Renewed { old, new } => {
             state.say(

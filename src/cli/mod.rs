@@ -7,6 +7,7 @@ pub mod delete;
 pub mod forecast;
 pub mod import;
 pub mod json;
+pub mod letter;
 pub mod list;
 pub mod renew;
 pub mod show;
@@ -72,6 +73,8 @@ pub enum Command {
     Renew(renew::RenewArgs),
     /// Check an order's domain validation now
     Validate(validate::ValidateArgs),
+    /// Attach the signed confirmation letter of an OV/EV order (AR-7)
+    Letter(letter::LetterArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -132,6 +135,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Zones(a) => catalogue::zones(cli, a),
         Command::Renew(a) => renew::run(cli, a),
         Command::Validate(a) => validate::run(cli, a),
+        Command::Letter(a) => letter::run(cli, a),
     }
 }
 

@@ -91,6 +91,7 @@ pub fn demo_plan(now: Timestamp) -> DemoPlan {
                     review_due: None,
                     deadline: None,
                     valid_until: None,
+                    letter_uploaded_at: None,
                 };
                 let payment = LedgerEntry {
                     at: order.submitted_at,

@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod cert;
 pub mod id;
 pub mod key;
+pub mod letter;
 pub mod model;
 pub mod order;
 pub mod pem;

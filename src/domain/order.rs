@@ -77,6 +77,8 @@ pub struct OrderInfo {
     pub deadline: Option<Timestamp>,
     /// A renewal's fixed end: the old certificate's not_after plus one year (AR-5).
     pub valid_until: Option<Timestamp>,
+    /// OV/EV: when the confirmation letter arrived (review and RM-2 count from it).
+    pub letter_uploaded_at: Option<Timestamp>,
 }
 
 impl OrderInfo {
@@ -162,6 +164,52 @@ pub fn issued(
         updated: Some(updated),
         updated_order: Some(closed),
         new_key_pem: Some(key_pem),
+        ..Default::default()
+    })
+}
+
+/// AR-7: a confirmation letter arrived for an OV/EV order. The order moves on to validation, and
+/// to review at once when its domains are already validated.
+pub fn letter_received(
+    cert: &crate::domain::model::Certificate,
+    order: &OrderInfo,
+    letter: &[u8],
+    now: Timestamp,
+) -> Result<crate::domain::schedule::Fired, crate::domain::refusal::Refusal> {
+    let kind = crate::domain::letter::check_confirmation_letter(letter)?;
+    use crate::domain::model::{Status, TimelineEvent};
+    if cert.status != Status::AwaitingLetter {
+        return Err(crate::domain::refusal::Refusal::new(
+            "AR-7",
+            crate::domain::refusal::Field::Id,
+            format!(
+                "{} is {}: it is not waiting for a confirmation letter",
+                cert.id,
+                cert.status.as_str()
+            ),
+        ));
+    }
+    let mut updated = cert.clone();
+    updated.status = Status::Validating;
+    let mut o = order.clone();
+    o.letter_uploaded_at = Some(now);
+    if o.validated_at.is_some() {
+        let days = crate::domain::catalogue::product(&o.product).map_or(5, |p| p.review_days);
+        o.review_due = Some(crate::domain::catalogue::add_business_days(now, days));
+    }
+    let next = match o.review_due {
+        Some(t) => format!("review ends {}", t.format("%Y-%m-%d %H:%M UTC")),
+        None => "waiting for domain validation".into(),
+    };
+    Ok(crate::domain::schedule::Fired {
+        event: TimelineEvent {
+            at: now,
+            kind: "letter".into(),
+            message: format!("confirmation letter received ({kind:?}); {next}"),
+        },
+        updated: Some(updated),
+        updated_order: Some(o),
+        letter: Some(letter.to_vec()),
         ..Default::default()
     })
 }

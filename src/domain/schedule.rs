@@ -99,6 +99,8 @@ pub struct Fired {
     pub follow_up: Vec<DueEntry>,
     /// A new order record placed with this effect (AR-5's renewal order), with its payment.
     pub new_order: Option<Box<NewOrder>>,
+    /// A document kept with the record (an OV/EV confirmation letter).
+    pub letter: Option<Vec<u8>>,
 }
 
 /// A new order record and everything written with it.

@@ -122,7 +122,8 @@ pub fn validated(order: &OrderInfo, results: &[CheckResult], now: Timestamp) -> 
     let mut v = order.clone();
     v.validated_at = Some(now);
     v.deadline = None;
-    if !p.needs_letter() {
+    // OV/EV: the review starts once the letter is in as well.
+    if !p.needs_letter() || v.letter_uploaded_at.is_some() {
         v.review_due = Some(add_business_days(now, p.review_days));
     }
     Some(v)
@@ -203,6 +204,7 @@ mod tests {
             review_due: None,
             deadline: Some(now + chrono::Duration::days(7)),
             valid_until: None,
+            letter_uploaded_at: None,
         };
         let ok = CheckResult {
             domain: "a.example".into(),

@@ -321,6 +321,37 @@ impl Engine {
                     })
                     .collect(),
             ),
+            Effect::AttachLetter { id, path } => {
+                use std::io::Read;
+                let limit = crate::domain::letter::MAX_LETTER_BYTES as u64 + 1;
+                let mut bytes = Vec::new();
+                if let Err(e) =
+                    std::fs::File::open(&path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+                {
+                    return Ok(Action::Failed(format!("{}: {e}", path.display())));
+                }
+                let (Some(cert), Some(order)) = (self.store.get(&id)?, self.store.order(&id)?)
+                else {
+                    return Ok(Action::Refused(Refusal::new(
+                        "AR-7",
+                        crate::domain::refusal::Field::Id,
+                        format!("{id} is not an order"),
+                    )));
+                };
+                match crate::domain::order::letter_received(&cert, &order, &bytes, self.clock.now())
+                {
+                    Ok(fired) => {
+                        self.store.apply_effect(&id, &fired)?;
+                        let summary = self
+                            .store
+                            .get(&id)?
+                            .map(|c| c.summary())
+                            .unwrap_or_else(|| cert.summary());
+                        Action::RecordSaved(Box::new(summary), fired.event.message.clone())
+                    }
+                    Err(r) => Action::Refused(r),
+                }
+            }
             Effect::CheckValidation(id) => match self.store.order(&id)? {
                 Some(order) => {
                     let results = crate::validate::check_all(

@@ -35,6 +35,8 @@ const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("time
 const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("schedule");
 /// Orders (issue #3), keyed by the id of the certificate record they belong to.
 const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
+/// OV/EV confirmation letters, keyed by record id.
+const LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("letters");
 /// The account's ledger, in posting order; the balance is kept in META beside it.
 const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
 /// What happened to records that no longer exist (their timelines go with them).
@@ -483,6 +485,14 @@ impl Store {
         Ok(out)
     }
 
+    /// The confirmation letter stored for a record, if any.
+    pub fn letter(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(LETTERS).map_err(db_err)?;
+        let v = t.get(id).map_err(db_err)?.map(|v| v.value().to_vec());
+        Ok(v)
+    }
+
     pub fn order(&self, id: &str) -> Result<Option<OrderInfo>, StoreError> {
         Ok(self.orders_many(std::iter::once(id))?.remove(0))
     }
@@ -747,6 +757,12 @@ impl Store {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                     }
                 }
+                if let Some(letter) = &effect.letter {
+                    txn.open_table(LETTERS)
+                        .map_err(db_err)?
+                        .insert(id, letter.as_slice())
+                        .map_err(db_err)?;
+                }
                 if let Some(pem) = &effect.new_key_pem {
                     let aad = format!("{id}:key");
                     secrets
@@ -878,6 +894,10 @@ impl Store {
                 }
                 let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+                txn.open_table(LETTERS)
+                    .map_err(db_err)?
+                    .remove(id)
                     .map_err(db_err)?;
                 let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
                 let order: Option<OrderInfo> = match txn
@@ -1011,6 +1031,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
     if from < 4 {
         // v4: orders placed with a CA backend.
         txn.open_table(ORDERS).map_err(db_err)?;
+        txn.open_table(LETTERS).map_err(db_err)?;
     }
     if from < 3 {
         // v3: the account ledger (balance 0 until the first top-up).

@@ -217,6 +217,7 @@ pub fn new_order(
         review_due,
         deadline: (!auto).then(|| now + chrono::Duration::days(MANUAL_VALIDATION_DAYS)),
         valid_until: None,
+        letter_uploaded_at: None,
     };
     let cert = Certificate {
         id: id.clone(),

@@ -213,6 +213,7 @@ pub fn renew(
         review_due: auto.then(|| add_business_days(now, product.review_days)),
         deadline: (!auto).then(|| now + Duration::days(MANUAL_VALIDATION_DAYS)),
         valid_until: cert.not_after().map(renewed_validity_end),
+        letter_uploaded_at: None,
     };
     let mut new_cert = cert.clone();
     new_cert.id = new_id.clone();
@@ -320,6 +321,7 @@ mod tests {
             review_due: None,
             deadline: None,
             valid_until: None,
+            letter_uploaded_at: None,
         };
         (cert, order)
     }
