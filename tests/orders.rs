@@ -267,3 +267,42 @@ fn rule_ar7_ov_orders_wait_for_a_letter_checked_by_content_and_size() {
     assert_eq!(t["fired"][0]["kind"], "review_done", "{t}");
     assert_eq!(env.json(&["show", &id]).1["status"], "issued");
 }
+
+#[test]
+fn rule_rm1_rm2_reminders_say_why_not_and_from_when() {
+    let env = Env::new();
+    env.json(&["account", "topup", "10000"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "a.example.org",
+        "--product",
+        "trustasia-dv",
+    ]);
+    let id = v["id"].as_str().unwrap().to_string();
+    let (code, r) = env.json(&["remind", &id]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("RM-2")),
+        "{r}"
+    );
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("24 h after submission"));
+    let (code, r) = env.json(&["remind", &id, "--now", &later(1)]);
+    assert_eq!((code, r["reminded"].as_bool()), (0, Some(true)), "{r}");
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "b.example.org",
+        "--product",
+        "dnspod-dv",
+    ]);
+    let (code, r) = env.json(&["remind", v["id"].as_str().unwrap(), "--now", &later(2)]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("RM-1")),
+        "DNSPod takes no reminders: {r}"
+    );
+}

@@ -401,6 +401,7 @@ fn validation_queue_tab() {
         deadline: deadline.map(|h| now() + Duration::hours(h)),
         valid_until: None,
         letter_uploaded_at: None,
+        last_reminder_at: None,
     };
     let dns = Challenge::DnsTxt {
         domain: "new.example.cn".into(),

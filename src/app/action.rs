@@ -73,6 +73,8 @@ pub enum Action {
     MoveOrder(i64),
     /// `y`: copy the selected order's record value (or file content) to the clipboard.
     CopyValue,
+    /// `m`: remind the CA reviewer of `id` or the selected order (RM-1, RM-2).
+    Remind(Option<String>),
     /// Attach an OV/EV confirmation letter from a file (AR-7) to `id` or the selected order.
     AttachLetter {
         id: Option<String>,

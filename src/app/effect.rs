@@ -21,6 +21,7 @@ pub enum Effect {
     },
     RenewNow(String),
     CheckValidation(String),
+    Remind(String),
     AttachLetter {
         id: String,
         path: std::path::PathBuf,

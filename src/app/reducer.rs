@@ -261,6 +261,23 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 ),
             }
         }
+        Action::Remind(id) => {
+            let id = id.or_else(|| match state.tab {
+                Tab::Validation => state.selected_order().map(|o| o.summary.id.clone()),
+                _ => state.selected_row().map(|r| r.summary.id.clone()),
+            });
+            match id {
+                Some(id) => return vec![Effect::Remind(id)],
+                None => refuse(
+                    state,
+                    Refusal::new(
+                        "RM-2",
+                        Field::Id,
+                        "select the order to remind its reviewer of",
+                    ),
+                ),
+            }
+        }
         Action::OpenOrderDetail => {
             if let Some(o) = state.selected_order() {
                 return vec![Effect::LoadDetail(o.summary.id.clone())];

@@ -9,6 +9,7 @@ pub mod import;
 pub mod json;
 pub mod letter;
 pub mod list;
+pub mod remind;
 pub mod renew;
 pub mod show;
 pub mod tick;
@@ -75,6 +76,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Attach the signed confirmation letter of an OV/EV order (AR-7)
     Letter(letter::LetterArgs),
+    /// Remind the CA reviewer of an order (RM-1, RM-2)
+    Remind(remind::RemindArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -136,6 +139,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Renew(a) => renew::run(cli, a),
         Command::Validate(a) => validate::run(cli, a),
         Command::Letter(a) => letter::run(cli, a),
+        Command::Remind(a) => remind::run(cli, a),
     }
 }
 

@@ -92,6 +92,7 @@ pub fn demo_plan(now: Timestamp) -> DemoPlan {
                     deadline: None,
                     valid_until: None,
                     letter_uploaded_at: None,
+                    last_reminder_at: None,
                 };
                 let payment = LedgerEntry {
                     at: order.submitted_at,

@@ -79,6 +79,8 @@ pub struct OrderInfo {
     pub valid_until: Option<Timestamp>,
     /// OV/EV: when the confirmation letter arrived (review and RM-2 count from it).
     pub letter_uploaded_at: Option<Timestamp>,
+    /// The last reviewer reminder (RM-2).
+    pub last_reminder_at: Option<Timestamp>,
 }
 
 impl OrderInfo {

@@ -205,6 +205,7 @@ mod tests {
             deadline: Some(now + chrono::Duration::days(7)),
             valid_until: None,
             letter_uploaded_at: None,
+            last_reminder_at: None,
         };
         let ok = CheckResult {
             domain: "a.example".into(),

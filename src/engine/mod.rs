@@ -352,6 +352,23 @@ impl Engine {
                     Err(r) => Action::Refused(r),
                 }
             }
+            Effect::Remind(id) => {
+                let (Some(cert), Some(order)) = (self.store.get(&id)?, self.store.order(&id)?)
+                else {
+                    return Ok(Action::Refused(Refusal::new(
+                        "RM-1",
+                        crate::domain::refusal::Field::Id,
+                        format!("{id} is not an order"),
+                    )));
+                };
+                match crate::domain::rules::reminder::remind(&cert, &order, self.clock.now()) {
+                    Ok(fired) => {
+                        self.store.apply_effect(&id, &fired)?;
+                        Action::RecordSaved(Box::new(cert.summary()), fired.event.message.clone())
+                    }
+                    Err(r) => Action::Refused(r),
+                }
+            }
             Effect::CheckValidation(id) => match self.store.order(&id)? {
                 Some(order) => {
                     let results = crate::validate::check_all(

@@ -89,6 +89,13 @@ pub static BINDINGS: &[Binding] = &[
         Some(Action::MoveOrder(1)),
     ),
     key(Validation, Down, "", "", Some(Action::MoveOrder(1))),
+    key(
+        Validation,
+        Char('m'),
+        "m",
+        "remind the CA reviewer (RM-1, RM-2: the status line says why not)",
+        Some(Action::Remind(None)),
+    ),
     key(Validation, Char('k'), "", "", Some(Action::MoveOrder(-1))),
     key(Validation, Up, "", "", Some(Action::MoveOrder(-1))),
     key(

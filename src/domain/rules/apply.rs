@@ -218,6 +218,7 @@ pub fn new_order(
         deadline: (!auto).then(|| now + chrono::Duration::days(MANUAL_VALIDATION_DAYS)),
         valid_until: None,
         letter_uploaded_at: None,
+        last_reminder_at: None,
     };
     let cert = Certificate {
         id: id.clone(),
@@ -268,6 +269,31 @@ pub fn new_order(
         note: format!("order {}", p.code),
     };
     (cert, order, event, payment)
+}
+
+#[cfg(test)]
+pub mod tests_support {
+    /// A bare order record for rule tests.
+    pub fn blank_order_cert() -> crate::domain::model::Certificate {
+        use chrono::TimeZone;
+        let v = super::validate_apply(
+            &super::ApplyRequest {
+                domain: "a.example.com".into(),
+                product: "dnspod-dv".into(),
+                years: 1,
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        super::new_order(
+            &v,
+            "abcdEFGH".into(),
+            &["tok".into()],
+            chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        )
+        .0
+    }
 }
 
 #[cfg(test)]

@@ -214,6 +214,7 @@ pub fn renew(
         deadline: (!auto).then(|| now + Duration::days(MANUAL_VALIDATION_DAYS)),
         valid_until: cert.not_after().map(renewed_validity_end),
         letter_uploaded_at: None,
+        last_reminder_at: None,
     };
     let mut new_cert = cert.clone();
     new_cert.id = new_id.clone();
@@ -322,6 +323,7 @@ mod tests {
             deadline: None,
             valid_until: None,
             letter_uploaded_at: None,
+            last_reminder_at: None,
         };
         (cert, order)
     }
