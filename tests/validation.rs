@@ -127,3 +127,75 @@ fn an_unreachable_or_missing_file_is_named() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["results"][0]["code"], "unreachable", "{r}");
 }
+
+#[test]
+fn dns_validation_is_checked_against_a_real_resolver_on_loopback() {
+    use certdeck::demo::dns::serve_txt;
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "txt.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let name = v["order"]["challenges"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let value = v["order"]["challenges"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let table = Arc::new(Mutex::new(std::collections::HashMap::new()));
+    let dns = serve_txt(table.clone(), 50).unwrap();
+    let check = || {
+        let out = env
+            .command()
+            .args(["validate", &id, "--json"])
+            .env("CERTDECK_RESOLVER", dns.to_string())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(check()["results"][0]["code"], "record_missing");
+    table
+        .lock()
+        .unwrap()
+        .insert(name.clone(), vec!["something else".to_string()]);
+    assert_eq!(check()["results"][0]["code"], "value_mismatch");
+    table
+        .lock()
+        .unwrap()
+        .insert(name.clone(), vec!["unrelated".to_string(), value.clone()]);
+    let r = check();
+    assert_eq!(r["results"][0]["code"], "ok", "{r}");
+    assert_eq!(r["validated"], true);
+    // A resolver that does not answer: unreachable, after a bounded wait.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (_, v2) = env.json(&[
+        "apply",
+        "--domain",
+        "slow.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    let out = env
+        .command()
+        .args(["validate", v2["id"].as_str().unwrap(), "--json"])
+        .env(
+            "CERTDECK_RESOLVER",
+            silent.local_addr().unwrap().to_string(),
+        )
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["results"][0]["code"], "unreachable", "{r}");
+}

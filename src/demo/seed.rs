@@ -55,6 +55,24 @@ pub fn open_demo(now: Timestamp) -> Result<(Store, tempfile::TempDir), String> {
     Ok((store, dir))
 }
 
+/// The demo's DNS: the first pending DNS order has its record in place (`c` passes), the second
+/// a wrong value, the rest none — so each check result can be seen.
+pub fn demo_dns(challenges: &[crate::domain::order::Challenge]) -> crate::demo::dns::TxtTable {
+    let mut table = std::collections::HashMap::new();
+    let dns = challenges.iter().filter_map(|c| match c {
+        crate::domain::order::Challenge::DnsTxt { name, value, .. } => Some((name, value)),
+        _ => None,
+    });
+    for (i, (name, value)) in dns.enumerate() {
+        match i {
+            0 => table.insert(name.clone(), vec![value.clone()]),
+            1 => table.insert(name.clone(), vec!["an-old-value".to_string()]),
+            _ => None,
+        };
+    }
+    std::sync::Arc::new(std::sync::Mutex::new(table))
+}
+
 /// The demo's DNS zone that certdeck manages (AR-6).
 pub const MANAGED_ZONE: &str = "dnspod-shop.cn";
 

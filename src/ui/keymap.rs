@@ -102,7 +102,7 @@ pub static BINDINGS: &[Binding] = &[
         Validation,
         Char('c'),
         "c",
-        "check now (file over HTTP; DNS arrives with the resolver)",
+        "check now (DNS TXT through the resolver, files over HTTP)",
         Some(Action::CheckValidation(None)),
     ),
     key(

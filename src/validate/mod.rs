@@ -1,8 +1,10 @@
-//! Domain validation checks against the real world: HTTP GET of validation files (DNS checks
-//! arrive with the resolver). Bounded in time and size. `CERTDECK_VALIDATION_HTTP=HOST:PORT`
+//! Domain validation checks against the real world: TXT lookups through a resolver (dns.rs) and
+//! HTTP GET of validation files. Bounded in time and size. `CERTDECK_VALIDATION_HTTP=HOST:PORT`
 //! sends every fetch to that address instead of the domain's (tests, split-horizon setups).
+pub mod dns;
+
 use crate::domain::order::Challenge;
-use crate::domain::validation::{judge_file, CheckCode, CheckResult, Fetched};
+use crate::domain::validation::{judge_dns, judge_file, CheckResult, Fetched};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -20,11 +22,9 @@ pub fn check_all(challenges: &[Challenge], http_addr: Option<SocketAddr>) -> Vec
         .iter()
         .map(|c| match c {
             Challenge::File { url, .. } => judge_file(c, &fetch(url, http_addr)),
-            Challenge::DnsTxt { domain, name, .. } => CheckResult {
-                domain: domain.clone(),
-                code: CheckCode::NotChecked,
-                detail: format!("TXT {name}: DNS checks are not built yet; the record is checked by the CA's review"),
-            },
+            Challenge::DnsTxt { name, .. } => {
+                judge_dns(c, dns::resolver().and_then(|r| dns::lookup_txt(name, r)))
+            }
         })
         .collect()
 }

@@ -1,0 +1,82 @@
+//! TXT lookups for DNS validation, with hickory-proto over plain UDP: one question, a few tries,
+//! a 3 s timeout each. The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
+//! `nameserver` of /etc/resolv.conf.
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+const TRIES: usize = 3;
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+pub fn resolver() -> Result<SocketAddr, String> {
+    if let Ok(v) = std::env::var("CERTDECK_RESOLVER") {
+        return v
+            .parse()
+            .map_err(|_| format!("CERTDECK_RESOLVER={v} is not HOST:PORT"));
+    }
+    let conf = std::fs::read_to_string("/etc/resolv.conf")
+        .map_err(|e| format!("/etc/resolv.conf: {e}"))?;
+    conf.lines()
+        .find_map(|l| l.trim().strip_prefix("nameserver"))
+        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .ok_or_else(|| "no nameserver in /etc/resolv.conf (set CERTDECK_RESOLVER)".into())
+}
+
+/// The TXT strings at `name` (each record's segments joined). An empty list: no such record.
+pub fn lookup_txt(name: &str, server: SocketAddr) -> Result<Vec<String>, String> {
+    let qname = Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
+        .map_err(|e| format!("{name}: {e}"))?;
+    let mut query = Message::query();
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(qname, RecordType::TXT));
+    let id = query.metadata.id;
+    let bytes = query.to_vec().map_err(|e| e.to_string())?;
+    let local = if server.is_ipv6() {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    };
+    let sock = UdpSocket::bind(local).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 4096];
+    for _ in 0..TRIES {
+        sock.send_to(&bytes, server)
+            .map_err(|e| format!("{server}: {e}"))?;
+        let Ok((n, from)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
+        if from != server {
+            continue;
+        }
+        let Ok(reply) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
+        if reply.metadata.id != id {
+            continue;
+        }
+        return match reply.metadata.response_code {
+            ResponseCode::NoError => Ok(reply
+                .answers
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::TXT(t) => Some(
+                        t.txt_data
+                            .iter()
+                            .map(|s| String::from_utf8_lossy(s))
+                            .collect::<String>(),
+                    ),
+                    _ => None,
+                })
+                .collect()),
+            ResponseCode::NXDomain => Ok(Vec::new()),
+            other => Err(format!("{server} answered {other}")),
+        };
+    }
+    Err(format!(
+        "{server} did not answer in {} s",
+        TRIES as u64 * TIMEOUT.as_secs()
+    ))
+}
