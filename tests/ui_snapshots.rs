@@ -468,3 +468,39 @@ fn validation_queue_tab() {
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 130, 24));
 }
+
+#[test]
+fn order_form_checks_as_you_type() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::ZonesLoaded(vec!["example.com".into()]),
+        now(),
+    );
+    update(
+        &mut s,
+        Action::AccountLoaded(certdeck::domain::account::Money(50_000)),
+        now(),
+    );
+    update(&mut s, Action::OpenApply, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let mut form = certdeck::ui::apply_form::ApplyForm::new();
+    for c in "*.example.com".chars() {
+        form.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    form.revalidate(&["example.com".to_string()]);
+    assert!(
+        matches!(&form.preview, Some(Err(r)) if r.field == certdeck::domain::refusal::Field::Domain),
+        "dnspod-dv is single-domain"
+    );
+    form.focus = certdeck::ui::apply_form::OrderField::Product;
+    form.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+    form.revalidate(&["example.com".to_string()]);
+    assert!(
+        matches!(&form.preview, Some(Ok(t)) if t.contains("1299.00")),
+        "{:?}",
+        form.preview.as_ref().map(|p| p.as_ref().map(String::clone))
+    );
+    ui.apply = Some(form);
+    insta::assert_snapshot!(render(&mut ui, 110, 24));
+}

@@ -34,6 +34,7 @@ pub enum Action {
     // Certificates.
     Refresh(Option<String>),
     OpenUpload,
+    OpenApply,
     /// Open the upload form filled from these files (read by the engine, at most 1 MiB each).
     UploadFromFiles {
         cert: std::path::PathBuf,

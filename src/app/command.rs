@@ -16,6 +16,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "letter FILE",
         "attach a confirmation letter (JPG/PNG/PDF) to the selected order",
     ),
+    ("order", "open the order form (as the a key)"),
     ("topup AMOUNT", "add money to the account (e.g. :topup 500)"),
     (
         "advance 1d|12h|2w",
@@ -53,6 +54,7 @@ pub fn parse(line: &str) -> Result<Action, String> {
             id: None,
             path: std::path::PathBuf::from(rest),
         },
+        "order" | "apply" => Action::OpenApply,
         "topup" => Action::TopUp(crate::domain::account::Money::parse(rest)?),
         "advance" => Action::Advance(crate::domain::time::parse_step(if rest.is_empty() {
             "1d"

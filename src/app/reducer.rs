@@ -94,6 +94,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
+        Action::OpenApply => {
+            state.overlay = Overlay::Apply;
+            state.upload_refusal = None;
+        }
         Action::OpenUpload => {
             state.overlay = Overlay::Upload;
             state.upload_refusal = None;
@@ -176,6 +180,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::OrderPlaced { summary, warnings } => {
             let summary = *summary;
+            if matches!(state.overlay, Overlay::Apply) {
+                state.overlay = Overlay::None;
+                state.upload_refusal = None;
+            }
             let mut text = format!(
                 "ordered \"{}\" as {} ({})",
                 summary.name,
@@ -494,7 +502,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
 
 fn refuse(state: &mut State, r: Refusal) {
     state.say(Level::Error, r.to_string());
-    if matches!(state.overlay, Overlay::Upload) {
+    if matches!(state.overlay, Overlay::Upload | Overlay::Apply) {
         state.upload_refusal = Some(r.clone());
     }
     state.outcome = Some(Outcome::Refused(r));

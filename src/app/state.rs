@@ -88,6 +88,8 @@ pub enum Overlay {
     Detail(Box<Detail>),
     ConfirmDelete(DeletePlan),
     Upload,
+    /// The order form (`a`).
+    Apply,
 }
 
 #[derive(Debug, Clone)]

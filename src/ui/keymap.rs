@@ -12,6 +12,7 @@ pub enum Context {
     Confirm,
     Help,
     Upload,
+    Order,
     Filter,
     Command,
 }
@@ -26,6 +27,7 @@ impl Context {
             Context::Confirm => "Confirmation",
             Context::Help => "Help",
             Context::Upload => "Upload form",
+            Context::Order => "Order form",
             Context::Filter => "Filter (/)",
             Context::Command => "Command line (:)",
         }
@@ -78,9 +80,41 @@ const fn ctrl(
 }
 
 use Context::*;
-use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab as TabKey, Up};
+use KeyCode::{
+    BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Tab as TabKey, Up,
+};
 
 pub static BINDINGS: &[Binding] = &[
+    key(
+        List,
+        Char('a'),
+        "a",
+        "order a certificate from the CA",
+        Some(Action::OpenApply),
+    ),
+    key(
+        Validation,
+        Char('a'),
+        "a",
+        "order a certificate from the CA",
+        Some(Action::OpenApply),
+    ),
+    key(Order, TabKey, "Tab / ↑↓", "next / previous field", None),
+    key(
+        Order,
+        Left,
+        "← / →",
+        "choose the product, validation or years",
+        None,
+    ),
+    ctrl(
+        Order,
+        's',
+        "Ctrl-S",
+        "place the order (the price is deducted)",
+        None,
+    ),
+    key(Order, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         Validation,
         Char('j'),
@@ -355,6 +389,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::Help) => vec![Help, Global],
         (_, Overlay::ConfirmDelete(_)) => vec![Confirm],
         (_, Overlay::Upload) => vec![Upload],
+        (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],
         (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
         (_, Overlay::None) if state.tab == Tab::Validation => vec![Validation, Global],

@@ -1,4 +1,5 @@
 //! The terminal UI: event loop, terminal set-up and restore, and the views.
+pub mod apply_form;
 pub mod certs;
 pub mod detail;
 pub mod help;
@@ -49,6 +50,7 @@ pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
 pub struct Ui {
     pub state: State,
     pub form: Option<UploadForm>,
+    pub apply: Option<apply_form::ApplyForm>,
     pub table: certs::TableView,
     pub theme: Theme,
 }
@@ -58,6 +60,7 @@ impl Ui {
         Ui {
             state,
             form: None,
+            apply: None,
             table: certs::TableView::default(),
             theme,
         }
@@ -68,6 +71,7 @@ impl Ui {
             f,
             &self.state,
             self.form.as_ref(),
+            self.apply.as_ref(),
             &mut self.table,
             &self.theme,
         );
@@ -79,6 +83,12 @@ impl Ui {
             (Overlay::Upload, None) => self.form = Some(UploadForm::new()),
             (Overlay::Upload, Some(_)) => {}
             (_, Some(_)) => self.form = None,
+            _ => {}
+        }
+        match (&self.state.overlay, &self.apply) {
+            (Overlay::Apply, None) => self.apply = Some(apply_form::ApplyForm::new()),
+            (Overlay::Apply, Some(_)) => {}
+            (_, Some(_)) => self.apply = None,
             _ => {}
         }
         if let (Some(form), Some(prefill)) = (self.form.as_mut(), self.state.prefill.take()) {
@@ -139,6 +149,25 @@ impl Ui {
                 _ => {}
             },
             Input::Normal => {
+                if let (Overlay::Apply, Some(form)) = (&self.state.overlay, self.apply.as_mut()) {
+                    if ev.code != KeyCode::Esc
+                        && !(ev.modifiers.contains(KeyModifiers::CONTROL)
+                            && ev.code == KeyCode::Char('c'))
+                    {
+                        match form.handle_key(ev) {
+                            apply_form::ApplyEvent::Submit => {
+                                let req = form.request();
+                                return self.dispatch(engine, Action::Apply(Box::new(req)));
+                            }
+                            apply_form::ApplyEvent::Changed => {
+                                let zones = self.state.managed_zones.clone();
+                                form.revalidate(&zones);
+                            }
+                            apply_form::ApplyEvent::Ignored => {}
+                        }
+                        return;
+                    }
+                }
                 if let (Overlay::Upload, Some(form)) = (&self.state.overlay, self.form.as_mut()) {
                     if ev.code != KeyCode::Esc {
                         match form.handle_key(ev) {

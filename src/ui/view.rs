@@ -1,6 +1,7 @@
 //! The shell: tabs, body, status bar and the bottom line. A function of State (plus the
 //! editor pane's own text and the table's scroll position).
 use crate::app::state::{Input, Level, Overlay, State, Tab};
+use crate::ui::apply_form::ApplyForm;
 use crate::ui::theme::Theme;
 use crate::ui::upload::UploadForm;
 use crate::ui::{certs, detail, help, validation};
@@ -13,6 +14,7 @@ pub fn draw(
     f: &mut Frame,
     state: &State,
     form: Option<&UploadForm>,
+    apply: Option<&ApplyForm>,
     table: &mut certs::TableView,
     theme: &Theme,
 ) {
@@ -41,6 +43,7 @@ pub fn draw(
     let body = rows[1];
     match (&state.overlay, form) {
         (Overlay::Upload, Some(form)) => form.render(f, body, state, theme),
+        (Overlay::Apply, _) if apply.is_some() => apply.expect("checked").render(f, body, state, theme),
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
