@@ -147,16 +147,20 @@ impl ApplyForm {
             _ => {}
         }
         match self.focus {
-            OrderField::Domain => self
-                .domain
-                .input(ev)
-                .then_some(ApplyEvent::Changed)
-                .unwrap_or(ApplyEvent::Ignored),
-            OrderField::Sans => self
-                .sans
-                .input(ev)
-                .then_some(ApplyEvent::Changed)
-                .unwrap_or(ApplyEvent::Ignored),
+            OrderField::Domain => {
+                if self.domain.input(ev) {
+                    ApplyEvent::Changed
+                } else {
+                    ApplyEvent::Ignored
+                }
+            }
+            OrderField::Sans => {
+                if self.sans.input(ev) {
+                    ApplyEvent::Changed
+                } else {
+                    ApplyEvent::Ignored
+                }
+            }
             _ => match ev.code {
                 KeyCode::Left | KeyCode::Char('h') => {
                     self.step(-1);
