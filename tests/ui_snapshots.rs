@@ -499,7 +499,7 @@ fn order_form_checks_as_you_type() {
     assert!(
         matches!(&form.preview, Some(Ok(t)) if t.contains("1299.00")),
         "{:?}",
-        form.preview.as_ref().map(|p| p.as_ref().map(String::clone))
+        form.preview
     );
     ui.apply = Some(form);
     insta::assert_snapshot!(render(&mut ui, 110, 24));
