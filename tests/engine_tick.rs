@@ -176,3 +176,27 @@ fn cli_tick_defers_to_an_interactive_session() {
         .contains("advancing the timed rules"));
     drop(holder);
 }
+
+#[test]
+fn the_forecast_view_lists_what_the_schedule_holds() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = engine(&env, clock.clone());
+    let (id, end) = import(&engine, &pki, "soon.example", 20);
+    import(&engine, &pki, "far.example", 200);
+    let mut state = State::default();
+    engine.dispatch(&mut state, Action::RunCommand("forecast 30".into()));
+    match &state.overlay {
+        certdeck::app::state::Overlay::Forecast { days, entries } => {
+            assert_eq!(*days, 30);
+            assert_eq!(entries.len(), 1, "only what falls in the window");
+            assert_eq!(entries[0].entry.cert_id, id);
+            assert_eq!(entries[0].entry.due.timestamp(), end.timestamp());
+            assert_eq!(entries[0].name, "soon.example");
+        }
+        other => panic!("no forecast: {other:?}"),
+    }
+    engine.dispatch(&mut state, Action::Back);
+    assert!(matches!(state.overlay, certdeck::app::state::Overlay::None));
+}

@@ -35,6 +35,11 @@ pub enum Action {
     Refresh(Option<String>),
     OpenUpload,
     OpenApply,
+    Forecast(u32),
+    ForecastLoaded {
+        days: u32,
+        entries: Vec<crate::app::state::ForecastRow>,
+    },
     /// Open the upload form filled from these files (read by the engine, at most 1 MiB each).
     UploadFromFiles {
         cert: std::path::PathBuf,

@@ -17,6 +17,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "attach a confirmation letter (JPG/PNG/PDF) to the selected order",
     ),
     ("order", "open the order form (as the a key)"),
+    (
+        "forecast [DAYS]",
+        "every timed rule due in the next DAYS (90), in time order",
+    ),
     ("topup AMOUNT", "add money to the account (e.g. :topup 500)"),
     (
         "advance 1d|12h|2w",
@@ -55,6 +59,14 @@ pub fn parse(line: &str) -> Result<Action, String> {
             path: std::path::PathBuf::from(rest),
         },
         "order" | "apply" => Action::OpenApply,
+        "forecast" => Action::Forecast(if rest.is_empty() {
+            90
+        } else {
+            rest.parse()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| format!("\"{rest}\": days from 1 to 3650"))?
+        }),
         "topup" => Action::TopUp(crate::domain::account::Money::parse(rest)?),
         "advance" => Action::Advance(crate::domain::time::parse_step(if rest.is_empty() {
             "1d"

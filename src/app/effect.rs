@@ -28,6 +28,7 @@ pub enum Effect {
     },
     LoadZones,
     LoadOrders,
+    LoadForecast(u32),
     PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),
     ReadFiles {
         cert: std::path::PathBuf,

@@ -94,6 +94,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
+        Action::Forecast(days) => return vec![Effect::LoadForecast(days)],
+        Action::ForecastLoaded { days, entries } => {
+            state.overlay = Overlay::Forecast { days, entries }
+        }
         Action::OpenApply => {
             state.overlay = Overlay::Apply;
             state.upload_refusal = None;

@@ -90,6 +90,18 @@ pub enum Overlay {
     Upload,
     /// The order form (`a`).
     Apply,
+    /// Every timed rule due in the window, in time order (`f`, `:forecast 30`).
+    Forecast {
+        days: u32,
+        entries: Vec<ForecastRow>,
+    },
+}
+
+/// One line of the forecast: when, what, for which certificate.
+#[derive(Debug, Clone)]
+pub struct ForecastRow {
+    pub entry: crate::domain::schedule::DueEntry,
+    pub name: String,
 }
 
 #[derive(Debug, Clone)]

@@ -310,6 +310,24 @@ impl Engine {
                     Err(msg) => Action::Failed(msg),
                 }
             }
+            Effect::LoadForecast(days) => {
+                let now = self.clock.now();
+                let entries =
+                    self.store
+                        .upcoming(now, now + chrono::Duration::days(days as i64), 10_000)?;
+                let certs = self
+                    .store
+                    .get_many(entries.iter().map(|e| e.cert_id.as_str()))?;
+                let entries = entries
+                    .into_iter()
+                    .zip(certs)
+                    .map(|(entry, c)| crate::app::state::ForecastRow {
+                        entry,
+                        name: c.map(|c| c.name).unwrap_or_default(),
+                    })
+                    .collect();
+                Action::ForecastLoaded { days, entries }
+            }
             Effect::LoadZones => Action::ZonesLoaded(self.store.managed_zones()?),
             Effect::LoadOrders => Action::OrdersLoaded(
                 self.store

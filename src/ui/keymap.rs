@@ -87,6 +87,20 @@ use KeyCode::{
 pub static BINDINGS: &[Binding] = &[
     key(
         List,
+        Char('f'),
+        "f",
+        "forecast: every timed rule of the next 90 days",
+        Some(Action::Forecast(90)),
+    ),
+    key(
+        Validation,
+        Char('f'),
+        "f",
+        "forecast: every timed rule of the next 90 days",
+        Some(Action::Forecast(90)),
+    ),
+    key(
+        List,
         Char('a'),
         "a",
         "order a certificate from the CA",
@@ -391,6 +405,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],
+        (_, Overlay::Forecast { .. }) => vec![Detail, Global],
         (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
         (_, Overlay::None) if state.tab == Tab::Validation => vec![Validation, Global],
         (_, Overlay::None) => vec![Global],

@@ -45,6 +45,7 @@ pub fn draw(
         (Overlay::Upload, Some(form)) => form.render(f, body, state, theme),
         (Overlay::Apply, _) if apply.is_some() => apply.expect("checked").render(f, body, state, theme),
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
+        (Overlay::Forecast { days, entries }, _) => forecast(f, body, *days, entries, state.now, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => validation::render(f, body, state, theme),
@@ -59,6 +60,45 @@ pub fn draw(
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         _ => {}
     }
+}
+
+fn forecast(
+    f: &mut Frame,
+    area: Rect,
+    days: u32,
+    entries: &[crate::app::state::ForecastRow],
+    now: crate::domain::time::Timestamp,
+    theme: &Theme,
+) {
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<18} {:<20} {:<9} {:<28} {}",
+            "WHEN", "RULE", "ID", "NAME", "WHAT"
+        ),
+        theme.title(),
+    ))];
+    for r in entries {
+        lines.push(Line::from(format!(
+            "{:<18} {:<20} {:<9} {:<28} {}",
+            r.entry.due.format("%Y-%m-%d %H:%M"),
+            r.entry.kind.as_str(),
+            r.entry.cert_id,
+            crate::ui::text::clip(&r.name, 28),
+            r.entry.kind.describe()
+        )));
+    }
+    if entries.is_empty() {
+        lines.push(Line::from("nothing is scheduled in this window"));
+    }
+    let title = format!(
+        " Forecast: {} timed rule(s) in the next {days} days from {} · Esc back ",
+        entries.len(),
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
 }
 
 /// The tab whose title is at column `x` of the tab line (titles as `draw` writes them).
