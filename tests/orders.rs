@@ -306,3 +306,47 @@ fn rule_rm1_rm2_reminders_say_why_not_and_from_when() {
         "DNSPod takes no reminders: {r}"
     );
 }
+
+#[test]
+fn prices_come_from_the_price_table_when_set() {
+    let env = Env::new();
+    let (_, list) = env.json(&["products"]);
+    let dv = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "dnspod-dv")
+        .unwrap()
+        .clone();
+    assert_eq!(dv["price"], "199.00");
+    let (code, list) = env.json(&["products", "--set-price", "dnspod-dv", "149.5"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"] == "dnspod-dv")
+            .unwrap()["price"],
+        "149.50"
+    );
+    assert_eq!(
+        env.run(&["products", "--set-price", "no-such", "1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    env.json(&["account", "topup", "200"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "priced.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    assert_eq!(
+        (code, v["order"]["price"].as_str()),
+        (0, Some("149.50")),
+        "{v}"
+    );
+    assert_eq!(env.json(&["account"]).1["balance"], "50.50");
+}

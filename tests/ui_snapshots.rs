@@ -474,7 +474,7 @@ fn order_form_checks_as_you_type() {
     let mut s = state();
     update(
         &mut s,
-        Action::ZonesLoaded(vec!["example.com".into()]),
+        Action::ZonesLoaded(vec!["example.com".into()], Default::default()),
         now(),
     );
     update(
@@ -488,14 +488,14 @@ fn order_form_checks_as_you_type() {
     for c in "*.example.com".chars() {
         form.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
-    form.revalidate(&["example.com".to_string()]);
+    form.revalidate(&["example.com".to_string()], &Default::default());
     assert!(
         matches!(&form.preview, Some(Err(r)) if r.field == certdeck::domain::refusal::Field::Domain),
         "dnspod-dv is single-domain"
     );
     form.focus = certdeck::ui::apply_form::OrderField::Product;
     form.handle_key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
-    form.revalidate(&["example.com".to_string()]);
+    form.revalidate(&["example.com".to_string()], &Default::default());
     assert!(
         matches!(&form.preview, Some(Ok(t)) if t.contains("1299.00")),
         "{:?}",

@@ -55,7 +55,7 @@ pub enum Action {
     ConfirmDelete,
     // Orders.
     Apply(Box<crate::domain::rules::apply::ApplyRequest>),
-    ZonesLoaded(Vec<String>),
+    ZonesLoaded(Vec<String>, crate::domain::catalogue::PriceTable),
     OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {
         summary: Box<CertSummary>,

@@ -162,12 +162,19 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Apply(req) => {
-            match crate::domain::rules::apply::validate_apply(&req, &state.managed_zones) {
+            match crate::domain::rules::apply::validate_apply_priced(
+                &req,
+                &state.managed_zones,
+                &state.prices,
+            ) {
                 Ok(v) => return vec![Effect::PlaceOrder(Box::new(v))],
                 Err(r) => refuse(state, r),
             }
         }
-        Action::ZonesLoaded(zones) => state.managed_zones = zones,
+        Action::ZonesLoaded(zones, prices) => {
+            state.managed_zones = zones;
+            state.prices = prices;
+        }
         Action::OrdersLoaded(mut orders) => {
             let keep = state.selected_order().map(|o| o.summary.id.clone());
             orders.sort_by_key(|o| {

@@ -223,6 +223,8 @@ pub struct State {
     pub check_results: Option<(String, Vec<crate::domain::validation::CheckResult>)>,
     /// Zones whose DNS certdeck manages (AR-6).
     pub managed_zones: Vec<String>,
+    /// Prices set in the store's price table.
+    pub prices: crate::domain::catalogue::PriceTable,
     /// File contents waiting for the upload form to take them.
     pub prefill: Option<Prefill>,
     /// The account balance, once loaded.
@@ -253,6 +255,7 @@ impl Default for State {
             balance: None,
             prefill: None,
             managed_zones: Vec::new(),
+            prices: Default::default(),
             orders: Vec::new(),
             order_selected: 0,
             check_results: None,

@@ -57,9 +57,12 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
         Err(code) => return code,
     };
     let mut state = super::new_state(&engine, "");
-    match engine.store().managed_zones() {
-        Ok(z) => state.managed_zones = z,
-        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    match (engine.store().managed_zones(), engine.store().prices()) {
+        (Ok(z), Ok(p)) => {
+            state.managed_zones = z;
+            state.prices = p;
+        }
+        (Err(e), _) | (_, Err(e)) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     }
     let req = ApplyRequest {
         domain: a.domain.clone(),

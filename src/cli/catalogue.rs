@@ -7,17 +7,42 @@ use clap::{Args, Subcommand};
 
 #[derive(Args, Debug)]
 pub struct ProductsArgs {
+    /// Set a product's one-year price in the store's price table: CODE AMOUNT
+    #[arg(long, num_args = 2, value_names = ["CODE", "AMOUNT"])]
+    pub set_price: Option<Vec<String>>,
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn products(a: &ProductsArgs) -> Exit {
+pub fn products(cli: &Cli, a: &ProductsArgs) -> Exit {
+    let engine = match open_engine(cli, "cli products", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    if let Some([code, amount]) = a.set_price.as_deref() {
+        let Some(p) = crate::domain::catalogue::product(code) else {
+            return fail(a.json, EXIT_USAGE, &format!("unknown product \"{code}\""));
+        };
+        let price = match crate::domain::account::Money::parse(amount) {
+            Ok(m) => m,
+            Err(e) => return fail(a.json, EXIT_USAGE, &e),
+        };
+        if let Err(e) = engine.store().set_price(p.code, price) {
+            return fail(a.json, EXIT_UNAVAILABLE, &e.to_string());
+        }
+    }
+    let prices = match engine.store().prices() {
+        Ok(p) => p,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    let price =
+        |p: &crate::domain::catalogue::Product| crate::domain::catalogue::price_of(p, &prices);
     if a.json {
         let rows: Vec<_> = CATALOGUE
             .iter()
             .map(|p| {
                 serde_json::json!({"code": p.code, "brand": p.brand, "cert_type": p.cert_type.as_str(), "domain_kind": p.domain_kind.as_str(),
-                    "price": p.price.to_string(), "currency": crate::domain::account::CURRENCY, "review_business_days": p.review_days,
+                    "price": price(p).to_string(), "currency": crate::domain::account::CURRENCY, "review_business_days": p.review_days,
                     "auto_renewable": p.auto_renewable()})
             })
             .collect();
@@ -34,7 +59,7 @@ pub fn products(a: &ProductsArgs) -> Exit {
                 p.brand,
                 p.cert_type.as_str(),
                 p.domain_kind.as_str(),
-                p.price,
+                price(p),
                 p.review_days,
                 if p.auto_renewable() { "yes" } else { "no" }
             );

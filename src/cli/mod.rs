@@ -134,7 +134,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Account(a) => account::run(cli, a),
         Command::Apply(a) => apply::run(cli, a),
-        Command::Products(a) => catalogue::products(a),
+        Command::Products(a) => catalogue::products(cli, a),
         Command::Zones(a) => catalogue::zones(cli, a),
         Command::Renew(a) => renew::run(cli, a),
         Command::Validate(a) => validate::run(cli, a),

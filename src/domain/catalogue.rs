@@ -63,6 +63,14 @@ pub fn product(code: &str) -> Option<&'static Product> {
     CATALOGUE.iter().find(|p| p.code == code)
 }
 
+/// Prices set in the store's price table (`certdeck products --set-price`), by product code.
+pub type PriceTable = std::collections::BTreeMap<String, Money>;
+
+/// A product's one-year price: the price table's, else the catalogue's.
+pub fn price_of(p: &Product, prices: &PriceTable) -> Money {
+    prices.get(p.code).copied().unwrap_or(p.price)
+}
+
 /// The catalogue product of a brand, type and domain kind, if there is one.
 pub fn find(brand: &str, cert_type: CertType, domain_kind: DomainKind) -> Option<&'static Product> {
     CATALOGUE

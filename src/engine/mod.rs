@@ -236,9 +236,7 @@ impl Engine {
             return Ok(None);
         }
         let order = order.expect("eligible certificates have an order");
-        let fee = crate::domain::catalogue::product(&order.product)
-            .map(|p| p.price)
-            .unwrap_or(order.price);
+        let fee = self.renewal_fee(order).map_err(|e| e.to_string())?;
         let balance = self.store.balance().map_err(|e| e.to_string())?;
         if balance < fee {
             return Ok(Some(fee_not_covered(cert, fee, balance, now)));
@@ -253,8 +251,16 @@ impl Engine {
             .collect();
         let zones = self.store.managed_zones().map_err(|e| e.to_string())?;
         Ok(Some(
-            renew(cert, order, id, &tokens, &zones, now).into_fired(),
+            renew(cert, order, fee, id, &tokens, &zones, now).into_fired(),
         ))
+    }
+
+    /// One year of the order's product at today's price (the price table's, else the catalogue's).
+    fn renewal_fee(&self, order: &OrderInfo) -> Result<crate::domain::account::Money, StoreError> {
+        let prices = self.store.prices()?;
+        Ok(crate::domain::catalogue::product(&order.product)
+            .map(|p| crate::domain::catalogue::price_of(p, &prices))
+            .unwrap_or(order.price))
     }
 
     /// Asks the CA backend for the certificate of an order whose review has ended.
@@ -328,7 +334,9 @@ impl Engine {
                     .collect();
                 Action::ForecastLoaded { days, entries }
             }
-            Effect::LoadZones => Action::ZonesLoaded(self.store.managed_zones()?),
+            Effect::LoadZones => {
+                Action::ZonesLoaded(self.store.managed_zones()?, self.store.prices()?)
+            }
             Effect::LoadOrders => Action::OrdersLoaded(
                 self.store
                     .open_orders()?
@@ -471,9 +479,7 @@ impl Engine {
                     return Ok(Action::Refused(r));
                 }
                 let order = order.expect("checked");
-                let fee = crate::domain::catalogue::product(&order.product)
-                    .map(|p| p.price)
-                    .unwrap_or(order.price);
+                let fee = self.renewal_fee(&order)?;
                 let balance = self.store.balance()?;
                 if balance < fee {
                     return Ok(Action::Refused(Refusal::new(
@@ -493,6 +499,7 @@ impl Engine {
                 let fired = crate::domain::rules::renewal::renew(
                     &cert,
                     &order,
+                    fee,
                     new_id.clone(),
                     &tokens,
                     &zones,

@@ -37,6 +37,8 @@ const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("s
 const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
 /// OV/EV confirmation letters, keyed by record id.
 const LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("letters");
+/// Prices set for catalogue products (cents), overriding the built-in ones.
+const PRICES: TableDefinition<&str, i64> = TableDefinition::new("prices");
 /// The account's ledger, in posting order; the balance is kept in META beside it.
 const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
 /// What happened to records that no longer exist (their timelines go with them).
@@ -397,6 +399,27 @@ impl Store {
         txn.open_table(META)
             .map_err(db_err)?
             .insert("managed_zones", encode(&zones).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// The price table: prices set for catalogue products, in cents.
+    pub fn prices(&self) -> Result<crate::domain::catalogue::PriceTable, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(PRICES).map_err(db_err)?;
+        let mut out = crate::domain::catalogue::PriceTable::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.insert(k.value().to_string(), Money(v.value()));
+        }
+        Ok(out)
+    }
+
+    pub fn set_price(&self, code: &str, price: Money) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(PRICES)
+            .map_err(db_err)?
+            .insert(code, price.0)
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
@@ -1032,6 +1055,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         // v4: orders placed with a CA backend.
         txn.open_table(ORDERS).map_err(db_err)?;
         txn.open_table(LETTERS).map_err(db_err)?;
+        txn.open_table(PRICES).map_err(db_err)?;
     }
     if from < 3 {
         // v3: the account ledger (balance 0 until the first top-up).

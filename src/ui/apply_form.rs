@@ -4,7 +4,7 @@ use crate::app::state::State;
 use crate::domain::catalogue::CATALOGUE;
 use crate::domain::order::ValidationMethod;
 use crate::domain::refusal::Refusal;
-use crate::domain::rules::apply::{validate_apply, ApplyRequest, MAX_YEARS};
+use crate::domain::rules::apply::{validate_apply_priced, ApplyRequest, MAX_YEARS};
 use crate::ui::theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -94,12 +94,12 @@ impl ApplyForm {
         }
     }
 
-    pub fn revalidate(&mut self, zones: &[String]) {
+    pub fn revalidate(&mut self, zones: &[String], prices: &crate::domain::catalogue::PriceTable) {
         if self.domain.lines().join("").trim().is_empty() {
             self.preview = None;
             return;
         }
-        self.preview = Some(validate_apply(&self.request(), zones).map(|v| {
+        self.preview = Some(validate_apply_priced(&self.request(), zones, prices).map(|v| {
             let how = match v.validation {
                 ValidationMethod::DnsAuto => "validated at once in the managed zone",
                 ValidationMethod::Dns => "you add a DNS TXT record within 7 days",
@@ -220,7 +220,7 @@ impl ApplyForm {
             p.brand,
             p.cert_type.as_str(),
             p.domain_kind.as_str(),
-            p.price,
+            crate::domain::catalogue::price_of(p, &state.prices),
             crate::domain::account::CURRENCY,
             if p.auto_renewable() {
                 " · can auto-renew"

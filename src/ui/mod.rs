@@ -160,8 +160,7 @@ impl Ui {
                                 return self.dispatch(engine, Action::Apply(Box::new(req)));
                             }
                             apply_form::ApplyEvent::Changed => {
-                                let zones = self.state.managed_zones.clone();
-                                form.revalidate(&zones);
+                                form.revalidate(&self.state.managed_zones, &self.state.prices);
                             }
                             apply_form::ApplyEvent::Ignored => {}
                         }

@@ -80,9 +80,18 @@ pub fn in_managed_zone(domain: &str, zones: &[String]) -> bool {
         .any(|z| base == z || base.ends_with(&format!(".{z}")))
 }
 
+/// `validate_apply_priced` with catalogue prices.
 pub fn validate_apply(
     req: &ApplyRequest,
     managed_zones: &[String],
+) -> Result<ValidatedApply, Refusal> {
+    validate_apply_priced(req, managed_zones, &Default::default())
+}
+
+pub fn validate_apply_priced(
+    req: &ApplyRequest,
+    managed_zones: &[String],
+    prices: &crate::domain::catalogue::PriceTable,
 ) -> Result<ValidatedApply, Refusal> {
     let product = product(&req.product).ok_or_else(|| {
         refuse(
@@ -165,7 +174,7 @@ pub fn validate_apply(
         name,
         tags,
         project: req.project.clone().filter(|p| !p.trim().is_empty()),
-        price: Money(product.price.0 * req.years as i64),
+        price: Money(crate::domain::catalogue::price_of(product, prices).0 * req.years as i64),
         warnings,
     })
 }

@@ -179,13 +179,13 @@ impl Renewal {
 pub fn renew(
     cert: &Certificate,
     order: &OrderInfo,
+    fee: Money,
     new_id: String,
     tokens: &[String],
     zones: &[String],
     now: Timestamp,
 ) -> Renewal {
-    let product = product(&order.product).expect("eligible certificates have a catalogue product");
-    let fee = product.price;
+    let product = product(&order.product).expect("renewed certificates have a catalogue product");
     let auto = cert.domains.iter().all(|d| in_managed_zone(d, zones));
     let validation = if auto {
         ValidationMethod::DnsAuto
@@ -415,6 +415,7 @@ mod tests {
         let r = renew(
             &cert,
             &order,
+            Money(19_900),
             "newNEW01".into(),
             &["tok".into()],
             &[],
@@ -434,6 +435,7 @@ mod tests {
         let r = renew(
             &cert,
             &order,
+            Money(19_900),
             "n".into(),
             &["tok".into()],
             &["example.com".into()],
@@ -441,7 +443,15 @@ mod tests {
         );
         assert_eq!(r.new_order.validation, ValidationMethod::DnsAuto);
         assert!(r.new_order.review_due.is_some() && r.new_order.deadline.is_none());
-        let r = renew(&cert, &order, "n".into(), &["tok".into()], &[], now);
+        let r = renew(
+            &cert,
+            &order,
+            Money(19_900),
+            "n".into(),
+            &["tok".into()],
+            &[],
+            now,
+        );
         assert_eq!(r.new_order.deadline, Some(now + Duration::days(7)));
         assert!(r.fired.event.message.contains("(AR-6)"));
     }
