@@ -8,6 +8,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(r) = cli.resolver {
+        // Read by the validation checks (validate/dns.rs), in the CLI and the TUI alike.
+        std::env::set_var("CERTDECK_RESOLVER", r.to_string());
+    }
     let code = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => certdeck::cli::tui::run(&cli),

@@ -132,7 +132,7 @@ fn an_unreachable_or_missing_file_is_named() {
 fn dns_validation_is_checked_against_a_real_resolver_on_loopback() {
     use certdeck::demo::dns::serve_txt;
     let env = Env::new();
-    env.json(&["account", "topup", "500"]);
+    env.json(&["account", "topup", "1000"]);
     let (code, v) = env.json(&[
         "apply",
         "--domain",
@@ -176,6 +176,29 @@ fn dns_validation_is_checked_against_a_real_resolver_on_loopback() {
     let r = check();
     assert_eq!(r["results"][0]["code"], "ok", "{r}");
     assert_eq!(r["validated"], true);
+    // The --resolver flag works as the variable does.
+    let (_, v3) = env.json(&[
+        "apply",
+        "--domain",
+        "flag.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    let out = env
+        .command()
+        .args([
+            "validate",
+            v3["id"].as_str().unwrap(),
+            "--json",
+            "--resolver",
+            &dns.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let flagged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(flagged["results"][0]["code"], "record_missing", "{flagged}");
     // A resolver that does not answer: unreachable, after a bounded wait.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let (_, v2) = env.json(&[

@@ -41,6 +41,9 @@ pub struct Cli {
     /// Open the TUI on a fresh temporary database seeded with demo certificates
     #[arg(long)]
     pub demo: bool,
+    /// DNS resolver for validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else /etc/resolv.conf)
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub resolver: Option<std::net::SocketAddr>,
     /// Pretend the time is this RFC 3339 instant (tests, what-if checks)
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
     pub now: Option<String>,
