@@ -543,24 +543,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn()?;
         {
-            let mut meta = txn.open_table(META).map_err(db_err)?;
-            let Some(next) = account::apply(read_balance(&meta)?, payment) else {
-                drop(meta);
+            if post_in(&txn, payment)?.is_none() {
                 txn.abort().map_err(db_err)?;
                 return Ok(false);
-            };
-            meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
-                .map_err(db_err)?;
-            let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
-            let seq = match ledger.last().map_err(db_err)? {
-                Some((k, _)) => k.value() + 1,
-                None => 0,
-            };
-            ledger
-                .insert(seq, encode(payment).as_slice())
-                .map_err(db_err)?;
-            drop(ledger);
-            drop(meta);
+            }
             let id = rec.cert.id.as_str();
             txn.open_table(ORDERS)
                 .map_err(db_err)?
@@ -602,24 +588,9 @@ impl Store {
     /// the balance does not cover (AR-4); nothing is written.
     pub fn post(&self, entry: &LedgerEntry) -> Result<Option<Money>, StoreError> {
         let txn = self.write_txn()?;
-        let next = {
-            let mut meta = txn.open_table(META).map_err(db_err)?;
-            let Some(next) = account::apply(read_balance(&meta)?, entry) else {
-                drop(meta);
-                txn.abort().map_err(db_err)?;
-                return Ok(None);
-            };
-            meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
-                .map_err(db_err)?;
-            let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
-            let seq = match ledger.last().map_err(db_err)? {
-                Some((k, _)) => k.value() + 1,
-                None => 0,
-            };
-            ledger
-                .insert(seq, encode(entry).as_slice())
-                .map_err(db_err)?;
-            next
+        let Some(next) = post_in(&txn, entry)? else {
+            txn.abort().map_err(db_err)?;
+            return Ok(None);
         };
         txn.commit().map_err(db_err)?;
         Ok(Some(next))
@@ -747,22 +718,11 @@ impl Store {
                     }
                 }
                 if let Some(new) = &effect.new_order {
-                    let mut meta = txn.open_table(META).map_err(db_err)?;
-                    let Some(next) = account::apply(read_balance(&meta)?, &new.payment) else {
+                    if post_in(&txn, &new.payment)?.is_none() {
                         return Err(StoreError::Db(
                             "the balance changed under a renewal; retried at the next tick".into(),
                         ));
-                    };
-                    meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
-                        .map_err(db_err)?;
-                    let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
-                    let seq = match ledger.last().map_err(db_err)? {
-                        Some((k, _)) => k.value() + 1,
-                        None => 0,
-                    };
-                    ledger
-                        .insert(seq, encode(&new.payment).as_slice())
-                        .map_err(db_err)?;
+                    }
                     let nid = new.cert.id.as_str();
                     certs
                         .insert(nid, encode(&new.cert).as_slice())
@@ -1086,6 +1046,26 @@ fn read_balance(
         ),
         None => 0,
     }))
+}
+
+/// Posts a ledger entry and moves the balance inside `txn`. `None`: a deduction the balance does
+/// not cover (AR-4); nothing was written and the caller aborts.
+fn post_in(txn: &redb::WriteTransaction, entry: &LedgerEntry) -> Result<Option<Money>, StoreError> {
+    let mut meta = txn.open_table(META).map_err(db_err)?;
+    let Some(next) = account::apply(read_balance(&meta)?, entry) else {
+        return Ok(None);
+    };
+    meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
+        .map_err(db_err)?;
+    let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
+    let seq = match ledger.last().map_err(db_err)? {
+        Some((k, _)) => k.value() + 1,
+        None => 0,
+    };
+    ledger
+        .insert(seq, encode(entry).as_slice())
+        .map_err(db_err)?;
+    Ok(Some(next))
 }
 
 fn sealer_seal(sealer: &Sealer, aad: &str, pem: &str) -> Vec<u8> {
