@@ -16,7 +16,7 @@ impl Tmux {
         let script = env.write(
             &format!("run-{tag}.sh"),
             format!(
-                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport LANG=C.UTF-8\n'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\nsleep 60\n",
+                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport LANG=C.UTF-8\n'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\necho MODES-DONE\nsleep 60\n",
                 env.path("config").display(),
                 env!("CARGO_BIN_EXE_certdeck"),
                 env.db().display()
@@ -181,7 +181,8 @@ fn upload_by_paste_list_filter_quit() {
         "{s}"
     );
     t.keys(&["Enter", "q"]);
-    let s = t.wait_for("EXITED:0");
+    let s = t.wait_for("MODES-DONE");
+    assert!(s.contains("EXITED:0"), "{s}");
     assert_restored(&s);
 }
 
@@ -198,7 +199,8 @@ fn sigterm_and_sighup_restore_the_terminal_within_two_seconds() {
             .status()
             .unwrap();
         pid_gone_within(pid, Duration::from_secs(2));
-        assert_restored(&t.wait_for("EXITED:"));
+        // The terminal modes are printed after the exit line: wait for both.
+        assert_restored(&t.wait_for("MODES-DONE"));
     }
 }
 

@@ -222,3 +222,49 @@ fn dns_validation_is_checked_against_a_real_resolver_on_loopback() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["results"][0]["code"], "unreachable", "{r}");
 }
+
+#[test]
+fn cname_validation_for_brands_that_use_it() {
+    use certdeck::demo::dns::serve_records;
+    let env = Env::new();
+    env.json(&["account", "topup", "2000"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "*.cname.example.net",
+        "--product",
+        "trustasia-dv-wildcard",
+        "--validation",
+        "dns",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let c = &v["order"]["challenges"][0];
+    assert_eq!(c["type"], "CNAME", "{v}");
+    let (name, target) = (
+        c["name"].as_str().unwrap().to_string(),
+        c["value"].as_str().unwrap().to_string(),
+    );
+    assert!(
+        name.ends_with(".cname.example.net") && name.starts_with('_'),
+        "{name}"
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    let cnames = Arc::new(Mutex::new(std::collections::HashMap::new()));
+    let dns = serve_records(Default::default(), cnames.clone(), 20).unwrap();
+    let check = || {
+        let out = env
+            .command()
+            .args(["validate", &id, "--json", "--resolver", &dns.to_string()])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(check()["results"][0]["code"], "record_missing");
+    cnames
+        .lock()
+        .unwrap()
+        .insert(name.clone(), vec![target.to_uppercase()]);
+    let r = check();
+    assert_eq!(r["results"][0]["code"], "ok", "{r}");
+    assert_eq!(r["validated"], true);
+}

@@ -260,6 +260,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 state.copy = Some(value.clone());
                 state.say(Level::Info, format!("copied the TXT value for {name}"));
             }
+            Some(crate::domain::order::Challenge::DnsCname { name, target, .. }) => {
+                state.copy = Some(target.clone());
+                state.say(Level::Info, format!("copied the CNAME target for {name}"));
+            }
             Some(crate::domain::order::Challenge::File { url, content, .. }) => {
                 state.copy = Some(content.clone());
                 state.say(Level::Info, format!("copied the file content for {url}"));

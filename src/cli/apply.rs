@@ -46,6 +46,7 @@ pub fn order_json(o: &OrderInfo) -> serde_json::Value {
         "deadline": ts(o.deadline),
         "challenges": o.challenges.iter().map(|c| match c {
             Challenge::DnsTxt { domain, name, value } => serde_json::json!({"domain": domain, "type": "TXT", "name": name, "value": value}),
+            Challenge::DnsCname { domain, name, target } => serde_json::json!({"domain": domain, "type": "CNAME", "name": name, "value": target}),
             Challenge::File { domain, url, content } => serde_json::json!({"domain": domain, "type": "file", "url": url, "content": content}),
         }).collect::<Vec<_>>(),
     })
@@ -108,6 +109,9 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
                     match c {
                         Challenge::DnsTxt { name, value, .. } => {
                             println!("  DNS TXT {name} = {value}")
+                        }
+                        Challenge::DnsCname { name, target, .. } => {
+                            println!("  DNS CNAME {name} -> {target}")
                         }
                         Challenge::File { url, content, .. } => {
                             println!("  file {url} containing {content}")

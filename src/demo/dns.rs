@@ -12,6 +12,15 @@ use std::sync::{Arc, Mutex};
 pub type TxtTable = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 pub fn serve_txt(records: TxtTable, max: usize) -> std::io::Result<SocketAddr> {
+    serve_records(records, TxtTable::default(), max)
+}
+
+/// Serves TXT records and CNAMEs (name → target) from two tables.
+pub fn serve_records(
+    records: TxtTable,
+    cnames: TxtTable,
+    max: usize,
+) -> std::io::Result<SocketAddr> {
     let sock = UdpSocket::bind("127.0.0.1:0")?;
     let addr = sock.local_addr()?;
     std::thread::Builder::new()
@@ -41,6 +50,21 @@ pub fn serve_txt(records: TxtTable, max: usize) -> std::io::Result<SocketAddr> {
                                     query.name().clone(),
                                     60,
                                     RData::TXT(TXT::new(vec![v.clone()])),
+                                ));
+                            }
+                        }
+                    }
+                    let cname_table = cnames.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(targets) = cname_table.get(&key) {
+                        found = true;
+                        for t in targets {
+                            let target = format!("{}.", t.trim_end_matches('.'));
+                            if let Ok(target) = hickory_proto::rr::Name::from_ascii(target) {
+                                let cname = RData::CNAME(hickory_proto::rr::rdata::CNAME(target));
+                                reply.add_answer(Record::from_rdata(
+                                    query.name().clone(),
+                                    60,
+                                    cname,
                                 ));
                             }
                         }

@@ -19,7 +19,7 @@ pub fn serve_challenges(challenges: Vec<Challenge>) -> std::io::Result<SocketAdd
                     .map(|(_, p)| format!("/{p}"))?;
                 Some((path, content))
             }
-            Challenge::DnsTxt { .. } => None,
+            Challenge::DnsTxt { .. } | Challenge::DnsCname { .. } => None,
         })
         .collect();
     let listener = TcpListener::bind("127.0.0.1:0")?;

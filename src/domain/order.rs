@@ -46,6 +46,12 @@ pub enum Challenge {
         name: String,
         value: String,
     },
+    /// Some CAs (TrustAsia, WoTrus here) validate with a CNAME to a name of theirs.
+    DnsCname {
+        domain: String,
+        name: String,
+        target: String,
+    },
     File {
         domain: String,
         url: String,
@@ -56,7 +62,9 @@ pub enum Challenge {
 impl Challenge {
     pub fn domain(&self) -> &str {
         match self {
-            Challenge::DnsTxt { domain, .. } | Challenge::File { domain, .. } => domain,
+            Challenge::DnsTxt { domain, .. }
+            | Challenge::DnsCname { domain, .. }
+            | Challenge::File { domain, .. } => domain,
         }
     }
 }
@@ -95,6 +103,26 @@ impl OrderInfo {
 pub fn plus_years(t: Timestamp, years: u32) -> Timestamp {
     t.checked_add_months(chrono::Months::new(12 * years))
         .unwrap_or(t + chrono::Duration::days(365 * years as i64))
+}
+
+/// The DNS challenge a brand uses for `domain`: a CNAME for TrustAsia and WoTrus, else a TXT.
+pub fn dns_challenge(brand: &str, domain: &str, token: &str) -> Challenge {
+    let base = domain.trim_start_matches("*.");
+    if matches!(brand, "TrustAsia" | "WoTrus") {
+        // DNS names are case-insensitive: the token goes in lower case.
+        let t = token.to_ascii_lowercase();
+        Challenge::DnsCname {
+            domain: domain.to_string(),
+            name: format!("_{}.{base}", &t[..t.len().min(12)]),
+            target: format!("{t}.dcv.sandbox-ca.certdeck.test"),
+        }
+    } else {
+        Challenge::DnsTxt {
+            domain: domain.to_string(),
+            name: format!("_dnsauth.{base}"),
+            value: token.to_string(),
+        }
+    }
 }
 
 /// The schedule entries an order needs: its review end, or its validation deadline.

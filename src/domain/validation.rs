@@ -40,7 +40,7 @@ pub fn judge_file(challenge: &Challenge, fetched: &Fetched) -> CheckResult {
             url,
             content,
         } => (domain, url, content),
-        Challenge::DnsTxt { domain, .. } => {
+        Challenge::DnsTxt { domain, .. } | Challenge::DnsCname { domain, .. } => {
             return CheckResult {
                 domain: domain.clone(),
                 code: CheckCode::NotChecked,
@@ -83,7 +83,7 @@ pub fn judge_dns(challenge: &Challenge, found: Result<Vec<String>, String>) -> C
             name,
             value,
         } => (domain, name, value),
-        Challenge::File { domain, .. } => {
+        Challenge::File { domain, .. } | Challenge::DnsCname { domain, .. } => {
             return CheckResult {
                 domain: domain.clone(),
                 code: CheckCode::NotChecked,
@@ -101,6 +101,45 @@ pub fn judge_dns(challenge: &Challenge, found: Result<Vec<String>, String>) -> C
         Ok(v) => (
             CheckCode::ValueMismatch,
             format!("TXT {name} holds {v:?}, expected \"{value}\""),
+        ),
+    };
+    CheckResult {
+        domain: domain.clone(),
+        code,
+        detail,
+    }
+}
+
+/// Judges a CNAME challenge from the target found at its name.
+pub fn judge_cname(challenge: &Challenge, found: Result<Vec<String>, String>) -> CheckResult {
+    let (domain, name, target) = match challenge {
+        Challenge::DnsCname {
+            domain,
+            name,
+            target,
+        } => (domain, name, target),
+        other => {
+            return CheckResult {
+                domain: other.domain().to_string(),
+                code: CheckCode::NotChecked,
+                detail: "not a CNAME challenge".into(),
+            }
+        }
+    };
+    let norm = |s: &str| s.trim().trim_end_matches('.').to_ascii_lowercase();
+    let (code, detail) = match found {
+        Err(e) => (CheckCode::Unreachable, format!("{name}: {e}")),
+        Ok(v) if v.is_empty() => (
+            CheckCode::RecordMissing,
+            format!("no CNAME record at {name}"),
+        ),
+        Ok(v) if v.iter().any(|t| norm(t) == norm(target)) => (
+            CheckCode::Ok,
+            format!("CNAME {name} points at the expected name"),
+        ),
+        Ok(v) => (
+            CheckCode::ValueMismatch,
+            format!("CNAME {name} points at {v:?}, expected \"{target}\""),
         ),
     };
     CheckResult {
@@ -187,6 +226,28 @@ mod tests {
         assert_eq!(
             judge_dns(&c, Ok(vec!["x".into(), "v1".into()])).code,
             CheckCode::Ok
+        );
+    }
+
+    #[test]
+    fn cname_checks_compare_names_case_and_dot_insensitively() {
+        let c = Challenge::DnsCname {
+            domain: "a.example".into(),
+            name: "_abc.a.example".into(),
+            target: "tok.dcv.sandbox-ca.certdeck.test".into(),
+        };
+        assert_eq!(judge_cname(&c, Ok(vec![])).code, CheckCode::RecordMissing);
+        assert_eq!(
+            judge_cname(&c, Ok(vec!["other.example".into()])).code,
+            CheckCode::ValueMismatch
+        );
+        assert_eq!(
+            judge_cname(&c, Ok(vec!["TOK.dcv.sandbox-ca.certdeck.test.".into()])).code,
+            CheckCode::Ok
+        );
+        assert_eq!(
+            judge_cname(&c, Err("timeout".into())).code,
+            CheckCode::Unreachable
         );
     }
 

@@ -175,6 +175,9 @@ pub fn detail_text(
                 crate::domain::order::Challenge::DnsTxt { name, value, .. } => {
                     l.push(format!("  {:<18} TXT {name} = {value}", "dns record"))
                 }
+                crate::domain::order::Challenge::DnsCname { name, target, .. } => {
+                    l.push(format!("  {:<18} CNAME {name} -> {target}", "dns record"))
+                }
                 crate::domain::order::Challenge::File { url, content, .. } => {
                     l.push(format!("  {:<18} {url} containing {content}", "file"))
                 }

@@ -137,6 +137,21 @@ fn details(state: &State, theme: &Theme) -> Paragraph<'static> {
                     )));
                 }
             }
+            Challenge::DnsCname {
+                domain,
+                name,
+                target,
+            } => {
+                lines.push(Line::from(format!(
+                    "  {domain}: add DNS record  {name}  CNAME  {target}"
+                )));
+                if o.order.validation == ValidationMethod::DnsAuto {
+                    lines.push(Line::from(Span::styled(
+                        "      added automatically in the managed zone (AR-6)",
+                        theme.ok(),
+                    )));
+                }
+            }
             Challenge::File {
                 domain,
                 url,

@@ -26,11 +26,20 @@ pub fn resolver() -> Result<SocketAddr, String> {
 
 /// The TXT strings at `name` (each record's segments joined). An empty list: no such record.
 pub fn lookup_txt(name: &str, server: SocketAddr) -> Result<Vec<String>, String> {
+    lookup(name, RecordType::TXT, server)
+}
+
+/// The CNAME targets at `name` (without the trailing dot).
+pub fn lookup_cname(name: &str, server: SocketAddr) -> Result<Vec<String>, String> {
+    lookup(name, RecordType::CNAME, server)
+}
+
+fn lookup(name: &str, rtype: RecordType, server: SocketAddr) -> Result<Vec<String>, String> {
     let qname = Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
         .map_err(|e| format!("{name}: {e}"))?;
     let mut query = Message::query();
     query.metadata.recursion_desired = true;
-    query.add_query(Query::query(qname, RecordType::TXT));
+    query.add_query(Query::query(qname, rtype));
     let id = query.metadata.id;
     let bytes = query.to_vec().map_err(|e| e.to_string())?;
     let local = if server.is_ipv6() {
@@ -62,12 +71,15 @@ pub fn lookup_txt(name: &str, server: SocketAddr) -> Result<Vec<String>, String>
                 .answers
                 .iter()
                 .filter_map(|r| match &r.data {
-                    RData::TXT(t) => Some(
+                    RData::TXT(t) if rtype == RecordType::TXT => Some(
                         t.txt_data
                             .iter()
                             .map(|s| String::from_utf8_lossy(s))
                             .collect::<String>(),
                     ),
+                    RData::CNAME(c) if rtype == RecordType::CNAME => {
+                        Some(c.0.to_ascii().trim_end_matches('.').to_string())
+                    }
                     _ => None,
                 })
                 .collect()),

@@ -4,7 +4,7 @@
 pub mod dns;
 
 use crate::domain::order::Challenge;
-use crate::domain::validation::{judge_dns, judge_file, CheckResult, Fetched};
+use crate::domain::validation::{judge_cname, judge_dns, judge_file, CheckResult, Fetched};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -22,6 +22,9 @@ pub fn check_all(challenges: &[Challenge], http_addr: Option<SocketAddr>) -> Vec
         .iter()
         .map(|c| match c {
             Challenge::File { url, .. } => judge_file(c, &fetch(url, http_addr)),
+            Challenge::DnsCname { name, .. } => {
+                judge_cname(c, dns::resolver().and_then(|r| dns::lookup_cname(name, r)))
+            }
             Challenge::DnsTxt { name, .. } => {
                 judge_dns(c, dns::resolver().and_then(|r| dns::lookup_txt(name, r)))
             }

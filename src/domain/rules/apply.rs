@@ -194,11 +194,9 @@ pub fn new_order(
         .map(|(d, token)| {
             let base = d.trim_start_matches("*.");
             match v.validation {
-                ValidationMethod::Dns | ValidationMethod::DnsAuto => Challenge::DnsTxt {
-                    domain: d.clone(),
-                    name: format!("_dnsauth.{base}"),
-                    value: token.clone(),
-                },
+                ValidationMethod::Dns | ValidationMethod::DnsAuto => {
+                    crate::domain::order::dns_challenge(v.product.brand, d, token)
+                }
                 ValidationMethod::File => Challenge::File {
                     domain: d.clone(),
                     url: format!("http://{base}/.well-known/pki-validation/fileauth.txt"),

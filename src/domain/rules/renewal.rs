@@ -3,7 +3,7 @@
 use crate::domain::account::{LedgerEntry, LedgerKind, Money, CURRENCY};
 use crate::domain::catalogue::{add_business_days, product};
 use crate::domain::model::{Certificate, Source, Status, TimelineEvent};
-use crate::domain::order::{Challenge, OrderInfo, ValidationMethod, MANUAL_VALIDATION_DAYS};
+use crate::domain::order::{OrderInfo, ValidationMethod, MANUAL_VALIDATION_DAYS};
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::apply::in_managed_zone;
 use crate::domain::schedule::Fired;
@@ -196,11 +196,7 @@ pub fn renew(
         .domains
         .iter()
         .zip(tokens)
-        .map(|(d, t)| Challenge::DnsTxt {
-            domain: d.clone(),
-            name: format!("_dnsauth.{}", d.trim_start_matches("*.")),
-            value: t.clone(),
-        })
+        .map(|(d, t)| crate::domain::order::dns_challenge(&cert.brand, d, t))
         .collect();
     let new_order = OrderInfo {
         product: order.product.clone(),
