@@ -90,7 +90,7 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
 
 /// What firing an entry does: the event for the timeline, the record (and order) as they are
 /// afterwards when they change, a new private key to seal, and the entries that follow.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Fired {
     pub event: TimelineEvent,
     pub updated: Option<Certificate>,
@@ -110,6 +110,24 @@ pub struct NewOrder {
     pub order: OrderInfo,
     pub event: TimelineEvent,
     pub payment: crate::domain::account::LedgerEntry,
+}
+
+/// Debug never shows the new private key (or the letter's bytes).
+impl std::fmt::Debug for Fired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fired")
+            .field("event", &self.event)
+            .field("updated", &self.updated.as_ref().map(|c| &c.id))
+            .field("updated_order", &self.updated_order.is_some())
+            .field(
+                "new_key_pem",
+                &self.new_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("follow_up", &self.follow_up)
+            .field("new_order", &self.new_order.as_ref().map(|n| &n.cert.id))
+            .field("letter_bytes", &self.letter.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 /// What the engine must do with a due entry.
@@ -250,6 +268,19 @@ mod tests {
             reissued_from: None,
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_new_private_key() {
+        let fired = Fired {
+            new_key_pem: Some("-----BEGIN PRIVATE KEY-----\nSECRET".into()),
+            ..Default::default()
+        };
+        let shown = format!("{fired:?}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("redacted"),
+            "{shown}"
+        );
     }
 
     #[test]
