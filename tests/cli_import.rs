@@ -529,3 +529,29 @@ fn a_second_process_is_told_who_holds_the_database() {
     drop(store);
     assert_eq!(env.run(&["list"]).status.code(), Some(0));
 }
+
+#[test]
+fn rule_ig1_ignore_only_within_thirty_days_and_unignore_any_time() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let mut ids = Vec::new();
+    for (d, days) in [("soon.example", 30), ("later.example", 90)] {
+        let leaf = pki.leaf(&[d], days);
+        let (_, v) = env.import(
+            &env.write(&format!("{d}.pem"), &leaf.cert_pem),
+            Some(&env.write(&format!("{d}.key"), &leaf.key_pem)),
+            &[],
+        );
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (code, v) = env.json(&["ignore", &ids[0]]);
+    assert_eq!((code, v["ignored"].as_bool()), (0, Some(true)), "{v}");
+    let (code, v) = env.json(&["ignore", &ids[1]]);
+    assert_eq!(
+        (code, v["error"]["rule"].as_str()),
+        (1, Some("IG-1")),
+        "{v}"
+    );
+    let (code, v) = env.json(&["unignore", &ids[0]]);
+    assert_eq!((code, v["ignored"].as_bool()), (0, Some(false)), "{v}");
+}

@@ -73,6 +73,11 @@ pub enum Action {
     },
     /// Renew by hand now: the fee is taken and a renewal order placed.
     RenewNow(String),
+    /// `i`: ignore (IG-1) or un-ignore `id` or the selected row (`None`: toggle).
+    SetIgnored {
+        id: Option<String>,
+        on: Option<bool>,
+    },
     /// `c` in the validation queue: check the order's challenges now.
     CheckValidation(Option<String>),
     /// Move the Validation queue's selection.

@@ -20,6 +20,10 @@ pub enum Effect {
         fired: Box<crate::domain::schedule::Fired>,
     },
     RenewNow(String),
+    SetIgnored {
+        id: String,
+        on: Option<bool>,
+    },
     CheckValidation(String),
     Remind(String),
     AttachLetter {

@@ -247,6 +247,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::RenewNow(id) => return vec![Effect::RenewNow(id)],
+        Action::SetIgnored { id, on } => {
+            let id = id.or_else(|| state.selected_row().map(|r| r.summary.id.clone()));
+            match id {
+                Some(id) => return vec![Effect::SetIgnored { id, on }],
+                None => refuse(
+                    state,
+                    Refusal::new("IG-1", Field::Id, "nothing is selected"),
+                ),
+            }
+        }
         Action::MoveOrder(delta) => {
             let max = state.orders.len().saturating_sub(1) as i64;
             state.order_selected = (state.order_selected as i64 + delta).clamp(0, max) as usize;

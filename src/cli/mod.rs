@@ -5,6 +5,7 @@ pub mod apply;
 pub mod catalogue;
 pub mod delete;
 pub mod forecast;
+pub mod ignore;
 pub mod import;
 pub mod json;
 pub mod letter;
@@ -81,6 +82,10 @@ pub enum Command {
     Letter(letter::LetterArgs),
     /// Remind the CA reviewer of an order (RM-1, RM-2)
     Remind(remind::RemindArgs),
+    /// Stop expiry messages for a certificate that expires within 30 days (IG-1, IG-2)
+    Ignore(ignore::IgnoreArgs),
+    /// Resume expiry messages for a certificate
+    Unignore(ignore::IgnoreArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -143,6 +148,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Validate(a) => validate::run(cli, a),
         Command::Letter(a) => letter::run(cli, a),
         Command::Remind(a) => remind::run(cli, a),
+        Command::Ignore(a) => ignore::run(cli, a, true),
+        Command::Unignore(a) => ignore::run(cli, a, false),
     }
 }
 

@@ -378,6 +378,33 @@ impl Engine {
                     Err(r) => Action::Refused(r),
                 }
             }
+            Effect::SetIgnored { id, on } => {
+                let Some(cert) = self.store.get(&id)? else {
+                    return Ok(Action::Refused(Refusal::new(
+                        "IG-1",
+                        crate::domain::refusal::Field::Id,
+                        format!("no certificate with id {id}"),
+                    )));
+                };
+                let on = on.unwrap_or(!cert.ignored);
+                match crate::domain::rules::ignore::set_ignored(&cert, on, self.clock.now()) {
+                    Ok((updated, event)) => {
+                        let fired = Fired {
+                            event,
+                            updated: Some(updated),
+                            ..Default::default()
+                        };
+                        self.store.apply_effect(&id, &fired)?;
+                        let summary = self
+                            .store
+                            .get(&id)?
+                            .map(|c| c.summary())
+                            .unwrap_or_else(|| cert.summary());
+                        Action::RecordSaved(Box::new(summary), fired.event.message.clone())
+                    }
+                    Err(r) => Action::Refused(r),
+                }
+            }
             Effect::Remind(id) => {
                 let (Some(cert), Some(order)) = (self.store.get(&id)?, self.store.order(&id)?)
                 else {

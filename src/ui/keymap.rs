@@ -87,6 +87,13 @@ use KeyCode::{
 pub static BINDINGS: &[Binding] = &[
     key(
         List,
+        Char('i'),
+        "i",
+        "ignore / un-ignore (IG-1: 30 days or less left)",
+        Some(Action::SetIgnored { id: None, on: None }),
+    ),
+    key(
+        List,
         Char('f'),
         "f",
         "forecast: every timed rule of the next 90 days",
