@@ -555,3 +555,121 @@ fn rule_ig1_ignore_only_within_thirty_days_and_unignore_any_time() {
     let (code, v) = env.json(&["unignore", &ids[0]]);
     assert_eq!((code, v["ignored"].as_bool()), (0, Some(false)), "{v}");
 }
+
+#[test]
+fn export_writes_server_files_with_private_keys_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["export.example"], 90);
+    let (_, v) = env.import(
+        &env.write("c.pem", pki.full_chain(&leaf)),
+        Some(&env.write("k.pem", &leaf.key_pem)),
+        &[],
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    let out = env.path("nginx");
+    let (code, r) = env.json(&[
+        "export",
+        &id,
+        "--format",
+        "nginx",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let crt = std::fs::read_to_string(out.join("export.example.crt")).unwrap();
+    assert_eq!(
+        crt.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "leaf and intermediate, no root"
+    );
+    let key = out.join("export.example.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // openssl agrees the key is the certificate's.
+    let cert_pub = openssl(&["x509", "-noout", "-pubkey"], crt.as_bytes());
+    let key_pub = openssl(&["pkey", "-pubout"], &std::fs::read(&key).unwrap());
+    assert_eq!(cert_pub, key_pub);
+    // Existing files are not replaced without --force; other formats work.
+    let (code, _) = env.json(&[
+        "export",
+        &id,
+        "--format",
+        "nginx",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        env.json(&[
+            "export",
+            &id,
+            "--format",
+            "nginx",
+            "--out",
+            out.to_str().unwrap(),
+            "--force"
+        ])
+        .0,
+        0
+    );
+    let hap = env.path("haproxy");
+    assert_eq!(
+        env.json(&[
+            "export",
+            &id,
+            "--format",
+            "haproxy",
+            "--out",
+            hap.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    let combined = std::fs::read_to_string(hap.join("export.example.pem")).unwrap();
+    assert!(combined.contains("BEGIN CERTIFICATE") && combined.contains("PRIVATE KEY"));
+    assert_eq!(
+        std::fs::metadata(hap.join("export.example.pem"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let pem = env.path("pem");
+    assert_eq!(
+        env.json(&["export", &id, "--out", pem.to_str().unwrap()]).0,
+        0
+    );
+    for f in ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"] {
+        assert!(pem.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn orders_without_a_certificate_cannot_be_exported() {
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "pending.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    let (code, r) = env.json(&[
+        "export",
+        v["id"].as_str().unwrap(),
+        "--out",
+        env.path("x").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("EXPORT")),
+        "{r}"
+    );
+    assert!(!env.path("x").join("privkey.pem").exists());
+}

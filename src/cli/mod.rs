@@ -4,6 +4,7 @@ pub mod account;
 pub mod apply;
 pub mod catalogue;
 pub mod delete;
+pub mod export;
 pub mod forecast;
 pub mod ignore;
 pub mod import;
@@ -86,6 +87,8 @@ pub enum Command {
     Ignore(ignore::IgnoreArgs),
     /// Resume expiry messages for a certificate
     Unignore(ignore::IgnoreArgs),
+    /// Write a certificate, its chain and key as a server wants them (keys 0600; refused under RV-2)
+    Export(export::ExportArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -150,6 +153,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Remind(a) => remind::run(cli, a),
         Command::Ignore(a) => ignore::run(cli, a, true),
         Command::Unignore(a) => ignore::run(cli, a, false),
+        Command::Export(a) => export::run(cli, a),
     }
 }
 

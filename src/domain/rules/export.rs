@@ -1,0 +1,158 @@
+//! Download/export (issue #4): which certificates may leave the store (RV-2), and the files each
+//! server format wants. Pure: the CLI writes what this returns.
+use crate::domain::model::{Certificate, Status};
+use crate::domain::pem::encode;
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pem,
+    Nginx,
+    Apache,
+    Haproxy,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "pem" => Ok(Format::Pem),
+            "nginx" => Ok(Format::Nginx),
+            "apache" => Ok(Format::Apache),
+            "haproxy" => Ok(Format::Haproxy),
+            other => Err(format!(
+                "\"{other}\": format is pem, nginx, apache or haproxy"
+            )),
+        }
+    }
+}
+
+/// One file to write: its name, its contents, and whether it holds the private key (0600).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportFile {
+    pub name: String,
+    pub contents: String,
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for ExportFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportFile")
+            .field("name", &self.name)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// RV-2: once a revocation is submitted the certificate can no longer be downloaded. An order
+/// without a certificate has nothing to download (tag `EXPORT`: no SPEC rule).
+pub fn check_export(cert: &Certificate, now: Timestamp) -> Result<(), Refusal> {
+    match cert.status_at(now) {
+        Status::Revoking | Status::Revoked => Err(Refusal::new(
+            "RV-2",
+            Field::Id,
+            format!(
+                "{} is {}: a certificate under revocation can no longer be downloaded",
+                cert.id,
+                cert.status_at(now).as_str()
+            ),
+        )),
+        _ if cert.chain_der.is_empty() || !cert.has_key => Err(Refusal::new(
+            "EXPORT",
+            Field::Id,
+            format!(
+                "{} has no issued certificate and key to download yet ({})",
+                cert.id,
+                cert.status.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A file-name stem from the certificate's first domain (`*.` becomes `wildcard.`).
+pub fn stem(cert: &Certificate) -> String {
+    let base = cert
+        .domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| cert.id.clone())
+        .replacen("*.", "wildcard.", 1);
+    base.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The files `format` wants, leaf first, intermediates after, the key on its own (0600).
+pub fn export_files(cert: &Certificate, key_pem: &str, format: Format) -> Vec<ExportFile> {
+    let leaf = cert
+        .chain_der
+        .first()
+        .map(|d| encode("CERTIFICATE", d))
+        .unwrap_or_default();
+    // Servers send the chain without the root: drop a trailing self-signed certificate.
+    let chain_links = cert
+        .chain
+        .iter()
+        .zip(&cert.chain_der)
+        .skip(1)
+        .filter(|(l, _)| l.subject != l.issuer);
+    let chain: String = chain_links.map(|(_, d)| encode("CERTIFICATE", d)).collect();
+    let full = format!("{leaf}{chain}");
+    let s = stem(cert);
+    let file = |name: String, contents: String, secret: bool| ExportFile {
+        name,
+        contents,
+        secret,
+    };
+    match format {
+        Format::Pem => vec![
+            file("cert.pem".into(), leaf, false),
+            file("chain.pem".into(), chain, false),
+            file("fullchain.pem".into(), full, false),
+            file("privkey.pem".into(), key_pem.to_string(), true),
+        ],
+        Format::Nginx => vec![
+            file(format!("{s}.crt"), full, false),
+            file(format!("{s}.key"), key_pem.to_string(), true),
+        ],
+        Format::Apache => vec![
+            file(format!("{s}.crt"), leaf, false),
+            file(format!("{s}.chain.crt"), chain, false),
+            file(format!("{s}.key"), key_pem.to_string(), true),
+        ],
+        Format::Haproxy => vec![file(format!("{s}.pem"), format!("{full}{key_pem}"), true)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn rule_rv2_revoking_and_revoked_certificates_cannot_be_downloaded() {
+        let mut c = crate::domain::rules::apply::tests_support::blank_order_cert();
+        c.chain_der = vec![vec![0x30]];
+        c.has_key = true;
+        c.status = Status::Cancelled;
+        assert!(check_export(&c, Utc::now()).is_ok());
+        for s in [Status::Revoking, Status::Revoked] {
+            c.status = s;
+            assert_eq!(check_export(&c, Utc::now()).unwrap_err().rule, "RV-2");
+        }
+    }
+
+    #[test]
+    fn wildcard_stems_are_file_names() {
+        let mut c = crate::domain::rules::apply::tests_support::blank_order_cert();
+        c.domains = vec!["*.shop.example".into()];
+        assert_eq!(stem(&c), "wildcard.shop.example");
+    }
+}
