@@ -6,6 +6,7 @@ pub mod clock;
 use crate::app::{update, Action, Effect, State};
 use crate::ca::sandbox::SandboxCa;
 use crate::ca::{CaBackend, IssueRequest};
+use crate::domain::account::Money;
 use crate::domain::cert::mozilla_anchor_subjects;
 use crate::domain::model::CertSummary;
 use crate::domain::model::Certificate;
@@ -231,28 +232,68 @@ impl Engine {
         order: Option<&OrderInfo>,
         now: Timestamp,
     ) -> Result<Option<Fired>, String> {
-        use crate::domain::rules::renewal::{check_eligible, fee_not_covered, renew};
+        use crate::domain::rules::renewal::{check_eligible, check_fee_covered, fee_not_covered};
         if check_eligible(cert, order).is_err() {
             return Ok(None);
         }
         let order = order.expect("eligible certificates have an order");
         let fee = self.renewal_fee(order).map_err(|e| e.to_string())?;
         let balance = self.store.balance().map_err(|e| e.to_string())?;
-        if balance < fee {
+        if check_fee_covered(fee, balance).is_err() {
             return Ok(Some(fee_not_covered(cert, fee, balance, now)));
         }
-        let id = self.store.new_id().map_err(|e| e.to_string())?;
-        let tokens: Vec<String> = self
+        self.renewal_order(cert, order, fee, now)
+            .map(|(f, _)| Some(f))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The renewal order of `cert` (AR-5, AR-6) with fresh ids and tokens: the effect, and the new id.
+    fn renewal_order(
+        &self,
+        cert: &Certificate,
+        order: &OrderInfo,
+        fee: Money,
+        now: Timestamp,
+    ) -> Result<(Fired, String), StoreError> {
+        let id = self.store.new_id()?;
+        let tokens = self.challenge_tokens(cert.domains.len())?;
+        let zones = self.store.managed_zones()?;
+        Ok((
+            crate::domain::rules::renewal::renew(
+                cert,
+                order,
+                fee,
+                id.clone(),
+                &tokens,
+                &zones,
+                now,
+            )
+            .into_fired(),
+            id,
+        ))
+    }
+
+    /// One random 16-character token per challenge.
+    fn challenge_tokens(&self, n: usize) -> Result<Vec<String>, StoreError> {
+        Ok(self
             .store
-            .new_ids(cert.domains.len() * 2)
-            .map_err(|e| e.to_string())?
+            .new_ids(n * 2)?
             .chunks(2)
             .map(|p| p.concat())
-            .collect();
-        let zones = self.store.managed_zones().map_err(|e| e.to_string())?;
-        Ok(Some(
-            renew(cert, order, fee, id, &tokens, &zones, now).into_fired(),
-        ))
+            .collect())
+    }
+
+    /// Records an effect the domain decided (or its refusal) and reports the saved record.
+    fn record(&self, id: &str, decided: Result<Fired, Refusal>) -> Result<Action, StoreError> {
+        let fired = match decided {
+            Ok(f) => f,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        self.store.apply_effect(id, &fired)?;
+        Ok(match self.store.get(id)? {
+            Some(c) => Action::RecordSaved(Box::new(c.summary()), fired.event.message.clone()),
+            None => Action::Failed(format!("certificate {id} is no longer in the store")),
+        })
     }
 
     /// One year of the order's product at today's price (the price table's, else the catalogue's).
@@ -364,19 +405,10 @@ impl Engine {
                         format!("{id} is not an order"),
                     )));
                 };
-                match crate::domain::order::letter_received(&cert, &order, &bytes, self.clock.now())
-                {
-                    Ok(fired) => {
-                        self.store.apply_effect(&id, &fired)?;
-                        let summary = self
-                            .store
-                            .get(&id)?
-                            .map(|c| c.summary())
-                            .unwrap_or_else(|| cert.summary());
-                        Action::RecordSaved(Box::new(summary), fired.event.message.clone())
-                    }
-                    Err(r) => Action::Refused(r),
-                }
+                self.record(
+                    &id,
+                    crate::domain::order::letter_received(&cert, &order, &bytes, self.clock.now()),
+                )?
             }
             Effect::SetIgnored { id, on } => {
                 let Some(cert) = self.store.get(&id)? else {
@@ -387,23 +419,15 @@ impl Engine {
                     )));
                 };
                 let on = on.unwrap_or(!cert.ignored);
-                match crate::domain::rules::ignore::set_ignored(&cert, on, self.clock.now()) {
-                    Ok((updated, event)) => {
-                        let fired = Fired {
+                let decided =
+                    crate::domain::rules::ignore::set_ignored(&cert, on, self.clock.now()).map(
+                        |(updated, event)| Fired {
                             event,
                             updated: Some(updated),
                             ..Default::default()
-                        };
-                        self.store.apply_effect(&id, &fired)?;
-                        let summary = self
-                            .store
-                            .get(&id)?
-                            .map(|c| c.summary())
-                            .unwrap_or_else(|| cert.summary());
-                        Action::RecordSaved(Box::new(summary), fired.event.message.clone())
-                    }
-                    Err(r) => Action::Refused(r),
-                }
+                        },
+                    );
+                self.record(&id, decided)?
             }
             Effect::Remind(id) => {
                 let (Some(cert), Some(order)) = (self.store.get(&id)?, self.store.order(&id)?)
@@ -414,13 +438,10 @@ impl Engine {
                         format!("{id} is not an order"),
                     )));
                 };
-                match crate::domain::rules::reminder::remind(&cert, &order, self.clock.now()) {
-                    Ok(fired) => {
-                        self.store.apply_effect(&id, &fired)?;
-                        Action::RecordSaved(Box::new(cert.summary()), fired.event.message.clone())
-                    }
-                    Err(r) => Action::Refused(r),
-                }
+                self.record(
+                    &id,
+                    crate::domain::rules::reminder::remind(&cert, &order, self.clock.now()),
+                )?
             }
             Effect::CheckValidation(id) => match self.store.order(&id)? {
                 Some(order) => {
@@ -439,12 +460,7 @@ impl Engine {
             Effect::PlaceOrder(v) => {
                 let now = self.clock.now();
                 let id = self.store.new_id()?;
-                let tokens: Vec<String> = self
-                    .store
-                    .new_ids(v.domains.len() * 2)?
-                    .chunks(2)
-                    .map(|p| p.concat())
-                    .collect();
+                let tokens = self.challenge_tokens(v.domains.len())?;
                 let (cert, order, event, payment) =
                     crate::domain::rules::apply::new_order(&v, id, &tokens, now);
                 let summary = cert.summary();
@@ -482,15 +498,7 @@ impl Engine {
                     format!("no certificate with id {id}"),
                 )),
             },
-            Effect::Save { id, fired } => {
-                self.store.apply_effect(&id, &fired)?;
-                match self.store.get(&id)? {
-                    Some(c) => {
-                        Action::RecordSaved(Box::new(c.summary()), fired.event.message.clone())
-                    }
-                    None => Action::Failed(format!("certificate {id} is no longer in the store")),
-                }
-            }
+            Effect::Save { id, fired } => self.record(&id, Ok(*fired))?,
             Effect::RenewNow(id) => {
                 let now = self.clock.now();
                 let (Some(cert), order) = (self.store.get(&id)?, self.store.order(&id)?) else {
@@ -507,32 +515,12 @@ impl Engine {
                 }
                 let order = order.expect("checked");
                 let fee = self.renewal_fee(&order)?;
-                let balance = self.store.balance()?;
-                if balance < fee {
-                    return Ok(Action::Refused(Refusal::new(
-                        "AR-4",
-                        crate::domain::refusal::Field::Amount,
-                        format!("the balance {balance} does not cover the renewal fee {fee} {}; top up first", crate::domain::account::CURRENCY),
-                    )));
+                if let Err(r) =
+                    crate::domain::rules::renewal::check_fee_covered(fee, self.store.balance()?)
+                {
+                    return Ok(Action::Refused(r));
                 }
-                let new_id = self.store.new_id()?;
-                let tokens: Vec<String> = self
-                    .store
-                    .new_ids(cert.domains.len() * 2)?
-                    .chunks(2)
-                    .map(|p| p.concat())
-                    .collect();
-                let zones = self.store.managed_zones()?;
-                let fired = crate::domain::rules::renewal::renew(
-                    &cert,
-                    &order,
-                    fee,
-                    new_id.clone(),
-                    &tokens,
-                    &zones,
-                    now,
-                )
-                .into_fired();
+                let (fired, new_id) = self.renewal_order(&cert, &order, fee, now)?;
                 self.store.apply_effect(&id, &fired)?;
                 match (self.store.get(&id)?, self.store.get(&new_id)?) {
                     (Some(old), Some(new)) => Action::Renewed {

@@ -123,6 +123,18 @@ pub fn check_manual_renewal(
     }
 }
 
+/// AR-4: the balance must cover the renewal fee (a manual renewal is refused otherwise).
+pub fn check_fee_covered(fee: Money, balance: Money) -> Result<(), Refusal> {
+    if balance < fee {
+        return Err(Refusal::new(
+            "AR-4",
+            Field::Amount,
+            format!("the balance {balance} does not cover the renewal fee {fee} {CURRENCY}; top up first"),
+        ));
+    }
+    Ok(())
+}
+
 /// AR-3: when the renewal fee is due (30 days before expiry).
 pub fn fee_due(cert: &Certificate) -> Option<Timestamp> {
     cert.not_after()
