@@ -425,6 +425,7 @@ fn validation_queue_tab() {
                 "DNSPod",
             ),
             order: order(ValidationMethod::Dns, vec![dns], Some(130), None),
+            revocation: None,
         },
         OrderRow {
             summary: summary(
@@ -437,6 +438,7 @@ fn validation_queue_tab() {
                 "DNSPod",
             ),
             order: order(ValidationMethod::File, vec![file], Some(20), None),
+            revocation: None,
         },
         OrderRow {
             summary: summary(
@@ -449,6 +451,7 @@ fn validation_queue_tab() {
                 "DNSPod",
             ),
             order: order(ValidationMethod::DnsAuto, vec![], None, Some(30)),
+            revocation: None,
         },
     ];
     update(&mut s, Action::OrdersLoaded(rows), now());
@@ -503,4 +506,76 @@ fn order_form_checks_as_you_type() {
     );
     ui.apply = Some(form);
     insta::assert_snapshot!(render(&mut ui, 110, 24));
+}
+
+/// An OV certificate issued through certdeck, for the More menu and the revocation dialog.
+fn issued_ov() -> Certificate {
+    let mut c = certificate();
+    c.id = "id000006".into();
+    c.name = "bank".into();
+    c.source = Source::Issued;
+    c.brand = "GeoTrust".into();
+    c.cert_type = Some(CertType::Ov);
+    c.domains = vec!["bank.example.org".into()];
+    c.domain_kind = DomainKind::Single;
+    c.chain_der = vec![vec![0x30]];
+    c
+}
+
+#[test]
+fn more_menu_greys_what_cannot_run_and_says_why() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::MoreLoaded(Box::new((issued_ov(), None))),
+        now(),
+    );
+    let Overlay::More(menu) = &s.overlay else {
+        panic!("the menu opens")
+    };
+    let revoke = menu.entries.iter().find(|e| e.key == 'x').unwrap();
+    assert!(
+        revoke.disabled.is_none(),
+        "an issued OV certificate can be revoked"
+    );
+    let ignore = menu.entries.iter().find(|e| e.key == 'i').unwrap();
+    assert!(ignore.disabled.as_deref().unwrap().contains("(IG-1)"));
+    let delete = menu.entries.iter().find(|e| e.key == 'D').unwrap();
+    assert!(delete.disabled.as_deref().unwrap().contains("(D-2)"));
+    // A greyed entry explains itself instead of running.
+    update(&mut s, Action::MenuKey('D'), now());
+    assert!(matches!(s.overlay, Overlay::More(_)));
+    assert!(s
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("revoke it first (D-2)"));
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 120, 40));
+}
+
+#[test]
+fn revocation_dialog_warns_before_submission() {
+    let mut s = state();
+    let plan = certdeck::domain::rules::revoke::plan(&issued_ov(), None, &[], &[], now()).unwrap();
+    update(&mut s, Action::RevocationPlanned(Box::new(plan)), now());
+    update(&mut s, Action::MoveRevokeReason(1), now());
+    update(
+        &mut s,
+        Action::SetRevokeDocument("/tmp/letter.pdf".into()),
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 120, 40));
+    // Enter submits with the chosen reason and document; Esc would cancel.
+    let effects = update(&mut ui.state, Action::ConfirmRevoke, now());
+    assert!(matches!(
+        effects.as_slice(),
+        [certdeck::app::Effect::SubmitRevocation {
+            reason: certdeck::domain::revocation::Reason::KeyCompromise,
+            document: Some(_),
+            ..
+        }]
+    ));
 }

@@ -97,7 +97,40 @@ pub enum Action {
         id: String,
         order: Box<crate::domain::order::OrderInfo>,
         results: Vec<crate::domain::validation::CheckResult>,
+        /// The checks were a revocation's (RV-6 (c)), with the certificate's type.
+        revocation: Option<
+            Box<(
+                crate::domain::revocation::Revocation,
+                Option<crate::domain::model::CertType>,
+            )>,
+        >,
     },
+    /// `.`: the More menu of the selected certificate (or the one in the detail pane).
+    OpenMore,
+    MoreLoaded(Box<(Certificate, Option<crate::domain::order::OrderInfo>)>),
+    MoveMenu(i64),
+    /// Run the menu's selected entry, or say why it is unavailable.
+    RunMenu,
+    /// Run the menu entry with this key.
+    MenuKey(char),
+    /// Revoke `id` (or the selected row). Unconfirmed requests open the dialog (RV-2).
+    Revoke {
+        id: Option<String>,
+        reason: Option<crate::domain::revocation::Reason>,
+        document: Option<std::path::PathBuf>,
+        confirmed: bool,
+    },
+    RevocationPlanned(Box<crate::domain::rules::revoke::RevokePlan>),
+    MoveRevokeReason(i64),
+    SetRevokeDocument(String),
+    /// Submit the revocation dialog.
+    ConfirmRevoke,
+    RevocationSubmitted {
+        records: Vec<CertSummary>,
+        message: String,
+    },
+    /// Say how to export `id` (the command line writes the files).
+    ExportHint(String),
     RecordSaved(Box<CertSummary>, String),
     Renewed {
         old: Box<CertSummary>,

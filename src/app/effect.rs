@@ -44,4 +44,12 @@ pub enum Effect {
     RunDue,
     /// Move the clock forward (demo and tests only).
     Advance(chrono::Duration),
+    /// Load what the More menu needs to judge each action.
+    LoadMore(String),
+    PlanRevocation(String),
+    SubmitRevocation {
+        id: String,
+        reason: crate::domain::revocation::Reason,
+        document: Option<std::path::PathBuf>,
+    },
 }

@@ -12,6 +12,9 @@ use crate::domain::time::Timestamp;
 
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     state.now = now;
+    if crate::app::lifecycle::handles(&action) {
+        return crate::app::lifecycle::update(state, action, now);
+    }
     match action {
         Action::SelectTab(tab) => state.tab = tab,
         Action::NextTab => state.tab = Tab::ALL[(state.tab.index() + 1) % Tab::ALL.len()],
@@ -78,6 +81,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 if matches!(state.overlay, Overlay::ConfirmDelete(_)) {
                     state.say(Level::Info, "delete cancelled; nothing was changed");
                 }
+                if matches!(state.overlay, Overlay::Revoke(_)) {
+                    state.say(Level::Info, "revocation not submitted; nothing was changed");
+                }
                 state.overlay = Overlay::None;
                 state.upload_refusal = None;
             } else if !state.filter.is_empty() {
@@ -85,6 +91,19 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Quit => state.quit = true,
+        // Handled by `lifecycle` above; listed so a new action cannot be forgotten.
+        Action::OpenMore
+        | Action::MoreLoaded(_)
+        | Action::MoveMenu(_)
+        | Action::RunMenu
+        | Action::MenuKey(_)
+        | Action::Revoke { .. }
+        | Action::RevocationPlanned(_)
+        | Action::MoveRevokeReason(_)
+        | Action::SetRevokeDocument(_)
+        | Action::ConfirmRevoke
+        | Action::RevocationSubmitted { .. }
+        | Action::ExportHint(_) => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,
@@ -323,7 +342,15 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 None => state.say(Level::Info, "no open order is selected"),
             }
         }
-        Action::ValidationChecked { id, order, results } => {
+        Action::ValidationChecked {
+            id,
+            order,
+            results,
+            revocation,
+        } => {
+            if let Some(rev) = revocation {
+                return revocation_checked(state, id, &order, &rev.0, rev.1, results, now);
+            }
             let passed = crate::domain::validation::validated(&order, &results, now);
             let text = results
                 .iter()
@@ -531,6 +558,73 @@ fn refuse(state: &mut State, r: Refusal) {
         state.upload_refusal = Some(r.clone());
     }
     state.outcome = Some(Outcome::Refused(r));
+}
+
+/// RV-6 (c): the checks of a revocation's domains; all passing starts the CA's review.
+fn revocation_checked(
+    state: &mut State,
+    id: String,
+    view: &crate::domain::order::OrderInfo,
+    rev: &crate::domain::revocation::Revocation,
+    cert_type: Option<crate::domain::model::CertType>,
+    results: Vec<crate::domain::validation::CheckResult>,
+    now: Timestamp,
+) -> Vec<Effect> {
+    use crate::domain::validation::CheckCode;
+    let all_ok = !results.is_empty()
+        && results.len() == view.challenges.len()
+        && results.iter().all(|r| r.code == CheckCode::Ok);
+    let passed = all_ok
+        .then(|| crate::domain::rules::revoke::validated(rev, cert_type, now))
+        .flatten();
+    let text = results
+        .iter()
+        .map(|r| format!("{}: {:?}", r.domain, r.code).to_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    state.outcome = Some(Outcome::Checked {
+        id: id.clone(),
+        results: results.clone(),
+        validated: passed.is_some(),
+    });
+    state.check_results = Some((id.clone(), results));
+    let Some(v) = passed else {
+        state.say(
+            Level::Warn,
+            format!("{id}: revocation not validated yet — {text}"),
+        );
+        return vec![];
+    };
+    state.say(
+        Level::Info,
+        format!("{id}: validated ({text}); the CA reviews the revocation"),
+    );
+    let event = TimelineEvent {
+        at: now,
+        kind: "validated".into(),
+        message: format!(
+            "revocation domain validation passed ({text}); CA review ends {}",
+            v.review_due
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        ),
+    };
+    let fired = crate::domain::schedule::Fired {
+        event,
+        revocation: Some(v),
+        ..Default::default()
+    };
+    vec![
+        Effect::Save {
+            id,
+            fired: Box::new(fired),
+        },
+        Effect::LoadOrders,
+    ]
+}
+
+pub(crate) fn upsert_row(state: &mut State, summary: crate::domain::model::CertSummary) {
+    upsert(state, summary)
 }
 
 fn upsert(state: &mut State, summary: crate::domain::model::CertSummary) {

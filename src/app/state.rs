@@ -95,6 +95,37 @@ pub enum Overlay {
         days: u32,
         entries: Vec<ForecastRow>,
     },
+    /// Every action on one certificate, the unavailable ones with their reason (`.`).
+    More(Box<MoreMenu>),
+    /// The revocation confirmation (RV-2): reason, document, what happens next.
+    Revoke(Box<RevokeDialog>),
+}
+
+/// The "More" menu of one certificate.
+#[derive(Debug, Clone)]
+pub struct MoreMenu {
+    pub id: String,
+    pub name: String,
+    pub entries: Vec<MenuEntry>,
+    pub selected: usize,
+}
+
+/// One action of the More menu. `disabled` says why it cannot run now (and the rule).
+#[derive(Debug, Clone)]
+pub struct MenuEntry {
+    pub key: char,
+    pub label: String,
+    pub action: crate::app::Action,
+    pub disabled: Option<String>,
+}
+
+/// The revocation dialog: the plan, the chosen reason, the document path being typed.
+#[derive(Debug, Clone)]
+pub struct RevokeDialog {
+    pub plan: crate::domain::rules::revoke::RevokePlan,
+    /// Index into `Reason::ALL`.
+    pub reason: usize,
+    pub document: String,
 }
 
 /// One line of the forecast: when, what, for which certificate.
@@ -118,6 +149,8 @@ pub struct Detail {
 pub struct OrderRow {
     pub summary: CertSummary,
     pub order: crate::domain::order::OrderInfo,
+    /// A revocation under way (its steps shown as an order's), not an order.
+    pub revocation: Option<crate::domain::revocation::Revocation>,
 }
 
 /// Text for the upload form to start with (from `:upload CERT [KEY]`); the form takes it.
@@ -185,6 +218,13 @@ pub enum Outcome {
     Renewed {
         old: CertSummary,
         new: CertSummary,
+    },
+    /// A revocation needs the user's confirmation first (RV-2).
+    NeedsRevokeConfirmation(crate::domain::rules::revoke::RevokePlan),
+    /// A revocation was submitted: the records it covers, as they are now.
+    RevocationSubmitted {
+        records: Vec<CertSummary>,
+        message: String,
     },
     Refused(Refusal),
     Failed(String),

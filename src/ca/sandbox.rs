@@ -58,6 +58,50 @@ impl SandboxCa {
     pub fn root_der(&self) -> &[u8] {
         &self.root_der
     }
+
+    pub fn issuing_der(&self) -> &[u8] {
+        &self.issuing.der
+    }
+
+    /// The issuing CA's name as certificate records write their issuer: its CRL's scope.
+    pub fn issuer_name(&self) -> Result<String, String> {
+        crate::domain::cert::parse_certificate(&self.issuing.der).map(|c| c.facts.subject)
+    }
+
+    /// The issuing CA's CRL (DER) listing `entries`, valid for 7 days from `now`. The CRL number
+    /// is the signing time in seconds: it grows with every CRL signed.
+    pub fn crl(
+        &self,
+        entries: &[crate::domain::revocation::CrlEntry],
+        now: crate::domain::time::Timestamp,
+    ) -> Result<Vec<u8>, String> {
+        let revoked = entries
+            .iter()
+            .map(|e| {
+                let serial = hex_bytes(&e.serial)
+                    .ok_or_else(|| format!("serial {} of {} is not hex", e.serial, e.cert_id))?;
+                Ok((serial, e.revoked_at, e.reason.code()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        self.issuing.sign_crl(
+            &revoked,
+            now.timestamp().max(1) as u64,
+            now,
+            now + Duration::days(7),
+        )
+    }
+}
+
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let s = if s.len() % 2 == 1 {
+        format!("0{s}")
+    } else {
+        s.to_string()
+    };
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 impl CaBackend for SandboxCa {

@@ -2,6 +2,7 @@
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod account;
 pub mod apply;
+pub mod ca;
 pub mod catalogue;
 pub mod delete;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod letter;
 pub mod list;
 pub mod remind;
 pub mod renew;
+pub mod revoke;
 pub mod show;
 pub mod tick;
 pub mod tui;
@@ -89,6 +91,10 @@ pub enum Command {
     Unignore(ignore::IgnoreArgs),
     /// Write a certificate, its chain and key as a server wants them (keys 0600; refused under RV-2)
     Export(export::ExportArgs),
+    /// Revoke an issued certificate and its reissues (RV-1..RV-7); cannot be cancelled
+    Revoke(revoke::RevokeArgs),
+    /// The sandbox CA: its CRL and certificates
+    Ca(ca::CaArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -154,6 +160,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Ignore(a) => ignore::run(cli, a, true),
         Command::Unignore(a) => ignore::run(cli, a, false),
         Command::Export(a) => export::run(cli, a),
+        Command::Revoke(a) => revoke::run(cli, a),
+        Command::Ca(a) => ca::run(cli, a),
     }
 }
 

@@ -238,6 +238,48 @@ impl Authority {
         crate::domain::pem::encode("CERTIFICATE", &self.der)
     }
 
+    /// Signs a CRL listing `revoked`: `(serial bytes, revocation time, RFC 5280 reason code)`.
+    pub fn sign_crl(
+        &self,
+        revoked: &[(Vec<u8>, Timestamp, u8)],
+        crl_number: u64,
+        this_update: Timestamp,
+        next_update: Timestamp,
+    ) -> Result<Vec<u8>, String> {
+        use rcgen::{CertificateRevocationListParams, RevocationReason, RevokedCertParams};
+        let (GenKey::Rcgen(key), Some(params)) = (&self.key, &self.params) else {
+            return Err("this authority cannot sign CRLs (SM2)".into());
+        };
+        let reason = |code: u8| match code {
+            1 => RevocationReason::KeyCompromise,
+            3 => RevocationReason::AffiliationChanged,
+            4 => RevocationReason::Superseded,
+            5 => RevocationReason::CessationOfOperation,
+            9 => RevocationReason::PrivilegeWithdrawn,
+            _ => RevocationReason::Unspecified,
+        };
+        let crl = CertificateRevocationListParams {
+            this_update: to_time(this_update),
+            next_update: to_time(next_update),
+            crl_number: rcgen::SerialNumber::from(crl_number.to_be_bytes().to_vec()),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|(serial, at, code)| RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(serial.clone()),
+                    revocation_time: to_time(*at),
+                    reason_code: Some(reason(*code)),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: params.key_identifier_method.clone(),
+        };
+        let issuer = Issuer::from_params(params, key.as_ref());
+        crl.signed_by(&issuer)
+            .map(|c| c.der().to_vec())
+            .map_err(|e| format!("signing the CRL: {e}"))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn sign(
         &self,

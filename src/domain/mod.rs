@@ -9,6 +9,8 @@ pub mod model;
 pub mod order;
 pub mod pem;
 pub mod refusal;
+pub mod reissue;
+pub mod revocation;
 pub mod rules;
 pub mod schedule;
 pub mod time;

@@ -18,6 +18,8 @@ pub enum Field {
     Validation,
     Years,
     Amount,
+    Reason,
+    Document,
 }
 
 impl Field {
@@ -36,6 +38,8 @@ impl Field {
             Field::Validation => "validation",
             Field::Years => "years",
             Field::Amount => "amount",
+            Field::Reason => "reason",
+            Field::Document => "document",
         }
     }
 }

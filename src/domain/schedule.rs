@@ -2,6 +2,7 @@
 //! does. Pure: the store keeps the entries ordered by due time, the engine reads the due ones.
 use crate::domain::model::{Certificate, Status, TimelineEvent};
 use crate::domain::order::{order_entries, OrderInfo};
+use crate::domain::revocation::Revocation;
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -18,14 +19,20 @@ pub enum DueKind {
     ValidationDeadline,
     /// The renewal fee of an auto-renewing certificate is taken (AR-3).
     RenewalFee,
+    /// The CA's review of a revocation ends: the certificate is revoked (RV-6).
+    RevocationReview,
+    /// A revocation whose domains were not validated within 3 days fails (RV-6 (c)).
+    RevocationDeadline,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 4] = [
+    pub const ALL: [DueKind; 6] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
         DueKind::RenewalFee,
+        DueKind::RevocationReview,
+        DueKind::RevocationDeadline,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +41,8 @@ impl DueKind {
             DueKind::ReviewDone => "review_done",
             DueKind::ValidationDeadline => "validation_deadline",
             DueKind::RenewalFee => "renewal_fee",
+            DueKind::RevocationReview => "revocation_review",
+            DueKind::RevocationDeadline => "revocation_deadline",
         }
     }
 
@@ -47,6 +56,10 @@ impl DueKind {
             DueKind::ReviewDone => "CA review ends: certificate issued",
             DueKind::ValidationDeadline => "validation deadline: order fails if not validated",
             DueKind::RenewalFee => "renewal fee deducted, renewal order placed",
+            DueKind::RevocationReview => "CA review of the revocation ends: certificate revoked",
+            DueKind::RevocationDeadline => {
+                "revocation deadline: revocation fails if the domains are not validated"
+            }
         }
     }
 }
@@ -101,6 +114,14 @@ pub struct Fired {
     pub new_order: Option<Box<NewOrder>>,
     /// A document kept with the record (an OV/EV confirmation letter).
     pub letter: Option<Vec<u8>>,
+    /// Other records changed with this one (RV-4: the reissues revoked with their original).
+    pub others: Vec<Certificate>,
+    /// The record's revocation as it is afterwards.
+    pub revocation: Option<crate::domain::revocation::Revocation>,
+    /// The application file or letter given with a revocation (RV-6 (b), (d)).
+    pub revocation_document: Option<Vec<u8>>,
+    /// Serials the CA now lists as revoked.
+    pub crl: Vec<crate::domain::revocation::CrlEntry>,
 }
 
 /// A new order record and everything written with it.
@@ -109,7 +130,12 @@ pub struct NewOrder {
     pub cert: Certificate,
     pub order: OrderInfo,
     pub event: TimelineEvent,
-    pub payment: crate::domain::account::LedgerEntry,
+    /// `None`: free (a reissue).
+    pub payment: Option<crate::domain::account::LedgerEntry>,
+    /// A private key certdeck generated for the order (a reissue's new key), sealed with it.
+    pub key_pem: Option<String>,
+    /// What the CA is to certify (a reissue's public key).
+    pub reissue: Option<crate::domain::reissue::ReissueRequest>,
 }
 
 /// Debug never shows the new private key (or the letter's bytes).
@@ -126,6 +152,16 @@ impl std::fmt::Debug for Fired {
             .field("follow_up", &self.follow_up)
             .field("new_order", &self.new_order.as_ref().map(|n| &n.cert.id))
             .field("letter_bytes", &self.letter.as_ref().map(Vec::len))
+            .field(
+                "others",
+                &self.others.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            )
+            .field("revocation", &self.revocation)
+            .field(
+                "revocation_document_bytes",
+                &self.revocation_document.as_ref().map(Vec::len),
+            )
+            .field("crl", &self.crl)
             .finish()
     }
 }
@@ -139,6 +175,9 @@ pub enum Firing {
     Issue,
     /// The renewal fee is due: the engine checks the balance, then `renew` or `fee_not_covered`.
     Renew,
+    /// A revocation's review or deadline: the engine loads the records it covers, then
+    /// `rules::revoke::concluded` decides.
+    Revocation,
 }
 
 /// One line of what a tick did.
@@ -159,12 +198,21 @@ pub struct TickReport {
     pub failed: Vec<FiredNote>,
 }
 
-/// Every entry a certificate and its order need now.
-pub fn all_entries(cert: &Certificate, order: Option<&OrderInfo>) -> Vec<DueEntry> {
+/// Every entry a certificate, its order and its revocation need now.
+pub fn all_entries(
+    cert: &Certificate,
+    order: Option<&OrderInfo>,
+    revocation: Option<&Revocation>,
+) -> Vec<DueEntry> {
     let mut v = entries_for(cert);
     if let Some(o) = order {
         if matches!(cert.status, Status::Validating | Status::AwaitingLetter) {
             v.extend(order_entries(&cert.id, o));
+        }
+    }
+    if let Some(r) = revocation {
+        if cert.status == Status::Revoking {
+            v.extend(r.entries(&cert.id));
         }
     }
     v
@@ -177,9 +225,10 @@ pub fn fire(
     entry: &DueEntry,
     cert: &Certificate,
     order: Option<&OrderInfo>,
+    revocation: Option<&Revocation>,
     now: Timestamp,
 ) -> Option<Firing> {
-    if now < entry.due || !all_entries(cert, order).contains(entry) {
+    if now < entry.due || !all_entries(cert, order, revocation).contains(entry) {
         return None;
     }
     let at = entry.due.format("%Y-%m-%d %H:%M:%S UTC");
@@ -213,6 +262,7 @@ pub fn fire(
         }
         DueKind::ReviewDone => Firing::Issue,
         DueKind::RenewalFee => Firing::Renew,
+        DueKind::RevocationReview | DueKind::RevocationDeadline => Firing::Revocation,
     })
 }
 
@@ -293,7 +343,9 @@ mod tests {
             DueKind::Expiry
             | DueKind::ReviewDone
             | DueKind::ValidationDeadline
-            | DueKind::RenewalFee => DueKind::ALL.contains(&k),
+            | DueKind::RenewalFee
+            | DueKind::RevocationReview
+            | DueKind::RevocationDeadline => DueKind::ALL.contains(&k),
         };
         assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }
@@ -311,8 +363,8 @@ mod tests {
         let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let c = cert(Status::Issued, Some(end));
         let entry = entries_for(&c).remove(0);
-        assert!(fire(&entry, &c, None, end - Duration::seconds(1)).is_none());
-        let Some(Firing::Done(fired)) = fire(&entry, &c, None, end) else {
+        assert!(fire(&entry, &c, None, None, end - Duration::seconds(1)).is_none());
+        let Some(Firing::Done(fired)) = fire(&entry, &c, None, None, end) else {
             panic!("expiry is recorded")
         };
         assert_eq!(fired.event.kind, "expired");
@@ -325,15 +377,15 @@ mod tests {
         let c = cert(Status::Issued, Some(end));
         let entry = entries_for(&c).remove(0);
         assert_eq!(entry.due.timestamp_subsec_nanos(), 0);
-        assert!(fire(&entry, &c, None, end).is_some());
+        assert!(fire(&entry, &c, None, None, end).is_some());
     }
 
     #[test]
     fn stale_entries_are_dropped_without_effect() {
         let end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let entry = entries_for(&cert(Status::Issued, Some(end))).remove(0);
-        assert!(fire(&entry, &cert(Status::Revoked, Some(end)), None, end).is_none());
+        assert!(fire(&entry, &cert(Status::Revoked, Some(end)), None, None, end).is_none());
         let moved = cert(Status::Issued, Some(end + Duration::days(1)));
-        assert!(fire(&entry, &moved, None, end + Duration::days(2)).is_none());
+        assert!(fire(&entry, &moved, None, None, end + Duration::days(2)).is_none());
     }
 }

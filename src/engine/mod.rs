@@ -2,6 +2,7 @@
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
 pub mod clock;
+mod lifecycle;
 
 use crate::app::{update, Action, Effect, State};
 use crate::ca::sandbox::SandboxCa;
@@ -160,14 +161,34 @@ impl Engine {
             let orders = self
                 .store
                 .orders_many(due.iter().map(|e| e.cert_id.as_str()))?;
+            let revocations = self
+                .store
+                .revocations_many(due.iter().map(|e| e.cert_id.as_str()))?;
             let mut batch = Vec::with_capacity(due.len());
-            for ((entry, cert), order) in due.into_iter().zip(certs).zip(orders) {
+            for (((entry, cert), order), revocation) in
+                due.into_iter().zip(certs).zip(orders).zip(revocations)
+            {
                 let firing = cert
                     .as_ref()
-                    .and_then(|c| fire(&entry, c, order.as_ref(), now));
+                    .and_then(|c| fire(&entry, c, order.as_ref(), revocation.as_ref(), now));
                 let fired = match firing {
                     None => None,
                     Some(Firing::Done(f)) => Some(*f),
+                    Some(Firing::Revocation) => {
+                        let (c, r) = (
+                            cert.as_ref().expect("fired"),
+                            revocation
+                                .as_ref()
+                                .expect("revocation entries come from one"),
+                        );
+                        let family = self
+                            .store
+                            .get_many(r.prior.iter().skip(1).map(|(id, _)| id.as_str()))?;
+                        let family: Vec<Certificate> = family.into_iter().flatten().collect();
+                        Some(crate::domain::rules::revoke::concluded(
+                            entry.kind, c, &family, r, now,
+                        ))
+                    }
                     Some(Firing::Renew) => {
                         let c = cert.as_ref().expect("fired");
                         match self.renewal_for(c, order.as_ref(), now) {
@@ -304,6 +325,15 @@ impl Engine {
             .unwrap_or(order.price))
     }
 
+    /// The sandbox CA, created (and its keys stored) on first use.
+    pub fn sandbox(&self) -> Result<&SandboxCa, StoreError> {
+        if let Some(ca) = self.ca.get() {
+            return Ok(ca);
+        }
+        let ca = SandboxCa::load_or_create(&self.store)?;
+        Ok(self.ca.get_or_init(|| ca))
+    }
+
     /// Asks the CA backend for the certificate of an order whose review has ended.
     fn issue_for(
         &self,
@@ -311,13 +341,7 @@ impl Engine {
         order: &OrderInfo,
         now: Timestamp,
     ) -> Result<Fired, String> {
-        let ca = match self.ca.get() {
-            Some(ca) => ca,
-            None => {
-                let ca = SandboxCa::load_or_create(&self.store).map_err(|e| e.to_string())?;
-                self.ca.get_or_init(|| ca)
-            }
-        };
+        let ca = self.sandbox().map_err(|e| e.to_string())?;
         let request = IssueRequest {
             domains: cert.domains.clone(),
             not_before: now,
@@ -385,9 +409,23 @@ impl Engine {
                     .map(|(c, o)| crate::app::state::OrderRow {
                         summary: c.summary(),
                         order: o,
+                        revocation: None,
                     })
+                    .chain(self.store.open_revocations()?.into_iter().map(|(c, r)| {
+                        crate::app::state::OrderRow {
+                            summary: c.summary(),
+                            order: r.as_order_view(),
+                            revocation: Some(r),
+                        }
+                    }))
                     .collect(),
             ),
+            Effect::AttachLetter { id, .. } if self.revoking(&id)? => match self.store.get(&id)? {
+                Some(c) => {
+                    Action::Refused(crate::domain::rules::revoke::refuse_second_document(&c))
+                }
+                None => Action::Failed(format!("certificate {id} is no longer in the store")),
+            },
             Effect::AttachLetter { id, path } => {
                 use std::io::Read;
                 let limit = crate::domain::letter::MAX_LETTER_BYTES as u64 + 1;
@@ -443,6 +481,7 @@ impl Engine {
                     crate::domain::rules::reminder::remind(&cert, &order, self.clock.now()),
                 )?
             }
+            Effect::CheckValidation(id) if self.revoking(&id)? => self.check_revocation(id)?,
             Effect::CheckValidation(id) => match self.store.order(&id)? {
                 Some(order) => {
                     let results = crate::validate::check_all(
@@ -453,6 +492,7 @@ impl Engine {
                         id,
                         order: Box::new(order),
                         results,
+                        revocation: None,
                     }
                 }
                 None => Action::Failed(format!("{id} has no order to validate")),
@@ -542,6 +582,13 @@ impl Engine {
                     )
                 }
             }
+            Effect::LoadMore(id) => self.load_more(&id)?,
+            Effect::PlanRevocation(id) => self.plan_revocation(&id)?,
+            Effect::SubmitRevocation {
+                id,
+                reason,
+                document,
+            } => self.submit_revocation(&id, reason, document.as_deref())?,
             Effect::LoadAll => Action::AllLoaded(self.store.summaries()?),
             Effect::LoadOne(id) => Action::OneLoaded(self.store.get(&id)?.map(|c| c.summary())),
             Effect::LoadDetail(id) => match self.store.get(&id)? {

@@ -1,5 +1,6 @@
 //! The redb store: typed tables behind a small API. Every state change is one write
 //! transaction holding the record, its timeline event and the journal entry together.
+mod lifecycle;
 mod owner;
 pub mod paths;
 pub mod seal;
@@ -8,6 +9,7 @@ use crate::domain::account::{self, LedgerEntry, Money};
 use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
 use crate::domain::order::OrderInfo;
 use crate::domain::refusal::Refusal;
+use crate::domain::revocation::Revocation;
 use crate::domain::rules::upload::{check_not_duplicate, NewSecrets};
 use crate::domain::schedule::{all_entries, entries_for, DueEntry, DueKind, Fired};
 use redb::{
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -41,6 +43,14 @@ const LETTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("letters");
 const PRICES: TableDefinition<&str, i64> = TableDefinition::new("prices");
 /// The account's ledger, in posting order; the balance is kept in META beside it.
 const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
+/// Revocations (SPEC §6), keyed by the id of the certificate they revoke.
+const REVOCATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("revocations");
+/// The CA's revocation list: `(issuer DN, serial hex)` → `CrlEntry`.
+const CRL: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("crl");
+/// Reissues by original: `(original id, reissue id)`, so RV-4 and RI-2 need no scan.
+const REISSUES: TableDefinition<(&str, &str), ()> = TableDefinition::new("reissues");
+/// What the CA is to certify for an open reissue (SPEC §8), keyed by the reissue's id.
+const REISSUE_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("reissue_requests");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -556,7 +566,7 @@ impl Store {
             if let Err(r) = tables.insert(&self.sealer, rec)? {
                 return Err(StoreError::Db(format!("order record refused: {r}")));
             }
-            for e in all_entries(&rec.cert, Some(order)) {
+            for e in all_entries(&rec.cert, Some(order), None) {
                 tables
                     .schedule
                     .insert(schedule_key(&e), ())
@@ -668,6 +678,7 @@ impl Store {
             let mut orders = txn.open_table(ORDERS).map_err(db_err)?;
             let mut fingerprints = txn.open_table(FINGERPRINTS).map_err(db_err)?;
             let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
+            let mut revocations = txn.open_table(REVOCATIONS).map_err(db_err)?;
             for &(entry, id, effect) in items {
                 if let Some(entry) = entry {
                     if schedule
@@ -679,7 +690,10 @@ impl Store {
                     }
                 }
                 let Some(effect) = effect else { continue };
-                if effect.updated.is_some() || effect.updated_order.is_some() {
+                if effect.updated.is_some()
+                    || effect.updated_order.is_some()
+                    || effect.revocation.is_some()
+                {
                     let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
                         Some(v) => Some(decode(v.value())?),
                         None => None,
@@ -688,8 +702,13 @@ impl Store {
                         Some(v) => Some(decode(v.value())?),
                         None => None,
                     };
+                    let old_revocation: Option<Revocation> =
+                        match revocations.get(id).map_err(db_err)? {
+                            Some(v) => Some(decode(v.value())?),
+                            None => None,
+                        };
                     if let Some(old) = &old {
-                        for e in all_entries(old, old_order.as_ref()) {
+                        for e in all_entries(old, old_order.as_ref(), old_revocation.as_ref()) {
                             schedule.remove(schedule_key(&e)).map_err(db_err)?;
                         }
                     }
@@ -711,17 +730,73 @@ impl Store {
                     if let Some(o) = &effect.updated_order {
                         orders.insert(id, encode(o).as_slice()).map_err(db_err)?;
                     }
+                    let revocation = effect.revocation.as_ref().or(old_revocation.as_ref());
+                    if let Some(r) = &effect.revocation {
+                        revocations
+                            .insert(id, encode(r).as_slice())
+                            .map_err(db_err)?;
+                    }
                     if let Some(cert) = cert {
-                        for e in all_entries(cert, order) {
+                        for e in all_entries(cert, order, revocation) {
                             schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                         }
                     }
                 }
+                for other in &effect.others {
+                    let oid = other.id.as_str();
+                    let old: Option<Certificate> = match certs.get(oid).map_err(db_err)? {
+                        Some(v) => Some(decode(v.value())?),
+                        None => None,
+                    };
+                    let order: Option<OrderInfo> = match orders.get(oid).map_err(db_err)? {
+                        Some(v) => Some(decode(v.value())?),
+                        None => None,
+                    };
+                    let revocation: Option<Revocation> =
+                        match revocations.get(oid).map_err(db_err)? {
+                            Some(v) => Some(decode(v.value())?),
+                            None => None,
+                        };
+                    if let Some(old) = &old {
+                        for e in all_entries(old, order.as_ref(), revocation.as_ref()) {
+                            schedule.remove(schedule_key(&e)).map_err(db_err)?;
+                        }
+                    }
+                    certs
+                        .insert(oid, encode(other).as_slice())
+                        .map_err(db_err)?;
+                    summaries
+                        .insert(oid, encode(&other.summary()).as_slice())
+                        .map_err(db_err)?;
+                    for e in all_entries(other, order.as_ref(), revocation.as_ref()) {
+                        schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+                    }
+                    let next = next_event_index(&timeline, oid)?;
+                    timeline
+                        .insert((oid, next), encode(&effect.event).as_slice())
+                        .map_err(db_err)?;
+                }
+                if !effect.crl.is_empty() {
+                    let mut crl = txn.open_table(CRL).map_err(db_err)?;
+                    for e in &effect.crl {
+                        crl.insert((e.issuer.as_str(), e.serial.as_str()), encode(e).as_slice())
+                            .map_err(db_err)?;
+                    }
+                }
+                if let Some(doc) = &effect.revocation_document {
+                    txn.open_table(LETTERS)
+                        .map_err(db_err)?
+                        .insert(format!("{id}:revocation").as_str(), doc.as_slice())
+                        .map_err(db_err)?;
+                }
                 if let Some(new) = &effect.new_order {
-                    if post_in(&txn, &new.payment)?.is_none() {
-                        return Err(StoreError::Db(
-                            "the balance changed under a renewal; retried at the next tick".into(),
-                        ));
+                    if let Some(payment) = &new.payment {
+                        if post_in(&txn, payment)?.is_none() {
+                            return Err(StoreError::Db(
+                                "the balance changed under a renewal; retried at the next tick"
+                                    .into(),
+                            ));
+                        }
                     }
                     let nid = new.cert.id.as_str();
                     certs
@@ -736,8 +811,29 @@ impl Store {
                     timeline
                         .insert((nid, 0), encode(&new.event).as_slice())
                         .map_err(db_err)?;
-                    for e in all_entries(&new.cert, Some(&new.order)) {
+                    for e in all_entries(&new.cert, Some(&new.order), None) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+                    }
+                    if let Some(pem) = &new.key_pem {
+                        let aad = format!("{nid}:key");
+                        secrets
+                            .insert(
+                                aad.as_str(),
+                                sealer_seal(&self.sealer, &aad, pem).as_slice(),
+                            )
+                            .map_err(db_err)?;
+                    }
+                    if let Some(req) = &new.reissue {
+                        txn.open_table(REISSUE_REQUESTS)
+                            .map_err(db_err)?
+                            .insert(nid, encode(req).as_slice())
+                            .map_err(db_err)?;
+                    }
+                    if let Some(original) = &new.cert.reissued_from {
+                        txn.open_table(REISSUES)
+                            .map_err(db_err)?
+                            .insert((original.as_str(), nid), ())
+                            .map_err(db_err)?;
                     }
                 }
                 if let Some(letter) = &effect.letter {
@@ -758,14 +854,7 @@ impl Store {
                 for e in &effect.follow_up {
                     schedule.insert(schedule_key(e), ()).map_err(db_err)?;
                 }
-                let next = match timeline
-                    .range((id, 0)..=(id, u64::MAX))
-                    .map_err(db_err)?
-                    .next_back()
-                {
-                    Some(row) => row.map_err(db_err)?.0.value().1 + 1,
-                    None => 0,
-                };
+                let next = next_event_index(&timeline, id)?;
                 timeline
                     .insert((id, next), encode(&effect.event).as_slice())
                     .map_err(db_err)?;
@@ -878,10 +967,28 @@ impl Store {
                 let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
                     .map_err(db_err)?;
-                txn.open_table(LETTERS)
+                let mut letters = txn.open_table(LETTERS).map_err(db_err)?;
+                letters.remove(id).map_err(db_err)?;
+                letters
+                    .remove(format!("{id}:revocation").as_str())
+                    .map_err(db_err)?;
+                let revocation: Option<Revocation> = match txn
+                    .open_table(REVOCATIONS)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?
+                {
+                    Some(v) => Some(decode(v.value())?),
+                    None => None,
+                };
+                txn.open_table(REISSUE_REQUESTS)
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;
+                let mut reissues = txn.open_table(REISSUES).map_err(db_err)?;
+                if let Some(original) = &old.reissued_from {
+                    reissues.remove((original.as_str(), id)).map_err(db_err)?;
+                }
                 let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
                 let order: Option<OrderInfo> = match txn
                     .open_table(ORDERS)
@@ -892,7 +999,7 @@ impl Store {
                     Some(v) => Some(decode(v.value())?),
                     None => None,
                 };
-                for e in all_entries(old, order.as_ref()) {
+                for e in all_entries(old, order.as_ref(), revocation.as_ref()) {
                     schedule.remove(schedule_key(&e)).map_err(db_err)?;
                 }
                 append_journal(&txn, id, event)?;
@@ -985,6 +1092,23 @@ impl<'txn> InsertTables<'txn> {
     }
 }
 
+/// The index the next timeline event of `id` takes.
+fn next_event_index(
+    timeline: &redb::Table<(&'static str, u64), &'static [u8]>,
+    id: &str,
+) -> Result<u64, StoreError> {
+    Ok(
+        match timeline
+            .range((id, 0)..=(id, u64::MAX))
+            .map_err(db_err)?
+            .next_back()
+        {
+            Some(row) => row.map_err(db_err)?.0.value().1 + 1,
+            None => 0,
+        },
+    )
+}
+
 fn append_journal(
     txn: &redb::WriteTransaction,
     id: &str,
@@ -1010,6 +1134,13 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(SECRETS).map_err(db_err)?;
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
+    }
+    if from < 5 {
+        // v5: revocations, the CA's revocation list, reissues.
+        txn.open_table(REVOCATIONS).map_err(db_err)?;
+        txn.open_table(CRL).map_err(db_err)?;
+        txn.open_table(REISSUES).map_err(db_err)?;
+        txn.open_table(REISSUE_REQUESTS).map_err(db_err)?;
     }
     if from < 4 {
         // v4: orders placed with a CA backend.

@@ -40,6 +40,8 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     for ctx in [
         Context::Upload,
         Context::Confirm,
+        Context::Menu,
+        Context::Revoke,
         Context::Filter,
         Context::Command,
     ] {

@@ -15,6 +15,8 @@ pub enum Context {
     Order,
     Filter,
     Command,
+    Menu,
+    Revoke,
 }
 
 impl Context {
@@ -30,6 +32,8 @@ impl Context {
             Context::Order => "Order form",
             Context::Filter => "Filter (/)",
             Context::Command => "Command line (:)",
+            Context::Menu => "More menu (.)",
+            Context::Revoke => "Revocation dialog",
         }
     }
 }
@@ -85,6 +89,73 @@ use KeyCode::{
 };
 
 pub static BINDINGS: &[Binding] = &[
+    key(
+        List,
+        Char('.'),
+        ".",
+        "More: every action, and why one is unavailable",
+        Some(Action::OpenMore),
+    ),
+    key(
+        Detail,
+        Char('.'),
+        ".",
+        "More: every action on this certificate",
+        Some(Action::OpenMore),
+    ),
+    key(
+        Menu,
+        Down,
+        "↓ / j",
+        "next action",
+        Some(Action::MoveMenu(1)),
+    ),
+    key(Menu, Char('j'), "", "", Some(Action::MoveMenu(1))),
+    key(
+        Menu,
+        Up,
+        "↑ / k",
+        "previous action",
+        Some(Action::MoveMenu(-1)),
+    ),
+    key(Menu, Char('k'), "", "", Some(Action::MoveMenu(-1))),
+    key(
+        Menu,
+        Enter,
+        "Enter",
+        "run it (or press its letter); a greyed one says why not",
+        Some(Action::RunMenu),
+    ),
+    key(Menu, Esc, "Esc", "close", Some(Action::Back)),
+    key(
+        Revoke,
+        Down,
+        "↑ / ↓",
+        "choose the reason (RFC 5280 code)",
+        Some(Action::MoveRevokeReason(1)),
+    ),
+    key(Revoke, Up, "", "", Some(Action::MoveRevokeReason(-1))),
+    key(
+        Revoke,
+        Char('/'),
+        "typing",
+        "the path of the application file or letter, when one is needed",
+        None,
+    ),
+    key(
+        Revoke,
+        Enter,
+        "Enter",
+        "submit the revocation (it cannot be cancelled: RV-2)",
+        Some(Action::ConfirmRevoke),
+    ),
+    key(
+        Revoke,
+        Esc,
+        "Esc",
+        "cancel: nothing is submitted",
+        Some(Action::Back),
+    ),
     key(
         List,
         Char('i'),
@@ -409,6 +480,8 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (Input::Command(_), _) => vec![Command],
         (_, Overlay::Help) => vec![Help, Global],
         (_, Overlay::ConfirmDelete(_)) => vec![Confirm],
+        (_, Overlay::More(_)) => vec![Menu],
+        (_, Overlay::Revoke(_)) => vec![Revoke],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

@@ -4,6 +4,7 @@ pub mod certs;
 pub mod detail;
 pub mod help;
 pub mod keymap;
+pub mod more;
 pub mod text;
 pub mod theme;
 pub mod tty;
@@ -149,6 +150,9 @@ impl Ui {
                 _ => {}
             },
             Input::Normal => {
+                if let Some(action) = dialog_typing(&self.state, ev) {
+                    return self.dispatch(engine, action);
+                }
                 if let (Overlay::Apply, Some(form)) = (&self.state.overlay, self.apply.as_mut()) {
                     if ev.code != KeyCode::Esc
                         && !(ev.modifiers.contains(KeyModifiers::CONTROL)
@@ -329,4 +333,24 @@ fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Keys the More menu and the revocation dialog take as text: a menu entry's letter, or the
+/// document path being typed. Navigation keys go through the keymap.
+fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
+    if ev.modifiers.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    match (&state.overlay, ev.code) {
+        (Overlay::More(_), KeyCode::Char(c)) if !matches!(c, 'j' | 'k') => Some(Action::MenuKey(c)),
+        (Overlay::Revoke(d), KeyCode::Char(c)) if d.plan.document.is_some() => {
+            Some(Action::SetRevokeDocument(format!("{}{c}", d.document)))
+        }
+        (Overlay::Revoke(d), KeyCode::Backspace) => {
+            let mut text = d.document.clone();
+            text.pop();
+            Some(Action::SetRevokeDocument(text))
+        }
+        _ => None,
+    }
 }

@@ -52,6 +52,11 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 "–".to_string(),
                 theme.warn(),
             ),
+            (_, _, Some(review)) if o.revocation.is_some() => (
+                "CA reviews the revocation".to_string(),
+                format!("revoked in {}", countdown(review, now)),
+                theme.ok(),
+            ),
             (_, _, Some(review)) => (
                 "CA review under way".to_string(),
                 format!("issued in {}", countdown(review, now)),

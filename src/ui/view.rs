@@ -58,6 +58,8 @@ pub fn draw(
     match &state.overlay {
         Overlay::Help => help::render(f, body, theme),
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
+        Overlay::More(menu) => super::more::render_menu(f, body, menu, theme),
+        Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
         _ => {}
     }
 }
@@ -173,7 +175,7 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 };
                 Line::from(Span::styled(m.text.clone(), style))
             }
-            None => Line::from(Span::styled("u upload · / filter · s sort · Enter detail · d delete · : command · ? help · q quit", theme.dim())),
+            None => Line::from(Span::styled("u upload · / filter · s sort · Enter detail · . more · d delete · : command · ? help · q quit", theme.dim())),
         },
     };
     f.render_widget(Paragraph::new(line), area);

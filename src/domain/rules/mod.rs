@@ -5,4 +5,5 @@ pub mod export;
 pub mod ignore;
 pub mod reminder;
 pub mod renewal;
+pub mod revoke;
 pub mod upload;

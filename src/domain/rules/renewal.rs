@@ -180,7 +180,9 @@ impl Renewal {
             cert: self.new_cert,
             order: self.new_order,
             event: self.new_event,
-            payment: self.payment,
+            payment: Some(self.payment),
+            key_pem: None,
+            reissue: None,
         }));
         fired
     }

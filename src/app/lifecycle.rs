@@ -1,0 +1,295 @@
+//! The reducer's part for the More menu and revocation (issue #4). Pure, like `reducer`.
+use crate::app::action::Action;
+use crate::app::effect::Effect;
+use crate::app::state::{Level, MenuEntry, MoreMenu, Outcome, Overlay, RevokeDialog, State};
+use crate::domain::model::Certificate;
+use crate::domain::order::OrderInfo;
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::revocation::Reason;
+use crate::domain::time::Timestamp;
+
+/// The id an action without one means: the detail pane's certificate, else the selected row.
+fn target(state: &State, id: Option<String>) -> Option<String> {
+    id.or_else(|| match &state.overlay {
+        Overlay::Detail(d) => Some(d.cert.id.clone()),
+        Overlay::More(m) => Some(m.id.clone()),
+        _ => None,
+    })
+    .or_else(|| state.selected_row().map(|r| r.summary.id.clone()))
+}
+
+fn refuse(state: &mut State, r: Refusal) {
+    state.say(Level::Error, r.to_string());
+    state.outcome = Some(Outcome::Refused(r));
+}
+
+/// Every action on `cert`, with the reason (and rule) each unavailable one cannot run now.
+pub fn menu_entries(
+    cert: &Certificate,
+    order: Option<&OrderInfo>,
+    now: Timestamp,
+) -> Vec<MenuEntry> {
+    use crate::domain::rules::{delete, export, ignore, reminder, renewal, revoke};
+    let id = Some(cert.id.clone());
+    let why = |r: Result<(), Refusal>| r.err().map(|r| format!("{} ({})", r.message, r.rule));
+    let entry = |key, label: &str, action, disabled| MenuEntry {
+        key,
+        label: label.to_string(),
+        action,
+        disabled,
+    };
+    let remind = match order {
+        Some(o) => reminder::remind(cert, o, now).map(|_| ()),
+        None => Err(Refusal::new(
+            "RM-1",
+            Field::Id,
+            "not an order: there is no review to remind",
+        )),
+    };
+    let auto = renewal::set_auto_renew(cert, order, !cert.auto_renew, now).map(|_| ());
+    let ignore_label = if cert.ignored {
+        "un-ignore expiry messages"
+    } else {
+        "ignore expiry messages"
+    };
+    let auto_label = if cert.auto_renew {
+        "switch auto-renewal off"
+    } else {
+        "switch auto-renewal on"
+    };
+    vec![
+        entry('d', "details", Action::OpenDetail, None),
+        entry(
+            'r',
+            auto_label,
+            Action::SetAutoRenew {
+                id: id.clone(),
+                on: None,
+            },
+            why(auto),
+        ),
+        entry(
+            'n',
+            "renew now (the fee is deducted)",
+            Action::RenewNow(cert.id.clone()),
+            why(renewal::check_manual_renewal(cert, order, now)),
+        ),
+        entry(
+            'x',
+            "revoke…",
+            Action::Revoke {
+                id: id.clone(),
+                reason: None,
+                document: None,
+                confirmed: false,
+            },
+            why(revoke::check_revocable(cert, now).map(|_| ())),
+        ),
+        entry(
+            'i',
+            ignore_label,
+            Action::SetIgnored {
+                id: id.clone(),
+                on: None,
+            },
+            why(ignore::set_ignored(cert, !cert.ignored, now).map(|_| ())),
+        ),
+        entry(
+            'e',
+            "download / export (certdeck export)",
+            Action::ExportHint(cert.id.clone()),
+            why(export::check_export(cert, now)),
+        ),
+        entry(
+            'm',
+            "remind the CA reviewer",
+            Action::Remind(id.clone()),
+            why(remind),
+        ),
+        entry(
+            'D',
+            "delete…",
+            Action::Delete {
+                id,
+                confirmed: false,
+            },
+            why(delete::check_delete(&cert.summary(), Vec::new(), now).map(|_| ())),
+        ),
+    ]
+}
+
+/// Whether `update` below handles `action`.
+pub fn handles(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::OpenMore
+            | Action::MoreLoaded(_)
+            | Action::MoveMenu(_)
+            | Action::RunMenu
+            | Action::MenuKey(_)
+            | Action::Revoke { .. }
+            | Action::RevocationPlanned(_)
+            | Action::MoveRevokeReason(_)
+            | Action::SetRevokeDocument(_)
+            | Action::ConfirmRevoke
+            | Action::RevocationSubmitted { .. }
+            | Action::ExportHint(_)
+    )
+}
+
+/// Handles the More menu and revocation actions (those `handles` names).
+pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
+    match action {
+        Action::OpenMore => match target(state, None) {
+            Some(id) => vec![Effect::LoadMore(id)],
+            None => {
+                refuse(
+                    state,
+                    Refusal::new("MORE", Field::Id, "nothing is selected"),
+                );
+                vec![]
+            }
+        },
+        Action::MoreLoaded(loaded) => {
+            let (cert, order) = *loaded;
+            state.overlay = Overlay::More(Box::new(MoreMenu {
+                id: cert.id.clone(),
+                name: cert.name.clone(),
+                entries: menu_entries(&cert, order.as_ref(), now),
+                selected: 0,
+            }));
+            vec![]
+        }
+        Action::MoveMenu(delta) => {
+            if let Overlay::More(m) = &mut state.overlay {
+                let max = m.entries.len().saturating_sub(1) as i64;
+                m.selected = (m.selected as i64 + delta).clamp(0, max) as usize;
+            }
+            vec![]
+        }
+        Action::RunMenu | Action::MenuKey(_) => {
+            let Overlay::More(m) = &state.overlay else {
+                return vec![];
+            };
+            let chosen = match action {
+                Action::MenuKey(k) => m.entries.iter().find(|e| e.key == k),
+                _ => m.entries.get(m.selected),
+            };
+            let Some(entry) = chosen.cloned() else {
+                return vec![];
+            };
+            if let Some(reason) = entry.disabled {
+                state.say(Level::Warn, format!("{}: {reason}", entry.label));
+                return vec![];
+            }
+            let id = m.id.clone();
+            state.overlay = Overlay::None;
+            // "details" opens on the record the menu was for, wherever the cursor is.
+            if matches!(entry.action, Action::OpenDetail) {
+                return vec![Effect::LoadDetail(id)];
+            }
+            crate::app::reducer::update(state, entry.action, now)
+        }
+        Action::Revoke {
+            id,
+            reason,
+            document,
+            confirmed,
+        } => {
+            let Some(id) = target(state, id) else {
+                refuse(
+                    state,
+                    Refusal::new("RV-1", Field::Id, "nothing is selected"),
+                );
+                return vec![];
+            };
+            match (confirmed, reason) {
+                (false, _) => vec![Effect::PlanRevocation(id)],
+                (true, Some(reason)) => vec![Effect::SubmitRevocation {
+                    id,
+                    reason,
+                    document,
+                }],
+                (true, None) => {
+                    refuse(
+                        state,
+                        Refusal::new(
+                            "RV-6",
+                            Field::Id,
+                            "a revocation needs a reason (e.g. key_compromise, superseded)",
+                        ),
+                    );
+                    vec![]
+                }
+            }
+        }
+        Action::RevocationPlanned(plan) => {
+            state.outcome = Some(Outcome::NeedsRevokeConfirmation((*plan).clone()));
+            state.overlay = Overlay::Revoke(Box::new(RevokeDialog {
+                plan: *plan,
+                reason: 0,
+                document: String::new(),
+            }));
+            vec![]
+        }
+        Action::MoveRevokeReason(delta) => {
+            if let Overlay::Revoke(d) = &mut state.overlay {
+                let max = Reason::ALL.len() as i64 - 1;
+                d.reason = (d.reason as i64 + delta).clamp(0, max) as usize;
+            }
+            vec![]
+        }
+        Action::SetRevokeDocument(text) => {
+            if let Overlay::Revoke(d) = &mut state.overlay {
+                d.document = text;
+            }
+            vec![]
+        }
+        Action::ConfirmRevoke => {
+            let Overlay::Revoke(d) = &state.overlay else {
+                return vec![];
+            };
+            let document = (!d.document.trim().is_empty()).then(|| d.document.trim().into());
+            if d.plan.document.is_some() && document.is_none() {
+                let what = d.plan.document.unwrap_or("document");
+                let r = Refusal::new(
+                    "RV-6",
+                    Field::Id,
+                    format!(
+                        "type the path of the signed {what} ({}) first",
+                        d.plan.document_kinds
+                    ),
+                );
+                refuse(state, r);
+                return vec![];
+            }
+            let effect = Effect::SubmitRevocation {
+                id: d.plan.id.clone(),
+                reason: Reason::ALL[d.reason],
+                document,
+            };
+            state.overlay = Overlay::None;
+            vec![effect]
+        }
+        Action::RevocationSubmitted { records, message } => {
+            if let Some(first) = records.first() {
+                state.say(Level::Info, format!("{}: {message}", first.id));
+            }
+            for r in &records {
+                crate::app::reducer::upsert_row(state, r.clone());
+            }
+            state.outcome = Some(Outcome::RevocationSubmitted { records, message });
+            vec![Effect::LoadOrders]
+        }
+        Action::ExportHint(id) => {
+            state.say(
+                Level::Info,
+                format!(
+                    "export with: certdeck export {id} --format pem|nginx|apache|haproxy --out DIR"
+                ),
+            );
+            vec![]
+        }
+        _ => vec![],
+    }
+}

@@ -1,0 +1,99 @@
+//! The More menu and the revocation dialog, rendered from State alone.
+use crate::app::state::{MoreMenu, RevokeDialog};
+use crate::domain::revocation::Reason;
+use crate::ui::theme::Theme;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn render_menu(f: &mut Frame, area: Rect, menu: &MoreMenu, theme: &Theme) {
+    let popup = super::centered(area, 70, 70);
+    f.render_widget(Clear, popup);
+    let mut lines = Vec::new();
+    for (i, e) in menu.entries.iter().enumerate() {
+        let marker = if i == menu.selected { "▶" } else { " " };
+        let style = match (&e.disabled, i == menu.selected) {
+            (_, true) => theme.selected(),
+            (Some(_), false) => theme.dim(),
+            (None, false) => ratatui::style::Style::default(),
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{marker} {}  {}", e.key, e.label),
+            style,
+        )));
+        if let Some(why) = &e.disabled {
+            lines.push(Line::from(Span::styled(
+                format!("      unavailable: {why}"),
+                theme.dim(),
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "↑↓ choose · Enter or its letter runs it · Esc close",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" More — {} ({}) ", menu.name, menu.id)),
+    );
+    f.render_widget(p, popup);
+}
+
+pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme) {
+    let popup = super::centered(area, 76, 80);
+    f.render_widget(Clear, popup);
+    let plan = &d.plan;
+    let mut lines = vec![
+        Line::from(format!("{} ({})", plan.name, plan.id)),
+        Line::from(Span::styled(plan.flow.label(), theme.accent())),
+        Line::from(""),
+        Line::from(Span::styled("Reason (RFC 5280)", theme.title())),
+    ];
+    for (i, r) in Reason::ALL.iter().enumerate() {
+        let chosen = i == d.reason;
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} {:<24} {:>2}  {}",
+                if chosen { "▶" } else { " " },
+                r.as_str(),
+                r.code(),
+                r.describe()
+            ),
+            if chosen {
+                theme.selected()
+            } else {
+                ratatui::style::Style::default()
+            },
+        )));
+    }
+    lines.push(Line::from(""));
+    if let Some(what) = plan.document {
+        lines.push(Line::from(Span::styled(
+            format!("Signed {what} ({}): type its path", plan.document_kinds),
+            theme.title(),
+        )));
+        lines.push(Line::from(format!("  {}▏", d.document)));
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(Span::styled("What happens", theme.title())));
+    for s in &plan.steps {
+        lines.push(Line::from(format!("  • {s}")));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(plan.warning(), theme.danger())));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Enter submit (cannot be cancelled) · ↑↓ reason · Esc cancel",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.danger())
+            .title(format!(" Revoke {} ", plan.id)),
+    );
+    f.render_widget(p, popup);
+}
