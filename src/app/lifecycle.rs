@@ -254,7 +254,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 let what = d.plan.document.unwrap_or("document");
                 let r = Refusal::new(
                     "RV-6",
-                    Field::Id,
+                    Field::Document,
                     format!(
                         "type the path of the signed {what} ({}) first",
                         d.plan.document_kinds
@@ -268,10 +268,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 reason: Reason::ALL[d.reason],
                 document,
             };
-            state.overlay = Overlay::None;
+            // The dialog stays until the submission is recorded: a refused document can be fixed.
             vec![effect]
         }
         Action::RevocationSubmitted { records, message } => {
+            if matches!(state.overlay, Overlay::Revoke(_)) {
+                state.overlay = Overlay::None;
+            }
             if let Some(first) = records.first() {
                 state.say(Level::Info, format!("{}: {message}", first.id));
             }

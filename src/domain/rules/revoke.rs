@@ -27,11 +27,12 @@ pub fn rv5_cutoff() -> Timestamp {
 
 /// WoTrus international and DNSPod SM2 certificates, which RV-3 leaves out and RV-6 (a)/(b) cover.
 fn is_wotrus_international(cert: &Certificate) -> bool {
-    cert.brand == "WoTrus" && cert.standard == Standard::International
+    cert.brand.starts_with("WoTrus") && cert.standard == Standard::International
 }
 
 fn is_dnspod_sm2(cert: &Certificate) -> bool {
-    cert.brand == "DNSPod" && cert.standard == Standard::Sm2
+    // The brand may carry the standard in its name ("DNSPod SM2").
+    cert.brand.starts_with("DNSPod") && cert.standard == Standard::Sm2
 }
 
 fn is_ov_ev(t: Option<CertType>) -> bool {
@@ -49,7 +50,7 @@ pub fn flow_for(cert: &Certificate) -> Flow {
         } else {
             Flow::ReviewOnly
         }
-    } else if cert.brand == "WoTrus" {
+    } else if cert.brand.starts_with("WoTrus") {
         Flow::ReviewOnly
     } else if is_ov_ev(cert.cert_type) {
         Flow::Letter
@@ -774,6 +775,7 @@ mod tests {
     fn rule_rv6_flows_by_brand_standard_and_type() {
         let f = |brand, std, t| flow_for(&issued(brand, std, t, now(), now()));
         assert_eq!(f("DNSPod", Standard::Sm2, CertType::Dv), Flow::ReviewOnly);
+        assert_eq!(f("DNSPod SM2", Standard::Sm2, CertType::Dv), Flow::ReviewOnly);
         assert_eq!(
             f("WoTrus", Standard::International, CertType::Dv),
             Flow::ReviewOnly
