@@ -775,7 +775,10 @@ mod tests {
     fn rule_rv6_flows_by_brand_standard_and_type() {
         let f = |brand, std, t| flow_for(&issued(brand, std, t, now(), now()));
         assert_eq!(f("DNSPod", Standard::Sm2, CertType::Dv), Flow::ReviewOnly);
-        assert_eq!(f("DNSPod SM2", Standard::Sm2, CertType::Dv), Flow::ReviewOnly);
+        assert_eq!(
+            f("DNSPod SM2", Standard::Sm2, CertType::Dv),
+            Flow::ReviewOnly
+        );
         assert_eq!(
             f("WoTrus", Standard::International, CertType::Dv),
             Flow::ReviewOnly
