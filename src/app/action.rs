@@ -131,6 +131,12 @@ pub enum Action {
     },
     /// Say how to export `id` (the command line writes the files).
     ExportHint(String),
+    /// Order a reissue (RI-1..RI-7).
+    Reissue(Box<ReissueSpec>),
+    Reissued {
+        records: Vec<CertSummary>,
+        message: String,
+    },
     RecordSaved(Box<CertSummary>, String),
     Renewed {
         old: Box<CertSummary>,
@@ -166,4 +172,30 @@ pub enum Action {
     },
     Refused(Refusal),
     Failed(String),
+}
+
+/// How a reissue's key is to be found (RI-6).
+#[derive(Clone, PartialEq, Eq)]
+pub enum CsrSource {
+    Original,
+    Generate(crate::domain::reissue::KeyChoice),
+    /// A pasted CSR (PEM).
+    Pasted(String),
+}
+
+/// A reissue request as the user gave it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReissueSpec {
+    pub id: String,
+    pub csr: CsrSource,
+    pub reason: String,
+}
+
+impl std::fmt::Debug for ReissueSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReissueSpec")
+            .field("id", &self.id)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
 }

@@ -47,6 +47,7 @@ pub enum Effect {
     /// Load what the More menu needs to judge each action.
     LoadMore(String),
     PlanRevocation(String),
+    Reissue(Box<crate::app::action::ReissueSpec>),
     SubmitRevocation {
         id: String,
         reason: crate::domain::revocation::Reason,

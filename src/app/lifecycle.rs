@@ -134,6 +134,8 @@ pub fn handles(action: &Action) -> bool {
             | Action::ConfirmRevoke
             | Action::RevocationSubmitted { .. }
             | Action::ExportHint(_)
+            | Action::Reissue(_)
+            | Action::Reissued { .. }
     )
 }
 
@@ -282,6 +284,17 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 crate::app::reducer::upsert_row(state, r.clone());
             }
             state.outcome = Some(Outcome::RevocationSubmitted { records, message });
+            vec![Effect::LoadOrders]
+        }
+        Action::Reissue(spec) => vec![Effect::Reissue(spec)],
+        Action::Reissued { records, message } => {
+            if let Some(first) = records.first() {
+                state.say(Level::Info, format!("{}: {message}", first.id));
+            }
+            for r in &records {
+                crate::app::reducer::upsert_row(state, r.clone());
+            }
+            state.outcome = Some(Outcome::Reissued { records, message });
             vec![Effect::LoadOrders]
         }
         Action::ExportHint(id) => {

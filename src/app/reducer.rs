@@ -103,7 +103,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::SetRevokeDocument(_)
         | Action::ConfirmRevoke
         | Action::RevocationSubmitted { .. }
-        | Action::ExportHint(_) => {}
+        | Action::ExportHint(_)
+        | Action::Reissue(_)
+        | Action::Reissued { .. } => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,

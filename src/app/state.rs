@@ -226,6 +226,11 @@ pub enum Outcome {
         records: Vec<CertSummary>,
         message: String,
     },
+    /// A reissue was ordered: the original (now `reissuing`) and the reissue order.
+    Reissued {
+        records: Vec<CertSummary>,
+        message: String,
+    },
     Refused(Refusal),
     Failed(String),
 }

@@ -6,6 +6,8 @@ use crate::domain::time::Timestamp;
 
 pub struct IssueRequest {
     pub domains: Vec<String>,
+    /// The SubjectPublicKeyInfo (DER) to certify; `None`: the backend makes a new key.
+    pub spki_der: Option<Vec<u8>>,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
 }
@@ -13,7 +15,8 @@ pub struct IssueRequest {
 /// What a backend hands back: the chain, leaf first, and the leaf's new private key.
 pub struct IssuedChain {
     pub chain_der: Vec<Vec<u8>>,
-    pub key_pem: String,
+    /// The new key, when the backend made one.
+    pub key_pem: Option<String>,
 }
 
 pub trait CaBackend {

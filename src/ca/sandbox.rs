@@ -114,12 +114,22 @@ impl CaBackend for SandboxCa {
             return Err("no domains to issue for".into());
         }
         let domains: Vec<&str> = req.domains.iter().map(String::as_str).collect();
-        let leaf = self
-            .issuing
-            .issue(&domains, KeyKind::P256, req.not_before, req.not_after);
+        let (der, key_pem) = match &req.spki_der {
+            Some(spki) => (
+                self.issuing
+                    .issue_for_spki(&domains, spki, req.not_before, req.not_after)?,
+                None,
+            ),
+            None => {
+                let leaf =
+                    self.issuing
+                        .issue(&domains, KeyKind::P256, req.not_before, req.not_after);
+                (leaf.der, Some(leaf.key_pem))
+            }
+        };
         Ok(IssuedChain {
-            chain_der: vec![leaf.der, self.issuing.der.clone(), self.root_der.clone()],
-            key_pem: leaf.key_pem,
+            chain_der: vec![der, self.issuing.der.clone(), self.root_der.clone()],
+            key_pem,
         })
     }
 }

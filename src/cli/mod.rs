@@ -12,6 +12,7 @@ pub mod import;
 pub mod json;
 pub mod letter;
 pub mod list;
+pub mod reissue;
 pub mod remind;
 pub mod renew;
 pub mod revoke;
@@ -93,6 +94,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Revoke an issued certificate and its reissues (RV-1..RV-7); cannot be cancelled
     Revoke(revoke::RevokeArgs),
+    /// Reissue an issued certificate with the same validity (RI-1..RI-7)
+    Reissue(reissue::ReissueArgs),
     /// The sandbox CA: its CRL and certificates
     Ca(ca::CaArgs),
 }
@@ -162,6 +165,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Export(a) => export::run(cli, a),
         Command::Revoke(a) => revoke::run(cli, a),
         Command::Ca(a) => ca::run(cli, a),
+        Command::Reissue(a) => reissue::run(cli, a),
     }
 }
 

@@ -238,6 +238,44 @@ impl Authority {
         crate::domain::pem::encode("CERTIFICATE", &self.der)
     }
 
+    /// Issues a server certificate for a public key given as SubjectPublicKeyInfo DER (a CSR's,
+    /// or a reissue's kept key). RSA, P-256, P-384 and Ed25519 keys; not SM2 (rcgen has no SM2).
+    pub fn issue_for_spki(
+        &self,
+        domains: &[&str],
+        spki_der: &[u8],
+        nb: Timestamp,
+        na: Timestamp,
+    ) -> Result<Vec<u8>, String> {
+        let (GenKey::Rcgen(ca_key), Some(ca_params)) = (&self.key, &self.params) else {
+            return Err("an SM2 authority cannot certify this key".into());
+        };
+        let spki = rcgen::SubjectPublicKeyInfo::from_der(spki_der).map_err(|e| {
+            format!("the key cannot be certified by this CA ({e}): RSA, P-256, P-384 and Ed25519 keys can")
+        })?;
+        let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+        let mut p = CertificateParams::new(domains.clone()).map_err(|e| e.to_string())?;
+        let mut d = DistinguishedName::new();
+        d.push(
+            DnType::CommonName,
+            domains.first().cloned().unwrap_or_default(),
+        );
+        p.distinguished_name = d;
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        p.not_before = to_time(nb);
+        p.not_after = to_time(na);
+        p.use_authority_key_identifier_extension = true;
+        p.serial_number = Some(rcgen::SerialNumber::from(serial().to_be_bytes().to_vec()));
+        let issuer = Issuer::from_params(ca_params, ca_key.as_ref());
+        p.signed_by(&spki, &issuer)
+            .map(|c| c.der().to_vec())
+            .map_err(|e| format!("signing: {e}"))
+    }
+
     /// Signs a CRL listing `revoked`: `(serial bytes, revocation time, RFC 5280 reason code)`.
     pub fn sign_crl(
         &self,

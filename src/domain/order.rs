@@ -154,7 +154,7 @@ pub fn issued(
     cert: &crate::domain::model::Certificate,
     order: &OrderInfo,
     chain_der: &[Vec<u8>],
-    key_pem: String,
+    key_pem: Option<String>,
     ca_name: &str,
     now: Timestamp,
 ) -> Result<crate::domain::schedule::Fired, String> {
@@ -177,7 +177,8 @@ pub fn issued(
     updated.chain = parsed.iter().map(|c| c.link()).collect();
     updated.chain_der = chain_der.to_vec();
     updated.chain_complete = parsed.last().is_some_and(|c| c.is_self_signed());
-    updated.has_key = true;
+    // A reissue's key was sealed with its order, or stays with the user (a pasted CSR).
+    updated.has_key = key_pem.is_some() || cert.has_key;
     let mut closed = order.clone();
     closed.review_due = None;
     closed.deadline = None;
@@ -193,7 +194,7 @@ pub fn issued(
         },
         updated: Some(updated),
         updated_order: Some(closed),
-        new_key_pem: Some(key_pem),
+        new_key_pem: key_pem,
         ..Default::default()
     })
 }

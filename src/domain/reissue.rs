@@ -86,3 +86,54 @@ pub struct ReissueRequest {
     pub key_encrypted: bool,
     pub reason: String,
 }
+
+/// RI-6: a pasted CSR must be one PEM `CERTIFICATE REQUEST` that parses and whose signature
+/// verifies. Returns its public key (SubjectPublicKeyInfo DER) and the names it asks for.
+pub fn parse_csr(text: &str) -> Result<(Vec<u8>, Vec<String>), crate::domain::refusal::Refusal> {
+    use crate::domain::refusal::{Field, Refusal};
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    use x509_parser::prelude::FromDer;
+    let refuse =
+        |line: Option<usize>, m: String| Err(Refusal::new("RI-6", Field::Cert, m).at_line(line));
+    let blocks = match crate::domain::pem::scan(text) {
+        Ok(b) => b,
+        Err(e) => return refuse(e.line, format!("the CSR is not PEM: {}", e.message)),
+    };
+    let Some(block) = blocks
+        .iter()
+        .find(|b| b.label.ends_with("CERTIFICATE REQUEST"))
+    else {
+        return refuse(
+            None,
+            "no BEGIN CERTIFICATE REQUEST block: paste the CSR (PEM)".into(),
+        );
+    };
+    let csr =
+        match x509_parser::certification_request::X509CertificationRequest::from_der(&block.der) {
+            Ok((_, c)) => c,
+            Err(e) => return refuse(Some(block.line), format!("the CSR does not parse: {e}")),
+        };
+    if let Err(e) = csr.verify_signature() {
+        return refuse(Some(block.line), format!("the CSR's signature does not verify ({e}): it was altered or not signed by its key"));
+    }
+    let info = &csr.certification_request_info;
+    let mut names: Vec<String> = info
+        .subject
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+        .collect();
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                for n in &san.general_names {
+                    if let GeneralName::DNSName(d) = n {
+                        if !names.iter().any(|x| x.eq_ignore_ascii_case(d)) {
+                            names.push(d.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok((info.subject_pki.raw.to_vec(), names))
+}

@@ -1,10 +1,13 @@
 //! Effects of the More menu and revocation (issue #4): load what the domain rules need, let them
 //! decide, record the result.
 use super::Engine;
+use crate::app::action::{CsrSource, ReissueSpec};
 use crate::app::Action;
 use crate::domain::model::{Certificate, Status};
 use crate::domain::refusal::{Field, Refusal};
+use crate::domain::reissue::{CsrChoice, KeyChoice};
 use crate::domain::revocation::Reason;
+use crate::domain::rules::reissue::ReissueInput;
 use crate::domain::rules::revoke::{self, RevokeInput};
 use crate::store::StoreError;
 use std::path::Path;
@@ -105,6 +108,119 @@ impl Engine {
             results,
             revocation: Some(Box::new((rev, cert.cert_type))),
         })
+    }
+
+    /// RI-1..RI-7: orders a reissue. The rules run before any key is generated.
+    pub(super) fn reissue(&self, spec: ReissueSpec) -> Result<Action, StoreError> {
+        use crate::domain::rules::reissue::{check_reissuable, reissue};
+        let id = spec.id.as_str();
+        let Some(cert) = self.store.get(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "RI-1",
+                Field::Id,
+                format!("no certificate with id {id}"),
+            )));
+        };
+        let order = self.store.order(id)?;
+        let reissues = self.store.reissues_of(id)?;
+        let reissuing = self.store.reissuing()?;
+        let now = self.clock.now();
+        if let Err(r) = check_reissuable(&cert, &reissues, &reissuing, now) {
+            return Ok(Action::Refused(r));
+        }
+        let input = match self.reissue_input(&cert, &spec)? {
+            Ok(i) => i,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let new_id = self.store.new_id()?;
+        let tokens = self.challenge_tokens(cert.domains.len())?;
+        let zones = self.store.managed_zones()?;
+        let fired = match reissue(
+            &cert,
+            order.as_ref(),
+            &reissues,
+            &reissuing,
+            &input,
+            new_id.clone(),
+            &tokens,
+            &zones,
+            now,
+        ) {
+            Ok(f) => f,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let message = fired.event.message.clone();
+        self.store.apply_effect(id, &fired)?;
+        let records = self
+            .store
+            .get_many([id, new_id.as_str()].into_iter())?
+            .into_iter()
+            .flatten()
+            .map(|c| c.summary())
+            .collect();
+        Ok(Action::Reissued { records, message })
+    }
+
+    /// RI-6: the public key to certify and the key certdeck keeps, from the user's choice.
+    fn reissue_input(
+        &self,
+        cert: &Certificate,
+        spec: &ReissueSpec,
+    ) -> Result<Result<ReissueInput, Refusal>, StoreError> {
+        let refuse = |m: String| Ok(Err(Refusal::new("RI-6", Field::Cert, m)));
+        let mut input = ReissueInput {
+            csr: CsrChoice::Original,
+            spki_der: Vec::new(),
+            key_pem: None,
+            key_encrypted: false,
+            csr_domains: Vec::new(),
+            reason: spec.reason.clone(),
+        };
+        match &spec.csr {
+            CsrSource::Original => {
+                let Some(leaf) = cert.chain_der.first() else {
+                    return refuse(format!(
+                        "{} has no certificate to take the key from",
+                        cert.id
+                    ));
+                };
+                match x509_parser::parse_x509_certificate(leaf) {
+                    Ok((_, x)) => input.spki_der = x.tbs_certificate.subject_pki.raw.to_vec(),
+                    Err(e) => return refuse(format!("the stored certificate does not parse: {e}")),
+                }
+                input.key_pem = self.store.private_key_pem(&cert.id)?;
+            }
+            CsrSource::Generate(kind) => {
+                use rcgen::PublicKeyData;
+                let alg = match kind {
+                    KeyChoice::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+                    KeyChoice::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+                    other => {
+                        return refuse(format!(
+                            "certdeck cannot generate {} keys yet: choose p256 or p384, or paste a CSR made elsewhere",
+                            other.as_str()
+                        ))
+                    }
+                };
+                let kp = match rcgen::KeyPair::generate_for(alg) {
+                    Ok(k) => k,
+                    Err(e) => return refuse(format!("key generation failed: {e}")),
+                };
+                input.csr = CsrChoice::Generate(*kind);
+                input.spki_der = kp.subject_public_key_info();
+                input.key_pem = Some(kp.serialize_pem());
+            }
+            CsrSource::Pasted(text) => {
+                let (spki, names) = match crate::domain::reissue::parse_csr(text) {
+                    Ok(p) => p,
+                    Err(r) => return Ok(Err(r)),
+                };
+                input.csr = CsrChoice::Pasted;
+                input.spki_der = spki;
+                input.csr_domains = names;
+            }
+        }
+        Ok(Ok(input))
     }
 
     /// The sandbox CA's current CRL (DER), listing every certificate it revoked.

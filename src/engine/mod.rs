@@ -224,6 +224,10 @@ impl Engine {
                         }
                     }
                 };
+                let mut fired = fired;
+                if let (Some(f), Some(c)) = (fired.as_mut(), cert.as_ref()) {
+                    self.release_original(c, f)?;
+                }
                 batch.push((entry, fired));
             }
             self.store.apply_fired(&batch)?;
@@ -342,13 +346,41 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Fired, String> {
         let ca = self.sandbox().map_err(|e| e.to_string())?;
+        let reissue = self
+            .store
+            .reissue_request(&cert.id)
+            .map_err(|e| e.to_string())?;
         let request = IssueRequest {
             domains: cert.domains.clone(),
+            spki_der: reissue.as_ref().map(|r| r.spki_der.clone()),
             not_before: now,
             not_after: order.not_after(now),
         };
         let chain = ca.issue(&request)?;
-        issued(cert, order, &chain.chain_der, chain.key_pem, ca.name(), now)
+        let mut fired = issued(cert, order, &chain.chain_der, chain.key_pem, ca.name(), now)?;
+        // A reissue's key was sealed with its order, unless the user kept it (a pasted CSR).
+        if let (Some(r), Some(u)) = (&reissue, fired.updated.as_mut()) {
+            u.has_key = r.csr != crate::domain::reissue::CsrChoice::Pasted;
+        }
+        Ok(fired)
+    }
+
+    /// A reissue that was issued or failed hands its original back (`reissuing` → `issued`).
+    fn release_original(&self, cert: &Certificate, fired: &mut Fired) -> Result<(), StoreError> {
+        let done = fired.updated.as_ref().is_some_and(|u| {
+            matches!(
+                u.status,
+                crate::domain::model::Status::Issued | crate::domain::model::Status::Failed
+            )
+        });
+        if let (true, Some(original)) = (done, &cert.reissued_from) {
+            if let Some(o) = self.store.get(original)? {
+                fired
+                    .others
+                    .extend(crate::domain::rules::reissue::release_original(&o));
+            }
+        }
+        Ok(())
     }
 
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {
@@ -584,6 +616,7 @@ impl Engine {
             }
             Effect::LoadMore(id) => self.load_more(&id)?,
             Effect::PlanRevocation(id) => self.plan_revocation(&id)?,
+            Effect::Reissue(req) => self.reissue(*req)?,
             Effect::SubmitRevocation {
                 id,
                 reason,

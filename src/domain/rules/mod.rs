@@ -3,6 +3,7 @@ pub mod apply;
 pub mod delete;
 pub mod export;
 pub mod ignore;
+pub mod reissue;
 pub mod reminder;
 pub mod renewal;
 pub mod revoke;

@@ -557,7 +557,7 @@ pub fn refuse_second_document(cert: &Certificate) -> Refusal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::model::{KeyAlgorithm, X509Facts};
 

@@ -1,0 +1,291 @@
+//! Reissue end to end through the CLI with `--now`, on certificates the sandbox CA really issues:
+//! RI-4 while open, RI-5 validity kept, the same key for `--csr original`, a pasted CSR verified
+//! and certified, the original released, and RV-4 revoking an original with its reissues.
+mod common;
+use common::{openssl, Env};
+
+fn at(days: f64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
+}
+
+/// A DNSPod DV certificate in a managed zone, issued by the sandbox CA at day 4.
+fn issued(env: &Env) -> String {
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, t) = env.json(&["tick", "--now", &at(4.0)]);
+    assert_eq!(t["fired"][0]["kind"], "review_done", "{t}");
+    id
+}
+
+fn spki_of(pem: &str) -> Vec<u8> {
+    openssl(&["x509", "-noout", "-pubkey"], pem.as_bytes())
+}
+
+#[test]
+fn rule_ri5_reissue_with_the_original_csr_keeps_key_and_validity_and_rv4_revokes_both() {
+    let env = Env::new();
+    let id = issued(&env);
+    let original = env.json(&["show", &id, "--now", &at(4.0)]).1;
+    let (code, r) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        "original",
+        "--reason",
+        "moved hosts",
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    assert!(
+        r["order"]["review_due"].is_string(),
+        "unchanged CSR: no validation (RI-7) {r}"
+    );
+    assert_eq!(r["records"][0]["status"], "reissuing");
+    // RI-4: one open reissue at a time.
+    let (code, e) = env.json(&["reissue", &id, "--now", &at(10.0)]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-4")),
+        "{e}"
+    );
+    let (_, t) = env.json(&["tick", "--now", &at(14.0)]);
+    assert!(
+        t["fired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["cert_id"] == new_id.as_str()),
+        "{t}"
+    );
+    let re = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    assert_eq!(re["status"], "issued", "{re}");
+    assert_eq!(
+        re["not_after"], original["not_after"],
+        "RI-5: the original validity"
+    );
+    assert_eq!(re["reissued_from"], id.as_str(), "{re}");
+    assert_eq!(
+        env.json(&["show", &id, "--now", &at(14.0)]).1["status"],
+        "issued"
+    );
+    // The same key: the exported certificates carry the same public key.
+    let dir = env.path("a");
+    let dir2 = env.path("b");
+    for (i, d) in [(&id, &dir), (&new_id, &dir2)] {
+        let (code, x) = env.json(&[
+            "export",
+            i,
+            "--format",
+            "pem",
+            "--out",
+            d.to_str().unwrap(),
+            "--now",
+            &at(14.0),
+        ]);
+        assert_eq!(code, 0, "{x}");
+    }
+    let read = |d: &std::path::Path| {
+        let f = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy().ends_with(".crt") || p.to_string_lossy().ends_with("cert.pem")
+            })
+            .unwrap();
+        std::fs::read_to_string(f).unwrap()
+    };
+    assert_eq!(spki_of(&read(&dir)), spki_of(&read(&dir2)));
+    // RV-4: the reissue is revoked through its original, with it.
+    let (code, e) = env.json(&[
+        "revoke",
+        &new_id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(15.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-4")),
+        "{e}"
+    );
+    let (code, v) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(15.0),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"].as_array().unwrap().len(), 2, "{v}");
+    env.json(&["tick", "--now", &at(20.0)]);
+    for i in [&id, &new_id] {
+        assert_eq!(
+            env.json(&["show", i, "--now", &at(20.0)]).1["status"],
+            "revoked"
+        );
+    }
+    let crl = env.run(&["ca", "crl", "--now", &at(20.0)]);
+    let text = String::from_utf8(openssl(&["crl", "-noout", "-text"], &crl.stdout)).unwrap();
+    assert_eq!(text.matches("Serial Number").count(), 2, "{text}");
+}
+
+#[test]
+fn rule_ri6_pasted_csr_is_verified_and_certified_and_names_are_checked() {
+    let env = Env::new();
+    let id = issued(&env);
+    let key = env.path("csr.key");
+    let csr = env.path("csr.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=shop.example.com",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // A CSR whose body was altered does not verify.
+    let text = std::fs::read_to_string(&csr).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut bad_line = lines[3].to_string();
+    let c = if bad_line.starts_with('A') { "B" } else { "A" };
+    bad_line.replace_range(0..1, c);
+    let mut bad = lines.clone();
+    bad[3] = &bad_line;
+    let bad_file = env.write("bad.csr", bad.join("\n") + "\n");
+    let (code, e) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        bad_file.to_str().unwrap(),
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-6")),
+        "{e}"
+    );
+    // A CSR for another name is refused.
+    let other = env.path("other.csr");
+    std::process::Command::new("openssl")
+        .args(["req", "-new", "-key"])
+        .arg(&key)
+        .args(["-subj", "/CN=evil.example.org", "-out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    let (code, e) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        other.to_str().unwrap(),
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["field"].as_str()),
+        (1, Some("domain")),
+        "{e}"
+    );
+    // The right CSR: validation is required again (the CSR differs), automatic in the zone.
+    let (code, r) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        csr.to_str().unwrap(),
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(14.0)]);
+    let shown = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    assert_eq!(shown["status"], "issued", "{shown}");
+    // The CA certified the CSR's key: it matches the key that stayed with the user.
+    let out = env.path("out");
+    let (code, _) = env.json(&[
+        "export",
+        &new_id,
+        "--format",
+        "pem",
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        &at(14.0),
+    ]);
+    assert_eq!(
+        code, 1,
+        "no key is kept for a pasted CSR: nothing to bundle"
+    );
+    let key_pub = openssl(&["pkey", "-pubout"], &std::fs::read(&key).unwrap());
+    let csr_pub = openssl(&["req", "-noout", "-pubkey"], &std::fs::read(&csr).unwrap());
+    assert_eq!(key_pub, csr_pub);
+}
+
+#[test]
+fn rule_ri1_thirty_days_exactly_is_refused() {
+    let env = Env::new();
+    let id = issued(&env);
+    let end = chrono::DateTime::parse_from_rfc3339(
+        env.json(&["show", &id, "--now", &at(4.0)]).1["not_after"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let (code, e) = env.json(&[
+        "reissue",
+        &id,
+        "--now",
+        &(end - chrono::Duration::days(30)).to_rfc3339(),
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-1")),
+        "{e}"
+    );
+    let (code, e) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        "generate:rsa4096",
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-6")),
+        "{e}"
+    );
+    let (code, r) = env.json(&["reissue", &id, "--csr", "generate:p384", "--now", &at(10.0)]);
+    assert_eq!(code, 0, "{r}");
+}
