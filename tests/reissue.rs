@@ -273,14 +273,7 @@ fn rule_ri1_thirty_days_exactly_is_refused() {
         (1, Some("RI-1")),
         "{e}"
     );
-    let (code, e) = env.json(&[
-        "reissue",
-        &id,
-        "--csr",
-        "generate:rsa4096",
-        "--now",
-        &at(10.0),
-    ]);
+    let (code, e) = env.json(&["reissue", &id, "--csr", "generate:sm2", "--now", &at(10.0)]);
     assert_eq!(
         (code, e["error"]["rule"].as_str()),
         (1, Some("RI-6")),
@@ -288,4 +281,221 @@ fn rule_ri1_thirty_days_exactly_is_refused() {
     );
     let (code, r) = env.json(&["reissue", &id, "--csr", "generate:p384", "--now", &at(10.0)]);
     assert_eq!(code, 0, "{r}");
+}
+
+#[test]
+fn rule_ri6_generated_rsa_key_with_a_password_is_encrypted_pkcs8_that_openssl_opens() {
+    let env = Env::new();
+    let id = issued(&env);
+    let pw = env.write("pw.txt", "correct horse\n");
+    let (code, r) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        "generate:rsa2048",
+        "--key-password-file",
+        pw.to_str().unwrap(),
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(14.0)]);
+    let shown = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    assert_eq!(
+        (shown["status"].as_str(), shown["key_algorithm"].as_str()),
+        (Some("issued"), Some("rsa")),
+        "{shown}"
+    );
+    let (_, orig) = env.json(&["show", &id, "--now", &at(14.0)]);
+    assert!(
+        orig.to_string()
+            .contains("cannot be deployed automatically (RI-6)"),
+        "the deploy warning is in the original's timeline: {orig}"
+    );
+    let out = env.path("out");
+    let (code, x) = env.json(&[
+        "export",
+        &new_id,
+        "--format",
+        "nginx",
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        &at(14.0),
+    ]);
+    assert_eq!(code, 0, "{x}");
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let key = files
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".key"))
+        .expect("a key file");
+    let crt = files
+        .iter()
+        .find(|p| !p.to_string_lossy().ends_with(".key"))
+        .unwrap();
+    assert!(std::fs::read_to_string(key)
+        .unwrap()
+        .contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    let opened = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-passin"])
+        .arg(format!("file:{}", pw.display()))
+        .arg("-in")
+        .arg(key)
+        .output()
+        .unwrap();
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let cert_pub = openssl(&["x509", "-noout", "-pubkey"], &std::fs::read(crt).unwrap());
+    assert_eq!(
+        opened.stdout, cert_pub,
+        "the encrypted key belongs to the reissued certificate"
+    );
+    let wrong = env.write("wrong.txt", "nope");
+    let refused = std::process::Command::new("openssl")
+        .args(["pkey", "-noout", "-passin"])
+        .arg(format!("file:{}", wrong.display()))
+        .arg("-in")
+        .arg(key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn sm2_orders_come_from_the_sm2_hierarchy_and_reissue_with_sm2_keys_only() {
+    let env = Env::new();
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "gm.example.com",
+        "--product",
+        "dnspod-sm2-dv",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(4.0)]);
+    let shown = env.json(&["show", &id, "--now", &at(4.0)]).1;
+    assert_eq!(
+        (
+            shown["status"].as_str(),
+            shown["key_algorithm"].as_str(),
+            shown["standard"].as_str()
+        ),
+        (Some("issued"), Some("sm2"), Some("sm2")),
+        "{shown}"
+    );
+    let (code, e) = env.json(&["reissue", &id, "--csr", "generate:p256", "--now", &at(10.0)]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-6")),
+        "{e}"
+    );
+    let (code, r) = env.json(&["reissue", &id, "--csr", "generate:sm2", "--now", &at(10.0)]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(14.0)]);
+    let re = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    assert_eq!(
+        (re["status"].as_str(), re["key_algorithm"].as_str()),
+        (Some("issued"), Some("sm2")),
+        "{re}"
+    );
+    assert_eq!(re["not_after"], shown["not_after"]);
+    // RV-6 (a): an SM2 DV revocation goes straight to review, no validation.
+    let (code, v) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(15.0),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["revocation"]["flow"], "review_only");
+    assert_eq!(
+        v["records"].as_array().unwrap().len(),
+        2,
+        "its reissue goes with it (RV-4)"
+    );
+    env.json(&["tick", "--now", &at(20.0)]);
+    assert_eq!(
+        env.json(&["show", &id, "--now", &at(20.0)]).1["status"],
+        "revoked"
+    );
+}
+
+#[test]
+fn rule_ri6_an_sm2_csr_made_by_openssl_is_verified_with_sm3_and_certified() {
+    let env = Env::new();
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "gm.example.com",
+        "--product",
+        "dnspod-sm2-dv",
+    ]);
+    let id = v["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(4.0)]);
+    let key = env.path("sm2.key");
+    let csr = env.path("sm2.csr");
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+        ])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success()
+        && std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-new",
+                "-sm3",
+                "-sigopt",
+                "distid:1234567812345678",
+                "-subj",
+                "/CN=gm.example.com",
+                "-key",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr)
+            .status()
+            .unwrap()
+            .success();
+    assert!(ok, "openssl makes SM2 CSRs");
+    let (code, r) = env.json(&[
+        "reissue",
+        &id,
+        "--csr",
+        csr.to_str().unwrap(),
+        "--now",
+        &at(10.0),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(14.0)]);
+    let re = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    assert_eq!(
+        (re["status"].as_str(), re["key_algorithm"].as_str()),
+        (Some("issued"), Some("sm2")),
+        "{re}"
+    );
 }

@@ -337,3 +337,88 @@ fn rule_rv1_uploaded_certificates_cannot_be_revoked_and_bad_reasons_name_the_fie
         .unwrap()
         .contains("only the CA"));
 }
+
+#[test]
+fn rule_rv6b_sm2_ov_revocation_takes_a_signed_application_file_once() {
+    let env = Env::new();
+    env.json(&["account", "topup", "100000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "gov.example.com",
+        "--product",
+        "dnspod-sm2-ov",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let pdf = env.write("letter.pdf", b"%PDF-1.7\nconfirmation\n");
+    env.json(&["letter", &id, pdf.to_str().unwrap()]);
+    env.json(&["tick", "--now", &at(12.0)]);
+    assert_eq!(
+        env.json(&["show", &id, "--now", &at(12.0)]).1["status"],
+        "issued"
+    );
+    let (code, e) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(12.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["field"].as_str()),
+        (1, Some("document")),
+        "{e}"
+    );
+    // PNG is a letter kind, not an application-file kind (JPG, GIF or PDF).
+    let png = env.write("app.png", b"\x89PNG\r\n\x1a\nxxxx");
+    let (code, e) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--letter",
+        png.to_str().unwrap(),
+        "--yes",
+        "--now",
+        &at(12.0),
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-6")),
+        "{e}"
+    );
+    // 1.4 MB exactly is accepted.
+    let mut gif = b"GIF89a".to_vec();
+    gif.resize(1_400_000, 0);
+    let gif = env.write("app.gif", gif);
+    let (code, v) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--letter",
+        gif.to_str().unwrap(),
+        "--yes",
+        "--now",
+        &at(12.0),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        (
+            v["revocation"]["flow"].as_str(),
+            v["revocation"]["document"].as_str()
+        ),
+        (Some("application_file"), Some("gif")),
+        "{v}"
+    );
+    let (code, e) = env.json(&["letter", &id, gif.to_str().unwrap(), "--now", &at(12.0)]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-6")),
+        "{e}"
+    );
+}

@@ -189,6 +189,8 @@ pub struct ReissueSpec {
     pub id: String,
     pub csr: CsrSource,
     pub reason: String,
+    /// Protects the key certdeck keeps (encrypted PKCS#8, RI-6).
+    pub key_password: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for ReissueSpec {
@@ -196,6 +198,10 @@ impl std::fmt::Debug for ReissueSpec {
         f.debug_struct("ReissueSpec")
             .field("id", &self.id)
             .field("reason", &self.reason)
+            .field(
+                "key_password",
+                &self.key_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }

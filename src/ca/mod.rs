@@ -6,6 +6,8 @@ use crate::domain::time::Timestamp;
 
 pub struct IssueRequest {
     pub domains: Vec<String>,
+    /// SM2 certificates come from the SM2 hierarchy.
+    pub standard: crate::domain::model::Standard,
     /// The SubjectPublicKeyInfo (DER) to certify; `None`: the backend makes a new key.
     pub spki_der: Option<Vec<u8>>,
     pub not_before: Timestamp,

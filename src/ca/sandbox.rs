@@ -3,56 +3,84 @@
 //! to its root.
 use super::{CaBackend, IssueRequest, IssuedChain};
 use crate::demo::pki::{Authority, KeyKind};
+use crate::domain::model::Standard;
 use crate::store::{Store, StoreError};
 use chrono::Duration;
 
 const ROOT_CN: &str = "certdeck Sandbox Root CA";
 const ISSUING_CN: &str = "certdeck Sandbox Issuing CA";
+const SM2_ROOT_CN: &str = "certdeck Sandbox SM2 Root CA";
+const SM2_ISSUING_CN: &str = "certdeck Sandbox SM2 Issuing CA";
 const ORG: &str = "certdeck sandbox";
 
 pub struct SandboxCa {
     root_der: Vec<u8>,
     issuing: Authority,
+    /// The SM2 (GM/T) hierarchy that issues SM2 certificates.
+    sm2_root_der: Vec<u8>,
+    sm2_issuing: Authority,
+}
+
+/// One hierarchy (root and issuing CA) stored under `name`, created on first use.
+fn hierarchy(
+    store: &Store,
+    name: &str,
+    (root_cn, issuing_cn): (&str, &str),
+    kind: KeyKind,
+) -> Result<(Vec<u8>, Authority), StoreError> {
+    if let Some(m) = store.ca_material(name)? {
+        let issuing = Authority::restore(issuing_cn, ORG, &m.issuing_key_pem, m.issuing_der)
+            .map_err(StoreError::Db)?;
+        return Ok((m.root_der, issuing));
+    }
+    let now = chrono::Utc::now();
+    let root = Authority::root(
+        root_cn,
+        ORG,
+        kind,
+        now - Duration::days(1),
+        now + Duration::days(365 * 25),
+    );
+    let issuing = root.intermediate(
+        issuing_cn,
+        ORG,
+        now - Duration::days(1),
+        now + Duration::days(365 * 15),
+    );
+    store.save_ca_material(
+        name,
+        &crate::store::CaMaterial {
+            root_der: root.der.clone(),
+            root_key_pem: root.key_pem(),
+            issuing_der: issuing.der.clone(),
+            issuing_key_pem: issuing.key_pem(),
+        },
+    )?;
+    Ok((root.der, issuing))
 }
 
 impl SandboxCa {
-    /// Loads the sandbox CA from the store, creating and saving it on first use.
+    /// Loads the sandbox CA from the store, creating and saving its hierarchies on first use.
     pub fn load_or_create(store: &Store) -> Result<SandboxCa, StoreError> {
-        if let Some(m) = store.ca_material("sandbox")? {
-            let issuing = Authority::restore(ISSUING_CN, ORG, &m.issuing_key_pem, m.issuing_der)
-                .map_err(StoreError::Db)?;
-            return Ok(SandboxCa {
-                root_der: m.root_der,
-                issuing,
-            });
-        }
-        let now = chrono::Utc::now();
-        let root = Authority::root(
-            ROOT_CN,
-            ORG,
-            KeyKind::P256,
-            now - Duration::days(1),
-            now + Duration::days(365 * 25),
-        );
-        let issuing = root.intermediate(
-            ISSUING_CN,
-            ORG,
-            now - Duration::days(1),
-            now + Duration::days(365 * 15),
-        );
-        store.save_ca_material(
-            "sandbox",
-            &crate::store::CaMaterial {
-                root_der: root.der.clone(),
-                root_key_pem: root.key_pem(),
-                issuing_der: issuing.der.clone(),
-                issuing_key_pem: issuing.key_pem(),
-            },
+        let (root_der, issuing) =
+            hierarchy(store, "sandbox", (ROOT_CN, ISSUING_CN), KeyKind::P256)?;
+        let (sm2_root_der, sm2_issuing) = hierarchy(
+            store,
+            "sandbox-sm2",
+            (SM2_ROOT_CN, SM2_ISSUING_CN),
+            KeyKind::Sm2,
         )?;
         Ok(SandboxCa {
-            root_der: root.der,
+            root_der,
             issuing,
+            sm2_root_der,
+            sm2_issuing,
         })
+    }
+
+    /// The SM2 hierarchy's issuing and root certificates.
+    pub fn sm2_ders(&self) -> [&[u8]; 2] {
+        [&self.sm2_issuing.der, &self.sm2_root_der]
     }
 
     pub fn root_der(&self) -> &[u8] {
@@ -114,21 +142,23 @@ impl CaBackend for SandboxCa {
             return Err("no domains to issue for".into());
         }
         let domains: Vec<&str> = req.domains.iter().map(String::as_str).collect();
+        let (issuing, root) = match req.standard {
+            Standard::Sm2 => (&self.sm2_issuing, &self.sm2_root_der),
+            Standard::International => (&self.issuing, &self.root_der),
+        };
         let (der, key_pem) = match &req.spki_der {
             Some(spki) => (
-                self.issuing
-                    .issue_for_spki(&domains, spki, req.not_before, req.not_after)?,
+                issuing.issue_for_spki(&domains, spki, req.not_before, req.not_after)?,
                 None,
             ),
             None => {
-                let leaf =
-                    self.issuing
-                        .issue(&domains, KeyKind::P256, req.not_before, req.not_after);
+                // An SM2 authority issues an SM2 key whatever kind is asked for.
+                let leaf = issuing.issue(&domains, KeyKind::P256, req.not_before, req.not_after);
                 (leaf.der, Some(leaf.key_pem))
             }
         };
         Ok(IssuedChain {
-            chain_der: vec![der, self.issuing.der.clone(), self.root_der.clone()],
+            chain_der: vec![der, issuing.der.clone(), root.clone()],
             key_pem,
         })
     }

@@ -9,9 +9,13 @@ use clap::Args;
 #[derive(Args, Debug)]
 pub struct ReissueArgs {
     pub id: String,
-    /// `original` (same key), `generate:ALG` (p256, p384) or the path of a PEM CSR
+    /// `original` (same key), `generate:ALG` (rsa2048, rsa3072, rsa4096, p256, p384, sm2) or the path of a PEM CSR
     #[arg(long, default_value = "original")]
     pub csr: String,
+    /// Protect the key certdeck keeps with the password in this file (encrypted PKCS#8); such a
+    /// key cannot be deployed automatically
+    #[arg(long, value_name = "FILE")]
+    pub key_password_file: Option<std::path::PathBuf>,
     /// Why the certificate is reissued (kept in the timeline)
     #[arg(long, default_value = "")]
     pub reason: String,
@@ -44,6 +48,25 @@ pub fn run(cli: &Cli, a: &ReissueArgs) -> Exit {
         Ok(c) => c,
         Err(r) => return refused(a.json, &r),
     };
+    let key_password = match &a.key_password_file {
+        None => None,
+        Some(p) => match std::fs::read(p) {
+            Ok(mut b) => {
+                while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                    b.pop();
+                }
+                Some(zeroize::Zeroizing::new(b))
+            }
+            Err(e) => {
+                let r = Refusal::new(
+                    "RI-6",
+                    Field::Key,
+                    format!("--key-password-file {}: {e}", p.display()),
+                );
+                return refused(a.json, &r);
+            }
+        },
+    };
     let engine = match open_engine(cli, "cli reissue", a.json) {
         Ok(e) => e,
         Err(code) => return code,
@@ -53,6 +76,7 @@ pub fn run(cli: &Cli, a: &ReissueArgs) -> Exit {
         id: a.id.clone(),
         csr,
         reason: a.reason.clone(),
+        key_password,
     };
     engine.dispatch(&mut state, Action::Reissue(Box::new(spec)));
     match &state.outcome {

@@ -164,6 +164,15 @@ impl Authority {
     /// An authority saved earlier: its name, its P-256/RSA key (PKCS#8 PEM) and its certificate.
     /// The issuer name and key identifier are rebuilt from these, so what it signs chains to `der`.
     pub fn restore(cn: &str, org: &str, key_pem: &str, der: Vec<u8>) -> Result<Authority, String> {
+        if let Ok(sk) = <sm2::SecretKey as pkcs8::DecodePrivateKey>::from_pkcs8_pem(key_pem) {
+            return Ok(Authority {
+                cn: cn.into(),
+                org: org.into(),
+                key: GenKey::Sm2(sk),
+                params: None,
+                der,
+            });
+        }
         let key = KeyPair::from_pem(key_pem).map_err(|e| format!("CA key: {e}"))?;
         let now = chrono::Utc::now();
         Ok(Authority {
@@ -248,7 +257,28 @@ impl Authority {
         na: Timestamp,
     ) -> Result<Vec<u8>, String> {
         let (GenKey::Rcgen(ca_key), Some(ca_params)) = (&self.key, &self.params) else {
-            return Err("an SM2 authority cannot certify this key".into());
+            let subject = <sm2::PublicKey as pkcs8::DecodePublicKey>::from_public_key_der(spki_der)
+                .map_err(|_| "an SM2 authority certifies SM2 keys only".to_string())?;
+            let GenKey::Sm2(ca_key) = &self.key else {
+                return Err("this authority cannot certify the key".into());
+            };
+            let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+            let issuer = super::sm2cert::Sm2Issuer {
+                cn: &self.cn,
+                org: &self.org,
+                key: ca_key,
+            };
+            return Ok(super::sm2cert::build(
+                domains.first().map_or("", String::as_str),
+                "certdeck sandbox",
+                &domains,
+                false,
+                serial(),
+                nb,
+                na,
+                &subject,
+                &issuer,
+            ));
         };
         let spki = rcgen::SubjectPublicKeyInfo::from_der(spki_der).map_err(|e| {
             format!("the key cannot be certified by this CA ({e}): RSA, P-256, P-384 and Ed25519 keys can")

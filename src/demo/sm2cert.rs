@@ -10,7 +10,7 @@ const OID_O: &[u8] = &[0x55, 0x04, 0x0a];
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 /// GM/T 0009 default user id.
-const DIST_ID: &str = "1234567812345678";
+pub use crate::domain::key::SM2_DEFAULT_ID as DIST_ID;
 
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];

@@ -37,6 +37,21 @@ const fn p(
     }
 }
 
+/// An SM2 (GM/T) product: issued by an SM2 hierarchy, revoked by RV-6 (a)/(b).
+const fn sm2(code: &'static str, cert_type: CertType, yuan: i64, review_days: u32) -> Product {
+    Product {
+        standard: Standard::Sm2,
+        ..p(
+            code,
+            "DNSPod",
+            cert_type,
+            DomainKind::Single,
+            yuan,
+            review_days,
+        )
+    }
+}
+
 use CertType::*;
 use DomainKind::*;
 
@@ -57,6 +72,9 @@ pub static CATALOGUE: &[Product] = &[
     p("globalsign-ev", "GlobalSign", Ev, Single, 8_599, 6),
     p("trustasia-ov", "TrustAsia", Ov, Single, 2_999, 3),
     p("trustasia-ev", "TrustAsia", Ev, Single, 5_999, 5),
+    sm2("dnspod-sm2-dv", Dv, 399, 1),
+    sm2("dnspod-sm2-ov", Ov, 3_999, 3),
+    sm2("dnspod-sm2-ev", Ev, 6_999, 5),
 ];
 
 pub fn product(code: &str) -> Option<&'static Product> {

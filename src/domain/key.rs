@@ -1,6 +1,9 @@
 //! Private keys: PKCS#1, SEC1, PKCS#8 and encrypted PKCS#8, and whether a key belongs to a
 //! certificate's public key. The public key is derived from the private scalar, never taken on
 //! trust from the optional copy inside the key file.
+/// GM/T 0009's default signer id for SM2 signatures ("1234567812345678").
+pub const SM2_DEFAULT_ID: &str = "1234567812345678";
+
 use crate::domain::model::KeyAlgorithm;
 use pkcs8::der::Decode;
 use zeroize::Zeroizing;

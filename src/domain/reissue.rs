@@ -113,7 +113,7 @@ pub fn parse_csr(text: &str) -> Result<(Vec<u8>, Vec<String>), crate::domain::re
             Ok((_, c)) => c,
             Err(e) => return refuse(Some(block.line), format!("the CSR does not parse: {e}")),
         };
-    if let Err(e) = csr.verify_signature() {
+    if let Err(e) = verify_csr(&csr) {
         return refuse(Some(block.line), format!("the CSR's signature does not verify ({e}): it was altered or not signed by its key"));
     }
     let info = &csr.certification_request_info;
@@ -136,4 +136,26 @@ pub fn parse_csr(text: &str) -> Result<(Vec<u8>, Vec<String>), crate::domain::re
         }
     }
     Ok((info.subject_pki.raw.to_vec(), names))
+}
+
+/// The CSR's signature, by x509-parser (RSA, ECDSA, Ed25519) or, for SM2-with-SM3 (which it
+/// does not know), by RustCrypto's `sm2` with the GM/T 0009 default id.
+fn verify_csr(
+    csr: &x509_parser::certification_request::X509CertificationRequest<'_>,
+) -> Result<(), String> {
+    const SM2_WITH_SM3: &str = "1.2.156.10197.1.501";
+    if csr.signature_algorithm.algorithm.to_id_string() != SM2_WITH_SM3 {
+        return csr.verify_signature().map_err(|e| e.to_string());
+    }
+    use pkcs8::DecodePublicKey;
+    use sm2::dsa::signature::Verifier;
+    let info = &csr.certification_request_info;
+    let key = sm2::PublicKey::from_public_key_der(info.subject_pki.raw)
+        .map_err(|e| format!("SM2 public key: {e}"))?;
+    let vk = sm2::dsa::VerifyingKey::new(crate::domain::key::SM2_DEFAULT_ID, key)
+        .map_err(|e| e.to_string())?;
+    let sig = sm2::dsa::Signature::from_der(&csr.signature_value.data)
+        .map_err(|e| format!("SM2 signature: {e}"))?;
+    vk.verify(info.raw, &sig)
+        .map_err(|_| "SM2 signature mismatch".into())
 }

@@ -191,33 +191,53 @@ impl Engine {
                 input.key_pem = self.store.private_key_pem(&cert.id)?;
             }
             CsrSource::Generate(kind) => {
-                use rcgen::PublicKeyData;
-                let alg = match kind {
-                    KeyChoice::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-                    KeyChoice::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
-                    other => {
-                        return refuse(format!(
-                            "certdeck cannot generate {} keys yet: choose p256 or p384, or paste a CSR made elsewhere",
-                            other.as_str()
-                        ))
-                    }
-                };
-                let kp = match rcgen::KeyPair::generate_for(alg) {
+                let sm2_cert = cert.standard == crate::domain::model::Standard::Sm2;
+                if sm2_cert != (*kind == KeyChoice::Sm2) {
+                    return refuse(format!(
+                        "{} is an {} certificate: its reissue takes {}",
+                        cert.id,
+                        cert.standard.as_str(),
+                        if sm2_cert {
+                            "an SM2 key (generate:sm2)"
+                        } else {
+                            "an RSA or ECDSA key, not SM2"
+                        }
+                    ));
+                }
+                let key = match super::keygen::generate(*kind) {
                     Ok(k) => k,
                     Err(e) => return refuse(format!("key generation failed: {e}")),
                 };
                 input.csr = CsrChoice::Generate(*kind);
-                input.spki_der = kp.subject_public_key_info();
-                input.key_pem = Some(kp.serialize_pem());
+                input.spki_der = key.spki_der;
+                input.key_pem = Some(key.pkcs8_pem);
             }
             CsrSource::Pasted(text) => {
                 let (spki, names) = match crate::domain::reissue::parse_csr(text) {
                     Ok(p) => p,
                     Err(r) => return Ok(Err(r)),
                 };
+                if spec.key_password.is_some() {
+                    return refuse(
+                        "the key of a pasted CSR stays with you: a password for it does not apply"
+                            .into(),
+                    );
+                }
                 input.csr = CsrChoice::Pasted;
                 input.spki_der = spki;
                 input.csr_domains = names;
+            }
+        }
+        if let (Some(pw), Some(pem)) = (&spec.key_password, &input.key_pem) {
+            if pw.is_empty() {
+                return refuse("the key password is empty".into());
+            }
+            match super::keygen::encrypt_pkcs8(pem, pw) {
+                Ok(enc) => {
+                    input.key_pem = Some(enc);
+                    input.key_encrypted = true;
+                }
+                Err(e) => return refuse(format!("the key cannot be password-protected: {e}")),
             }
         }
         Ok(Ok(input))

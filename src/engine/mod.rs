@@ -2,6 +2,7 @@
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
 pub mod clock;
+pub mod keygen;
 mod lifecycle;
 
 use crate::app::{update, Action, Effect, State};
@@ -352,6 +353,7 @@ impl Engine {
             .map_err(|e| e.to_string())?;
         let request = IssueRequest {
             domains: cert.domains.clone(),
+            standard: cert.standard,
             spki_der: reissue.as_ref().map(|r| r.spki_der.clone()),
             not_before: now,
             not_after: order.not_after(now),
