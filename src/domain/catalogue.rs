@@ -104,12 +104,14 @@ impl Product {
 
     /// AR-1: paid 1-year DNSPod DV (single or wildcard), TrustAsia DV wildcard, WoTrus DV wildcard.
     pub fn auto_renewable(&self) -> bool {
-        matches!(
-            (self.brand, self.cert_type, self.domain_kind),
-            ("DNSPod", Dv, Single | Wildcard)
-                | ("TrustAsia", Dv, Wildcard)
-                | ("WoTrus", Dv, Wildcard)
-        )
+        // DNSPod's SM2 line is a product of its own, not "DNSPod DV".
+        self.standard == Standard::International
+            && matches!(
+                (self.brand, self.cert_type, self.domain_kind),
+                ("DNSPod", Dv, Single | Wildcard)
+                    | ("TrustAsia", Dv, Wildcard)
+                    | ("WoTrus", Dv, Wildcard)
+            )
     }
 }
 
