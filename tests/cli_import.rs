@@ -673,3 +673,83 @@ fn orders_without_a_certificate_cannot_be_exported() {
     );
     assert!(!env.path("x").join("privkey.pem").exists());
 }
+
+#[test]
+fn export_pkcs12_wraps_a_sec1_key_and_openssl_opens_it_with_the_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["p12.example"], 90);
+    // The key as a traditional SEC1 "EC PRIVATE KEY": stored as given, wrapped into PKCS#8.
+    let sec1 = openssl(&["ec"], leaf.key_pem.as_bytes());
+    assert!(String::from_utf8_lossy(&sec1).contains("BEGIN EC PRIVATE KEY"));
+    let (code, v) = env.import(
+        &env.write("c.pem", pki.full_chain(&leaf)),
+        Some(&env.write("k.pem", &sec1)),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let out = env.path("p12");
+    let (code, r) = env.json(&[
+        "export",
+        &id,
+        "--format",
+        "pkcs12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (code, r["error"]["field"].as_str()),
+        (1, Some("password")),
+        "a PKCS#12 file needs a password: {r}"
+    );
+    let pw = env.write("pw", "p12 secret\n");
+    let (code, r) = env.json(&[
+        "export",
+        &id,
+        "--format",
+        "pkcs12",
+        "--out",
+        out.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let file = out.join("p12.example.p12");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let opened = std::process::Command::new("openssl")
+        .args(["pkcs12", "-nodes", "-passin", "pass:p12 secret", "-in"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let text = String::from_utf8_lossy(&opened.stdout).to_string();
+    assert_eq!(
+        text.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "leaf and intermediate: {text}"
+    );
+    let key_start = text
+        .find("-----BEGIN PRIVATE KEY-----")
+        .expect("the key is in the bundle");
+    let key_pub = openssl(&["pkey", "-pubout"], &text.as_bytes()[key_start..]);
+    let cert_pub = openssl(
+        &["x509", "-noout", "-pubkey"],
+        pki.full_chain(&leaf).as_bytes(),
+    );
+    assert_eq!(key_pub, cert_pub);
+    let wrong = std::process::Command::new("openssl")
+        .args(["pkcs12", "-nodes", "-passin", "pass:wrong", "-in"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}

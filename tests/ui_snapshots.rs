@@ -579,3 +579,26 @@ fn revocation_dialog_warns_before_submission() {
         }]
     ));
 }
+
+#[test]
+fn export_dialog_masks_the_pkcs12_password() {
+    let mut s = state();
+    update(&mut s, Action::OpenExport(Some("id000001".into())), now());
+    update(&mut s, Action::MoveExportFormat(-1), now());
+    update(&mut s, Action::ToggleExportField, now());
+    update(&mut s, Action::SetExportText("hunter2".into()), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 110, 30);
+    assert!(!frame.contains("hunter2"), "the password is never shown");
+    insta::assert_snapshot!(frame);
+    let effects = update(&mut ui.state, Action::ConfirmExport, now());
+    let [certdeck::app::Effect::Export(req)] = effects.as_slice() else {
+        panic!("Enter writes the files: {effects:?}")
+    };
+    assert_eq!(req.format, certdeck::domain::rules::export::Format::Pkcs12);
+    assert_eq!(req.password.as_deref().map(String::as_str), Some("hunter2"));
+    assert_eq!(
+        req.dir,
+        std::path::PathBuf::from("./certdeck-export-id000001")
+    );
+}

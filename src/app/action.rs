@@ -129,8 +129,21 @@ pub enum Action {
         records: Vec<CertSummary>,
         message: String,
     },
-    /// Say how to export `id` (the command line writes the files).
-    ExportHint(String),
+    /// Open the export dialog for `id` (or the selected row).
+    OpenExport(Option<String>),
+    MoveExportFormat(i64),
+    /// Switch typing between the directory and the PKCS#12 password.
+    ToggleExportField,
+    SetExportText(String),
+    /// Write the files the export dialog describes.
+    ConfirmExport,
+    /// Write the files of a certificate (the `export` command, the TUI's export).
+    Export(Box<ExportRequest>),
+    Exported {
+        id: String,
+        /// Each file written, and whether it holds the key (0600).
+        files: Vec<(std::path::PathBuf, bool)>,
+    },
     /// Order a reissue (RI-1..RI-7).
     Reissue(Box<ReissueSpec>),
     Reissued {
@@ -203,5 +216,28 @@ impl std::fmt::Debug for ReissueSpec {
                 &self.key_password.as_ref().map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
+    }
+}
+
+/// Files to write for a certificate (RV-2 refuses it under revocation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub id: String,
+    pub format: crate::domain::rules::export::Format,
+    pub dir: std::path::PathBuf,
+    pub force: bool,
+    /// PKCS#12 only.
+    pub password: Option<zeroize::Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for ExportRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportRequest")
+            .field("id", &self.id)
+            .field("format", &self.format)
+            .field("dir", &self.dir)
+            .field("force", &self.force)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }

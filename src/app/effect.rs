@@ -48,6 +48,7 @@ pub enum Effect {
     LoadMore(String),
     PlanRevocation(String),
     Reissue(Box<crate::app::action::ReissueSpec>),
+    Export(Box<crate::app::action::ExportRequest>),
     SubmitRevocation {
         id: String,
         reason: crate::domain::revocation::Reason,

@@ -1,11 +1,14 @@
 //! The reducer's part for the More menu and revocation (issue #4). Pure, like `reducer`.
 use crate::app::action::Action;
 use crate::app::effect::Effect;
-use crate::app::state::{Level, MenuEntry, MoreMenu, Outcome, Overlay, RevokeDialog, State};
+use crate::app::state::{
+    ExportDialog, Level, MenuEntry, MoreMenu, Outcome, Overlay, RevokeDialog, State,
+};
 use crate::domain::model::Certificate;
 use crate::domain::order::OrderInfo;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::revocation::Reason;
+use crate::domain::rules::export::Format;
 use crate::domain::time::Timestamp;
 
 /// The id an action without one means: the detail pane's certificate, else the selected row.
@@ -96,8 +99,8 @@ pub fn menu_entries(
         ),
         entry(
             'e',
-            "download / export (certdeck export)",
-            Action::ExportHint(cert.id.clone()),
+            "download / export…",
+            Action::OpenExport(id.clone()),
             why(export::check_export(cert, now)),
         ),
         entry(
@@ -133,9 +136,15 @@ pub fn handles(action: &Action) -> bool {
             | Action::SetRevokeDocument(_)
             | Action::ConfirmRevoke
             | Action::RevocationSubmitted { .. }
-            | Action::ExportHint(_)
+            | Action::OpenExport(_)
+            | Action::MoveExportFormat(_)
+            | Action::ToggleExportField
+            | Action::SetExportText(_)
+            | Action::ConfirmExport
             | Action::Reissue(_)
             | Action::Reissued { .. }
+            | Action::Export(_)
+            | Action::Exported { .. }
     )
 }
 
@@ -287,6 +296,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![Effect::LoadOrders]
         }
         Action::Reissue(spec) => vec![Effect::Reissue(spec)],
+        Action::Export(req) => vec![Effect::Export(req)],
+        Action::Exported { id, files } => {
+            let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+            state.say(Level::Info, format!("{id}: wrote {}", names.join(", ")));
+            if matches!(state.overlay, Overlay::Export(_)) {
+                state.overlay = Overlay::None;
+            }
+            state.outcome = Some(Outcome::Exported { id, files });
+            vec![]
+        }
         Action::Reissued { records, message } => {
             if let Some(first) = records.first() {
                 state.say(Level::Info, format!("{}: {message}", first.id));
@@ -297,14 +316,71 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.outcome = Some(Outcome::Reissued { records, message });
             vec![Effect::LoadOrders]
         }
-        Action::ExportHint(id) => {
-            state.say(
-                Level::Info,
-                format!(
-                    "export with: certdeck export {id} --format pem|nginx|apache|haproxy --out DIR"
-                ),
-            );
+        Action::OpenExport(id) => {
+            let Some(id) = target(state, id) else {
+                refuse(
+                    state,
+                    Refusal::new("EXPORT", Field::Id, "nothing is selected"),
+                );
+                return vec![];
+            };
+            let name = state
+                .find(&id)
+                .map(|r| r.summary.name.clone())
+                .unwrap_or_default();
+            state.overlay = Overlay::Export(Box::new(ExportDialog {
+                dir: format!("./certdeck-export-{id}"),
+                id,
+                name,
+                format: 0,
+                password: Default::default(),
+                on_password: false,
+            }));
             vec![]
+        }
+        Action::MoveExportFormat(delta) => {
+            if let Overlay::Export(d) = &mut state.overlay {
+                let n = ExportDialog::FORMATS.len() as i64;
+                d.format = (d.format as i64 + delta).rem_euclid(n) as usize;
+                if d.format() != Format::Pkcs12 {
+                    d.on_password = false;
+                }
+            }
+            vec![]
+        }
+        Action::ToggleExportField => {
+            if let Overlay::Export(d) = &mut state.overlay {
+                d.on_password = !d.on_password && d.format() == Format::Pkcs12;
+            }
+            vec![]
+        }
+        Action::SetExportText(text) => {
+            if let Overlay::Export(d) = &mut state.overlay {
+                if d.on_password {
+                    d.password = zeroize::Zeroizing::new(text);
+                } else {
+                    d.dir = text;
+                }
+            }
+            vec![]
+        }
+        Action::ConfirmExport => {
+            let Overlay::Export(d) = &state.overlay else {
+                return vec![];
+            };
+            if d.dir.trim().is_empty() {
+                let r = Refusal::new("EXPORT", Field::Path, "type the directory to write into");
+                refuse(state, r);
+                return vec![];
+            }
+            let req = crate::app::action::ExportRequest {
+                id: d.id.clone(),
+                format: d.format(),
+                dir: d.dir.trim().into(),
+                force: false,
+                password: (d.format() == Format::Pkcs12).then(|| d.password.clone()),
+            };
+            vec![Effect::Export(Box::new(req))]
         }
         _ => vec![],
     }

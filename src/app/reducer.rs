@@ -103,9 +103,15 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::SetRevokeDocument(_)
         | Action::ConfirmRevoke
         | Action::RevocationSubmitted { .. }
-        | Action::ExportHint(_)
+        | Action::OpenExport(_)
+        | Action::MoveExportFormat(_)
+        | Action::ToggleExportField
+        | Action::SetExportText(_)
+        | Action::ConfirmExport
         | Action::Reissue(_)
-        | Action::Reissued { .. } => {}
+        | Action::Reissued { .. }
+        | Action::Export(_)
+        | Action::Exported { .. } => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,

@@ -99,6 +99,45 @@ pub enum Overlay {
     More(Box<MoreMenu>),
     /// The revocation confirmation (RV-2): reason, document, what happens next.
     Revoke(Box<RevokeDialog>),
+    /// Download/export: format, directory and (PKCS#12) password.
+    Export(Box<ExportDialog>),
+}
+
+/// The export dialog's fields.
+#[derive(Clone)]
+pub struct ExportDialog {
+    pub id: String,
+    pub name: String,
+    /// Index into `ExportDialog::FORMATS`.
+    pub format: usize,
+    pub dir: String,
+    pub password: zeroize::Zeroizing<String>,
+    /// Typing goes to the password (PKCS#12) instead of the directory.
+    pub on_password: bool,
+}
+
+impl ExportDialog {
+    pub const FORMATS: [crate::domain::rules::export::Format; 5] = [
+        crate::domain::rules::export::Format::Pem,
+        crate::domain::rules::export::Format::Nginx,
+        crate::domain::rules::export::Format::Apache,
+        crate::domain::rules::export::Format::Haproxy,
+        crate::domain::rules::export::Format::Pkcs12,
+    ];
+
+    pub fn format(&self) -> crate::domain::rules::export::Format {
+        Self::FORMATS[self.format]
+    }
+}
+
+impl std::fmt::Debug for ExportDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportDialog")
+            .field("id", &self.id)
+            .field("format", &self.format())
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The "More" menu of one certificate.
@@ -225,6 +264,10 @@ pub enum Outcome {
     RevocationSubmitted {
         records: Vec<CertSummary>,
         message: String,
+    },
+    Exported {
+        id: String,
+        files: Vec<(std::path::PathBuf, bool)>,
     },
     /// A reissue was ordered: the original (now `reissuing`) and the reissue order.
     Reissued {

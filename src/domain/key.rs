@@ -451,6 +451,77 @@ fn bit_length(be: &[u8]) -> u32 {
     }
 }
 
+/// The DER of a dotted OID (arcs after the first two in base 128).
+fn oid_der(dotted: &str) -> Vec<u8> {
+    let arcs: Vec<u64> = dotted.split('.').filter_map(|a| a.parse().ok()).collect();
+    let mut body = vec![(arcs[0] * 40 + arcs[1]) as u8];
+    for &arc in &arcs[2..] {
+        let mut chunk = vec![(arc & 0x7f) as u8];
+        let mut rest = arc >> 7;
+        while rest > 0 {
+            chunk.push(0x80 | (rest & 0x7f) as u8);
+            rest >>= 7;
+        }
+        body.extend(chunk.iter().rev());
+    }
+    der_tlv(0x06, &body)
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let len: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | len.len() as u8);
+        out.extend(len);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A stored private key (PEM) as unencrypted PKCS#8 DER, what PKCS#12 bags hold. PKCS#1 and
+/// SEC1 keys are wrapped; an encrypted key is refused (its password is not ours).
+pub fn to_pkcs8_der(pem: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    let blocks = crate::domain::pem::scan(pem).map_err(|e| e.message)?;
+    let block = blocks
+        .iter()
+        .find(|b| is_private_key_label(&b.label))
+        .ok_or("no private key")?;
+    if block.label == "ENCRYPTED PRIVATE KEY" {
+        return Err("the key is password-protected; export it as PEM instead".into());
+    }
+    let key = parse_private_key(&block.label, &block.der, &block.headers, None)
+        .map_err(|e| e.to_string())?;
+    if key.pem_label == "PRIVATE KEY" {
+        return Ok(key.der.clone());
+    }
+    let alg = match &key.material {
+        KeyMaterial::Rsa { .. } => [oid_der(OID_RSA), vec![0x05, 0x00]].concat(),
+        KeyMaterial::Ec { curve, .. } => {
+            let curve_oid = match curve {
+                Curve::P256 => OID_P256,
+                Curve::P384 => OID_P384,
+                Curve::Sm2 => OID_SM2,
+            };
+            [oid_der(OID_EC_PUBLIC_KEY), oid_der(curve_oid)].concat()
+        }
+        KeyMaterial::Ed25519(_) => return Ok(key.der.clone()),
+    };
+    let body = [
+        der_tlv(0x02, &[0]),
+        der_tlv(0x30, &alg),
+        der_tlv(0x04, &key.der),
+    ]
+    .concat();
+    Ok(Zeroizing::new(der_tlv(0x30, &body)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,8 @@ pub enum Field {
     Amount,
     Reason,
     Document,
+    Path,
+    Password,
 }
 
 impl Field {
@@ -40,6 +42,8 @@ impl Field {
             Field::Amount => "amount",
             Field::Reason => "reason",
             Field::Document => "document",
+            Field::Path => "path",
+            Field::Password => "password",
         }
     }
 }

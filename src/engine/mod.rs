@@ -2,6 +2,7 @@
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
 pub mod clock;
+mod export;
 pub mod keygen;
 mod lifecycle;
 
@@ -619,6 +620,7 @@ impl Engine {
             Effect::LoadMore(id) => self.load_more(&id)?,
             Effect::PlanRevocation(id) => self.plan_revocation(&id)?,
             Effect::Reissue(req) => self.reissue(*req)?,
+            Effect::Export(req) => self.export(&req)?,
             Effect::SubmitRevocation {
                 id,
                 reason,

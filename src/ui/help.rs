@@ -42,6 +42,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Confirm,
         Context::Menu,
         Context::Revoke,
+        Context::Export,
         Context::Filter,
         Context::Command,
     ] {

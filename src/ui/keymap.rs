@@ -17,6 +17,7 @@ pub enum Context {
     Command,
     Menu,
     Revoke,
+    Export,
 }
 
 impl Context {
@@ -34,6 +35,7 @@ impl Context {
             Context::Command => "Command line (:)",
             Context::Menu => "More menu (.)",
             Context::Revoke => "Revocation dialog",
+            Context::Export => "Export dialog",
         }
     }
 }
@@ -85,7 +87,7 @@ const fn ctrl(
 
 use Context::*;
 use KeyCode::{
-    BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Tab as TabKey, Up,
+    BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab as TabKey, Up,
 };
 
 pub static BINDINGS: &[Binding] = &[
@@ -156,6 +158,29 @@ pub static BINDINGS: &[Binding] = &[
         "cancel: nothing is submitted",
         Some(Action::Back),
     ),
+    key(
+        Export,
+        Right,
+        "← / →",
+        "format: pem, nginx, apache, haproxy, pkcs12",
+        Some(Action::MoveExportFormat(1)),
+    ),
+    key(Export, Left, "", "", Some(Action::MoveExportFormat(-1))),
+    key(
+        Export,
+        TabKey,
+        "Tab",
+        "type the directory or (pkcs12) the password",
+        Some(Action::ToggleExportField),
+    ),
+    key(
+        Export,
+        Enter,
+        "Enter",
+        "write the files (keys 0600; never over existing files)",
+        Some(Action::ConfirmExport),
+    ),
+    key(Export, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         List,
         Char('i'),
@@ -482,6 +507,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::ConfirmDelete(_)) => vec![Confirm],
         (_, Overlay::More(_)) => vec![Menu],
         (_, Overlay::Revoke(_)) => vec![Revoke],
+        (_, Overlay::Export(_)) => vec![Export],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

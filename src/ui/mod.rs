@@ -351,6 +351,19 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             text.pop();
             Some(Action::SetRevokeDocument(text))
         }
+        (Overlay::Export(d), KeyCode::Char(c)) => {
+            let current: &str = if d.on_password { &d.password } else { &d.dir };
+            Some(Action::SetExportText(format!("{current}{c}")))
+        }
+        (Overlay::Export(d), KeyCode::Backspace) => {
+            let mut text = if d.on_password {
+                d.password.to_string()
+            } else {
+                d.dir.clone()
+            };
+            text.pop();
+            Some(Action::SetExportText(text))
+        }
         _ => None,
     }
 }

@@ -1,5 +1,5 @@
 //! The More menu and the revocation dialog, rendered from State alone.
-use crate::app::state::{MoreMenu, RevokeDialog};
+use crate::app::state::{ExportDialog, MoreMenu, RevokeDialog};
 use crate::domain::revocation::Reason;
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
@@ -94,6 +94,66 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
             .borders(Borders::ALL)
             .border_style(theme.danger())
             .title(format!(" Revoke {} ", plan.id)),
+    );
+    f.render_widget(p, popup);
+}
+
+pub fn render_export(f: &mut Frame, area: Rect, d: &ExportDialog, theme: &Theme) {
+    use crate::domain::rules::export::Format;
+    let popup = super::centered(area, 70, 70);
+    f.render_widget(Clear, popup);
+    let names = ["pem", "nginx", "apache", "haproxy", "pkcs12"];
+    let formats: Vec<Span> = names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| {
+            let style = if i == d.format {
+                theme.selected()
+            } else {
+                ratatui::style::Style::default()
+            };
+            [Span::styled(format!(" {n} "), style), Span::raw(" ")]
+        })
+        .collect();
+    let what = match d.format() {
+        Format::Pem => "cert.pem, chain.pem, fullchain.pem, privkey.pem",
+        Format::Nginx => "NAME.crt (full chain) and NAME.key",
+        Format::Apache => "NAME.crt, NAME.chain.crt and NAME.key",
+        Format::Haproxy => "NAME.pem: chain and key in one file",
+        Format::Pkcs12 => "NAME.p12: key and chain, protected by the password",
+    };
+    let cursor = |on: bool| if on { "▏" } else { "" };
+    let mut lines = vec![
+        Line::from(format!("{} ({})", d.name, d.id)),
+        Line::from(""),
+        Line::from(Span::styled("Format (← →)", theme.title())),
+        Line::from(formats),
+        Line::from(Span::styled(format!("  {what}"), theme.dim())),
+        Line::from(""),
+        Line::from(Span::styled("Directory", theme.title())),
+        Line::from(format!("  {}{}", d.dir, cursor(!d.on_password))),
+    ];
+    if d.format() == Format::Pkcs12 {
+        lines.push(Line::from(Span::styled("Password (Tab)", theme.title())));
+        lines.push(Line::from(format!(
+            "  {}{}",
+            "•".repeat(d.password.chars().count()),
+            cursor(d.on_password)
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Keys are written 0600, every file whole; existing files are never replaced here.",
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        "Enter write · Tab field · Esc cancel",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Export {} ", d.id)),
     );
     f.render_widget(p, popup);
 }

@@ -60,6 +60,7 @@ pub fn draw(
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         Overlay::More(menu) => super::more::render_menu(f, body, menu, theme),
         Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
+        Overlay::Export(dialog) => super::more::render_export(f, body, dialog, theme),
         _ => {}
     }
 }

@@ -11,6 +11,8 @@ pub enum Format {
     Nginx,
     Apache,
     Haproxy,
+    /// One password-protected PKCS#12 file (Windows, Java, appliances).
+    Pkcs12,
 }
 
 impl Format {
@@ -20,8 +22,9 @@ impl Format {
             "nginx" => Ok(Format::Nginx),
             "apache" => Ok(Format::Apache),
             "haproxy" => Ok(Format::Haproxy),
+            "pkcs12" | "p12" | "pfx" => Ok(Format::Pkcs12),
             other => Err(format!(
-                "\"{other}\": format is pem, nginx, apache or haproxy"
+                "\"{other}\": format is pem, nginx, apache, haproxy or pkcs12"
             )),
         }
     }
@@ -31,7 +34,7 @@ impl Format {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ExportFile {
     pub name: String,
-    pub contents: String,
+    pub contents: Vec<u8>,
     pub secret: bool,
 }
 
@@ -108,7 +111,7 @@ pub fn export_files(cert: &Certificate, key_pem: &str, format: Format) -> Vec<Ex
     let s = stem(cert);
     let file = |name: String, contents: String, secret: bool| ExportFile {
         name,
-        contents,
+        contents: contents.into_bytes(),
         secret,
     };
     match format {
@@ -128,7 +131,28 @@ pub fn export_files(cert: &Certificate, key_pem: &str, format: Format) -> Vec<Ex
             file(format!("{s}.key"), key_pem.to_string(), true),
         ],
         Format::Haproxy => vec![file(format!("{s}.pem"), format!("{full}{key_pem}"), true)],
+        // Built by the engine (it needs a password and randomness); see `pkcs12_file`.
+        Format::Pkcs12 => Vec::new(),
     }
+}
+
+/// The PKCS#12 file of `cert`, from the bytes the engine encoded.
+pub fn pkcs12_file(cert: &Certificate, bytes: Vec<u8>) -> ExportFile {
+    ExportFile {
+        name: format!("{}.p12", stem(cert)),
+        contents: bytes,
+        secret: true,
+    }
+}
+
+/// The chain for a PKCS#12 bag: leaf first, the root left out as servers do.
+pub fn chain_without_root(cert: &Certificate) -> Vec<Vec<u8>> {
+    cert.chain_der
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || cert.chain.get(*i).is_none_or(|l| l.subject != l.issuer))
+        .map(|(_, d)| d.clone())
+        .collect()
 }
 
 #[cfg(test)]
