@@ -602,3 +602,32 @@ fn export_dialog_masks_the_pkcs12_password() {
         std::path::PathBuf::from("./certdeck-export-id000001")
     );
 }
+
+#[test]
+fn reissue_form_offers_every_csr_choice_and_warns_about_passwords() {
+    let mut s = state();
+    update(&mut s, Action::OpenReissue(Some("id000006".into())), now());
+    update(&mut s, Action::SetReissueText("new host".into()), now());
+    update(&mut s, Action::MoveReissueChoice(3), now());
+    update(&mut s, Action::NextReissueField, now());
+    update(&mut s, Action::SetReissueText("pw".into()), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 110, 36);
+    assert!(frame.contains("cannot be deployed automatically (RI-6)"));
+    assert!(!frame.contains("pw▏") || frame.contains("••"));
+    insta::assert_snapshot!(frame);
+    let effects = update(&mut ui.state, Action::ConfirmReissue, now());
+    let [certdeck::app::Effect::Reissue(spec)] = effects.as_slice() else {
+        panic!("Enter orders the reissue: {effects:?}")
+    };
+    assert_eq!(spec.reason, "new host");
+    assert!(matches!(
+        spec.csr,
+        certdeck::app::action::CsrSource::Generate(certdeck::domain::reissue::KeyChoice::Rsa2048)
+    ));
+    assert!(spec.key_password.is_some());
+    // SM2 keys do not fit an international certificate: refused in the form, naming RI-6.
+    update(&mut ui.state, Action::MoveReissueChoice(3), now());
+    assert!(update(&mut ui.state, Action::ConfirmReissue, now()).is_empty());
+    assert!(ui.state.status.as_ref().unwrap().text.contains("(RI-6)"));
+}

@@ -144,6 +144,14 @@ pub enum Action {
         /// Each file written, and whether it holds the key (0600).
         files: Vec<(std::path::PathBuf, bool)>,
     },
+    /// Open the reissue form for `id` (or the selected row).
+    OpenReissue(Option<String>),
+    MoveReissueChoice(i64),
+    NextReissueField,
+    /// The focused field's new text.
+    SetReissueText(String),
+    /// Submit the reissue form.
+    ConfirmReissue,
     /// Order a reissue (RI-1..RI-7).
     Reissue(Box<ReissueSpec>),
     Reissued {

@@ -2,7 +2,8 @@
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::{
-    ExportDialog, Level, MenuEntry, MoreMenu, Outcome, Overlay, RevokeDialog, State,
+    ExportDialog, Level, MenuEntry, MoreMenu, Outcome, Overlay, ReissueDialog, ReissueField,
+    RevokeDialog, State,
 };
 use crate::domain::model::Certificate;
 use crate::domain::order::OrderInfo;
@@ -104,6 +105,17 @@ pub fn menu_entries(
             why(export::check_export(cert, now)),
         ),
         entry(
+            's',
+            "reissue… (same validity)",
+            Action::OpenReissue(id.clone()),
+            why(crate::domain::rules::reissue::check_reissuable(
+                cert,
+                &[],
+                &[],
+                now,
+            )),
+        ),
+        entry(
             'm',
             "remind the CA reviewer",
             Action::Remind(id.clone()),
@@ -141,6 +153,11 @@ pub fn handles(action: &Action) -> bool {
             | Action::ToggleExportField
             | Action::SetExportText(_)
             | Action::ConfirmExport
+            | Action::OpenReissue(_)
+            | Action::MoveReissueChoice(_)
+            | Action::NextReissueField
+            | Action::SetReissueText(_)
+            | Action::ConfirmReissue
             | Action::Reissue(_)
             | Action::Reissued { .. }
             | Action::Export(_)
@@ -313,8 +330,100 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             for r in &records {
                 crate::app::reducer::upsert_row(state, r.clone());
             }
+            if matches!(state.overlay, Overlay::Reissue(_)) {
+                state.overlay = Overlay::None;
+            }
             state.outcome = Some(Outcome::Reissued { records, message });
             vec![Effect::LoadOrders]
+        }
+        Action::OpenReissue(id) => {
+            let Some(id) = target(state, id) else {
+                refuse(
+                    state,
+                    Refusal::new("RI-1", Field::Id, "nothing is selected"),
+                );
+                return vec![];
+            };
+            let (name, standard) = state
+                .find(&id)
+                .map(|r| (r.summary.name.clone(), r.summary.standard))
+                .unwrap_or((String::new(), crate::domain::model::Standard::International));
+            state.overlay = Overlay::Reissue(Box::new(ReissueDialog {
+                id,
+                name,
+                standard,
+                choice: 0,
+                field: ReissueField::Reason,
+                csr: String::new(),
+                password: Default::default(),
+                reason: String::new(),
+            }));
+            vec![]
+        }
+        Action::MoveReissueChoice(delta) => {
+            if let Overlay::Reissue(d) = &mut state.overlay {
+                let max = ReissueDialog::CHOICES.len() as i64 - 1;
+                d.choice = (d.choice as i64 + delta).clamp(0, max) as usize;
+                d.field = if ReissueDialog::CHOICES[d.choice].is_none() {
+                    ReissueField::Csr
+                } else if d.field == ReissueField::Csr {
+                    ReissueField::Reason
+                } else {
+                    d.field
+                };
+            }
+            vec![]
+        }
+        Action::NextReissueField => {
+            if let Overlay::Reissue(d) = &mut state.overlay {
+                let pasting = ReissueDialog::CHOICES[d.choice].is_none();
+                d.field = match (d.field, pasting) {
+                    (ReissueField::Reason, true) => ReissueField::Csr,
+                    (ReissueField::Reason, false) => ReissueField::Password,
+                    _ => ReissueField::Reason,
+                };
+            }
+            vec![]
+        }
+        Action::SetReissueText(text) => {
+            if let Overlay::Reissue(d) = &mut state.overlay {
+                match d.field {
+                    ReissueField::Csr => d.csr = text,
+                    ReissueField::Password => d.password = zeroize::Zeroizing::new(text),
+                    ReissueField::Reason => d.reason = text,
+                }
+            }
+            vec![]
+        }
+        Action::ConfirmReissue => {
+            let Overlay::Reissue(d) = &state.overlay else {
+                return vec![];
+            };
+            if let Some(why) = d.unfit(d.choice) {
+                let r = Refusal::new("RI-6", Field::Key, why);
+                refuse(state, r);
+                return vec![];
+            }
+            use crate::app::action::CsrSource;
+            use crate::domain::reissue::CsrChoice;
+            let csr = match ReissueDialog::CHOICES[d.choice] {
+                Some(CsrChoice::Original) => CsrSource::Original,
+                Some(CsrChoice::Generate(k)) => CsrSource::Generate(k),
+                _ if d.csr.trim().is_empty() => {
+                    let r = Refusal::new("RI-6", Field::Cert, "paste the CSR (PEM) first");
+                    refuse(state, r);
+                    return vec![];
+                }
+                _ => CsrSource::Pasted(d.csr.clone()),
+            };
+            let spec = crate::app::action::ReissueSpec {
+                id: d.id.clone(),
+                csr,
+                reason: d.reason.trim().to_string(),
+                key_password: (!d.password.is_empty())
+                    .then(|| zeroize::Zeroizing::new(d.password.as_bytes().to_vec())),
+            };
+            vec![Effect::Reissue(Box::new(spec))]
         }
         Action::OpenExport(id) => {
             let Some(id) = target(state, id) else {

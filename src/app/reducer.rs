@@ -108,6 +108,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ToggleExportField
         | Action::SetExportText(_)
         | Action::ConfirmExport
+        | Action::OpenReissue(_)
+        | Action::MoveReissueChoice(_)
+        | Action::NextReissueField
+        | Action::SetReissueText(_)
+        | Action::ConfirmReissue
         | Action::Reissue(_)
         | Action::Reissued { .. }
         | Action::Export(_)

@@ -101,6 +101,83 @@ pub enum Overlay {
     Revoke(Box<RevokeDialog>),
     /// Download/export: format, directory and (PKCS#12) password.
     Export(Box<ExportDialog>),
+    /// The reissue form (RI-6): CSR choice, key password, reason.
+    Reissue(Box<ReissueDialog>),
+}
+
+/// Which field of the reissue form typing goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReissueField {
+    Csr,
+    Password,
+    Reason,
+}
+
+/// The reissue form's fields.
+#[derive(Clone)]
+pub struct ReissueDialog {
+    pub id: String,
+    pub name: String,
+    pub standard: crate::domain::model::Standard,
+    /// Index into `ReissueDialog::CHOICES`.
+    pub choice: usize,
+    pub field: ReissueField,
+    /// A pasted CSR (PEM), when the choice is "paste".
+    pub csr: String,
+    pub password: zeroize::Zeroizing<String>,
+    pub reason: String,
+}
+
+impl ReissueDialog {
+    /// `None`: paste a CSR.
+    pub const CHOICES: [Option<crate::domain::reissue::CsrChoice>; 8] = {
+        use crate::domain::reissue::{CsrChoice, KeyChoice};
+        [
+            Some(CsrChoice::Original),
+            Some(CsrChoice::Generate(KeyChoice::P256)),
+            Some(CsrChoice::Generate(KeyChoice::P384)),
+            Some(CsrChoice::Generate(KeyChoice::Rsa2048)),
+            Some(CsrChoice::Generate(KeyChoice::Rsa3072)),
+            Some(CsrChoice::Generate(KeyChoice::Rsa4096)),
+            Some(CsrChoice::Generate(KeyChoice::Sm2)),
+            None,
+        ]
+    };
+
+    pub fn label(i: usize) -> String {
+        match Self::CHOICES[i] {
+            Some(crate::domain::reissue::CsrChoice::Original) => "original CSR (same key)".into(),
+            Some(crate::domain::reissue::CsrChoice::Generate(k)) => {
+                format!("generate a new {} key", k.as_str())
+            }
+            _ => "paste a CSR (the key stays with you)".into(),
+        }
+    }
+
+    /// Why a choice does not fit this certificate (SM2 takes SM2 keys only, and only SM2 does).
+    pub fn unfit(&self, i: usize) -> Option<&'static str> {
+        use crate::domain::reissue::{CsrChoice, KeyChoice};
+        let sm2 = self.standard == crate::domain::model::Standard::Sm2;
+        match Self::CHOICES[i] {
+            Some(CsrChoice::Generate(KeyChoice::Sm2)) if !sm2 => {
+                Some("SM2 keys are for SM2 certificates (RI-6)")
+            }
+            Some(CsrChoice::Generate(k)) if sm2 && k != KeyChoice::Sm2 => {
+                Some("an SM2 certificate takes an SM2 key (RI-6)")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ReissueDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReissueDialog")
+            .field("id", &self.id)
+            .field("choice", &self.choice)
+            .field("field", &self.field)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The export dialog's fields.

@@ -43,6 +43,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Menu,
         Context::Revoke,
         Context::Export,
+        Context::Reissue,
         Context::Filter,
         Context::Command,
     ] {

@@ -18,6 +18,7 @@ pub enum Context {
     Menu,
     Revoke,
     Export,
+    Reissue,
 }
 
 impl Context {
@@ -36,6 +37,7 @@ impl Context {
             Context::Menu => "More menu (.)",
             Context::Revoke => "Revocation dialog",
             Context::Export => "Export dialog",
+            Context::Reissue => "Reissue form",
         }
     }
 }
@@ -181,6 +183,29 @@ pub static BINDINGS: &[Binding] = &[
         Some(Action::ConfirmExport),
     ),
     key(Export, Esc, "Esc", "cancel", Some(Action::Back)),
+    key(
+        Reissue,
+        Down,
+        "↑ / ↓",
+        "CSR: original, generate RSA/ECDSA/SM2, or paste one",
+        Some(Action::MoveReissueChoice(1)),
+    ),
+    key(Reissue, Up, "", "", Some(Action::MoveReissueChoice(-1))),
+    key(
+        Reissue,
+        TabKey,
+        "Tab",
+        "next field: reason, key password (or the pasted CSR)",
+        Some(Action::NextReissueField),
+    ),
+    key(
+        Reissue,
+        Enter,
+        "Enter",
+        "order the reissue (free; keeps the validity, RI-5)",
+        Some(Action::ConfirmReissue),
+    ),
+    key(Reissue, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         List,
         Char('i'),
@@ -508,6 +533,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::More(_)) => vec![Menu],
         (_, Overlay::Revoke(_)) => vec![Revoke],
         (_, Overlay::Export(_)) => vec![Export],
+        (_, Overlay::Reissue(_)) => vec![Reissue],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

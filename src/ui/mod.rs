@@ -246,6 +246,12 @@ impl Ui {
                 form.paste(text);
                 form.revalidate(engine.clock().now(), &self.state.extra_anchors);
             }
+            (Overlay::Reissue(d), _, Input::Normal)
+                if d.field == crate::app::state::ReissueField::Csr =>
+            {
+                let text = format!("{}{text}", d.csr);
+                self.dispatch(engine, Action::SetReissueText(text));
+            }
             (_, _, Input::Filter) => {
                 let f = format!("{}{}", self.state.filter, text.lines().next().unwrap_or(""));
                 self.dispatch(engine, Action::SetFilter(f));
@@ -355,6 +361,14 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             let current: &str = if d.on_password { &d.password } else { &d.dir };
             Some(Action::SetExportText(format!("{current}{c}")))
         }
+        (Overlay::Reissue(d), KeyCode::Char(c)) => {
+            Some(Action::SetReissueText(format!("{}{c}", reissue_text(d))))
+        }
+        (Overlay::Reissue(d), KeyCode::Backspace) => {
+            let mut text = reissue_text(d);
+            text.pop();
+            Some(Action::SetReissueText(text))
+        }
         (Overlay::Export(d), KeyCode::Backspace) => {
             let mut text = if d.on_password {
                 d.password.to_string()
@@ -365,5 +379,14 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             Some(Action::SetExportText(text))
         }
         _ => None,
+    }
+}
+
+fn reissue_text(d: &crate::app::state::ReissueDialog) -> String {
+    use crate::app::state::ReissueField;
+    match d.field {
+        ReissueField::Csr => d.csr.clone(),
+        ReissueField::Password => d.password.to_string(),
+        ReissueField::Reason => d.reason.clone(),
     }
 }

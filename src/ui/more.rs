@@ -1,5 +1,5 @@
 //! The More menu and the revocation dialog, rendered from State alone.
-use crate::app::state::{ExportDialog, MoreMenu, RevokeDialog};
+use crate::app::state::{ExportDialog, MoreMenu, ReissueDialog, ReissueField, RevokeDialog};
 use crate::domain::revocation::Reason;
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
@@ -154,6 +154,85 @@ pub fn render_export(f: &mut Frame, area: Rect, d: &ExportDialog, theme: &Theme)
         Block::default()
             .borders(Borders::ALL)
             .title(format!(" Export {} ", d.id)),
+    );
+    f.render_widget(p, popup);
+}
+
+pub fn render_reissue(f: &mut Frame, area: Rect, d: &ReissueDialog, theme: &Theme) {
+    let popup = super::centered(area, 76, 85);
+    f.render_widget(Clear, popup);
+    let mut lines = vec![
+        Line::from(format!("{} ({}) · {}", d.name, d.id, d.standard.as_str())),
+        Line::from(""),
+        Line::from(Span::styled("CSR (↑ ↓)", theme.title())),
+    ];
+    for i in 0..ReissueDialog::CHOICES.len() {
+        let chosen = i == d.choice;
+        let unfit = d.unfit(i);
+        let style = match (chosen, unfit) {
+            (true, _) => theme.selected(),
+            (false, Some(_)) => theme.dim(),
+            (false, None) => ratatui::style::Style::default(),
+        };
+        let mut text = format!(
+            "{} {}",
+            if chosen { "▶" } else { " " },
+            ReissueDialog::label(i)
+        );
+        if let Some(why) = unfit {
+            text.push_str(&format!(" — {why}"));
+        }
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    let cursor = |f: ReissueField| if d.field == f { "▏" } else { "" };
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Reason", theme.title())));
+    lines.push(Line::from(format!(
+        "  {}{}",
+        d.reason,
+        cursor(ReissueField::Reason)
+    )));
+    if ReissueDialog::CHOICES[d.choice].is_none() {
+        lines.push(Line::from(Span::styled(
+            "CSR (paste the PEM; it must parse and its signature verify)",
+            theme.title(),
+        )));
+        let n = d.csr.lines().count();
+        let shown = match d.csr.lines().next() {
+            Some(first) => format!("  {first} … ({n} lines)"),
+            None => "  (nothing pasted yet)".into(),
+        };
+        lines.push(Line::from(format!("{shown}{}", cursor(ReissueField::Csr))));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "Key password (optional; Tab)",
+            theme.title(),
+        )));
+        lines.push(Line::from(format!(
+            "  {}{}",
+            "•".repeat(d.password.chars().count()),
+            cursor(ReissueField::Password)
+        )));
+        if !d.password.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "  A password-protected key cannot be deployed automatically (RI-6).",
+                theme.warn(),
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Free. The reissue keeps the original's validity (RI-5); validation is skipped within 3 days of issue or with the original CSR, else required (RI-7).",
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        "Enter order · Tab field · Esc cancel",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Reissue {} ", d.id)),
     );
     f.render_widget(p, popup);
 }

@@ -61,6 +61,7 @@ pub fn draw(
         Overlay::More(menu) => super::more::render_menu(f, body, menu, theme),
         Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
         Overlay::Export(dialog) => super::more::render_export(f, body, dialog, theme),
+        Overlay::Reissue(dialog) => super::more::render_reissue(f, body, dialog, theme),
         _ => {}
     }
 }
