@@ -78,11 +78,6 @@ impl SandboxCa {
         })
     }
 
-    /// The SM2 hierarchy's issuing and root certificates.
-    pub fn sm2_ders(&self) -> [&[u8]; 2] {
-        [&self.sm2_issuing.der, &self.sm2_root_der]
-    }
-
     pub fn root_der(&self) -> &[u8] {
         &self.root_der
     }
@@ -91,15 +86,33 @@ impl SandboxCa {
         &self.issuing.der
     }
 
-    /// The issuing CA's name as certificate records write their issuer: its CRL's scope.
-    pub fn issuer_name(&self) -> Result<String, String> {
-        crate::domain::cert::parse_certificate(&self.issuing.der).map(|c| c.facts.subject)
+    /// The issuing CA of a standard: its name as certificate records write their issuer (the
+    /// scope of its CRL), and the authority.
+    fn issuing_of(&self, standard: Standard) -> &Authority {
+        match standard {
+            Standard::Sm2 => &self.sm2_issuing,
+            Standard::International => &self.issuing,
+        }
     }
 
-    /// The issuing CA's CRL (DER) listing `entries`, valid for 7 days from `now`. The CRL number
-    /// is the signing time in seconds: it grows with every CRL signed.
+    pub fn issuer_name(&self, standard: Standard) -> Result<String, String> {
+        crate::domain::cert::parse_certificate(&self.issuing_of(standard).der)
+            .map(|c| c.facts.subject)
+    }
+
+    /// The issuing and root certificates (DER) of a standard's hierarchy.
+    pub fn certs(&self, standard: Standard) -> [&[u8]; 2] {
+        match standard {
+            Standard::Sm2 => [&self.sm2_issuing.der, &self.sm2_root_der],
+            Standard::International => [&self.issuing.der, &self.root_der],
+        }
+    }
+
+    /// The CRL (DER) of a standard's issuing CA listing `entries`, valid for 7 days from
+    /// `now`. The CRL number is the signing time in seconds: it grows with every CRL signed.
     pub fn crl(
         &self,
+        standard: Standard,
         entries: &[crate::domain::revocation::CrlEntry],
         now: crate::domain::time::Timestamp,
     ) -> Result<Vec<u8>, String> {
@@ -111,7 +124,7 @@ impl SandboxCa {
                 Ok((serial, e.revoked_at, e.reason.code()))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        self.issuing.sign_crl(
+        self.issuing_of(standard).sign_crl(
             &revoked,
             now.timestamp().max(1) as u64,
             now,

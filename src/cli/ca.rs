@@ -14,9 +14,15 @@ pub enum CaCommand {
     Crl {
         #[arg(long)]
         der: bool,
+        /// The SM2 hierarchy's CRL (signed SM2-with-SM3)
+        #[arg(long)]
+        sm2: bool,
     },
-    /// Print the sandbox CA's root and issuing certificates (PEM), to verify what it issued
-    Certs,
+    /// Print the sandbox CA's issuing and root certificates (PEM), to verify what it issued
+    Certs {
+        #[arg(long)]
+        sm2: bool,
+    },
 }
 
 pub fn run(cli: &Cli, a: &CaArgs) -> Exit {
@@ -25,13 +31,14 @@ pub fn run(cli: &Cli, a: &CaArgs) -> Exit {
         Err(code) => return code,
     };
     let out = match &a.command {
-        CaCommand::Crl { der } => match engine.sandbox_crl() {
+        CaCommand::Crl { der, sm2 } => match engine.sandbox_crl(standard(*sm2)) {
             Ok(crl) if *der => crl,
             Ok(crl) => crate::domain::pem::encode("X509 CRL", &crl).into_bytes(),
             Err(m) => return fail(false, EXIT_UNAVAILABLE, &m),
         },
-        CaCommand::Certs => match engine.sandbox() {
-            Ok(ca) => [ca.issuing_der(), ca.root_der()]
+        CaCommand::Certs { sm2 } => match engine.sandbox() {
+            Ok(ca) => ca
+                .certs(standard(*sm2))
                 .iter()
                 .map(|d| crate::domain::pem::encode("CERTIFICATE", d))
                 .collect::<String>()
@@ -42,5 +49,13 @@ pub fn run(cli: &Cli, a: &CaArgs) -> Exit {
     match std::io::stdout().lock().write_all(&out) {
         Ok(()) => 0,
         Err(e) => fail(false, EXIT_UNAVAILABLE, &format!("writing to stdout: {e}")),
+    }
+}
+
+fn standard(sm2: bool) -> crate::domain::model::Standard {
+    if sm2 {
+        crate::domain::model::Standard::Sm2
+    } else {
+        crate::domain::model::Standard::International
     }
 }

@@ -316,7 +316,21 @@ impl Authority {
     ) -> Result<Vec<u8>, String> {
         use rcgen::{CertificateRevocationListParams, RevocationReason, RevokedCertParams};
         let (GenKey::Rcgen(key), Some(params)) = (&self.key, &self.params) else {
-            return Err("this authority cannot sign CRLs (SM2)".into());
+            let GenKey::Sm2(sk) = &self.key else {
+                return Err("this authority cannot sign CRLs".into());
+            };
+            let issuer = super::sm2cert::Sm2Issuer {
+                cn: &self.cn,
+                org: &self.org,
+                key: sk,
+            };
+            return Ok(super::sm2cert::build_crl(
+                &issuer,
+                revoked,
+                crl_number,
+                this_update,
+                next_update,
+            ));
         };
         let reason = |code: u8| match code {
             1 => RevocationReason::KeyCompromise,

@@ -95,8 +95,8 @@ pub fn build(
         tlv(0x01, &[0xff]),
         tlv(0x04, &bc),
     ]));
-    let mut serial_bytes = serial.to_be_bytes().to_vec();
-    serial_bytes.insert(0, 0); // keep it positive
+    // Minimal and positive: a needless leading zero is invalid DER (OpenSSL refuses it).
+    let serial_bytes = uint(&serial.to_be_bytes());
     let tbs = seq(&[
         tlv(0xa0, &tlv(0x02, &[2])),
         tlv(0x02, &serial_bytes),
@@ -107,6 +107,61 @@ pub fn build(
         spki,
         tlv(0xa3, &seq(&exts)),
     ]);
+    let signing = sm2::dsa::SigningKey::new(DIST_ID, issuer.key).expect("valid SM2 key");
+    let sig: sm2::dsa::Signature = signing.sign(&tbs);
+    let mut sig_bits = vec![0u8];
+    sig_bits.extend_from_slice(&sig.to_der().to_bytes());
+    seq(&[tbs, alg, tlv(0x03, &sig_bits)])
+}
+
+const OID_REASON_CODE: &[u8] = &[0x55, 0x1d, 0x15];
+const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
+
+/// A positive DER INTEGER body from big-endian bytes.
+fn uint(bytes: &[u8]) -> Vec<u8> {
+    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+    match trimmed.first() {
+        None => vec![0],
+        Some(b) if b & 0x80 != 0 => [&[0u8][..], &trimmed].concat(),
+        Some(_) => trimmed,
+    }
+}
+
+/// Builds and signs an SM2 CRL (v2) of `issuer`: `(serial, revocation time, reason code)`.
+pub fn build_crl(
+    issuer: &Sm2Issuer,
+    revoked: &[(Vec<u8>, chrono::DateTime<chrono::Utc>, u8)],
+    crl_number: u64,
+    this_update: chrono::DateTime<chrono::Utc>,
+    next_update: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
+    let alg = seq(&[tlv(0x06, OID_SM2_WITH_SM3)]);
+    let mut parts = vec![
+        tlv(0x02, &[1]),
+        alg.clone(),
+        name(issuer.cn, issuer.org),
+        time(this_update),
+        time(next_update),
+    ];
+    if !revoked.is_empty() {
+        let entries: Vec<Vec<u8>> = revoked
+            .iter()
+            .map(|(serial, at, reason)| {
+                let ext = seq(&[
+                    tlv(0x06, OID_REASON_CODE),
+                    tlv(0x04, &tlv(0x0a, &[*reason])),
+                ]);
+                seq(&[tlv(0x02, &uint(serial)), time(*at), seq(&[ext])])
+            })
+            .collect();
+        parts.push(seq(&entries));
+    }
+    let number = seq(&[
+        tlv(0x06, OID_CRL_NUMBER),
+        tlv(0x04, &tlv(0x02, &uint(&crl_number.to_be_bytes()))),
+    ]);
+    parts.push(tlv(0xa0, &seq(&[number])));
+    let tbs = seq(&parts);
     let signing = sm2::dsa::SigningKey::new(DIST_ID, issuer.key).expect("valid SM2 key");
     let sig: sm2::dsa::Signature = signing.sign(&tbs);
     let mut sig_bits = vec![0u8];

@@ -243,12 +243,13 @@ impl Engine {
         Ok(Ok(input))
     }
 
-    /// The sandbox CA's current CRL (DER), listing every certificate it revoked.
-    pub fn sandbox_crl(&self) -> Result<Vec<u8>, String> {
+    /// The sandbox CA's current CRL (DER) for one hierarchy, listing every certificate it
+    /// revoked.
+    pub fn sandbox_crl(&self, standard: crate::domain::model::Standard) -> Result<Vec<u8>, String> {
         let ca = self.sandbox().map_err(|e| e.to_string())?;
-        let issuer = ca.issuer_name()?;
+        let issuer = ca.issuer_name(standard)?;
         let entries = self.store.crl_entries(&issuer).map_err(|e| e.to_string())?;
-        ca.crl(&entries, self.clock.now())
+        ca.crl(standard, &entries, self.clock.now())
     }
 }
 
