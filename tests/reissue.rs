@@ -550,3 +550,46 @@ fn rule_ri6_an_sm2_csr_made_by_openssl_is_verified_with_sm3_and_certified() {
         "{re}"
     );
 }
+
+#[test]
+fn rule_ri2_and_ri3_through_the_engine_free_dv_once_and_one_reissue_per_registrable_domain() {
+    let env = Env::new();
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let order = |domain: &str, product: &str| {
+        let (code, v) = env.json(&["apply", "--domain", domain, "--product", product]);
+        assert_eq!(code, 0, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let free = order("free.example.com", "securesite-free-dv");
+    let paid = order("shop.example.com", "dnspod-dv");
+    env.json(&["tick", "--now", &at(4.0)]);
+    // RI-3: while free.example.com's reissue is open, shop.example.com (same registrable
+    // domain, example.com) cannot start one.
+    let (code, r) = env.json(&["reissue", &free, "--now", &at(10.0)]);
+    assert_eq!(code, 0, "{r}");
+    let (code, e) = env.json(&["reissue", &paid, "--now", &at(10.0)]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-3")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("under example.com"),
+        "{e}"
+    );
+    env.json(&["tick", "--now", &at(14.0)]);
+    // Once it is issued, the lock is gone; and a free DV certificate is reissued only once.
+    let (code, r) = env.json(&["reissue", &paid, "--now", &at(15.0)]);
+    assert_eq!(code, 0, "{r}");
+    env.json(&["tick", "--now", &at(19.0)]);
+    let (code, e) = env.json(&["reissue", &free, "--now", &at(20.0)]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RI-2")),
+        "{e}"
+    );
+}
