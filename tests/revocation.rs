@@ -161,6 +161,8 @@ fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_t
     assert_eq!(t["fired"][0]["kind"], "revocation_review", "{t}");
     let shown = env.json(&["show", &id, "--now", &later]).1;
     assert_eq!(shown["status"], "revoked", "{shown}");
+    assert_eq!(shown["revocation"]["reason"], "key_compromise", "{shown}");
+    assert!(shown["revocation"]["revoked_at"].is_string(), "{shown}");
 
     // The sandbox CA's CRL lists the serial with its reason, signed by the issuing CA.
     let crl = env.run(&["ca", "crl", "--now", &later]);

@@ -34,6 +34,11 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         if let Some(o) = &order {
             obj["order"] = super::apply::order_json(o);
         }
+        if let Ok(Some(r)) = engine.store().revocation(&a.id) {
+            let mut rev = serde_json::json!(r);
+            rev["steps"] = super::apply::order_json(&r.as_order_view());
+            obj["revocation"] = rev;
+        }
         println!("{obj}");
     } else {
         for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {
