@@ -27,6 +27,7 @@ pub enum Action {
     RunCommand(String),
     CancelCommand,
     ToggleHelp,
+    ScrollHelp(i32),
     OpenDetail,
     ScrollDetail(i32),
     Back,

@@ -59,10 +59,14 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::ToggleHelp => {
+            state.help_scroll = 0;
             state.overlay = match state.overlay {
                 Overlay::Help => Overlay::None,
                 _ => Overlay::Help,
             }
+        }
+        Action::ScrollHelp(delta) => {
+            state.help_scroll = (state.help_scroll as i32 + delta).clamp(0, 200) as u16;
         }
         Action::OpenDetail => {
             if let Some(row) = state.selected_row() {

@@ -395,6 +395,8 @@ pub struct State {
     /// The account balance, once loaded.
     pub balance: Option<crate::domain::account::Money>,
     pub quit: bool,
+    /// How far the help overlay is scrolled (it outgrows small terminals).
+    pub help_scroll: u16,
 }
 
 impl Default for State {
@@ -426,6 +428,7 @@ impl Default for State {
             check_results: None,
             copy: None,
             quit: false,
+            help_scroll: 0,
         }
     }
 }

@@ -26,6 +26,8 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::List,
         Context::Validation,
         Context::Detail,
+        Context::Menu,
+        Context::Revoke,
     ] {
         section(&mut left, ctx, theme);
     }
@@ -40,8 +42,6 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     for ctx in [
         Context::Upload,
         Context::Confirm,
-        Context::Menu,
-        Context::Revoke,
         Context::Export,
         Context::Reissue,
         Context::Filter,
@@ -60,12 +60,12 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     (left, right)
 }
 
-pub fn render(f: &mut Frame, area: Rect, theme: &Theme) {
+pub fn render(f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let popup = super::centered(area, 96, 96);
     f.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(" Keys — Esc or ? closes ");
+        .title(" Keys — j/k scroll · Esc or ? closes ");
     let inner = block.inner(popup);
     f.render_widget(block, popup);
     let halves = Layout::default()
@@ -73,6 +73,11 @@ pub fn render(f: &mut Frame, area: Rect, theme: &Theme) {
         .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
         .split(inner);
     let (left, right) = columns(theme);
-    f.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }), halves[0]);
-    f.render_widget(Paragraph::new(right).wrap(Wrap { trim: false }), halves[1]);
+    let column = |lines| {
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+    };
+    f.render_widget(column(left), halves[0]);
+    f.render_widget(column(right), halves[1]);
 }

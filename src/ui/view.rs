@@ -56,7 +56,7 @@ pub fn draw(
     status_bar(f, rows[2], state, theme);
     bottom_line(f, rows[3], state, theme);
     match &state.overlay {
-        Overlay::Help => help::render(f, body, theme),
+        Overlay::Help => help::render(f, body, state.help_scroll, theme),
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         Overlay::More(menu) => super::more::render_menu(f, body, menu, theme),
         Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
