@@ -3,6 +3,7 @@ pub mod app;
 pub mod ca;
 pub mod cli;
 pub mod demo;
+pub mod deploy;
 pub mod domain;
 pub mod engine;
 pub mod store;

@@ -145,6 +145,21 @@ pub enum Action {
         /// Each file written, and whether it holds the key (0600).
         files: Vec<(std::path::PathBuf, bool)>,
     },
+    // Resources and deployment (issue #5).
+    AddResource(Box<crate::domain::resource::ResourceInput>),
+    ResourceAdded(Box<crate::domain::resource::Resource>),
+    RemoveResource(String),
+    ResourceRemoved(String),
+    ResourcesLoaded(Vec<crate::app::state::ResourceRow>),
+    ListResources,
+    /// Deploy a certificate to a resource (id or name).
+    Deploy {
+        cert: String,
+        resource: String,
+        allow_expired: bool,
+    },
+    /// A deployment ended: its record and the resource's name.
+    Deployed(Box<(crate::domain::resource::DeployRecord, String)>),
     /// Open the reissue form for `id` (or the selected row).
     OpenReissue(Option<String>),
     MoveReissueChoice(i64),

@@ -49,6 +49,14 @@ pub enum Effect {
     PlanRevocation(String),
     Reissue(Box<crate::app::action::ReissueSpec>),
     Export(Box<crate::app::action::ExportRequest>),
+    LoadResources,
+    AddResource(Box<crate::domain::resource::ResourceInput>),
+    RemoveResource(String),
+    Deploy {
+        cert: String,
+        resource: String,
+        allow_expired: bool,
+    },
     SubmitRevocation {
         id: String,
         reason: crate::domain::revocation::Reason,

@@ -2,6 +2,7 @@
 pub mod action;
 pub mod command;
 pub mod effect;
+pub mod hosting;
 pub mod lifecycle;
 pub mod reducer;
 pub mod state;

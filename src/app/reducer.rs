@@ -15,6 +15,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
     if crate::app::lifecycle::handles(&action) {
         return crate::app::lifecycle::update(state, action, now);
     }
+    if crate::app::hosting::handles(&action) {
+        return crate::app::hosting::update(state, action, now);
+    }
     match action {
         Action::SelectTab(tab) => state.tab = tab,
         Action::NextTab => state.tab = Tab::ALL[(state.tab.index() + 1) % Tab::ALL.len()],
@@ -120,16 +123,25 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::Reissue(_)
         | Action::Reissued { .. }
         | Action::Export(_)
-        | Action::Exported { .. } => {}
+        | Action::Exported { .. }
+        | Action::AddResource(_)
+        | Action::ResourceAdded(_)
+        | Action::RemoveResource(_)
+        | Action::ResourceRemoved(_)
+        | Action::ResourcesLoaded(_)
+        | Action::ListResources
+        | Action::Deploy { .. }
+        | Action::Deployed(_) => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,
                 Effect::LoadAccount,
                 Effect::LoadZones,
                 Effect::LoadOrders,
+                Effect::LoadResources,
             ]
         }
-        Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id)],
+        Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id), Effect::LoadResources],
         Action::Forecast(days) => return vec![Effect::LoadForecast(days)],
         Action::ForecastLoaded { days, entries } => {
             state.overlay = Overlay::Forecast { days, entries }
@@ -174,7 +186,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 return vec![];
             };
             // Resources arrive with the hosting issue; until then no certificate has any.
-            match check_delete(&row.summary, Vec::new(), now) {
+            let resources = crate::app::hosting::resource_names(state, &row.summary.id);
+            match check_delete(&row.summary, resources, now) {
                 Err(r) => refuse(state, r),
                 Ok(plan) if confirmed => return vec![Effect::Delete(plan)],
                 Ok(plan) => {

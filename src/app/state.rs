@@ -342,6 +342,9 @@ pub enum Outcome {
         records: Vec<CertSummary>,
         message: String,
     },
+    ResourceAdded(Box<crate::domain::resource::Resource>),
+    ResourceRemoved(String),
+    Deployed(Box<crate::domain::resource::DeployRecord>),
     Exported {
         id: String,
         files: Vec<(std::path::PathBuf, bool)>,
@@ -397,6 +400,15 @@ pub struct State {
     pub quit: bool,
     /// How far the help overlay is scrolled (it outgrows small terminals).
     pub help_scroll: u16,
+    /// Resources and the certificate each holds (issue #5).
+    pub resources: Vec<ResourceRow>,
+}
+
+/// A resource and the certificate it holds now.
+#[derive(Debug, Clone)]
+pub struct ResourceRow {
+    pub resource: crate::domain::resource::Resource,
+    pub holder: Option<String>,
 }
 
 impl Default for State {
@@ -429,6 +441,7 @@ impl Default for State {
             copy: None,
             quit: false,
             help_scroll: 0,
+            resources: Vec::new(),
         }
     }
 }

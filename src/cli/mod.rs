@@ -5,6 +5,7 @@ pub mod apply;
 pub mod ca;
 pub mod catalogue;
 pub mod delete;
+pub mod deploy;
 pub mod export;
 pub mod forecast;
 pub mod ignore;
@@ -15,6 +16,7 @@ pub mod list;
 pub mod reissue;
 pub mod remind;
 pub mod renew;
+pub mod resource;
 pub mod revoke;
 pub mod show;
 pub mod tick;
@@ -96,6 +98,10 @@ pub enum Command {
     Revoke(revoke::RevokeArgs),
     /// Reissue an issued certificate with the same validity (RI-1..RI-7)
     Reissue(reissue::ReissueArgs),
+    /// Places certificates are deployed to: add, list, rm
+    Resource(resource::ResourceArgs),
+    /// Deploy a certificate to a resource: backup, write, check, reload, probe, roll back on failure
+    Deploy(deploy::DeployArgs),
     /// The sandbox CA: its CRL and certificates
     Ca(ca::CaArgs),
 }
@@ -166,6 +172,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Revoke(a) => revoke::run(cli, a),
         Command::Ca(a) => ca::run(cli, a),
         Command::Reissue(a) => reissue::run(cli, a),
+        Command::Resource(a) => resource::run(cli, a),
+        Command::Deploy(a) => deploy::run(cli, a),
     }
 }
 

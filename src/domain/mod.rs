@@ -10,6 +10,7 @@ pub mod order;
 pub mod pem;
 pub mod refusal;
 pub mod reissue;
+pub mod resource;
 pub mod revocation;
 pub mod rules;
 pub mod schedule;

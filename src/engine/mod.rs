@@ -3,6 +3,7 @@
 //! behind a socket without changing either.
 pub mod clock;
 mod export;
+mod hosting;
 pub mod keygen;
 mod lifecycle;
 
@@ -621,6 +622,14 @@ impl Engine {
             Effect::PlanRevocation(id) => self.plan_revocation(&id)?,
             Effect::Reissue(req) => self.reissue(*req)?,
             Effect::Export(req) => self.export(&req)?,
+            Effect::LoadResources => self.load_resources()?,
+            Effect::AddResource(input) => self.add_resource(&input)?,
+            Effect::RemoveResource(id) => self.remove_resource(&id)?,
+            Effect::Deploy {
+                cert,
+                resource,
+                allow_expired,
+            } => self.deploy(&cert, &resource, allow_expired)?,
             Effect::SubmitRevocation {
                 id,
                 reason,

@@ -3,6 +3,7 @@
 mod lifecycle;
 mod owner;
 pub mod paths;
+mod resources;
 pub mod seal;
 
 use crate::domain::account::{self, LedgerEntry, Money};
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -51,6 +52,14 @@ const CRL: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("crl");
 const REISSUES: TableDefinition<(&str, &str), ()> = TableDefinition::new("reissues");
 /// What the CA is to certify for an open reissue (SPEC §8), keyed by the reissue's id.
 const REISSUE_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("reissue_requests");
+/// Resources (issue #5): where certificates are deployed, by id.
+const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
+/// The certificate each resource holds now: resource id → cert id.
+const DEPLOYED: TableDefinition<&str, &str> = TableDefinition::new("deployed");
+/// The same, by certificate: `(cert id, resource id)`, for D-3 and the detail pane.
+const CERT_RESOURCES: TableDefinition<(&str, &str), ()> = TableDefinition::new("cert_resources");
+/// Every deployment with its steps: `(resource id, sequence)` → `DeployRecord`.
+const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("deploy_log");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -985,6 +994,19 @@ impl Store {
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;
+                // D-3: the certificate stops being tracked on its resources.
+                let mut by_cert = txn.open_table(CERT_RESOURCES).map_err(db_err)?;
+                let held: Vec<String> = by_cert
+                    .range((id, "")..=(id, "\u{10ffff}"))
+                    .map_err(db_err)?
+                    .map(|r| r.map(|(k, _)| k.value().1.to_string()))
+                    .collect::<Result<_, _>>()
+                    .map_err(db_err)?;
+                let mut deployed = txn.open_table(DEPLOYED).map_err(db_err)?;
+                for r in &held {
+                    by_cert.remove((id, r.as_str())).map_err(db_err)?;
+                    deployed.remove(r.as_str()).map_err(db_err)?;
+                }
                 let mut reissues = txn.open_table(REISSUES).map_err(db_err)?;
                 if let Some(original) = &old.reissued_from {
                     reissues.remove((original.as_str(), id)).map_err(db_err)?;
@@ -1134,6 +1156,13 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(SECRETS).map_err(db_err)?;
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
+    }
+    if from < 6 {
+        // v6: resources and deployments.
+        txn.open_table(RESOURCES).map_err(db_err)?;
+        txn.open_table(DEPLOYED).map_err(db_err)?;
+        txn.open_table(CERT_RESOURCES).map_err(db_err)?;
+        txn.open_table(DEPLOY_LOG).map_err(db_err)?;
     }
     if from < 5 {
         // v5: revocations, the CA's revocation list, reissues.

@@ -1,0 +1,207 @@
+use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::app::state::Outcome;
+use crate::app::Action;
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::resource::{Part, Preset, Resource, ResourceInput};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ResourceArgs {
+    #[command(subcommand)]
+    pub command: ResourceCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResourceCommand {
+    /// Add a place certificates are deployed to (files, a check and reload command, an endpoint)
+    Add(Box<AddArgs>),
+    /// List resources with the certificate each holds
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a resource (its files are left as they are)
+    Rm {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    pub name: String,
+    /// nginx (NAME.crt full chain + NAME.key), apache, haproxy (NAME.pem) or custom
+    #[arg(long, value_parser = Preset::parse)]
+    pub preset: Option<Preset>,
+    /// The directory a preset's files go to
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    #[arg(long)]
+    pub chain: Option<PathBuf>,
+    #[arg(long)]
+    pub fullchain: Option<PathBuf>,
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Full chain and key in one file
+    #[arg(long)]
+    pub combined: Option<PathBuf>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Octal, e.g. 0644
+    #[arg(long, value_parser = octal)]
+    pub cert_mode: Option<u32>,
+    /// Octal, e.g. 0600 or 0640 (never readable by others)
+    #[arg(long, value_parser = octal)]
+    pub key_mode: Option<u32>,
+    /// Run before reloading (e.g. "nginx -t"); "none" for no check
+    #[arg(long)]
+    pub check: Option<String>,
+    /// Run to load the new files (e.g. "nginx -s reload"); "none" for no reload
+    #[arg(long)]
+    pub reload: Option<String>,
+    /// HOST:PORT to probe with TLS after a deployment
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// The SNI name to send to the endpoint (default: its host)
+    #[arg(long)]
+    pub sni: Option<String>,
+    /// Seconds each command may run (default 30)
+    #[arg(long)]
+    pub timeout: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .map_err(|_| format!("{s}: not an octal mode"))
+}
+
+pub fn resource_json(r: &Resource, holder: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "name": r.name,
+        "preset": r.preset.as_str(),
+        "targets": r.targets.iter().map(|(p, path)| serde_json::json!({"part": p.as_str(), "path": path})).collect::<Vec<_>>(),
+        "owner": r.owner,
+        "group": r.group,
+        "cert_mode": format!("{:04o}", r.cert_mode),
+        "key_mode": format!("{:04o}", r.key_mode),
+        "check": r.check_command,
+        "reload": r.reload_command,
+        "endpoint": r.endpoint.as_ref().map(|e| serde_json::json!({"address": e.address, "sni": e.sni})),
+        "timeout": r.command_timeout,
+        "certificate": holder,
+    })
+}
+
+pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
+    let json = match &a.command {
+        ResourceCommand::Add(x) => x.json,
+        ResourceCommand::List { json } | ResourceCommand::Rm { json, .. } => *json,
+    };
+    let engine = match open_engine(cli, "cli resource", json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut state = super::new_state(&engine, "");
+    match &a.command {
+        ResourceCommand::Add(x) => {
+            let targets = [
+                (Part::Cert, &x.cert),
+                (Part::Chain, &x.chain),
+                (Part::Fullchain, &x.fullchain),
+                (Part::Key, &x.key),
+                (Part::Combined, &x.combined),
+            ]
+            .into_iter()
+            .filter_map(|(p, path)| path.clone().map(|path| (p, path)))
+            .collect();
+            let input = ResourceInput {
+                name: x.name.clone(),
+                preset: x.preset,
+                dir: x.dir.clone(),
+                targets,
+                owner: x.owner.clone(),
+                group: x.group.clone(),
+                cert_mode: x.cert_mode,
+                key_mode: x.key_mode,
+                check_command: x.check.clone(),
+                reload_command: x.reload.clone(),
+                endpoint: x.endpoint.clone(),
+                sni: x.sni.clone(),
+                command_timeout: x.timeout,
+            };
+            engine.dispatch(&mut state, Action::AddResource(Box::new(input)));
+            match &state.outcome {
+                Some(Outcome::ResourceAdded(r)) => {
+                    if json {
+                        println!("{}", resource_json(r, None));
+                    } else {
+                        println!("added resource {} ({})", r.name, r.id);
+                        for (p, path) in &r.targets {
+                            println!("  {:<9} {}", p.as_str(), path.display());
+                        }
+                    }
+                    0
+                }
+                Some(Outcome::Refused(r)) => refused(json, r),
+                Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
+                _ => fail(
+                    json,
+                    EXIT_UNAVAILABLE,
+                    "resource add ended without an outcome",
+                ),
+            }
+        }
+        ResourceCommand::List { .. } => {
+            engine.dispatch(&mut state, Action::ListResources);
+            if json {
+                let rows: Vec<_> = state
+                    .resources
+                    .iter()
+                    .map(|r| resource_json(&r.resource, r.holder.as_deref()))
+                    .collect();
+                println!("{}", serde_json::json!(rows));
+            } else if state.resources.is_empty() {
+                println!("no resources (add one with `certdeck resource add NAME --preset nginx --dir DIR`)");
+            } else {
+                for r in &state.resources {
+                    println!(
+                        "{}  {:<20} {:<8} {}",
+                        r.resource.id,
+                        r.resource.name,
+                        r.resource.preset.as_str(),
+                        r.holder.as_deref().unwrap_or("(no certificate yet)")
+                    );
+                }
+            }
+            0
+        }
+        ResourceCommand::Rm { id, .. } => {
+            engine.dispatch(&mut state, Action::RemoveResource(id.clone()));
+            match &state.outcome {
+                Some(Outcome::ResourceRemoved(id)) => {
+                    if json {
+                        println!("{}", serde_json::json!({"removed": id}));
+                    } else {
+                        println!("removed resource {id}; its files were left as they are");
+                    }
+                    0
+                }
+                Some(Outcome::Refused(r)) => refused(json, r),
+                Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
+                _ => refused(
+                    json,
+                    &Refusal::new("RESOURCE", Field::Id, format!("no resource called {id}")),
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Deployment (issue #5): put a certificate's files on a resource safely. Back up, write each
+//! file whole, check, reload, prove with a TLS probe that the new leaf is served; on any failure
+//! put the previous files back, reload again and check the old leaf is served.
+pub mod command;
+pub mod files;
+pub mod probe;
+
+use crate::domain::resource::{DeployOutcome, DeployRecord, DeployStep, Resource, TargetFile};
+use crate::domain::time::Timestamp;
+use std::time::Duration;
+
+/// Probe attempts after a reload, and the pause between them: at most ~6 s of waiting.
+const PROBE_ATTEMPTS: u32 = 20;
+const PROBE_PAUSE: Duration = Duration::from_millis(300);
+
+struct Run {
+    steps: Vec<DeployStep>,
+}
+
+impl Run {
+    fn step(&mut self, step: impl Into<String>, ok: bool, detail: impl Into<String>) -> bool {
+        self.steps.push(DeployStep {
+            step: step.into(),
+            ok,
+            detail: detail.into(),
+        });
+        ok
+    }
+
+    fn command(
+        &mut self,
+        what: &str,
+        command: &Option<String>,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let Some(cmd) = command else { return Ok(()) };
+        let r = command::run(cmd, timeout);
+        let detail = format!("$ {cmd}\n{}\n{}", r.status, r.output.trim_end());
+        if self.step(what, r.ok, detail) {
+            Ok(())
+        } else {
+            Err(format!("{what} failed ({})", r.status))
+        }
+    }
+}
+
+/// Deploys `files` to `resource`. `expected` is the new leaf's fingerprint, `previous` the one
+/// served before (checked again after a rollback).
+pub fn deploy(
+    resource: &Resource,
+    cert_id: &str,
+    files: &[TargetFile],
+    expected: &str,
+    previous: Option<&str>,
+    at: Timestamp,
+) -> DeployRecord {
+    let mut run = Run { steps: Vec::new() };
+    let timeout = Duration::from_secs(resource.command_timeout as u64);
+    let record = |run: Run, outcome, served| DeployRecord {
+        cert_id: cert_id.to_string(),
+        resource_id: resource.id.clone(),
+        at,
+        steps: run.steps,
+        outcome,
+        served,
+    };
+    let (uid, gid) = match files::ids(resource.owner.as_deref(), resource.group.as_deref()) {
+        Ok(ids) => ids,
+        Err(e) => {
+            run.step("owner", false, e.clone());
+            return record(run, DeployOutcome::Refused { reason: e }, None);
+        }
+    };
+    let before = match files::back_up(files) {
+        Ok(b) => {
+            let kept: Vec<String> = b
+                .iter()
+                .filter(|b| b.existed)
+                .map(|b| files::backup_path(&b.path).display().to_string())
+                .collect();
+            run.step(
+                "backup",
+                true,
+                if kept.is_empty() {
+                    "no previous files".into()
+                } else {
+                    kept.join("\n")
+                },
+            );
+            b
+        }
+        Err(e) => {
+            let reason = format!("backing up the current files: {e}");
+            run.step("backup", false, reason.clone());
+            return record(run, DeployOutcome::Refused { reason }, None);
+        }
+    };
+    let outcome = (|| -> Result<Option<String>, String> {
+        for f in files {
+            let what = format!("write {}", f.part.as_str());
+            match files::write_whole(f, uid, gid) {
+                Ok(()) => {
+                    run.step(what, true, format!("{} ({:04o})", f.path.display(), f.mode));
+                }
+                Err(e) => {
+                    run.step(what, false, format!("{}: {e}", f.path.display()));
+                    return Err(format!("writing {}: {e}", f.path.display()));
+                }
+            }
+        }
+        run.command("check", &resource.check_command, timeout)?;
+        run.command("reload", &resource.reload_command, timeout)?;
+        let Some(ep) = &resource.endpoint else {
+            return Ok(None);
+        };
+        let seen = probe::wait_for(&ep.address, &ep.sni, expected, PROBE_ATTEMPTS, PROBE_PAUSE);
+        match seen {
+            Ok(fp) if fp.eq_ignore_ascii_case(expected) => {
+                run.step("probe", true, format!("{} serves {fp}", ep.address));
+                Ok(Some(fp))
+            }
+            Ok(fp) => {
+                run.step(
+                    "probe",
+                    false,
+                    format!("{} still serves {fp}, not {expected}", ep.address),
+                );
+                Err(format!("{} does not serve the new certificate", ep.address))
+            }
+            Err(e) => {
+                run.step("probe", false, e.clone());
+                Err(format!("probing {}: {e}", ep.address))
+            }
+        }
+    })();
+    match outcome {
+        Ok(served) => record(run, DeployOutcome::Deployed, served),
+        Err(reason) => {
+            let rollback = files::restore(&before);
+            run.step(
+                "restore previous files",
+                rollback.is_ok(),
+                rollback.clone().err().unwrap_or_else(|| "done".into()),
+            );
+            let reloaded = run.command("reload after rollback", &resource.reload_command, timeout);
+            let mut served = None;
+            if let (Some(ep), Some(old)) = (&resource.endpoint, previous) {
+                let seen = probe::wait_for(&ep.address, &ep.sni, old, PROBE_ATTEMPTS, PROBE_PAUSE);
+                let ok = matches!(&seen, Ok(fp) if fp.eq_ignore_ascii_case(old));
+                run.step(
+                    "probe after rollback",
+                    ok,
+                    match &seen {
+                        Ok(fp) => format!("{} serves {fp}", ep.address),
+                        Err(e) => e.clone(),
+                    },
+                );
+                served = seen.ok();
+            }
+            let outcome = match (rollback, reloaded) {
+                (Ok(()), Ok(())) => DeployOutcome::RolledBack { reason },
+                (Err(e), _) | (_, Err(e)) => DeployOutcome::RollbackFailed {
+                    reason,
+                    rollback: e,
+                },
+            };
+            record(run, outcome, served)
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Deployment against a real nginx started on a loopback port with its config in a temp dir:
+//! the new certificate is written, checked, reloaded and proved served (by openssl, not only by
+//! certdeck's own probe); a failing check or a reload that does not take rolls back, and nginx
+//! keeps serving the old certificate. Deploy is refused under revocation (RV-2) and for
+//! password-protected keys; D-3 names the resources in the delete confirmation.
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::{Env, Pki};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn nginx_binary() -> PathBuf {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("nginx is installed (.ci/run installs it)")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An nginx serving `shop.example.com` from `certs/shop.crt` and `certs/shop.key` under `dir`.
+struct Nginx {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Nginx {
+    fn conf(&self) -> PathBuf {
+        self.dir.join("nginx.conf")
+    }
+
+    /// `nginx -p DIR -c CONF ARGS`, as a shell command for a resource.
+    fn command(&self, args: &str) -> String {
+        format!(
+            "{} -p {} -c {} {args}",
+            nginx_binary().display(),
+            self.dir.display(),
+            self.conf().display()
+        )
+    }
+
+    fn start(dir: &Path, cert_pem: &str, key_pem: &str) -> Nginx {
+        let port = free_port();
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        std::fs::write(dir.join("certs/shop.crt"), cert_pem).unwrap();
+        std::fs::write(dir.join("certs/shop.key"), key_pem).unwrap();
+        std::fs::set_permissions(
+            dir.join("certs/shop.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let d = dir.display();
+        let conf = format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nworker_processes 1;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
+             fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+             server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name shop.example.com;\n\
+             ssl_certificate {d}/certs/shop.crt;\n    ssl_certificate_key {d}/certs/shop.key;\n\
+             return 200 \"ok\";\n  }}\n}}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let n = Nginx {
+            dir: dir.to_path_buf(),
+            port,
+        };
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(n.command(""))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nginx starts: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        n
+    }
+
+    /// The served leaf's SHA-256 fingerprint, as openssl sees it (lower-case hex).
+    fn served(&self) -> String {
+        let hello = Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{}", self.port),
+                "-servername",
+                "shop.example.com",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let fp = common::openssl(
+            &["x509", "-noout", "-fingerprint", "-sha256"],
+            &hello.stdout,
+        );
+        String::from_utf8_lossy(&fp)
+            .trim()
+            .rsplit('=')
+            .next()
+            .unwrap()
+            .replace(':', "")
+            .to_lowercase()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(self.command("-s stop"))
+            .output();
+    }
+}
+
+fn import(env: &Env, pki: &Pki, name: &str) -> (String, String, String, String) {
+    let leaf = pki.leaf(&["shop.example.com"], 200);
+    let chain = pki.full_chain(&leaf);
+    let (code, v) = env.import(
+        &env.write(&format!("{name}.pem"), &chain),
+        Some(&env.write(&format!("{name}.key"), &leaf.key_pem)),
+        &["--name", name],
+    );
+    assert_eq!(code, 0, "{v}");
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["fingerprint_sha256"].as_str().unwrap().to_string(),
+        chain,
+        leaf.key_pem.clone(),
+    )
+}
+
+#[test]
+fn deploy_to_nginx_is_served_and_failures_roll_back_to_the_old_certificate() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (old_id, old_fp, old_chain, old_key) = import(&env, &pki, "old");
+    let nginx = Nginx::start(&env.path("nginx"), &old_chain, &old_key);
+    assert_eq!(nginx.served(), old_fp);
+    let certs = nginx.dir.join("certs");
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "shop",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &nginx.command("-t -q"),
+        "--reload",
+        &nginx.command("-s reload"),
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    // certdeck learns that nginx holds the old certificate by deploying it.
+    let (code, d) = env.json(&["deploy", &old_id, "shop"]);
+    assert_eq!(
+        (code, d["outcome"]["result"].as_str()),
+        (0, Some("deployed")),
+        "{d}"
+    );
+
+    let (new_id, new_fp, _, _) = import(&env, &pki, "new");
+    let (code, d) = env.json(&["deploy", &new_id, "shop"]);
+    assert_eq!(
+        (code, d["outcome"]["result"].as_str()),
+        (0, Some("deployed")),
+        "{d}"
+    );
+    assert_eq!(d["served"], new_fp.as_str());
+    assert_eq!(nginx.served(), new_fp, "openssl sees the new certificate");
+    let key = certs.join("shop.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        certs.join("shop.crt.certdeck-prev").exists(),
+        "the previous files are kept"
+    );
+    let (_, shown) = env.json(&["show", &new_id]);
+    assert!(
+        shown
+            .to_string()
+            .contains("deployed to shop; the endpoint serves it"),
+        "{shown}"
+    );
+
+    // A check that fails (a broken config) rolls back before any reload.
+    std::fs::write(
+        nginx.dir.join("broken.conf"),
+        "events { this is not nginx }",
+    )
+    .unwrap();
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "shop-broken",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &format!(
+            "{} -t -q -p {} -c {}/broken.conf",
+            nginx_binary().display(),
+            nginx.dir.display(),
+            nginx.dir.display()
+        ),
+        "--reload",
+        &nginx.command("-s reload"),
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let (third_id, third_fp, _, _) = import(&env, &pki, "third");
+    let (code, d) = env.json(&["deploy", &third_id, "shop-broken"]);
+    assert_eq!(
+        (code, d["outcome"]["result"].as_str()),
+        (1, Some("rolled_back")),
+        "{d}"
+    );
+    assert!(
+        d["outcome"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("check failed"),
+        "{d}"
+    );
+    assert_eq!(
+        nginx.served(),
+        new_fp,
+        "nginx still serves the certificate before"
+    );
+    let on_disk = std::fs::read_to_string(certs.join("shop.crt")).unwrap();
+    assert!(!on_disk.is_empty());
+    assert_ne!(
+        on_disk,
+        std::fs::read_to_string(env.path("third.pem")).unwrap()
+    );
+
+    // A reload that does not take: the probe sees the old leaf, so certdeck rolls back.
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "shop-noreload",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &nginx.command("-t -q"),
+        "--reload",
+        "true",
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let (code, d) = env.json(&["deploy", &third_id, "shop-noreload"]);
+    assert_eq!(
+        (code, d["outcome"]["result"].as_str()),
+        (1, Some("rolled_back")),
+        "{d}"
+    );
+    assert_ne!(nginx.served(), third_fp);
+    assert_eq!(nginx.served(), new_fp);
+
+    // D-3: deleting a certificate that is deployed names its resources.
+    let (code, e) = env.json(&["delete", &new_id]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-3")), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("shop"),
+        "{e}"
+    );
+    let (_, list) = env.json(&["resource", "list"]);
+    let shop = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "shop")
+        .unwrap();
+    assert_eq!(shop["certificate"], new_id.as_str());
+}
+
+#[test]
+fn deploy_is_refused_for_unknown_resources_and_key_modes_readable_by_others() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (id, _, _, _) = import(&env, &pki, "a");
+    let dir = env.path("files");
+    let (code, e) = env.json(&["deploy", &id, "nowhere"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("DEPLOY")),
+        "{e}"
+    );
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "files",
+        "--fullchain",
+        dir.join("a.crt").to_str().unwrap(),
+        "--key",
+        dir.join("a.key").to_str().unwrap(),
+        "--key-mode",
+        "0644",
+    ]);
+    assert_eq!(
+        (code, r["error"]["field"].as_str()),
+        (1, Some("key")),
+        "keys readable by others are refused: {r}"
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "files",
+        "--fullchain",
+        dir.join("a.crt").to_str().unwrap(),
+        "--key",
+        dir.join("a.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let (code, d) = env.json(&["deploy", &id, "files"]);
+    assert_eq!(code, 0, "no commands, no endpoint: the files alone: {d}");
+    assert_eq!(
+        std::fs::metadata(dir.join("a.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
