@@ -349,3 +349,172 @@ fn deploy_is_refused_for_unknown_resources_and_key_modes_readable_by_others() {
         0o600
     );
 }
+
+fn at(days: f64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
+}
+
+#[test]
+fn rule_h5_renewal_then_hosting_fires_at_the_replacement_time_and_nginx_serves_the_new_certificate()
+{
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    // nginx starts on a placeholder; certdeck puts the sandbox-issued certificate on it.
+    let placeholder = pki.leaf(&["shop.example.com"], 30);
+    let nginx = Nginx::start(
+        &env.path("nginx"),
+        &pki.full_chain(&placeholder),
+        &placeholder.key_pem,
+    );
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    let old = v["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(4.0)]);
+    let certs = nginx.dir.join("certs");
+    let (code, r) = env.json(&[
+        "resource",
+        "add",
+        "shop",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &nginx.command("-t -q"),
+        "--reload",
+        &nginx.command("-s reload"),
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let (code, d) = env.json(&["deploy", &old, "shop", "--now", &at(4.0)]);
+    assert_eq!(code, 0, "{d}");
+    let old_fp = env.json(&["show", &old, "--now", &at(4.0)]).1["fingerprint_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(d["served"], old_fp.as_str(), "{d}");
+    assert_eq!(nginx.served(), old_fp, "deploy said {d}");
+
+    // H-4: more days than are left cannot be chosen; 10 days before expiry can.
+    let (code, e) = env.json(&["hosting", "add", &old, "--days", "400", "--now", &at(5.0)]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("H-4")), "{e}");
+    let (code, h) = env.json(&["hosting", "add", &old, "--days", "10", "--now", &at(5.0)]);
+    assert_eq!(code, 0, "{h}");
+    assert_eq!(h["status"], "in_progress");
+    let replace_at =
+        chrono::DateTime::parse_from_rfc3339(h["replace_at"].as_str().unwrap()).unwrap();
+    let (code, fc) = env.json(&["forecast", "--days", "400", "--now", &at(5.0)]);
+    assert_eq!(code, 0);
+    assert!(fc.to_string().contains("hosting_replace"), "{fc}");
+
+    // Auto-renewal: the fee 30 days before expiry places the renewal, issued the next day.
+    env.json(&["renew", &old, "--auto", "on", "--now", &at(5.0)]);
+    let fee_at = (replace_at - chrono::Duration::days(20)).to_rfc3339();
+    let (_, t) = env.json(&["tick", "--now", &fee_at]);
+    assert!(t.to_string().contains("renewal_fee"), "{t}");
+    let (_, t) = env.json(&[
+        "tick",
+        "--now",
+        &(replace_at - chrono::Duration::days(15)).to_rfc3339(),
+    ]);
+    assert!(t.to_string().contains("review_done"), "{t}");
+    assert_eq!(
+        nginx.served(),
+        old_fp,
+        "nothing is deployed before the replacement time (AR-8)"
+    );
+
+    // The replacement time: the renewal replaces the old certificate on nginx.
+    let (_, t) = env.json(&["tick", "--now", &replace_at.to_rfc3339()]);
+    assert!(t.to_string().contains("hosting_replace"), "{t}");
+    let (_, list) = env.json(&["hosting", "list"]);
+    let hosting = &list[0];
+    assert_eq!(hosting["status"], "succeeded", "{list}");
+    let new = hosting["new"].as_str().unwrap();
+    let new_fp = env
+        .json(&["show", new, "--now", &replace_at.to_rfc3339()])
+        .1["fingerprint_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_fp, old_fp);
+    assert_eq!(nginx.served(), new_fp, "openssl sees the renewal on nginx");
+    // The same tick again changes nothing.
+    let (_, t) = env.json(&["tick", "--now", &replace_at.to_rfc3339()]);
+    assert_eq!(t["fired"].as_array().unwrap().len(), 0, "{t}");
+    // Roll back puts the old certificate back.
+    let (code, rb) = env.json(&[
+        "hosting",
+        "rollback",
+        hosting["id"].as_str().unwrap(),
+        "--now",
+        &replace_at.to_rfc3339(),
+    ]);
+    assert_eq!(code, 0, "{rb}");
+    assert_eq!(nginx.served(), old_fp);
+}
+
+#[test]
+fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_stays() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (id, fp, chain, key) = import(&env, &pki, "old");
+    let nginx = Nginx::start(&env.path("nginx"), &chain, &key);
+    let certs = nginx.dir.join("certs");
+    let (code, e) = env.json(&["hosting", "add", &id, "--days", "10"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("H-1")),
+        "not deployed anywhere: {e}"
+    );
+    env.json(&[
+        "resource",
+        "add",
+        "shop",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &nginx.command("-t -q"),
+        "--reload",
+        &nginx.command("-s reload"),
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    env.json(&["deploy", &id, "shop"]);
+    let (code, h) = env.json(&["hosting", "add", &id, "--days", "10"]);
+    assert_eq!(code, 0, "{h}");
+    let replace_at = h["replace_at"].as_str().unwrap().to_string();
+    let (_, t) = env.json(&["tick", "--now", &replace_at]);
+    assert!(
+        t["fired"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{t}"
+    );
+    let (_, list) = env.json(&["hosting", "list"]);
+    assert_eq!(list[0]["status"], "failed", "{list}");
+    assert_eq!(nginx.served(), fp);
+    let (code, r) = env.json(&[
+        "hosting",
+        "retry",
+        list[0]["id"].as_str().unwrap(),
+        "--now",
+        &replace_at,
+    ]);
+    assert_eq!(code, 1, "still nothing to deploy: {r}");
+}

@@ -158,6 +158,19 @@ pub enum Action {
         resource: String,
         allow_expired: bool,
     },
+    /// H-1..H-4: schedule a hosting.
+    AddHosting(Box<crate::domain::rules::hosting::HostingRequest>),
+    /// A hosting was written (added, run, cancelled, rolled back), with any H-3 warning.
+    HostingSaved {
+        hosting: Box<crate::domain::rules::hosting::Hosting>,
+        warnings: Vec<String>,
+    },
+    CancelHosting(String),
+    /// Run a failed hosting again now.
+    RetryHosting(String),
+    /// Put the old certificate back on the hosting's resources.
+    RollbackHosting(String),
+    HostingsLoaded(Vec<crate::domain::rules::hosting::Hosting>),
     /// A deployment ended: its record and the resource's name.
     Deployed(Box<(crate::domain::resource::DeployRecord, String)>),
     /// Open the reissue form for `id` (or the selected row).

@@ -50,6 +50,11 @@ pub enum Effect {
     Reissue(Box<crate::app::action::ReissueSpec>),
     Export(Box<crate::app::action::ExportRequest>),
     LoadResources,
+    LoadHostings,
+    AddHosting(Box<crate::domain::rules::hosting::HostingRequest>),
+    CancelHosting(String),
+    RetryHosting(String),
+    RollbackHosting(String),
     AddResource(Box<crate::domain::resource::ResourceInput>),
     RemoveResource(String),
     Deploy {

@@ -18,6 +18,12 @@ pub fn handles(action: &Action) -> bool {
             | Action::ListResources
             | Action::Deploy { .. }
             | Action::Deployed(_)
+            | Action::AddHosting(_)
+            | Action::HostingSaved { .. }
+            | Action::CancelHosting(_)
+            | Action::RetryHosting(_)
+            | Action::RollbackHosting(_)
+            | Action::HostingsLoaded(_)
     )
 }
 
@@ -58,7 +64,28 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.outcome = Some(Outcome::ResourceRemoved(id));
             vec![Effect::LoadResources]
         }
-        Action::ListResources => vec![Effect::LoadResources],
+        Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
+        Action::AddHosting(req) => vec![Effect::AddHosting(req)],
+        Action::CancelHosting(id) => vec![Effect::CancelHosting(id)],
+        Action::RetryHosting(id) => vec![Effect::RetryHosting(id)],
+        Action::RollbackHosting(id) => vec![Effect::RollbackHosting(id)],
+        Action::HostingsLoaded(list) => {
+            state.hostings = list;
+            vec![]
+        }
+        Action::HostingSaved { hosting, warnings } => {
+            let level = match hosting.status {
+                crate::domain::rules::hosting::HostingStatus::Failed => Level::Warn,
+                _ => Level::Info,
+            };
+            let text = hosting
+                .last_result
+                .clone()
+                .unwrap_or_else(|| format!("hosting {} {}", hosting.id, hosting.status.as_str()));
+            state.say(level, format!("{}: {text}", hosting.id));
+            state.outcome = Some(Outcome::HostingSaved { hosting, warnings });
+            vec![Effect::LoadHostings, Effect::LoadResources]
+        }
         Action::ResourcesLoaded(rows) => {
             state.resources = rows;
             vec![]

@@ -131,7 +131,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ResourcesLoaded(_)
         | Action::ListResources
         | Action::Deploy { .. }
-        | Action::Deployed(_) => {}
+        | Action::Deployed(_)
+        | Action::AddHosting(_)
+        | Action::HostingSaved { .. }
+        | Action::CancelHosting(_)
+        | Action::RetryHosting(_)
+        | Action::RollbackHosting(_)
+        | Action::HostingsLoaded(_) => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,
@@ -139,6 +145,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadZones,
                 Effect::LoadOrders,
                 Effect::LoadResources,
+                Effect::LoadHostings,
             ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id), Effect::LoadResources],

@@ -343,6 +343,10 @@ pub enum Outcome {
         message: String,
     },
     ResourceAdded(Box<crate::domain::resource::Resource>),
+    HostingSaved {
+        hosting: Box<crate::domain::rules::hosting::Hosting>,
+        warnings: Vec<String>,
+    },
     ResourceRemoved(String),
     Deployed(Box<crate::domain::resource::DeployRecord>),
     Exported {
@@ -402,6 +406,8 @@ pub struct State {
     pub help_scroll: u16,
     /// Resources and the certificate each holds (issue #5).
     pub resources: Vec<ResourceRow>,
+    /// Hostings, soonest replacement first.
+    pub hostings: Vec<crate::domain::rules::hosting::Hosting>,
 }
 
 /// A resource and the certificate it holds now.
@@ -442,6 +448,7 @@ impl Default for State {
             quit: false,
             help_scroll: 0,
             resources: Vec::new(),
+            hostings: Vec::new(),
         }
     }
 }

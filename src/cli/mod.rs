@@ -8,6 +8,7 @@ pub mod delete;
 pub mod deploy;
 pub mod export;
 pub mod forecast;
+pub mod hosting;
 pub mod ignore;
 pub mod import;
 pub mod json;
@@ -100,6 +101,8 @@ pub enum Command {
     Reissue(reissue::ReissueArgs),
     /// Places certificates are deployed to: add, list, rm
     Resource(resource::ResourceArgs),
+    /// Automatic replacement of a certificate on its resources (H-1..H-7): add, list, cancel, retry, rollback
+    Hosting(hosting::HostingArgs),
     /// Deploy a certificate to a resource: backup, write, check, reload, probe, roll back on failure
     Deploy(deploy::DeployArgs),
     /// The sandbox CA: its CRL and certificates
@@ -174,6 +177,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Reissue(a) => reissue::run(cli, a),
         Command::Resource(a) => resource::run(cli, a),
         Command::Deploy(a) => deploy::run(cli, a),
+        Command::Hosting(a) => hosting::run(cli, a),
     }
 }
 

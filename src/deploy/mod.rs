@@ -10,8 +10,8 @@ use crate::domain::time::Timestamp;
 use std::time::Duration;
 
 /// Probe attempts after a reload, and the pause between them: at most ~6 s of waiting.
-const PROBE_ATTEMPTS: u32 = 20;
-const PROBE_PAUSE: Duration = Duration::from_millis(300);
+const PROBE_ATTEMPTS: u32 = 30;
+const PROBE_PAUSE: Duration = Duration::from_millis(200);
 
 struct Run {
     steps: Vec<DeployStep>,

@@ -97,8 +97,12 @@ pub fn served_fingerprint(address: &str, sni: &str, timeout: Duration) -> Result
     Ok(digest.as_ref().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Probes until `expected` is served or `attempts` run out (a reload can take a moment to
-/// reach every worker). Returns what was last seen.
+/// Handshakes in a row that must see `expected` before it counts as served: right after a
+/// reload the old worker processes may still take a connection or two.
+const STABLE: u32 = 3;
+
+/// Probes until `expected` is served on `STABLE` handshakes in a row, or `attempts` run out.
+/// Returns what was last seen.
 pub fn wait_for(
     address: &str,
     sni: &str,
@@ -107,13 +111,19 @@ pub fn wait_for(
     pause: Duration,
 ) -> Result<String, String> {
     let mut last = Err(String::from("not probed"));
-    for i in 0..attempts.max(1) {
+    let mut in_a_row = 0;
+    for i in 0..attempts.max(STABLE) {
         if i > 0 {
             std::thread::sleep(pause);
         }
         last = served_fingerprint(address, sni, Duration::from_secs(3));
         if matches!(&last, Ok(fp) if fp.eq_ignore_ascii_case(expected)) {
-            break;
+            in_a_row += 1;
+            if in_a_row >= STABLE {
+                break;
+            }
+        } else {
+            in_a_row = 0;
         }
     }
     last

@@ -23,16 +23,19 @@ pub enum DueKind {
     RevocationReview,
     /// A revocation whose domains were not validated within 3 days fails (RV-6 (c)).
     RevocationDeadline,
+    /// A hosting's replacement time (H-5); the entry carries the hosting's id.
+    HostingReplace,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 6] = [
+    pub const ALL: [DueKind; 7] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
         DueKind::RenewalFee,
         DueKind::RevocationReview,
         DueKind::RevocationDeadline,
+        DueKind::HostingReplace,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl DueKind {
             DueKind::RenewalFee => "renewal_fee",
             DueKind::RevocationReview => "revocation_review",
             DueKind::RevocationDeadline => "revocation_deadline",
+            DueKind::HostingReplace => "hosting_replace",
         }
     }
 
@@ -59,6 +63,9 @@ impl DueKind {
             DueKind::RevocationReview => "CA review of the revocation ends: certificate revoked",
             DueKind::RevocationDeadline => {
                 "revocation deadline: revocation fails if the domains are not validated"
+            }
+            DueKind::HostingReplace => {
+                "hosting: the new certificate replaces the old on its resources"
             }
         }
     }
@@ -263,6 +270,8 @@ pub fn fire(
         DueKind::ReviewDone => Firing::Issue,
         DueKind::RenewalFee => Firing::Renew,
         DueKind::RevocationReview | DueKind::RevocationDeadline => Firing::Revocation,
+        // Hosting entries are keyed by hosting, not certificate: the engine fires them itself.
+        DueKind::HostingReplace => return None,
     })
 }
 
@@ -345,7 +354,8 @@ mod tests {
             | DueKind::ValidationDeadline
             | DueKind::RenewalFee
             | DueKind::RevocationReview
-            | DueKind::RevocationDeadline => DueKind::ALL.contains(&k),
+            | DueKind::RevocationDeadline
+            | DueKind::HostingReplace => DueKind::ALL.contains(&k),
         };
         assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }

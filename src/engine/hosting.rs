@@ -92,3 +92,210 @@ impl Engine {
         Ok(Action::Deployed(Box::new((record, resource.name))))
     }
 }
+
+use crate::domain::rules::hosting::{
+    self as rules, Association, Hosting, HostingRequest, HostingStatus,
+};
+use crate::domain::schedule::DueEntry;
+
+impl Engine {
+    pub(super) fn add_hosting(&self, req: &HostingRequest) -> Result<Action, StoreError> {
+        let Some(old) = self.store.get(&req.old_cert)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "H-1",
+                Field::Id,
+                format!("no certificate with id {}", req.old_cert),
+            )));
+        };
+        let specified = match &req.association {
+            Association::Specified(id) => self.store.get(id)?,
+            Association::Renewal => None,
+        };
+        let deployed: Vec<String> = self
+            .store
+            .resources_of(&old.id)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        // Names are accepted where ids are expected.
+        let mut req = req.clone();
+        let all = self.store.resources()?;
+        for r in req.resources.iter_mut() {
+            if let Some(found) = all.iter().find(|x| x.name == *r) {
+                *r = found.id.clone();
+            }
+        }
+        let now = self.clock.now();
+        let id = self.store.new_id()?;
+        let (hosting, warnings) =
+            match rules::plan(&req, &old, specified.as_ref(), &deployed, id, now) {
+                Ok(p) => p,
+                Err(r) => return Ok(Action::Refused(r)),
+            };
+        let with = match &hosting.association {
+            Association::Renewal => "its renewal".to_string(),
+            Association::Specified(id) => id.clone(),
+        };
+        let names = self.resource_names(&hosting.resources)?;
+        let event = TimelineEvent {
+            at: now,
+            kind: "hosting".into(),
+            message: format!(
+                "hosting {} scheduled: {with} replaces it on {} at {} ({} days before expiry)",
+                hosting.id,
+                names.join(", "),
+                hosting.replace_at.format("%Y-%m-%d %H:%M UTC"),
+                hosting.days_before
+            ),
+        };
+        self.store.insert_hosting(&hosting, &event)?;
+        Ok(Action::HostingSaved {
+            hosting: Box::new(hosting),
+            warnings,
+        })
+    }
+
+    fn resource_names(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let all = self.store.resources()?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                all.iter()
+                    .find(|r| r.id == *id)
+                    .map_or_else(|| id.clone(), |r| r.name.clone())
+            })
+            .collect())
+    }
+
+    /// H-5: deploys the replacement to every resource of the hosting, or fails it with why.
+    pub(super) fn run_hosting(
+        &self,
+        mut h: Hosting,
+        fired: Option<&DueEntry>,
+    ) -> Result<Hosting, StoreError> {
+        let now = self.clock.now();
+        let candidate = match &h.association {
+            Association::Renewal => self.store.renewal_of(&h.old_cert)?,
+            Association::Specified(id) => self.store.get(id)?,
+        };
+        let result = match rules::replacement(&h, candidate.as_ref(), now) {
+            Err(reason) => Err(reason),
+            Ok(new) => {
+                h.new_cert = Some(new.id.clone());
+                let mut failures = Vec::new();
+                let mut done = Vec::new();
+                for rid in h.resources.clone() {
+                    match self.deploy(&new.id, &rid, false)? {
+                        Action::Deployed(d) if d.0.succeeded() => done.push(d.1),
+                        Action::Deployed(d) => {
+                            failures.push(format!("{}: {}", d.1, d.0.summary(&d.1)))
+                        }
+                        Action::Refused(r) => failures.push(format!("{rid}: {r}")),
+                        other => failures.push(format!("{rid}: {other:?}")),
+                    }
+                }
+                if failures.is_empty() {
+                    Ok(format!("{} deployed to {}", new.id, done.join(", ")))
+                } else {
+                    Err(failures.join("; "))
+                }
+            }
+        };
+        let (status, kind, text) = match result {
+            Ok(text) => (HostingStatus::Succeeded, "hosting_succeeded", text),
+            Err(reason) => (HostingStatus::Failed, "hosting_failed", reason),
+        };
+        h.status = status;
+        h.last_result = Some(text.clone());
+        let event = TimelineEvent {
+            at: now,
+            kind: kind.into(),
+            message: format!("hosting {} {}: {text}", h.id, status.as_str()),
+        };
+        self.store.save_hosting(&h, fired, &event)?;
+        Ok(h)
+    }
+
+    pub(super) fn hosting_action(&self, id: &str, what: &str) -> Result<Action, StoreError> {
+        let Some(mut h) = self.store.hosting(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "H-7",
+                Field::Id,
+                format!("no hosting with id {id}"),
+            )));
+        };
+        let refuse = |m: String| Ok(Action::Refused(Refusal::new("H-7", Field::Id, m)));
+        let now = self.clock.now();
+        let h = match what {
+            "cancel" if h.status == HostingStatus::InProgress => {
+                h.status = HostingStatus::Cancelled;
+                h.last_result = Some("cancelled: nothing was deployed".into());
+                let event = TimelineEvent {
+                    at: now,
+                    kind: "hosting".into(),
+                    message: format!("hosting {} cancelled", h.id),
+                };
+                self.store.save_hosting(&h, None, &event)?;
+                h
+            }
+            "retry" if h.status == HostingStatus::Failed => self.run_hosting(h, None)?,
+            "rollback" if h.status != HostingStatus::InProgress => {
+                let mut back = Vec::new();
+                for rid in h.resources.clone() {
+                    match self.deploy(&h.old_cert, &rid, true)? {
+                        Action::Deployed(d) => back.push(d.0.summary(&d.1)),
+                        Action::Refused(r) => back.push(format!("{rid}: {r}")),
+                        _ => {}
+                    }
+                }
+                h.last_result = Some(format!(
+                    "rolled back to {}: {}",
+                    h.old_cert,
+                    back.join("; ")
+                ));
+                let event = TimelineEvent {
+                    at: now,
+                    kind: "hosting".into(),
+                    message: format!(
+                        "hosting {} {}",
+                        h.id,
+                        h.last_result.clone().unwrap_or_default()
+                    ),
+                };
+                self.store.save_hosting(&h, None, &event)?;
+                h
+            }
+            _ => {
+                return refuse(format!(
+                    "hosting {} is {}: it cannot be {what}{}",
+                    h.id,
+                    h.status.as_str(),
+                    if what == "retry" {
+                        "ed (only failed ones)"
+                    } else if what == "cancel" {
+                        "led (only in-progress ones)"
+                    } else {
+                        " (still in progress)"
+                    }
+                ))
+            }
+        };
+        Ok(Action::HostingSaved {
+            hosting: Box::new(h),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// A hosting entry fell due: run the hosting (or drop a stale entry).
+    pub(super) fn fire_hosting(&self, entry: &DueEntry) -> Result<Option<Hosting>, StoreError> {
+        match self.store.hosting(&entry.cert_id)? {
+            Some(h) if h.entry().as_ref() == Some(entry) => {
+                self.run_hosting(h, Some(entry)).map(Some)
+            }
+            _ => {
+                self.store.apply_fired(&[(entry.clone(), None)])?;
+                Ok(None)
+            }
+        }
+    }
+}

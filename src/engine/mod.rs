@@ -153,9 +153,38 @@ impl Engine {
         let now = self.clock.now();
         let mut report = TickReport::default();
         loop {
-            let due = self.store.due(now, BATCH)?;
+            let mut due = self.store.due(now, BATCH)?;
             if due.is_empty() {
                 break;
+            }
+            // Hostings are keyed by hosting and do network work: each runs on its own.
+            let hostings: Vec<_> = due
+                .iter()
+                .filter(|e| e.kind == crate::domain::schedule::DueKind::HostingReplace)
+                .cloned()
+                .collect();
+            due.retain(|e| e.kind != crate::domain::schedule::DueKind::HostingReplace);
+            for entry in hostings {
+                match self.fire_hosting(&entry)? {
+                    Some(h) => {
+                        let note = FiredNote {
+                            cert_id: h.old_cert.clone(),
+                            kind: entry.kind,
+                            due: entry.due,
+                            message: format!(
+                                "hosting {} {}: {}",
+                                h.id,
+                                h.status.as_str(),
+                                h.last_result.clone().unwrap_or_default()
+                            ),
+                        };
+                        report.fired.push(note);
+                    }
+                    None => report.dropped += 1,
+                }
+            }
+            if due.is_empty() {
+                continue;
             }
             let full = due.len() == BATCH;
             let certs = self
@@ -623,6 +652,11 @@ impl Engine {
             Effect::Reissue(req) => self.reissue(*req)?,
             Effect::Export(req) => self.export(&req)?,
             Effect::LoadResources => self.load_resources()?,
+            Effect::LoadHostings => Action::HostingsLoaded(self.store.hostings()?),
+            Effect::AddHosting(req) => self.add_hosting(&req)?,
+            Effect::CancelHosting(id) => self.hosting_action(&id, "cancel")?,
+            Effect::RetryHosting(id) => self.hosting_action(&id, "retry")?,
+            Effect::RollbackHosting(id) => self.hosting_action(&id, "rollback")?,
             Effect::AddResource(input) => self.add_resource(&input)?,
             Effect::RemoveResource(id) => self.remove_resource(&id)?,
             Effect::Deploy {

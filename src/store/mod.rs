@@ -60,6 +60,10 @@ const DEPLOYED: TableDefinition<&str, &str> = TableDefinition::new("deployed");
 const CERT_RESOURCES: TableDefinition<(&str, &str), ()> = TableDefinition::new("cert_resources");
 /// Every deployment with its steps: `(resource id, sequence)` → `DeployRecord`.
 const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("deploy_log");
+/// Hostings (SPEC §4), by id.
+const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
+/// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
+const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewals");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -838,6 +842,12 @@ impl Store {
                             .insert(nid, encode(req).as_slice())
                             .map_err(db_err)?;
                     }
+                    if let Some(old) = &new.cert.renewed_from {
+                        txn.open_table(RENEWALS)
+                            .map_err(db_err)?
+                            .insert((old.as_str(), nid), ())
+                            .map_err(db_err)?;
+                    }
                     if let Some(original) = &new.cert.reissued_from {
                         txn.open_table(REISSUES)
                             .map_err(db_err)?
@@ -1158,7 +1168,21 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
     if from < 6 {
-        // v6: resources and deployments.
+        // v6: resources, deployments and hostings, and the renewals index filled from the
+        // records that exist.
+        txn.open_table(HOSTINGS).map_err(db_err)?;
+        {
+            let certs = txn.open_table(CERTS).map_err(db_err)?;
+            let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;
+            for row in certs.iter().map_err(db_err)? {
+                let cert: Certificate = decode(row.map_err(db_err)?.1.value())?;
+                if let Some(old) = &cert.renewed_from {
+                    renewals
+                        .insert((old.as_str(), cert.id.as_str()), ())
+                        .map_err(db_err)?;
+                }
+            }
+        }
         txn.open_table(RESOURCES).map_err(db_err)?;
         txn.open_table(DEPLOYED).map_err(db_err)?;
         txn.open_table(CERT_RESOURCES).map_err(db_err)?;

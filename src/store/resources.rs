@@ -179,3 +179,100 @@ impl Store {
         txn.commit().map_err(db_err)
     }
 }
+
+impl Store {
+    /// Adds a hosting with its schedule entry and the old certificate's timeline event.
+    pub fn insert_hosting(
+        &self,
+        h: &crate::domain::rules::hosting::Hosting,
+        event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
+        self.save_hosting(h, None, event)
+    }
+
+    /// Writes a hosting as it is now: its schedule entry follows its state, and `fired` (the
+    /// entry that made it run) is removed in the same transaction.
+    pub fn save_hosting(
+        &self,
+        h: &crate::domain::rules::hosting::Hosting,
+        fired: Option<&crate::domain::schedule::DueEntry>,
+        event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
+        use super::{schedule_key, HOSTINGS, SCHEDULE};
+        let txn = self.write_txn()?;
+        {
+            let mut hostings = txn.open_table(HOSTINGS).map_err(db_err)?;
+            let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let old: Option<crate::domain::rules::hosting::Hosting> =
+                match hostings.get(h.id.as_str()).map_err(db_err)? {
+                    Some(v) => Some(decode(v.value())?),
+                    None => None,
+                };
+            if let Some(e) = old.as_ref().and_then(|o| o.entry()) {
+                schedule.remove(schedule_key(&e)).map_err(db_err)?;
+            }
+            if let Some(e) = fired {
+                schedule.remove(schedule_key(e)).map_err(db_err)?;
+            }
+            if let Some(e) = h.entry() {
+                schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+            }
+            hostings
+                .insert(h.id.as_str(), encode(h).as_slice())
+                .map_err(db_err)?;
+            let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+            let id = h.old_cert.as_str();
+            let n = next_event_index(&timeline, id)?;
+            timeline
+                .insert((id, n), encode(event).as_slice())
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    pub fn hostings(&self) -> Result<Vec<crate::domain::rules::hosting::Hosting>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(super::HOSTINGS).map_err(db_err)?;
+        let mut out: Vec<crate::domain::rules::hosting::Hosting> = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            out.push(decode(row.map_err(db_err)?.1.value())?);
+        }
+        out.sort_by_key(|h| h.replace_at);
+        Ok(out)
+    }
+
+    pub fn hosting(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::domain::rules::hosting::Hosting>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(super::HOSTINGS).map_err(db_err)?;
+        let v = match t.get(id).map_err(db_err)? {
+            Some(v) => Some(decode(v.value())?),
+            None => None,
+        };
+        Ok(v)
+    }
+
+    /// The newest certificate that renews `old` (H-2), if any.
+    pub fn renewal_of(
+        &self,
+        old: &str,
+    ) -> Result<Option<crate::domain::model::Certificate>, StoreError> {
+        let ids: Vec<String> = {
+            let r = self.db.begin_read().map_err(db_err)?;
+            let t = r.open_table(super::RENEWALS).map_err(db_err)?;
+            let rows = t.range((old, "")..=(old, "\u{10ffff}")).map_err(db_err)?;
+            rows.map(|row| row.map(|(k, _)| k.value().1.to_string()))
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?
+        };
+        let mut certs: Vec<_> = self
+            .get_many(ids.iter().map(String::as_str))?
+            .into_iter()
+            .flatten()
+            .collect();
+        certs.sort_by_key(|c| c.created_at);
+        Ok(certs.pop())
+    }
+}

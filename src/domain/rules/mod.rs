@@ -2,6 +2,7 @@
 pub mod apply;
 pub mod delete;
 pub mod export;
+pub mod hosting;
 pub mod ignore;
 pub mod reissue;
 pub mod reminder;

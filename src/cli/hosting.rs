@@ -1,0 +1,166 @@
+use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::app::state::Outcome;
+use crate::app::Action;
+use crate::domain::rules::hosting::{Association, Hosting, HostingRequest};
+use clap::{Args, Subcommand};
+
+#[derive(Args, Debug)]
+pub struct HostingArgs {
+    #[command(subcommand)]
+    pub command: HostingCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HostingCommand {
+    /// Replace OLD on its resources N days before it expires (H-1..H-4)
+    Add {
+        old: String,
+        /// The certificate to deploy (default: OLD's renewal, whenever it is issued)
+        #[arg(long)]
+        new: Option<String>,
+        /// Only these resources (id or name; default: every one OLD is deployed to)
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// Days before OLD's expiry (fewer than the days it has left)
+        #[arg(long)]
+        days: u32,
+        /// Go on although --new does not cover every domain of OLD (H-3)
+        #[arg(long)]
+        confirm_partial: bool,
+        /// No hosting messages (H-6)
+        #[arg(long)]
+        quiet: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hostings with their state and last result
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel an in-progress hosting
+    Cancel {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a failed hosting again now
+    Retry {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put the old certificate back on the hosting's resources
+    Rollback {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn hosting_json(h: &Hosting) -> serde_json::Value {
+    serde_json::json!({
+        "id": h.id,
+        "old": h.old_cert,
+        "new": h.new_cert,
+        "association": match &h.association { Association::Renewal => "renewal".to_string(), Association::Specified(id) => id.clone() },
+        "resources": h.resources,
+        "days_before": h.days_before,
+        "replace_at": h.replace_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "status": h.status.as_str(),
+        "last_result": h.last_result,
+        "notify": h.notify,
+    })
+}
+
+pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
+    let json = match &a.command {
+        HostingCommand::Add { json, .. }
+        | HostingCommand::List { json }
+        | HostingCommand::Cancel { json, .. }
+        | HostingCommand::Retry { json, .. }
+        | HostingCommand::Rollback { json, .. } => *json,
+    };
+    let engine = match open_engine(cli, "cli hosting", json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut state = super::new_state(&engine, "");
+    let action = match &a.command {
+        HostingCommand::Add {
+            old,
+            new,
+            resources,
+            days,
+            confirm_partial,
+            quiet,
+            ..
+        } => Action::AddHosting(Box::new(HostingRequest {
+            old_cert: old.clone(),
+            association: match new {
+                Some(id) => Association::Specified(id.clone()),
+                None => Association::Renewal,
+            },
+            resources: resources.clone(),
+            days_before: *days,
+            confirm_partial: *confirm_partial,
+            notify: !quiet,
+        })),
+        HostingCommand::List { .. } => {
+            engine.dispatch(&mut state, Action::ListResources);
+            if json {
+                let rows: Vec<_> = state.hostings.iter().map(hosting_json).collect();
+                println!("{}", serde_json::json!(rows));
+            } else if state.hostings.is_empty() {
+                println!("no hostings (add one with `certdeck hosting add OLD --days N`)");
+            } else {
+                for h in &state.hostings {
+                    println!(
+                        "{}  {}  {:<11} {}  {}",
+                        h.id,
+                        h.old_cert,
+                        h.status.as_str(),
+                        h.replace_at.format("%Y-%m-%d %H:%M"),
+                        h.last_result.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            return 0;
+        }
+        HostingCommand::Cancel { id, .. } => Action::CancelHosting(id.clone()),
+        HostingCommand::Retry { id, .. } => Action::RetryHosting(id.clone()),
+        HostingCommand::Rollback { id, .. } => Action::RollbackHosting(id.clone()),
+    };
+    engine.dispatch(&mut state, action);
+    match &state.outcome {
+        Some(Outcome::HostingSaved { hosting, warnings }) => {
+            if json {
+                let mut obj = hosting_json(hosting);
+                obj["warnings"] = serde_json::json!(warnings);
+                println!("{obj}");
+            } else {
+                for w in warnings {
+                    eprintln!("warning: {w}");
+                }
+                println!(
+                    "hosting {} {}: {}",
+                    hosting.id,
+                    hosting.status.as_str(),
+                    hosting.last_result.clone().unwrap_or_else(|| format!(
+                        "replaces {} at {}",
+                        hosting.old_cert,
+                        hosting.replace_at.format("%Y-%m-%d %H:%M UTC")
+                    ))
+                );
+            }
+            if hosting.status == crate::domain::rules::hosting::HostingStatus::Failed {
+                super::EXIT_REFUSED
+            } else {
+                0
+            }
+        }
+        Some(Outcome::Refused(r)) => refused(json, r),
+        Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
+        _ => fail(json, EXIT_UNAVAILABLE, "hosting ended without an outcome"),
+    }
+}

@@ -1,0 +1,373 @@
+//! SPEC §4, hosting (H-1..H-7): automatic replacement of an old certificate on its resources
+//! by its renewal (or a chosen certificate) N days before the old one expires.
+use crate::domain::model::{Certificate, Status};
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::schedule::{DueEntry, DueKind};
+use crate::domain::time::{days_left, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// H-7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostingStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl HostingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostingStatus::InProgress => "in_progress",
+            HostingStatus::Succeeded => "succeeded",
+            HostingStatus::Failed => "failed",
+            HostingStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// H-2: which certificate replaces the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Association {
+    /// The certificate that renews the old one, whenever it is issued.
+    Renewal,
+    /// A certificate the user chose.
+    Specified(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hosting {
+    pub id: String,
+    pub old_cert: String,
+    pub association: Association,
+    /// The resources (ids) the replacement goes to.
+    pub resources: Vec<String>,
+    pub days_before: u32,
+    pub replace_at: Timestamp,
+    pub status: HostingStatus,
+    /// The certificate that was deployed, once known.
+    pub new_cert: Option<String>,
+    /// What the last run did, in one line.
+    pub last_result: Option<String>,
+    /// H-6: send hosting messages (scheduled, succeeded, failed).
+    pub notify: bool,
+    pub created_at: Timestamp,
+}
+
+impl Hosting {
+    /// H-5: the schedule entry of an in-progress hosting (keyed by the hosting's id).
+    pub fn entry(&self) -> Option<DueEntry> {
+        (self.status == HostingStatus::InProgress).then(|| DueEntry {
+            due: chrono::DateTime::from_timestamp(self.replace_at.timestamp(), 0)
+                .unwrap_or(self.replace_at),
+            kind: DueKind::HostingReplace,
+            cert_id: self.id.clone(),
+        })
+    }
+}
+
+/// What the user asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostingRequest {
+    pub old_cert: String,
+    pub association: Association,
+    /// Empty: every resource the old certificate is deployed to.
+    pub resources: Vec<String>,
+    pub days_before: u32,
+    /// H-3: the user confirmed a specified certificate that does not cover every domain.
+    pub confirm_partial: bool,
+    pub notify: bool,
+}
+
+fn refuse(rule: &str, field: Field, m: String) -> Refusal {
+    Refusal::new(rule, field, m)
+}
+
+/// H-3: the old certificate's domains the new one does not cover (wildcards cover one label).
+pub fn uncovered(old: &Certificate, new: &Certificate) -> Vec<String> {
+    let covers = |pattern: &str, name: &str| {
+        let (p, n) = (pattern.to_ascii_lowercase(), name.to_ascii_lowercase());
+        if p == n {
+            return true;
+        }
+        match p.strip_prefix("*.") {
+            Some(base) => n.split_once('.').is_some_and(|(label, rest)| {
+                !label.is_empty() && rest == base && !n.starts_with("*.")
+            }),
+            None => false,
+        }
+    };
+    old.domains
+        .iter()
+        .filter(|d| !new.domains.iter().any(|p| covers(p, d)))
+        .cloned()
+        .collect()
+}
+
+/// H-1..H-4: a new hosting of `old`, deployed to `deployed_to` (resource ids) now.
+pub fn plan(
+    req: &HostingRequest,
+    old: &Certificate,
+    specified: Option<&Certificate>,
+    deployed_to: &[String],
+    id: String,
+    now: Timestamp,
+) -> Result<(Hosting, Vec<String>), Refusal> {
+    if deployed_to.is_empty() {
+        return Err(refuse(
+            "H-1",
+            Field::Id,
+            format!(
+                "{} is not deployed to any resource: a hosting would have nothing to replace",
+                old.id
+            ),
+        ));
+    }
+    let resources = if req.resources.is_empty() {
+        deployed_to.to_vec()
+    } else {
+        if let Some(r) = req.resources.iter().find(|r| !deployed_to.contains(r)) {
+            return Err(refuse(
+                "H-1",
+                Field::Id,
+                format!(
+                    "{} is not deployed to resource {r}; choose among {}",
+                    old.id,
+                    deployed_to.join(", ")
+                ),
+            ));
+        }
+        req.resources.clone()
+    };
+    if matches!(
+        old.status_at(now),
+        Status::Revoking | Status::Revoked | Status::Expired
+    ) {
+        return Err(refuse(
+            "H-1",
+            Field::Id,
+            format!(
+                "{} is {}: there is nothing left to host",
+                old.id,
+                old.status_at(now).as_str()
+            ),
+        ));
+    }
+    let not_after = old.not_after().ok_or_else(|| {
+        refuse(
+            "H-4",
+            Field::Id,
+            format!("{} has no certificate yet", old.id),
+        )
+    })?;
+    let left = days_left(not_after, now);
+    if req.days_before == 0 || req.days_before as i64 >= left {
+        return Err(refuse(
+            "H-4",
+            Field::Years,
+            format!(
+                "{} days before expiry cannot be chosen: {} has {left} days left, and the replacement time must be from 1 to {} days before expiry",
+                req.days_before,
+                old.id,
+                (left - 1).max(0)
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+    if let Association::Specified(sid) = &req.association {
+        let new = specified
+            .ok_or_else(|| refuse("H-2", Field::Id, format!("no certificate with id {sid}")))?;
+        if new.id == old.id {
+            return Err(refuse(
+                "H-2",
+                Field::Id,
+                "a certificate cannot replace itself".into(),
+            ));
+        }
+        let missing = uncovered(old, new);
+        if !missing.is_empty() {
+            let warning = format!(
+                "{} does not cover every domain of {}: {} would no longer be served with a valid certificate (H-3)",
+                new.id,
+                old.id,
+                missing.join(", ")
+            );
+            if !req.confirm_partial {
+                return Err(refuse(
+                    "H-3",
+                    Field::Domain,
+                    format!("{warning}; confirm to go on (--confirm-partial)"),
+                ));
+            }
+            warnings.push(warning);
+        }
+    }
+    let replace_at = not_after - chrono::Duration::days(req.days_before as i64);
+    Ok((
+        Hosting {
+            id,
+            old_cert: old.id.clone(),
+            association: req.association.clone(),
+            resources,
+            days_before: req.days_before,
+            replace_at,
+            status: HostingStatus::InProgress,
+            new_cert: None,
+            last_result: None,
+            notify: req.notify,
+            created_at: now,
+        },
+        warnings,
+    ))
+}
+
+/// H-5: the certificate to deploy at the replacement time, or why the hosting fails.
+pub fn replacement<'a>(
+    hosting: &Hosting,
+    candidate: Option<&'a Certificate>,
+    now: Timestamp,
+) -> Result<&'a Certificate, String> {
+    let what = match &hosting.association {
+        Association::Renewal => "the renewal",
+        Association::Specified(_) => "the specified certificate",
+    };
+    match candidate {
+        None => Err(format!(
+            "{what} of {} does not exist: nothing to deploy",
+            hosting.old_cert
+        )),
+        Some(c)
+            if c.status_at(now) == Status::Issued || c.status_at(now) == Status::ToBeRenewed =>
+        {
+            Ok(c)
+        }
+        Some(c) => Err(format!(
+            "{what} {} is not issued yet ({}): the hosting fails (H-5)",
+            c.id,
+            c.status_at(now).as_str()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::Standard;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn now() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn cert(id: &str, domains: &[&str], days_left: i64) -> Certificate {
+        let mut c = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            Standard::International,
+            crate::domain::model::CertType::Dv,
+            now() - Duration::days(100),
+            now() + Duration::days(days_left),
+        );
+        c.id = id.into();
+        c.domains = domains.iter().map(|d| d.to_string()).collect();
+        c
+    }
+
+    fn req(days: u32) -> HostingRequest {
+        HostingRequest {
+            old_cert: "old".into(),
+            association: Association::Renewal,
+            resources: vec![],
+            days_before: days,
+            confirm_partial: false,
+            notify: true,
+        }
+    }
+
+    #[test]
+    fn rule_h1_a_hosting_needs_a_resource() {
+        let r = plan(
+            &req(5),
+            &cert("old", &["a.com"], 40),
+            None,
+            &[],
+            "h".into(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(r.rule, "H-1");
+        let r = plan(
+            &HostingRequest {
+                resources: vec!["other".into()],
+                ..req(5)
+            },
+            &cert("old", &["a.com"], 40),
+            None,
+            &["res1".into()],
+            "h".into(),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(r.rule, "H-1");
+    }
+
+    #[test]
+    fn rule_h3_a_specified_certificate_missing_domains_needs_confirmation() {
+        let old = cert("old", &["a.com", "b.com"], 40);
+        let new = cert("new", &["a.com"], 400);
+        let mut rq = req(5);
+        rq.association = Association::Specified("new".into());
+        let r = plan(&rq, &old, Some(&new), &["r".into()], "h".into(), now()).unwrap_err();
+        assert_eq!(r.rule, "H-3");
+        assert!(r.message.contains("b.com"));
+        rq.confirm_partial = true;
+        let (_, warnings) = plan(&rq, &old, Some(&new), &["r".into()], "h".into(), now()).unwrap();
+        assert_eq!(warnings.len(), 1);
+        let wild = cert("w", &["*.a.com"], 400);
+        assert!(uncovered(&cert("o", &["www.a.com"], 40), &wild).is_empty());
+        assert_eq!(
+            uncovered(&cert("o", &["a.com", "x.y.a.com"], 40), &wild).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn rule_h4_replacement_days_must_be_fewer_than_the_days_left() {
+        let old = cert("old", &["a.com"], 7);
+        let r = plan(&req(25), &old, None, &["r".into()], "h".into(), now()).unwrap_err();
+        assert_eq!(r.rule, "H-4");
+        assert!(r.message.contains("7 days left"), "{}", r.message);
+        assert!(
+            plan(&req(7), &old, None, &["r".into()], "h".into(), now()).is_err(),
+            "7 of 7: not more than N"
+        );
+        let (h, _) = plan(&req(6), &old, None, &["r".into()], "h".into(), now()).unwrap();
+        assert_eq!(h.replace_at, old.not_after().unwrap() - Duration::days(6));
+        assert_eq!(h.entry().unwrap().kind, DueKind::HostingReplace);
+        assert!(plan(&req(0), &old, None, &["r".into()], "h".into(), now()).is_err());
+    }
+
+    #[test]
+    fn rule_h5_an_unissued_replacement_fails_the_hosting() {
+        let (h, _) = plan(
+            &req(5),
+            &cert("old", &["a.com"], 40),
+            None,
+            &["r".into()],
+            "h".into(),
+            now(),
+        )
+        .unwrap();
+        assert!(replacement(&h, None, now())
+            .unwrap_err()
+            .contains("does not exist"));
+        let mut pending = cert("new", &["a.com"], 400);
+        pending.status = Status::Validating;
+        assert!(replacement(&h, Some(&pending), now())
+            .unwrap_err()
+            .contains("not issued yet"));
+        let ok = cert("new", &["a.com"], 400);
+        assert_eq!(replacement(&h, Some(&ok), now()).unwrap().id, "new");
+    }
+}
