@@ -518,3 +518,122 @@ fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_s
     ]);
     assert_eq!(code, 1, "still nothing to deploy: {r}");
 }
+
+#[test]
+fn sigkill_at_every_step_leaves_each_file_whole_and_the_next_run_puts_the_old_pair_back() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (old, old_fp, chain, key) = import(&env, &pki, "old");
+    let nginx = Nginx::start(&env.path("nginx"), &chain, &key);
+    let certs = nginx.dir.join("certs");
+    env.json(&[
+        "resource",
+        "add",
+        "shop",
+        "--preset",
+        "nginx",
+        "--dir",
+        certs.to_str().unwrap(),
+        "--check",
+        &nginx.command("-t -q"),
+        "--reload",
+        &nginx.command("-s reload"),
+        "--endpoint",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(env.json(&["deploy", &old, "shop"]).0, 0);
+    let (new, _, _, _) = import(&env, &pki, "new");
+    // The exact bytes a deployment of each writes, from a plain files resource elsewhere.
+    let scratch = env.path("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    env.json(&[
+        "resource",
+        "add",
+        "scratch",
+        "--preset",
+        "nginx",
+        "--dir",
+        scratch.to_str().unwrap(),
+        "--check",
+        "none",
+        "--reload",
+        "none",
+    ]);
+    let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(env.json(&["deploy", &new, "scratch"]).0, 0);
+    let new_files = [read(&scratch, "scratch.crt"), read(&scratch, "scratch.key")];
+    let old_files = [read(&certs, "shop.crt"), read(&certs, "shop.key")];
+    assert_ne!(new_files, old_files);
+
+    for point in [
+        "backed-up",
+        "journal",
+        "wrote-fullchain",
+        "wrote-key",
+        "checked",
+        "reloaded",
+    ] {
+        let mark = env.path(&format!("mark-{point}"));
+        let mut child = env
+            .command()
+            .args(["deploy", &new, "shop"])
+            .env("CERTDECK_DEPLOY_PAUSE", point)
+            .env("CERTDECK_DEPLOY_PAUSE_MARK", &mark)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while !mark.exists() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{point} reached"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Every target is wholly the old file or wholly the new one.
+        for (i, name) in ["shop.crt", "shop.key"].iter().enumerate() {
+            let now = read(&certs, name);
+            assert!(
+                now == old_files[i] || now == new_files[i],
+                "{point}: {name} is torn"
+            );
+            assert_eq!(
+                std::fs::metadata(certs.join(name))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                if i == 1 { 0o600 } else { 0o644 },
+                "{point}: {name} mode"
+            );
+        }
+        // The next run (any tick) puts the previous pair back and reloads.
+        let (code, t) = env.json(&["tick"]);
+        assert_eq!(code, 0, "{t}");
+        assert_eq!(
+            [read(&certs, "shop.crt"), read(&certs, "shop.key")],
+            old_files,
+            "{point}: recovered"
+        );
+        assert_eq!(
+            nginx.served(),
+            old_fp,
+            "{point}: the old certificate is served"
+        );
+    }
+    let (_, shown) = env.json(&["show", &new]);
+    assert!(
+        shown
+            .to_string()
+            .contains("interrupted: certdeck stopped during the deployment"),
+        "{shown}"
+    );
+    // And a deployment run to the end still works afterwards.
+    let (code, d) = env.json(&["deploy", &new, "shop"]);
+    assert_eq!(code, 0, "{d}");
+}

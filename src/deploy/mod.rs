@@ -44,8 +44,21 @@ impl Run {
     }
 }
 
+/// Fault injection for the crash tests: with `CERTDECK_DEPLOY_PAUSE=<point>` a deployment stops
+/// at that point for a minute (after touching `CERTDECK_DEPLOY_PAUSE_MARK`, if set) so a test
+/// can kill it there. Points: `backed-up`, `journal`, `wrote-<part>`, `checked`, `reloaded`.
+fn pause_point(point: &str) {
+    if std::env::var("CERTDECK_DEPLOY_PAUSE").as_deref() == Ok(point) {
+        if let Ok(mark) = std::env::var("CERTDECK_DEPLOY_PAUSE_MARK") {
+            let _ = std::fs::write(mark, point);
+        }
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
 /// Deploys `files` to `resource`. `expected` is the new leaf's fingerprint, `previous` the one
-/// served before (checked again after a rollback).
+/// served before (checked again after a rollback). `journal` is told which targets existed
+/// once they are backed up, before the first live file changes; if it fails nothing is touched.
 pub fn deploy(
     resource: &Resource,
     cert_id: &str,
@@ -53,6 +66,7 @@ pub fn deploy(
     expected: &str,
     previous: Option<&str>,
     at: Timestamp,
+    journal: &dyn Fn(&[files::Before]) -> Result<(), String>,
 ) -> DeployRecord {
     let mut run = Run { steps: Vec::new() };
     let timeout = Duration::from_secs(resource.command_timeout as u64);
@@ -95,12 +109,20 @@ pub fn deploy(
             return record(run, DeployOutcome::Refused { reason }, None);
         }
     };
+    pause_point("backed-up");
+    if let Err(e) = journal(&before) {
+        let reason = format!("recording the deployment: {e}");
+        run.step("journal", false, reason.clone());
+        return record(run, DeployOutcome::Refused { reason }, None);
+    }
+    pause_point("journal");
     let outcome = (|| -> Result<Option<String>, String> {
         for f in files {
             let what = format!("write {}", f.part.as_str());
             match files::write_whole(f, uid, gid) {
                 Ok(()) => {
                     run.step(what, true, format!("{} ({:04o})", f.path.display(), f.mode));
+                    pause_point(&format!("wrote-{}", f.part.as_str()));
                 }
                 Err(e) => {
                     run.step(what, false, format!("{}: {e}", f.path.display()));
@@ -109,7 +131,9 @@ pub fn deploy(
             }
         }
         run.command("check", &resource.check_command, timeout)?;
+        pause_point("checked");
         run.command("reload", &resource.reload_command, timeout)?;
+        pause_point("reloaded");
         let Some(ep) = &resource.endpoint else {
             return Ok(None);
         };
@@ -166,5 +190,71 @@ pub fn deploy(
             };
             record(run, outcome, served)
         }
+    }
+}
+
+/// Puts back the previous files of a deployment that certdeck did not finish (it was killed),
+/// reloads, and says what it did.
+pub fn recover(
+    resource: Option<&Resource>,
+    journal: &crate::domain::resource::DeployJournal,
+    resource_id: &str,
+    previous: Option<&str>,
+    at: Timestamp,
+) -> DeployRecord {
+    let mut run = Run { steps: Vec::new() };
+    let before: Vec<files::Before> = journal
+        .targets
+        .iter()
+        .map(|(path, existed)| files::Before {
+            path: path.clone(),
+            existed: *existed,
+        })
+        .collect();
+    let restored = files::restore(&before);
+    run.step(
+        "restore previous files",
+        restored.is_ok(),
+        restored.clone().err().unwrap_or_else(|| "done".into()),
+    );
+    let reloaded = match resource {
+        Some(r) => run.command(
+            "reload after recovery",
+            &r.reload_command,
+            Duration::from_secs(r.command_timeout as u64),
+        ),
+        None => Ok(()),
+    };
+    let mut served = None;
+    if let (Some(ep), Some(old)) = (resource.and_then(|r| r.endpoint.as_ref()), previous) {
+        let seen = probe::wait_for(&ep.address, &ep.sni, old, PROBE_ATTEMPTS, PROBE_PAUSE);
+        run.step(
+            "probe after recovery",
+            matches!(&seen, Ok(fp) if fp.eq_ignore_ascii_case(old)),
+            match &seen {
+                Ok(fp) => format!("{} serves {fp}", ep.address),
+                Err(e) => e.clone(),
+            },
+        );
+        served = seen.ok();
+    }
+    let reason = format!(
+        "interrupted: certdeck stopped during the deployment started {}",
+        journal.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let outcome = match (restored, reloaded) {
+        (Ok(()), Ok(())) => DeployOutcome::RolledBack { reason },
+        (Err(e), _) | (_, Err(e)) => DeployOutcome::RollbackFailed {
+            reason,
+            rollback: e,
+        },
+    };
+    DeployRecord {
+        cert_id: journal.cert_id.clone(),
+        resource_id: resource_id.to_string(),
+        at,
+        steps: run.steps,
+        outcome,
+        served,
     }
 }

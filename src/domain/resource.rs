@@ -628,3 +628,14 @@ mod deploy_rules {
         assert!(check_deploy(&c, None, false, Utc::now()).is_err());
     }
 }
+
+/// A deployment under way, written once the previous files are backed up and removed with the
+/// deployment's record: one left behind means certdeck stopped mid-way, and the previous files
+/// are put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployJournal {
+    pub cert_id: String,
+    pub started_at: Timestamp,
+    /// Each target, and whether a previous file existed (kept at its backup path).
+    pub targets: Vec<(PathBuf, bool)>,
+}

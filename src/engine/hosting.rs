@@ -49,6 +49,7 @@ impl Engine {
         resource: &str,
         allow_expired: bool,
     ) -> Result<Action, StoreError> {
+        self.recover_deployments()?;
         let refuse = |m: String| Ok(Action::Refused(Refusal::new("DEPLOY", Field::Id, m)));
         let Some(cert) = self.store.get(cert_id)? else {
             return refuse(format!("no certificate with id {cert_id}"));
@@ -75,6 +76,16 @@ impl Engine {
                 .and_then(|c| c.x509.map(|x| x.fingerprint_sha256)),
             None => None,
         };
+        let journal = |before: &[crate::deploy::files::Before]| {
+            let j = crate::domain::resource::DeployJournal {
+                cert_id: cert.id.clone(),
+                started_at: now,
+                targets: before.iter().map(|b| (b.path.clone(), b.existed)).collect(),
+            };
+            self.store
+                .begin_deploy(&resource.id, &j)
+                .map_err(|e| e.to_string())
+        };
         let record = crate::deploy::deploy(
             &resource,
             &cert.id,
@@ -82,6 +93,7 @@ impl Engine {
             &expected,
             previous.as_deref(),
             now,
+            &journal,
         );
         let event = TimelineEvent {
             at: now,
@@ -297,5 +309,38 @@ impl Engine {
                 Ok(None)
             }
         }
+    }
+}
+
+impl Engine {
+    /// Deployments a killed certdeck left half-done get their previous files back (and a reload),
+    /// recorded like any failed deployment. Run before every deployment and every tick.
+    pub fn recover_deployments(&self) -> Result<usize, StoreError> {
+        let unfinished = self.store.unfinished_deploys()?;
+        for (rid, journal) in &unfinished {
+            let resource = self.store.resource(rid)?;
+            let previous = match self.store.deployed_cert(rid)? {
+                Some(id) => self
+                    .store
+                    .get(&id)?
+                    .and_then(|c| c.x509.map(|x| x.fingerprint_sha256)),
+                None => None,
+            };
+            let record = crate::deploy::recover(
+                resource.as_ref(),
+                journal,
+                rid,
+                previous.as_deref(),
+                self.clock.now(),
+            );
+            let name = resource.as_ref().map_or(rid.as_str(), |r| r.name.as_str());
+            let event = TimelineEvent {
+                at: self.clock.now(),
+                kind: "deploy".into(),
+                message: record.summary(name),
+            };
+            self.store.record_deploy(&record, &event)?;
+        }
+        Ok(unfinished.len())
     }
 }

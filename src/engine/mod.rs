@@ -150,6 +150,7 @@ impl Engine {
     /// schedule's due range, so its cost follows the due work, not the size of the store.
     pub fn tick(&self) -> Result<TickReport, StoreError> {
         const BATCH: usize = 1_000;
+        self.recover_deployments()?;
         let now = self.clock.now();
         let mut report = TickReport::default();
         loop {

@@ -60,6 +60,8 @@ const DEPLOYED: TableDefinition<&str, &str> = TableDefinition::new("deployed");
 const CERT_RESOURCES: TableDefinition<(&str, &str), ()> = TableDefinition::new("cert_resources");
 /// Every deployment with its steps: `(resource id, sequence)` → `DeployRecord`.
 const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("deploy_log");
+/// Deployments under way, by resource id (see `DeployJournal`).
+const DEPLOY_JOURNAL: TableDefinition<&str, &[u8]> = TableDefinition::new("deploy_journal");
 /// Hostings (SPEC §4), by id.
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
@@ -1171,6 +1173,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         // v6: resources, deployments and hostings, and the renewals index filled from the
         // records that exist.
         txn.open_table(HOSTINGS).map_err(db_err)?;
+        txn.open_table(DEPLOY_JOURNAL).map_err(db_err)?;
         {
             let certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;

@@ -155,6 +155,10 @@ impl Store {
             };
             log.insert((rid, next), encode(rec).as_slice())
                 .map_err(db_err)?;
+            txn.open_table(super::DEPLOY_JOURNAL)
+                .map_err(db_err)?
+                .remove(rid)
+                .map_err(db_err)?;
             if rec.succeeded() {
                 let mut deployed = txn.open_table(DEPLOYED).map_err(db_err)?;
                 let old = deployed
@@ -274,5 +278,35 @@ impl Store {
             .collect();
         certs.sort_by_key(|c| c.created_at);
         Ok(certs.pop())
+    }
+}
+
+impl Store {
+    /// Notes a deployment under way on `resource_id` (its previous files are backed up).
+    pub fn begin_deploy(
+        &self,
+        resource_id: &str,
+        journal: &crate::domain::resource::DeployJournal,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(super::DEPLOY_JOURNAL)
+            .map_err(db_err)?
+            .insert(resource_id, encode(journal).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// Deployments that never finished: certdeck stopped while they ran.
+    pub fn unfinished_deploys(
+        &self,
+    ) -> Result<Vec<(String, crate::domain::resource::DeployJournal)>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(super::DEPLOY_JOURNAL).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push((k.value().to_string(), decode(v.value())?));
+        }
+        Ok(out)
     }
 }
