@@ -631,3 +631,76 @@ fn reissue_form_offers_every_csr_choice_and_warns_about_passwords() {
     assert!(update(&mut ui.state, Action::ConfirmReissue, now()).is_empty());
     assert!(ui.state.status.as_ref().unwrap().text.contains("(RI-6)"));
 }
+
+#[test]
+fn hosting_tab_lists_hostings_and_resources() {
+    use certdeck::app::state::ResourceRow;
+    use certdeck::domain::resource::{Endpoint, Part, Preset, Resource};
+    use certdeck::domain::rules::hosting::{Association, Hosting, HostingStatus};
+    let mut s = state();
+    let resource = Resource {
+        id: "res00001".into(),
+        name: "shop-nginx".into(),
+        preset: Preset::Nginx,
+        targets: vec![
+            (Part::Fullchain, "/etc/nginx/certdeck/shop.crt".into()),
+            (Part::Key, "/etc/nginx/certdeck/shop.key".into()),
+        ],
+        owner: None,
+        group: None,
+        cert_mode: 0o644,
+        key_mode: 0o600,
+        check_command: Some("nginx -t".into()),
+        reload_command: Some("nginx -s reload".into()),
+        endpoint: Some(Endpoint {
+            address: "127.0.0.1:443".into(),
+            sni: "shop.example.com".into(),
+        }),
+        command_timeout: 30,
+        created_at: now(),
+    };
+    update(
+        &mut s,
+        Action::ResourcesLoaded(vec![ResourceRow {
+            resource,
+            holder: Some("id000004".into()),
+        }]),
+        now(),
+    );
+    let hosting = |id: &str, status, new: Option<&str>, result: Option<&str>, days| Hosting {
+        id: id.into(),
+        old_cert: "id000004".into(),
+        association: Association::Renewal,
+        resources: vec!["res00001".into()],
+        days_before: 5,
+        replace_at: now() + Duration::days(days) + Duration::hours(3),
+        status,
+        new_cert: new.map(str::to_string),
+        last_result: result.map(str::to_string),
+        notify: true,
+        created_at: now() - Duration::days(10),
+    };
+    update(
+        &mut s,
+        Action::HostingsLoaded(vec![
+            hosting("hst00001", HostingStatus::InProgress, None, None, 7),
+            hosting(
+                "hst00002",
+                HostingStatus::Failed,
+                None,
+                Some("the renewal of id000004 is not issued yet (validating): the hosting fails (H-5)"),
+                -1,
+            ),
+            hosting("hst00003", HostingStatus::Succeeded, Some("id000009"), Some("id000009 deployed to shop-nginx"), -30),
+        ]),
+        now(),
+    );
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Hosting),
+        now(),
+    );
+    update(&mut s, Action::MoveHosting(1), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 130, 22));
+}

@@ -171,6 +171,18 @@ pub enum Action {
     /// Put the old certificate back on the hosting's resources.
     RollbackHosting(String),
     HostingsLoaded(Vec<crate::domain::rules::hosting::Hosting>),
+    MoveHosting(i64),
+    /// A key on the Hosting tab, for the selected hosting.
+    OnHosting(crate::app::state::HostingOp),
+    HostingHistoryLoaded(Box<crate::app::state::HostingHistory>),
+    OpenHostingForm(Option<String>),
+    SetHostingFormText(String),
+    NextHostingField,
+    ToggleHostingPartial,
+    ConfirmHostingForm,
+    OpenDeployPick(Option<String>),
+    MoveDeployPick(i64),
+    ConfirmDeployPick,
     /// A deployment ended: its record and the resource's name.
     Deployed(Box<(crate::domain::resource::DeployRecord, String)>),
     /// Open the reissue form for `id` (or the selected row).

@@ -51,6 +51,7 @@ pub enum Effect {
     Export(Box<crate::app::action::ExportRequest>),
     LoadResources,
     LoadHostings,
+    LoadHostingHistory(String),
     AddHosting(Box<crate::domain::rules::hosting::HostingRequest>),
     CancelHosting(String),
     RetryHosting(String),

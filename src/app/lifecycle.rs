@@ -105,6 +105,23 @@ pub fn menu_entries(
             why(export::check_export(cert, now)),
         ),
         entry(
+            'p',
+            "deploy to a resource…",
+            Action::OpenDeployPick(id.clone()),
+            why(crate::domain::resource::check_deploy(
+                cert,
+                cert.has_key.then_some(""),
+                false,
+                now,
+            )),
+        ),
+        entry(
+            'h',
+            "host: replace it automatically before expiry…",
+            Action::OpenHostingForm(id.clone()),
+            None,
+        ),
+        entry(
             's',
             "reissue… (same validity)",
             Action::OpenReissue(id.clone()),

@@ -76,11 +76,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 return vec![Effect::LoadDetail(row.summary.id.clone())];
             }
         }
-        Action::ScrollDetail(delta) => {
-            if let Overlay::Detail(d) = &mut state.overlay {
-                d.scroll = (d.scroll as i32 + delta).max(0) as u16;
-            }
-        }
+        Action::ScrollDetail(delta) => match &mut state.overlay {
+            Overlay::Detail(d) => d.scroll = (d.scroll as i32 + delta).max(0) as u16,
+            Overlay::HostingHistory(h) => h.scroll = (h.scroll as i32 + delta).max(0) as u16,
+            _ => {}
+        },
         Action::Back => {
             if state.input != Input::Normal {
                 state.input = Input::Normal;
@@ -137,7 +137,18 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::CancelHosting(_)
         | Action::RetryHosting(_)
         | Action::RollbackHosting(_)
-        | Action::HostingsLoaded(_) => {}
+        | Action::HostingsLoaded(_)
+        | Action::MoveHosting(_)
+        | Action::OnHosting(_)
+        | Action::HostingHistoryLoaded(_)
+        | Action::OpenHostingForm(_)
+        | Action::SetHostingFormText(_)
+        | Action::NextHostingField
+        | Action::ToggleHostingPartial
+        | Action::ConfirmHostingForm
+        | Action::OpenDeployPick(_)
+        | Action::MoveDeployPick(_)
+        | Action::ConfirmDeployPick => {}
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,
@@ -517,7 +528,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 ids.dedup();
                 // A fired rule may create records (renewal orders) and changes the open orders.
                 let mut effects: Vec<Effect> = ids.into_iter().map(Effect::LoadOne).collect();
-                effects.extend([Effect::LoadAll, Effect::LoadOrders, Effect::LoadAccount]);
+                effects.extend([
+                    Effect::LoadAll,
+                    Effect::LoadOrders,
+                    Effect::LoadAccount,
+                    Effect::LoadHostings,
+                    Effect::LoadResources,
+                ]);
                 return effects;
             }
         }
@@ -528,11 +545,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::OneLoaded(None) => {}
         Action::DetailLoaded(detail) => {
             let (cert, timeline, order) = *detail;
+            let resources = crate::app::hosting::resource_names(state, &cert.id);
             state.overlay = Overlay::Detail(Box::new(Detail {
                 cert,
                 order,
                 timeline,
-                resources: Vec::new(),
+                resources,
                 scroll: 0,
             }));
         }

@@ -103,6 +103,53 @@ pub enum Overlay {
     Export(Box<ExportDialog>),
     /// The reissue form (RI-6): CSR choice, key password, reason.
     Reissue(Box<ReissueDialog>),
+    /// Every deployment step of one hosting (Enter on the Hosting tab).
+    HostingHistory(Box<HostingHistory>),
+    /// A new hosting for a certificate (H-1..H-4).
+    HostingForm(Box<HostingForm>),
+    /// Choose the resource to deploy a certificate to.
+    DeployPick(Box<DeployPick>),
+}
+
+#[derive(Debug, Clone)]
+pub struct HostingHistory {
+    pub hosting: crate::domain::rules::hosting::Hosting,
+    /// Each deployment since the hosting was made, with its resource's name, newest first.
+    pub records: Vec<(String, crate::domain::resource::DeployRecord)>,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostingField {
+    Days,
+    New,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostingForm {
+    pub cert_id: String,
+    pub name: String,
+    pub days: String,
+    /// Empty: the renewal (H-2 automatic); else a certificate id.
+    pub new: String,
+    pub confirm_partial: bool,
+    pub field: HostingField,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployPick {
+    pub cert_id: String,
+    pub name: String,
+    pub selected: usize,
+}
+
+/// What a key on the Hosting tab does to the selected hosting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostingOp {
+    History,
+    Cancel,
+    Retry,
+    Rollback,
 }
 
 /// Which field of the reissue form typing goes to.
@@ -408,6 +455,7 @@ pub struct State {
     pub resources: Vec<ResourceRow>,
     /// Hostings, soonest replacement first.
     pub hostings: Vec<crate::domain::rules::hosting::Hosting>,
+    pub hosting_selected: usize,
 }
 
 /// A resource and the certificate it holds now.
@@ -449,6 +497,7 @@ impl Default for State {
             help_scroll: 0,
             resources: Vec::new(),
             hostings: Vec::new(),
+            hosting_selected: 0,
         }
     }
 }

@@ -36,7 +36,9 @@ pub fn run(cli: &Cli, a: &DeployArgs) -> Exit {
     match &state.outcome {
         Some(Outcome::Deployed(record)) => {
             if a.json {
-                println!("{}", serde_json::json!(record));
+                let mut obj = serde_json::json!(record);
+                obj["outcome"] = record.outcome.json();
+                println!("{obj}");
             } else {
                 for s in &record.steps {
                     println!("{} {}", if s.ok { "✓" } else { "✗" }, s.step);

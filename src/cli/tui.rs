@@ -42,6 +42,15 @@ pub fn run(cli: &Cli) -> Exit {
         clock
     };
     let engine = Engine::new(store, clock);
+    if let Some(dir) = &_tempdir {
+        if let Err(e) = crate::demo::hosting::seed(&engine, dir.path()) {
+            return fail(
+                false,
+                EXIT_UNAVAILABLE,
+                &format!("seeding the demo hosting: {e}"),
+            );
+        }
+    }
     let state = super::new_state(&engine, &label);
     match crate::ui::run(engine, state) {
         Ok(()) => 0,

@@ -527,8 +527,10 @@ pub struct DeployStep {
     pub detail: String,
 }
 
+/// Stored with postcard, which cannot read internally tagged enums: the CLI's JSON shape
+/// (`{"result": …, "reason": …}`) is built by `DeployOutcome::json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "result")]
+#[serde(rename_all = "snake_case")]
 pub enum DeployOutcome {
     /// The new certificate is in place (and served, when an endpoint is set).
     Deployed,
@@ -538,6 +540,23 @@ pub enum DeployOutcome {
     RollbackFailed { reason: String, rollback: String },
     /// Refused before anything was touched.
     Refused { reason: String },
+}
+
+impl DeployOutcome {
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            DeployOutcome::Deployed => serde_json::json!({"result": "deployed"}),
+            DeployOutcome::RolledBack { reason } => {
+                serde_json::json!({"result": "rolled_back", "reason": reason})
+            }
+            DeployOutcome::RollbackFailed { reason, rollback } => {
+                serde_json::json!({"result": "rollback_failed", "reason": reason, "rollback": rollback})
+            }
+            DeployOutcome::Refused { reason } => {
+                serde_json::json!({"result": "refused", "reason": reason})
+            }
+        }
+    }
 }
 
 /// A deployment of a certificate to a resource, with every step's output.
@@ -638,4 +657,37 @@ pub struct DeployJournal {
     pub started_at: Timestamp,
     /// Each target, and whether a previous file existed (kept at its backup path).
     pub targets: Vec<(PathBuf, bool)>,
+}
+
+#[cfg(test)]
+mod storage {
+    use super::*;
+
+    #[test]
+    fn deploy_records_survive_the_store_encoding() {
+        for outcome in [
+            DeployOutcome::Deployed,
+            DeployOutcome::RolledBack { reason: "r".into() },
+            DeployOutcome::RollbackFailed {
+                reason: "r".into(),
+                rollback: "b".into(),
+            },
+            DeployOutcome::Refused { reason: "r".into() },
+        ] {
+            let rec = DeployRecord {
+                cert_id: "c".into(),
+                resource_id: "r".into(),
+                at: chrono::Utc::now(),
+                steps: vec![DeployStep {
+                    step: "s".into(),
+                    ok: true,
+                    detail: "d".into(),
+                }],
+                outcome,
+                served: None,
+            };
+            let bytes = postcard::to_allocvec(&rec).unwrap();
+            assert_eq!(postcard::from_bytes::<DeployRecord>(&bytes).unwrap(), rec);
+        }
+    }
 }

@@ -344,3 +344,31 @@ impl Engine {
         Ok(unfinished.len())
     }
 }
+
+impl Engine {
+    /// Every deployment made for a hosting's resources since it was added, newest first.
+    pub(super) fn hosting_history(&self, id: &str) -> Result<Action, StoreError> {
+        let Some(hosting) = self.store.hosting(id)? else {
+            return Ok(Action::Failed(format!(
+                "hosting {id} is no longer in the store"
+            )));
+        };
+        let names = self.resource_names(&hosting.resources)?;
+        let mut records = Vec::new();
+        for (rid, name) in hosting.resources.iter().zip(names) {
+            for r in self.store.deploy_log(rid, 50)? {
+                if r.at >= hosting.created_at {
+                    records.push((name.clone(), r));
+                }
+            }
+        }
+        records.sort_by_key(|r| std::cmp::Reverse(r.1.at));
+        Ok(Action::HostingHistoryLoaded(Box::new(
+            crate::app::state::HostingHistory {
+                hosting,
+                records,
+                scroll: 0,
+            },
+        )))
+    }
+}

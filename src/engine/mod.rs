@@ -654,6 +654,7 @@ impl Engine {
             Effect::Export(req) => self.export(&req)?,
             Effect::LoadResources => self.load_resources()?,
             Effect::LoadHostings => Action::HostingsLoaded(self.store.hostings()?),
+            Effect::LoadHostingHistory(id) => self.hosting_history(&id)?,
             Effect::AddHosting(req) => self.add_hosting(&req)?,
             Effect::CancelHosting(id) => self.hosting_action(&id, "cancel")?,
             Effect::RetryHosting(id) => self.hosting_action(&id, "retry")?,

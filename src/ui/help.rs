@@ -25,6 +25,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Global,
         Context::List,
         Context::Validation,
+        Context::Hosting,
         Context::Detail,
         Context::Menu,
         Context::Revoke,
@@ -44,6 +45,8 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Confirm,
         Context::Export,
         Context::Reissue,
+        Context::HostingForm,
+        Context::DeployPick,
         Context::Filter,
         Context::Command,
     ] {

@@ -1,5 +1,5 @@
 //! Every key, in one table. The help overlay is generated from it.
-use crate::app::state::{Input, Overlay, State, Tab};
+use crate::app::state::{HostingOp, Input, Overlay, State, Tab};
 use crate::app::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -19,6 +19,9 @@ pub enum Context {
     Revoke,
     Export,
     Reissue,
+    Hosting,
+    HostingForm,
+    DeployPick,
 }
 
 impl Context {
@@ -38,6 +41,9 @@ impl Context {
             Context::Revoke => "Revocation dialog",
             Context::Export => "Export dialog",
             Context::Reissue => "Reissue form",
+            Context::Hosting => "Hosting",
+            Context::HostingForm => "Hosting form",
+            Context::DeployPick => "Deploy to a resource",
         }
     }
 }
@@ -93,6 +99,96 @@ use KeyCode::{
 };
 
 pub static BINDINGS: &[Binding] = &[
+    key(
+        Hosting,
+        Char('j'),
+        "j / k",
+        "next / previous hosting",
+        Some(Action::MoveHosting(1)),
+    ),
+    key(Hosting, Down, "", "", Some(Action::MoveHosting(1))),
+    key(Hosting, Char('k'), "", "", Some(Action::MoveHosting(-1))),
+    key(Hosting, Up, "", "", Some(Action::MoveHosting(-1))),
+    key(
+        Hosting,
+        Enter,
+        "Enter",
+        "every deployment step of the hosting, with its output",
+        Some(Action::OnHosting(HostingOp::History)),
+    ),
+    key(
+        Hosting,
+        Char('x'),
+        "x",
+        "cancel an in-progress hosting",
+        Some(Action::OnHosting(HostingOp::Cancel)),
+    ),
+    key(
+        Hosting,
+        Char('R'),
+        "R",
+        "retry a failed hosting now",
+        Some(Action::OnHosting(HostingOp::Retry)),
+    ),
+    key(
+        Hosting,
+        Char('b'),
+        "b",
+        "roll back: the old certificate goes back on the resources",
+        Some(Action::OnHosting(HostingOp::Rollback)),
+    ),
+    key(
+        HostingForm,
+        TabKey,
+        "Tab",
+        "days before expiry / the certificate to deploy (empty: its renewal)",
+        Some(Action::NextHostingField),
+    ),
+    key(
+        HostingForm,
+        Char(' '),
+        "Space",
+        "confirm a certificate that does not cover every domain (H-3)",
+        Some(Action::ToggleHostingPartial),
+    ),
+    key(
+        HostingForm,
+        Enter,
+        "Enter",
+        "schedule the hosting",
+        Some(Action::ConfirmHostingForm),
+    ),
+    key(HostingForm, Esc, "Esc", "cancel", Some(Action::Back)),
+    key(
+        DeployPick,
+        Down,
+        "↑ / ↓",
+        "choose the resource",
+        Some(Action::MoveDeployPick(1)),
+    ),
+    key(DeployPick, Up, "", "", Some(Action::MoveDeployPick(-1))),
+    key(
+        DeployPick,
+        Char('j'),
+        "",
+        "",
+        Some(Action::MoveDeployPick(1)),
+    ),
+    key(
+        DeployPick,
+        Char('k'),
+        "",
+        "",
+        Some(Action::MoveDeployPick(-1)),
+    ),
+    key(
+        DeployPick,
+        Enter,
+        "Enter",
+        "deploy: backup, write, check, reload, probe; roll back on failure",
+        Some(Action::ConfirmDeployPick),
+    ),
+    key(DeployPick, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         List,
         Char('.'),
@@ -404,7 +500,7 @@ pub static BINDINGS: &[Binding] = &[
         Some(Action::OpenDetail),
     ),
     key(
-        List,
+        Global,
         Char('+'),
         "+",
         "demo: time moves one day (:advance 2w)",
@@ -546,12 +642,16 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::Revoke(_)) => vec![Revoke],
         (_, Overlay::Export(_)) => vec![Export],
         (_, Overlay::Reissue(_)) => vec![Reissue],
+        (_, Overlay::HostingHistory(_)) => vec![Detail, Global],
+        (_, Overlay::HostingForm(_)) => vec![HostingForm],
+        (_, Overlay::DeployPick(_)) => vec![DeployPick],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],
         (_, Overlay::Forecast { .. }) => vec![Detail, Global],
         (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
         (_, Overlay::None) if state.tab == Tab::Validation => vec![Validation, Global],
+        (_, Overlay::None) if state.tab == Tab::Hosting => vec![Hosting, Global],
         (_, Overlay::None) => vec![Global],
     }
 }

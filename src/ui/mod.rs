@@ -3,6 +3,7 @@ pub mod apply_form;
 pub mod certs;
 pub mod detail;
 pub mod help;
+pub mod hosting;
 pub mod keymap;
 pub mod more;
 pub mod text;
@@ -360,6 +361,21 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
         (Overlay::Export(d), KeyCode::Char(c)) => {
             let current: &str = if d.on_password { &d.password } else { &d.dir };
             Some(Action::SetExportText(format!("{current}{c}")))
+        }
+        (Overlay::HostingForm(f), KeyCode::Char(c)) if c != ' ' => {
+            let current = match f.field {
+                crate::app::state::HostingField::Days => &f.days,
+                crate::app::state::HostingField::New => &f.new,
+            };
+            Some(Action::SetHostingFormText(format!("{current}{c}")))
+        }
+        (Overlay::HostingForm(f), KeyCode::Backspace) => {
+            let mut text = match f.field {
+                crate::app::state::HostingField::Days => f.days.clone(),
+                crate::app::state::HostingField::New => f.new.clone(),
+            };
+            text.pop();
+            Some(Action::SetHostingFormText(text))
         }
         (Overlay::Reissue(d), KeyCode::Char(c)) => {
             Some(Action::SetReissueText(format!("{}{c}", reissue_text(d))))

@@ -46,10 +46,11 @@ pub fn draw(
         (Overlay::Apply, _) if apply.is_some() => apply.expect("checked").render(f, body, state, theme),
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
         (Overlay::Forecast { days, entries }, _) => forecast(f, body, *days, entries, state.now, theme),
+        (Overlay::HostingHistory(h), _) => super::hosting::render_history(f, body, h, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => validation::render(f, body, state, theme),
-            Tab::Hosting => placeholder(f, body, "Hosting", "Resources, safe deployment and automatic replacement arrive with the hosting issue (#5)."),
+            Tab::Hosting => super::hosting::render(f, body, state, theme),
             Tab::Alarms => placeholder(f, body, "Alarms", "Expiry alarm policies, notification channels and the message center arrive with the alarms issue (#6)."),
         },
     }
@@ -62,6 +63,8 @@ pub fn draw(
         Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
         Overlay::Export(dialog) => super::more::render_export(f, body, dialog, theme),
         Overlay::Reissue(dialog) => super::more::render_reissue(f, body, dialog, theme),
+        Overlay::HostingForm(form) => super::hosting::render_form(f, body, form, theme),
+        Overlay::DeployPick(pick) => super::hosting::render_pick(f, body, pick, state, theme),
         _ => {}
     }
 }

@@ -1,0 +1,278 @@
+//! The Hosting tab: hostings (old certificate, its replacement, when, state, last result) and
+//! resources (files, commands, endpoint, the certificate each holds), rendered from State alone;
+//! and the hosting history, hosting form and resource picker overlays.
+use crate::app::state::{DeployPick, HostingField, HostingForm, HostingHistory, State};
+use crate::domain::rules::hosting::{Association, HostingStatus};
+use crate::ui::text::clip;
+use crate::ui::theme::Theme;
+use crate::ui::validation::countdown;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::Frame;
+
+pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(50), Constraint::Min(5)])
+        .split(area);
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " {} hosting(s) · Enter history · x cancel · R retry · b roll back ",
+        state.hostings.len()
+    ));
+    if state.hostings.is_empty() {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::from("  No hostings. A hosting puts a certificate's renewal on its resources by itself, N days before it expires."),
+            Line::from("  Deploy the certificate to a resource first (. then p), then host it (. then h), or `certdeck hosting add ID --days N`."),
+        ])
+        .block(block);
+        f.render_widget(p, parts[0]);
+    } else {
+        let rows = state.hostings.iter().enumerate().map(|(i, h)| {
+            let new = match (&h.new_cert, &h.association) {
+                (Some(id), _) => id.clone(),
+                (None, Association::Renewal) => "after renewal".into(),
+                (None, Association::Specified(id)) => id.clone(),
+            };
+            let when = match h.status {
+                HostingStatus::InProgress => format!(
+                    "{} (in {})",
+                    h.replace_at.format("%Y-%m-%d %H:%M"),
+                    countdown(h.replace_at, state.now)
+                ),
+                _ => h.replace_at.format("%Y-%m-%d %H:%M").to_string(),
+            };
+            let style = match h.status {
+                HostingStatus::Failed => theme.danger(),
+                HostingStatus::Succeeded => theme.ok(),
+                HostingStatus::Cancelled => theme.dim(),
+                HostingStatus::InProgress => theme.warn(),
+            };
+            let mark = match h.status {
+                HostingStatus::Failed => "✗ ",
+                HostingStatus::Succeeded => "✓ ",
+                HostingStatus::Cancelled => "– ",
+                HostingStatus::InProgress => "⏳ ",
+            };
+            let row = Row::new(vec![
+                Cell::from(h.id.clone()),
+                Cell::from(h.old_cert.clone()),
+                Cell::from(new),
+                Cell::from(when),
+                Cell::from(Span::styled(format!("{mark}{}", h.status.as_str()), style)),
+                Cell::from(clip(h.last_result.as_deref().unwrap_or(""), 60)),
+            ]);
+            if i == state.hosting_selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+        let header = Row::new(vec![
+            "ID",
+            "OLD",
+            "NEW",
+            "REPLACES AT",
+            "STATUS",
+            "LAST RESULT",
+        ])
+        .style(theme.title());
+        let widths = [
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(13),
+            Constraint::Length(28),
+            Constraint::Length(14),
+            Constraint::Min(20),
+        ];
+        f.render_widget(
+            Table::new(rows, widths).header(header).block(block),
+            parts[0],
+        );
+    }
+    let rows = state.resources.iter().map(|r| {
+        let files: Vec<String> = r
+            .resource
+            .targets
+            .iter()
+            .map(|(p, path)| format!("{}={}", p.as_str(), path.display()))
+            .collect();
+        Row::new(vec![
+            Cell::from(r.resource.name.clone()),
+            Cell::from(r.resource.preset.as_str()),
+            Cell::from(r.holder.clone().unwrap_or_else(|| "–".into())),
+            Cell::from(
+                r.resource
+                    .endpoint
+                    .as_ref()
+                    .map(|e| e.address.clone())
+                    .unwrap_or_else(|| "–".into()),
+            ),
+            Cell::from(clip(&files.join(" "), 70)),
+        ])
+    });
+    let header =
+        Row::new(vec!["RESOURCE", "PRESET", "HOLDS", "ENDPOINT", "FILES"]).style(theme.title());
+    let widths = [
+        Constraint::Length(16),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(22),
+        Constraint::Min(20),
+    ];
+    let title = if state.resources.is_empty() {
+        " no resources · certdeck resource add NAME --preset nginx --dir DIR ".to_string()
+    } else {
+        format!(" {} resource(s) ", state.resources.len())
+    };
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        parts[1],
+    );
+}
+
+pub fn render_history(f: &mut Frame, area: Rect, h: &HostingHistory, theme: &Theme) {
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!(
+                "hosting {} of {} · {} · replaces at {}",
+                h.hosting.id,
+                h.hosting.old_cert,
+                h.hosting.status.as_str(),
+                h.hosting.replace_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            theme.title(),
+        )),
+        Line::from(h.hosting.last_result.clone().unwrap_or_default()),
+        Line::from(""),
+    ];
+    if h.records.is_empty() {
+        lines.push(Line::from("No deployment has run for this hosting yet."));
+    }
+    for (name, r) in &h.records {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} · {} · {}",
+                r.at.format("%Y-%m-%d %H:%M:%S"),
+                name,
+                r.summary(name)
+            ),
+            if r.succeeded() {
+                theme.ok()
+            } else {
+                theme.danger()
+            },
+        )));
+        for s in &r.steps {
+            lines.push(Line::from(format!(
+                "  {} {}",
+                if s.ok { "✓" } else { "✗" },
+                s.step
+            )));
+            for d in s.detail.lines() {
+                lines.push(Line::from(Span::styled(format!("      {d}"), theme.dim())));
+            }
+        }
+        lines.push(Line::from(""));
+    }
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((h.scroll, 0))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Hosting history — j/k scroll · Esc back "),
+        );
+    f.render_widget(p, area);
+}
+
+pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme) {
+    let popup = super::centered(area, 70, 60);
+    f.render_widget(Clear, popup);
+    let cursor = |field: HostingField| if form.field == field { "▏" } else { "" };
+    let lines = vec![
+        Line::from(format!("{} ({})", form.name, form.cert_id)),
+        Line::from(""),
+        Line::from(Span::styled(
+            "Days before expiry (H-4: fewer than the days it has left)",
+            theme.title(),
+        )),
+        Line::from(format!("  {}{}", form.days, cursor(HostingField::Days))),
+        Line::from(Span::styled(
+            "Certificate to deploy (empty: its renewal, H-2)",
+            theme.title(),
+        )),
+        Line::from(format!(
+            "  {}{}",
+            if form.new.is_empty() {
+                "(the renewal)"
+            } else {
+                &form.new
+            },
+            cursor(HostingField::New)
+        )),
+        Line::from(format!(
+            "  [{}] deploy it even if it does not cover every domain (H-3)",
+            if form.confirm_partial { "x" } else { " " }
+        )),
+        Line::from(""),
+        Line::from(Span::styled(
+            "It goes to every resource the certificate is deployed to (H-1).",
+            theme.dim(),
+        )),
+        Line::from(Span::styled(
+            "Enter schedule · Tab field · Space H-3 · Esc cancel",
+            theme.title(),
+        )),
+    ];
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Host {} ", form.cert_id)),
+    );
+    f.render_widget(p, popup);
+}
+
+pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, theme: &Theme) {
+    let popup = super::centered(area, 70, 60);
+    f.render_widget(Clear, popup);
+    let mut lines = vec![
+        Line::from(format!("{} ({})", pick.name, pick.cert_id)),
+        Line::from(""),
+    ];
+    for (i, r) in state.resources.iter().enumerate() {
+        let text = format!(
+            "{} {:<16} {:<8} holds {}",
+            if i == pick.selected { "▶" } else { " " },
+            r.resource.name,
+            r.resource.preset.as_str(),
+            r.holder.as_deref().unwrap_or("nothing yet")
+        );
+        lines.push(Line::from(Span::styled(
+            text,
+            if i == pick.selected {
+                theme.selected()
+            } else {
+                ratatui::style::Style::default()
+            },
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Backup, write (keys 0600), check, reload, probe; any failure puts the previous files back.",
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        "Enter deploy · ↑↓ choose · Esc cancel",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Deploy {} ", pick.cert_id)),
+    );
+    f.render_widget(p, popup);
+}
