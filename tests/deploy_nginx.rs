@@ -340,6 +340,33 @@ fn deploy_is_refused_for_unknown_resources_and_key_modes_readable_by_others() {
     assert_eq!(code, 0, "{r}");
     let (code, d) = env.json(&["deploy", &id, "files"]);
     assert_eq!(code, 0, "no commands, no endpoint: the files alone: {d}");
+    // Edit: the flags given replace what the resource had; the rules hold as for add.
+    let (code, r) = env.json(&["resource", "edit", "files", "--key-mode", "0604"]);
+    assert_eq!(
+        (code, r["error"]["field"].as_str()),
+        (1, Some("key")),
+        "{r}"
+    );
+    let (code, r) = env.json(&[
+        "resource",
+        "edit",
+        "files",
+        "--key-mode",
+        "0640",
+        "--name",
+        "files2",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(
+        (r["key_mode"].as_str(), r["name"].as_str()),
+        (Some("0640"), Some("files2")),
+        "{r}"
+    );
+    assert_eq!(
+        r["targets"].as_array().unwrap().len(),
+        2,
+        "the files stay: {r}"
+    );
     assert_eq!(
         std::fs::metadata(dir.join("a.key"))
             .unwrap()
@@ -497,7 +524,15 @@ fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_s
     env.json(&["deploy", &id, "shop"]);
     let (code, h) = env.json(&["hosting", "add", &id, "--days", "10"]);
     assert_eq!(code, 0, "{h}");
+    let first = chrono::DateTime::parse_from_rfc3339(h["replace_at"].as_str().unwrap()).unwrap();
+    let (code, h) = env.json(&["hosting", "edit", h["id"].as_str().unwrap(), "--days", "5"]);
+    assert_eq!(code, 0, "{h}");
     let replace_at = h["replace_at"].as_str().unwrap().to_string();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(&replace_at).unwrap() - first,
+        chrono::Duration::days(5),
+        "5 days before expiry instead of 10"
+    );
     let (_, t) = env.json(&["tick", "--now", &replace_at]);
     assert!(
         t["fired"][0]["message"]

@@ -704,3 +704,30 @@ fn hosting_tab_lists_hostings_and_resources() {
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 130, 22));
 }
+
+#[test]
+fn resource_form_adds_a_preset_resource_and_refuses_a_missing_directory() {
+    let mut s = state();
+    update(&mut s, Action::OpenResourceForm, now());
+    update(&mut s, Action::SetResourceFormText("web".into()), now());
+    // Name → preset → directory.
+    update(&mut s, Action::ResourceFormMove(2), now());
+    let effects = update(&mut s, Action::ConfirmResourceForm, now());
+    assert!(effects.is_empty(), "nginx needs a directory");
+    assert!(s.status.as_ref().unwrap().text.contains("--dir"));
+    update(
+        &mut s,
+        Action::SetResourceFormText("/srv/tls".into()),
+        now(),
+    );
+    let effects = update(&mut s, Action::ConfirmResourceForm, now());
+    let [certdeck::app::Effect::AddResource(input)] = effects.as_slice() else {
+        panic!("Enter saves it: {effects:?}")
+    };
+    assert_eq!(input.name, "web");
+    assert_eq!(input.dir.as_deref(), Some(std::path::Path::new("/srv/tls")));
+    assert_eq!(
+        input.preset,
+        Some(certdeck::domain::resource::Preset::Nginx)
+    );
+}

@@ -149,6 +149,20 @@ pub enum Action {
     AddResource(Box<crate::domain::resource::ResourceInput>),
     ResourceAdded(Box<crate::domain::resource::Resource>),
     RemoveResource(String),
+    /// Replace resource `id` with what `input` describes.
+    UpdateResource {
+        id: String,
+        input: Box<crate::domain::resource::ResourceInput>,
+    },
+    /// Change an in-progress hosting: (id, association, days before expiry, H-3 confirmed).
+    EditHosting(
+        Box<(
+            String,
+            crate::domain::rules::hosting::Association,
+            u32,
+            bool,
+        )>,
+    ),
     ResourceRemoved(String),
     ResourcesLoaded(Vec<crate::app::state::ResourceRow>),
     ListResources,
@@ -172,6 +186,17 @@ pub enum Action {
     RollbackHosting(String),
     HostingsLoaded(Vec<crate::domain::rules::hosting::Hosting>),
     MoveHosting(i64),
+    /// `r` on the Hosting tab: keys act on resources, or back on hostings.
+    ToggleHostingFocus,
+    /// `e` on the Hosting tab: edit the selected hosting or resource.
+    EditSelected,
+    /// `D` on the Hosting tab: remove the selected resource (asks first).
+    RemoveSelectedResource,
+    OpenResourceForm,
+    ResourceFormMove(i64),
+    ResourceFormPreset(i64),
+    SetResourceFormText(String),
+    ConfirmResourceForm,
     /// A key on the Hosting tab, for the selected hosting.
     OnHosting(crate::app::state::HostingOp),
     HostingHistoryLoaded(Box<crate::app::state::HostingHistory>),

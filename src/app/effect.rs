@@ -58,6 +58,18 @@ pub enum Effect {
     RollbackHosting(String),
     AddResource(Box<crate::domain::resource::ResourceInput>),
     RemoveResource(String),
+    UpdateResource {
+        id: String,
+        input: Box<crate::domain::resource::ResourceInput>,
+    },
+    EditHosting(
+        Box<(
+            String,
+            crate::domain::rules::hosting::Association,
+            u32,
+            bool,
+        )>,
+    ),
     Deploy {
         cert: String,
         resource: String,

@@ -2,7 +2,8 @@
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::{
-    DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay, ResourceRow, State,
+    DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay, ResourceForm,
+    ResourceRow, State,
 };
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::resource::DeployOutcome;
@@ -15,6 +16,8 @@ pub fn handles(action: &Action) -> bool {
         Action::AddResource(_)
             | Action::ResourceAdded(_)
             | Action::RemoveResource(_)
+            | Action::UpdateResource { .. }
+            | Action::EditHosting(_)
             | Action::ResourceRemoved(_)
             | Action::ResourcesLoaded(_)
             | Action::ListResources
@@ -27,6 +30,14 @@ pub fn handles(action: &Action) -> bool {
             | Action::RollbackHosting(_)
             | Action::HostingsLoaded(_)
             | Action::MoveHosting(_)
+            | Action::ToggleHostingFocus
+            | Action::EditSelected
+            | Action::RemoveSelectedResource
+            | Action::OpenResourceForm
+            | Action::ResourceFormMove(_)
+            | Action::ResourceFormPreset(_)
+            | Action::SetResourceFormText(_)
+            | Action::ConfirmResourceForm
             | Action::OnHosting(_)
             | Action::HostingHistoryLoaded(_)
             | Action::OpenHostingForm(_)
@@ -64,11 +75,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::ResourceAdded(r) => {
             let r = *r;
-            state.say(Level::Info, format!("resource {} ({}) added", r.name, r.id));
+            if matches!(state.overlay, Overlay::ResourceForm(_)) {
+                state.overlay = Overlay::None;
+            }
+            state.say(Level::Info, format!("resource {} ({}) saved", r.name, r.id));
             state.outcome = Some(Outcome::ResourceAdded(Box::new(r)));
             vec![Effect::LoadResources]
         }
         Action::RemoveResource(id) => vec![Effect::RemoveResource(id)],
+        Action::UpdateResource { id, input } => vec![Effect::UpdateResource { id, input }],
+        Action::EditHosting(e) => vec![Effect::EditHosting(e)],
         Action::ResourceRemoved(id) => {
             state.say(
                 Level::Info,
@@ -90,9 +106,164 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![]
         }
         Action::MoveHosting(delta) => {
-            let max = state.hostings.len().saturating_sub(1) as i64;
-            state.hosting_selected = (state.hosting_selected as i64 + delta).clamp(0, max) as usize;
+            if state.hosting_on_resources {
+                let max = state.resources.len().saturating_sub(1) as i64;
+                state.resource_selected =
+                    (state.resource_selected as i64 + delta).clamp(0, max) as usize;
+            } else {
+                let max = state.hostings.len().saturating_sub(1) as i64;
+                state.hosting_selected =
+                    (state.hosting_selected as i64 + delta).clamp(0, max) as usize;
+            }
             vec![]
+        }
+        Action::ToggleHostingFocus => {
+            state.hosting_on_resources = !state.hosting_on_resources;
+            vec![]
+        }
+        Action::EditSelected => {
+            if state.hosting_on_resources {
+                let Some(r) = state.resources.get(state.resource_selected) else {
+                    return vec![];
+                };
+                let input = r.resource.as_input();
+                let preset = ResourceForm::PRESETS
+                    .iter()
+                    .position(|p| *p == r.resource.preset)
+                    .unwrap_or(3);
+                let fields = [
+                    input.name.clone(),
+                    String::new(),
+                    input.check_command.clone().unwrap_or_default(),
+                    input.reload_command.clone().unwrap_or_default(),
+                    input.endpoint.clone().unwrap_or_default(),
+                    input.sni.clone().unwrap_or_default(),
+                ];
+                state.overlay = Overlay::ResourceForm(Box::new(ResourceForm {
+                    editing: Some((r.resource.id.clone(), input)),
+                    preset,
+                    fields,
+                    focus: 0,
+                }));
+            } else {
+                let Some(h) = state.hostings.get(state.hosting_selected) else {
+                    return vec![];
+                };
+                if h.status != crate::domain::rules::hosting::HostingStatus::InProgress {
+                    let r = Refusal::new(
+                        "H-7",
+                        Field::Id,
+                        format!(
+                            "hosting {} is {}: only an in-progress hosting can be changed",
+                            h.id,
+                            h.status.as_str()
+                        ),
+                    );
+                    state.say(Level::Warn, r.to_string());
+                    state.outcome = Some(Outcome::Refused(r));
+                    return vec![];
+                }
+                let form = HostingForm {
+                    editing: Some(h.id.clone()),
+                    cert_id: h.old_cert.clone(),
+                    name: state
+                        .find(&h.old_cert)
+                        .map(|r| r.summary.name.clone())
+                        .unwrap_or_default(),
+                    days: h.days_before.to_string(),
+                    new: match &h.association {
+                        crate::domain::rules::hosting::Association::Specified(id) => id.clone(),
+                        crate::domain::rules::hosting::Association::Renewal => String::new(),
+                    },
+                    confirm_partial: false,
+                    field: HostingField::Days,
+                };
+                state.overlay = Overlay::HostingForm(Box::new(form));
+            }
+            vec![]
+        }
+        Action::RemoveSelectedResource => {
+            if !state.hosting_on_resources {
+                state.say(
+                    Level::Info,
+                    "press r to act on resources, then D to remove one",
+                );
+                return vec![];
+            }
+            if let Some(r) = state.resources.get(state.resource_selected) {
+                state.overlay = Overlay::ConfirmRemoveResource(Box::new((
+                    r.resource.id.clone(),
+                    r.resource.name.clone(),
+                )));
+            }
+            vec![]
+        }
+        Action::OpenResourceForm => {
+            state.overlay = Overlay::ResourceForm(Box::new(ResourceForm {
+                editing: None,
+                preset: 0,
+                fields: Default::default(),
+                focus: 0,
+            }));
+            vec![]
+        }
+        Action::ResourceFormMove(delta) => {
+            if let Overlay::ResourceForm(f) = &mut state.overlay {
+                f.focus = (f.focus as i64 + delta).rem_euclid(7) as usize;
+            }
+            vec![]
+        }
+        Action::ResourceFormPreset(delta) => {
+            if let Overlay::ResourceForm(f) = &mut state.overlay {
+                f.preset = (f.preset as i64 + delta).rem_euclid(ResourceForm::PRESETS.len() as i64)
+                    as usize;
+            }
+            vec![]
+        }
+        Action::SetResourceFormText(text) => {
+            if let Overlay::ResourceForm(f) = &mut state.overlay {
+                if let Some(i) = f.text_index() {
+                    f.fields[i] = text;
+                }
+            }
+            vec![]
+        }
+        Action::ConfirmResourceForm => {
+            let Overlay::ResourceForm(f) = &state.overlay else {
+                return vec![];
+            };
+            let text = |i: usize| Some(f.fields[i].trim().to_string()).filter(|t| !t.is_empty());
+            let mut input = f
+                .editing
+                .as_ref()
+                .map(|(_, base)| base.clone())
+                .unwrap_or_default();
+            input.name = f.fields[0].trim().to_string();
+            input.preset = Some(ResourceForm::PRESETS[f.preset]);
+            if let Some(dir) = text(1) {
+                input.targets.clear();
+                input.dir = Some(dir.into());
+            }
+            input.check_command = text(2);
+            input.reload_command = text(3);
+            input.endpoint = text(4);
+            input.sni = text(5);
+            match &f.editing {
+                Some((id, _)) => vec![Effect::UpdateResource {
+                    id: id.clone(),
+                    input: Box::new(input),
+                }],
+                None => {
+                    match crate::domain::resource::validate_resource(&input, String::new(), now) {
+                        Ok(_) => vec![Effect::AddResource(Box::new(input))],
+                        Err(r) => {
+                            state.say(Level::Error, r.to_string());
+                            state.outcome = Some(Outcome::Refused(r));
+                            vec![]
+                        }
+                    }
+                }
+            }
         }
         Action::OnHosting(op) => {
             let Some(h) = state.hostings.get(state.hosting_selected) else {
@@ -123,6 +294,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 .map(|r| r.summary.name.clone())
                 .unwrap_or_default();
             state.overlay = Overlay::HostingForm(Box::new(HostingForm {
+                editing: None,
                 cert_id: id,
                 name,
                 days: "7".into(),
@@ -168,6 +340,19 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 state.outcome = Some(Outcome::Refused(r));
                 return vec![];
             };
+            let association = if f.new.is_empty() {
+                crate::domain::rules::hosting::Association::Renewal
+            } else {
+                crate::domain::rules::hosting::Association::Specified(f.new.clone())
+            };
+            if let Some(id) = &f.editing {
+                return vec![Effect::EditHosting(Box::new((
+                    id.clone(),
+                    association,
+                    days,
+                    f.confirm_partial,
+                )))];
+            }
             let req = crate::domain::rules::hosting::HostingRequest {
                 old_cert: f.cert_id.clone(),
                 association: if f.new.is_empty() {

@@ -127,6 +127,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::AddResource(_)
         | Action::ResourceAdded(_)
         | Action::RemoveResource(_)
+        | Action::UpdateResource { .. }
+        | Action::EditHosting(_)
         | Action::ResourceRemoved(_)
         | Action::ResourcesLoaded(_)
         | Action::ListResources
@@ -139,6 +141,14 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::RollbackHosting(_)
         | Action::HostingsLoaded(_)
         | Action::MoveHosting(_)
+        | Action::ToggleHostingFocus
+        | Action::EditSelected
+        | Action::RemoveSelectedResource
+        | Action::OpenResourceForm
+        | Action::ResourceFormMove(_)
+        | Action::ResourceFormPreset(_)
+        | Action::SetResourceFormText(_)
+        | Action::ConfirmResourceForm
         | Action::OnHosting(_)
         | Action::HostingHistoryLoaded(_)
         | Action::OpenHostingForm(_)
@@ -214,10 +224,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 }
             }
         }
-        Action::ConfirmDelete => {
-            if let Overlay::ConfirmDelete(plan) =
-                std::mem::replace(&mut state.overlay, Overlay::None)
-            {
+        // `y` on a confirmation: the certificate's deletion, or a resource's removal.
+        Action::ConfirmDelete => match std::mem::replace(&mut state.overlay, Overlay::None) {
+            Overlay::ConfirmDelete(plan) => {
                 return update(
                     state,
                     Action::Delete {
@@ -227,7 +236,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     now,
                 );
             }
-        }
+            Overlay::ConfirmRemoveResource(r) => return vec![Effect::RemoveResource(r.0)],
+            other => state.overlay = other,
+        },
         Action::Apply(req) => {
             match crate::domain::rules::apply::validate_apply_priced(
                 &req,

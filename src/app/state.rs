@@ -109,6 +109,51 @@ pub enum Overlay {
     HostingForm(Box<HostingForm>),
     /// Choose the resource to deploy a certificate to.
     DeployPick(Box<DeployPick>),
+    /// Add or edit a resource.
+    ResourceForm(Box<ResourceForm>),
+    /// Removing a resource asks first: (id, name).
+    ConfirmRemoveResource(Box<(String, String)>),
+}
+
+/// The resource form: text fields and the preset. Files other than a preset's are set with
+/// `certdeck resource add|edit` (an edit keeps them).
+#[derive(Debug, Clone)]
+pub struct ResourceForm {
+    /// The resource being edited, with what it has now.
+    pub editing: Option<(String, crate::domain::resource::ResourceInput)>,
+    /// Index into `ResourceForm::PRESETS`.
+    pub preset: usize,
+    /// name, dir, check, reload, endpoint, sni.
+    pub fields: [String; 6],
+    /// 0 name, 1 preset, 2 dir, 3 check, 4 reload, 5 endpoint, 6 sni.
+    pub focus: usize,
+}
+
+impl ResourceForm {
+    pub const PRESETS: [crate::domain::resource::Preset; 4] = [
+        crate::domain::resource::Preset::Nginx,
+        crate::domain::resource::Preset::Apache,
+        crate::domain::resource::Preset::Haproxy,
+        crate::domain::resource::Preset::Custom,
+    ];
+    pub const LABELS: [&'static str; 7] = [
+        "Name",
+        "Preset",
+        "Directory (a preset's files go here)",
+        "Check command (empty: the preset's; none: no check)",
+        "Reload command (empty: the preset's; none: no reload)",
+        "TLS endpoint HOST:PORT to probe (optional)",
+        "SNI name (empty: the endpoint's host)",
+    ];
+
+    /// The text field focus points at, if it is one (the preset is not).
+    pub fn text_index(&self) -> Option<usize> {
+        match self.focus {
+            0 => Some(0),
+            1 => None,
+            f => Some(f - 1),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +172,8 @@ pub enum HostingField {
 
 #[derive(Debug, Clone)]
 pub struct HostingForm {
+    /// The hosting being changed (`e` on the Hosting tab); `None`: a new one.
+    pub editing: Option<String>,
     pub cert_id: String,
     pub name: String,
     pub days: String,
@@ -456,6 +503,9 @@ pub struct State {
     /// Hostings, soonest replacement first.
     pub hostings: Vec<crate::domain::rules::hosting::Hosting>,
     pub hosting_selected: usize,
+    /// The Hosting tab's keys act on resources instead of hostings (`r` switches).
+    pub hosting_on_resources: bool,
+    pub resource_selected: usize,
 }
 
 /// A resource and the certificate it holds now.
@@ -498,6 +548,8 @@ impl Default for State {
             resources: Vec::new(),
             hostings: Vec::new(),
             hosting_selected: 0,
+            hosting_on_resources: false,
+            resource_selected: 0,
         }
     }
 }

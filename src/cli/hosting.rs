@@ -38,6 +38,19 @@ pub enum HostingCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an in-progress hosting: its days before expiry and what replaces the old one
+    Edit {
+        id: String,
+        #[arg(long)]
+        days: u32,
+        /// The certificate to deploy (default: the old one's renewal)
+        #[arg(long)]
+        new: Option<String>,
+        #[arg(long)]
+        confirm_partial: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel an in-progress hosting
     Cancel {
         id: String,
@@ -77,6 +90,7 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
     let json = match &a.command {
         HostingCommand::Add { json, .. }
         | HostingCommand::List { json }
+        | HostingCommand::Edit { json, .. }
         | HostingCommand::Cancel { json, .. }
         | HostingCommand::Retry { json, .. }
         | HostingCommand::Rollback { json, .. } => *json,
@@ -127,6 +141,21 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             }
             return 0;
         }
+        HostingCommand::Edit {
+            id,
+            days,
+            new,
+            confirm_partial,
+            ..
+        } => Action::EditHosting(Box::new((
+            id.clone(),
+            match new {
+                Some(n) => Association::Specified(n.clone()),
+                None => Association::Renewal,
+            },
+            *days,
+            *confirm_partial,
+        ))),
         HostingCommand::Cancel { id, .. } => Action::CancelHosting(id.clone()),
         HostingCommand::Retry { id, .. } => Action::RetryHosting(id.clone()),
         HostingCommand::Rollback { id, .. } => Action::RollbackHosting(id.clone()),

@@ -16,6 +16,8 @@ pub struct ResourceArgs {
 pub enum ResourceCommand {
     /// Add a place certificates are deployed to (files, a check and reload command, an endpoint)
     Add(Box<AddArgs>),
+    /// Change a resource: the flags given replace what it had
+    Edit(Box<EditArgs>),
     /// List resources with the certificate each holds
     List {
         #[arg(long)]
@@ -32,6 +34,24 @@ pub enum ResourceCommand {
 #[derive(Args, Debug)]
 pub struct AddArgs {
     pub name: String,
+    #[command(flatten)]
+    pub flags: ResourceFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The resource's id or name
+    pub id: String,
+    /// A new name
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub flags: ResourceFlags,
+}
+
+/// What `add` sets and `edit` changes.
+#[derive(Args, Debug)]
+pub struct ResourceFlags {
     /// nginx (NAME.crt full chain + NAME.key), apache, haproxy (NAME.pem) or custom
     #[arg(long, value_parser = Preset::parse)]
     pub preset: Option<Preset>,
@@ -78,6 +98,47 @@ pub struct AddArgs {
     pub json: bool,
 }
 
+impl ResourceFlags {
+    /// Lays these flags over `input`: what is given replaces what was there.
+    fn apply(&self, mut input: ResourceInput) -> ResourceInput {
+        for (part, path) in [
+            (Part::Cert, &self.cert),
+            (Part::Chain, &self.chain),
+            (Part::Fullchain, &self.fullchain),
+            (Part::Key, &self.key),
+            (Part::Combined, &self.combined),
+        ] {
+            if let Some(path) = path {
+                input.targets.retain(|(p, _)| *p != part);
+                input.targets.push((part, path.clone()));
+            }
+        }
+        if self.dir.is_some() {
+            // A preset's directory replaces every file it names.
+            input.targets.clear();
+            input.dir = self.dir.clone();
+        }
+        macro_rules! set {
+            ($field:ident, $value:expr) => {
+                if let Some(v) = $value {
+                    input.$field = Some(v);
+                }
+            };
+        }
+        set!(preset, self.preset);
+        set!(owner, self.owner.clone());
+        set!(group, self.group.clone());
+        set!(cert_mode, self.cert_mode);
+        set!(key_mode, self.key_mode);
+        set!(check_command, self.check.clone());
+        set!(reload_command, self.reload.clone());
+        set!(endpoint, self.endpoint.clone());
+        set!(sni, self.sni.clone());
+        set!(command_timeout, self.timeout);
+        input
+    }
+}
+
 fn octal(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s.trim_start_matches("0o"), 8)
         .map_err(|_| format!("{s}: not an octal mode"))
@@ -103,7 +164,8 @@ pub fn resource_json(r: &Resource, holder: Option<&str>) -> serde_json::Value {
 
 pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
     let json = match &a.command {
-        ResourceCommand::Add(x) => x.json,
+        ResourceCommand::Add(x) => x.flags.json,
+        ResourceCommand::Edit(x) => x.flags.json,
         ResourceCommand::List { json } | ResourceCommand::Rm { json, .. } => *json,
     };
     let engine = match open_engine(cli, "cli resource", json) {
@@ -113,38 +175,62 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
     let mut state = super::new_state(&engine, "");
     match &a.command {
         ResourceCommand::Add(x) => {
-            let targets = [
-                (Part::Cert, &x.cert),
-                (Part::Chain, &x.chain),
-                (Part::Fullchain, &x.fullchain),
-                (Part::Key, &x.key),
-                (Part::Combined, &x.combined),
-            ]
-            .into_iter()
-            .filter_map(|(p, path)| path.clone().map(|path| (p, path)))
-            .collect();
-            let input = ResourceInput {
+            let input = x.flags.apply(ResourceInput {
                 name: x.name.clone(),
-                preset: x.preset,
-                dir: x.dir.clone(),
-                targets,
-                owner: x.owner.clone(),
-                group: x.group.clone(),
-                cert_mode: x.cert_mode,
-                key_mode: x.key_mode,
-                check_command: x.check.clone(),
-                reload_command: x.reload.clone(),
-                endpoint: x.endpoint.clone(),
-                sni: x.sni.clone(),
-                command_timeout: x.timeout,
-            };
+                ..Default::default()
+            });
             engine.dispatch(&mut state, Action::AddResource(Box::new(input)));
             match &state.outcome {
                 Some(Outcome::ResourceAdded(r)) => {
                     if json {
                         println!("{}", resource_json(r, None));
                     } else {
-                        println!("added resource {} ({})", r.name, r.id);
+                        println!("saved resource {} ({})", r.name, r.id);
+                        for (p, path) in &r.targets {
+                            println!("  {:<9} {}", p.as_str(), path.display());
+                        }
+                    }
+                    0
+                }
+                Some(Outcome::Refused(r)) => refused(json, r),
+                Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
+                _ => fail(
+                    json,
+                    EXIT_UNAVAILABLE,
+                    "resource add ended without an outcome",
+                ),
+            }
+        }
+        ResourceCommand::Edit(x) => {
+            let current = match engine.store().resource(&x.id) {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    let r = Refusal::new(
+                        "RESOURCE",
+                        Field::Id,
+                        format!("no resource called {}", x.id),
+                    );
+                    return refused(json, &r);
+                }
+                Err(e) => return fail(json, EXIT_UNAVAILABLE, &e.to_string()),
+            };
+            let mut input = x.flags.apply(current.as_input());
+            if let Some(n) = &x.name {
+                input.name = n.clone();
+            }
+            engine.dispatch(
+                &mut state,
+                Action::UpdateResource {
+                    id: current.id.clone(),
+                    input: Box::new(input),
+                },
+            );
+            match &state.outcome {
+                Some(Outcome::ResourceAdded(r)) => {
+                    if json {
+                        println!("{}", resource_json(r, None));
+                    } else {
+                        println!("saved resource {} ({})", r.name, r.id);
                         for (p, path) in &r.targets {
                             println!("  {:<9} {}", p.as_str(), path.display());
                         }

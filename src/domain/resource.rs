@@ -691,3 +691,24 @@ mod storage {
         }
     }
 }
+
+impl Resource {
+    /// The input that makes this resource again (what an edit starts from).
+    pub fn as_input(&self) -> ResourceInput {
+        ResourceInput {
+            name: self.name.clone(),
+            preset: Some(self.preset),
+            dir: None,
+            targets: self.targets.clone(),
+            owner: self.owner.clone(),
+            group: self.group.clone(),
+            cert_mode: Some(self.cert_mode),
+            key_mode: Some(self.key_mode),
+            check_command: Some(self.check_command.clone().unwrap_or_else(|| "none".into())),
+            reload_command: Some(self.reload_command.clone().unwrap_or_else(|| "none".into())),
+            endpoint: self.endpoint.as_ref().map(|e| e.address.clone()),
+            sni: self.endpoint.as_ref().map(|e| e.sni.clone()),
+            command_timeout: Some(self.command_timeout),
+        }
+    }
+}

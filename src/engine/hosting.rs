@@ -372,3 +372,77 @@ impl Engine {
         )))
     }
 }
+
+impl Engine {
+    pub(super) fn update_resource(
+        &self,
+        id_or_name: &str,
+        input: &ResourceInput,
+    ) -> Result<Action, StoreError> {
+        let Some(old) = self.store.resource(id_or_name)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "RESOURCE",
+                Field::Id,
+                format!("no resource called {id_or_name}"),
+            )));
+        };
+        let r =
+            match crate::domain::resource::validate_resource(input, old.id.clone(), old.created_at)
+            {
+                Ok(r) => r,
+                Err(refusal) => return Ok(Action::Refused(refusal)),
+            };
+        Ok(match self.store.insert_resource(&r)? {
+            Ok(()) => Action::ResourceAdded(Box::new(r)),
+            Err(refusal) => Action::Refused(refusal),
+        })
+    }
+
+    pub(super) fn edit_hosting(
+        &self,
+        id: &str,
+        association: Association,
+        days: u32,
+        confirm_partial: bool,
+    ) -> Result<Action, StoreError> {
+        let refuse = |m: String| Ok(Action::Refused(Refusal::new("H-7", Field::Id, m)));
+        let Some(h) = self.store.hosting(id)? else {
+            return refuse(format!("no hosting with id {id}"));
+        };
+        let Some(old) = self.store.get(&h.old_cert)? else {
+            return refuse(format!("{} is no longer in the store", h.old_cert));
+        };
+        let specified = match &association {
+            Association::Specified(sid) => self.store.get(sid)?,
+            Association::Renewal => None,
+        };
+        let now = self.clock.now();
+        let (edited, warnings) = match rules::edit(
+            &h,
+            &old,
+            association,
+            specified.as_ref(),
+            days,
+            confirm_partial,
+            now,
+        ) {
+            Ok(e) => e,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let event = TimelineEvent {
+            at: now,
+            kind: "hosting".into(),
+            message: format!(
+                "hosting {} changed: replaces at {} ({} days before expiry)",
+                edited.id,
+                edited.replace_at.format("%Y-%m-%d %H:%M UTC"),
+                edited.days_before
+            ),
+        };
+        self.store.save_hosting(&edited, None, &event)?;
+        Ok(Action::HostingSaved {
+            hosting: Box::new(edited),
+            warnings,
+        })
+    }
+}

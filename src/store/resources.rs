@@ -11,14 +11,15 @@ use crate::domain::resource::{DeployRecord, Resource};
 use redb::{ReadableDatabase, ReadableTable};
 
 impl Store {
-    /// Adds a resource; a second one with the same name is refused.
+    /// Adds (or, with the same id, replaces) a resource; another one with the same name is
+    /// refused.
     pub fn insert_resource(&self, r: &Resource) -> Result<Result<(), Refusal>, StoreError> {
         let txn = self.write_txn()?;
         {
             let mut t = txn.open_table(RESOURCES).map_err(db_err)?;
             for row in t.iter().map_err(db_err)? {
                 let other: Resource = decode(row.map_err(db_err)?.1.value())?;
-                if other.name == r.name {
+                if other.name == r.name && other.id != r.id {
                     return Ok(Err(Refusal::new(
                         "RESOURCE",
                         Field::Name,

@@ -47,6 +47,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Reissue,
         Context::HostingForm,
         Context::DeployPick,
+        Context::ResourceForm,
         Context::Filter,
         Context::Command,
     ] {

@@ -1,7 +1,9 @@
 //! The Hosting tab: hostings (old certificate, its replacement, when, state, last result) and
 //! resources (files, commands, endpoint, the certificate each holds), rendered from State alone;
 //! and the hosting history, hosting form and resource picker overlays.
-use crate::app::state::{DeployPick, HostingField, HostingForm, HostingHistory, State};
+use crate::app::state::{
+    DeployPick, HostingField, HostingForm, HostingHistory, ResourceForm, State,
+};
 use crate::domain::rules::hosting::{Association, HostingStatus};
 use crate::ui::text::clip;
 use crate::ui::theme::Theme;
@@ -17,8 +19,13 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .constraints([Constraint::Percentage(50), Constraint::Min(5)])
         .split(area);
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} hosting(s) · Enter history · x cancel · R retry · b roll back ",
-        state.hostings.len()
+        " {} hosting(s) · Enter history · e edit · x cancel · R retry · b roll back{} ",
+        state.hostings.len(),
+        if state.hosting_on_resources {
+            ""
+        } else {
+            " ◀ keys"
+        }
     ));
     if state.hostings.is_empty() {
         let p = Paragraph::new(vec![
@@ -63,7 +70,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Cell::from(Span::styled(format!("{mark}{}", h.status.as_str()), style)),
                 Cell::from(clip(h.last_result.as_deref().unwrap_or(""), 60)),
             ]);
-            if i == state.hosting_selected {
+            if !state.hosting_on_resources && i == state.hosting_selected {
                 row.style(theme.selected())
             } else {
                 row
@@ -91,14 +98,14 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             parts[0],
         );
     }
-    let rows = state.resources.iter().map(|r| {
+    let rows = state.resources.iter().enumerate().map(|(i, r)| {
         let files: Vec<String> = r
             .resource
             .targets
             .iter()
             .map(|(p, path)| format!("{}={}", p.as_str(), path.display()))
             .collect();
-        Row::new(vec![
+        let row = Row::new(vec![
             Cell::from(r.resource.name.clone()),
             Cell::from(r.resource.preset.as_str()),
             Cell::from(r.holder.clone().unwrap_or_else(|| "–".into())),
@@ -110,7 +117,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     .unwrap_or_else(|| "–".into()),
             ),
             Cell::from(clip(&files.join(" "), 70)),
-        ])
+        ]);
+        if state.hosting_on_resources && i == state.resource_selected {
+            row.style(theme.selected())
+        } else {
+            row
+        }
     });
     let header =
         Row::new(vec!["RESOURCE", "PRESET", "HOLDS", "ENDPOINT", "FILES"]).style(theme.title());
@@ -122,9 +134,18 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(20),
     ];
     let title = if state.resources.is_empty() {
-        " no resources · certdeck resource add NAME --preset nginx --dir DIR ".to_string()
+        " no resources · a add (or certdeck resource add NAME --preset nginx --dir DIR) "
+            .to_string()
     } else {
-        format!(" {} resource(s) ", state.resources.len())
+        format!(
+            " {} resource(s) · r switch · a add · e edit · D remove{} ",
+            state.resources.len(),
+            if state.hosting_on_resources {
+                " ◀ keys"
+            } else {
+                ""
+            }
+        )
     };
     f.render_widget(
         Table::new(rows, widths)
@@ -231,7 +252,10 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme)
     let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
         Block::default()
             .borders(Borders::ALL)
-            .title(format!(" Host {} ", form.cert_id)),
+            .title(match &form.editing {
+                Some(id) => format!(" Edit hosting {id} of {} ", form.cert_id),
+                None => format!(" Host {} ", form.cert_id),
+            }),
     );
     f.render_widget(p, popup);
 }
@@ -274,5 +298,60 @@ pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, 
             .borders(Borders::ALL)
             .title(format!(" Deploy {} ", pick.cert_id)),
     );
+    f.render_widget(p, popup);
+}
+
+pub fn render_resource_form(f: &mut Frame, area: Rect, form: &ResourceForm, theme: &Theme) {
+    let popup = super::centered(area, 76, 80);
+    f.render_widget(Clear, popup);
+    let mut lines = Vec::new();
+    for (i, label) in ResourceForm::LABELS.iter().enumerate() {
+        let focused = form.focus == i;
+        lines.push(Line::from(Span::styled(
+            format!("{}{label}", if focused { "▶ " } else { "  " }),
+            if focused {
+                theme.selected()
+            } else {
+                theme.title()
+            },
+        )));
+        let value = match i {
+            0 => form.fields[0].clone(),
+            1 => ResourceForm::PRESETS
+                .iter()
+                .enumerate()
+                .map(|(j, p)| {
+                    if j == form.preset {
+                        format!("[{}]", p.as_str())
+                    } else {
+                        p.as_str().to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            n => form.fields[n - 1].clone(),
+        };
+        lines.push(Line::from(format!(
+            "    {value}{}",
+            if focused && i != 1 { "▏" } else { "" }
+        )));
+    }
+    lines.push(Line::from(""));
+    let note = match &form.editing {
+        Some(_) => "Editing: an empty directory keeps the files it has.",
+        None => "Keys are written 0600, certificates 0644. Other files and owners: certdeck resource add.",
+    };
+    lines.push(Line::from(Span::styled(note, theme.dim())));
+    lines.push(Line::from(Span::styled(
+        "Enter save · Tab field · ← → preset · Esc cancel",
+        theme.title(),
+    )));
+    let title = match &form.editing {
+        Some((id, _)) => format!(" Edit resource {id} "),
+        None => " Add a resource ".to_string(),
+    };
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::default().borders(Borders::ALL).title(title));
     f.render_widget(p, popup);
 }

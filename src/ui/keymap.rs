@@ -22,6 +22,7 @@ pub enum Context {
     Hosting,
     HostingForm,
     DeployPick,
+    ResourceForm,
 }
 
 impl Context {
@@ -44,6 +45,7 @@ impl Context {
             Context::Hosting => "Hosting",
             Context::HostingForm => "Hosting form",
             Context::DeployPick => "Deploy to a resource",
+            Context::ResourceForm => "Resource form",
         }
     }
 }
@@ -137,6 +139,78 @@ pub static BINDINGS: &[Binding] = &[
         "roll back: the old certificate goes back on the resources",
         Some(Action::OnHosting(HostingOp::Rollback)),
     ),
+    key(
+        Hosting,
+        Char('r'),
+        "r",
+        "keys act on resources / back on hostings",
+        Some(Action::ToggleHostingFocus),
+    ),
+    key(
+        Hosting,
+        Char('e'),
+        "e",
+        "edit the selected hosting (days, replacement) or resource",
+        Some(Action::EditSelected),
+    ),
+    key(
+        Hosting,
+        Char('a'),
+        "a",
+        "add a resource",
+        Some(Action::OpenResourceForm),
+    ),
+    key(
+        Hosting,
+        Char('D'),
+        "D",
+        "remove the selected resource (asks first; its files stay)",
+        Some(Action::RemoveSelectedResource),
+    ),
+    key(
+        ResourceForm,
+        TabKey,
+        "Tab / ↑↓",
+        "next / previous field",
+        Some(Action::ResourceFormMove(1)),
+    ),
+    key(
+        ResourceForm,
+        Down,
+        "",
+        "",
+        Some(Action::ResourceFormMove(1)),
+    ),
+    key(
+        ResourceForm,
+        BackTab,
+        "",
+        "",
+        Some(Action::ResourceFormMove(-1)),
+    ),
+    key(ResourceForm, Up, "", "", Some(Action::ResourceFormMove(-1))),
+    key(
+        ResourceForm,
+        Left,
+        "← / →",
+        "choose the preset (on the Preset field)",
+        Some(Action::ResourceFormPreset(-1)),
+    ),
+    key(
+        ResourceForm,
+        Right,
+        "",
+        "",
+        Some(Action::ResourceFormPreset(1)),
+    ),
+    key(
+        ResourceForm,
+        Enter,
+        "Enter",
+        "save the resource",
+        Some(Action::ConfirmResourceForm),
+    ),
+    key(ResourceForm, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         HostingForm,
         TabKey,
@@ -645,6 +719,8 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::HostingHistory(_)) => vec![Detail, Global],
         (_, Overlay::HostingForm(_)) => vec![HostingForm],
         (_, Overlay::DeployPick(_)) => vec![DeployPick],
+        (_, Overlay::ResourceForm(_)) => vec![ResourceForm],
+        (_, Overlay::ConfirmRemoveResource(_)) => vec![Confirm],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

@@ -362,6 +362,14 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             let current: &str = if d.on_password { &d.password } else { &d.dir };
             Some(Action::SetExportText(format!("{current}{c}")))
         }
+        (Overlay::ResourceForm(f), KeyCode::Char(c)) => f
+            .text_index()
+            .map(|i| Action::SetResourceFormText(format!("{}{c}", f.fields[i]))),
+        (Overlay::ResourceForm(f), KeyCode::Backspace) => f.text_index().map(|i| {
+            let mut text = f.fields[i].clone();
+            text.pop();
+            Action::SetResourceFormText(text)
+        }),
         (Overlay::HostingForm(f), KeyCode::Char(c)) if c != ' ' => {
             let current = match f.field {
                 crate::app::state::HostingField::Days => &f.days,

@@ -65,6 +65,16 @@ pub fn draw(
         Overlay::Reissue(dialog) => super::more::render_reissue(f, body, dialog, theme),
         Overlay::HostingForm(form) => super::hosting::render_form(f, body, form, theme),
         Overlay::DeployPick(pick) => super::hosting::render_pick(f, body, pick, state, theme),
+        Overlay::ResourceForm(form) => super::hosting::render_resource_form(f, body, form, theme),
+        Overlay::ConfirmRemoveResource(r) => confirm(
+            f,
+            body,
+            &format!(
+                "Remove resource {} ({})? certdeck forgets it and its deployment history; the files on it are left as they are, and hostings that deploy to it will fail.",
+                r.1, r.0
+            ),
+            theme,
+        ),
         _ => {}
     }
 }

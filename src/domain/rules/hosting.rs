@@ -371,3 +371,85 @@ mod tests {
         assert_eq!(replacement(&h, Some(&ok), now()).unwrap().id, "new");
     }
 }
+
+/// Changes an in-progress hosting: its replacement days and what replaces the old certificate,
+/// checked again by H-2..H-4. The resources and the id stay.
+pub fn edit(
+    h: &Hosting,
+    old: &Certificate,
+    association: Association,
+    specified: Option<&Certificate>,
+    days_before: u32,
+    confirm_partial: bool,
+    now: Timestamp,
+) -> Result<(Hosting, Vec<String>), Refusal> {
+    if h.status != HostingStatus::InProgress {
+        return Err(refuse(
+            "H-7",
+            Field::Id,
+            format!(
+                "hosting {} is {}: only an in-progress hosting can be changed",
+                h.id,
+                h.status.as_str()
+            ),
+        ));
+    }
+    let req = HostingRequest {
+        old_cert: h.old_cert.clone(),
+        association,
+        resources: h.resources.clone(),
+        days_before,
+        confirm_partial,
+        notify: h.notify,
+    };
+    let (mut new, warnings) = plan(&req, old, specified, &h.resources, h.id.clone(), now)?;
+    new.created_at = h.created_at;
+    Ok((new, warnings))
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn rule_h4_an_edit_is_checked_again_and_only_while_in_progress() {
+        let now = chrono::Utc::now();
+        let mut old = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            crate::domain::model::Standard::International,
+            crate::domain::model::CertType::Dv,
+            now - chrono::Duration::days(100),
+            now + chrono::Duration::days(20),
+        );
+        old.id = "old".into();
+        let req = HostingRequest {
+            old_cert: "old".into(),
+            association: Association::Renewal,
+            resources: vec![],
+            days_before: 5,
+            confirm_partial: false,
+            notify: true,
+        };
+        let (h, _) = plan(&req, &old, None, &["r".into()], "h".into(), now).unwrap();
+        let (e, _) = edit(&h, &old, Association::Renewal, None, 10, false, now).unwrap();
+        assert_eq!(
+            e.replace_at,
+            old.not_after().unwrap() - chrono::Duration::days(10)
+        );
+        assert_eq!((e.id.as_str(), e.created_at), ("h", h.created_at));
+        assert_eq!(
+            edit(&h, &old, Association::Renewal, None, 30, false, now)
+                .unwrap_err()
+                .rule,
+            "H-4"
+        );
+        let mut done = h.clone();
+        done.status = HostingStatus::Succeeded;
+        assert_eq!(
+            edit(&done, &old, Association::Renewal, None, 5, false, now)
+                .unwrap_err()
+                .rule,
+            "H-7"
+        );
+    }
+}
