@@ -247,6 +247,13 @@ fn deploy_to_nginx_is_served_and_failures_roll_back_to_the_old_certificate() {
         new_fp,
         "nginx still serves the certificate before"
     );
+    // The check's own output is in the timeline of the certificate that was refused.
+    let (_, third_shown) = env.json(&["show", &third_id]);
+    assert!(third_shown.to_string().contains("✗ check"), "{third_shown}");
+    assert!(
+        third_shown.to_string().contains("[emerg]"),
+        "nginx's message: {third_shown}"
+    );
     let on_disk = std::fs::read_to_string(certs.join("shop.crt")).unwrap();
     assert!(!on_disk.is_empty());
     assert_ne!(
@@ -282,6 +289,13 @@ fn deploy_to_nginx_is_served_and_failures_roll_back_to_the_old_certificate() {
     assert_ne!(nginx.served(), third_fp);
     assert_eq!(nginx.served(), new_fp);
 
+    // Every deployment to a resource, newest first, with its steps.
+    let (code, h) = env.json(&["resource", "history", "shop"]);
+    assert_eq!(code, 0, "{h}");
+    let deployments = h["deployments"].as_array().unwrap();
+    assert_eq!(deployments.len(), 2, "old, then new: {h}");
+    assert_eq!(deployments[0]["cert_id"], new_id.as_str());
+    assert!(h.to_string().contains("\"probe\""), "{h}");
     // D-3: deleting a certificate that is deployed names its resources.
     let (code, e) = env.json(&["delete", &new_id]);
     assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-3")), "{e}");

@@ -166,6 +166,8 @@ pub enum Action {
     ResourceRemoved(String),
     ResourcesLoaded(Vec<crate::app::state::ResourceRow>),
     ListResources,
+    /// Every deployment to a resource (id or name).
+    ResourceHistory(String),
     /// Deploy a certificate to a resource (id or name).
     Deploy {
         cert: String,

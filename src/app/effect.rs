@@ -52,6 +52,7 @@ pub enum Effect {
     LoadResources,
     LoadHostings,
     LoadHostingHistory(String),
+    LoadResourceHistory(String),
     AddHosting(Box<crate::domain::rules::hosting::HostingRequest>),
     CancelHosting(String),
     RetryHosting(String),

@@ -21,6 +21,7 @@ pub fn handles(action: &Action) -> bool {
             | Action::ResourceRemoved(_)
             | Action::ResourcesLoaded(_)
             | Action::ListResources
+            | Action::ResourceHistory(_)
             | Action::Deploy { .. }
             | Action::Deployed(_)
             | Action::AddHosting(_)
@@ -94,6 +95,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![Effect::LoadResources]
         }
         Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
+        Action::ResourceHistory(id) => vec![Effect::LoadResourceHistory(id)],
         Action::AddHosting(req) => vec![Effect::AddHosting(req)],
         Action::CancelHosting(id) => vec![Effect::CancelHosting(id)],
         Action::RetryHosting(id) => vec![Effect::RetryHosting(id)],
@@ -263,6 +265,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                         }
                     }
                 }
+            }
+        }
+        Action::OnHosting(HostingOp::History) if state.hosting_on_resources => {
+            match state.resources.get(state.resource_selected) {
+                Some(r) => vec![Effect::LoadResourceHistory(r.resource.id.clone())],
+                None => vec![],
             }
         }
         Action::OnHosting(op) => {

@@ -132,6 +132,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ResourceRemoved(_)
         | Action::ResourcesLoaded(_)
         | Action::ListResources
+        | Action::ResourceHistory(_)
         | Action::Deploy { .. }
         | Action::Deployed(_)
         | Action::AddHosting(_)

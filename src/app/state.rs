@@ -158,7 +158,9 @@ impl ResourceForm {
 
 #[derive(Debug, Clone)]
 pub struct HostingHistory {
-    pub hosting: crate::domain::rules::hosting::Hosting,
+    /// What the history is of (a hosting or a resource), and its state, in two lines.
+    pub heading: String,
+    pub summary: String,
     /// Each deployment since the hosting was made, with its resource's name, newest first.
     pub records: Vec<(String, crate::domain::resource::DeployRecord)>,
     pub scroll: u16,

@@ -23,6 +23,12 @@ pub enum ResourceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Every deployment to a resource, with each step's output
+    History {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Forget a resource (its files are left as they are)
     Rm {
         id: String,
@@ -166,7 +172,9 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
     let json = match &a.command {
         ResourceCommand::Add(x) => x.flags.json,
         ResourceCommand::Edit(x) => x.flags.json,
-        ResourceCommand::List { json } | ResourceCommand::Rm { json, .. } => *json,
+        ResourceCommand::List { json }
+        | ResourceCommand::Rm { json, .. }
+        | ResourceCommand::History { json, .. } => *json,
     };
     let engine = match open_engine(cli, "cli resource", json) {
         Ok(e) => e,
@@ -269,6 +277,42 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                 }
             }
             0
+        }
+        ResourceCommand::History { id, .. } => {
+            engine.dispatch(&mut state, Action::ResourceHistory(id.clone()));
+            match (&state.overlay, &state.outcome) {
+                (crate::app::state::Overlay::HostingHistory(h), _) => {
+                    if json {
+                        let records: Vec<_> = h
+                            .records
+                            .iter()
+                            .map(|(_, r)| {
+                                let mut obj = serde_json::json!(r);
+                                obj["outcome"] = r.outcome.json();
+                                obj
+                            })
+                            .collect();
+                        println!(
+                            "{}",
+                            serde_json::json!({"resource": id, "deployments": records})
+                        );
+                    } else {
+                        println!("{}\n{}", h.heading, h.summary);
+                        for (name, r) in &h.records {
+                            println!("\n{} {}", r.at.format("%Y-%m-%d %H:%M:%S"), r.summary(name));
+                            for s in &r.steps {
+                                println!("  {} {}", if s.ok { "✓" } else { "✗" }, s.step);
+                                for line in s.detail.lines() {
+                                    println!("      {line}");
+                                }
+                            }
+                        }
+                    }
+                    0
+                }
+                (_, Some(Outcome::Refused(r))) => refused(json, r),
+                _ => fail(json, EXIT_UNAVAILABLE, "history ended without an outcome"),
+            }
         }
         ResourceCommand::Rm { id, .. } => {
             engine.dispatch(&mut state, Action::RemoveResource(id.clone()));

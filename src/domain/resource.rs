@@ -572,6 +572,27 @@ pub struct DeployRecord {
 }
 
 impl DeployRecord {
+    /// The timeline's line: the summary, each step's result, and the output of a failed step.
+    pub fn timeline_text(&self, resource_name: &str) -> String {
+        let mut text = self.summary(resource_name);
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("{} {}", if s.ok { "✓" } else { "✗" }, s.step))
+            .collect();
+        text.push_str(&format!(" [{}]", steps.join(", ")));
+        if let Some(failed) = self.steps.iter().find(|s| !s.ok) {
+            let detail: String = failed
+                .detail
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let cut: String = detail.chars().take(400).collect();
+            text.push_str(&format!(" — {}: {cut}", failed.step));
+        }
+        text
+    }
+
     pub fn succeeded(&self) -> bool {
         self.outcome == DeployOutcome::Deployed
     }

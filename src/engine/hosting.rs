@@ -98,7 +98,7 @@ impl Engine {
         let event = TimelineEvent {
             at: now,
             kind: "deploy".into(),
-            message: record.summary(&resource.name),
+            message: record.timeline_text(&resource.name),
         };
         self.store.record_deploy(&record, &event)?;
         Ok(Action::Deployed(Box::new((record, resource.name))))
@@ -365,7 +365,50 @@ impl Engine {
         records.sort_by_key(|r| std::cmp::Reverse(r.1.at));
         Ok(Action::HostingHistoryLoaded(Box::new(
             crate::app::state::HostingHistory {
-                hosting,
+                heading: format!(
+                    "hosting {} of {} · {} · replaces at {}",
+                    hosting.id,
+                    hosting.old_cert,
+                    hosting.status.as_str(),
+                    hosting.replace_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+                summary: hosting.last_result.clone().unwrap_or_default(),
+                records,
+                scroll: 0,
+            },
+        )))
+    }
+
+    /// Every deployment to one resource, newest first (at most 100).
+    pub(super) fn resource_history(&self, id_or_name: &str) -> Result<Action, StoreError> {
+        let Some(r) = self.store.resource(id_or_name)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "RESOURCE",
+                Field::Id,
+                format!("no resource called {id_or_name}"),
+            )));
+        };
+        let holder = self.store.deployed_cert(&r.id)?;
+        let records = self
+            .store
+            .deploy_log(&r.id, 100)?
+            .into_iter()
+            .map(|rec| (r.name.clone(), rec))
+            .collect();
+        let files: Vec<String> = r
+            .targets
+            .iter()
+            .map(|(p, path)| format!("{}={}", p.as_str(), path.display()))
+            .collect();
+        Ok(Action::HostingHistoryLoaded(Box::new(
+            crate::app::state::HostingHistory {
+                heading: format!(
+                    "resource {} ({}) · holds {}",
+                    r.name,
+                    r.id,
+                    holder.as_deref().unwrap_or("no certificate yet")
+                ),
+                summary: files.join("  "),
                 records,
                 scroll: 0,
             },

@@ -655,6 +655,7 @@ impl Engine {
             Effect::LoadResources => self.load_resources()?,
             Effect::LoadHostings => Action::HostingsLoaded(self.store.hostings()?),
             Effect::LoadHostingHistory(id) => self.hosting_history(&id)?,
+            Effect::LoadResourceHistory(id) => self.resource_history(&id)?,
             Effect::AddHosting(req) => self.add_hosting(&req)?,
             Effect::CancelHosting(id) => self.hosting_action(&id, "cancel")?,
             Effect::RetryHosting(id) => self.hosting_action(&id, "retry")?,

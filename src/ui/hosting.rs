@@ -157,21 +157,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 pub fn render_history(f: &mut Frame, area: Rect, h: &HostingHistory, theme: &Theme) {
     let mut lines = vec![
-        Line::from(Span::styled(
-            format!(
-                "hosting {} of {} · {} · replaces at {}",
-                h.hosting.id,
-                h.hosting.old_cert,
-                h.hosting.status.as_str(),
-                h.hosting.replace_at.format("%Y-%m-%d %H:%M UTC")
-            ),
-            theme.title(),
-        )),
-        Line::from(h.hosting.last_result.clone().unwrap_or_default()),
+        Line::from(Span::styled(h.heading.clone(), theme.title())),
+        Line::from(h.summary.clone()),
         Line::from(""),
     ];
     if h.records.is_empty() {
-        lines.push(Line::from("No deployment has run for this hosting yet."));
+        lines.push(Line::from("No deployment has run here yet."));
     }
     for (name, r) in &h.records {
         lines.push(Line::from(Span::styled(
@@ -205,7 +196,7 @@ pub fn render_history(f: &mut Frame, area: Rect, h: &HostingHistory, theme: &The
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Hosting history — j/k scroll · Esc back "),
+                .title(" Deployment history — j/k scroll · Esc back "),
         );
     f.render_widget(p, area);
 }
