@@ -731,3 +731,43 @@ fn resource_form_adds_a_preset_resource_and_refuses_a_missing_directory() {
         Some(certdeck::domain::resource::Preset::Nginx)
     );
 }
+
+#[test]
+fn alarms_tab_shows_the_message_center_with_unread_marked() {
+    use certdeck::domain::message::{Message, Severity};
+    let mut s = state();
+    let msg = |id: u64, kind: &str, severity, text: &str, read| Message {
+        id,
+        at: now() - Duration::hours(id as i64),
+        cert_id: Some("id000004".into()),
+        kind: kind.into(),
+        severity,
+        text: text.into(),
+        read,
+    };
+    update(
+        &mut s,
+        Action::MessagesLoaded {
+            messages: vec![
+                msg(1, "hosting_failed", Severity::Critical, "hosting hst00002 failed: the renewal of id000004 is not issued yet (H-5)", false),
+                msg(2, "auto_renew_terminated", Severity::Critical, "auto-renewal terminated: the balance 10.00 CNY does not cover the renewal fee 199.00 CNY; renew by hand (AR-4)", false),
+                msg(3, "revocation", Severity::Warning, "revocation submitted (superseded)", true),
+                msg(4, "issued", Severity::Info, "review done: issued by the sandbox CA", true),
+            ],
+            unread: 2,
+        },
+        now(),
+    );
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 130, 14);
+    assert!(
+        frame.contains("✉ 2 unread"),
+        "the status bar counts unread messages"
+    );
+    insta::assert_snapshot!(frame);
+}

@@ -145,6 +145,16 @@ pub enum Action {
         /// Each file written, and whether it holds the key (0600).
         files: Vec<(std::path::PathBuf, bool)>,
     },
+    // Message center (issue #6).
+    MessagesLoaded {
+        messages: Vec<crate::domain::message::Message>,
+        unread: usize,
+    },
+    MoveMessage(i64),
+    /// Mark the selected message read (`Some(id)`: that one; `MarkAllRead` for all).
+    MarkRead(Option<u64>),
+    MarkAllRead,
+    ToggleUnreadOnly,
     // Resources and deployment (issue #5).
     AddResource(Box<crate::domain::resource::ResourceInput>),
     ResourceAdded(Box<crate::domain::resource::Resource>),

@@ -50,6 +50,14 @@ pub enum Effect {
     Reissue(Box<crate::app::action::ReissueSpec>),
     Export(Box<crate::app::action::ExportRequest>),
     LoadResources,
+    LoadMessages {
+        unread_only: bool,
+    },
+    MarkRead {
+        /// `None`: every message.
+        ids: Option<Vec<u64>>,
+        unread_only: bool,
+    },
     LoadHostings,
     LoadHostingHistory(String),
     LoadResourceHistory(String),

@@ -21,6 +21,11 @@ pub fn handles(action: &Action) -> bool {
             | Action::ResourceRemoved(_)
             | Action::ResourcesLoaded(_)
             | Action::ListResources
+            | Action::MessagesLoaded { .. }
+            | Action::MoveMessage(_)
+            | Action::MarkRead(_)
+            | Action::MarkAllRead
+            | Action::ToggleUnreadOnly
             | Action::ResourceHistory(_)
             | Action::Deploy { .. }
             | Action::Deployed(_)
@@ -95,6 +100,39 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![Effect::LoadResources]
         }
         Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
+        Action::MessagesLoaded { messages, unread } => {
+            state.messages = messages;
+            state.unread = unread;
+            state.message_selected = state
+                .message_selected
+                .min(state.messages.len().saturating_sub(1));
+            vec![]
+        }
+        Action::MoveMessage(delta) => {
+            let max = state.messages.len().saturating_sub(1) as i64;
+            state.message_selected = (state.message_selected as i64 + delta).clamp(0, max) as usize;
+            vec![]
+        }
+        Action::MarkRead(id) => {
+            let id = id.or_else(|| state.messages.get(state.message_selected).map(|m| m.id));
+            match id {
+                Some(id) => vec![Effect::MarkRead {
+                    ids: Some(vec![id]),
+                    unread_only: state.unread_only,
+                }],
+                None => vec![],
+            }
+        }
+        Action::MarkAllRead => vec![Effect::MarkRead {
+            ids: None,
+            unread_only: state.unread_only,
+        }],
+        Action::ToggleUnreadOnly => {
+            state.unread_only = !state.unread_only;
+            vec![Effect::LoadMessages {
+                unread_only: state.unread_only,
+            }]
+        }
         Action::ResourceHistory(id) => vec![Effect::LoadResourceHistory(id)],
         Action::AddHosting(req) => vec![Effect::AddHosting(req)],
         Action::CancelHosting(id) => vec![Effect::CancelHosting(id)],
@@ -440,7 +478,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 .unwrap_or_else(|| format!("hosting {} {}", hosting.id, hosting.status.as_str()));
             state.say(level, format!("{}: {text}", hosting.id));
             state.outcome = Some(Outcome::HostingSaved { hosting, warnings });
-            vec![Effect::LoadHostings, Effect::LoadResources]
+            vec![
+                Effect::LoadHostings,
+                Effect::LoadResources,
+                Effect::LoadMessages {
+                    unread_only: state.unread_only,
+                },
+            ]
         }
         Action::ResourcesLoaded(rows) => {
             state.resources = rows;
@@ -475,7 +519,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 format!("{}: {}", record.cert_id, record.summary(&name)),
             );
             state.outcome = Some(Outcome::Deployed(Box::new(record)));
-            vec![Effect::LoadResources]
+            vec![
+                Effect::LoadResources,
+                Effect::LoadMessages {
+                    unread_only: state.unread_only,
+                },
+            ]
         }
         _ => vec![],
     }

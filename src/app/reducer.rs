@@ -132,6 +132,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ResourceRemoved(_)
         | Action::ResourcesLoaded(_)
         | Action::ListResources
+        | Action::MessagesLoaded { .. }
+        | Action::MoveMessage(_)
+        | Action::MarkRead(_)
+        | Action::MarkAllRead
+        | Action::ToggleUnreadOnly
         | Action::ResourceHistory(_)
         | Action::Deploy { .. }
         | Action::Deployed(_)
@@ -168,6 +173,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadOrders,
                 Effect::LoadResources,
                 Effect::LoadHostings,
+                Effect::LoadMessages {
+                    unread_only: state.unread_only,
+                },
             ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id), Effect::LoadResources],
@@ -546,6 +554,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     Effect::LoadAccount,
                     Effect::LoadHostings,
                     Effect::LoadResources,
+                    Effect::LoadMessages {
+                        unread_only: state.unread_only,
+                    },
                 ]);
                 return effects;
             }

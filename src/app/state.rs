@@ -508,6 +508,11 @@ pub struct State {
     /// The Hosting tab's keys act on resources instead of hostings (`r` switches).
     pub hosting_on_resources: bool,
     pub resource_selected: usize,
+    /// The message center (issue #6): newest first, and how many are unread.
+    pub messages: Vec<crate::domain::message::Message>,
+    pub unread: usize,
+    pub message_selected: usize,
+    pub unread_only: bool,
 }
 
 /// A resource and the certificate it holds now.
@@ -552,6 +557,10 @@ impl Default for State {
             hosting_selected: 0,
             hosting_on_resources: false,
             resource_selected: 0,
+            messages: Vec::new(),
+            unread: 0,
+            message_selected: 0,
+            unread_only: false,
         }
     }
 }

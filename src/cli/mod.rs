@@ -14,6 +14,7 @@ pub mod import;
 pub mod json;
 pub mod letter;
 pub mod list;
+pub mod messages;
 pub mod reissue;
 pub mod remind;
 pub mod renew;
@@ -105,6 +106,8 @@ pub enum Command {
     Hosting(hosting::HostingArgs),
     /// Deploy a certificate to a resource: backup, write, check, reload, probe, roll back on failure
     Deploy(deploy::DeployArgs),
+    /// The message center: what the rules told you (renewals, validations, hostings, revocations, expiries)
+    Messages(messages::MessagesArgs),
     /// The sandbox CA: its CRL and certificates
     Ca(ca::CaArgs),
 }
@@ -178,6 +181,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Resource(a) => resource::run(cli, a),
         Command::Deploy(a) => deploy::run(cli, a),
         Command::Hosting(a) => hosting::run(cli, a),
+        Command::Messages(a) => messages::run(cli, a),
     }
 }
 

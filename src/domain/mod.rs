@@ -5,6 +5,7 @@ pub mod cert;
 pub mod id;
 pub mod key;
 pub mod letter;
+pub mod message;
 pub mod model;
 pub mod order;
 pub mod pem;

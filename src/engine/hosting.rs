@@ -97,7 +97,12 @@ impl Engine {
         );
         let event = TimelineEvent {
             at: now,
-            kind: "deploy".into(),
+            kind: if record.succeeded() {
+                "deploy"
+            } else {
+                "deploy_failed"
+            }
+            .into(),
             message: record.timeline_text(&resource.name),
         };
         self.store.record_deploy(&record, &event)?;
@@ -336,8 +341,8 @@ impl Engine {
             let name = resource.as_ref().map_or(rid.as_str(), |r| r.name.as_str());
             let event = TimelineEvent {
                 at: self.clock.now(),
-                kind: "deploy".into(),
-                message: record.summary(name),
+                kind: "deploy_failed".into(),
+                message: record.timeline_text(name),
             };
             self.store.record_deploy(&record, &event)?;
         }

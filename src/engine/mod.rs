@@ -653,6 +653,17 @@ impl Engine {
             Effect::Reissue(req) => self.reissue(*req)?,
             Effect::Export(req) => self.export(&req)?,
             Effect::LoadResources => self.load_resources()?,
+            Effect::LoadMessages { unread_only } => Action::MessagesLoaded {
+                messages: self.store.messages(500, unread_only)?,
+                unread: self.store.unread_messages()?,
+            },
+            Effect::MarkRead { ids, unread_only } => {
+                self.store.mark_read(ids.as_deref())?;
+                Action::MessagesLoaded {
+                    messages: self.store.messages(500, unread_only)?,
+                    unread: self.store.unread_messages()?,
+                }
+            }
             Effect::LoadHostings => Action::HostingsLoaded(self.store.hostings()?),
             Effect::LoadHostingHistory(id) => self.hosting_history(&id)?,
             Effect::LoadResourceHistory(id) => self.resource_history(&id)?,

@@ -1,6 +1,7 @@
 //! The redb store: typed tables behind a small API. Every state change is one write
 //! transaction holding the record, its timeline event and the journal entry together.
 mod lifecycle;
+mod messages;
 mod owner;
 pub mod paths;
 mod resources;
@@ -62,6 +63,8 @@ const CERT_RESOURCES: TableDefinition<(&str, &str), ()> = TableDefinition::new("
 const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("deploy_log");
 /// Deployments under way, by resource id (see `DeployJournal`).
 const DEPLOY_JOURNAL: TableDefinition<&str, &[u8]> = TableDefinition::new("deploy_journal");
+/// The message center (issue #6), in the order messages were raised.
+const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
 /// Hostings (SPEC §4), by id.
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
@@ -790,6 +793,7 @@ impl Store {
                     timeline
                         .insert((oid, next), encode(&effect.event).as_slice())
                         .map_err(db_err)?;
+                    messages::raise(&txn, oid, other.ignored, &effect.event)?;
                 }
                 if !effect.crl.is_empty() {
                     let mut crl = txn.open_table(CRL).map_err(db_err)?;
@@ -879,6 +883,13 @@ impl Store {
                 timeline
                     .insert((id, next), encode(&effect.event).as_slice())
                     .map_err(db_err)?;
+                let ignored = effect.updated.as_ref().is_some_and(|c| c.ignored)
+                    || (effect.updated.is_none()
+                        && match certs.get(id).map_err(db_err)? {
+                            Some(v) => decode::<Certificate>(v.value())?.ignored,
+                            None => false,
+                        });
+                messages::raise(&txn, id, ignored, &effect.event)?;
                 applied += 1;
             }
         }
@@ -1174,6 +1185,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         // records that exist.
         txn.open_table(HOSTINGS).map_err(db_err)?;
         txn.open_table(DEPLOY_JOURNAL).map_err(db_err)?;
+        txn.open_table(MESSAGES).map_err(db_err)?;
         {
             let certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;

@@ -180,6 +180,7 @@ impl Store {
             timeline
                 .insert((id, n), encode(event).as_slice())
                 .map_err(db_err)?;
+            super::messages::raise(&txn, id, false, event)?;
         }
         txn.commit().map_err(db_err)
     }
@@ -231,6 +232,10 @@ impl Store {
             timeline
                 .insert((id, n), encode(event).as_slice())
                 .map_err(db_err)?;
+            // H-6: hosting messages can be switched off per hosting.
+            if h.notify {
+                super::messages::raise(&txn, id, false, event)?;
+            }
         }
         txn.commit().map_err(db_err)
     }

@@ -26,6 +26,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::List,
         Context::Validation,
         Context::Hosting,
+        Context::Alarms,
         Context::Detail,
         Context::Menu,
         Context::Revoke,

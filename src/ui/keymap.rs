@@ -23,6 +23,7 @@ pub enum Context {
     HostingForm,
     DeployPick,
     ResourceForm,
+    Alarms,
 }
 
 impl Context {
@@ -46,6 +47,7 @@ impl Context {
             Context::HostingForm => "Hosting form",
             Context::DeployPick => "Deploy to a resource",
             Context::ResourceForm => "Resource form",
+            Context::Alarms => "Alarms (messages)",
         }
     }
 }
@@ -101,6 +103,37 @@ use KeyCode::{
 };
 
 pub static BINDINGS: &[Binding] = &[
+    key(
+        Alarms,
+        Char('j'),
+        "j / k",
+        "next / previous message",
+        Some(Action::MoveMessage(1)),
+    ),
+    key(Alarms, Down, "", "", Some(Action::MoveMessage(1))),
+    key(Alarms, Char('k'), "", "", Some(Action::MoveMessage(-1))),
+    key(Alarms, Up, "", "", Some(Action::MoveMessage(-1))),
+    key(
+        Alarms,
+        Enter,
+        "Enter",
+        "mark the message read",
+        Some(Action::MarkRead(None)),
+    ),
+    key(
+        Alarms,
+        Char('A'),
+        "A",
+        "mark every message read",
+        Some(Action::MarkAllRead),
+    ),
+    key(
+        Alarms,
+        Char('u'),
+        "u",
+        "only unread messages / all",
+        Some(Action::ToggleUnreadOnly),
+    ),
     key(
         Hosting,
         Char('j'),
@@ -728,6 +761,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::None) if state.tab == Tab::Certificates => vec![List, Global],
         (_, Overlay::None) if state.tab == Tab::Validation => vec![Validation, Global],
         (_, Overlay::None) if state.tab == Tab::Hosting => vec![Hosting, Global],
+        (_, Overlay::None) if state.tab == Tab::Alarms => vec![Alarms, Global],
         (_, Overlay::None) => vec![Global],
     }
 }

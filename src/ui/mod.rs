@@ -1,4 +1,5 @@
 //! The terminal UI: event loop, terminal set-up and restore, and the views.
+pub mod alarms;
 pub mod apply_form;
 pub mod certs;
 pub mod detail;

@@ -43,15 +43,19 @@ pub fn draw(
     let body = rows[1];
     match (&state.overlay, form) {
         (Overlay::Upload, Some(form)) => form.render(f, body, state, theme),
-        (Overlay::Apply, _) if apply.is_some() => apply.expect("checked").render(f, body, state, theme),
+        (Overlay::Apply, _) if apply.is_some() => {
+            apply.expect("checked").render(f, body, state, theme)
+        }
         (Overlay::Detail(d), _) => detail::render(f, body, d, state.now, theme),
-        (Overlay::Forecast { days, entries }, _) => forecast(f, body, *days, entries, state.now, theme),
+        (Overlay::Forecast { days, entries }, _) => {
+            forecast(f, body, *days, entries, state.now, theme)
+        }
         (Overlay::HostingHistory(h), _) => super::hosting::render_history(f, body, h, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => validation::render(f, body, state, theme),
             Tab::Hosting => super::hosting::render(f, body, state, theme),
-            Tab::Alarms => placeholder(f, body, "Alarms", "Expiry alarm policies, notification channels and the message center arrive with the alarms issue (#6)."),
+            Tab::Alarms => super::alarms::render(f, body, state, theme),
         },
     }
     status_bar(f, rows[2], state, theme);
@@ -132,17 +136,6 @@ pub fn tab_at(x: u16) -> Option<Tab> {
     None
 }
 
-fn placeholder(f: &mut Frame, area: Rect, title: &str, text: &str) {
-    let p = Paragraph::new(vec![Line::from(""), Line::from(format!("  {text}"))])
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" {title} ")),
-        );
-    f.render_widget(p, area);
-}
-
 fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (total, expired, soon) = state.counts;
     let line = Line::from(vec![
@@ -160,6 +153,14 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Span::styled(
             format!("⚠ {soon} within 30 days"),
             if soon > 0 { theme.warn() } else { theme.dim() },
+        ),
+        Span::styled(
+            if state.unread > 0 {
+                format!(" │ ✉ {} unread", state.unread)
+            } else {
+                String::new()
+            },
+            theme.warn(),
         ),
         Span::raw(format!(
             " │ balance {} │ {} │ {} │ ? help",

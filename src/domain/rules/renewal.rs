@@ -153,7 +153,7 @@ pub fn fee_not_covered(cert: &Certificate, fee: Money, balance: Money, now: Time
     Fired {
         event: TimelineEvent {
             at: now,
-            kind: "auto_renew".into(),
+            kind: "auto_renew_terminated".into(),
             message: format!(
                 "auto-renewal terminated: the balance {balance} {CURRENCY} does not cover the renewal fee {fee} {CURRENCY}; renew by hand (AR-4)"
             ),

@@ -1,0 +1,70 @@
+//! The Alarms tab: the message center — every message a rule raised, newest first, unread ones
+//! marked — rendered from State alone.
+use crate::app::state::State;
+use crate::domain::message::Severity;
+use crate::ui::text::clip;
+use crate::ui::theme::Theme;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " Messages{} · {} unread · Enter read · A all read · u {} ",
+        if state.unread_only {
+            " (unread only)"
+        } else {
+            ""
+        },
+        state.unread,
+        if state.unread_only {
+            "show all"
+        } else {
+            "unread only"
+        }
+    ));
+    if state.messages.is_empty() {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::from("  No messages. Renewals charged or stopped, validations missed, reviews done, hostings and"),
+            Line::from("  revocations, expiries (unless ignored, IG-2) all leave one here."),
+        ])
+        .block(block);
+        f.render_widget(p, area);
+        return;
+    }
+    let rows = state.messages.iter().enumerate().map(|(i, m)| {
+        let (mark, style) = match m.severity {
+            Severity::Critical => ("✗ critical", theme.danger()),
+            Severity::Warning => ("⚠ warning", theme.warn()),
+            Severity::Info => ("· info", theme.ok()),
+        };
+        let text_style = if m.read {
+            theme.dim()
+        } else {
+            ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD)
+        };
+        let row = Row::new(vec![
+            Cell::from(if m.read { " " } else { "●" }),
+            Cell::from(m.at.format("%Y-%m-%d %H:%M").to_string()),
+            Cell::from(Span::styled(mark, style)),
+            Cell::from(m.cert_id.clone().unwrap_or_default()),
+            Cell::from(Span::styled(clip(&m.text, 120), text_style)),
+        ]);
+        if i == state.message_selected {
+            row.style(theme.selected())
+        } else {
+            row
+        }
+    });
+    let header = Row::new(vec!["", "WHEN", "SEVERITY", "CERT", "MESSAGE"]).style(theme.title());
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(16),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Min(30),
+    ];
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
