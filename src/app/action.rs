@@ -145,6 +145,26 @@ pub enum Action {
         /// Each file written, and whether it holds the key (0600).
         files: Vec<(std::path::PathBuf, bool)>,
     },
+    // Alarm policies and the outbox (issue #6).
+    AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
+    AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
+    RemoveAlarm(String),
+    AlarmRemoved(String),
+    /// `alarm test`: which certificates a policy fires for now.
+    TestAlarm(String),
+    AlarmTested(
+        Box<(
+            crate::domain::rules::alarm::AlarmPolicy,
+            Vec<(CertSummary, bool)>,
+        )>,
+    ),
+    ListAlarms,
+    AlarmsLoaded {
+        policies: Vec<crate::domain::rules::alarm::AlarmPolicy>,
+        deliveries: Vec<crate::domain::delivery::Delivery>,
+    },
+    RetryDelivery(u64),
+    DeliveryTried(Box<crate::domain::delivery::Delivery>),
     // Message center (issue #6).
     MessagesLoaded {
         messages: Vec<crate::domain::message::Message>,

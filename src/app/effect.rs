@@ -50,6 +50,11 @@ pub enum Effect {
     Reissue(Box<crate::app::action::ReissueSpec>),
     Export(Box<crate::app::action::ExportRequest>),
     LoadResources,
+    AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
+    RemoveAlarm(String),
+    TestAlarm(String),
+    LoadAlarms,
+    RetryDelivery(u64),
     LoadMessages {
         unread_only: bool,
     },

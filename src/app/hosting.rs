@@ -21,6 +21,16 @@ pub fn handles(action: &Action) -> bool {
             | Action::ResourceRemoved(_)
             | Action::ResourcesLoaded(_)
             | Action::ListResources
+            | Action::AddAlarm(_)
+            | Action::AlarmSaved(_)
+            | Action::RemoveAlarm(_)
+            | Action::AlarmRemoved(_)
+            | Action::TestAlarm(_)
+            | Action::AlarmTested(_)
+            | Action::ListAlarms
+            | Action::AlarmsLoaded { .. }
+            | Action::RetryDelivery(_)
+            | Action::DeliveryTried(_)
             | Action::MessagesLoaded { .. }
             | Action::MoveMessage(_)
             | Action::MarkRead(_)
@@ -100,6 +110,51 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![Effect::LoadResources]
         }
         Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
+        Action::AddAlarm(input) => vec![Effect::AddAlarm(input)],
+        Action::RemoveAlarm(id) => vec![Effect::RemoveAlarm(id)],
+        Action::TestAlarm(id) => vec![Effect::TestAlarm(id)],
+        Action::ListAlarms => vec![Effect::LoadAlarms],
+        Action::RetryDelivery(id) => vec![Effect::RetryDelivery(id)],
+        Action::AlarmsLoaded {
+            policies,
+            deliveries,
+        } => {
+            state.alarms = policies;
+            state.deliveries = deliveries;
+            vec![]
+        }
+        Action::AlarmSaved(p) => {
+            state.say(
+                Level::Info,
+                format!("alarm policy {} ({}) saved", p.name, p.id),
+            );
+            state.outcome = Some(Outcome::AlarmSaved(p));
+            vec![Effect::LoadAlarms]
+        }
+        Action::AlarmRemoved(id) => {
+            state.say(Level::Info, format!("alarm policy {id} removed"));
+            state.outcome = Some(Outcome::AlarmRemoved(id));
+            vec![Effect::LoadAlarms]
+        }
+        Action::AlarmTested(t) => {
+            state.outcome = Some(Outcome::AlarmTested(t));
+            vec![]
+        }
+        Action::DeliveryTried(d) => {
+            let text = match d.state {
+                crate::domain::delivery::DeliveryState::Delivered => {
+                    format!("delivery {} delivered", d.id)
+                }
+                _ => format!(
+                    "delivery {} not delivered: {}",
+                    d.id,
+                    d.last_error.clone().unwrap_or_default()
+                ),
+            };
+            state.say(Level::Info, text);
+            state.outcome = Some(Outcome::DeliveryTried(d));
+            vec![Effect::LoadAlarms]
+        }
         Action::MessagesLoaded { messages, unread } => {
             state.messages = messages;
             state.unread = unread;

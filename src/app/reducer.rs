@@ -132,6 +132,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ResourceRemoved(_)
         | Action::ResourcesLoaded(_)
         | Action::ListResources
+        | Action::AddAlarm(_)
+        | Action::AlarmSaved(_)
+        | Action::RemoveAlarm(_)
+        | Action::AlarmRemoved(_)
+        | Action::TestAlarm(_)
+        | Action::AlarmTested(_)
+        | Action::ListAlarms
+        | Action::AlarmsLoaded { .. }
+        | Action::RetryDelivery(_)
+        | Action::DeliveryTried(_)
         | Action::MessagesLoaded { .. }
         | Action::MoveMessage(_)
         | Action::MarkRead(_)
@@ -176,6 +186,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadMessages {
                     unread_only: state.unread_only,
                 },
+                Effect::LoadAlarms,
             ]
         }
         Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id), Effect::LoadResources],
@@ -557,6 +568,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     Effect::LoadMessages {
                         unread_only: state.unread_only,
                     },
+                    Effect::LoadAlarms,
                 ]);
                 return effects;
             }

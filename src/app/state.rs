@@ -439,6 +439,15 @@ pub enum Outcome {
         message: String,
     },
     ResourceAdded(Box<crate::domain::resource::Resource>),
+    AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
+    AlarmRemoved(String),
+    AlarmTested(
+        Box<(
+            crate::domain::rules::alarm::AlarmPolicy,
+            Vec<(CertSummary, bool)>,
+        )>,
+    ),
+    DeliveryTried(Box<crate::domain::delivery::Delivery>),
     HostingSaved {
         hosting: Box<crate::domain::rules::hosting::Hosting>,
         warnings: Vec<String>,
@@ -513,6 +522,9 @@ pub struct State {
     pub unread: usize,
     pub message_selected: usize,
     pub unread_only: bool,
+    /// Alarm policies and the newest outbox deliveries.
+    pub alarms: Vec<crate::domain::rules::alarm::AlarmPolicy>,
+    pub deliveries: Vec<crate::domain::delivery::Delivery>,
 }
 
 /// A resource and the certificate it holds now.
@@ -561,6 +573,8 @@ impl Default for State {
             unread: 0,
             message_selected: 0,
             unread_only: false,
+            alarms: Vec::new(),
+            deliveries: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod account;
+pub mod alarm;
 pub mod apply;
 pub mod ca;
 pub mod catalogue;
@@ -15,6 +16,7 @@ pub mod json;
 pub mod letter;
 pub mod list;
 pub mod messages;
+pub mod outbox;
 pub mod reissue;
 pub mod remind;
 pub mod renew;
@@ -108,6 +110,10 @@ pub enum Command {
     Deploy(deploy::DeployArgs),
     /// The message center: what the rules told you (renewals, validations, hostings, revocations, expiries)
     Messages(messages::MessagesArgs),
+    /// Expiry alarm policies (AL-1, AL-2): add, list, rm, test
+    Alarm(alarm::AlarmArgs),
+    /// Notification deliveries with their state; retry a failed one
+    Outbox(outbox::OutboxArgs),
     /// The sandbox CA: its CRL and certificates
     Ca(ca::CaArgs),
 }
@@ -182,6 +188,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Deploy(a) => deploy::run(cli, a),
         Command::Hosting(a) => hosting::run(cli, a),
         Command::Messages(a) => messages::run(cli, a),
+        Command::Alarm(a) => alarm::run(cli, a),
+        Command::Outbox(a) => outbox::run(cli, a),
     }
 }
 

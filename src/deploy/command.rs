@@ -17,10 +17,25 @@ pub struct CommandRun {
 }
 
 pub fn run(command: &str, timeout: Duration) -> CommandRun {
+    run_with(command, timeout, &[], None)
+}
+
+/// `run` with extra environment variables and `input` written to the command's stdin.
+pub fn run_with(
+    command: &str,
+    timeout: Duration,
+    env: &[(String, String)],
+    input: Option<&[u8]>,
+) -> CommandRun {
     let mut child = match Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
-        .stdin(Stdio::null())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -36,6 +51,14 @@ pub fn run(command: &str, timeout: Duration) -> CommandRun {
         }
     };
     let pid = child.id() as i32;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        let bytes = bytes.to_vec();
+        // A writer thread, so a command that does not read its input cannot block us.
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&bytes);
+        });
+    }
     let readers: Vec<_> = [
         child
             .stdout

@@ -2,6 +2,7 @@
 pub mod account;
 pub mod catalogue;
 pub mod cert;
+pub mod delivery;
 pub mod id;
 pub mod key;
 pub mod letter;

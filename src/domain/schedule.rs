@@ -25,10 +25,12 @@ pub enum DueKind {
     RevocationDeadline,
     /// A hosting's replacement time (H-5); the entry carries the hosting's id.
     HostingReplace,
+    /// An alarm policy's evaluation (AL-2); the entry carries the policy's id.
+    AlarmEvaluate,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 7] = [
+    pub const ALL: [DueKind; 8] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
@@ -36,6 +38,7 @@ impl DueKind {
         DueKind::RevocationReview,
         DueKind::RevocationDeadline,
         DueKind::HostingReplace,
+        DueKind::AlarmEvaluate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl DueKind {
             DueKind::RevocationReview => "revocation_review",
             DueKind::RevocationDeadline => "revocation_deadline",
             DueKind::HostingReplace => "hosting_replace",
+            DueKind::AlarmEvaluate => "alarm_evaluate",
         }
     }
 
@@ -67,6 +71,7 @@ impl DueKind {
             DueKind::HostingReplace => {
                 "hosting: the new certificate replaces the old on its resources"
             }
+            DueKind::AlarmEvaluate => "alarm policy evaluated (AL-2)",
         }
     }
 }
@@ -203,6 +208,8 @@ pub struct TickReport {
     pub dropped: usize,
     /// Entries whose work failed (e.g. the CA refused); they stay scheduled and are retried.
     pub failed: Vec<FiredNote>,
+    /// Outbox deliveries tried (issue #6).
+    pub deliveries_tried: usize,
 }
 
 /// Every entry a certificate, its order and its revocation need now.
@@ -271,7 +278,7 @@ pub fn fire(
         DueKind::RenewalFee => Firing::Renew,
         DueKind::RevocationReview | DueKind::RevocationDeadline => Firing::Revocation,
         // Hosting entries are keyed by hosting, not certificate: the engine fires them itself.
-        DueKind::HostingReplace => return None,
+        DueKind::HostingReplace | DueKind::AlarmEvaluate => return None,
     })
 }
 
@@ -355,7 +362,8 @@ mod tests {
             | DueKind::RenewalFee
             | DueKind::RevocationReview
             | DueKind::RevocationDeadline
-            | DueKind::HostingReplace => DueKind::ALL.contains(&k),
+            | DueKind::HostingReplace
+            | DueKind::AlarmEvaluate => DueKind::ALL.contains(&k),
         };
         assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }

@@ -1,6 +1,7 @@
 //! The engine: runs the reducer's effects against the store and feeds results back.
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
+mod alarms;
 pub mod clock;
 mod export;
 mod hosting;
@@ -158,6 +159,25 @@ impl Engine {
             if due.is_empty() {
                 break;
             }
+            // Alarm policies are keyed by policy: each evaluation is its own transaction.
+            let alarms: Vec<_> = due
+                .iter()
+                .filter(|e| e.kind == crate::domain::schedule::DueKind::AlarmEvaluate)
+                .cloned()
+                .collect();
+            due.retain(|e| e.kind != crate::domain::schedule::DueKind::AlarmEvaluate);
+            for entry in alarms {
+                match self.evaluate_alarm(&entry)? {
+                    Some((p, n)) if n > 0 => report.fired.push(FiredNote {
+                        cert_id: p.id.clone(),
+                        kind: entry.kind,
+                        due: entry.due,
+                        message: format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
+                    }),
+                    Some(_) => {}
+                    None => report.dropped += 1,
+                }
+            }
             // Hostings are keyed by hosting and do network work: each runs on its own.
             let hostings: Vec<_> = due
                 .iter()
@@ -279,6 +299,7 @@ impl Engine {
                 break;
             }
         }
+        report.deliveries_tried = self.send_deliveries()?;
         Ok(report)
     }
 
@@ -653,6 +674,14 @@ impl Engine {
             Effect::Reissue(req) => self.reissue(*req)?,
             Effect::Export(req) => self.export(&req)?,
             Effect::LoadResources => self.load_resources()?,
+            Effect::AddAlarm(input) => self.add_alarm(&input)?,
+            Effect::RemoveAlarm(id) => self.remove_alarm(&id)?,
+            Effect::TestAlarm(id) => self.test_alarm(&id)?,
+            Effect::RetryDelivery(id) => self.retry_delivery(id)?,
+            Effect::LoadAlarms => Action::AlarmsLoaded {
+                policies: self.store.alarms()?,
+                deliveries: self.store.deliveries(200)?,
+            },
             Effect::LoadMessages { unread_only } => Action::MessagesLoaded {
                 messages: self.store.messages(500, unread_only)?,
                 unread: self.store.unread_messages()?,

@@ -1,5 +1,6 @@
 //! The redb store: typed tables behind a small API. Every state change is one write
 //! transaction holding the record, its timeline event and the journal entry together.
+pub mod alarms;
 mod lifecycle;
 mod messages;
 mod owner;
@@ -65,6 +66,12 @@ const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("de
 const DEPLOY_JOURNAL: TableDefinition<&str, &[u8]> = TableDefinition::new("deploy_journal");
 /// The message center (issue #6), in the order messages were raised.
 const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+/// Alarm policies (SPEC §10), by id.
+const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
+/// When a policy last fired for a certificate: `(policy id, cert id)` → unix seconds.
+const ALARM_FIRINGS: TableDefinition<(&str, &str), i64> = TableDefinition::new("alarm_firings");
+/// The delivery outbox, in the order deliveries were made.
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// Hostings (SPEC §4), by id.
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
@@ -1186,6 +1193,9 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(HOSTINGS).map_err(db_err)?;
         txn.open_table(DEPLOY_JOURNAL).map_err(db_err)?;
         txn.open_table(MESSAGES).map_err(db_err)?;
+        txn.open_table(ALARMS).map_err(db_err)?;
+        txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
+        txn.open_table(OUTBOX).map_err(db_err)?;
         {
             let certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;

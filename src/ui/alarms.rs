@@ -10,6 +10,71 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let parts = ratatui::layout::Layout::default()
+        .direction(ratatui::layout::Direction::Vertical)
+        .constraints([
+            Constraint::Length(policies_height(state)),
+            Constraint::Min(5),
+        ])
+        .split(area);
+    policies(f, parts[0], state, theme);
+    messages(f, parts[1], state, theme);
+}
+
+fn policies_height(state: &State) -> u16 {
+    (state.alarms.len().clamp(1, 6) + 3) as u16
+}
+
+/// Policies with their next evaluation, and the outbox by state.
+fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    use crate::domain::delivery::DeliveryState;
+    let count = |s: DeliveryState| state.deliveries.iter().filter(|d| d.state == s).count();
+    let title = format!(
+        " {} alarm polic{} · outbox: {} pending, {} delivered, {} dead (certdeck outbox) ",
+        state.alarms.len(),
+        if state.alarms.len() == 1 { "y" } else { "ies" },
+        count(DeliveryState::Pending),
+        count(DeliveryState::Delivered),
+        count(DeliveryState::Dead)
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    if state.alarms.is_empty() {
+        let p = Paragraph::new(Line::from(
+            "  No alarm policies: certdeck alarm add NAME [--threshold 30] [--webhook URL] [--command CMD]",
+        ))
+        .block(block);
+        f.render_widget(p, area);
+        return;
+    }
+    let rows = state.alarms.iter().map(|p| {
+        let frequency = match p.frequency {
+            crate::domain::rules::alarm::Frequency::Once => "once".to_string(),
+            crate::domain::rules::alarm::Frequency::EveryPeriods(n) => format!("every {n} periods"),
+        };
+        Row::new(vec![
+            Cell::from(p.name.clone()),
+            Cell::from(format!("≤ {} days", p.threshold_days)),
+            Cell::from(format!("{} s", p.period_secs)),
+            Cell::from(frequency),
+            Cell::from(format!("{} recipient(s)", p.recipients.len())),
+            Cell::from(Span::styled(
+                format!("next {}", p.next_evaluation.format("%Y-%m-%d %H:%M:%S")),
+                theme.dim(),
+            )),
+        ])
+    });
+    let widths = [
+        Constraint::Length(20),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(16),
+        Constraint::Length(16),
+        Constraint::Min(20),
+    ];
+    f.render_widget(Table::new(rows, widths).block(block), area);
+}
+
+fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default().borders(Borders::ALL).title(format!(
         " Messages{} · {} unread · Enter read · A all read · u {} ",
         if state.unread_only {

@@ -1,4 +1,5 @@
 //! One module per SPEC section. Each rule is a function; refusals quote the rule ID.
+pub mod alarm;
 pub mod apply;
 pub mod delete;
 pub mod export;

@@ -1,0 +1,152 @@
+//! The delivery outbox (issue #6): every notification a firing sends, written in the firing's
+//! transaction, tried at least once, retried with backoff, dead after a bounded number of tries
+//! (and retried by hand from there). Each carries an idempotency key so a receiver that saw a
+//! delivery whose answer got lost can tell the retry apart.
+use crate::domain::rules::alarm::{Channel, WebhookStyle};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Tries before a delivery is dead.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: u64,
+    pub policy_id: String,
+    pub recipient: String,
+    pub channel: Channel,
+    /// The event as JSON text (the documented body).
+    pub event: String,
+    pub idempotency_key: String,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub state: DeliveryState,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// The pause before try `attempts + 1`: 30 s, doubling, at most an hour.
+pub fn backoff(attempts: u32) -> chrono::Duration {
+    let secs = 30i64.saturating_mul(1 << attempts.saturating_sub(1).min(10));
+    chrono::Duration::seconds(secs.min(3600))
+}
+
+/// A delivery after one try.
+pub fn after_attempt(d: &Delivery, result: Result<(), String>, now: Timestamp) -> Delivery {
+    let mut d = d.clone();
+    d.attempts += 1;
+    match result {
+        Ok(()) => {
+            d.state = DeliveryState::Delivered;
+            d.delivered_at = Some(now);
+            d.last_error = None;
+        }
+        Err(e) => {
+            d.last_error = Some(e);
+            if d.attempts >= MAX_ATTEMPTS {
+                d.state = DeliveryState::Dead;
+            } else {
+                d.next_attempt_at = now + backoff(d.attempts);
+            }
+        }
+    }
+    d
+}
+
+/// A dead (or failing) delivery tried again now, from the start.
+pub fn retried(d: &Delivery, now: Timestamp) -> Delivery {
+    let mut d = d.clone();
+    d.state = DeliveryState::Pending;
+    d.attempts = 0;
+    d.next_attempt_at = now;
+    d
+}
+
+/// The body a webhook gets: certdeck's JSON, or the chat service's shape around the text.
+pub fn webhook_body(style: WebhookStyle, event: &serde_json::Value) -> String {
+    let text = event["text"]
+        .as_str()
+        .unwrap_or("certdeck alarm")
+        .to_string();
+    match style {
+        WebhookStyle::Json => event.to_string(),
+        WebhookStyle::Slack => serde_json::json!({ "text": text }).to_string(),
+        WebhookStyle::Feishu => {
+            serde_json::json!({"msg_type": "text", "content": {"text": text}}).to_string()
+        }
+        WebhookStyle::DingTalk => {
+            serde_json::json!({"msgtype": "text", "text": {"content": text}}).to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn delivery() -> Delivery {
+        Delivery {
+            id: 1,
+            policy_id: "p".into(),
+            recipient: "ops".into(),
+            channel: Channel::Command {
+                program: "true".into(),
+            },
+            event: "{}".into(),
+            idempotency_key: "k".into(),
+            attempts: 0,
+            next_attempt_at: Utc::now(),
+            state: DeliveryState::Pending,
+            last_error: None,
+            created_at: Utc::now(),
+            delivered_at: None,
+        }
+    }
+
+    #[test]
+    fn rule_al2_failed_deliveries_back_off_then_die_and_can_be_retried() {
+        let now = Utc::now();
+        let mut d = delivery();
+        for i in 1..MAX_ATTEMPTS {
+            d = after_attempt(&d, Err("503".into()), now);
+            assert_eq!((d.state, d.attempts), (DeliveryState::Pending, i));
+            assert_eq!(d.next_attempt_at, now + backoff(i));
+        }
+        d = after_attempt(&d, Err("503".into()), now);
+        assert_eq!(d.state, DeliveryState::Dead);
+        let r = retried(&d, now);
+        assert_eq!((r.state, r.attempts), (DeliveryState::Pending, 0));
+        let ok = after_attempt(&r, Ok(()), now);
+        assert_eq!(ok.state, DeliveryState::Delivered);
+        assert_eq!(backoff(1), chrono::Duration::seconds(30));
+        assert_eq!(backoff(20), chrono::Duration::seconds(3600));
+    }
+
+    #[test]
+    fn chat_styles_wrap_the_text() {
+        let e = serde_json::json!({"text": "expires soon"});
+        assert!(webhook_body(WebhookStyle::Slack, &e).contains("\"text\":\"expires soon\""));
+        assert!(webhook_body(WebhookStyle::DingTalk, &e).contains("\"msgtype\":\"text\""));
+        assert!(webhook_body(WebhookStyle::Feishu, &e).contains("\"msg_type\":\"text\""));
+    }
+}

@@ -1,0 +1,326 @@
+//! SPEC §10, expiry alarms (AL-1, AL-2), and IG-2: policies, which certificates a policy fires
+//! for at a given time, and what each firing sends.
+use crate::domain::model::{CertSummary, Status};
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::time::{days_left, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// AL-1 objects: which certificates a policy watches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Objects {
+    All,
+    Ids(Vec<String>),
+    /// Certificates tagged `key=value`.
+    Tag(String, String),
+}
+
+/// AL-1 frequency: once per certificate, or again every N statistical periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frequency {
+    Once,
+    EveryPeriods(u32),
+}
+
+/// Where a firing goes besides the message center (which always gets it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    /// HTTP POST of the event JSON; `secret` signs it (HMAC-SHA256); `style` shapes the body for
+    /// chat incoming webhooks.
+    Webhook {
+        url: String,
+        secret: Option<String>,
+        style: WebhookStyle,
+    },
+    /// A program run with the event in `CERTDECK_*` variables and JSON on stdin.
+    Command { program: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookStyle {
+    /// certdeck's own JSON (documented in the README).
+    Json,
+    /// `{"text": …}` (Slack, Mattermost, Teams' simple cards).
+    Slack,
+    /// `{"msg_type":"text","content":{"text":…}}` (Feishu).
+    Feishu,
+    /// `{"msgtype":"text","text":{"content":…}}` (DingTalk, WeCom).
+    DingTalk,
+}
+
+impl WebhookStyle {
+    pub fn parse(s: &str) -> Result<WebhookStyle, String> {
+        match s {
+            "json" => Ok(WebhookStyle::Json),
+            "slack" | "teams" | "mattermost" => Ok(WebhookStyle::Slack),
+            "feishu" | "lark" => Ok(WebhookStyle::Feishu),
+            "dingtalk" | "wecom" => Ok(WebhookStyle::DingTalk),
+            other => Err(format!(
+                "\"{other}\": the style is json, slack, teams, feishu or dingtalk"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub name: String,
+    /// A recipient group's name, if the recipient came from one.
+    pub group: Option<String>,
+    pub channel: Channel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmPolicy {
+    pub id: String,
+    pub name: String,
+    pub remarks: String,
+    pub project: Option<String>,
+    pub objects: Objects,
+    /// Fires while days to expiry <= this.
+    pub threshold_days: i64,
+    /// The statistical period, in seconds.
+    pub period_secs: i64,
+    pub frequency: Frequency,
+    /// The notification template: recipients with their channels.
+    pub recipients: Vec<Recipient>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    /// When the policy is evaluated next (its schedule entry).
+    pub next_evaluation: Timestamp,
+}
+
+/// What the user gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmInput {
+    pub name: String,
+    pub remarks: String,
+    pub project: Option<String>,
+    pub objects: Objects,
+    pub threshold_days: Option<i64>,
+    pub period_secs: Option<i64>,
+    pub frequency: Frequency,
+    pub recipients: Vec<Recipient>,
+}
+
+/// AL-1: checks a policy as given, with its defaults (30 days, one minute).
+pub fn validate_policy(
+    input: &AlarmInput,
+    id: String,
+    now: Timestamp,
+) -> Result<AlarmPolicy, Refusal> {
+    let refuse = |field, m: String| Err(Refusal::new("AL-1", field, m));
+    if input.name.trim().is_empty() {
+        return refuse(Field::Name, "an alarm policy needs a name".into());
+    }
+    let threshold = input.threshold_days.unwrap_or(30);
+    if !(0..=3650).contains(&threshold) {
+        return refuse(
+            Field::Years,
+            format!("threshold {threshold} days: from 0 to 3650"),
+        );
+    }
+    let period = input.period_secs.unwrap_or(60);
+    if !(60..=86_400 * 7).contains(&period) {
+        return refuse(
+            Field::Years,
+            format!("statistical period {period} s: from 1 minute to 7 days"),
+        );
+    }
+    if input.frequency == Frequency::EveryPeriods(0) {
+        return refuse(
+            Field::Years,
+            "the frequency is once, or every N periods with N at least 1".into(),
+        );
+    }
+    if let Objects::Ids(ids) = &input.objects {
+        if ids.is_empty() {
+            return refuse(
+                Field::Id,
+                "name the certificates, or watch all of them".into(),
+            );
+        }
+    }
+    for r in &input.recipients {
+        if let Channel::Webhook { url, .. } = &r.channel {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return refuse(
+                    Field::Domain,
+                    format!("webhook {url}: the URL starts with http:// or https://"),
+                );
+            }
+        }
+    }
+    Ok(AlarmPolicy {
+        id,
+        name: input.name.trim().to_string(),
+        remarks: input.remarks.clone(),
+        project: input.project.clone(),
+        objects: input.objects.clone(),
+        threshold_days: threshold,
+        period_secs: period,
+        frequency: input.frequency,
+        recipients: input.recipients.clone(),
+        enabled: true,
+        created_at: now,
+        next_evaluation: now,
+    })
+}
+
+impl AlarmPolicy {
+    /// Whether the policy watches `c` (objects, project).
+    pub fn watches(&self, c: &CertSummary) -> bool {
+        let object = match &self.objects {
+            Objects::All => true,
+            Objects::Ids(ids) => ids.contains(&c.id),
+            Objects::Tag(k, v) => c.tags.get(k) == Some(v),
+        };
+        object
+            && self
+                .project
+                .as_ref()
+                .is_none_or(|p| c.project.as_ref() == Some(p))
+    }
+
+    /// AL-1 trigger and IG-2: `c` is live, not ignored, and has `threshold` days or fewer left.
+    pub fn triggers(&self, c: &CertSummary, now: Timestamp) -> bool {
+        let live = matches!(
+            c.status_at(now),
+            Status::Issued | Status::ToBeRenewed | Status::Reissuing
+        );
+        live && !c.ignored
+            && self.watches(c)
+            && c.days_left(now).is_some_and(|d| d <= self.threshold_days)
+    }
+
+    /// AL-1 frequency: fire for a certificate now, given when the policy last fired for it.
+    pub fn due(&self, last: Option<Timestamp>, now: Timestamp) -> bool {
+        match (self.frequency, last) {
+            (_, None) => true,
+            (Frequency::Once, Some(_)) => false,
+            (Frequency::EveryPeriods(n), Some(t)) => {
+                now - t >= chrono::Duration::seconds(self.period_secs * n as i64)
+            }
+        }
+    }
+
+    /// AL-2: the policy's schedule entry (keyed by the policy's id).
+    pub fn entry(&self) -> Option<crate::domain::schedule::DueEntry> {
+        self.enabled.then(|| crate::domain::schedule::DueEntry {
+            due: chrono::DateTime::from_timestamp(self.next_evaluation.timestamp(), 0)
+                .unwrap_or(self.next_evaluation),
+            kind: crate::domain::schedule::DueKind::AlarmEvaluate,
+            cert_id: self.id.clone(),
+        })
+    }
+
+    /// When the policy is evaluated next (AL-2: every period).
+    pub fn next_evaluation(&self, after: Timestamp) -> Timestamp {
+        let t = after + chrono::Duration::seconds(self.period_secs);
+        chrono::DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    }
+
+    /// The message of a firing for `c`.
+    pub fn text(&self, c: &CertSummary, now: Timestamp) -> String {
+        let left = c.not_after.map(|t| days_left(t, now)).unwrap_or(0);
+        let when = if left < 0 {
+            format!("expired {} day(s) ago", -left)
+        } else {
+            format!("expires in {left} day(s)")
+        };
+        format!(
+            "alarm \"{}\": {} ({}) {when}, on {} (threshold {} days)",
+            self.name,
+            c.name,
+            c.id,
+            c.not_after
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
+            self.threshold_days
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{Source, Standard};
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn now() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    fn cert(days: i64) -> CertSummary {
+        CertSummary {
+            id: "c1".into(),
+            name: "shop".into(),
+            source: Source::Uploaded,
+            status: Status::Issued,
+            brand: "X".into(),
+            cert_type: None,
+            standard: Standard::International,
+            domains: vec!["a".into()],
+            issuer: "ca".into(),
+            not_after: Some(now() + Duration::days(days)),
+            auto_renew: false,
+            ignored: false,
+            tags: [("env".to_string(), "prod".to_string())].into(),
+            project: Some("web".into()),
+        }
+    }
+
+    fn policy(frequency: Frequency) -> AlarmPolicy {
+        validate_policy(
+            &AlarmInput {
+                name: "expiring".into(),
+                remarks: String::new(),
+                project: None,
+                objects: Objects::All,
+                threshold_days: None,
+                period_secs: None,
+                frequency,
+                recipients: vec![],
+            },
+            "p1".into(),
+            now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rule_al1_threshold_exactly_fires_one_more_day_does_not() {
+        let p = policy(Frequency::Once);
+        assert_eq!((p.threshold_days, p.period_secs), (30, 60), "defaults");
+        assert!(p.triggers(&cert(30), now()));
+        assert!(!p.triggers(&cert(31), now()));
+    }
+
+    #[test]
+    fn rule_ig2_ignored_certificates_never_trigger() {
+        let mut c = cert(3);
+        c.ignored = true;
+        assert!(!policy(Frequency::Once).triggers(&c, now()));
+    }
+
+    #[test]
+    fn rule_al1_frequency_once_versus_every_n_periods() {
+        let once = policy(Frequency::Once);
+        assert!(once.due(None, now()));
+        assert!(!once.due(Some(now()), now() + Duration::days(9)));
+        let every = policy(Frequency::EveryPeriods(3));
+        assert!(!every.due(Some(now()), now() + Duration::seconds(179)));
+        assert!(every.due(Some(now()), now() + Duration::seconds(180)));
+    }
+
+    #[test]
+    fn rule_al1_objects_and_project_select_certificates() {
+        let mut p = policy(Frequency::Once);
+        p.objects = Objects::Tag("env".into(), "prod".into());
+        assert!(p.watches(&cert(1)));
+        p.objects = Objects::Ids(vec!["other".into()]);
+        assert!(!p.watches(&cert(1)));
+        p.objects = Objects::All;
+        p.project = Some("mail".into());
+        assert!(!p.watches(&cert(1)));
+    }
+}

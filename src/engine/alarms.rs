@@ -1,0 +1,188 @@
+//! Alarm policies and deliveries (issue #6): evaluation every period (AL-2), the firings written
+//! with their messages and outbox deliveries in one transaction, and the sender that tries due
+//! deliveries with backoff.
+use super::Engine;
+use crate::app::Action;
+use crate::domain::delivery::{after_attempt, retried, Delivery, DeliveryState};
+use crate::domain::model::{CertSummary, TimelineEvent};
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::rules::alarm::{validate_policy, AlarmInput, AlarmPolicy};
+use crate::domain::schedule::{DueEntry, DueKind};
+use crate::domain::time::Timestamp;
+use crate::store::StoreError;
+
+/// Deliveries tried per tick: the TUI's tick must stay short, and cron runs every minute.
+const DELIVERIES_PER_TICK: usize = 10;
+
+impl Engine {
+    pub(super) fn add_alarm(&self, input: &AlarmInput) -> Result<Action, StoreError> {
+        let now = self.clock.now();
+        let p = match validate_policy(input, self.store.new_id()?, now) {
+            Ok(p) => p,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        if self.store.alarm(&p.name)?.is_some() {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Name,
+                format!("an alarm policy called {} exists already", p.name),
+            )));
+        }
+        self.store.save_alarm(&p)?;
+        Ok(Action::AlarmSaved(Box::new(p)))
+    }
+
+    pub(super) fn remove_alarm(&self, id: &str) -> Result<Action, StoreError> {
+        Ok(match self.store.alarm(id)? {
+            Some(p) if self.store.remove_alarm(&p.id)? => Action::AlarmRemoved(p.id),
+            _ => Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Id,
+                format!("no alarm policy called {id}"),
+            )),
+        })
+    }
+
+    /// The certificates `policy` watches that are within its threshold now, soonest first: the
+    /// schedule's expiry entries up to now + threshold, so the cost follows the matches.
+    fn alarm_candidates(
+        &self,
+        p: &AlarmPolicy,
+        now: Timestamp,
+    ) -> Result<Vec<CertSummary>, StoreError> {
+        let until = now + chrono::Duration::days(p.threshold_days + 1);
+        let entries = self
+            .store
+            .upcoming(now - chrono::Duration::days(1), until, 1_000_000)?;
+        let ids: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.kind == DueKind::Expiry)
+            .map(|e| e.cert_id.as_str())
+            .collect();
+        Ok(self
+            .store
+            .get_many(ids.into_iter())?
+            .into_iter()
+            .flatten()
+            .map(|c| c.summary())
+            .filter(|c| p.triggers(c, now))
+            .collect())
+    }
+
+    /// `alarm test`: which certificates the policy fires for now (nothing is sent).
+    pub(super) fn test_alarm(&self, id: &str) -> Result<Action, StoreError> {
+        let Some(p) = self.store.alarm(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Id,
+                format!("no alarm policy called {id}"),
+            )));
+        };
+        let now = self.clock.now();
+        let mut rows = Vec::new();
+        for c in self.alarm_candidates(&p, now)? {
+            let due = p.due(self.store.last_firing(&p.id, &c.id)?, now);
+            rows.push((c, due));
+        }
+        Ok(Action::AlarmTested(Box::new((p, rows))))
+    }
+
+    /// AL-2: evaluates the policy of a due entry, records what fires, schedules the next run.
+    pub(super) fn evaluate_alarm(
+        &self,
+        entry: &DueEntry,
+    ) -> Result<Option<(AlarmPolicy, usize)>, StoreError> {
+        let Some(mut p) = self.store.alarm(&entry.cert_id)? else {
+            self.store.apply_fired(&[(entry.clone(), None)])?;
+            return Ok(None);
+        };
+        if p.entry().as_ref() != Some(entry) {
+            self.store.apply_fired(&[(entry.clone(), None)])?;
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let mut firings = Vec::new();
+        for c in self.alarm_candidates(&p, now)? {
+            if !p.due(self.store.last_firing(&p.id, &c.id)?, now) {
+                continue;
+            }
+            let text = p.text(&c, now);
+            let event_json = serde_json::json!({
+                "event": "alarm",
+                "policy": {"id": p.id, "name": p.name, "remarks": p.remarks},
+                "cert_id": c.id,
+                "cert_name": c.name,
+                "domains": c.domains,
+                "not_after": c.not_after.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "days_left": c.days_left(now),
+                "fired_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "text": text,
+            })
+            .to_string();
+            let deliveries = p
+                .recipients
+                .iter()
+                .map(|r| Delivery {
+                    id: 0,
+                    policy_id: p.id.clone(),
+                    recipient: r.name.clone(),
+                    channel: r.channel.clone(),
+                    event: event_json.clone(),
+                    idempotency_key: format!("{}-{}-{}-{}", p.id, c.id, now.timestamp(), r.name),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    state: DeliveryState::Pending,
+                    last_error: None,
+                    created_at: now,
+                    delivered_at: None,
+                })
+                .collect();
+            firings.push(crate::store::alarms::Firing {
+                cert_id: c.id.clone(),
+                event: TimelineEvent {
+                    at: now,
+                    kind: "alarm".into(),
+                    message: text,
+                },
+                deliveries,
+            });
+        }
+        p.next_evaluation = p.next_evaluation(now);
+        self.store.record_evaluation(&p, entry, &firings, now)?;
+        Ok(Some((p, firings.len())))
+    }
+
+    /// Tries the deliveries that are due (at most `DELIVERIES_PER_TICK`); each result is saved
+    /// before the next is tried.
+    pub fn send_deliveries(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let due = self.store.due_deliveries(now, DELIVERIES_PER_TICK)?;
+        for d in &due {
+            let result = crate::notify::send(d);
+            self.store
+                .save_delivery(&after_attempt(d, result, self.clock.now()))?;
+        }
+        Ok(due.len())
+    }
+
+    pub(super) fn retry_delivery(&self, id: u64) -> Result<Action, StoreError> {
+        let Some(d) = self.store.delivery(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-2",
+                Field::Id,
+                format!("no delivery {id}"),
+            )));
+        };
+        if d.state == DeliveryState::Delivered {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-2",
+                Field::Id,
+                format!("delivery {id} was delivered already"),
+            )));
+        }
+        let now = self.clock.now();
+        let tried = after_attempt(&retried(&d, now), crate::notify::send(&d), now);
+        self.store.save_delivery(&tried)?;
+        Ok(Action::DeliveryTried(Box::new(tried)))
+    }
+}

@@ -1,0 +1,102 @@
+//! A small HTTP/1.1 POST for webhooks: plain TCP for `http://`, rustls with the Mozilla roots
+//! for `https://`, bounded in time, the response read only as far as its status line.
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Url {
+    tls: bool,
+    host: String,
+    port: u16,
+    path: String,
+}
+
+fn parse(url: &str) -> Result<Url, String> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(format!("{url}: only http:// and https:// URLs"));
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
+            h.to_string(),
+            p.parse().map_err(|_| format!("{url}: bad port"))?,
+        ),
+        _ => (authority.to_string(), if tls { 443 } else { 80 }),
+    };
+    Ok(Url {
+        tls,
+        host: host.trim_matches(['[', ']']).to_string(),
+        port,
+        path: path.to_string(),
+    })
+}
+
+/// POSTs `body` and returns the response status code.
+pub fn post(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<u16, String> {
+    let u = parse(url)?;
+    let addr = (u.host.as_str(), u.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: no address"))?;
+    let sock = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{url}: {e}"))?;
+    sock.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    sock.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: certdeck\r\n",
+        u.path,
+        u.host,
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut head = [0u8; 64];
+    let n = if u.tls {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(u.host.clone())
+            .map_err(|e| format!("{url}: {e}"))?;
+        let conn =
+            rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        tls.write_all(request.as_bytes())
+            .and_then(|_| tls.write_all(body))
+            .map_err(|e| format!("{url}: {e}"))?;
+        tls.read(&mut head).map_err(|e| format!("{url}: {e}"))?
+    } else {
+        let mut sock = sock;
+        sock.write_all(request.as_bytes())
+            .and_then(|_| sock.write_all(body))
+            .map_err(|e| format!("{url}: {e}"))?;
+        sock.read(&mut head).map_err(|e| format!("{url}: {e}"))?
+    };
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{url}: not an HTTP answer"))
+}

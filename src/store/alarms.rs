@@ -1,0 +1,188 @@
+//! Alarm policies, their firings and the delivery outbox (issue #6). A policy's evaluation —
+//! its firings, their messages and deliveries, and its next schedule entry — is one transaction.
+use super::{
+    db_err, decode, encode, schedule_key, Store, StoreError, ALARMS, ALARM_FIRINGS, OUTBOX,
+    SCHEDULE,
+};
+use crate::domain::delivery::{Delivery, DeliveryState};
+use crate::domain::model::TimelineEvent;
+use crate::domain::rules::alarm::AlarmPolicy;
+use crate::domain::schedule::DueEntry;
+use crate::domain::time::Timestamp;
+use redb::{ReadableDatabase, ReadableTable};
+
+/// One firing of a policy for a certificate, with what it sends.
+pub struct Firing {
+    pub cert_id: String,
+    pub event: TimelineEvent,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Store {
+    /// Adds or replaces a policy with its schedule entry.
+    pub fn save_alarm(&self, p: &AlarmPolicy) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut alarms = txn.open_table(ALARMS).map_err(db_err)?;
+            let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+            let old: Option<AlarmPolicy> = match alarms.get(p.id.as_str()).map_err(db_err)? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            if let Some(e) = old.and_then(|o| o.entry()) {
+                schedule.remove(schedule_key(&e)).map_err(db_err)?;
+            }
+            if let Some(e) = p.entry() {
+                schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+            }
+            alarms
+                .insert(p.id.as_str(), encode(p).as_slice())
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    pub fn remove_alarm(&self, id: &str) -> Result<bool, StoreError> {
+        let txn = self.write_txn()?;
+        let existed = {
+            let mut alarms = txn.open_table(ALARMS).map_err(db_err)?;
+            let old: Option<AlarmPolicy> = match alarms.remove(id).map_err(db_err)? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            if let Some(e) = old.as_ref().and_then(|o| o.entry()) {
+                txn.open_table(SCHEDULE)
+                    .map_err(db_err)?
+                    .remove(schedule_key(&e))
+                    .map_err(db_err)?;
+            }
+            txn.open_table(ALARM_FIRINGS)
+                .map_err(db_err)?
+                .retain_in((id, "")..=(id, "\u{10ffff}"), |_, _| false)
+                .map_err(db_err)?;
+            old.is_some()
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(existed)
+    }
+
+    pub fn alarms(&self) -> Result<Vec<AlarmPolicy>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(ALARMS).map_err(db_err)?;
+        let mut out: Vec<AlarmPolicy> = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            out.push(decode(row.map_err(db_err)?.1.value())?);
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    pub fn alarm(&self, id_or_name: &str) -> Result<Option<AlarmPolicy>, StoreError> {
+        Ok(self
+            .alarms()?
+            .into_iter()
+            .find(|p| p.id == id_or_name || p.name == id_or_name))
+    }
+
+    /// When `policy` last fired for `cert`.
+    pub fn last_firing(&self, policy: &str, cert: &str) -> Result<Option<Timestamp>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(ALARM_FIRINGS).map_err(db_err)?;
+        let v = t
+            .get((policy, cert))
+            .map_err(db_err)?
+            .and_then(|v| chrono::DateTime::from_timestamp(v.value(), 0));
+        Ok(v)
+    }
+
+    /// Records an evaluation: the entry that fired it goes, the next one comes, and each firing
+    /// is written with its message and deliveries — all or nothing.
+    pub fn record_evaluation(
+        &self,
+        policy: &AlarmPolicy,
+        fired: &DueEntry,
+        firings: &[Firing],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
+            schedule.remove(schedule_key(fired)).map_err(db_err)?;
+            if let Some(e) = policy.entry() {
+                schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
+            }
+            txn.open_table(ALARMS)
+                .map_err(db_err)?
+                .insert(policy.id.as_str(), encode(policy).as_slice())
+                .map_err(db_err)?;
+            let mut last = txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
+            let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
+            let mut next = match outbox.last().map_err(db_err)? {
+                Some((k, _)) => k.value() + 1,
+                None => 1,
+            };
+            for f in firings {
+                last.insert((policy.id.as_str(), f.cert_id.as_str()), now.timestamp())
+                    .map_err(db_err)?;
+                super::messages::raise(&txn, &f.cert_id, false, &f.event)?;
+                for d in &f.deliveries {
+                    let mut d = d.clone();
+                    d.id = next;
+                    next += 1;
+                    outbox.insert(d.id, encode(&d).as_slice()).map_err(db_err)?;
+                }
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// Pending deliveries whose time has come, oldest first, at most `limit`.
+    pub fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(OUTBOX).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let d: Delivery = decode(row.map_err(db_err)?.1.value())?;
+            if d.state == DeliveryState::Pending && d.next_attempt_at <= now {
+                out.push(d);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn deliveries(&self, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(OUTBOX).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)?.rev().take(limit) {
+            out.push(decode(row.map_err(db_err)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn delivery(&self, id: u64) -> Result<Option<Delivery>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(OUTBOX).map_err(db_err)?;
+        let v = match t.get(id).map_err(db_err)? {
+            Some(v) => Some(decode(v.value())?),
+            None => None,
+        };
+        Ok(v)
+    }
+
+    pub fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(OUTBOX)
+            .map_err(db_err)?
+            .insert(d.id, encode(d).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+}

@@ -1,0 +1,273 @@
+//! Expiry alarms end to end through the CLI with `--now`: AL-1 policies, AL-2 evaluation every
+//! period, IG-2, deliveries through a real loopback webhook that fails twice (signature checked,
+//! delivered once by idempotency key), a command channel fired every N periods, and a delivery
+//! that survives `kill -9` between the firing and the send.
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::{Env, Pki};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+
+fn at(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339()
+}
+
+fn import(env: &Env, pki: &Pki, name: &str, days: i64) -> String {
+    let leaf = pki.leaf(&[&format!("{name}.example.com")], days);
+    let (code, v) = env.import(
+        &env.write(&format!("{name}.pem"), pki.full_chain(&leaf)),
+        Some(&env.write(&format!("{name}.key"), &leaf.key_pem)),
+        &["--name", name],
+    );
+    assert_eq!(code, 0, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[derive(Default)]
+struct Seen {
+    requests: Vec<(String, String, bool)>,
+    accepted: Vec<String>,
+}
+
+/// A webhook receiver on loopback: answers 500 to the first `fail` requests, then 200, checking
+/// each signature and keeping each accepted idempotency key once.
+fn receiver(secret: &'static str, fail: usize, max: usize) -> (u16, Arc<Mutex<Seen>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(max).enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut len, mut key, mut sig) = (0usize, String::new(), String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(": ") {
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.parse().unwrap(),
+                        "idempotency-key" => key = v.to_string(),
+                        "x-certdeck-signature" => sig = v.to_string(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let good = sig == format!("sha256={}", certdeck::notify::signature(secret, &body));
+            let mut seen = s.lock().unwrap();
+            seen.requests
+                .push((key.clone(), String::from_utf8_lossy(&body).into(), good));
+            let status = if n < fail {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            if n >= fail && good && !seen.accepted.contains(&key) {
+                seen.accepted.push(key);
+            }
+            drop(seen);
+            let _ = stream
+                .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn rule_al2_a_webhook_that_fails_twice_is_retried_and_delivered_once_signed() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let soon = import(&env, &pki, "soon", 10);
+    let quiet = import(&env, &pki, "quiet", 5);
+    import(&env, &pki, "later", 40);
+    assert_eq!(env.json(&["ignore", &quiet]).0, 0);
+    let (port, seen) = receiver("hook-secret", 2, 3);
+    let secret = env.write("secret", "hook-secret\n");
+    let (code, p) = env.json(&[
+        "alarm",
+        "add",
+        "expiring",
+        "--webhook",
+        &format!("http://127.0.0.1:{port}/hook"),
+        "--secret-file",
+        secret.to_str().unwrap(),
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(
+        (p["threshold_days"].as_i64(), p["period_secs"].as_i64()),
+        (Some(30), Some(60)),
+        "AL-1 defaults"
+    );
+    // Which certificates would fire: not the ignored one (IG-2), not the one 40 days out.
+    let (_, t) = env.json(&["alarm", "test", "expiring", "--now", &at(0)]);
+    let ids: Vec<&str> = t["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [soon.as_str()], "{t}");
+    // The firing and its first try; then retries after the backoff.
+    let (_, r) = env.json(&["tick", "--now", &at(1)]);
+    assert!(r.to_string().contains("fired for 1 certificate"), "{r}");
+    let (_, o) = env.json(&["outbox"]);
+    assert_eq!(
+        (
+            o["deliveries"][0]["state"].as_str(),
+            o["deliveries"][0]["attempts"].as_u64()
+        ),
+        (Some("pending"), Some(1)),
+        "{o}"
+    );
+    assert!(
+        o["deliveries"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500"),
+        "{o}"
+    );
+    env.json(&["tick", "--now", &at(40)]);
+    env.json(&["tick", "--now", &at(110)]);
+    let (_, o) = env.json(&["outbox"]);
+    assert_eq!(
+        (
+            o["deliveries"][0]["state"].as_str(),
+            o["deliveries"][0]["attempts"].as_u64()
+        ),
+        (Some("delivered"), Some(3)),
+        "{o}"
+    );
+    // More ticks send nothing more, and the policy fires once per certificate.
+    env.json(&["tick", "--now", &at(400)]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.requests.len(), 3, "three tries");
+    assert!(
+        seen.requests.iter().all(|(_, _, good)| *good),
+        "every try was signed"
+    );
+    let keys: Vec<&String> = seen.requests.iter().map(|(k, _, _)| k).collect();
+    assert!(
+        keys.iter().all(|k| *k == keys[0]),
+        "one idempotency key for the retries"
+    );
+    assert_eq!(seen.accepted.len(), 1, "the receiver saw it once");
+    let body: serde_json::Value = serde_json::from_str(&seen.requests[2].1).unwrap();
+    assert_eq!(body["cert_id"], soon.as_str());
+    assert_eq!(body["days_left"], 9);
+    let (_, m) = env.json(&["messages"]);
+    assert!(m.to_string().contains("alarm \\\"expiring\\\""), "{m}");
+}
+
+#[test]
+fn rule_al1_every_n_periods_through_a_command_channel_and_a_kill_between_firing_and_sending() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let id = import(&env, &pki, "soon", 30);
+    let out = env.path("events.jsonl");
+    let cmd = format!(
+        "printf '%s ' \"$CERTDECK_CERT_ID\" >> {0}.ids; cat >> {0}; echo >> {0}",
+        out.display()
+    );
+    let (code, p) = env.json(&[
+        "alarm",
+        "add",
+        "every-two",
+        "--every",
+        "2",
+        "--command",
+        &cmd,
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(code, 0, "{p}");
+    // The first evaluation fires; certdeck is killed before it sends.
+    let mark = env.path("mark");
+    let mut child = env
+        .command()
+        .args(["tick", "--now", &at(1)])
+        .env("CERTDECK_DELIVERY_PAUSE", "1")
+        .env("CERTDECK_DELIVERY_PAUSE_MARK", &mark)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the send was reached"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "nothing was sent before the kill");
+    // The next run delivers what the killed one recorded.
+    env.json(&["tick", "--now", &at(2)]);
+    let lines = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(&out), 1);
+    // Every 2 periods of 60 s: not at the next minute, again at the one after.
+    env.json(&["tick", "--now", &at(62)]);
+    assert_eq!(lines(&out), 1, "one period later: not yet");
+    env.json(&["tick", "--now", &at(122)]);
+    assert_eq!(lines(&out), 2, "two periods later: again");
+    let event: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(event["cert_id"], id.as_str());
+    assert!(
+        std::fs::read_to_string(format!("{}.ids", out.display()))
+            .unwrap()
+            .contains(&id),
+        "CERTDECK_CERT_ID was set"
+    );
+    // A policy with a threshold below the days left does not fire (threshold exactly does).
+    let (_, t) = env.json(&[
+        "alarm",
+        "add",
+        "tight",
+        "--threshold",
+        "28",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(t["threshold_days"], 28);
+    let (_, t) = env.json(&["alarm", "test", "tight", "--now", &at(0)]);
+    assert_eq!(
+        t["certificates"].as_array().unwrap().len(),
+        0,
+        "29 days left > 28: {t}"
+    );
+    let (_, t) = env.json(&[
+        "alarm",
+        "add",
+        "exact",
+        "--threshold",
+        "29",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(t["threshold_days"], 29);
+    let (_, t) = env.json(&["alarm", "test", "exact", "--now", &at(0)]);
+    assert_eq!(
+        t["certificates"].as_array().unwrap().len(),
+        1,
+        "29 days left <= 29: {t}"
+    );
+}
