@@ -271,3 +271,121 @@ fn rule_al1_every_n_periods_through_a_command_channel_and_a_kill_between_firing_
         "29 days left <= 29: {t}"
     );
 }
+
+/// `python3 -m aiosmtpd` on a loopback port, storing mail in a Maildir; stopped when dropped.
+struct Smtpd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Smtpd {
+    fn start(maildir: &std::path::Path) -> Smtpd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd is installed (.ci/run installs it)");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "aiosmtpd listens"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Smtpd { child, port }
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn rule_al2_email_reaches_a_real_smtp_server_on_loopback() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let id = import(&env, &pki, "mailme", 12);
+    let maildir = env.path("mail");
+    let smtpd = Smtpd::start(&maildir);
+    let (code, p) = env.json(&[
+        "alarm",
+        "add",
+        "by-mail",
+        "--email",
+        "ops@example.com",
+        "--smtp",
+        &format!("127.0.0.1:{}", smtpd.port),
+        "--smtp-security",
+        "none",
+        "--smtp-from",
+        "certdeck@example.com",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(code, 0, "{p}");
+    env.json(&["tick", "--now", &at(1)]);
+    let (_, o) = env.json(&["outbox"]);
+    assert_eq!(o["deliveries"][0]["state"], "delivered", "{o}");
+    let mails: Vec<_> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mails.len(), 1, "one mail");
+    let mail = std::fs::read_to_string(&mails[0]).unwrap();
+    assert!(mail.contains("To: ops@example.com"), "{mail}");
+    assert!(
+        mail.contains("Subject: [certdeck] alarm \"by-mail\""),
+        "{mail}"
+    );
+    assert!(mail.contains(&id), "{mail}");
+    let key = o["deliveries"][0]["idempotency_key"].as_str().unwrap();
+    assert!(
+        mail.contains(&format!("<{key}@certdeck>")),
+        "the Message-ID carries the key: {mail}"
+    );
+    // A server that is gone: the delivery waits with the error, it is not lost.
+    drop(smtpd);
+    let (code, p) = env.json(&[
+        "alarm",
+        "add",
+        "by-mail-2",
+        "--email",
+        "ops@example.com",
+        "--smtp",
+        "127.0.0.1:1",
+        "--smtp-security",
+        "none",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(code, 0, "{p}");
+    env.json(&["tick", "--now", &at(70)]);
+    let (_, o) = env.json(&["outbox"]);
+    assert_eq!(o["deliveries"][0]["state"], "pending", "{o}");
+    assert!(
+        o["deliveries"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("SMTP 127.0.0.1:1"),
+        "{o}"
+    );
+}

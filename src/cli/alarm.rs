@@ -3,7 +3,8 @@ use crate::app::state::Outcome;
 use crate::app::Action;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::alarm::{
-    AlarmInput, AlarmPolicy, Channel, Frequency, Objects, Recipient, WebhookStyle,
+    AlarmInput, AlarmPolicy, Channel, Frequency, Objects, Recipient, Smtp, SmtpSecurity,
+    WebhookStyle,
 };
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -67,6 +68,22 @@ pub struct AddArgs {
     /// Run this command with the event (env and JSON on stdin)
     #[arg(long)]
     pub command: Option<String>,
+    /// Email the event to this address
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The SMTP server, HOST:PORT
+    #[arg(long, default_value = "127.0.0.1:25")]
+    pub smtp: String,
+    /// none, starttls or tls
+    #[arg(long, value_parser = SmtpSecurity::parse, default_value = "starttls")]
+    pub smtp_security: SmtpSecurity,
+    #[arg(long)]
+    pub smtp_user: Option<String>,
+    /// The SMTP password, read from this file at each send (never stored)
+    #[arg(long)]
+    pub smtp_password_file: Option<PathBuf>,
+    #[arg(long, default_value = "certdeck@localhost")]
+    pub smtp_from: String,
 }
 
 fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
@@ -89,6 +106,7 @@ fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
             "channel": match &r.channel {
                 Channel::Webhook { url, secret, .. } => serde_json::json!({"webhook": url, "signed": secret.is_some()}),
                 Channel::Command { program } => serde_json::json!({"command": program}),
+                Channel::Email { to, smtp, .. } => serde_json::json!({"email": to, "smtp": format!("{}:{}", smtp.host, smtp.port)}),
             },
         })).collect::<Vec<_>>(),
         "next_evaluation": p.next_evaluation.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -137,6 +155,35 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                         url: url.clone(),
                         secret,
                         style: x.style,
+                    },
+                });
+            }
+            if let Some(to) = &x.email {
+                let (host, port) = match x.smtp.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>()))
+                {
+                    Some((h, Ok(p))) => (h.to_string(), p),
+                    _ => {
+                        let r = Refusal::new(
+                            "AL-1",
+                            Field::Domain,
+                            format!("--smtp {}: expected HOST:PORT", x.smtp),
+                        );
+                        return refused(json, &r);
+                    }
+                };
+                recipients.push(Recipient {
+                    name: x.recipient.clone(),
+                    group: x.group.clone(),
+                    channel: Channel::Email {
+                        to: to.clone(),
+                        from: x.smtp_from.clone(),
+                        smtp: Smtp {
+                            host,
+                            port,
+                            security: x.smtp_security,
+                            user: x.smtp_user.clone(),
+                            password_file: x.smtp_password_file.clone(),
+                        },
                     },
                 });
             }

@@ -55,6 +55,7 @@ pub fn send(d: &Delivery) -> Result<(), String> {
                 Err(format!("{url} answered HTTP {status}"))
             }
         }
+        Channel::Email { to, from, smtp } => send_email(to, from, smtp, &event, &d.idempotency_key),
         Channel::Command { program } => {
             let text = |k: &str| event[k].as_str().unwrap_or("").to_string();
             let env = vec![
@@ -84,4 +85,56 @@ pub fn send(d: &Delivery) -> Result<(), String> {
             }
         }
     }
+}
+
+/// One email: the text, then the event JSON; its Message-ID carries the idempotency key, so a
+/// mailbox that got a retry can tell.
+fn send_email(
+    to: &str,
+    from: &str,
+    smtp: &crate::domain::rules::alarm::Smtp,
+    event: &serde_json::Value,
+    key: &str,
+) -> Result<(), String> {
+    use crate::domain::rules::alarm::SmtpSecurity;
+    use lettre::message::header::ContentType;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::{Message, SmtpTransport, Transport};
+    let text = event["text"].as_str().unwrap_or("certdeck alarm");
+    let subject: String = text.chars().take(120).collect();
+    let email = Message::builder()
+        .from(from.parse().map_err(|e| format!("from {from}: {e}"))?)
+        .to(to.parse().map_err(|e| format!("to {to}: {e}"))?)
+        .subject(format!("[certdeck] {subject}"))
+        .message_id(Some(format!("<{key}@certdeck>")))
+        .header(ContentType::TEXT_PLAIN)
+        .body(format!(
+            "{text}\n\n{}\n",
+            serde_json::to_string_pretty(event).unwrap_or_default()
+        ))
+        .map_err(|e| format!("composing the email: {e}"))?;
+    let params = || TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string());
+    let tls = match smtp.security {
+        SmtpSecurity::None => Tls::None,
+        SmtpSecurity::StartTls => Tls::Required(params()?),
+        SmtpSecurity::Tls => Tls::Wrapper(params()?),
+    };
+    let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
+        .port(smtp.port)
+        .tls(tls)
+        .timeout(Some(Duration::from_secs(10)));
+    if let (Some(user), Some(file)) = (&smtp.user, &smtp.password_file) {
+        let password = std::fs::read_to_string(file)
+            .map_err(|e| format!("SMTP password file {}: {e}", file.display()))?;
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.trim_end().to_string(),
+        ));
+    }
+    builder
+        .build()
+        .send(&email)
+        .map(|_| ())
+        .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
 }

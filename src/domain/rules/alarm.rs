@@ -33,6 +33,44 @@ pub enum Channel {
     },
     /// A program run with the event in `CERTDECK_*` variables and JSON on stdin.
     Command { program: String },
+    /// An email through an SMTP server (the password is read from its file at each send).
+    Email {
+        to: String,
+        from: String,
+        smtp: Smtp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub user: Option<String>,
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same machine).
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl SmtpSecurity {
+    pub fn parse(s: &str) -> Result<SmtpSecurity, String> {
+        match s {
+            "none" | "plain" => Ok(SmtpSecurity::None),
+            "starttls" => Ok(SmtpSecurity::StartTls),
+            "tls" | "smtps" => Ok(SmtpSecurity::Tls),
+            other => Err(format!(
+                "\"{other}\": SMTP security is none, starttls or tls"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,13 +179,32 @@ pub fn validate_policy(
         }
     }
     for r in &input.recipients {
-        if let Channel::Webhook { url, .. } = &r.channel {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return refuse(
-                    Field::Domain,
-                    format!("webhook {url}: the URL starts with http:// or https://"),
-                );
+        match &r.channel {
+            Channel::Webhook { url, .. } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return refuse(
+                        Field::Domain,
+                        format!("webhook {url}: the URL starts with http:// or https://"),
+                    );
+                }
             }
+            Channel::Email { to, from, smtp } => {
+                for a in [to, from] {
+                    if !a.contains('@') || a.chars().any(char::is_whitespace) {
+                        return refuse(Field::Domain, format!("{a}: not an email address"));
+                    }
+                }
+                if smtp.host.is_empty() || smtp.port == 0 {
+                    return refuse(Field::Domain, "the SMTP server is HOST:PORT".into());
+                }
+                if smtp.user.is_some() != smtp.password_file.is_some() {
+                    return refuse(
+                        Field::Password,
+                        "SMTP authentication needs both the user and the password file".into(),
+                    );
+                }
+            }
+            Channel::Command { .. } => {}
         }
     }
     Ok(AlarmPolicy {
