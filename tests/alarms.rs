@@ -231,6 +231,18 @@ fn rule_al1_every_n_periods_through_a_command_channel_and_a_kill_between_firing_
     )
     .unwrap();
     assert_eq!(event["cert_id"], id.as_str());
+    // A disabled policy is not evaluated; enabled again, it is, from then on.
+    let (code, d) = env.json(&["alarm", "disable", "every-two", "--now", &at(125)]);
+    assert_eq!((code, d["enabled"].as_bool()), (0, Some(false)), "{d}");
+    env.json(&["tick", "--now", &at(250)]);
+    assert_eq!(lines(&out), 2, "disabled: nothing");
+    assert_eq!(
+        env.json(&["alarm", "enable", "every-two", "--now", &at(250)])
+            .0,
+        0
+    );
+    env.json(&["tick", "--now", &at(251)]);
+    assert_eq!(lines(&out), 3, "enabled again: fires");
     assert!(
         std::fs::read_to_string(format!("{}.ids", out.display()))
             .unwrap()

@@ -135,9 +135,24 @@ fn rule_ar6_an_unvalidated_order_fails_at_its_seven_day_deadline() {
     let deadline =
         chrono::DateTime::parse_from_rfc3339(v["order"]["deadline"].as_str().unwrap()).unwrap();
     let just_before = (deadline - chrono::Duration::seconds(1)).to_rfc3339();
+    // A day before, the "deadline near" reminder (a warning in the message center); at the
+    // deadline itself, the failure.
+    let (_, t) = env.json(&["tick", "--now", &just_before]);
+    let kinds: Vec<&str> = t["fired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["validation_due"], "{t}");
+    let (_, m) = env.json(&["messages"]);
     assert_eq!(
-        env.json(&["tick", "--now", &just_before]).1["fired"],
-        serde_json::json!([])
+        (
+            m["messages"][0]["kind"].as_str(),
+            m["messages"][0]["severity"].as_str()
+        ),
+        (Some("validation_due"), Some("warning")),
+        "{m}"
     );
     let (_, t) = env.json(&["tick", "--now", &deadline.to_rfc3339()]);
     assert_eq!(t["fired"][0]["kind"], "validation_deadline", "{t}");

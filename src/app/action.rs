@@ -149,6 +149,8 @@ pub enum Action {
     AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
     AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
     RemoveAlarm(String),
+    /// Switch a policy on (evaluated from now) or off (not evaluated).
+    EnableAlarm(String, bool),
     AlarmRemoved(String),
     /// `alarm test`: which certificates a policy fires for now.
     TestAlarm(String),

@@ -52,6 +52,7 @@ pub enum Effect {
     LoadResources,
     AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
     RemoveAlarm(String),
+    EnableAlarm(String, bool),
     TestAlarm(String),
     LoadAlarms,
     RetryDelivery(u64),

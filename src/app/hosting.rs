@@ -24,6 +24,7 @@ pub fn handles(action: &Action) -> bool {
             | Action::AddAlarm(_)
             | Action::AlarmSaved(_)
             | Action::RemoveAlarm(_)
+            | Action::EnableAlarm(_, _)
             | Action::AlarmRemoved(_)
             | Action::TestAlarm(_)
             | Action::AlarmTested(_)
@@ -112,6 +113,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
         Action::AddAlarm(input) => vec![Effect::AddAlarm(input)],
         Action::RemoveAlarm(id) => vec![Effect::RemoveAlarm(id)],
+        Action::EnableAlarm(id, on) => vec![Effect::EnableAlarm(id, on)],
         Action::TestAlarm(id) => vec![Effect::TestAlarm(id)],
         Action::ListAlarms => vec![Effect::LoadAlarms],
         Action::RetryDelivery(id) => vec![Effect::RetryDelivery(id)],

@@ -135,6 +135,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::AddAlarm(_)
         | Action::AlarmSaved(_)
         | Action::RemoveAlarm(_)
+        | Action::EnableAlarm(_, _)
         | Action::AlarmRemoved(_)
         | Action::TestAlarm(_)
         | Action::AlarmTested(_)

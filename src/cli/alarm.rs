@@ -25,6 +25,10 @@ pub enum AlarmCommand {
     List,
     /// Remove a policy
     Rm { id: String },
+    /// Evaluate a policy again (from now)
+    Enable { id: String },
+    /// Stop evaluating a policy (it keeps its settings)
+    Disable { id: String },
     /// Which certificates a policy fires for now (nothing is sent)
     Test { id: String },
 }
@@ -109,7 +113,8 @@ fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
                 Channel::Email { to, smtp, .. } => serde_json::json!({"email": to, "smtp": format!("{}:{}", smtp.host, smtp.port)}),
             },
         })).collect::<Vec<_>>(),
-        "next_evaluation": p.next_evaluation.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "enabled": p.enabled,
+        "next_evaluation": p.enabled.then(|| p.next_evaluation.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }
 
@@ -209,6 +214,8 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         }
         AlarmCommand::List => Action::ListAlarms,
         AlarmCommand::Rm { id } => Action::RemoveAlarm(id.clone()),
+        AlarmCommand::Enable { id } => Action::EnableAlarm(id.clone(), true),
+        AlarmCommand::Disable { id } => Action::EnableAlarm(id.clone(), false),
         AlarmCommand::Test { id } => Action::TestAlarm(id.clone()),
     };
     let engine = match open_engine(cli, "cli alarm", json) {
@@ -239,7 +246,16 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
             if json {
                 println!("{}", policy_json(p));
             } else {
-                println!("alarm policy {} ({}) added", p.name, p.id);
+                println!(
+                    "alarm policy {} ({}) {}",
+                    p.name,
+                    p.id,
+                    if p.enabled {
+                        "saved"
+                    } else {
+                        "saved, disabled"
+                    }
+                );
             }
             0
         }

@@ -140,6 +140,15 @@ pub fn order_entries(cert_id: &str, order: &OrderInfo) -> Vec<DueEntry> {
             kind: DueKind::ValidationDeadline,
             cert_id: cert_id.to_string(),
         });
+        // The "deadline near" reminder, when there is a day to give.
+        let near = deadline - chrono::Duration::hours(24);
+        if near > order.submitted_at {
+            out.push(DueEntry {
+                due: whole_seconds(near),
+                kind: DueKind::ValidationDue,
+                cert_id: cert_id.to_string(),
+            });
+        }
     }
     out
 }
@@ -243,4 +252,40 @@ pub fn letter_received(
         letter: Some(letter.to_vec()),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn rule_ar6_a_manual_order_gets_a_reminder_a_day_before_its_deadline() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let order = OrderInfo {
+            product: "dnspod-dv".into(),
+            years: 1,
+            validation: ValidationMethod::Dns,
+            challenges: vec![],
+            price: Money(0),
+            submitted_at: now,
+            validated_at: None,
+            review_due: None,
+            deadline: Some(now + Duration::days(MANUAL_VALIDATION_DAYS)),
+            valid_until: None,
+            letter_uploaded_at: None,
+            last_reminder_at: None,
+        };
+        let entries = order_entries("c", &order);
+        let due = |k: DueKind| entries.iter().find(|e| e.kind == k).map(|e| e.due);
+        assert_eq!(
+            due(DueKind::ValidationDeadline),
+            Some(now + Duration::days(7))
+        );
+        assert_eq!(due(DueKind::ValidationDue), Some(now + Duration::days(6)));
+        // Validated: neither.
+        let mut done = order.clone();
+        done.validated_at = Some(now);
+        assert!(order_entries("c", &done).is_empty());
+    }
 }

@@ -27,10 +27,12 @@ pub enum DueKind {
     HostingReplace,
     /// An alarm policy's evaluation (AL-2); the entry carries the policy's id.
     AlarmEvaluate,
+    /// A day before an order's validation deadline: the "deadline near" message (AR-6).
+    ValidationDue,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 8] = [
+    pub const ALL: [DueKind; 9] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
@@ -39,6 +41,7 @@ impl DueKind {
         DueKind::RevocationDeadline,
         DueKind::HostingReplace,
         DueKind::AlarmEvaluate,
+        DueKind::ValidationDue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl DueKind {
             DueKind::RevocationDeadline => "revocation_deadline",
             DueKind::HostingReplace => "hosting_replace",
             DueKind::AlarmEvaluate => "alarm_evaluate",
+            DueKind::ValidationDue => "validation_due",
         }
     }
 
@@ -72,6 +76,7 @@ impl DueKind {
                 "hosting: the new certificate replaces the old on its resources"
             }
             DueKind::AlarmEvaluate => "alarm policy evaluated (AL-2)",
+            DueKind::ValidationDue => "validation deadline in 24 hours: reminder",
         }
     }
 }
@@ -274,6 +279,16 @@ pub fn fire(
                 ..Default::default()
             }))
         }
+        DueKind::ValidationDue => Firing::Done(Box::new(Fired {
+            event: event(
+                "validation_due",
+                format!(
+                    "the domains are not validated yet: validate them by {} or the order fails (AR-6)",
+                    order.and_then(|o| o.deadline).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+                ),
+            ),
+            ..Default::default()
+        })),
         DueKind::ReviewDone => Firing::Issue,
         DueKind::RenewalFee => Firing::Renew,
         DueKind::RevocationReview | DueKind::RevocationDeadline => Firing::Revocation,
@@ -363,7 +378,8 @@ mod tests {
             | DueKind::RevocationReview
             | DueKind::RevocationDeadline
             | DueKind::HostingReplace
-            | DueKind::AlarmEvaluate => DueKind::ALL.contains(&k),
+            | DueKind::AlarmEvaluate
+            | DueKind::ValidationDue => DueKind::ALL.contains(&k),
         };
         assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }

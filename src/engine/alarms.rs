@@ -43,6 +43,22 @@ impl Engine {
         })
     }
 
+    pub(super) fn enable_alarm(&self, id: &str, on: bool) -> Result<Action, StoreError> {
+        let Some(mut p) = self.store.alarm(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Id,
+                format!("no alarm policy called {id}"),
+            )));
+        };
+        if on && !p.enabled {
+            p.next_evaluation = self.clock.now();
+        }
+        p.enabled = on;
+        self.store.save_alarm(&p)?;
+        Ok(Action::AlarmSaved(Box::new(p)))
+    }
+
     /// The certificates `policy` watches that are within its threshold now, soonest first: the
     /// schedule's expiry entries up to now + threshold, so the cost follows the matches.
     fn alarm_candidates(

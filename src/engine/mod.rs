@@ -676,6 +676,7 @@ impl Engine {
             Effect::LoadResources => self.load_resources()?,
             Effect::AddAlarm(input) => self.add_alarm(&input)?,
             Effect::RemoveAlarm(id) => self.remove_alarm(&id)?,
+            Effect::EnableAlarm(id, on) => self.enable_alarm(&id, on)?,
             Effect::TestAlarm(id) => self.test_alarm(&id)?,
             Effect::RetryDelivery(id) => self.retry_delivery(id)?,
             Effect::LoadAlarms => Action::AlarmsLoaded {

@@ -58,7 +58,11 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(frequency),
             Cell::from(format!("{} recipient(s)", p.recipients.len())),
             Cell::from(Span::styled(
-                format!("next {}", p.next_evaluation.format("%Y-%m-%d %H:%M:%S")),
+                if p.enabled {
+                    format!("next {}", p.next_evaluation.format("%Y-%m-%d %H:%M:%S"))
+                } else {
+                    "disabled (certdeck alarm enable)".to_string()
+                },
                 theme.dim(),
             )),
         ])
