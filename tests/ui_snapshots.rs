@@ -771,3 +771,49 @@ fn alarms_tab_shows_the_message_center_with_unread_marked() {
     );
     insta::assert_snapshot!(frame);
 }
+
+#[test]
+fn alarm_form_builds_a_policy_and_names_a_bad_number() {
+    use certdeck::domain::rules::alarm::{Channel, Frequency, Objects};
+    let mut s = state();
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    update(&mut s, Action::OpenAlarmForm, now());
+    update(&mut s, Action::SetAlarmFormText("soon".into()), now());
+    update(&mut s, Action::AlarmFormMove(1), now());
+    update(&mut s, Action::SetAlarmFormText("fourteen".into()), now());
+    assert!(update(&mut s, Action::ConfirmAlarmForm, now()).is_empty());
+    assert!(s
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("threshold: \"fourteen\" is not a number"));
+    update(&mut s, Action::SetAlarmFormText("14".into()), now());
+    update(&mut s, Action::AlarmFormMove(2), now());
+    update(&mut s, Action::SetAlarmFormText("3".into()), now());
+    update(&mut s, Action::AlarmFormMove(1), now());
+    update(&mut s, Action::SetAlarmFormText("env=prod".into()), now());
+    update(&mut s, Action::AlarmFormMove(1), now());
+    update(
+        &mut s,
+        Action::SetAlarmFormText("https://hooks.example.com/x".into()),
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 110, 34));
+    let effects = update(&mut ui.state, Action::ConfirmAlarmForm, now());
+    let [certdeck::app::Effect::AddAlarm(input)] = effects.as_slice() else {
+        panic!("Enter saves: {effects:?}")
+    };
+    assert_eq!(input.name, "soon");
+    assert_eq!(input.threshold_days, Some(14));
+    assert_eq!(input.frequency, Frequency::EveryPeriods(3));
+    assert_eq!(input.objects, Objects::Tag("env".into(), "prod".into()));
+    assert!(
+        matches!(&input.recipients[0].channel, Channel::Webhook { url, .. } if url == "https://hooks.example.com/x")
+    );
+}

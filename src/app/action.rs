@@ -149,6 +149,10 @@ pub enum Action {
     AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
     AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
     RemoveAlarm(String),
+    OpenAlarmForm,
+    AlarmFormMove(i64),
+    SetAlarmFormText(String),
+    ConfirmAlarmForm,
     /// Switch a policy on (evaluated from now) or off (not evaluated).
     EnableAlarm(String, bool),
     AlarmRemoved(String),

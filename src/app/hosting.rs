@@ -2,8 +2,8 @@
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::{
-    DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay, ResourceForm,
-    ResourceRow, State,
+    AlarmForm, DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay,
+    ResourceForm, ResourceRow, State,
 };
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::resource::DeployOutcome;
@@ -24,6 +24,10 @@ pub fn handles(action: &Action) -> bool {
             | Action::AddAlarm(_)
             | Action::AlarmSaved(_)
             | Action::RemoveAlarm(_)
+            | Action::OpenAlarmForm
+            | Action::AlarmFormMove(_)
+            | Action::SetAlarmFormText(_)
+            | Action::ConfirmAlarmForm
             | Action::EnableAlarm(_, _)
             | Action::AlarmRemoved(_)
             | Action::TestAlarm(_)
@@ -113,6 +117,36 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::ListResources => vec![Effect::LoadResources, Effect::LoadHostings],
         Action::AddAlarm(input) => vec![Effect::AddAlarm(input)],
         Action::RemoveAlarm(id) => vec![Effect::RemoveAlarm(id)],
+        Action::OpenAlarmForm => {
+            state.overlay = Overlay::AlarmForm(Box::default());
+            vec![]
+        }
+        Action::AlarmFormMove(delta) => {
+            if let Overlay::AlarmForm(f) = &mut state.overlay {
+                f.focus =
+                    (f.focus as i64 + delta).rem_euclid(AlarmForm::LABELS.len() as i64) as usize;
+            }
+            vec![]
+        }
+        Action::SetAlarmFormText(text) => {
+            if let Overlay::AlarmForm(f) = &mut state.overlay {
+                f.fields[f.focus] = text;
+            }
+            vec![]
+        }
+        Action::ConfirmAlarmForm => {
+            let Overlay::AlarmForm(f) = &state.overlay else {
+                return vec![];
+            };
+            match alarm_input(f) {
+                Ok(input) => vec![Effect::AddAlarm(Box::new(input))],
+                Err(r) => {
+                    state.say(Level::Error, r.to_string());
+                    state.outcome = Some(Outcome::Refused(r));
+                    vec![]
+                }
+            }
+        }
         Action::EnableAlarm(id, on) => vec![Effect::EnableAlarm(id, on)],
         Action::TestAlarm(id) => vec![Effect::TestAlarm(id)],
         Action::ListAlarms => vec![Effect::LoadAlarms],
@@ -126,6 +160,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![]
         }
         Action::AlarmSaved(p) => {
+            if matches!(state.overlay, Overlay::AlarmForm(_)) {
+                state.overlay = Overlay::None;
+            }
             state.say(
                 Level::Info,
                 format!("alarm policy {} ({}) saved", p.name, p.id),
@@ -597,4 +634,70 @@ pub fn rows(
         .zip(holders)
         .map(|(resource, holder)| ResourceRow { resource, holder })
         .collect()
+}
+
+/// The policy the alarm form describes, or the field that is wrong.
+fn alarm_input(f: &AlarmForm) -> Result<crate::domain::rules::alarm::AlarmInput, Refusal> {
+    use crate::domain::rules::alarm::{
+        AlarmInput, Channel, Frequency, Objects, Recipient, WebhookStyle,
+    };
+    let text = |i: usize| Some(f.fields[i].trim().to_string()).filter(|t| !t.is_empty());
+    let number = |i: usize, what: &str| -> Result<Option<i64>, Refusal> {
+        text(i)
+            .map(|t| {
+                t.parse::<i64>().map_err(|_| {
+                    Refusal::new(
+                        "AL-1",
+                        Field::Years,
+                        format!("{what}: \"{t}\" is not a number"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let objects = match text(4) {
+        None => Objects::All,
+        Some(t) => match t.split_once('=') {
+            Some((k, v)) => Objects::Tag(k.trim().into(), v.trim().into()),
+            None => {
+                return Err(Refusal::new(
+                    "AL-1",
+                    Field::Tag,
+                    format!("tag {t}: expected KEY=VALUE"),
+                ))
+            }
+        },
+    };
+    let mut recipients = Vec::new();
+    if let Some(url) = text(5) {
+        recipients.push(Recipient {
+            name: "ops".into(),
+            group: None,
+            channel: Channel::Webhook {
+                url,
+                secret: None,
+                style: WebhookStyle::Json,
+            },
+        });
+    }
+    if let Some(program) = text(6) {
+        recipients.push(Recipient {
+            name: "ops".into(),
+            group: None,
+            channel: Channel::Command { program },
+        });
+    }
+    Ok(AlarmInput {
+        name: f.fields[0].trim().to_string(),
+        remarks: String::new(),
+        project: None,
+        objects,
+        threshold_days: number(1, "threshold")?,
+        period_secs: number(2, "period")?,
+        frequency: match number(3, "every")? {
+            None => Frequency::Once,
+            Some(n) => Frequency::EveryPeriods(n.clamp(0, u32::MAX as i64) as u32),
+        },
+        recipients,
+    })
 }

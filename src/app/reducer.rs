@@ -135,6 +135,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::AddAlarm(_)
         | Action::AlarmSaved(_)
         | Action::RemoveAlarm(_)
+        | Action::OpenAlarmForm
+        | Action::AlarmFormMove(_)
+        | Action::SetAlarmFormText(_)
+        | Action::ConfirmAlarmForm
         | Action::EnableAlarm(_, _)
         | Action::AlarmRemoved(_)
         | Action::TestAlarm(_)

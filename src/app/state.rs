@@ -113,6 +113,28 @@ pub enum Overlay {
     ResourceForm(Box<ResourceForm>),
     /// Removing a resource asks first: (id, name).
     ConfirmRemoveResource(Box<(String, String)>),
+    /// A new alarm policy (AL-1).
+    AlarmForm(Box<AlarmForm>),
+}
+
+/// The alarm policy form: text fields, focus on one.
+#[derive(Debug, Clone, Default)]
+pub struct AlarmForm {
+    /// name, threshold, period, every, tag, webhook, command.
+    pub fields: [String; 7],
+    pub focus: usize,
+}
+
+impl AlarmForm {
+    pub const LABELS: [&'static str; 7] = [
+        "Name",
+        "Threshold: days to expiry or fewer (empty: 30)",
+        "Statistical period in seconds (empty: 60)",
+        "Fire again every N periods (empty: once per certificate)",
+        "Only certificates tagged KEY=VALUE (empty: all)",
+        "Webhook URL (optional)",
+        "Command (optional; the event on stdin)",
+    ];
 }
 
 /// The resource form: text fields and the preset. Files other than a preset's are set with

@@ -80,7 +80,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " Messages{} · {} unread · Enter read · A all read · u {} ",
+        " Messages{} · {} unread · Enter read · A all read · u {} · n new policy ",
         if state.unread_only {
             " (unread only)"
         } else {
@@ -136,4 +136,42 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(30),
     ];
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmForm, theme: &Theme) {
+    use ratatui::widgets::{Clear, Wrap};
+    let popup = super::centered(area, 76, 80);
+    f.render_widget(Clear, popup);
+    let mut lines = Vec::new();
+    for (i, label) in crate::app::state::AlarmForm::LABELS.iter().enumerate() {
+        let focused = form.focus == i;
+        lines.push(Line::from(Span::styled(
+            format!("{}{label}", if focused { "▶ " } else { "  " }),
+            if focused {
+                theme.selected()
+            } else {
+                theme.title()
+            },
+        )));
+        lines.push(Line::from(format!(
+            "    {}{}",
+            form.fields[i],
+            if focused { "▏" } else { "" }
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Every firing goes to the message center. Email, signed webhooks and chat styles: certdeck alarm add.",
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        "Enter save · Tab field · Esc cancel",
+        theme.title(),
+    )));
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" New alarm policy "),
+    );
+    f.render_widget(p, popup);
 }

@@ -49,6 +49,7 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::HostingForm,
         Context::DeployPick,
         Context::ResourceForm,
+        Context::AlarmForm,
         Context::Filter,
         Context::Command,
     ] {

@@ -24,6 +24,7 @@ pub enum Context {
     DeployPick,
     ResourceForm,
     Alarms,
+    AlarmForm,
 }
 
 impl Context {
@@ -48,6 +49,7 @@ impl Context {
             Context::DeployPick => "Deploy to a resource",
             Context::ResourceForm => "Resource form",
             Context::Alarms => "Alarms (messages)",
+            Context::AlarmForm => "Alarm policy form",
         }
     }
 }
@@ -134,6 +136,31 @@ pub static BINDINGS: &[Binding] = &[
         "only unread messages / all",
         Some(Action::ToggleUnreadOnly),
     ),
+    key(
+        Alarms,
+        Char('n'),
+        "n",
+        "new alarm policy (AL-1)",
+        Some(Action::OpenAlarmForm),
+    ),
+    key(
+        AlarmForm,
+        TabKey,
+        "Tab / ↑↓",
+        "next / previous field",
+        Some(Action::AlarmFormMove(1)),
+    ),
+    key(AlarmForm, Down, "", "", Some(Action::AlarmFormMove(1))),
+    key(AlarmForm, BackTab, "", "", Some(Action::AlarmFormMove(-1))),
+    key(AlarmForm, Up, "", "", Some(Action::AlarmFormMove(-1))),
+    key(
+        AlarmForm,
+        Enter,
+        "Enter",
+        "save the policy (evaluated from now)",
+        Some(Action::ConfirmAlarmForm),
+    ),
+    key(AlarmForm, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         Hosting,
         Char('j'),
@@ -754,6 +781,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::DeployPick(_)) => vec![DeployPick],
         (_, Overlay::ResourceForm(_)) => vec![ResourceForm],
         (_, Overlay::ConfirmRemoveResource(_)) => vec![Confirm],
+        (_, Overlay::AlarmForm(_)) => vec![AlarmForm],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

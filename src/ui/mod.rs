@@ -363,6 +363,15 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             let current: &str = if d.on_password { &d.password } else { &d.dir };
             Some(Action::SetExportText(format!("{current}{c}")))
         }
+        (Overlay::AlarmForm(f), KeyCode::Char(c)) => Some(Action::SetAlarmFormText(format!(
+            "{}{c}",
+            f.fields[f.focus]
+        ))),
+        (Overlay::AlarmForm(f), KeyCode::Backspace) => {
+            let mut text = f.fields[f.focus].clone();
+            text.pop();
+            Some(Action::SetAlarmFormText(text))
+        }
         (Overlay::ResourceForm(f), KeyCode::Char(c)) => f
             .text_index()
             .map(|i| Action::SetResourceFormText(format!("{}{c}", f.fields[i]))),

@@ -70,6 +70,7 @@ pub fn draw(
         Overlay::HostingForm(form) => super::hosting::render_form(f, body, form, theme),
         Overlay::DeployPick(pick) => super::hosting::render_pick(f, body, pick, state, theme),
         Overlay::ResourceForm(form) => super::hosting::render_resource_form(f, body, form, theme),
+        Overlay::AlarmForm(form) => super::alarms::render_form(f, body, form, theme),
         Overlay::ConfirmRemoveResource(r) => confirm(
             f,
             body,
