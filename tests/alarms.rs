@@ -164,6 +164,34 @@ fn rule_al2_a_webhook_that_fails_twice_is_retried_and_delivered_once_signed() {
     assert_eq!(body["days_left"], 9);
     let (_, m) = env.json(&["messages"]);
     assert!(m.to_string().contains("alarm \\\"expiring\\\""), "{m}");
+    // The policy counts its firings; an edit keeps its recipients and changes what was given.
+    let (_, l) = env.json(&["alarm", "list"]);
+    assert_eq!(l["policies"][0]["firings"], 1, "{l}");
+    assert!(l["policies"][0]["last_evaluated"].is_string(), "{l}");
+    let (code, e) = env.json(&[
+        "alarm",
+        "edit",
+        "expiring",
+        "--threshold",
+        "5",
+        "--now",
+        &at(500),
+    ]);
+    assert_eq!(code, 0, "{e}");
+    assert_eq!(
+        (
+            e["threshold_days"].as_i64(),
+            e["recipients"].as_array().unwrap().len()
+        ),
+        (Some(5), 1),
+        "{e}"
+    );
+    let (_, t) = env.json(&["alarm", "test", "expiring", "--now", &at(500)]);
+    assert_eq!(
+        t["certificates"].as_array().unwrap().len(),
+        0,
+        "9 days left > 5: {t}"
+    );
 }
 
 #[test]

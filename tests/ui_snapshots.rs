@@ -817,3 +817,57 @@ fn alarm_form_builds_a_policy_and_names_a_bad_number() {
         matches!(&input.recipients[0].channel, Channel::Webhook { url, .. } if url == "https://hooks.example.com/x")
     );
 }
+
+#[test]
+fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
+    use certdeck::domain::rules::alarm::{validate_policy, AlarmInput, Frequency, Objects};
+    let mut s = state();
+    let policy = validate_policy(
+        &AlarmInput {
+            name: "soon".into(),
+            remarks: String::new(),
+            project: None,
+            objects: Objects::All,
+            threshold_days: Some(14),
+            period_secs: None,
+            frequency: Frequency::EveryPeriods(2),
+            recipients: vec![],
+        },
+        "pol00001".into(),
+        now(),
+    )
+    .unwrap();
+    update(
+        &mut s,
+        Action::AlarmsLoaded {
+            policies: vec![policy],
+            deliveries: vec![],
+        },
+        now(),
+    );
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    // On messages, e and x explain how to reach the policies.
+    assert!(update(&mut s, Action::TogglePolicy, now()).is_empty());
+    update(&mut s, Action::ToggleAlarmFocus, now());
+    let effects = update(&mut s, Action::TogglePolicy, now());
+    assert!(
+        matches!(effects.as_slice(), [certdeck::app::Effect::EnableAlarm(id, false)] if id == "pol00001")
+    );
+    update(&mut s, Action::EditPolicy, now());
+    let certdeck::app::state::Overlay::AlarmForm(form) = &s.overlay else {
+        panic!("e opens the form")
+    };
+    assert_eq!(form.fields[1], "14");
+    assert_eq!(form.fields[3], "2");
+    update(&mut s, Action::AlarmFormMove(1), now());
+    update(&mut s, Action::SetAlarmFormText("7".into()), now());
+    let effects = update(&mut s, Action::ConfirmAlarmForm, now());
+    assert!(matches!(
+        effects.as_slice(),
+        [certdeck::app::Effect::UpdateAlarm(id, input)] if id == "pol00001" && input.threshold_days == Some(7)
+    ));
+}

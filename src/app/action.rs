@@ -150,6 +150,13 @@ pub enum Action {
     AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
     RemoveAlarm(String),
     OpenAlarmForm,
+    /// `p` on the Alarms tab: keys act on policies / back on messages.
+    ToggleAlarmFocus,
+    /// `e` on the policies: edit the selected policy.
+    EditPolicy,
+    /// `x` on the policies: switch the selected policy off or on.
+    TogglePolicy,
+    UpdateAlarm(String, Box<crate::domain::rules::alarm::AlarmInput>),
     AlarmFormMove(i64),
     SetAlarmFormText(String),
     ConfirmAlarmForm,

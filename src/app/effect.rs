@@ -53,6 +53,7 @@ pub enum Effect {
     AddAlarm(Box<crate::domain::rules::alarm::AlarmInput>),
     RemoveAlarm(String),
     EnableAlarm(String, bool),
+    UpdateAlarm(String, Box<crate::domain::rules::alarm::AlarmInput>),
     TestAlarm(String),
     LoadAlarms,
     RetryDelivery(u64),

@@ -25,6 +25,10 @@ pub fn handles(action: &Action) -> bool {
             | Action::AlarmSaved(_)
             | Action::RemoveAlarm(_)
             | Action::OpenAlarmForm
+            | Action::ToggleAlarmFocus
+            | Action::EditPolicy
+            | Action::TogglePolicy
+            | Action::UpdateAlarm(_, _)
             | Action::AlarmFormMove(_)
             | Action::SetAlarmFormText(_)
             | Action::ConfirmAlarmForm
@@ -138,9 +142,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             let Overlay::AlarmForm(f) = &state.overlay else {
                 return vec![];
             };
-            match alarm_input(f) {
-                Ok(input) => vec![Effect::AddAlarm(Box::new(input))],
-                Err(r) => {
+            match (alarm_input(f), &f.editing) {
+                (Ok(input), Some(id)) => vec![Effect::UpdateAlarm(id.clone(), Box::new(input))],
+                (Ok(input), None) => vec![Effect::AddAlarm(Box::new(input))],
+                (Err(r), _) => {
                     state.say(Level::Error, r.to_string());
                     state.outcome = Some(Outcome::Refused(r));
                     vec![]
@@ -203,10 +208,69 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![]
         }
         Action::MoveMessage(delta) => {
-            let max = state.messages.len().saturating_sub(1) as i64;
-            state.message_selected = (state.message_selected as i64 + delta).clamp(0, max) as usize;
+            if state.alarm_on_policies {
+                let max = state.alarms.len().saturating_sub(1) as i64;
+                state.policy_selected =
+                    (state.policy_selected as i64 + delta).clamp(0, max) as usize;
+            } else {
+                let max = state.messages.len().saturating_sub(1) as i64;
+                state.message_selected =
+                    (state.message_selected as i64 + delta).clamp(0, max) as usize;
+            }
             vec![]
         }
+        Action::ToggleAlarmFocus => {
+            state.alarm_on_policies = !state.alarm_on_policies;
+            vec![]
+        }
+        Action::TogglePolicy => match state.alarms.get(state.policy_selected) {
+            Some(p) if state.alarm_on_policies => {
+                vec![Effect::EnableAlarm(p.id.clone(), !p.enabled)]
+            }
+            _ => {
+                state.say(
+                    Level::Info,
+                    "press p to act on policies, then x to switch one off or on",
+                );
+                vec![]
+            }
+        },
+        Action::EditPolicy => {
+            let Some(p) = state
+                .alarms
+                .get(state.policy_selected)
+                .filter(|_| state.alarm_on_policies)
+            else {
+                state.say(
+                    Level::Info,
+                    "press p to act on policies, then e to edit one",
+                );
+                return vec![];
+            };
+            let every = match p.frequency {
+                crate::domain::rules::alarm::Frequency::Once => String::new(),
+                crate::domain::rules::alarm::Frequency::EveryPeriods(n) => n.to_string(),
+            };
+            let tag = match &p.objects {
+                crate::domain::rules::alarm::Objects::Tag(k, v) => format!("{k}={v}"),
+                _ => String::new(),
+            };
+            state.overlay = Overlay::AlarmForm(Box::new(AlarmForm {
+                editing: Some(p.id.clone()),
+                fields: [
+                    p.name.clone(),
+                    p.threshold_days.to_string(),
+                    p.period_secs.to_string(),
+                    every,
+                    tag,
+                    String::new(),
+                    String::new(),
+                ],
+                focus: 0,
+            }));
+            vec![]
+        }
+        Action::UpdateAlarm(id, input) => vec![Effect::UpdateAlarm(id, input)],
         Action::MarkRead(id) => {
             let id = id.or_else(|| state.messages.get(state.message_selected).map(|m| m.id));
             match id {

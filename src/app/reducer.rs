@@ -136,6 +136,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::AlarmSaved(_)
         | Action::RemoveAlarm(_)
         | Action::OpenAlarmForm
+        | Action::ToggleAlarmFocus
+        | Action::EditPolicy
+        | Action::TogglePolicy
+        | Action::UpdateAlarm(_, _)
         | Action::AlarmFormMove(_)
         | Action::SetAlarmFormText(_)
         | Action::ConfirmAlarmForm

@@ -120,6 +120,8 @@ pub enum Overlay {
 /// The alarm policy form: text fields, focus on one.
 #[derive(Debug, Clone, Default)]
 pub struct AlarmForm {
+    /// The policy being edited (its recipients stay as they are).
+    pub editing: Option<String>,
     /// name, threshold, period, every, tag, webhook, command.
     pub fields: [String; 7],
     pub focus: usize,
@@ -547,6 +549,9 @@ pub struct State {
     /// Alarm policies and the newest outbox deliveries.
     pub alarms: Vec<crate::domain::rules::alarm::AlarmPolicy>,
     pub deliveries: Vec<crate::domain::delivery::Delivery>,
+    /// The Alarms tab's keys act on policies instead of messages (`p` switches).
+    pub alarm_on_policies: bool,
+    pub policy_selected: usize,
 }
 
 /// A resource and the certificate it holds now.
@@ -597,6 +602,8 @@ impl Default for State {
             unread_only: false,
             alarms: Vec::new(),
             deliveries: Vec::new(),
+            alarm_on_policies: false,
+            policy_selected: 0,
         }
     }
 }

@@ -25,6 +25,19 @@ pub enum AlarmCommand {
     List,
     /// Remove a policy
     Rm { id: String },
+    /// Change a policy's name, threshold, period or frequency (recipients stay)
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        threshold: Option<i64>,
+        #[arg(long)]
+        period: Option<i64>,
+        /// Every N periods (0: once per certificate)
+        #[arg(long)]
+        every: Option<u32>,
+    },
     /// Evaluate a policy again (from now)
     Enable { id: String },
     /// Stop evaluating a policy (it keeps its settings)
@@ -114,6 +127,8 @@ fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
             },
         })).collect::<Vec<_>>(),
         "enabled": p.enabled,
+        "firings": p.firings,
+        "last_evaluated": p.last_evaluated.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         "next_evaluation": p.enabled.then(|| p.next_evaluation.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
 }
@@ -214,6 +229,42 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         }
         AlarmCommand::List => Action::ListAlarms,
         AlarmCommand::Rm { id } => Action::RemoveAlarm(id.clone()),
+        AlarmCommand::Edit {
+            id,
+            name,
+            threshold,
+            period,
+            every,
+        } => {
+            let engine = match open_engine(cli, "cli alarm", json) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            let current = match engine.store().alarm(id) {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    let r = Refusal::new("AL-1", Field::Id, format!("no alarm policy called {id}"));
+                    return refused(json, &r);
+                }
+                Err(e) => return fail(json, EXIT_UNAVAILABLE, &e.to_string()),
+            };
+            let input = AlarmInput {
+                name: name.clone().unwrap_or(current.name.clone()),
+                remarks: current.remarks.clone(),
+                project: current.project.clone(),
+                objects: current.objects.clone(),
+                threshold_days: Some(threshold.unwrap_or(current.threshold_days)),
+                period_secs: Some(period.unwrap_or(current.period_secs)),
+                frequency: match every {
+                    Some(0) => Frequency::Once,
+                    Some(n) => Frequency::EveryPeriods(*n),
+                    None => current.frequency,
+                },
+                recipients: current.recipients.clone(),
+            };
+            drop(engine);
+            Action::UpdateAlarm(current.id, Box::new(input))
+        }
         AlarmCommand::Enable { id } => Action::EnableAlarm(id.clone(), true),
         AlarmCommand::Disable { id } => Action::EnableAlarm(id.clone(), false),
         AlarmCommand::Test { id } => Action::TestAlarm(id.clone()),

@@ -43,6 +43,39 @@ impl Engine {
         })
     }
 
+    /// Replaces a policy's settings (`input`'s recipients are ignored: they stay as they are).
+    pub(super) fn update_alarm(&self, id: &str, input: &AlarmInput) -> Result<Action, StoreError> {
+        let Some(old) = self.store.alarm(id)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Id,
+                format!("no alarm policy called {id}"),
+            )));
+        };
+        let mut input = input.clone();
+        input.recipients = old.recipients.clone();
+        let mut p = match validate_policy(&input, old.id.clone(), old.created_at) {
+            Ok(p) => p,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        if let Some(other) = self.store.alarm(&p.name)?.filter(|o| o.id != p.id) {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Name,
+                format!(
+                    "an alarm policy called {} exists already ({})",
+                    p.name, other.id
+                ),
+            )));
+        }
+        p.enabled = old.enabled;
+        p.next_evaluation = old.next_evaluation;
+        p.last_evaluated = old.last_evaluated;
+        p.firings = old.firings;
+        self.store.save_alarm(&p)?;
+        Ok(Action::AlarmSaved(Box::new(p)))
+    }
+
     pub(super) fn enable_alarm(&self, id: &str, on: bool) -> Result<Action, StoreError> {
         let Some(mut p) = self.store.alarm(id)? else {
             return Ok(Action::Refused(Refusal::new(
@@ -164,6 +197,8 @@ impl Engine {
             });
         }
         p.next_evaluation = p.next_evaluation(now);
+        p.last_evaluated = Some(now);
+        p.firings += firings.len() as u64;
         self.store.record_evaluation(&p, entry, &firings, now)?;
         Ok(Some((p, firings.len())))
     }

@@ -677,6 +677,7 @@ impl Engine {
             Effect::AddAlarm(input) => self.add_alarm(&input)?,
             Effect::RemoveAlarm(id) => self.remove_alarm(&id)?,
             Effect::EnableAlarm(id, on) => self.enable_alarm(&id, on)?,
+            Effect::UpdateAlarm(id, input) => self.update_alarm(&id, &input)?,
             Effect::TestAlarm(id) => self.test_alarm(&id)?,
             Effect::RetryDelivery(id) => self.retry_delivery(id)?,
             Effect::LoadAlarms => Action::AlarmsLoaded {

@@ -14,11 +14,57 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .direction(ratatui::layout::Direction::Vertical)
         .constraints([
             Constraint::Length(policies_height(state)),
+            Constraint::Length(deliveries_height(state)),
             Constraint::Min(5),
         ])
         .split(area);
     policies(f, parts[0], state, theme);
-    messages(f, parts[1], state, theme);
+    deliveries(f, parts[1], state, theme);
+    messages(f, parts[2], state, theme);
+}
+
+fn deliveries_height(state: &State) -> u16 {
+    match state.deliveries.len() {
+        0 => 0,
+        n => (n.min(4) + 2) as u16,
+    }
+}
+
+/// The newest deliveries with their state and last error.
+fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    use crate::domain::delivery::DeliveryState;
+    if area.height == 0 {
+        return;
+    }
+    let rows = state.deliveries.iter().take(4).map(|d| {
+        let style = match d.state {
+            DeliveryState::Delivered => theme.ok(),
+            DeliveryState::Pending => theme.warn(),
+            DeliveryState::Dead => theme.danger(),
+        };
+        Row::new(vec![
+            Cell::from(format!("#{}", d.id)),
+            Cell::from(Span::styled(d.state.as_str(), style)),
+            Cell::from(format!("{} tries", d.attempts)),
+            Cell::from(d.recipient.clone()),
+            Cell::from(clip(d.last_error.as_deref().unwrap_or(""), 80)),
+        ])
+    });
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(12),
+        Constraint::Min(20),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" newest deliveries · certdeck outbox retry ID "),
+        ),
+        area,
+    );
 }
 
 fn policies_height(state: &State) -> u16 {
@@ -30,7 +76,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     use crate::domain::delivery::DeliveryState;
     let count = |s: DeliveryState| state.deliveries.iter().filter(|d| d.state == s).count();
     let title = format!(
-        " {} alarm polic{} · outbox: {} pending, {} delivered, {} dead (certdeck outbox) ",
+        " {} alarm polic{} · p select · e edit · x off/on · n new · outbox: {} pending, {} delivered, {} dead ",
         state.alarms.len(),
         if state.alarms.len() == 1 { "y" } else { "ies" },
         count(DeliveryState::Pending),
@@ -46,17 +92,24 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         f.render_widget(p, area);
         return;
     }
-    let rows = state.alarms.iter().map(|p| {
+    let rows = state.alarms.iter().enumerate().map(|(i, p)| {
         let frequency = match p.frequency {
             crate::domain::rules::alarm::Frequency::Once => "once".to_string(),
             crate::domain::rules::alarm::Frequency::EveryPeriods(n) => format!("every {n} periods"),
         };
-        Row::new(vec![
+        let row = Row::new(vec![
             Cell::from(p.name.clone()),
             Cell::from(format!("≤ {} days", p.threshold_days)),
             Cell::from(format!("{} s", p.period_secs)),
             Cell::from(frequency),
             Cell::from(format!("{} recipient(s)", p.recipients.len())),
+            Cell::from(format!(
+                "{} firing(s), last run {}",
+                p.firings,
+                p.last_evaluated
+                    .map(|t| t.format("%H:%M:%S").to_string())
+                    .unwrap_or_else(|| "never".into())
+            )),
             Cell::from(Span::styled(
                 if p.enabled {
                     format!("next {}", p.next_evaluation.format("%Y-%m-%d %H:%M:%S"))
@@ -65,7 +118,12 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 },
                 theme.dim(),
             )),
-        ])
+        ]);
+        if state.alarm_on_policies && i == state.policy_selected {
+            row.style(theme.selected())
+        } else {
+            row
+        }
     });
     let widths = [
         Constraint::Length(20),
@@ -73,6 +131,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(8),
         Constraint::Length(16),
         Constraint::Length(16),
+        Constraint::Length(34),
         Constraint::Min(20),
     ];
     f.render_widget(Table::new(rows, widths).block(block), area);
@@ -171,7 +230,10 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmFor
     let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
         Block::default()
             .borders(Borders::ALL)
-            .title(" New alarm policy "),
+            .title(match &form.editing {
+                Some(id) => format!(" Edit alarm policy {id} (its recipients stay as they are) "),
+                None => " New alarm policy ".to_string(),
+            }),
     );
     f.render_widget(p, popup);
 }

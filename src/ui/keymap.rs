@@ -144,6 +144,27 @@ pub static BINDINGS: &[Binding] = &[
         Some(Action::OpenAlarmForm),
     ),
     key(
+        Alarms,
+        Char('p'),
+        "p",
+        "keys act on policies / back on messages",
+        Some(Action::ToggleAlarmFocus),
+    ),
+    key(
+        Alarms,
+        Char('e'),
+        "e",
+        "edit the selected policy (its recipients stay)",
+        Some(Action::EditPolicy),
+    ),
+    key(
+        Alarms,
+        Char('x'),
+        "x",
+        "switch the selected policy off / on",
+        Some(Action::TogglePolicy),
+    ),
+    key(
         AlarmForm,
         TabKey,
         "Tab / ↑↓",

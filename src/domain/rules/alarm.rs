@@ -125,6 +125,9 @@ pub struct AlarmPolicy {
     pub created_at: Timestamp,
     /// When the policy is evaluated next (its schedule entry).
     pub next_evaluation: Timestamp,
+    pub last_evaluated: Option<Timestamp>,
+    /// Firings so far, over every certificate.
+    pub firings: u64,
 }
 
 /// What the user gives.
@@ -220,6 +223,8 @@ pub fn validate_policy(
         enabled: true,
         created_at: now,
         next_evaluation: now,
+        last_evaluated: None,
+        firings: 0,
     })
 }
 
