@@ -1,6 +1,7 @@
 //! The reducer's part for resources and deployment (issue #5). Pure, like `reducer`.
 use crate::app::action::Action;
 use crate::app::effect::Effect;
+use crate::app::reducer::refuse;
 use crate::app::state::{
     AlarmForm, DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay,
     ResourceForm, ResourceRow, State,
@@ -8,73 +9,6 @@ use crate::app::state::{
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::resource::DeployOutcome;
 use crate::domain::time::Timestamp;
-
-/// Whether `update` below handles `action`.
-pub fn handles(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::AddResource(_)
-            | Action::ResourceAdded(_)
-            | Action::RemoveResource(_)
-            | Action::UpdateResource { .. }
-            | Action::EditHosting(_)
-            | Action::ResourceRemoved(_)
-            | Action::ResourcesLoaded(_)
-            | Action::ListResources
-            | Action::AddAlarm(_)
-            | Action::AlarmSaved(_)
-            | Action::RemoveAlarm(_)
-            | Action::OpenAlarmForm
-            | Action::ToggleAlarmFocus
-            | Action::EditPolicy
-            | Action::TogglePolicy
-            | Action::UpdateAlarm(_, _)
-            | Action::AlarmFormMove(_)
-            | Action::SetAlarmFormText(_)
-            | Action::ConfirmAlarmForm
-            | Action::EnableAlarm(_, _)
-            | Action::AlarmRemoved(_)
-            | Action::TestAlarm(_)
-            | Action::AlarmTested(_)
-            | Action::ListAlarms
-            | Action::AlarmsLoaded { .. }
-            | Action::RetryDelivery(_)
-            | Action::DeliveryTried(_)
-            | Action::MessagesLoaded { .. }
-            | Action::MoveMessage(_)
-            | Action::MarkRead(_)
-            | Action::MarkAllRead
-            | Action::ToggleUnreadOnly
-            | Action::ResourceHistory(_)
-            | Action::Deploy { .. }
-            | Action::Deployed(_)
-            | Action::AddHosting(_)
-            | Action::HostingSaved { .. }
-            | Action::CancelHosting(_)
-            | Action::RetryHosting(_)
-            | Action::RollbackHosting(_)
-            | Action::HostingsLoaded(_)
-            | Action::MoveHosting(_)
-            | Action::ToggleHostingFocus
-            | Action::EditSelected
-            | Action::RemoveSelectedResource
-            | Action::OpenResourceForm
-            | Action::ResourceFormMove(_)
-            | Action::ResourceFormPreset(_)
-            | Action::SetResourceFormText(_)
-            | Action::ConfirmResourceForm
-            | Action::OnHosting(_)
-            | Action::HostingHistoryLoaded(_)
-            | Action::OpenHostingForm(_)
-            | Action::SetHostingFormText(_)
-            | Action::NextHostingField
-            | Action::ToggleHostingPartial
-            | Action::ConfirmHostingForm
-            | Action::OpenDeployPick(_)
-            | Action::MoveDeployPick(_)
-            | Action::ConfirmDeployPick
-    )
-}
 
 /// The names of the resources `cert_id` is deployed to (D-3).
 pub fn resource_names(state: &State, cert_id: &str) -> Vec<String> {
@@ -92,8 +26,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             match crate::domain::resource::validate_resource(&input, String::new(), now) {
                 Ok(_) => vec![Effect::AddResource(input)],
                 Err(r) => {
-                    state.say(Level::Error, r.to_string());
-                    state.outcome = Some(Outcome::Refused(r));
+                    refuse(state, r);
                     vec![]
                 }
             }
@@ -146,8 +79,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 (Ok(input), Some(id)) => vec![Effect::UpdateAlarm(id.clone(), Box::new(input))],
                 (Ok(input), None) => vec![Effect::AddAlarm(Box::new(input))],
                 (Err(r), _) => {
-                    state.say(Level::Error, r.to_string());
-                    state.outcome = Some(Outcome::Refused(r));
+                    refuse(state, r);
                     vec![]
                 }
             }
@@ -347,16 +279,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 let Some(h) = state.hostings.get(state.hosting_selected) else {
                     return vec![];
                 };
-                if h.status != crate::domain::rules::hosting::HostingStatus::InProgress {
-                    let r = Refusal::new(
-                        "H-7",
-                        Field::Id,
-                        format!(
-                            "hosting {} is {}: only an in-progress hosting can be changed",
-                            h.id,
-                            h.status.as_str()
-                        ),
-                    );
+                if let Err(r) = crate::domain::rules::hosting::check_editable(h) {
                     state.say(Level::Warn, r.to_string());
                     state.outcome = Some(Outcome::Refused(r));
                     return vec![];
@@ -455,8 +378,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     match crate::domain::resource::validate_resource(&input, String::new(), now) {
                         Ok(_) => vec![Effect::AddResource(Box::new(input))],
                         Err(r) => {
-                            state.say(Level::Error, r.to_string());
-                            state.outcome = Some(Outcome::Refused(r));
+                            refuse(state, r);
                             vec![]
                         }
                     }
@@ -540,8 +462,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             };
             let Ok(days) = f.days.parse::<u32>() else {
                 let r = Refusal::new("H-4", Field::Years, "type the number of days before expiry");
-                state.say(Level::Error, r.to_string());
-                state.outcome = Some(Outcome::Refused(r));
+                refuse(state, r);
                 return vec![];
             };
             let association = if f.new.is_empty() {
@@ -655,8 +576,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         } => {
             if cert.is_empty() || resource.is_empty() {
                 let r = Refusal::new("DEPLOY", Field::Id, "name the certificate and the resource");
-                state.say(Level::Error, r.to_string());
-                state.outcome = Some(Outcome::Refused(r));
+                refuse(state, r);
                 return vec![];
             }
             vec![Effect::Deploy {

@@ -1,6 +1,7 @@
 //! The reducer's part for the More menu and revocation (issue #4). Pure, like `reducer`.
 use crate::app::action::Action;
 use crate::app::effect::Effect;
+use crate::app::reducer::refuse;
 use crate::app::state::{
     ExportDialog, Level, MenuEntry, MoreMenu, Outcome, Overlay, ReissueDialog, ReissueField,
     RevokeDialog, State,
@@ -20,11 +21,6 @@ fn target(state: &State, id: Option<String>) -> Option<String> {
         _ => None,
     })
     .or_else(|| state.selected_row().map(|r| r.summary.id.clone()))
-}
-
-fn refuse(state: &mut State, r: Refusal) {
-    state.say(Level::Error, r.to_string());
-    state.outcome = Some(Outcome::Refused(r));
 }
 
 /// Every action on `cert`, with the reason (and rule) each unavailable one cannot run now.
@@ -150,39 +146,7 @@ pub fn menu_entries(
     ]
 }
 
-/// Whether `update` below handles `action`.
-pub fn handles(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::OpenMore
-            | Action::MoreLoaded(_)
-            | Action::MoveMenu(_)
-            | Action::RunMenu
-            | Action::MenuKey(_)
-            | Action::Revoke { .. }
-            | Action::RevocationPlanned(_)
-            | Action::MoveRevokeReason(_)
-            | Action::SetRevokeDocument(_)
-            | Action::ConfirmRevoke
-            | Action::RevocationSubmitted { .. }
-            | Action::OpenExport(_)
-            | Action::MoveExportFormat(_)
-            | Action::ToggleExportField
-            | Action::SetExportText(_)
-            | Action::ConfirmExport
-            | Action::OpenReissue(_)
-            | Action::MoveReissueChoice(_)
-            | Action::NextReissueField
-            | Action::SetReissueText(_)
-            | Action::ConfirmReissue
-            | Action::Reissue(_)
-            | Action::Reissued { .. }
-            | Action::Export(_)
-            | Action::Exported { .. }
-    )
-}
-
-/// Handles the More menu and revocation actions (those `handles` names).
+/// Handles the More menu, revocation, reissue and export actions (the reducer routes them here).
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     match action {
         Action::OpenMore => match target(state, None) {

@@ -12,12 +12,6 @@ use crate::domain::time::Timestamp;
 
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     state.now = now;
-    if crate::app::lifecycle::handles(&action) {
-        return crate::app::lifecycle::update(state, action, now);
-    }
-    if crate::app::hosting::handles(&action) {
-        return crate::app::hosting::update(state, action, now);
-    }
     match action {
         Action::SelectTab(tab) => state.tab = tab,
         Action::NextTab => state.tab = Tab::ALL[(state.tab.index() + 1) % Tab::ALL.len()],
@@ -98,8 +92,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::Quit => state.quit = true,
-        // Handled by `lifecycle` above; listed so a new action cannot be forgotten.
-        Action::OpenMore
+        // The More menu, revocation, reissue and export.
+        a @ (Action::OpenMore
         | Action::MoreLoaded(_)
         | Action::MoveMenu(_)
         | Action::RunMenu
@@ -123,8 +117,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::Reissue(_)
         | Action::Reissued { .. }
         | Action::Export(_)
-        | Action::Exported { .. }
-        | Action::AddResource(_)
+        | Action::Exported { .. }) => return crate::app::lifecycle::update(state, a, now),
+        // Resources, deployment, hosting, the message center, alarms and the outbox.
+        a @ (Action::AddResource(_)
         | Action::ResourceAdded(_)
         | Action::RemoveResource(_)
         | Action::UpdateResource { .. }
@@ -183,7 +178,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ConfirmHostingForm
         | Action::OpenDeployPick(_)
         | Action::MoveDeployPick(_)
-        | Action::ConfirmDeployPick => {}
+        | Action::ConfirmDeployPick) => return crate::app::hosting::update(state, a, now),
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,
@@ -651,7 +646,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
     Vec::new()
 }
 
-fn refuse(state: &mut State, r: Refusal) {
+/// Says why an action was refused and keeps the refusal as the outcome.
+pub(crate) fn refuse(state: &mut State, r: Refusal) {
     state.say(Level::Error, r.to_string());
     if matches!(state.overlay, Overlay::Upload | Overlay::Apply) {
         state.upload_refusal = Some(r.clone());

@@ -19,6 +19,17 @@ impl Engine {
         )))
     }
 
+    /// The fingerprint of the certificate a resource holds now (what a rollback must serve).
+    fn held_fingerprint(&self, resource_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(match self.store.deployed_cert(resource_id)? {
+            Some(id) => self
+                .store
+                .get(&id)?
+                .and_then(|c| c.x509.map(|x| x.fingerprint_sha256)),
+            None => None,
+        })
+    }
+
     pub(super) fn add_resource(&self, input: &ResourceInput) -> Result<Action, StoreError> {
         let id = self.store.new_id()?;
         let r = match crate::domain::resource::validate_resource(input, id, self.clock.now()) {
@@ -69,13 +80,7 @@ impl Engine {
             .as_ref()
             .map(|x| x.fingerprint_sha256.clone())
             .unwrap_or_default();
-        let previous = match self.store.deployed_cert(&resource.id)? {
-            Some(id) => self
-                .store
-                .get(&id)?
-                .and_then(|c| c.x509.map(|x| x.fingerprint_sha256)),
-            None => None,
-        };
+        let previous = self.held_fingerprint(&resource.id)?;
         let journal = |before: &[crate::deploy::files::Before]| {
             let j = crate::domain::resource::DeployJournal {
                 cert_id: cert.id.clone(),
@@ -324,13 +329,7 @@ impl Engine {
         let unfinished = self.store.unfinished_deploys()?;
         for (rid, journal) in &unfinished {
             let resource = self.store.resource(rid)?;
-            let previous = match self.store.deployed_cert(rid)? {
-                Some(id) => self
-                    .store
-                    .get(&id)?
-                    .and_then(|c| c.x509.map(|x| x.fingerprint_sha256)),
-                None => None,
-            };
+            let previous = self.held_fingerprint(rid)?;
             let record = crate::deploy::recover(
                 resource.as_ref(),
                 journal,

@@ -2,7 +2,7 @@
 //! its firings, their messages and deliveries, and its next schedule entry — is one transaction.
 use super::{
     db_err, decode, encode, schedule_key, Store, StoreError, ALARMS, ALARM_FIRINGS, OUTBOX,
-    SCHEDULE,
+    OUTBOX_DUE, SCHEDULE,
 };
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::model::TimelineEvent;
@@ -117,6 +117,7 @@ impl Store {
                 .map_err(db_err)?;
             let mut last = txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
             let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
+            let mut due = txn.open_table(OUTBOX_DUE).map_err(db_err)?;
             let mut next = match outbox.last().map_err(db_err)? {
                 Some((k, _)) => k.value() + 1,
                 None => 1,
@@ -130,27 +131,35 @@ impl Store {
                     d.id = next;
                     next += 1;
                     outbox.insert(d.id, encode(&d).as_slice()).map_err(db_err)?;
+                    due.insert((d.next_attempt_at.timestamp(), d.id), ())
+                        .map_err(db_err)?;
                 }
             }
         }
         txn.commit().map_err(db_err)
     }
 
-    /// Pending deliveries whose time has come, oldest first, at most `limit`.
+    /// Pending deliveries whose time has come, soonest first, at most `limit`: a range of the
+    /// due index, so the tick's cost follows what is due.
     pub fn due_deliveries(
         &self,
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
+        let due = r.open_table(OUTBOX_DUE).map_err(db_err)?;
         let t = r.open_table(OUTBOX).map_err(db_err)?;
         let mut out = Vec::new();
-        for row in t.iter().map_err(db_err)? {
-            let d: Delivery = decode(row.map_err(db_err)?.1.value())?;
-            if d.state == DeliveryState::Pending && d.next_attempt_at <= now {
-                out.push(d);
-                if out.len() >= limit {
-                    break;
+        for row in due
+            .range((i64::MIN, 0)..=(now.timestamp(), u64::MAX))
+            .map_err(db_err)?
+            .take(limit)
+        {
+            let id = row.map_err(db_err)?.0.value().1;
+            if let Some(v) = t.get(id).map_err(db_err)? {
+                let d: Delivery = decode(v.value())?;
+                if d.state == DeliveryState::Pending {
+                    out.push(d);
                 }
             }
         }
@@ -177,12 +186,26 @@ impl Store {
         Ok(v)
     }
 
+    /// Writes a delivery as it is after a try, keeping the due index in step.
     pub fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
         let txn = self.write_txn()?;
-        txn.open_table(OUTBOX)
-            .map_err(db_err)?
-            .insert(d.id, encode(d).as_slice())
-            .map_err(db_err)?;
+        {
+            let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
+            let mut due = txn.open_table(OUTBOX_DUE).map_err(db_err)?;
+            let old: Option<Delivery> = match outbox.get(d.id).map_err(db_err)? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            if let Some(old) = old.filter(|o| o.state == DeliveryState::Pending) {
+                due.remove((old.next_attempt_at.timestamp(), old.id))
+                    .map_err(db_err)?;
+            }
+            if d.state == DeliveryState::Pending {
+                due.insert((d.next_attempt_at.timestamp(), d.id), ())
+                    .map_err(db_err)?;
+            }
+            outbox.insert(d.id, encode(d).as_slice()).map_err(db_err)?;
+        }
         txn.commit().map_err(db_err)
     }
 }

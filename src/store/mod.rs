@@ -72,6 +72,9 @@ const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
 const ALARM_FIRINGS: TableDefinition<(&str, &str), i64> = TableDefinition::new("alarm_firings");
 /// The delivery outbox, in the order deliveries were made.
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+/// Pending deliveries by their next try: `(unix seconds, delivery id)`, so the sender reads only
+/// what is due, not the whole outbox.
+const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
 /// Hostings (SPEC §4), by id.
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
@@ -1196,6 +1199,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(ALARMS).map_err(db_err)?;
         txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
         txn.open_table(OUTBOX).map_err(db_err)?;
+        txn.open_table(OUTBOX_DUE).map_err(db_err)?;
         {
             let certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;

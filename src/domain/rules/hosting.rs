@@ -372,6 +372,22 @@ mod tests {
     }
 }
 
+/// H-7: only an in-progress hosting can be changed.
+pub fn check_editable(h: &Hosting) -> Result<(), Refusal> {
+    if h.status == HostingStatus::InProgress {
+        return Ok(());
+    }
+    Err(refuse(
+        "H-7",
+        Field::Id,
+        format!(
+            "hosting {} is {}: only an in-progress hosting can be changed",
+            h.id,
+            h.status.as_str()
+        ),
+    ))
+}
+
 /// Changes an in-progress hosting: its replacement days and what replaces the old certificate,
 /// checked again by H-2..H-4. The resources and the id stay.
 pub fn edit(
@@ -383,17 +399,7 @@ pub fn edit(
     confirm_partial: bool,
     now: Timestamp,
 ) -> Result<(Hosting, Vec<String>), Refusal> {
-    if h.status != HostingStatus::InProgress {
-        return Err(refuse(
-            "H-7",
-            Field::Id,
-            format!(
-                "hosting {} is {}: only an in-progress hosting can be changed",
-                h.id,
-                h.status.as_str()
-            ),
-        ));
-    }
+    check_editable(h)?;
     let req = HostingRequest {
         old_cert: h.old_cert.clone(),
         association,
