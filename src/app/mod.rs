@@ -1,5 +1,6 @@
 //! Application core: State, Action, Effect and the pure reducer shared by the CLI and the TUI.
 pub mod action;
+pub mod alarms;
 pub mod command;
 pub mod effect;
 pub mod hosting;

@@ -118,16 +118,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::Reissued { .. }
         | Action::Export(_)
         | Action::Exported { .. }) => return crate::app::lifecycle::update(state, a, now),
-        // Resources, deployment, hosting, the message center, alarms and the outbox.
-        a @ (Action::AddResource(_)
-        | Action::ResourceAdded(_)
-        | Action::RemoveResource(_)
-        | Action::UpdateResource { .. }
-        | Action::EditHosting(_)
-        | Action::ResourceRemoved(_)
-        | Action::ResourcesLoaded(_)
-        | Action::ListResources
-        | Action::AddAlarm(_)
+        // The message center, alarm policies and the outbox.
+        a @ (Action::AddAlarm(_)
         | Action::AlarmSaved(_)
         | Action::RemoveAlarm(_)
         | Action::OpenAlarmForm
@@ -150,7 +142,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::MoveMessage(_)
         | Action::MarkRead(_)
         | Action::MarkAllRead
-        | Action::ToggleUnreadOnly
+        | Action::ToggleUnreadOnly) => return crate::app::alarms::update(state, a, now),
+        // Resources, deployment and hosting.
+        a @ (Action::AddResource(_)
+        | Action::ResourceAdded(_)
+        | Action::RemoveResource(_)
+        | Action::UpdateResource { .. }
+        | Action::EditHosting(_)
+        | Action::ResourceRemoved(_)
+        | Action::ResourcesLoaded(_)
+        | Action::ListResources
         | Action::ResourceHistory(_)
         | Action::Deploy { .. }
         | Action::Deployed(_)
