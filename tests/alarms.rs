@@ -429,3 +429,102 @@ fn rule_al2_email_reaches_a_real_smtp_server_on_loopback() {
         "{o}"
     );
 }
+
+/// A webhook endpoint that takes connections and never answers.
+fn stalled_endpoint() -> (u16, std::net::TcpListener) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (listener.local_addr().unwrap().port(), listener)
+}
+
+#[test]
+fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_beside_the_tick() {
+    use certdeck::app::{Action, State};
+    use certdeck::domain::delivery::DeliveryState;
+    use certdeck::domain::rules::alarm::{
+        AlarmInput, Channel, Frequency, Objects, Recipient, WebhookStyle,
+    };
+    use certdeck::domain::rules::upload::UploadInput;
+    use certdeck::engine::{clock::ManualClock, Engine};
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let engine = Arc::new(Engine::new(
+        certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap(),
+        clock.clone(),
+    ));
+    let mut state = State::default();
+    let leaf = pki.leaf(&["soon.example.com"], 5);
+    engine.dispatch(
+        &mut state,
+        Action::SubmitUpload(Box::new(UploadInput {
+            cert: leaf.cert_pem.into_bytes(),
+            key: Some(leaf.key_pem.into_bytes()),
+            ..Default::default()
+        })),
+    );
+    let (good_port, seen) = receiver("s", 0, 10);
+    let (dead_port, _held) = stalled_endpoint();
+    let hook = |port: u16, name: &str| Recipient {
+        name: name.into(),
+        group: None,
+        channel: Channel::Webhook {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            secret: Some("s".into()),
+            style: WebhookStyle::Json,
+        },
+    };
+    engine.dispatch(
+        &mut state,
+        Action::AddAlarm(Box::new(AlarmInput {
+            name: "soon".into(),
+            remarks: String::new(),
+            project: None,
+            objects: Objects::All,
+            threshold_days: None,
+            period_secs: None,
+            frequency: Frequency::Once,
+            // The dead endpoint comes first: inline, it would hold everything behind it.
+            recipients: vec![hook(dead_port, "dead"), hook(good_port, "ops")],
+        })),
+    );
+    let sender = certdeck::engine::sender::spawn(engine.clone()).unwrap();
+    let report = engine.tick().unwrap();
+    assert_eq!(report.fired.len(), 1, "{report:?}");
+    assert_eq!(
+        report.deliveries_tried, 0,
+        "the tick leaves sending to the thread"
+    );
+
+    let settled = |name: &str| {
+        engine
+            .store()
+            .deliveries(10)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.recipient == name && d.attempts > 0)
+    };
+    let mut waited = 0;
+    while (settled("ops").is_none() || settled("dead").is_none()) && waited < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let ops = settled("ops").expect("the good endpoint got its delivery");
+    assert_eq!(ops.state, DeliveryState::Delivered);
+    assert_eq!(seen.lock().unwrap().accepted.len(), 1);
+    let dead = settled("dead").expect("the dead endpoint's try ended");
+    assert_eq!(dead.state, DeliveryState::Pending, "retried later");
+    assert!(dead.last_error.is_some(), "{dead:?}");
+
+    // A manual retry with the thread running only makes the delivery due; the thread sends it.
+    engine.dispatch(&mut state, Action::RetryDelivery(dead.id));
+    let queued = engine.store().delivery(dead.id).unwrap().unwrap();
+    assert_eq!((queued.state, queued.attempts), (DeliveryState::Pending, 0));
+    assert!(
+        sender.stop(std::time::Duration::from_secs(10)),
+        "the thread ends when asked"
+    );
+    assert!(
+        engine.tick().unwrap().deliveries_tried >= 2,
+        "the next tick hears what the thread settled"
+    );
+}

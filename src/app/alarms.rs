@@ -79,6 +79,9 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
                 crate::domain::delivery::DeliveryState::Delivered => {
                     format!("delivery {} delivered", d.id)
                 }
+                crate::domain::delivery::DeliveryState::Pending if d.attempts == 0 => {
+                    format!("delivery {} queued to be sent again now", d.id)
+                }
                 _ => format!(
                     "delivery {} not delivered: {}",
                     d.id,

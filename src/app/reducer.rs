@@ -577,6 +577,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 ]);
                 return effects;
             }
+            if report.deliveries_tried > 0 {
+                return vec![Effect::LoadAlarms];
+            }
         }
         Action::AllLoaded(summaries) => {
             state.set_rows(summaries.into_iter().map(CertRow::new).collect());

@@ -232,6 +232,16 @@ impl Engine {
             )));
         }
         let now = self.clock.now();
+        if self
+            .sender
+            .background
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            // The sender thread sends it within a second; sending here too could send it twice.
+            let due = retried(&d, now);
+            self.store.save_delivery(&due)?;
+            return Ok(Action::DeliveryTried(Box::new(due)));
+        }
         let tried = after_attempt(&retried(&d, now), crate::notify::send(&d), now);
         self.store.save_delivery(&tried)?;
         Ok(Action::DeliveryTried(Box::new(tried)))

@@ -7,6 +7,7 @@ mod export;
 mod hosting;
 pub mod keygen;
 mod lifecycle;
+pub mod sender;
 
 use crate::app::{update, Action, Effect, State};
 use crate::ca::sandbox::SandboxCa;
@@ -31,6 +32,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// The CA backend, created (and its keys stored) on first use.
     ca: std::sync::OnceLock<SandboxCa>,
+    /// Shared with the outbox sender thread, when one runs.
+    sender: sender::SenderShared,
 }
 
 impl Engine {
@@ -39,6 +42,7 @@ impl Engine {
             store,
             clock,
             ca: std::sync::OnceLock::new(),
+            sender: sender::SenderShared::default(),
         }
     }
 
@@ -299,7 +303,17 @@ impl Engine {
                 break;
             }
         }
-        report.deliveries_tried = self.send_deliveries()?;
+        report.deliveries_tried = if self
+            .sender
+            .background
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            self.sender
+                .settled
+                .swap(0, std::sync::atomic::Ordering::SeqCst)
+        } else {
+            self.send_deliveries()?
+        };
         Ok(report)
     }
 

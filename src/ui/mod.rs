@@ -288,6 +288,8 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     );
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste, EnableMouseCapture);
+    let engine = Arc::new(engine);
+    let sender = crate::engine::sender::spawn(Arc::clone(&engine))?;
     let result = event_loop(&mut terminal, &engine, state, &stop, &tty);
     if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
         let _ = crossterm::execute!(
@@ -298,6 +300,8 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
         ratatui::restore();
     }
     done.store(true, Ordering::Relaxed);
+    // A send stuck on a dead endpoint is not worth a slow exit: its delivery stays pending.
+    sender.stop(Duration::from_millis(300));
     result
 }
 
