@@ -485,6 +485,7 @@ fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_besid
             frequency: Frequency::Once,
             // The dead endpoint comes first: inline, it would hold everything behind it.
             recipients: vec![hook(dead_port, "dead"), hook(good_port, "ops")],
+            groups: vec![],
         })),
     );
     let sender = certdeck::engine::sender::spawn(engine.clone()).unwrap();
@@ -527,4 +528,150 @@ fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_besid
         engine.tick().unwrap().deliveries_tried >= 2,
         "the next tick hears what the thread settled"
     );
+}
+
+#[test]
+fn rule_al1_recipient_groups_reach_webhook_and_sms_gateway_members_and_cannot_vanish_under_a_policy(
+) {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let soon = import(&env, &pki, "soon", 10);
+    let (hook_port, hook_seen) = receiver("group-secret", 0, 5);
+    let (sms_port, sms_seen) = receiver("group-secret", 0, 5);
+    let secret = env.write("secret", "group-secret\n");
+    let secret = secret.to_str().unwrap();
+    let hook = format!("http://127.0.0.1:{hook_port}/hook");
+    let gateway = format!("http://127.0.0.1:{sms_port}/sms");
+    let (code, g) = env.json(&[
+        "alarm",
+        "group",
+        "add",
+        "oncall",
+        "--recipient",
+        "ann",
+        "--webhook",
+        &hook,
+        "--style",
+        "teams",
+        "--secret-file",
+        secret,
+    ]);
+    assert_eq!(code, 0, "{g}");
+    let (code, g) = env.json(&[
+        "alarm",
+        "group",
+        "add",
+        "oncall",
+        "--recipient",
+        "bob",
+        "--sms",
+        "+8613800000000",
+        "--sms-gateway",
+        &gateway,
+        "--secret-file",
+        secret,
+    ]);
+    assert_eq!(code, 0, "{g}");
+    assert_eq!(g["recipients"].as_array().unwrap().len(), 2, "{g}");
+    // Refusals name the rule and the field.
+    let (code, r) = env.json(&[
+        "alarm",
+        "group",
+        "add",
+        "oncall",
+        "--recipient",
+        "eve",
+        "--sms",
+        "12",
+        "--sms-gateway",
+        &gateway,
+    ]);
+    let e = &r["error"];
+    assert_eq!(
+        (code, e["rule"].as_str(), e["field"].as_str()),
+        (1, Some("AL-1"), Some("recipient")),
+        "{r}"
+    );
+    let (code, r) = env.json(&[
+        "alarm",
+        "add",
+        "expiring",
+        "--group",
+        "nobody",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(
+        (code, r["error"]["field"].as_str()),
+        (1, Some("group")),
+        "{r}"
+    );
+
+    let (code, p) = env.json(&[
+        "alarm",
+        "add",
+        "expiring",
+        "--group",
+        "oncall",
+        "--now",
+        &at(0),
+    ]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(p["groups"], serde_json::json!(["oncall"]), "{p}");
+    let (code, r) = env.json(&["alarm", "group", "rm", "oncall"]);
+    assert_eq!(code, 1, "a group a policy names stays: {r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("expiring"),
+        "{r}"
+    );
+
+    // One firing reaches both members, each signed, each in its channel's shape.
+    let (_, t) = env.json(&["tick", "--now", &at(1)]);
+    assert!(t.to_string().contains("fired for 1 certificate"), "{t}");
+    let (_, o) = env.json(&["outbox"]);
+    let states: Vec<(&str, &str)> = o["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["recipient"].as_str().unwrap(),
+                d["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 2, "{o}");
+    assert!(states.contains(&("ann (oncall)", "delivered")), "{o}");
+    assert!(states.contains(&("bob (oncall)", "delivered")), "{o}");
+    let hook_seen = hook_seen.lock().unwrap();
+    assert!(hook_seen.requests[0].2, "signed");
+    let card: serde_json::Value = serde_json::from_str(&hook_seen.requests[0].1).unwrap();
+    let text = card["attachments"][0]["content"]["body"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains(&soon) && text.contains("expires in 9 day(s)"),
+        "{card}"
+    );
+    let sms_seen = sms_seen.lock().unwrap();
+    assert!(sms_seen.requests[0].2, "signed");
+    let sms: serde_json::Value = serde_json::from_str(&sms_seen.requests[0].1).unwrap();
+    assert_eq!(sms["to"], "+8613800000000");
+    assert!(sms["text"].as_str().unwrap().contains(&soon), "{sms}");
+
+    // Members go one by one; the policy must let go of the group before it goes.
+    let (code, g) = env.json(&["alarm", "group", "rm", "oncall", "--recipient", "bob"]);
+    assert_eq!(
+        (code, g["recipients"].as_array().unwrap().len()),
+        (0, 1),
+        "{g}"
+    );
+    assert_eq!(
+        env.json(&["alarm", "edit", "expiring", "--groups", ""]).0,
+        0
+    );
+    let (code, r) = env.json(&["alarm", "group", "rm", "oncall"]);
+    assert_eq!(code, 0, "{r}");
+    let (_, l) = env.json(&["alarm", "group", "list"]);
+    assert_eq!(l["groups"], serde_json::json!([]), "{l}");
 }

@@ -91,6 +91,30 @@ fn rule_messages_are_raised_by_orders_and_hostings_and_marked_read() {
     assert_eq!(m["unread"], 2, "{m}");
     let (_, m) = env.json(&["messages", "--unread"]);
     assert_eq!(m["messages"].as_array().unwrap().len(), 2, "{m}");
+    // Filtered in the store: by kind, by severity, by words of the text, over unread ones too.
+    let kinds_of = |args: &[&str]| -> Vec<String> {
+        let (_, m) = env.json(args);
+        m["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        kinds_of(&["messages", "--matching", "HOSTING"]),
+        ["hosting_failed", "hosting"]
+    );
+    assert_eq!(
+        kinds_of(&["messages", "--matching", "critical"]),
+        ["hosting_failed"]
+    );
+    assert_eq!(
+        kinds_of(&["messages", "--unread", "--matching", "hosting"]),
+        ["hosting"],
+        "the read one is left out"
+    );
+    assert!(kinds_of(&["messages", "--matching", "no such words"]).is_empty());
     let (_, m) = env.json(&["messages", "read", "--all"]);
     assert_eq!(m["unread"], 0, "{m}");
     // H-6: a hosting added with --quiet raises none.

@@ -773,6 +773,38 @@ fn alarms_tab_shows_the_message_center_with_unread_marked() {
 }
 
 #[test]
+fn slash_on_the_alarms_tab_filters_messages_in_the_store_not_certificates() {
+    use certdeck::app::effect::MessageQuery;
+    use certdeck::app::Effect;
+    let mut s = state();
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    update(&mut s, Action::StartFilter, now());
+    let effects = update(&mut s, Action::SetFilter("hosting".into()), now());
+    assert!(
+        matches!(effects.as_slice(), [Effect::LoadMessages(q)] if *q == MessageQuery { unread_only: false, matching: "hosting".into() }),
+        "{effects:?}"
+    );
+    assert_eq!(s.filter, "", "the certificate filter is untouched");
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 110, 12);
+    assert!(frame.contains("matching \"hosting\""), "{frame}");
+    assert!(frame.contains("No message matches \"hosting\""), "{frame}");
+    assert!(
+        frame.contains("/hosting"),
+        "the bottom line edits it: {frame}"
+    );
+    let effects = update(&mut ui.state, Action::EndFilter { keep: false }, now());
+    assert!(
+        matches!(effects.as_slice(), [Effect::LoadMessages(q)] if *q == MessageQuery::default()),
+        "Esc clears it: {effects:?}"
+    );
+}
+
+#[test]
 fn alarm_form_builds_a_policy_and_names_a_bad_number() {
     use certdeck::domain::rules::alarm::{Channel, Frequency, Objects};
     let mut s = state();
@@ -832,6 +864,7 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
             period_secs: None,
             frequency: Frequency::EveryPeriods(2),
             recipients: vec![],
+            groups: vec!["oncall".into()],
         },
         "pol00001".into(),
         now(),
@@ -841,6 +874,7 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
         &mut s,
         Action::AlarmsLoaded {
             policies: vec![policy],
+            groups: vec![],
             deliveries: vec![],
         },
         now(),
@@ -863,11 +897,12 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
     };
     assert_eq!(form.fields[1], "14");
     assert_eq!(form.fields[3], "2");
+    assert_eq!(form.fields[7], "oncall", "the groups it names");
     update(&mut s, Action::AlarmFormMove(1), now());
     update(&mut s, Action::SetAlarmFormText("7".into()), now());
     let effects = update(&mut s, Action::ConfirmAlarmForm, now());
     assert!(matches!(
         effects.as_slice(),
-        [certdeck::app::Effect::UpdateAlarm(id, input)] if id == "pol00001" && input.threshold_days == Some(7)
+        [certdeck::app::Effect::UpdateAlarm(id, input)] if id == "pol00001" && input.threshold_days == Some(7) && input.groups == ["oncall"]
     ));
 }

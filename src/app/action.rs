@@ -163,6 +163,15 @@ pub enum Action {
     /// Switch a policy on (evaluated from now) or off (not evaluated).
     EnableAlarm(String, bool),
     AlarmRemoved(String),
+    /// Adds recipients to a group (AL-1), creating it.
+    AddGroupMembers(Box<crate::domain::rules::alarm::RecipientGroup>),
+    /// Removes a group (no policy may name it), or only its members called `recipient`.
+    RemoveGroup {
+        name: String,
+        recipient: Option<String>,
+    },
+    GroupSaved(Box<crate::domain::rules::alarm::RecipientGroup>),
+    GroupRemoved(String),
     /// `alarm test`: which certificates a policy fires for now.
     TestAlarm(String),
     AlarmTested(
@@ -174,6 +183,7 @@ pub enum Action {
     ListAlarms,
     AlarmsLoaded {
         policies: Vec<crate::domain::rules::alarm::AlarmPolicy>,
+        groups: Vec<crate::domain::rules::alarm::RecipientGroup>,
         deliveries: Vec<crate::domain::delivery::Delivery>,
     },
     RetryDelivery(u64),

@@ -48,9 +48,11 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
         Action::RetryDelivery(id) => vec![Effect::RetryDelivery(id)],
         Action::AlarmsLoaded {
             policies,
+            groups,
             deliveries,
         } => {
             state.alarms = policies;
+            state.recipient_groups = groups;
             state.deliveries = deliveries;
             vec![]
         }
@@ -68,6 +70,25 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
         Action::AlarmRemoved(id) => {
             state.say(Level::Info, format!("alarm policy {id} removed"));
             state.outcome = Some(Outcome::AlarmRemoved(id));
+            vec![Effect::LoadAlarms]
+        }
+        Action::AddGroupMembers(g) => vec![Effect::AddGroupMembers(g)],
+        Action::RemoveGroup { name, recipient } => vec![Effect::RemoveGroup { name, recipient }],
+        Action::GroupSaved(g) => {
+            state.say(
+                Level::Info,
+                format!(
+                    "recipient group {} saved ({} recipient(s))",
+                    g.name,
+                    g.members.len()
+                ),
+            );
+            state.outcome = Some(Outcome::GroupSaved(g));
+            vec![Effect::LoadAlarms]
+        }
+        Action::GroupRemoved(name) => {
+            state.say(Level::Info, format!("recipient group {name} removed"));
+            state.outcome = Some(Outcome::GroupRemoved(name));
             vec![Effect::LoadAlarms]
         }
         Action::AlarmTested(t) => {
@@ -158,6 +179,7 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
                     tag,
                     String::new(),
                     String::new(),
+                    p.groups.join(", "),
                 ],
                 focus: 0,
             }));
@@ -169,20 +191,18 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
             match id {
                 Some(id) => vec![Effect::MarkRead {
                     ids: Some(vec![id]),
-                    unread_only: state.unread_only,
+                    query: state.message_query(),
                 }],
                 None => vec![],
             }
         }
         Action::MarkAllRead => vec![Effect::MarkRead {
             ids: None,
-            unread_only: state.unread_only,
+            query: state.message_query(),
         }],
         Action::ToggleUnreadOnly => {
             state.unread_only = !state.unread_only;
-            vec![Effect::LoadMessages {
-                unread_only: state.unread_only,
-            }]
+            vec![state.load_messages()]
         }
         _ => vec![],
     }
@@ -194,16 +214,11 @@ fn alarm_input(f: &AlarmForm) -> Result<crate::domain::rules::alarm::AlarmInput,
         AlarmInput, Channel, Frequency, Objects, Recipient, WebhookStyle,
     };
     let text = |i: usize| Some(f.fields[i].trim().to_string()).filter(|t| !t.is_empty());
-    let number = |i: usize, what: &str| -> Result<Option<i64>, Refusal> {
+    let number = |i: usize, field: Field| -> Result<Option<i64>, Refusal> {
         text(i)
             .map(|t| {
-                t.parse::<i64>().map_err(|_| {
-                    Refusal::new(
-                        "AL-1",
-                        Field::Years,
-                        format!("{what}: \"{t}\" is not a number"),
-                    )
-                })
+                t.parse::<i64>()
+                    .map_err(|_| Refusal::new("AL-1", field, format!("\"{t}\" is not a number")))
             })
             .transpose()
     };
@@ -244,12 +259,18 @@ fn alarm_input(f: &AlarmForm) -> Result<crate::domain::rules::alarm::AlarmInput,
         remarks: String::new(),
         project: None,
         objects,
-        threshold_days: number(1, "threshold")?,
-        period_secs: number(2, "period")?,
-        frequency: match number(3, "every")? {
+        threshold_days: number(1, Field::Threshold)?,
+        period_secs: number(2, Field::Period)?,
+        frequency: match number(3, Field::Frequency)? {
             None => Frequency::Once,
             Some(n) => Frequency::EveryPeriods(n.clamp(0, u32::MAX as i64) as u32),
         },
         recipients,
+        groups: f.fields[7]
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect(),
     })
 }

@@ -56,14 +56,17 @@ pub enum Effect {
     UpdateAlarm(String, Box<crate::domain::rules::alarm::AlarmInput>),
     TestAlarm(String),
     LoadAlarms,
-    RetryDelivery(u64),
-    LoadMessages {
-        unread_only: bool,
+    AddGroupMembers(Box<crate::domain::rules::alarm::RecipientGroup>),
+    RemoveGroup {
+        name: String,
+        recipient: Option<String>,
     },
+    RetryDelivery(u64),
+    LoadMessages(MessageQuery),
     MarkRead {
         /// `None`: every message.
         ids: Option<Vec<u64>>,
-        unread_only: bool,
+        query: MessageQuery,
     },
     LoadHostings,
     LoadHostingHistory(String),
@@ -96,4 +99,12 @@ pub enum Effect {
         reason: crate::domain::revocation::Reason,
         document: Option<std::path::PathBuf>,
     },
+}
+
+/// Which messages the message center shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageQuery {
+    pub unread_only: bool,
+    /// Text the message, its kind, severity or certificate contains (empty: every message).
+    pub matching: String,
 }

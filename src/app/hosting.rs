@@ -389,9 +389,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![
                 Effect::LoadHostings,
                 Effect::LoadResources,
-                Effect::LoadMessages {
-                    unread_only: state.unread_only,
-                },
+                state.load_messages(),
             ]
         }
         Action::ResourcesLoaded(rows) => {
@@ -426,12 +424,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 format!("{}: {}", record.cert_id, record.summary(&name)),
             );
             state.outcome = Some(Outcome::Deployed(Box::new(record)));
-            vec![
-                Effect::LoadResources,
-                Effect::LoadMessages {
-                    unread_only: state.unread_only,
-                },
-            ]
+            vec![Effect::LoadResources, state.load_messages()]
         }
         _ => vec![],
     }

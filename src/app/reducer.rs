@@ -38,9 +38,18 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.rebuild_view();
         }
         Action::StartFilter => state.input = Input::Filter,
+        Action::SetFilter(f) if state.tab == Tab::Alarms => {
+            state.message_filter = f;
+            state.message_selected = 0;
+            return vec![state.load_messages()];
+        }
         Action::SetFilter(f) => state.apply_filter(f),
         Action::EndFilter { keep } => {
             state.input = Input::Normal;
+            if !keep && state.tab == Tab::Alarms {
+                state.message_filter.clear();
+                return vec![state.load_messages()];
+            }
             if !keep {
                 state.apply_filter(String::new());
             }
@@ -132,6 +141,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ConfirmAlarmForm
         | Action::EnableAlarm(_, _)
         | Action::AlarmRemoved(_)
+        | Action::AddGroupMembers(_)
+        | Action::RemoveGroup { .. }
+        | Action::GroupSaved(_)
+        | Action::GroupRemoved(_)
         | Action::TestAlarm(_)
         | Action::AlarmTested(_)
         | Action::ListAlarms
@@ -188,9 +201,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadOrders,
                 Effect::LoadResources,
                 Effect::LoadHostings,
-                Effect::LoadMessages {
-                    unread_only: state.unread_only,
-                },
+                state.load_messages(),
                 Effect::LoadAlarms,
             ]
         }
@@ -570,9 +581,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     Effect::LoadAccount,
                     Effect::LoadHostings,
                     Effect::LoadResources,
-                    Effect::LoadMessages {
-                        unread_only: state.unread_only,
-                    },
+                    state.load_messages(),
                     Effect::LoadAlarms,
                 ]);
                 return effects;

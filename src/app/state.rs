@@ -122,13 +122,13 @@ pub enum Overlay {
 pub struct AlarmForm {
     /// The policy being edited (its recipients stay as they are).
     pub editing: Option<String>,
-    /// name, threshold, period, every, tag, webhook, command.
-    pub fields: [String; 7],
+    /// name, threshold, period, every, tag, webhook, command, groups.
+    pub fields: [String; 8],
     pub focus: usize,
 }
 
 impl AlarmForm {
-    pub const LABELS: [&'static str; 7] = [
+    pub const LABELS: [&'static str; 8] = [
         "Name",
         "Threshold: days to expiry or fewer (empty: 30)",
         "Statistical period in seconds (empty: 60)",
@@ -136,6 +136,7 @@ impl AlarmForm {
         "Only certificates tagged KEY=VALUE (empty: all)",
         "Webhook URL (optional)",
         "Command (optional; the event on stdin)",
+        "Recipient groups, comma-separated (optional)",
     ];
 }
 
@@ -465,6 +466,8 @@ pub enum Outcome {
     ResourceAdded(Box<crate::domain::resource::Resource>),
     AlarmSaved(Box<crate::domain::rules::alarm::AlarmPolicy>),
     AlarmRemoved(String),
+    GroupSaved(Box<crate::domain::rules::alarm::RecipientGroup>),
+    GroupRemoved(String),
     AlarmTested(
         Box<(
             crate::domain::rules::alarm::AlarmPolicy,
@@ -546,6 +549,10 @@ pub struct State {
     pub unread: usize,
     pub message_selected: usize,
     pub unread_only: bool,
+    /// The Alarms tab's `/` filter over messages.
+    pub message_filter: String,
+    /// Recipient groups (AL-1), for the Alarms tab and the policy form.
+    pub recipient_groups: Vec<crate::domain::rules::alarm::RecipientGroup>,
     /// Alarm policies and the newest outbox deliveries.
     pub alarms: Vec<crate::domain::rules::alarm::AlarmPolicy>,
     pub deliveries: Vec<crate::domain::delivery::Delivery>,
@@ -600,6 +607,8 @@ impl Default for State {
             unread: 0,
             message_selected: 0,
             unread_only: false,
+            message_filter: String::new(),
+            recipient_groups: Vec::new(),
             alarms: Vec::new(),
             deliveries: Vec::new(),
             alarm_on_policies: false,
@@ -609,6 +618,28 @@ impl Default for State {
 }
 
 impl State {
+    /// Which messages the message center shows now.
+    pub fn message_query(&self) -> crate::app::effect::MessageQuery {
+        crate::app::effect::MessageQuery {
+            unread_only: self.unread_only,
+            matching: self.message_filter.clone(),
+        }
+    }
+
+    /// Reloads the message center as it is filtered now.
+    pub fn load_messages(&self) -> crate::app::effect::Effect {
+        crate::app::effect::Effect::LoadMessages(self.message_query())
+    }
+
+    /// The `/` filter's text on this tab: messages on the Alarms tab, certificates elsewhere.
+    pub fn filter_text(&self) -> &str {
+        if self.tab == Tab::Alarms {
+            &self.message_filter
+        } else {
+            &self.filter
+        }
+    }
+
     pub fn selected_row(&self) -> Option<&CertRow> {
         self.visible
             .get(self.selected)

@@ -1,10 +1,11 @@
+//! `certdeck alarm`: expiry alarm policies (AL-1), their recipient groups, and `alarm test`.
 use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
 use crate::app::state::Outcome;
 use crate::app::Action;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::alarm::{
-    AlarmInput, AlarmPolicy, Channel, Frequency, Objects, Recipient, Smtp, SmtpSecurity,
-    WebhookStyle,
+    AlarmInput, AlarmPolicy, Channel, Frequency, Objects, Recipient, RecipientGroup, Smtp,
+    SmtpSecurity, WebhookStyle,
 };
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ pub enum AlarmCommand {
     List,
     /// Remove a policy
     Rm { id: String },
-    /// Change a policy's name, threshold, period or frequency (recipients stay)
+    /// Change a policy's name, threshold, period, frequency or groups (recipients stay)
     Edit {
         id: String,
         #[arg(long)]
@@ -37,6 +38,9 @@ pub enum AlarmCommand {
         /// Every N periods (0: once per certificate)
         #[arg(long)]
         every: Option<u32>,
+        /// The recipient groups it notifies, comma-separated ("" for none)
+        #[arg(long)]
+        groups: Option<String>,
     },
     /// Evaluate a policy again (from now)
     Enable { id: String },
@@ -44,6 +48,31 @@ pub enum AlarmCommand {
     Disable { id: String },
     /// Which certificates a policy fires for now (nothing is sent)
     Test { id: String },
+    /// Recipient groups policies can name (AL-1)
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Add a recipient with its channels to a group (the group is created if new)
+    Add {
+        name: String,
+        #[arg(long, default_value = "ops")]
+        recipient: String,
+        #[command(flatten)]
+        channels: Box<ChannelArgs>,
+    },
+    /// Groups with their recipients
+    List,
+    /// Remove a group (no policy may name it), or with --recipient only that recipient
+    Rm {
+        name: String,
+        #[arg(long)]
+        recipient: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -68,18 +97,26 @@ pub struct AddArgs {
     /// Fire again every N periods (default: once per certificate)
     #[arg(long)]
     pub every: Option<u32>,
-    /// Recipient name for the channels below (a group with --group)
+    /// Also notify this recipient group (repeatable; see `alarm group add`)
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// Recipient name for the channels below
     #[arg(long, default_value = "ops")]
     pub recipient: String,
-    #[arg(long)]
-    pub group: Option<String>,
+    #[command(flatten)]
+    pub channels: ChannelArgs,
+}
+
+/// The channels one recipient is reached through.
+#[derive(Args, Debug)]
+pub struct ChannelArgs {
     /// POST the event to this URL
     #[arg(long)]
     pub webhook: Option<String>,
     /// The webhook's body: json (default), slack, teams, feishu or dingtalk
     #[arg(long, value_parser = WebhookStyle::parse, default_value = "json")]
     pub style: WebhookStyle,
-    /// Sign webhook bodies with HMAC-SHA256 using the secret in this file
+    /// Sign webhook and SMS gateway bodies with HMAC-SHA256 using the secret in this file
     #[arg(long)]
     pub secret_file: Option<PathBuf>,
     /// Run this command with the event (env and JSON on stdin)
@@ -101,6 +138,122 @@ pub struct AddArgs {
     pub smtp_password_file: Option<PathBuf>,
     #[arg(long, default_value = "certdeck@localhost")]
     pub smtp_from: String,
+    /// Text this phone number through the SMS gateway given with --sms-gateway
+    #[arg(long)]
+    pub sms: Option<String>,
+    /// The SMS gateway's URL: it gets a POST of {"to", "text"}
+    #[arg(long)]
+    pub sms_gateway: Option<String>,
+}
+
+impl ChannelArgs {
+    /// The recipient `name` once per channel given.
+    fn recipients(&self, name: &str) -> Result<Vec<Recipient>, Refusal> {
+        let secret = match &self.secret_file {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(s) => Some(s.trim_end().to_string()),
+                Err(e) => {
+                    return Err(Refusal::new(
+                        "AL-1",
+                        Field::Password,
+                        format!("--secret-file {}: {e}", p.display()),
+                    ))
+                }
+            },
+            None => None,
+        };
+        let mut channels = Vec::new();
+        if let Some(url) = &self.webhook {
+            channels.push(Channel::Webhook {
+                url: url.clone(),
+                secret: secret.clone(),
+                style: self.style,
+            });
+        }
+        if let Some(to) = &self.email {
+            let Some((host, Ok(port))) = self
+                .smtp
+                .rsplit_once(':')
+                .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
+            else {
+                return Err(Refusal::new(
+                    "AL-1",
+                    Field::Recipient,
+                    format!("--smtp {}: expected HOST:PORT", self.smtp),
+                ));
+            };
+            channels.push(Channel::Email {
+                to: to.clone(),
+                from: self.smtp_from.clone(),
+                smtp: Smtp {
+                    host,
+                    port,
+                    security: self.smtp_security,
+                    user: self.smtp_user.clone(),
+                    password_file: self.smtp_password_file.clone(),
+                },
+            });
+        }
+        if let Some(program) = &self.command {
+            channels.push(Channel::Command {
+                program: program.clone(),
+            });
+        }
+        match (&self.sms, &self.sms_gateway) {
+            (Some(to), Some(gateway)) => channels.push(Channel::Sms {
+                gateway: gateway.clone(),
+                to: to.clone(),
+                secret,
+            }),
+            (None, None) => {}
+            _ => {
+                return Err(Refusal::new(
+                    "AL-1",
+                    Field::Recipient,
+                    "an SMS recipient needs both --sms NUMBER and --sms-gateway URL",
+                ))
+            }
+        }
+        Ok(channels
+            .into_iter()
+            .map(|channel| Recipient {
+                name: name.to_string(),
+                group: None,
+                channel,
+            })
+            .collect())
+    }
+}
+
+fn channel_json(c: &Channel) -> serde_json::Value {
+    match c {
+        Channel::Webhook { url, secret, .. } => {
+            serde_json::json!({"webhook": url, "signed": secret.is_some()})
+        }
+        Channel::Command { program } => serde_json::json!({"command": program}),
+        Channel::Email { to, smtp, .. } => {
+            serde_json::json!({"email": to, "smtp": format!("{}:{}", smtp.host, smtp.port)})
+        }
+        Channel::Sms {
+            gateway,
+            to,
+            secret,
+        } => serde_json::json!({"sms": to, "gateway": gateway, "signed": secret.is_some()}),
+    }
+}
+
+fn recipient_json(r: &Recipient) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name,
+        "channel": channel_json(&r.channel),
+    })
+}
+
+fn group_json(g: &RecipientGroup) -> serde_json::Value {
+    serde_json::json!({
+        "name": g.name,
+        "recipients": g.members.iter().map(recipient_json).collect::<Vec<_>>(),
+    })
 }
 
 fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
@@ -117,15 +270,8 @@ fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
         "threshold_days": p.threshold_days,
         "period_secs": p.period_secs,
         "frequency": match p.frequency { Frequency::Once => "once".to_string(), Frequency::EveryPeriods(n) => format!("every {n} periods") },
-        "recipients": p.recipients.iter().map(|r| serde_json::json!({
-            "name": r.name,
-            "group": r.group,
-            "channel": match &r.channel {
-                Channel::Webhook { url, secret, .. } => serde_json::json!({"webhook": url, "signed": secret.is_some()}),
-                Channel::Command { program } => serde_json::json!({"command": program}),
-                Channel::Email { to, smtp, .. } => serde_json::json!({"email": to, "smtp": format!("{}:{}", smtp.host, smtp.port)}),
-            },
-        })).collect::<Vec<_>>(),
+        "recipients": p.recipients.iter().map(recipient_json).collect::<Vec<_>>(),
+        "groups": p.groups,
         "enabled": p.enabled,
         "firings": p.firings,
         "last_evaluated": p.last_evaluated.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -133,9 +279,18 @@ fn policy_json(p: &AlarmPolicy) -> serde_json::Value {
     })
 }
 
-pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
-    let json = a.json;
-    let action = match &a.command {
+/// A comma-separated list of group names.
+fn group_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What an `alarm` command asks the engine, or the exit code when it cannot be asked.
+fn action_for(cli: &Cli, command: &AlarmCommand, json: bool) -> Result<Action, Exit> {
+    Ok(match command {
         AlarmCommand::Add(x) => {
             let objects = match (&x.tag, x.certs.is_empty()) {
                 (Some(t), _) => match t.split_once('=') {
@@ -146,76 +301,16 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                             Field::Tag,
                             format!("--tag {t}: expected KEY=VALUE"),
                         );
-                        return refused(json, &r);
+                        return Err(refused(json, &r));
                     }
                 },
                 (None, false) => Objects::Ids(x.certs.clone()),
                 (None, true) => Objects::All,
             };
-            let secret = match &x.secret_file {
-                Some(p) => match std::fs::read_to_string(p) {
-                    Ok(s) => Some(s.trim_end().to_string()),
-                    Err(e) => {
-                        let r = Refusal::new(
-                            "AL-1",
-                            Field::Password,
-                            format!("--secret-file {}: {e}", p.display()),
-                        );
-                        return refused(json, &r);
-                    }
-                },
-                None => None,
-            };
-            let mut recipients = Vec::new();
-            if let Some(url) = &x.webhook {
-                recipients.push(Recipient {
-                    name: x.recipient.clone(),
-                    group: x.group.clone(),
-                    channel: Channel::Webhook {
-                        url: url.clone(),
-                        secret,
-                        style: x.style,
-                    },
-                });
-            }
-            if let Some(to) = &x.email {
-                let (host, port) = match x.smtp.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>()))
-                {
-                    Some((h, Ok(p))) => (h.to_string(), p),
-                    _ => {
-                        let r = Refusal::new(
-                            "AL-1",
-                            Field::Domain,
-                            format!("--smtp {}: expected HOST:PORT", x.smtp),
-                        );
-                        return refused(json, &r);
-                    }
-                };
-                recipients.push(Recipient {
-                    name: x.recipient.clone(),
-                    group: x.group.clone(),
-                    channel: Channel::Email {
-                        to: to.clone(),
-                        from: x.smtp_from.clone(),
-                        smtp: Smtp {
-                            host,
-                            port,
-                            security: x.smtp_security,
-                            user: x.smtp_user.clone(),
-                            password_file: x.smtp_password_file.clone(),
-                        },
-                    },
-                });
-            }
-            if let Some(cmd) = &x.command {
-                recipients.push(Recipient {
-                    name: x.recipient.clone(),
-                    group: x.group.clone(),
-                    channel: Channel::Command {
-                        program: cmd.clone(),
-                    },
-                });
-            }
+            let recipients = x
+                .channels
+                .recipients(&x.recipient)
+                .map_err(|r| refused(json, &r))?;
             Action::AddAlarm(Box::new(AlarmInput {
                 name: x.name.clone(),
                 remarks: x.remarks.clone(),
@@ -225,9 +320,13 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                 period_secs: x.period,
                 frequency: x.every.map_or(Frequency::Once, Frequency::EveryPeriods),
                 recipients,
+                groups: x.groups.clone(),
             }))
         }
-        AlarmCommand::List => Action::ListAlarms,
+        AlarmCommand::List
+        | AlarmCommand::Group {
+            command: GroupCommand::List,
+        } => Action::ListAlarms,
         AlarmCommand::Rm { id } => Action::RemoveAlarm(id.clone()),
         AlarmCommand::Edit {
             id,
@@ -235,18 +334,16 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
             threshold,
             period,
             every,
+            groups,
         } => {
-            let engine = match open_engine(cli, "cli alarm", json) {
-                Ok(e) => e,
-                Err(code) => return code,
-            };
+            let engine = open_engine(cli, "cli alarm", json)?;
             let current = match engine.store().alarm(id) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     let r = Refusal::new("AL-1", Field::Id, format!("no alarm policy called {id}"));
-                    return refused(json, &r);
+                    return Err(refused(json, &r));
                 }
-                Err(e) => return fail(json, EXIT_UNAVAILABLE, &e.to_string()),
+                Err(e) => return Err(fail(json, EXIT_UNAVAILABLE, &e.to_string())),
             };
             let input = AlarmInput {
                 name: name.clone().unwrap_or(current.name.clone()),
@@ -261,13 +358,51 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                     None => current.frequency,
                 },
                 recipients: current.recipients.clone(),
+                groups: groups.as_deref().map_or(current.groups.clone(), group_list),
             };
-            drop(engine);
             Action::UpdateAlarm(current.id, Box::new(input))
         }
         AlarmCommand::Enable { id } => Action::EnableAlarm(id.clone(), true),
         AlarmCommand::Disable { id } => Action::EnableAlarm(id.clone(), false),
         AlarmCommand::Test { id } => Action::TestAlarm(id.clone()),
+        AlarmCommand::Group { command } => match command {
+            GroupCommand::Add {
+                name,
+                recipient,
+                channels,
+            } => {
+                let members = channels
+                    .recipients(recipient)
+                    .map_err(|r| refused(json, &r))?;
+                if members.is_empty() {
+                    let r = Refusal::new(
+                        "AL-1",
+                        Field::Recipient,
+                        format!(
+                            "give {recipient} a channel: --webhook, --email, --command or --sms"
+                        ),
+                    );
+                    return Err(refused(json, &r));
+                }
+                Action::AddGroupMembers(Box::new(RecipientGroup {
+                    name: name.clone(),
+                    members,
+                }))
+            }
+            GroupCommand::Rm { name, recipient } => Action::RemoveGroup {
+                name: name.clone(),
+                recipient: recipient.clone(),
+            },
+            GroupCommand::List => Action::ListAlarms,
+        },
+    })
+}
+
+pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
+    let json = a.json;
+    let action = match action_for(cli, &a.command, json) {
+        Ok(action) => action,
+        Err(code) => return code,
     };
     let engine = match open_engine(cli, "cli alarm", json) {
         Ok(e) => e,
@@ -275,22 +410,46 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
     };
     let mut state = super::new_state(&engine, "");
     engine.dispatch(&mut state, action);
-    if matches!(a.command, AlarmCommand::List) {
-        if json {
-            let rows: Vec<_> = state.alarms.iter().map(policy_json).collect();
-            println!("{}", serde_json::json!({"policies": rows}));
-        } else {
-            for p in &state.alarms {
-                println!(
-                    "{}  {:<20} threshold {} days, next {}",
-                    p.id,
-                    p.name,
-                    p.threshold_days,
-                    p.next_evaluation.format("%Y-%m-%d %H:%M")
-                );
+    match &a.command {
+        AlarmCommand::List => {
+            if json {
+                let rows: Vec<_> = state.alarms.iter().map(policy_json).collect();
+                println!("{}", serde_json::json!({"policies": rows}));
+            } else {
+                for p in &state.alarms {
+                    println!(
+                        "{}  {:<20} threshold {} days, next {}{}",
+                        p.id,
+                        p.name,
+                        p.threshold_days,
+                        p.next_evaluation.format("%Y-%m-%d %H:%M"),
+                        if p.groups.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", groups {}", p.groups.join(", "))
+                        }
+                    );
+                }
             }
+            return 0;
         }
-        return 0;
+        AlarmCommand::Group {
+            command: GroupCommand::List,
+        } => {
+            if json {
+                let rows: Vec<_> = state.recipient_groups.iter().map(group_json).collect();
+                println!("{}", serde_json::json!({"groups": rows}));
+            } else {
+                for g in &state.recipient_groups {
+                    println!("{}", g.name);
+                    for m in &g.members {
+                        println!("  {:<16} {}", m.name, m.channel.describe());
+                    }
+                }
+            }
+            return 0;
+        }
+        _ => {}
     }
     match &state.outcome {
         Some(Outcome::AlarmSaved(p)) => {
@@ -315,6 +474,30 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                 println!("{}", serde_json::json!({"removed": id}));
             } else {
                 println!("removed alarm policy {id}");
+            }
+            0
+        }
+        Some(Outcome::GroupSaved(g)) => {
+            if json {
+                println!("{}", group_json(g));
+            } else {
+                println!(
+                    "recipient group {} saved: {}",
+                    g.name,
+                    g.members
+                        .iter()
+                        .map(|m| format!("{} ({})", m.name, m.channel.describe()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            0
+        }
+        Some(Outcome::GroupRemoved(name)) => {
+            if json {
+                println!("{}", serde_json::json!({"removed_group": name}));
+            } else {
+                println!("removed recipient group {name}");
             }
             0
         }

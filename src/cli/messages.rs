@@ -9,6 +9,9 @@ pub struct MessagesArgs {
     /// Only unread messages
     #[arg(long)]
     pub unread: bool,
+    /// Only messages whose text, kind, severity or certificate id contains this
+    #[arg(long)]
+    pub matching: Option<String>,
     /// At most this many (newest first)
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -26,7 +29,7 @@ pub enum MessagesCommand {
     },
 }
 
-/// `messages [--unread] [--limit N]` lists the message center; `messages read ID… | --all`.
+/// `messages [--unread] [--matching TEXT] [--limit N]` lists the message center; `messages read ID… | --all`.
 pub fn run(cli: &Cli, a: &MessagesArgs) -> Exit {
     let engine = match open_engine(cli, "cli messages", a.json) {
         Ok(e) => e,
@@ -49,6 +52,7 @@ pub fn run(cli: &Cli, a: &MessagesArgs) -> Exit {
         engine.dispatch(&mut state, action);
     } else {
         state.unread_only = !a.unread;
+        state.message_filter = a.matching.clone().unwrap_or_default();
         engine.dispatch(&mut state, Action::ToggleUnreadOnly);
     }
     if let Some(crate::app::state::Outcome::Failed(m)) = &state.outcome {

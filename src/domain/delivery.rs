@@ -96,7 +96,41 @@ pub fn webhook_body(style: WebhookStyle, event: &serde_json::Value) -> String {
         WebhookStyle::DingTalk => {
             serde_json::json!({"msgtype": "text", "text": {"content": text}}).to_string()
         }
+        // Teams workflows ("Post to a channel when a webhook request is received") take an
+        // Adaptive Card in a message envelope.
+        WebhookStyle::Teams => serde_json::json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": null,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [{"type": "TextBlock", "text": text, "wrap": true}],
+                },
+            }],
+        })
+        .to_string(),
     }
+}
+
+/// The longest SMS text sent: a gateway splits longer ones into several paid parts.
+pub const SMS_TEXT_MAX: usize = 300;
+
+/// The body an SMS gateway gets: the number and the event's text, cut to `SMS_TEXT_MAX`
+/// characters.
+pub fn sms_body(to: &str, event: &serde_json::Value) -> String {
+    let text = event["text"].as_str().unwrap_or("certdeck alarm");
+    let text: String = if text.chars().count() > SMS_TEXT_MAX {
+        text.chars()
+            .take(SMS_TEXT_MAX - 1)
+            .chain(std::iter::once('…'))
+            .collect()
+    } else {
+        text.to_string()
+    };
+    serde_json::json!({ "to": to, "text": text }).to_string()
 }
 
 #[cfg(test)]
@@ -143,10 +177,34 @@ mod tests {
     }
 
     #[test]
-    fn chat_styles_wrap_the_text() {
-        let e = serde_json::json!({"text": "expires soon"});
-        assert!(webhook_body(WebhookStyle::Slack, &e).contains("\"text\":\"expires soon\""));
-        assert!(webhook_body(WebhookStyle::DingTalk, &e).contains("\"msgtype\":\"text\""));
-        assert!(webhook_body(WebhookStyle::Feishu, &e).contains("\"msg_type\":\"text\""));
+    fn rule_al1_sms_text_is_cut_at_300_characters_exactly() {
+        let body = |n: usize| {
+            let v: serde_json::Value = serde_json::from_str(&sms_body(
+                "+8613800000000",
+                &serde_json::json!({ "text": "é".repeat(n) }),
+            ))
+            .unwrap();
+            v["text"].as_str().unwrap().to_string()
+        };
+        assert_eq!(body(300), "é".repeat(300), "300 exactly is sent whole");
+        let cut = body(301);
+        assert_eq!(cut.chars().count(), 300);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn rule_al1_chat_styles_wrap_the_text() {
+        let event = serde_json::json!({ "text": "alarm x" });
+        let v = |style| -> serde_json::Value {
+            serde_json::from_str(&webhook_body(style, &event)).unwrap()
+        };
+        assert_eq!(v(WebhookStyle::Slack)["text"], "alarm x");
+        assert_eq!(v(WebhookStyle::Feishu)["content"]["text"], "alarm x");
+        assert_eq!(v(WebhookStyle::DingTalk)["text"]["content"], "alarm x");
+        assert_eq!(
+            v(WebhookStyle::Teams)["attachments"][0]["content"]["body"][0]["text"],
+            "alarm x"
+        );
+        assert_eq!(v(WebhookStyle::Json), event);
     }
 }

@@ -22,6 +22,11 @@ pub enum Field {
     Document,
     Path,
     Password,
+    Threshold,
+    Period,
+    Frequency,
+    Recipient,
+    Group,
 }
 
 impl Field {
@@ -44,6 +49,11 @@ impl Field {
             Field::Document => "document",
             Field::Path => "path",
             Field::Password => "password",
+            Field::Threshold => "threshold",
+            Field::Period => "period",
+            Field::Frequency => "frequency",
+            Field::Recipient => "recipient",
+            Field::Group => "group",
         }
     }
 }

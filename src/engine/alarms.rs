@@ -6,7 +6,9 @@ use crate::app::Action;
 use crate::domain::delivery::{after_attempt, retried, Delivery, DeliveryState};
 use crate::domain::model::{CertSummary, TimelineEvent};
 use crate::domain::refusal::{Field, Refusal};
-use crate::domain::rules::alarm::{validate_policy, AlarmInput, AlarmPolicy};
+use crate::domain::rules::alarm::{
+    validate_group, validate_policy, AlarmInput, AlarmPolicy, RecipientGroup,
+};
 use crate::domain::schedule::{DueEntry, DueKind};
 use crate::domain::time::Timestamp;
 use crate::store::StoreError;
@@ -21,6 +23,9 @@ impl Engine {
             Ok(p) => p,
             Err(r) => return Ok(Action::Refused(r)),
         };
+        if let Some(r) = self.missing_group(&p)? {
+            return Ok(Action::Refused(r));
+        }
         if self.store.alarm(&p.name)?.is_some() {
             return Ok(Action::Refused(Refusal::new(
                 "AL-1",
@@ -43,6 +48,88 @@ impl Engine {
         })
     }
 
+    /// AL-1: a policy names only groups that exist.
+    fn missing_group(&self, p: &AlarmPolicy) -> Result<Option<Refusal>, StoreError> {
+        for g in &p.groups {
+            if self.store.recipient_group(g)?.is_none() {
+                return Ok(Some(Refusal::new(
+                    "AL-1",
+                    Field::Group,
+                    format!(
+                        "no recipient group called {g}; create it with `certdeck alarm group add {g} …`"
+                    ),
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Adds `g`'s members to the group of that name (created if new); a channel already in the
+    /// group is not added twice.
+    pub(super) fn add_group_members(&self, g: &RecipientGroup) -> Result<Action, StoreError> {
+        let mut members = self
+            .store
+            .recipient_group(g.name.trim())?
+            .map(|old| old.members)
+            .unwrap_or_default();
+        for m in &g.members {
+            if !members.iter().any(|o| o.channel == m.channel) {
+                members.push(m.clone());
+            }
+        }
+        match validate_group(&g.name, members) {
+            Ok(group) => {
+                self.store.save_recipient_group(&group)?;
+                Ok(Action::GroupSaved(Box::new(group)))
+            }
+            Err(r) => Ok(Action::Refused(r)),
+        }
+    }
+
+    /// Removes a group, or only its members called `recipient` (the group goes with its last
+    /// member). A group a policy names stays: the refusal names the policies.
+    pub(super) fn remove_group(
+        &self,
+        name: &str,
+        recipient: Option<&str>,
+    ) -> Result<Action, StoreError> {
+        let Some(mut group) = self.store.recipient_group(name)? else {
+            return Ok(Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Group,
+                format!("no recipient group called {name}"),
+            )));
+        };
+        if let Some(who) = recipient {
+            let before = group.members.len();
+            group.members.retain(|m| m.name != who);
+            if group.members.len() == before {
+                return Ok(Action::Refused(Refusal::new(
+                    "AL-1",
+                    Field::Recipient,
+                    format!("group {name} has no recipient called {who}"),
+                )));
+            }
+            if !group.members.is_empty() {
+                self.store.save_recipient_group(&group)?;
+                return Ok(Action::GroupSaved(Box::new(group)));
+            }
+        }
+        Ok(match self.store.remove_recipient_group(name)? {
+            Ok(_) => Action::GroupRemoved(name.to_string()),
+            Err(users) => Action::Refused(Refusal::new(
+                "AL-1",
+                Field::Group,
+                format!(
+                    "recipient group {name} is named by alarm polic{} {}; take it out of {} first",
+                    if users.len() == 1 { "y" } else { "ies" },
+                    users.join(", "),
+                    if users.len() == 1 { "it" } else { "them" }
+                ),
+            )),
+        })
+    }
+
     /// Replaces a policy's settings (`input`'s recipients are ignored: they stay as they are).
     pub(super) fn update_alarm(&self, id: &str, input: &AlarmInput) -> Result<Action, StoreError> {
         let Some(old) = self.store.alarm(id)? else {
@@ -58,6 +145,9 @@ impl Engine {
             Ok(p) => p,
             Err(r) => return Ok(Action::Refused(r)),
         };
+        if let Some(r) = self.missing_group(&p)? {
+            return Ok(Action::Refused(r));
+        }
         if let Some(other) = self.store.alarm(&p.name)?.filter(|o| o.id != p.id) {
             return Ok(Action::Refused(Refusal::new(
                 "AL-1",
@@ -150,6 +240,7 @@ impl Engine {
             return Ok(None);
         }
         let now = self.clock.now();
+        let recipients = p.recipients_with(&self.store.recipient_groups()?);
         let mut firings = Vec::new();
         for c in self.alarm_candidates(&p, now)? {
             if !p.due(self.store.last_firing(&p.id, &c.id)?, now) {
@@ -168,16 +259,20 @@ impl Engine {
                 "text": text,
             })
             .to_string();
-            let deliveries = p
-                .recipients
+            let deliveries = recipients
                 .iter()
-                .map(|r| Delivery {
+                .enumerate()
+                .map(|(i, r)| Delivery {
                     id: 0,
                     policy_id: p.id.clone(),
-                    recipient: r.name.clone(),
+                    recipient: match &r.group {
+                        Some(g) => format!("{} ({g})", r.name),
+                        None => r.name.clone(),
+                    },
                     channel: r.channel.clone(),
                     event: event_json.clone(),
-                    idempotency_key: format!("{}-{}-{}-{}", p.id, c.id, now.timestamp(), r.name),
+                    // One key per recipient channel of one firing: names can repeat across groups.
+                    idempotency_key: format!("{}-{}-{}-{i}", p.id, c.id, now.timestamp()),
                     attempts: 0,
                     next_attempt_at: now,
                     state: DeliveryState::Pending,

@@ -694,18 +694,23 @@ impl Engine {
             Effect::UpdateAlarm(id, input) => self.update_alarm(&id, &input)?,
             Effect::TestAlarm(id) => self.test_alarm(&id)?,
             Effect::RetryDelivery(id) => self.retry_delivery(id)?,
+            Effect::AddGroupMembers(g) => self.add_group_members(&g)?,
+            Effect::RemoveGroup { name, recipient } => {
+                self.remove_group(&name, recipient.as_deref())?
+            }
             Effect::LoadAlarms => Action::AlarmsLoaded {
                 policies: self.store.alarms()?,
+                groups: self.store.recipient_groups()?,
                 deliveries: self.store.deliveries(200)?,
             },
-            Effect::LoadMessages { unread_only } => Action::MessagesLoaded {
-                messages: self.store.messages(500, unread_only)?,
+            Effect::LoadMessages(q) => Action::MessagesLoaded {
+                messages: self.store.messages(500, q.unread_only, &q.matching)?,
                 unread: self.store.unread_messages()?,
             },
-            Effect::MarkRead { ids, unread_only } => {
+            Effect::MarkRead { ids, query: q } => {
                 self.store.mark_read(ids.as_deref())?;
                 Action::MessagesLoaded {
-                    messages: self.store.messages(500, unread_only)?,
+                    messages: self.store.messages(500, q.unread_only, &q.matching)?,
                     unread: self.store.unread_messages()?,
                 }
             }

@@ -3,7 +3,7 @@
 //! message center needs no sending: messages are stored with the firing.
 pub mod http;
 
-use crate::domain::delivery::{webhook_body, Delivery};
+use crate::domain::delivery::{sms_body, webhook_body, Delivery};
 use crate::domain::rules::alarm::Channel;
 use std::time::Duration;
 
@@ -36,25 +36,13 @@ pub fn send(d: &Delivery) -> Result<(), String> {
         serde_json::from_str(&d.event).map_err(|e| format!("stored event: {e}"))?;
     match &d.channel {
         Channel::Webhook { url, secret, style } => {
-            let body = webhook_body(*style, &event);
-            let mut headers = vec![
-                ("Content-Type".to_string(), "application/json".to_string()),
-                ("Idempotency-Key".to_string(), d.idempotency_key.clone()),
-                ("X-Certdeck-Event".to_string(), "alarm".to_string()),
-            ];
-            if let Some(s) = secret {
-                headers.push((
-                    "X-Certdeck-Signature".to_string(),
-                    format!("sha256={}", signature(s, body.as_bytes())),
-                ));
-            }
-            let status = http::post(url, &headers, body.as_bytes(), Duration::from_secs(5))?;
-            if (200..300).contains(&status) {
-                Ok(())
-            } else {
-                Err(format!("{url} answered HTTP {status}"))
-            }
+            post(d, url, secret.as_deref(), &webhook_body(*style, &event))
         }
+        Channel::Sms {
+            gateway,
+            to,
+            secret,
+        } => post(d, gateway, secret.as_deref(), &sms_body(to, &event)),
         Channel::Email { to, from, smtp } => send_email(to, from, smtp, &event, &d.idempotency_key),
         Channel::Command { program } => {
             let text = |k: &str| event[k].as_str().unwrap_or("").to_string();
@@ -137,4 +125,25 @@ fn send_email(
         .send(&email)
         .map(|_| ())
         .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
+}
+
+/// One signed HTTP POST of `body` with the delivery's idempotency key; a 2xx answer delivers.
+fn post(d: &Delivery, url: &str, secret: Option<&str>, body: &str) -> Result<(), String> {
+    let mut headers = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Idempotency-Key".to_string(), d.idempotency_key.clone()),
+        ("X-Certdeck-Event".to_string(), "alarm".to_string()),
+    ];
+    if let Some(s) = secret {
+        headers.push((
+            "X-Certdeck-Signature".to_string(),
+            format!("sha256={}", signature(s, body.as_bytes())),
+        ));
+    }
+    let status = http::post(url, &headers, body.as_bytes(), Duration::from_secs(5))?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("{url} answered HTTP {status}"))
+    }
 }

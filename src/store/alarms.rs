@@ -2,14 +2,64 @@
 //! its firings, their messages and deliveries, and its next schedule entry — is one transaction.
 use super::{
     db_err, decode, encode, schedule_key, Store, StoreError, ALARMS, ALARM_FIRINGS, OUTBOX,
-    OUTBOX_DUE, SCHEDULE,
+    OUTBOX_DUE, RECIPIENT_GROUPS, SCHEDULE,
 };
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::model::TimelineEvent;
-use crate::domain::rules::alarm::AlarmPolicy;
+use crate::domain::rules::alarm::{AlarmPolicy, Frequency, Objects, Recipient, RecipientGroup};
 use crate::domain::schedule::DueEntry;
 use crate::domain::time::Timestamp;
 use redb::{ReadableDatabase, ReadableTable};
+
+/// A policy as schema v6 stored it (before recipient groups); read only by the migration.
+#[derive(serde::Deserialize)]
+struct AlarmPolicyV6 {
+    id: String,
+    name: String,
+    remarks: String,
+    project: Option<String>,
+    objects: Objects,
+    threshold_days: i64,
+    period_secs: i64,
+    frequency: Frequency,
+    recipients: Vec<Recipient>,
+    enabled: bool,
+    created_at: Timestamp,
+    next_evaluation: Timestamp,
+    last_evaluated: Option<Timestamp>,
+    firings: u64,
+}
+
+/// v6 → v7: every policy gains its (empty) list of recipient groups.
+pub(super) fn migrate_v6_policies(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut t = txn.open_table(ALARMS).map_err(db_err)?;
+    let mut old = Vec::new();
+    for row in t.iter().map_err(db_err)? {
+        old.push(decode::<AlarmPolicyV6>(row.map_err(db_err)?.1.value())?);
+    }
+    for p in old {
+        let new = AlarmPolicy {
+            id: p.id,
+            name: p.name,
+            remarks: p.remarks,
+            project: p.project,
+            objects: p.objects,
+            threshold_days: p.threshold_days,
+            period_secs: p.period_secs,
+            frequency: p.frequency,
+            recipients: p.recipients,
+            enabled: p.enabled,
+            created_at: p.created_at,
+            next_evaluation: p.next_evaluation,
+            last_evaluated: p.last_evaluated,
+            firings: p.firings,
+            groups: Vec::new(),
+        };
+        t.insert(new.id.as_str(), encode(&new).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
 
 /// One firing of a policy for a certificate, with what it sends.
 pub struct Firing {
@@ -82,6 +132,66 @@ impl Store {
             .alarms()?
             .into_iter()
             .find(|p| p.id == id_or_name || p.name == id_or_name))
+    }
+
+    pub fn recipient_groups(&self) -> Result<Vec<RecipientGroup>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            out.push(decode(row.map_err(db_err)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn recipient_group(&self, name: &str) -> Result<Option<RecipientGroup>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
+        let v = match t.get(name).map_err(db_err)? {
+            Some(v) => Some(decode(v.value())?),
+            None => None,
+        };
+        Ok(v)
+    }
+
+    pub fn save_recipient_group(&self, g: &RecipientGroup) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(RECIPIENT_GROUPS)
+            .map_err(db_err)?
+            .insert(g.name.as_str(), encode(g).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// Removes a group no policy names; otherwise `Err` with the names of those that do. The
+    /// check and the removal are one transaction.
+    pub fn remove_recipient_group(
+        &self,
+        name: &str,
+    ) -> Result<Result<bool, Vec<String>>, StoreError> {
+        let txn = self.write_txn()?;
+        let users: Vec<String> = {
+            let alarms = txn.open_table(ALARMS).map_err(db_err)?;
+            let mut users = Vec::new();
+            for row in alarms.iter().map_err(db_err)? {
+                let p: AlarmPolicy = decode(row.map_err(db_err)?.1.value())?;
+                if p.groups.iter().any(|g| g == name) {
+                    users.push(p.name);
+                }
+            }
+            users
+        };
+        if !users.is_empty() {
+            return Ok(Err(users));
+        }
+        let existed = txn
+            .open_table(RECIPIENT_GROUPS)
+            .map_err(db_err)?
+            .remove(name)
+            .map_err(db_err)?
+            .is_some();
+        txn.commit().map_err(db_err)?;
+        Ok(Ok(existed))
     }
 
     /// When `policy` last fired for `cert`.

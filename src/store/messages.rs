@@ -1,9 +1,9 @@
 //! The message center's table: messages raised in the transaction of the event they come from,
 //! read and marked read by the user.
-use super::{db_err, decode, encode, Store, StoreError, MESSAGES};
+use super::{db_err, decode, encode, Store, StoreError, MESSAGES, MESSAGES_UNREAD};
 use crate::domain::message::{message_for, Message};
 use crate::domain::model::TimelineEvent;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 /// Raises the message `event` of `cert_id` is worth, if any, in `txn`.
 pub(super) fn raise(
@@ -21,49 +21,82 @@ pub(super) fn raise(
         None => 1,
     };
     t.insert(m.id, encode(&m).as_slice()).map_err(db_err)?;
+    txn.open_table(MESSAGES_UNREAD)
+        .map_err(db_err)?
+        .insert(m.id, ())
+        .map_err(db_err)?;
     Ok(())
 }
 
 impl Store {
-    /// The newest messages first, at most `limit`; only unread ones with `unread_only`.
-    pub fn messages(&self, limit: usize, unread_only: bool) -> Result<Vec<Message>, StoreError> {
+    /// The newest messages first, at most `limit`; only unread ones with `unread_only` (read
+    /// through the unread index, so the cost follows what is shown). `matching` keeps those
+    /// whose text, kind, severity or certificate contains it (case-insensitive); the scan stops
+    /// after `limit` matches or `SCAN_LIMIT` messages.
+    pub fn messages(
+        &self,
+        limit: usize,
+        unread_only: bool,
+        matching: &str,
+    ) -> Result<Vec<Message>, StoreError> {
+        /// Messages looked at for one filtered list: a needle that matches nothing must not
+        /// walk years of history on every keystroke.
+        const SCAN_LIMIT: usize = 20_000;
+        let needle = matching.trim().to_lowercase();
+        let keep = |m: &Message| {
+            needle.is_empty()
+                || m.text.to_lowercase().contains(&needle)
+                || m.kind.contains(&needle)
+                || m.severity.as_str().contains(&needle)
+                || m.cert_id.as_deref().is_some_and(|c| c.contains(&needle))
+        };
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(MESSAGES).map_err(db_err)?;
         let mut out = Vec::new();
-        for row in t.iter().map_err(db_err)?.rev() {
-            let m: Message = decode(row.map_err(db_err)?.1.value())?;
-            if unread_only && m.read {
-                continue;
+        let mut take = |m: Message| {
+            if keep(&m) {
+                out.push(m);
             }
-            out.push(m);
-            if out.len() >= limit {
-                break;
+            out.len() < limit
+        };
+        if unread_only {
+            let unread = r.open_table(MESSAGES_UNREAD).map_err(db_err)?;
+            for row in unread.iter().map_err(db_err)?.rev().take(SCAN_LIMIT) {
+                let id = row.map_err(db_err)?.0.value();
+                if let Some(v) = t.get(id).map_err(db_err)? {
+                    if !take(decode(v.value())?) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            for row in t.iter().map_err(db_err)?.rev().take(SCAN_LIMIT) {
+                if !take(decode(row.map_err(db_err)?.1.value())?) {
+                    break;
+                }
             }
         }
         Ok(out)
     }
 
+    /// How many messages are unread: the unread index's length, without reading it.
     pub fn unread_messages(&self) -> Result<usize, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(MESSAGES).map_err(db_err)?;
-        let mut n = 0;
-        for row in t.iter().map_err(db_err)? {
-            if !decode::<Message>(row.map_err(db_err)?.1.value())?.read {
-                n += 1;
-            }
-        }
-        Ok(n)
+        let t = r.open_table(MESSAGES_UNREAD).map_err(db_err)?;
+        Ok(t.len().map_err(db_err)? as usize)
     }
 
-    /// Marks messages read (`None`: all of them); returns how many changed.
+    /// Marks messages read (`None`: all of them); returns how many changed. Reads only unread
+    /// messages.
     pub fn mark_read(&self, ids: Option<&[u64]>) -> Result<usize, StoreError> {
         let txn = self.write_txn()?;
         let mut changed = 0;
         {
             let mut t = txn.open_table(MESSAGES).map_err(db_err)?;
+            let mut unread = txn.open_table(MESSAGES_UNREAD).map_err(db_err)?;
             let keys: Vec<u64> = match ids {
                 Some(ids) => ids.to_vec(),
-                None => t
+                None => unread
                     .iter()
                     .map_err(db_err)?
                     .map(|r| r.map(|(k, _)| k.value()))
@@ -71,11 +104,14 @@ impl Store {
                     .map_err(db_err)?,
             };
             for k in keys {
+                if unread.remove(k).map_err(db_err)?.is_none() {
+                    continue;
+                }
                 let m: Option<Message> = match t.get(k).map_err(db_err)? {
                     Some(v) => Some(decode(v.value())?),
                     None => None,
                 };
-                if let Some(mut m) = m.filter(|m| !m.read) {
+                if let Some(mut m) = m {
                     m.read = true;
                     t.insert(k, encode(&m).as_slice()).map_err(db_err)?;
                     changed += 1;

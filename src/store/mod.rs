@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 pub use owner::describe_holder;
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -66,6 +66,11 @@ const DEPLOY_LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("de
 const DEPLOY_JOURNAL: TableDefinition<&str, &[u8]> = TableDefinition::new("deploy_journal");
 /// The message center (issue #6), in the order messages were raised.
 const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+/// The ids of unread messages: the unread count is this table's length (kept in the btree
+/// header), and "unread only" reads only these.
+const MESSAGES_UNREAD: TableDefinition<u64, ()> = TableDefinition::new("messages_unread");
+/// Recipient groups (AL-1), by name.
+const RECIPIENT_GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("recipient_groups");
 /// Alarm policies (SPEC §10), by id.
 const ALARMS: TableDefinition<&str, &[u8]> = TableDefinition::new("alarms");
 /// When a policy last fired for a certificate: `(policy id, cert id)` → unix seconds.
@@ -1190,6 +1195,21 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(TIMELINE).map_err(db_err)?;
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
+    if from < 7 {
+        // v7: recipient groups (policies name them), and the unread-messages index.
+        txn.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
+        let messages = txn.open_table(MESSAGES).map_err(db_err)?;
+        let mut unread = txn.open_table(MESSAGES_UNREAD).map_err(db_err)?;
+        for row in messages.iter().map_err(db_err)? {
+            let m: crate::domain::message::Message = decode(row.map_err(db_err)?.1.value())?;
+            if !m.read {
+                unread.insert(m.id, ()).map_err(db_err)?;
+            }
+        }
+        if from == 6 {
+            alarms::migrate_v6_policies(txn)?;
+        }
+    }
     if from < 6 {
         // v6: resources, deployments and hostings, and the renewals index filled from the
         // records that exist.
@@ -1483,6 +1503,73 @@ mod tests {
         let due = store.due(end, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].cert_id, rec.cert.id);
+    }
+
+    #[test]
+    fn migration_to_v7_keeps_v6_policies_and_indexes_unread_messages() {
+        use crate::domain::message::{Message, Severity};
+        use crate::domain::rules::alarm::{Frequency, Objects, Recipient};
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        drop(Store::open(&db, &key, "test").unwrap());
+        let now = Utc::now();
+        {
+            // A v6 file: a policy without groups, a read and an unread message, no index.
+            let raw = Database::create(&db).unwrap();
+            let txn = raw.begin_write().unwrap();
+            txn.delete_table(MESSAGES_UNREAD).unwrap();
+            txn.delete_table(RECIPIENT_GROUPS).unwrap();
+            let v6_policy = (
+                "p1".to_string(),
+                "expiring".to_string(),
+                String::new(),
+                None::<String>,
+                Objects::All,
+                30i64,
+                60i64,
+                Frequency::Once,
+                Vec::<Recipient>::new(),
+                true,
+                now,
+                now,
+                None::<crate::domain::time::Timestamp>,
+                3u64,
+            );
+            txn.open_table(ALARMS)
+                .unwrap()
+                .insert("p1", encode(&v6_policy).as_slice())
+                .unwrap();
+            let mut messages = txn.open_table(MESSAGES).unwrap();
+            for (id, read) in [(1u64, true), (2, false)] {
+                let m = Message {
+                    id,
+                    at: now,
+                    cert_id: None,
+                    kind: "alarm".into(),
+                    severity: Severity::Warning,
+                    text: format!("message {id}"),
+                    read,
+                };
+                messages.insert(id, encode(&m).as_slice()).unwrap();
+            }
+            drop(messages);
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", 6u32.to_le_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&db, &key, "test").unwrap();
+        let p = &store.alarms().unwrap()[0];
+        assert_eq!((p.name.as_str(), p.firings), ("expiring", 3));
+        assert!(p.groups.is_empty());
+        assert_eq!(store.unread_messages().unwrap(), 1);
+        let unread = store.messages(10, true, "").unwrap();
+        assert_eq!(unread.len(), 1);
+        assert_eq!(unread[0].id, 2);
+        assert_eq!(store.mark_read(None).unwrap(), 1);
+        assert_eq!(store.unread_messages().unwrap(), 0);
+        assert_eq!(store.messages(10, false, "MESSAGE 1").unwrap().len(), 1);
     }
 
     #[test]

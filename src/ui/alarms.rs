@@ -76,9 +76,13 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     use crate::domain::delivery::DeliveryState;
     let count = |s: DeliveryState| state.deliveries.iter().filter(|d| d.state == s).count();
     let title = format!(
-        " {} alarm polic{} · p select · e edit · x off/on · n new · outbox: {} pending, {} delivered, {} dead ",
+        " {} alarm polic{}{} · p select · e edit · x off/on · n new · outbox: {} pending, {} delivered, {} dead ",
         state.alarms.len(),
         if state.alarms.len() == 1 { "y" } else { "ies" },
+        match state.recipient_groups.len() {
+            0 => String::new(),
+            n => format!(", {n} recipient group(s)"),
+        },
         count(DeliveryState::Pending),
         count(DeliveryState::Delivered),
         count(DeliveryState::Dead)
@@ -102,7 +106,11 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(format!("≤ {} days", p.threshold_days)),
             Cell::from(format!("{} s", p.period_secs)),
             Cell::from(frequency),
-            Cell::from(format!("{} recipient(s)", p.recipients.len())),
+            Cell::from(if p.groups.is_empty() {
+                format!("{} recipient(s)", p.recipients.len())
+            } else {
+                format!("{} + {}", p.recipients.len(), p.groups.join(","))
+            }),
             Cell::from(format!(
                 "{} firing(s), last run {}",
                 p.firings,
@@ -130,7 +138,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(12),
         Constraint::Length(8),
         Constraint::Length(16),
-        Constraint::Length(16),
+        Constraint::Length(18),
         Constraint::Length(34),
         Constraint::Min(20),
     ];
@@ -139,11 +147,16 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " Messages{} · {} unread · Enter read · A all read · u {} · n new policy ",
+        " Messages{}{} · {} unread · Enter read · A all read · u {} · / filter ",
         if state.unread_only {
             " (unread only)"
         } else {
             ""
+        },
+        if state.message_filter.is_empty() {
+            String::new()
+        } else {
+            format!(" matching \"{}\"", clip(&state.message_filter, 30))
         },
         state.unread,
         if state.unread_only {
@@ -152,6 +165,15 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             "unread only"
         }
     ));
+    if state.messages.is_empty() && !state.message_filter.is_empty() {
+        let p = Paragraph::new(Line::from(format!(
+            "  No message matches \"{}\" (Esc on / clears the filter).",
+            state.message_filter
+        )))
+        .block(block);
+        f.render_widget(p, area);
+        return;
+    }
     if state.messages.is_empty() {
         let p = Paragraph::new(vec![
             Line::from(""),

@@ -138,6 +138,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         Alarms,
+        Char('/'),
+        "/",
+        "filter messages by text, kind, severity or certificate",
+        Some(Action::StartFilter),
+    ),
+    key(
+        Alarms,
         Char('n'),
         "n",
         "new alarm policy (AL-1)",

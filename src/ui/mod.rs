@@ -123,7 +123,7 @@ impl Ui {
         // Text inputs first: they take printable keys before the keymap does.
         match self.state.input.clone() {
             Input::Filter => {
-                let mut f = self.state.filter.clone();
+                let mut f = self.state.filter_text().to_string();
                 match ev.code {
                     KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         f.push(c);
@@ -255,7 +255,11 @@ impl Ui {
                 self.dispatch(engine, Action::SetReissueText(text));
             }
             (_, _, Input::Filter) => {
-                let f = format!("{}{}", self.state.filter, text.lines().next().unwrap_or(""));
+                let f = format!(
+                    "{}{}",
+                    self.state.filter_text(),
+                    text.lines().next().unwrap_or("")
+                );
                 self.dispatch(engine, Action::SetFilter(f));
             }
             _ => self.state.say(

@@ -181,7 +181,7 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.input {
-        Input::Filter => Line::from(vec![Span::styled("/", theme.accent()), Span::raw(state.filter.clone()), Span::styled("▏ Enter keep · Esc clear", theme.dim())]),
+        Input::Filter => Line::from(vec![Span::styled("/", theme.accent()), Span::raw(state.filter_text().to_string()), Span::styled("▏ Enter keep · Esc clear", theme.dim())]),
         Input::Command(c) => Line::from(vec![Span::styled(":", theme.accent()), Span::raw(c.clone()), Span::raw("▏")]),
         Input::Normal => match &state.status {
             Some(m) => {

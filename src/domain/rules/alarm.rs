@@ -39,6 +39,25 @@ pub enum Channel {
         from: String,
         smtp: Smtp,
     },
+    /// A text message through the user's SMS gateway: an HTTP POST of `{"to", "text"}` (signed
+    /// like a webhook when `secret` is set).
+    Sms {
+        gateway: String,
+        to: String,
+        secret: Option<String>,
+    },
+}
+
+impl Channel {
+    /// What the channel reaches, for lists: the URL, program, address or number.
+    pub fn describe(&self) -> String {
+        match self {
+            Channel::Webhook { url, .. } => format!("webhook {url}"),
+            Channel::Command { program } => format!("command {program}"),
+            Channel::Email { to, .. } => format!("email {to}"),
+            Channel::Sms { to, .. } => format!("sms {to}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,19 +96,22 @@ impl SmtpSecurity {
 pub enum WebhookStyle {
     /// certdeck's own JSON (documented in the README).
     Json,
-    /// `{"text": …}` (Slack, Mattermost, Teams' simple cards).
+    /// `{"text": …}` (Slack, Mattermost).
     Slack,
     /// `{"msg_type":"text","content":{"text":…}}` (Feishu).
     Feishu,
     /// `{"msgtype":"text","text":{"content":…}}` (DingTalk, WeCom).
     DingTalk,
+    /// An Adaptive Card message (Microsoft Teams workflows).
+    Teams,
 }
 
 impl WebhookStyle {
     pub fn parse(s: &str) -> Result<WebhookStyle, String> {
         match s {
             "json" => Ok(WebhookStyle::Json),
-            "slack" | "teams" | "mattermost" => Ok(WebhookStyle::Slack),
+            "slack" | "mattermost" => Ok(WebhookStyle::Slack),
+            "teams" => Ok(WebhookStyle::Teams),
             "feishu" | "lark" => Ok(WebhookStyle::Feishu),
             "dingtalk" | "wecom" => Ok(WebhookStyle::DingTalk),
             other => Err(format!(
@@ -119,7 +141,7 @@ pub struct AlarmPolicy {
     /// The statistical period, in seconds.
     pub period_secs: i64,
     pub frequency: Frequency,
-    /// The notification template: recipients with their channels.
+    /// The notification template: recipients with their channels…
     pub recipients: Vec<Recipient>,
     pub enabled: bool,
     pub created_at: Timestamp,
@@ -128,6 +150,16 @@ pub struct AlarmPolicy {
     pub last_evaluated: Option<Timestamp>,
     /// Firings so far, over every certificate.
     pub firings: u64,
+    /// …and recipient groups by name, whose members are read at each firing (so a group edited
+    /// once reaches every policy that names it).
+    pub groups: Vec<String>,
+}
+
+/// A named, reusable list of recipients (AL-1 "groups").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientGroup {
+    pub name: String,
+    pub members: Vec<Recipient>,
 }
 
 /// What the user gives.
@@ -141,6 +173,7 @@ pub struct AlarmInput {
     pub period_secs: Option<i64>,
     pub frequency: Frequency,
     pub recipients: Vec<Recipient>,
+    pub groups: Vec<String>,
 }
 
 /// AL-1: checks a policy as given, with its defaults (30 days, one minute).
@@ -156,20 +189,20 @@ pub fn validate_policy(
     let threshold = input.threshold_days.unwrap_or(30);
     if !(0..=3650).contains(&threshold) {
         return refuse(
-            Field::Years,
+            Field::Threshold,
             format!("threshold {threshold} days: from 0 to 3650"),
         );
     }
     let period = input.period_secs.unwrap_or(60);
     if !(60..=86_400 * 7).contains(&period) {
         return refuse(
-            Field::Years,
+            Field::Period,
             format!("statistical period {period} s: from 1 minute to 7 days"),
         );
     }
     if input.frequency == Frequency::EveryPeriods(0) {
         return refuse(
-            Field::Years,
+            Field::Frequency,
             "the frequency is once, or every N periods with N at least 1".into(),
         );
     }
@@ -182,32 +215,11 @@ pub fn validate_policy(
         }
     }
     for r in &input.recipients {
-        match &r.channel {
-            Channel::Webhook { url, .. } => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return refuse(
-                        Field::Domain,
-                        format!("webhook {url}: the URL starts with http:// or https://"),
-                    );
-                }
-            }
-            Channel::Email { to, from, smtp } => {
-                for a in [to, from] {
-                    if !a.contains('@') || a.chars().any(char::is_whitespace) {
-                        return refuse(Field::Domain, format!("{a}: not an email address"));
-                    }
-                }
-                if smtp.host.is_empty() || smtp.port == 0 {
-                    return refuse(Field::Domain, "the SMTP server is HOST:PORT".into());
-                }
-                if smtp.user.is_some() != smtp.password_file.is_some() {
-                    return refuse(
-                        Field::Password,
-                        "SMTP authentication needs both the user and the password file".into(),
-                    );
-                }
-            }
-            Channel::Command { .. } => {}
+        validate_recipient(r)?;
+    }
+    for g in &input.groups {
+        if g.trim().is_empty() {
+            return refuse(Field::Group, "a recipient group's name is empty".into());
         }
     }
     Ok(AlarmPolicy {
@@ -225,6 +237,88 @@ pub fn validate_policy(
         next_evaluation: now,
         last_evaluated: None,
         firings: 0,
+        groups: input.groups.iter().map(|g| g.trim().to_string()).collect(),
+    })
+}
+
+/// AL-1: a recipient's channel is one that can be sent to.
+pub fn validate_recipient(r: &Recipient) -> Result<(), Refusal> {
+    let refuse = |field, m: String| Err(Refusal::new("AL-1", field, m));
+    if r.name.trim().is_empty() {
+        return refuse(Field::Recipient, "a recipient needs a name".into());
+    }
+    let http = |url: &str, what: &str| {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(())
+        } else {
+            refuse(
+                Field::Recipient,
+                format!("{what} {url}: the URL starts with http:// or https://"),
+            )
+        }
+    };
+    match &r.channel {
+        Channel::Webhook { url, .. } => http(url, "webhook"),
+        Channel::Sms { gateway, to, .. } => {
+            http(gateway, "SMS gateway")?;
+            let digits = to.strip_prefix('+').unwrap_or(to);
+            if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return refuse(
+                    Field::Recipient,
+                    format!("{to}: a phone number is 6 to 15 digits, with an optional leading +"),
+                );
+            }
+            Ok(())
+        }
+        Channel::Email { to, from, smtp } => {
+            for a in [to, from] {
+                if !a.contains('@') || a.chars().any(char::is_whitespace) {
+                    return refuse(Field::Recipient, format!("{a}: not an email address"));
+                }
+            }
+            if smtp.host.is_empty() || smtp.port == 0 {
+                return refuse(Field::Recipient, "the SMTP server is HOST:PORT".into());
+            }
+            if smtp.user.is_some() != smtp.password_file.is_some() {
+                return refuse(
+                    Field::Password,
+                    "SMTP authentication needs both the user and the password file".into(),
+                );
+            }
+            Ok(())
+        }
+        Channel::Command { program } => {
+            if program.trim().is_empty() {
+                return refuse(Field::Recipient, "the command is empty".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// AL-1: a recipient group has a name and at least one member, each one valid.
+pub fn validate_group(name: &str, members: Vec<Recipient>) -> Result<RecipientGroup, Refusal> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().any(|c| c == ',' || c.is_control()) {
+        return Err(Refusal::new(
+            "AL-1",
+            Field::Group,
+            format!("\"{name}\": a group's name is not empty and has no commas"),
+        ));
+    }
+    if members.is_empty() {
+        return Err(Refusal::new(
+            "AL-1",
+            Field::Recipient,
+            format!("group {name}: give at least one recipient"),
+        ));
+    }
+    for m in &members {
+        validate_recipient(m)?;
+    }
+    Ok(RecipientGroup {
+        name: name.to_string(),
+        members,
     })
 }
 
@@ -241,6 +335,29 @@ impl AlarmPolicy {
                 .project
                 .as_ref()
                 .is_none_or(|p| c.project.as_ref() == Some(p))
+    }
+
+    /// Who a firing goes to: the policy's own recipients, then each named group's members
+    /// (marked with the group), each channel once. Groups not in `groups` are skipped.
+    pub fn recipients_with(&self, groups: &[RecipientGroup]) -> Vec<Recipient> {
+        let mut out: Vec<Recipient> = Vec::new();
+        let members = self.groups.iter().flat_map(|name| {
+            groups
+                .iter()
+                .filter(move |g| &g.name == name)
+                .flat_map(|g| {
+                    g.members.iter().map(|m| Recipient {
+                        group: Some(g.name.clone()),
+                        ..m.clone()
+                    })
+                })
+        });
+        for r in self.recipients.iter().cloned().chain(members) {
+            if !out.iter().any(|o| o.channel == r.channel) {
+                out.push(r);
+            }
+        }
+        out
     }
 
     /// AL-1 trigger and IG-2: `c` is live, not ignored, and has `threshold` days or fewer left.
@@ -342,6 +459,7 @@ mod tests {
                 period_secs: None,
                 frequency,
                 recipients: vec![],
+                groups: vec![],
             },
             "p1".into(),
             now(),
@@ -384,5 +502,105 @@ mod tests {
         p.objects = Objects::All;
         p.project = Some("mail".into());
         assert!(!p.watches(&cert(1)));
+    }
+
+    fn hook(name: &str, url: &str) -> Recipient {
+        Recipient {
+            name: name.into(),
+            group: None,
+            channel: Channel::Webhook {
+                url: url.into(),
+                secret: None,
+                style: WebhookStyle::Json,
+            },
+        }
+    }
+
+    #[test]
+    fn rule_al1_groups_expand_at_firing_each_channel_once() {
+        let mut p = policy(Frequency::Once);
+        p.recipients = vec![hook("ops", "http://127.0.0.1:1/a")];
+        p.groups = vec!["oncall".into(), "gone".into()];
+        let oncall = validate_group(
+            "oncall",
+            vec![
+                hook("ann", "http://127.0.0.1:1/b"),
+                hook("ops again", "http://127.0.0.1:1/a"),
+            ],
+        )
+        .unwrap();
+        let got = p.recipients_with(&[oncall]);
+        let names: Vec<(&str, Option<&str>)> = got
+            .iter()
+            .map(|r| (r.name.as_str(), r.group.as_deref()))
+            .collect();
+        assert_eq!(names, [("ops", None), ("ann", Some("oncall"))]);
+    }
+
+    #[test]
+    fn rule_al1_a_group_needs_a_name_and_valid_members() {
+        assert_eq!(validate_group(" ", vec![]).unwrap_err().field, Field::Group);
+        assert_eq!(
+            validate_group("a,b", vec![hook("x", "http://h/")])
+                .unwrap_err()
+                .field,
+            Field::Group
+        );
+        assert_eq!(
+            validate_group("empty", vec![]).unwrap_err().field,
+            Field::Recipient
+        );
+        let bad = validate_group("g", vec![hook("x", "ftp://h/")]).unwrap_err();
+        assert_eq!((bad.rule.as_str(), bad.field), ("AL-1", Field::Recipient));
+    }
+
+    #[test]
+    fn rule_al1_sms_numbers_are_6_to_15_digits() {
+        let sms = |to: &str| Recipient {
+            name: "pager".into(),
+            group: None,
+            channel: Channel::Sms {
+                gateway: "https://127.0.0.1/sms".into(),
+                to: to.into(),
+                secret: None,
+            },
+        };
+        assert!(validate_recipient(&sms("+861380000")).is_ok());
+        assert!(
+            validate_recipient(&sms("123456")).is_ok(),
+            "6 digits exactly"
+        );
+        assert!(validate_recipient(&sms("12345")).is_err(), "5 digits");
+        assert!(
+            validate_recipient(&sms("+123456789012345")).is_ok(),
+            "15 exactly"
+        );
+        assert!(validate_recipient(&sms("+1234567890123456")).is_err(), "16");
+        assert!(validate_recipient(&sms("+86 138")).is_err());
+    }
+
+    #[test]
+    fn rule_al1_refusals_name_the_field() {
+        let mut input = AlarmInput {
+            name: "x".into(),
+            remarks: String::new(),
+            project: None,
+            objects: Objects::All,
+            threshold_days: Some(3651),
+            period_secs: None,
+            frequency: Frequency::Once,
+            recipients: vec![],
+            groups: vec![],
+        };
+        let field = |i: &AlarmInput| validate_policy(i, "p".into(), now()).unwrap_err().field;
+        assert_eq!(field(&input), Field::Threshold);
+        input.threshold_days = Some(3650);
+        input.period_secs = Some(59);
+        assert_eq!(field(&input), Field::Period);
+        input.period_secs = Some(60);
+        input.frequency = Frequency::EveryPeriods(0);
+        assert_eq!(field(&input), Field::Frequency);
+        input.frequency = Frequency::EveryPeriods(1);
+        assert!(validate_policy(&input, "p".into(), now()).is_ok());
     }
 }
