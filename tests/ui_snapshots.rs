@@ -852,7 +852,10 @@ fn alarm_form_builds_a_policy_and_names_a_bad_number() {
 
 #[test]
 fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
-    use certdeck::domain::rules::alarm::{validate_policy, AlarmInput, Frequency, Objects};
+    use certdeck::domain::delivery::{Delivery, DeliveryState};
+    use certdeck::domain::rules::alarm::{
+        validate_policy, AlarmInput, Channel, Frequency, Objects,
+    };
     let mut s = state();
     let policy = validate_policy(
         &AlarmInput {
@@ -874,8 +877,28 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
         &mut s,
         Action::AlarmsLoaded {
             policies: vec![policy],
-            groups: vec![],
-            deliveries: vec![],
+            groups: vec![certdeck::domain::rules::alarm::RecipientGroup {
+                name: "oncall".into(),
+                members: vec![],
+            }],
+            deliveries: vec![Delivery {
+                id: 7,
+                policy_id: "pol00001".into(),
+                recipient: "pager (oncall)".into(),
+                channel: Channel::Sms {
+                    gateway: "https://127.0.0.1/sms".into(),
+                    to: "+8613800000000".into(),
+                    secret: None,
+                },
+                event: "{}".into(),
+                idempotency_key: "k".into(),
+                attempts: 2,
+                next_attempt_at: now(),
+                state: DeliveryState::Pending,
+                last_error: Some("https://127.0.0.1/sms answered HTTP 503".into()),
+                created_at: now(),
+                delivered_at: None,
+            }],
         },
         now(),
     );
@@ -884,6 +907,9 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
         Action::SelectTab(certdeck::app::state::Tab::Alarms),
         now(),
     );
+    let mut ui = Ui::new(s, Theme::plain());
+    insta::assert_snapshot!(render(&mut ui, 130, 14));
+    let mut s = ui.state;
     // On messages, e and x explain how to reach the policies.
     assert!(update(&mut s, Action::TogglePolicy, now()).is_empty());
     update(&mut s, Action::ToggleAlarmFocus, now());

@@ -50,6 +50,13 @@ pub fn run(cli: &Cli) -> Exit {
                 &format!("seeding the demo hosting: {e}"),
             );
         }
+        if let Err(e) = crate::demo::alarms::seed(&engine) {
+            return fail(
+                false,
+                EXIT_UNAVAILABLE,
+                &format!("seeding the demo alarm: {e}"),
+            );
+        }
     }
     let state = super::new_state(&engine, &label);
     match crate::ui::run(engine, state) {

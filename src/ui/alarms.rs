@@ -54,7 +54,7 @@ fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(6),
         Constraint::Length(10),
         Constraint::Length(8),
-        Constraint::Length(12),
+        Constraint::Length(20),
         Constraint::Min(20),
     ];
     f.render_widget(
@@ -112,17 +112,17 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 format!("{} + {}", p.recipients.len(), p.groups.join(","))
             }),
             Cell::from(format!(
-                "{} firing(s), last run {}",
+                "{} fired, {}",
                 p.firings,
                 p.last_evaluated
-                    .map(|t| t.format("%H:%M:%S").to_string())
-                    .unwrap_or_else(|| "never".into())
+                    .map(|t| t.format("ran %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "not run yet".into())
             )),
             Cell::from(Span::styled(
                 if p.enabled {
-                    format!("next {}", p.next_evaluation.format("%Y-%m-%d %H:%M:%S"))
+                    format!("next {}", p.next_evaluation.format("%m-%d %H:%M:%S"))
                 } else {
-                    "disabled (certdeck alarm enable)".to_string()
+                    "disabled (x switches on)".to_string()
                 },
                 theme.dim(),
             )),
@@ -134,12 +134,12 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
     });
     let widths = [
-        Constraint::Length(20),
+        Constraint::Length(24),
         Constraint::Length(12),
         Constraint::Length(8),
         Constraint::Length(16),
         Constraint::Length(18),
-        Constraint::Length(34),
+        Constraint::Length(24),
         Constraint::Min(20),
     ];
     f.render_widget(Table::new(rows, widths).block(block), area);
