@@ -320,21 +320,21 @@ struct Smtpd {
 
 impl Smtpd {
     fn start(maildir: &std::path::Path) -> Smtpd {
+        Smtpd::start_with(maildir, &[])
+    }
+
+    /// aiosmtpd with extra options (`--tlscert`/`--tlskey` for STARTTLS, `--smtpscert`/
+    /// `--smtpskey` for TLS from the first byte).
+    fn start_with(maildir: &std::path::Path, options: &[&str]) -> Smtpd {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = std::process::Command::new("/usr/bin/python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(options)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -427,6 +427,108 @@ fn rule_al2_email_reaches_a_real_smtp_server_on_loopback() {
             .unwrap()
             .contains("SMTP 127.0.0.1:1"),
         "{o}"
+    );
+}
+
+#[test]
+fn rule_al2_email_over_starttls_and_tls_trusts_the_given_ca_and_refuses_an_unknown_one() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    import(&env, &pki, "mailme", 12);
+    let relay = pki.leaf(&["127.0.0.1", "localhost"], 30);
+    let chain = env.write(
+        "relay.pem",
+        format!("{}{}", relay.cert_pem, pki.inter.pem()),
+    );
+    let key = env.write("relay.key", &relay.key_pem);
+    let ca = env.write("ca.pem", pki.root.pem());
+    let (chain, key, ca) = (
+        chain.to_str().unwrap(),
+        key.to_str().unwrap(),
+        ca.to_str().unwrap(),
+    );
+    let starttls = Smtpd::start_with(
+        &env.path("mail-starttls"),
+        &["--tlscert", chain, "--tlskey", key],
+    );
+    let smtps = Smtpd::start_with(
+        &env.path("mail-tls"),
+        &["--smtpscert", chain, "--smtpskey", key],
+    );
+    let add = |name: &str, port: u16, security: &str, ca: Option<&str>| {
+        let smtp = format!("127.0.0.1:{port}");
+        let mut args = vec![
+            "alarm",
+            "add",
+            name,
+            "--email",
+            "ops@example.com",
+            "--smtp",
+            &smtp,
+            "--smtp-security",
+            security,
+        ];
+        if let Some(ca) = ca {
+            args.extend(["--smtp-ca", ca]);
+        }
+        let at0 = at(0);
+        args.extend(["--now", &at0]);
+        let (code, p) = env.json(&args);
+        assert_eq!(code, 0, "{p}");
+    };
+    add("starttls", starttls.port, "starttls", Some(ca));
+    add("tls", smtps.port, "tls", Some(ca));
+    add("unknown-ca", starttls.port, "starttls", None);
+    env.json(&["tick", "--now", &at(1)]);
+    let (_, o) = env.json(&["outbox"]);
+    let by_policy = |name: &str| {
+        let (_, l) = env.json(&["alarm", "list"]);
+        let id = l["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["id"]
+            .clone();
+        o["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["policy"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_policy("starttls")["state"], "delivered", "{o}");
+    assert_eq!(by_policy("tls")["state"], "delivered", "{o}");
+    let refused = by_policy("unknown-ca");
+    assert_eq!(refused["state"], "pending", "{o}");
+    let error = refused["last_error"].as_str().unwrap().to_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("issuer"),
+        "{error}"
+    );
+    for dir in ["mail-starttls", "mail-tls"] {
+        let mails = std::fs::read_dir(env.path(dir).join("new"))
+            .unwrap()
+            .count();
+        assert_eq!(mails, 1, "{dir}: one mail");
+    }
+    // A CA file with a plain connection is refused: it would protect nothing.
+    let (code, r) = env.json(&[
+        "alarm",
+        "add",
+        "plain-ca",
+        "--email",
+        "ops@example.com",
+        "--smtp-security",
+        "none",
+        "--smtp-ca",
+        ca,
+    ]);
+    assert_eq!(
+        (code, r["error"]["field"].as_str()),
+        (1, Some("recipient")),
+        "{r}"
     );
 }
 

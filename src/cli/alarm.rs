@@ -138,6 +138,9 @@ pub struct ChannelArgs {
     pub smtp_password_file: Option<PathBuf>,
     #[arg(long, default_value = "certdeck@localhost")]
     pub smtp_from: String,
+    /// Trust the CA certificates in this PEM file too (a relay with an internal CA)
+    #[arg(long)]
+    pub smtp_ca: Option<PathBuf>,
     /// Text this phone number through the SMS gateway given with --sms-gateway
     #[arg(long)]
     pub sms: Option<String>,
@@ -191,6 +194,7 @@ impl ChannelArgs {
                     security: self.smtp_security,
                     user: self.smtp_user.clone(),
                     password_file: self.smtp_password_file.clone(),
+                    ca_file: self.smtp_ca.clone(),
                 },
             });
         }

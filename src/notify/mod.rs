@@ -87,7 +87,7 @@ fn send_email(
     use crate::domain::rules::alarm::SmtpSecurity;
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
-    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{Message, SmtpTransport, Transport};
     let text = event["text"].as_str().unwrap_or("certdeck alarm");
     let subject: String = text.chars().take(120).collect();
@@ -102,7 +102,27 @@ fn send_email(
             serde_json::to_string_pretty(event).unwrap_or_default()
         ))
         .map_err(|e| format!("composing the email: {e}"))?;
-    let params = || TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string());
+    let params = || -> Result<TlsParameters, String> {
+        let mut b = TlsParameters::builder(smtp.host.clone());
+        if let Some(file) = &smtp.ca_file {
+            let pem = std::fs::read_to_string(file)
+                .map_err(|e| format!("SMTP CA file {}: {e}", file.display()))?;
+            let blocks = crate::domain::pem::scan(&pem).map_err(|e| {
+                format!(
+                    "SMTP CA file {}{}: {}",
+                    file.display(),
+                    e.line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                    e.message
+                )
+            })?;
+            for block in blocks.into_iter().filter(|b| b.label == "CERTIFICATE") {
+                let cert = Certificate::from_der(block.der.clone())
+                    .map_err(|e| format!("SMTP CA file {}: {e}", file.display()))?;
+                b = b.add_root_certificate(cert);
+            }
+        }
+        b.build_rustls().map_err(|e| e.to_string())
+    };
     let tls = match smtp.security {
         SmtpSecurity::None => Tls::None,
         SmtpSecurity::StartTls => Tls::Required(params()?),

@@ -6,60 +6,10 @@ use super::{
 };
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::model::TimelineEvent;
-use crate::domain::rules::alarm::{AlarmPolicy, Frequency, Objects, Recipient, RecipientGroup};
+use crate::domain::rules::alarm::{AlarmPolicy, RecipientGroup};
 use crate::domain::schedule::DueEntry;
 use crate::domain::time::Timestamp;
 use redb::{ReadableDatabase, ReadableTable};
-
-/// A policy as schema v6 stored it (before recipient groups); read only by the migration.
-#[derive(serde::Deserialize)]
-struct AlarmPolicyV6 {
-    id: String,
-    name: String,
-    remarks: String,
-    project: Option<String>,
-    objects: Objects,
-    threshold_days: i64,
-    period_secs: i64,
-    frequency: Frequency,
-    recipients: Vec<Recipient>,
-    enabled: bool,
-    created_at: Timestamp,
-    next_evaluation: Timestamp,
-    last_evaluated: Option<Timestamp>,
-    firings: u64,
-}
-
-/// v6 → v7: every policy gains its (empty) list of recipient groups.
-pub(super) fn migrate_v6_policies(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let mut t = txn.open_table(ALARMS).map_err(db_err)?;
-    let mut old = Vec::new();
-    for row in t.iter().map_err(db_err)? {
-        old.push(decode::<AlarmPolicyV6>(row.map_err(db_err)?.1.value())?);
-    }
-    for p in old {
-        let new = AlarmPolicy {
-            id: p.id,
-            name: p.name,
-            remarks: p.remarks,
-            project: p.project,
-            objects: p.objects,
-            threshold_days: p.threshold_days,
-            period_secs: p.period_secs,
-            frequency: p.frequency,
-            recipients: p.recipients,
-            enabled: p.enabled,
-            created_at: p.created_at,
-            next_evaluation: p.next_evaluation,
-            last_evaluated: p.last_evaluated,
-            firings: p.firings,
-            groups: Vec::new(),
-        };
-        t.insert(new.id.as_str(), encode(&new).as_slice())
-            .map_err(db_err)?;
-    }
-    Ok(())
-}
 
 /// One firing of a policy for a certificate, with what it sends.
 pub struct Firing {

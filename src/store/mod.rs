@@ -7,6 +7,7 @@ mod owner;
 pub mod paths;
 mod resources;
 pub mod seal;
+mod v6;
 
 use crate::domain::account::{self, LedgerEntry, Money};
 use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
@@ -1207,7 +1208,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
             }
         }
         if from == 6 {
-            alarms::migrate_v6_policies(txn)?;
+            v6::migrate(txn)?;
         }
     }
     if from < 6 {
@@ -1503,73 +1504,6 @@ mod tests {
         let due = store.due(end, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].cert_id, rec.cert.id);
-    }
-
-    #[test]
-    fn migration_to_v7_keeps_v6_policies_and_indexes_unread_messages() {
-        use crate::domain::message::{Message, Severity};
-        use crate::domain::rules::alarm::{Frequency, Objects, Recipient};
-        let dir = tempfile::tempdir().unwrap();
-        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
-        drop(Store::open(&db, &key, "test").unwrap());
-        let now = Utc::now();
-        {
-            // A v6 file: a policy without groups, a read and an unread message, no index.
-            let raw = Database::create(&db).unwrap();
-            let txn = raw.begin_write().unwrap();
-            txn.delete_table(MESSAGES_UNREAD).unwrap();
-            txn.delete_table(RECIPIENT_GROUPS).unwrap();
-            let v6_policy = (
-                "p1".to_string(),
-                "expiring".to_string(),
-                String::new(),
-                None::<String>,
-                Objects::All,
-                30i64,
-                60i64,
-                Frequency::Once,
-                Vec::<Recipient>::new(),
-                true,
-                now,
-                now,
-                None::<crate::domain::time::Timestamp>,
-                3u64,
-            );
-            txn.open_table(ALARMS)
-                .unwrap()
-                .insert("p1", encode(&v6_policy).as_slice())
-                .unwrap();
-            let mut messages = txn.open_table(MESSAGES).unwrap();
-            for (id, read) in [(1u64, true), (2, false)] {
-                let m = Message {
-                    id,
-                    at: now,
-                    cert_id: None,
-                    kind: "alarm".into(),
-                    severity: Severity::Warning,
-                    text: format!("message {id}"),
-                    read,
-                };
-                messages.insert(id, encode(&m).as_slice()).unwrap();
-            }
-            drop(messages);
-            txn.open_table(META)
-                .unwrap()
-                .insert("schema_version", 6u32.to_le_bytes().as_slice())
-                .unwrap();
-            txn.commit().unwrap();
-        }
-        let store = Store::open(&db, &key, "test").unwrap();
-        let p = &store.alarms().unwrap()[0];
-        assert_eq!((p.name.as_str(), p.firings), ("expiring", 3));
-        assert!(p.groups.is_empty());
-        assert_eq!(store.unread_messages().unwrap(), 1);
-        let unread = store.messages(10, true, "").unwrap();
-        assert_eq!(unread.len(), 1);
-        assert_eq!(unread[0].id, 2);
-        assert_eq!(store.mark_read(None).unwrap(), 1);
-        assert_eq!(store.unread_messages().unwrap(), 0);
-        assert_eq!(store.messages(10, false, "MESSAGE 1").unwrap().len(), 1);
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Smtp {
     pub security: SmtpSecurity,
     pub user: Option<String>,
     pub password_file: Option<std::path::PathBuf>,
+    /// PEM CA certificates trusted besides the public roots (a relay with an internal CA);
+    /// read at each send.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,6 +281,12 @@ pub fn validate_recipient(r: &Recipient) -> Result<(), Refusal> {
             }
             if smtp.host.is_empty() || smtp.port == 0 {
                 return refuse(Field::Recipient, "the SMTP server is HOST:PORT".into());
+            }
+            if smtp.ca_file.is_some() && smtp.security == SmtpSecurity::None {
+                return refuse(
+                    Field::Recipient,
+                    "an SMTP CA file needs --smtp-security starttls or tls".into(),
+                );
             }
             if smtp.user.is_some() != smtp.password_file.is_some() {
                 return refuse(
