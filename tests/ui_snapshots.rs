@@ -910,6 +910,19 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 130, 14));
     let mut s = ui.state;
+    // R retries the dead ones only.
+    let mut dead = s.deliveries[0].clone();
+    dead.id = 8;
+    dead.state = DeliveryState::Dead;
+    s.deliveries.push(dead);
+    let effects = update(&mut s, Action::RetryDeadDeliveries, now());
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [certdeck::app::Effect::RetryDelivery(8)]
+        ),
+        "{effects:?}"
+    );
     // On messages, e and x explain how to reach the policies.
     assert!(update(&mut s, Action::TogglePolicy, now()).is_empty());
     update(&mut s, Action::ToggleAlarmFocus, now());

@@ -187,6 +187,8 @@ pub enum Action {
         deliveries: Vec<crate::domain::delivery::Delivery>,
     },
     RetryDelivery(u64),
+    /// `R` on the Alarms tab: every dead delivery shown is tried again.
+    RetryDeadDeliveries,
     DeliveryTried(Box<crate::domain::delivery::Delivery>),
     // Message center (issue #6).
     MessagesLoaded {

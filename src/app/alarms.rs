@@ -46,6 +46,18 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
         Action::TestAlarm(id) => vec![Effect::TestAlarm(id)],
         Action::ListAlarms => vec![Effect::LoadAlarms],
         Action::RetryDelivery(id) => vec![Effect::RetryDelivery(id)],
+        Action::RetryDeadDeliveries => {
+            let dead: Vec<Effect> = state
+                .deliveries
+                .iter()
+                .filter(|d| d.state == crate::domain::delivery::DeliveryState::Dead)
+                .map(|d| Effect::RetryDelivery(d.id))
+                .collect();
+            if dead.is_empty() {
+                state.say(Level::Info, "no dead deliveries to retry");
+            }
+            dead
+        }
         Action::AlarmsLoaded {
             policies,
             groups,

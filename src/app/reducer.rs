@@ -150,6 +150,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ListAlarms
         | Action::AlarmsLoaded { .. }
         | Action::RetryDelivery(_)
+        | Action::RetryDeadDeliveries
         | Action::DeliveryTried(_)
         | Action::MessagesLoaded { .. }
         | Action::MoveMessage(_)

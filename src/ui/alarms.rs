@@ -61,7 +61,7 @@ fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Table::new(rows, widths).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" newest deliveries · certdeck outbox retry ID "),
+                .title(" newest deliveries · R retries the dead ones · certdeck outbox retry ID "),
         ),
         area,
     );

@@ -138,6 +138,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         Alarms,
+        Char('R'),
+        "R",
+        "retry every dead delivery now (AL-2)",
+        Some(Action::RetryDeadDeliveries),
+    ),
+    key(
+        Alarms,
         Char('/'),
         "/",
         "filter messages by text, kind, severity or certificate",
