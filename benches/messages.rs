@@ -81,19 +81,21 @@ fn main() {
     }
     let write_s = t.elapsed().as_secs_f64();
     println!(
-        "messages stored                        {count} (written at {:.0}/s)",
+        "{:<40}{count} (written at {:.0}/s)",
+        "messages stored",
         count as f64 / write_s
     );
     let (mean, worst) = time(200, || store.unread_messages().unwrap());
-    println!("unread count, {count} unread          {mean:8.3} ms mean {worst:8.3} ms worst");
+    row(&format!("unread count, {count} unread"), mean, worst);
     let (mean, worst) = time(20, || store.messages(500, false, "").unwrap());
-    println!("newest 500                             {mean:8.2} ms mean {worst:8.2} ms worst");
+    row("newest 500", mean, worst);
     let (mean, worst) = time(20, || store.messages(500, false, "rare-").unwrap());
-    println!("filter matching 1 in 1000 (scan cap)   {mean:8.2} ms mean {worst:8.2} ms worst");
+    row("filter matching 1 in 1000 (scan cap)", mean, worst);
     let t = Instant::now();
     let changed = store.mark_read(None).unwrap();
     println!(
-        "mark all read ({changed})              {:8.1} ms",
+        "{:<40}{:8.1} ms",
+        format!("mark all read ({changed})"),
         t.elapsed().as_secs_f64() * 1000.0
     );
     // A few new ones on top of a read history: "unread only" reads just those.
@@ -113,10 +115,15 @@ fn main() {
         .record_evaluation(&policy, &entry, &fresh, now)
         .expect("record");
     let (mean, worst) = time(200, || store.unread_messages().unwrap());
-    println!(
-        "unread count, 20 of {} unread      {mean:8.3} ms mean {worst:8.3} ms worst",
-        count + 20
+    row(
+        &format!("unread count, 20 of {} unread", count + 20),
+        mean,
+        worst,
     );
     let (mean, worst) = time(50, || store.messages(500, true, "").unwrap());
-    println!("unread only, 20 unread                 {mean:8.3} ms mean {worst:8.3} ms worst");
+    row("unread only, 20 unread", mean, worst);
+}
+
+fn row(label: &str, mean: f64, worst: f64) {
+    println!("{label:<40}{mean:8.3} ms mean {worst:8.3} ms worst");
 }
