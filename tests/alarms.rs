@@ -590,7 +590,7 @@ fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_besid
             groups: vec![],
         })),
     );
-    let sender = certdeck::engine::sender::spawn(engine.clone()).unwrap();
+    let sender = certdeck::engine::worker::spawn_sender(engine.clone()).unwrap();
     let report = engine.tick().unwrap();
     assert_eq!(report.fired.len(), 1, "{report:?}");
     assert_eq!(

@@ -564,6 +564,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             return update(state, Action::Tick, now);
         }
         Action::TickDone(report) => {
+            // Days left move with the clock even when nothing fires.
+            state.recount();
             if !report.fired.is_empty() {
                 let mut text = format!("{} timed rule(s) fired", report.fired.len());
                 if let Some(first) = report.fired.first() {

@@ -549,6 +549,8 @@ pub struct State {
     pub unread: usize,
     pub message_selected: usize,
     pub unread_only: bool,
+    /// Effects waiting for the ticker to let go of the engine (shown in the status bar).
+    pub waiting: usize,
     /// The Alarms tab's `/` filter over messages.
     pub message_filter: String,
     /// Recipient groups (AL-1), for the Alarms tab and the policy form.
@@ -608,6 +610,7 @@ impl Default for State {
             message_selected: 0,
             unread_only: false,
             message_filter: String::new(),
+            waiting: 0,
             recipient_groups: Vec::new(),
             alarms: Vec::new(),
             deliveries: Vec::new(),

@@ -7,7 +7,7 @@ mod export;
 mod hosting;
 pub mod keygen;
 mod lifecycle;
-pub mod sender;
+pub mod worker;
 
 use crate::app::{update, Action, Effect, State};
 use crate::ca::sandbox::SandboxCa;
@@ -33,7 +33,10 @@ pub struct Engine {
     /// The CA backend, created (and its keys stored) on first use.
     ca: std::sync::OnceLock<SandboxCa>,
     /// Shared with the outbox sender thread, when one runs.
-    sender: sender::SenderShared,
+    sender: worker::SenderShared,
+    /// Held while effects run and while the TUI's ticker ticks: the same one-at-a-time order
+    /// the CLI has, while the TUI's thread keeps drawing and reading keys.
+    work: std::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -42,7 +45,8 @@ impl Engine {
             store,
             clock,
             ca: std::sync::OnceLock::new(),
-            sender: sender::SenderShared::default(),
+            sender: worker::SenderShared::default(),
+            work: std::sync::Mutex::new(()),
         }
     }
 
@@ -54,17 +58,46 @@ impl Engine {
         &self.clock
     }
 
-    /// Runs `action` and every action its effects lead to, until nothing is left.
+    /// Runs `action` and every action its effects lead to, until nothing is left (waiting for
+    /// other work on the engine to end first).
     pub fn dispatch(&self, state: &mut State, action: Action) {
-        let mut queue = VecDeque::from([action]);
-        while let Some(action) = queue.pop_front() {
-            for effect in update(state, action, self.clock.now()) {
-                queue.push_back(match self.run(effect) {
-                    Ok(a) => a,
-                    Err(e) => Action::Failed(e.to_string()),
-                });
-            }
+        let mut pending = VecDeque::new();
+        self.reduce(state, action, &mut pending);
+        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        self.run_pending(state, &mut pending);
+    }
+
+    /// Applies `action` to `state` now; the effects it asks for wait in `pending`.
+    pub fn reduce(&self, state: &mut State, action: Action, pending: &mut VecDeque<Effect>) {
+        pending.extend(update(state, action, self.clock.now()));
+    }
+
+    /// Runs `pending` effects and what they lead to, unless other work (the ticker) holds the
+    /// engine: then nothing runs and `false` says to try again.
+    pub fn try_run(&self, state: &mut State, pending: &mut VecDeque<Effect>) -> bool {
+        let _work = match self.work.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
+        self.run_pending(state, pending);
+        true
+    }
+
+    fn run_pending(&self, state: &mut State, pending: &mut VecDeque<Effect>) {
+        while let Some(effect) = pending.pop_front() {
+            let action = match self.run(effect) {
+                Ok(a) => a,
+                Err(e) => Action::Failed(e.to_string()),
+            };
+            pending.extend(update(state, action, self.clock.now()));
         }
+    }
+
+    /// A tick that waits for running effects to end first (the TUI's ticker thread).
+    pub fn tick_exclusive(&self) -> Result<TickReport, StoreError> {
+        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        self.tick()
     }
 
     /// Imports many uploads at once: workers on every core run the rules and build records

@@ -25,7 +25,7 @@ use crossterm::event::{
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use theme::Theme;
 use upload::{FormEvent, UploadForm};
 
@@ -56,6 +56,8 @@ pub struct Ui {
     pub apply: Option<apply_form::ApplyForm>,
     pub table: certs::TableView,
     pub theme: Theme,
+    /// Effects the user asked for while the ticker held the engine; they run when it lets go.
+    pending: std::collections::VecDeque<crate::app::Effect>,
 }
 
 impl Ui {
@@ -66,6 +68,7 @@ impl Ui {
             apply: None,
             table: certs::TableView::default(),
             theme,
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -100,8 +103,19 @@ impl Ui {
         }
     }
 
+    /// Applies `action` now and runs its effects, or leaves them waiting while the ticker holds
+    /// the engine (keys keep working meanwhile; the status bar says what waits).
     pub fn dispatch(&mut self, engine: &Engine, action: Action) {
-        engine.dispatch(&mut self.state, action);
+        engine.reduce(&mut self.state, action, &mut self.pending);
+        self.run_pending(engine);
+    }
+
+    /// Runs waiting effects if the engine is free.
+    pub fn run_pending(&mut self, engine: &Engine) {
+        if !self.pending.is_empty() {
+            engine.try_run(&mut self.state, &mut self.pending);
+        }
+        self.state.waiting = self.pending.len();
         if let Some(text) = self.state.copy.take() {
             // OSC 52: the terminal (also over SSH) puts it on the clipboard.
             use std::io::Write;
@@ -293,8 +307,14 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste, EnableMouseCapture);
     let engine = Arc::new(engine);
-    let sender = crate::engine::sender::spawn(Arc::clone(&engine))?;
-    let result = event_loop(&mut terminal, &engine, state, &stop, &tty);
+    let sender = crate::engine::worker::spawn_sender(Arc::clone(&engine))?;
+    let (reports_tx, reports) = std::sync::mpsc::channel();
+    let ticker = crate::engine::worker::spawn_ticker(
+        Arc::clone(&engine),
+        Duration::from_secs(1),
+        reports_tx,
+    )?;
+    let result = event_loop(&mut terminal, &engine, state, &stop, &tty, &reports);
     if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
         let _ = crossterm::execute!(
             std::io::stdout(),
@@ -306,6 +326,9 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     done.store(true, Ordering::Relaxed);
     // A send stuck on a dead endpoint is not worth a slow exit: its delivery stays pending.
     sender.stop(Duration::from_millis(300));
+    // A tick in the middle of a deployment gets time to finish it; one that takes longer is
+    // put back by the next start's recovery (the deployment journal).
+    ticker.stop(Duration::from_secs(10));
     result
 }
 
@@ -315,10 +338,10 @@ fn event_loop(
     state: State,
     stop: &AtomicBool,
     tty: &tty::Tty,
+    reports: &std::sync::mpsc::Receiver<Result<crate::domain::schedule::TickReport, String>>,
 ) -> color_eyre::Result<()> {
     let mut ui = Ui::new(state, Theme::from_env());
     ui.dispatch(engine, Action::Refresh(None));
-    let mut last_tick = Instant::now();
     let mut dirty = true;
     while !ui.state.quit && !stop.load(Ordering::Relaxed) {
         if dirty {
@@ -342,9 +365,19 @@ fn event_loop(
                 break;
             }
         }
-        if last_tick.elapsed() >= Duration::from_secs(1) {
-            ui.dispatch(engine, Action::Tick);
-            last_tick = Instant::now();
+        // The ticker thread ticks; its reports are applied here, on the state's own thread.
+        while let Ok(report) = reports.try_recv() {
+            ui.dispatch(
+                engine,
+                match report {
+                    Ok(r) => Action::TickDone(r),
+                    Err(e) => Action::Failed(e),
+                },
+            );
+            dirty = true;
+        }
+        if ui.state.waiting > 0 {
+            ui.run_pending(engine);
             dirty = true;
         }
     }

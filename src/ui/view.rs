@@ -163,6 +163,14 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             },
             theme.warn(),
         ),
+        Span::styled(
+            if state.waiting > 0 {
+                format!(" │ ⏳ {} waiting for timed work", state.waiting)
+            } else {
+                String::new()
+            },
+            theme.warn(),
+        ),
         Span::raw(format!(
             " │ balance {} │ {} │ {} │ ? help",
             state

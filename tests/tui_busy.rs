@@ -1,0 +1,120 @@
+//! The TUI keeps taking keys while the ticker thread does slow timed work: a hosting replacement
+//! whose reload command takes seconds holds the engine, the user's keys are applied at once, and
+//! their effects wait (counted in the status bar) and run when the tick lets go.
+mod common;
+use certdeck::app::state::{Outcome, Tab};
+use certdeck::app::{Action, State};
+use certdeck::demo::pki::KeyKind;
+use certdeck::domain::resource::{Part, ResourceInput};
+use certdeck::domain::rules::hosting::{Association, HostingRequest};
+use certdeck::domain::rules::upload::UploadInput;
+use certdeck::engine::clock::ManualClock;
+use certdeck::engine::Engine;
+use certdeck::ui::theme::Theme;
+use certdeck::ui::Ui;
+use common::{Env, Pki};
+use std::sync::Arc;
+
+fn import(engine: &Engine, state: &mut State, pki: &Pki, days: i64) -> String {
+    let leaf = pki.leaf(&["busy.example.com"], days);
+    engine.dispatch(
+        state,
+        Action::SubmitUpload(Box::new(UploadInput {
+            cert: leaf.cert_pem.into_bytes(),
+            key: Some(leaf.key_pem.into_bytes()),
+            ..Default::default()
+        })),
+    );
+    match &state.outcome {
+        Some(Outcome::Imported { summary, .. }) => summary.id.clone(),
+        other => panic!("import: {other:?}"),
+    }
+}
+
+#[test]
+fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects_run_after() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let engine = Arc::new(Engine::new(
+        certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap(),
+        clock.clone(),
+    ));
+    let mut state = State::default();
+    let old = import(&engine, &mut state, &pki, 10);
+    let new = import(&engine, &mut state, &pki, 90);
+    let web = env.path("web");
+    std::fs::create_dir_all(&web).unwrap();
+    let reloading = env.path("reloading");
+    engine.dispatch(
+        &mut state,
+        Action::AddResource(Box::new(ResourceInput {
+            name: "web".into(),
+            targets: vec![
+                (Part::Fullchain, web.join("site.crt")),
+                (Part::Key, web.join("site.key")),
+            ],
+            check_command: Some("none".into()),
+            // Slow on purpose once the mark exists: the replacement's reload, not the first deploy.
+            reload_command: Some(format!(
+                "if [ -e {m}.armed ]; then touch {m}; sleep 3; fi",
+                m = reloading.display()
+            )),
+            ..Default::default()
+        })),
+    );
+    engine.dispatch(
+        &mut state,
+        Action::Deploy {
+            cert: old.clone(),
+            resource: "web".into(),
+            allow_expired: false,
+        },
+    );
+    assert!(
+        matches!(&state.outcome, Some(Outcome::Deployed(r)) if r.succeeded()),
+        "{:?}",
+        state.outcome
+    );
+    engine.dispatch(
+        &mut state,
+        Action::AddHosting(Box::new(HostingRequest {
+            old_cert: old,
+            association: Association::Specified(new),
+            resources: Vec::new(),
+            days_before: 5,
+            confirm_partial: false,
+            notify: true,
+        })),
+    );
+    let hosting = engine.store().hostings().unwrap().remove(0);
+    std::fs::write(format!("{}.armed", reloading.display()), "").unwrap();
+    clock.set(hosting.replace_at);
+
+    let ticking = {
+        let engine = Arc::clone(&engine);
+        std::thread::spawn(move || engine.tick_exclusive().unwrap())
+    };
+    let mut waited = 0;
+    while !reloading.exists() {
+        assert!(waited < 400, "the replacement's reload started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        waited += 1;
+    }
+    // The tick is inside the reload, holding the engine. A key is applied now; its effects wait.
+    let mut ui = Ui::new(State::default(), Theme::plain());
+    ui.dispatch(&engine, Action::SelectTab(Tab::Hosting));
+    ui.dispatch(&engine, Action::Refresh(None));
+    assert_eq!(ui.state.tab, Tab::Hosting, "the key took effect at once");
+    assert!(ui.state.waiting > 0, "its loads wait for the tick");
+    assert!(ui.state.rows.is_empty(), "nothing loaded yet");
+
+    let report = ticking.join().unwrap();
+    assert!(
+        report.fired.iter().any(|f| f.message.contains("succeeded")),
+        "{report:?}"
+    );
+    ui.run_pending(&engine);
+    assert_eq!(ui.state.waiting, 0);
+    assert_eq!(ui.state.rows.len(), 2, "the waiting loads ran");
+}
