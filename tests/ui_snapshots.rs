@@ -527,7 +527,11 @@ fn more_menu_greys_what_cannot_run_and_says_why() {
     let mut s = state();
     update(
         &mut s,
-        Action::MoreLoaded(Box::new((issued_ov(), None))),
+        Action::MoreLoaded(Box::new((
+            issued_ov(),
+            None,
+            certdeck::domain::resource::StoredKey::Usable,
+        ))),
         now(),
     );
     let Overlay::More(menu) = &s.overlay else {
@@ -553,6 +557,26 @@ fn more_menu_greys_what_cannot_run_and_says_why() {
         .contains("revoke it first (D-2)"));
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 120, 40));
+    // RI-6: a password-protected key greys the deploy entry before the user picks a resource.
+    let mut s = state();
+    update(
+        &mut s,
+        Action::MoreLoaded(Box::new((
+            issued_ov(),
+            None,
+            certdeck::domain::resource::StoredKey::PasswordProtected,
+        ))),
+        now(),
+    );
+    let Overlay::More(menu) = &s.overlay else {
+        panic!("the menu opens")
+    };
+    let deploy = menu.entries.iter().find(|e| e.key == 'p').unwrap();
+    assert!(
+        deploy.disabled.as_deref().unwrap().contains("(RI-6)"),
+        "{:?}",
+        deploy.disabled
+    );
 }
 
 #[test]

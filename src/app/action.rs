@@ -108,7 +108,13 @@ pub enum Action {
     },
     /// `.`: the More menu of the selected certificate (or the one in the detail pane).
     OpenMore,
-    MoreLoaded(Box<(Certificate, Option<crate::domain::order::OrderInfo>)>),
+    MoreLoaded(
+        Box<(
+            Certificate,
+            Option<crate::domain::order::OrderInfo>,
+            crate::domain::resource::StoredKey,
+        )>,
+    ),
     MoveMenu(i64),
     /// Run the menu's selected entry, or say why it is unavailable.
     RunMenu,

@@ -27,6 +27,7 @@ fn target(state: &State, id: Option<String>) -> Option<String> {
 pub fn menu_entries(
     cert: &Certificate,
     order: Option<&OrderInfo>,
+    key: crate::domain::resource::StoredKey,
     now: Timestamp,
 ) -> Vec<MenuEntry> {
     use crate::domain::rules::{delete, export, ignore, reminder, renewal, revoke};
@@ -104,12 +105,7 @@ pub fn menu_entries(
             'p',
             "deploy to a resource…",
             Action::OpenDeployPick(id.clone()),
-            why(crate::domain::resource::check_deploy(
-                cert,
-                cert.has_key.then_some(""),
-                false,
-                now,
-            )),
+            why(crate::domain::resource::check_deploy(cert, key, false, now)),
         ),
         entry(
             'h',
@@ -160,11 +156,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         },
         Action::MoreLoaded(loaded) => {
-            let (cert, order) = *loaded;
+            let (cert, order, key) = *loaded;
             state.overlay = Overlay::More(Box::new(MoreMenu {
                 id: cert.id.clone(),
                 name: cert.name.clone(),
-                entries: menu_entries(&cert, order.as_ref(), now),
+                entries: menu_entries(&cert, order.as_ref(), key, now),
                 selected: 0,
             }));
             vec![]

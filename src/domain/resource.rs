@@ -329,7 +329,7 @@ impl std::fmt::Debug for TargetFile {
 /// RV-2 and the deploy rules: whether `cert` may be deployed now.
 pub fn check_deploy(
     cert: &Certificate,
-    key_pem: Option<&str>,
+    key: StoredKey,
     allow_expired: bool,
     now: Timestamp,
 ) -> Result<(), Refusal> {
@@ -370,8 +370,8 @@ pub fn check_deploy(
             ),
         ));
     }
-    match key_pem {
-        None => Err(Refusal::new(
+    match key {
+        StoredKey::Missing => Err(Refusal::new(
             "DEPLOY",
             Field::Key,
             format!(
@@ -379,7 +379,7 @@ pub fn check_deploy(
                 cert.id
             ),
         )),
-        Some(k) if k.contains("ENCRYPTED PRIVATE KEY") => Err(Refusal::new(
+        StoredKey::PasswordProtected => Err(Refusal::new(
             "RI-6",
             Field::Key,
             format!(
@@ -387,7 +387,28 @@ pub fn check_deploy(
                 cert.id
             ),
         )),
-        Some(_) => Ok(()),
+        StoredKey::Usable => Ok(()),
+    }
+}
+
+/// What a certificate's stored private key allows a deployment (RI-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKey {
+    Missing,
+    /// An `ENCRYPTED PRIVATE KEY` (a reissue given a password): a human must deploy it.
+    PasswordProtected,
+    Usable,
+}
+
+impl StoredKey {
+    pub fn of(key_pem: Option<&str>) -> StoredKey {
+        match key_pem {
+            None => StoredKey::Missing,
+            Some(k) if k.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") => {
+                StoredKey::PasswordProtected
+            }
+            Some(_) => StoredKey::Usable,
+        }
     }
 }
 
@@ -640,13 +661,7 @@ mod deploy_rules {
     #[test]
     fn rule_rv2_revoking_and_revoked_certificates_are_not_deployed() {
         for s in [Status::Revoking, Status::Revoked] {
-            let r = check_deploy(
-                &cert(s),
-                Some("-----BEGIN PRIVATE KEY-----"),
-                false,
-                Utc::now(),
-            )
-            .unwrap_err();
+            let r = check_deploy(&cert(s), StoredKey::Usable, false, Utc::now()).unwrap_err();
             assert_eq!(r.rule, "RV-2");
         }
     }
@@ -654,18 +669,16 @@ mod deploy_rules {
     #[test]
     fn password_protected_keys_and_expired_certificates_need_a_human() {
         let c = cert(Status::Issued);
-        let r = check_deploy(
-            &c,
-            Some("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
-            false,
-            Utc::now(),
-        )
-        .unwrap_err();
-        assert!(r.message.contains("password-protected"));
+        let protected = StoredKey::of(Some("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n"));
+        assert_eq!(protected, StoredKey::PasswordProtected);
+        let r = check_deploy(&c, protected, false, Utc::now()).unwrap_err();
+        assert_eq!((r.rule.as_str(), r.field), ("RI-6", Field::Key));
+        let plain = StoredKey::of(Some("-----BEGIN PRIVATE KEY-----\nMIIB\n"));
+        assert_eq!(plain, StoredKey::Usable);
         let later = Utc::now() + Duration::days(200);
-        assert!(check_deploy(&c, Some("-----BEGIN PRIVATE KEY-----"), false, later).is_err());
-        assert!(check_deploy(&c, Some("-----BEGIN PRIVATE KEY-----"), true, later).is_ok());
-        assert!(check_deploy(&c, None, false, Utc::now()).is_err());
+        assert!(check_deploy(&c, plain, false, later).is_err());
+        assert!(check_deploy(&c, plain, true, later).is_ok());
+        assert!(check_deploy(&c, StoredKey::of(None), false, Utc::now()).is_err());
     }
 }
 

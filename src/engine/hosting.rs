@@ -4,7 +4,7 @@ use super::Engine;
 use crate::app::Action;
 use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::{Field, Refusal};
-use crate::domain::resource::{check_deploy, target_files, ResourceInput};
+use crate::domain::resource::{check_deploy, target_files, ResourceInput, StoredKey};
 use crate::store::StoreError;
 
 impl Engine {
@@ -70,7 +70,7 @@ impl Engine {
         };
         let now = self.clock.now();
         let key = self.store.private_key_pem(&cert.id)?;
-        if let Err(r) = check_deploy(&cert, key.as_deref(), allow_expired, now) {
+        if let Err(r) = check_deploy(&cert, StoredKey::of(key.as_deref()), allow_expired, now) {
             return Ok(Action::Refused(r));
         }
         let key = key.expect("checked");

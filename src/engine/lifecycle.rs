@@ -34,7 +34,10 @@ impl Engine {
         Ok(match self.store.get(id)? {
             Some(cert) => {
                 let order = self.store.order(id)?;
-                Action::MoreLoaded(Box::new((cert, order)))
+                let key = crate::domain::resource::StoredKey::of(
+                    self.store.private_key_pem(id)?.as_deref(),
+                );
+                Action::MoreLoaded(Box::new((cert, order, key)))
             }
             None => Action::Failed(format!("certificate {id} is no longer in the store")),
         })
