@@ -256,15 +256,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             };
             let document = (!d.document.trim().is_empty()).then(|| d.document.trim().into());
             if d.plan.document.is_some() && document.is_none() {
-                let what = d.plan.document.unwrap_or("document");
-                let r = Refusal::new(
-                    "RV-6",
-                    Field::Document,
-                    format!(
-                        "type the path of the signed {what} ({}) first",
-                        d.plan.document_kinds
-                    ),
-                );
+                let r = crate::domain::rules::revoke::missing_document(&d.plan);
                 refuse(state, r);
                 return vec![];
             }

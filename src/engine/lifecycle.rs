@@ -266,7 +266,7 @@ fn no_such(id: &str) -> Action {
 
 /// Reads an application file or letter, at most one byte over the 1.4 MB limit (the rule then
 /// names the size).
-fn read_document(path: &Path) -> Result<Vec<u8>, String> {
+pub(super) fn read_document(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let limit = crate::domain::letter::MAX_LETTER_BYTES as u64 + 1;
     let mut bytes = Vec::new();

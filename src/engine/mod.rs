@@ -561,14 +561,10 @@ impl Engine {
                 None => Action::Failed(format!("certificate {id} is no longer in the store")),
             },
             Effect::AttachLetter { id, path } => {
-                use std::io::Read;
-                let limit = crate::domain::letter::MAX_LETTER_BYTES as u64 + 1;
-                let mut bytes = Vec::new();
-                if let Err(e) =
-                    std::fs::File::open(&path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
-                {
-                    return Ok(Action::Failed(format!("{}: {e}", path.display())));
-                }
+                let bytes = match lifecycle::read_document(&path) {
+                    Ok(b) => b,
+                    Err(msg) => return Ok(Action::Failed(msg)),
+                };
                 let (Some(cert), Some(order)) = (self.store.get(&id)?, self.store.order(&id)?)
                 else {
                     return Ok(Action::Refused(Refusal::new(

@@ -335,6 +335,21 @@ impl std::fmt::Debug for RevokeInput {
 
 /// Submits a revocation (RV-2: from here it cannot be cancelled). `tokens` give one random
 /// token per domain for manual validation.
+/// RV-6 (b)/(d): the refusal for a revocation that needs a signed document and got none (the
+/// CLI and the dialog both say it).
+pub fn missing_document(plan: &RevokePlan) -> Refusal {
+    Refusal::new(
+        "RV-6",
+        Field::Document,
+        format!(
+            "revoking {} needs the signed {} ({}): give its path (--letter FILE)",
+            plan.id,
+            plan.document.unwrap_or("document"),
+            plan.document_kinds
+        ),
+    )
+}
+
 pub fn submit(
     cert: &Certificate,
     order: Option<&OrderInfo>,
@@ -346,16 +361,7 @@ pub fn submit(
 ) -> Result<Fired, Refusal> {
     let plan = plan(cert, order, family, zones, now)?;
     let document = match (plan.document, &input.document) {
-        (Some(what), None) => {
-            return Err(Refusal::new(
-                "RV-6",
-                Field::Document,
-                format!(
-                    "revoking {} needs the signed {what} ({}); give it with --letter FILE",
-                    cert.id, plan.document_kinds
-                ),
-            ))
-        }
+        (Some(_), None) => return Err(missing_document(&plan)),
         (Some("application file"), Some(bytes)) => Some(check_application_file(bytes)?),
         (Some(_), Some(bytes)) => Some(check_revocation_letter(bytes)?),
         (None, _) => None,
