@@ -65,9 +65,25 @@ impl Store {
 
     /// Records with an open reissue, i.e. `reissuing` (RI-3, RI-4).
     pub fn reissuing(&self) -> Result<Vec<crate::domain::model::CertSummary>, StoreError> {
+        // Only an original with a reissue can be reissuing: read those through the reissue
+        // index instead of every summary (a reissue is rare; the store may hold a million).
+        let originals: Vec<String> = {
+            let r = self.db.begin_read().map_err(db_err)?;
+            let idx = r.open_table(REISSUES).map_err(db_err)?;
+            let mut out: Vec<String> = Vec::new();
+            for row in idx.iter().map_err(db_err)? {
+                let original = row.map_err(db_err)?.0.value().0.to_string();
+                if out.last() != Some(&original) {
+                    out.push(original);
+                }
+            }
+            out
+        };
         Ok(self
-            .summaries()?
+            .get_many(originals.iter().map(String::as_str))?
             .into_iter()
+            .flatten()
+            .map(|c| c.summary())
             .filter(|s| s.status == crate::domain::model::Status::Reissuing)
             .collect())
     }
