@@ -115,6 +115,60 @@ pub fn webhook_body(style: WebhookStyle, event: &serde_json::Value) -> String {
     }
 }
 
+/// Where a webhook goes and what it carries: the body for `style`, and — when the webhook has a
+/// secret — the chat service's own signature (DingTalk: `timestamp` and `sign` in the URL,
+/// milliseconds; Feishu/Lark: `timestamp` and `sign` in the body, seconds), so robots with
+/// signing switched on accept it. certdeck's `X-Certdeck-Signature` header is sent besides.
+pub fn webhook_request(
+    url: &str,
+    style: WebhookStyle,
+    secret: Option<&str>,
+    event: &serde_json::Value,
+    now: Timestamp,
+) -> (String, String) {
+    let body = webhook_body(style, event);
+    let Some(secret) = secret else {
+        return (url.to_string(), body);
+    };
+    match style {
+        WebhookStyle::DingTalk => {
+            let ms = now.timestamp_millis();
+            let sign = hmac_base64(secret.as_bytes(), format!("{ms}\n{secret}").as_bytes());
+            let glue = if url.contains('?') { '&' } else { '?' };
+            (
+                format!("{url}{glue}timestamp={ms}&sign={}", url_encode(&sign)),
+                body,
+            )
+        }
+        WebhookStyle::Feishu => {
+            let ts = now.timestamp();
+            let sign = hmac_base64(format!("{ts}\n{secret}").as_bytes(), b"");
+            let mut v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            v["timestamp"] = serde_json::Value::String(ts.to_string());
+            v["sign"] = serde_json::Value::String(sign);
+            (url.to_string(), v.to_string())
+        }
+        _ => (url.to_string(), body),
+    }
+}
+
+fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    crate::domain::pem::base64(ring::hmac::sign(&key, message).as_ref())
+}
+
+/// Percent-encodes what base64 puts in a query value.
+fn url_encode(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '+' => "%2B".to_string(),
+            '/' => "%2F".to_string(),
+            '=' => "%3D".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// The longest SMS text sent: a gateway splits longer ones into several paid parts.
 pub const SMS_TEXT_MAX: usize = 300;
 
@@ -206,5 +260,39 @@ mod tests {
             "alarm x"
         );
         assert_eq!(v(WebhookStyle::Json), event);
+    }
+
+    #[test]
+    fn rule_al1_dingtalk_and_feishu_robots_get_their_own_signatures() {
+        use chrono::TimeZone;
+        let now = Utc.timestamp_millis_opt(1_764_230_400_000).unwrap();
+        let event = serde_json::json!({ "text": "alarm x" });
+        // Vectors from Python's hmac/base64, the way both services document them.
+        let (url, _) = webhook_request(
+            "https://oapi.dingtalk.com/robot/send?access_token=t",
+            WebhookStyle::DingTalk,
+            Some("SEC123"),
+            &event,
+            now,
+        );
+        assert_eq!(
+            url,
+            "https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1764230400000&sign=UrS4Yv6ZnEDpgI33DwfS20wFosTKE1l%2FO28nhImIcP0%3D"
+        );
+        let (url, body) = webhook_request(
+            "https://open.feishu.cn/hook/x",
+            WebhookStyle::Feishu,
+            Some("SEC123"),
+            &event,
+            now,
+        );
+        assert_eq!(url, "https://open.feishu.cn/hook/x");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["timestamp"], "1764230400");
+        assert_eq!(v["sign"], "/bPULg5PXe0fJqeQdJdpzMSchUo4nFDLRDDa6/S1PGA=");
+        assert_eq!(v["content"]["text"], "alarm x");
+        // Without a secret, or for other styles, the URL and body are left alone.
+        let (url, body) = webhook_request("http://h/x", WebhookStyle::Json, Some("s"), &event, now);
+        assert_eq!((url.as_str(), body), ("http://h/x", event.to_string()));
     }
 }

@@ -3,7 +3,7 @@
 //! message center needs no sending: messages are stored with the firing.
 pub mod http;
 
-use crate::domain::delivery::{sms_body, webhook_body, Delivery};
+use crate::domain::delivery::{sms_body, webhook_request, Delivery};
 use crate::domain::rules::alarm::Channel;
 use std::time::Duration;
 
@@ -36,7 +36,9 @@ pub fn send(d: &Delivery) -> Result<(), String> {
         serde_json::from_str(&d.event).map_err(|e| format!("stored event: {e}"))?;
     match &d.channel {
         Channel::Webhook { url, secret, style } => {
-            post(d, url, secret.as_deref(), &webhook_body(*style, &event))
+            let (url, body) =
+                webhook_request(url, *style, secret.as_deref(), &event, chrono::Utc::now());
+            post(d, &url, secret.as_deref(), &body)
         }
         Channel::Sms {
             gateway,
