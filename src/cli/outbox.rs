@@ -69,12 +69,26 @@ pub fn run(cli: &Cli, a: &OutboxArgs) -> Exit {
         let rows: Vec<_> = state.deliveries.iter().map(delivery_json).collect();
         println!("{}", serde_json::json!({"deliveries": rows}));
     } else {
+        if state.deliveries.is_empty() {
+            println!("the outbox is empty: alarm firings put their deliveries here");
+        }
         for d in &state.deliveries {
+            let when = match d.state {
+                crate::domain::delivery::DeliveryState::Pending => {
+                    format!("next try {}", d.next_attempt_at.format("%Y-%m-%d %H:%M:%S"))
+                }
+                crate::domain::delivery::DeliveryState::Delivered => d
+                    .delivered_at
+                    .map(|t| format!("delivered {}", t.format("%Y-%m-%d %H:%M:%S")))
+                    .unwrap_or_default(),
+                crate::domain::delivery::DeliveryState::Dead => "dead: outbox retry ID".into(),
+            };
             println!(
-                "{:>5} {:<9} {:>2} tries  {}  {}",
+                "{:>5} {:<9} {:>2} tries  {:<28} {}  {}",
                 d.id,
                 d.state.as_str(),
                 d.attempts,
+                when,
                 d.recipient,
                 d.last_error.as_deref().unwrap_or("")
             );

@@ -121,10 +121,10 @@ impl Engine {
                 "AL-1",
                 Field::Group,
                 format!(
-                    "recipient group {name} is named by alarm polic{} {}; take it out of {} first",
+                    "recipient group {name} is named by alarm polic{} {}; remove it from {} first (certdeck alarm edit POLICY --groups …)",
                     if users.len() == 1 { "y" } else { "ies" },
                     users.join(", "),
-                    if users.len() == 1 { "it" } else { "them" }
+                    if users.len() == 1 { "that policy" } else { "those policies" }
                 ),
             )),
         })
