@@ -42,10 +42,19 @@ fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             DeliveryState::Pending => theme.warn(),
             DeliveryState::Dead => theme.danger(),
         };
+        let when = match d.state {
+            DeliveryState::Pending => d.next_attempt_at.format("next %H:%M:%S").to_string(),
+            DeliveryState::Delivered => d
+                .delivered_at
+                .map(|t| t.format("at %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            DeliveryState::Dead => "R retries".to_string(),
+        };
         Row::new(vec![
             Cell::from(format!("#{}", d.id)),
             Cell::from(Span::styled(d.state.as_str(), style)),
             Cell::from(format!("{} tries", d.attempts)),
+            Cell::from(Span::styled(when, theme.dim())),
             Cell::from(d.recipient.clone()),
             Cell::from(clip(d.last_error.as_deref().unwrap_or(""), 80)),
         ])
@@ -54,6 +63,7 @@ fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(6),
         Constraint::Length(10),
         Constraint::Length(8),
+        Constraint::Length(13),
         Constraint::Length(20),
         Constraint::Min(20),
     ];
