@@ -549,7 +549,8 @@ pub struct State {
     pub unread: usize,
     pub message_selected: usize,
     pub unread_only: bool,
-    /// Effects waiting for the ticker to let go of the engine (shown in the status bar).
+    /// Effects still outstanding after a moment: waiting for the engine or running (the status
+    /// bar shows it).
     pub waiting: usize,
     /// The Alarms tab's `/` filter over messages.
     pub message_filter: String,

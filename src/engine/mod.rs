@@ -94,6 +94,13 @@ impl Engine {
         }
     }
 
+    /// Runs one effect once no other work holds the engine (the TUI's effect runner thread).
+    pub fn run_exclusive(&self, effect: Effect) -> Action {
+        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        self.run(effect)
+            .unwrap_or_else(|e| Action::Failed(e.to_string()))
+    }
+
     /// A tick that waits for running effects to end first (the TUI's ticker thread).
     pub fn tick_exclusive(&self) -> Result<TickReport, StoreError> {
         let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,5 +1,6 @@
-//! The TUI's background threads: the outbox sender and the ticker. Each loops until told to
-//! stop, and stopping waits a bounded time for the work in hand.
+//! The TUI's background threads: the effect runner, the ticker and the outbox sender. Each loops
+//! until told to stop, and stopping waits a bounded time for the work in hand. The state stays on
+//! the TUI's thread: threads get effects and give back actions.
 use super::Engine;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -92,4 +93,55 @@ pub fn spawn_ticker(
         let _ = reports.send(engine.tick_exclusive().map_err(|e| e.to_string()));
         every
     })
+}
+
+/// The effect runner (DESIGN: "an effect runner performs it and feeds the outcome back as an
+/// Action"): effects go in, in order, and their actions come back, so a deployment or a
+/// validation check started from a key never freezes the screen.
+pub struct EffectRunner {
+    worker: Worker,
+    effects: mpsc::Sender<crate::app::Effect>,
+    actions: mpsc::Receiver<crate::app::Action>,
+    in_flight: usize,
+}
+
+impl EffectRunner {
+    pub fn spawn(engine: Arc<Engine>) -> std::io::Result<EffectRunner> {
+        let (effects, inbox) = mpsc::channel::<crate::app::Effect>();
+        let (outbox, actions) = mpsc::channel();
+        let worker = Worker::spawn("certdeck-effects", engine, move |engine| {
+            if let Ok(effect) = inbox.recv_timeout(Duration::from_millis(100)) {
+                let _ = outbox.send(engine.run_exclusive(effect));
+            }
+            Duration::ZERO
+        })?;
+        Ok(EffectRunner {
+            worker,
+            effects,
+            actions,
+            in_flight: 0,
+        })
+    }
+
+    pub fn send(&mut self, effect: crate::app::Effect) {
+        if self.effects.send(effect).is_ok() {
+            self.in_flight += 1;
+        }
+    }
+
+    /// The actions of finished effects, in the order the effects were sent.
+    pub fn finished(&mut self) -> Vec<crate::app::Action> {
+        let done: Vec<_> = self.actions.try_iter().collect();
+        self.in_flight -= done.len().min(self.in_flight);
+        done
+    }
+
+    /// Effects sent and not finished yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    pub fn stop(self, wait: Duration) -> bool {
+        self.worker.stop(wait)
+    }
 }

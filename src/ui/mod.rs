@@ -56,8 +56,12 @@ pub struct Ui {
     pub apply: Option<apply_form::ApplyForm>,
     pub table: certs::TableView,
     pub theme: Theme,
-    /// Effects the user asked for while the ticker held the engine; they run when it lets go.
+    /// Effects asked for and not yet handed on (to the runner, or run here when there is none).
     pending: std::collections::VecDeque<crate::app::Effect>,
+    /// The live TUI's effect runner thread; without one (tests), effects run on this thread.
+    runner: Option<crate::engine::worker::EffectRunner>,
+    /// Since when effects have been outstanding (the status bar says so after a moment).
+    busy_since: Option<std::time::Instant>,
 }
 
 impl Ui {
@@ -69,6 +73,8 @@ impl Ui {
             table: certs::TableView::default(),
             theme,
             pending: std::collections::VecDeque::new(),
+            runner: None,
+            busy_since: None,
         }
     }
 
@@ -103,19 +109,45 @@ impl Ui {
         }
     }
 
-    /// Applies `action` now and runs its effects, or leaves them waiting while the ticker holds
-    /// the engine (keys keep working meanwhile; the status bar says what waits).
+    /// Applies `action` now and hands its effects on: to the runner thread in the live TUI, or
+    /// run here when the engine is free (else they wait; keys keep working meanwhile).
     pub fn dispatch(&mut self, engine: &Engine, action: Action) {
         engine.reduce(&mut self.state, action, &mut self.pending);
         self.run_pending(engine);
     }
 
-    /// Runs waiting effects if the engine is free.
-    pub fn run_pending(&mut self, engine: &Engine) {
-        if !self.pending.is_empty() {
-            engine.try_run(&mut self.state, &mut self.pending);
+    /// Applies finished effects' actions and hands waiting effects on; returns how many actions
+    /// came back.
+    pub fn run_pending(&mut self, engine: &Engine) -> usize {
+        let mut applied = 0;
+        match self.runner.as_mut() {
+            Some(runner) => {
+                let done = runner.finished();
+                applied = done.len();
+                for action in done {
+                    engine.reduce(&mut self.state, action, &mut self.pending);
+                }
+                for effect in self.pending.drain(..) {
+                    runner.send(effect);
+                }
+            }
+            None => {
+                if !self.pending.is_empty() {
+                    engine.try_run(&mut self.state, &mut self.pending);
+                }
+            }
         }
-        self.state.waiting = self.pending.len();
+        let outstanding = self.pending.len() + self.runner.as_ref().map_or(0, |r| r.in_flight());
+        self.busy_since = match (outstanding, self.busy_since) {
+            (0, _) => None,
+            (_, None) => Some(std::time::Instant::now()),
+            (_, since) => since,
+        };
+        self.state.waiting = match self.busy_since {
+            // A moment of work is not worth a word; longer work (a deployment) is.
+            Some(t) if t.elapsed() >= Duration::from_millis(300) => outstanding,
+            _ => 0,
+        };
         if let Some(text) = self.state.copy.take() {
             // OSC 52: the terminal (also over SSH) puts it on the clipboard.
             use std::io::Write;
@@ -128,6 +160,22 @@ impl Ui {
             let _ = out.flush();
         }
         self.sync_form(engine.clock().now());
+        applied
+    }
+
+    /// Hands effects to `runner` from now on, as the live TUI does.
+    pub fn attach_runner(&mut self, runner: crate::engine::worker::EffectRunner) {
+        self.runner = Some(runner);
+    }
+
+    /// Effects asked for whose actions have not come back yet.
+    pub fn outstanding(&self) -> usize {
+        self.pending.len() + self.runner.as_ref().map_or(0, |r| r.in_flight())
+    }
+
+    /// Whether effects are out with the runner (the loop then looks for their results often).
+    pub fn working(&self) -> bool {
+        self.runner.as_ref().is_some_and(|r| r.in_flight() > 0)
     }
 
     pub fn on_key(&mut self, engine: &Engine, ev: KeyEvent) {
@@ -314,7 +362,8 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
         Duration::from_secs(1),
         reports_tx,
     )?;
-    let result = event_loop(&mut terminal, &engine, state, &stop, &tty, &reports);
+    let runner = crate::engine::worker::EffectRunner::spawn(Arc::clone(&engine))?;
+    let (result, runner) = event_loop(&mut terminal, &engine, state, runner, &stop, &tty, &reports);
     if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
         let _ = crossterm::execute!(
             std::io::stdout(),
@@ -326,21 +375,39 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     done.store(true, Ordering::Relaxed);
     // A send stuck on a dead endpoint is not worth a slow exit: its delivery stays pending.
     sender.stop(Duration::from_millis(300));
+    // An effect under way (a deployment from a key) gets the same time as a tick to finish.
+    runner.stop(Duration::from_secs(10));
     // A tick in the middle of a deployment gets time to finish it; one that takes longer is
     // put back by the next start's recovery (the deployment journal).
     ticker.stop(Duration::from_secs(10));
     result
 }
 
+/// Runs the loop until quit; gives the effect runner back for stopping once the terminal is
+/// restored.
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     engine: &Engine,
     state: State,
+    runner: crate::engine::worker::EffectRunner,
+    stop: &AtomicBool,
+    tty: &tty::Tty,
+    reports: &std::sync::mpsc::Receiver<Result<crate::domain::schedule::TickReport, String>>,
+) -> (color_eyre::Result<()>, crate::engine::worker::EffectRunner) {
+    let mut ui = Ui::new(state, Theme::from_env());
+    ui.runner = Some(runner);
+    let result = run_loop(terminal, engine, &mut ui, stop, tty, reports);
+    (result, ui.runner.take().expect("set above"))
+}
+
+fn run_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    engine: &Engine,
+    ui: &mut Ui,
     stop: &AtomicBool,
     tty: &tty::Tty,
     reports: &std::sync::mpsc::Receiver<Result<crate::domain::schedule::TickReport, String>>,
 ) -> color_eyre::Result<()> {
-    let mut ui = Ui::new(state, Theme::from_env());
     ui.dispatch(engine, Action::Refresh(None));
     let mut dirty = true;
     while !ui.state.quit && !stop.load(Ordering::Relaxed) {
@@ -349,7 +416,9 @@ fn event_loop(
             dirty = false;
         }
         // Wait on the tty ourselves: crossterm would spin forever on a hung-up one (#793).
-        if tty.wait(Duration::from_millis(200)) == tty::Readiness::HungUp {
+        // While effects are out, look for their results often.
+        let wait = if ui.working() { 15 } else { 200 };
+        if tty.wait(Duration::from_millis(wait)) == tty::Readiness::HungUp {
             break;
         }
         // Events crossterm can give now (keys, pastes, resizes), without blocking.
@@ -376,9 +445,11 @@ fn event_loop(
             );
             dirty = true;
         }
-        if ui.state.waiting > 0 {
-            ui.run_pending(engine);
-            dirty = true;
+        if ui.working() || ui.state.waiting > 0 {
+            let waiting = ui.state.waiting;
+            if ui.run_pending(engine) > 0 || ui.state.waiting != waiting {
+                dirty = true;
+            }
         }
     }
     Ok(())

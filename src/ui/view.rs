@@ -165,7 +165,7 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
         Span::styled(
             if state.waiting > 0 {
-                format!(" │ ⏳ {} waiting for timed work", state.waiting)
+                format!(" │ ⏳ {} working…", state.waiting)
             } else {
                 String::new()
             },
