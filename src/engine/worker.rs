@@ -103,6 +103,7 @@ pub struct EffectRunner {
     effects: mpsc::Sender<crate::app::Effect>,
     actions: mpsc::Receiver<crate::app::Action>,
     in_flight: usize,
+    died: bool,
 }
 
 impl EffectRunner {
@@ -120,6 +121,7 @@ impl EffectRunner {
             effects,
             actions,
             in_flight: 0,
+            died: false,
         })
     }
 
@@ -131,9 +133,24 @@ impl EffectRunner {
 
     /// The actions of finished effects, in the order the effects were sent.
     pub fn finished(&mut self) -> Vec<crate::app::Action> {
-        let done: Vec<_> = self.actions.try_iter().collect();
+        let mut done = Vec::new();
+        loop {
+            match self.actions.try_recv() {
+                Ok(action) => done.push(action),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.died = true;
+                    break;
+                }
+            }
+        }
         self.in_flight -= done.len().min(self.in_flight);
         done
+    }
+
+    /// Whether the thread is gone (it panicked): nothing sent will come back.
+    pub fn died(&self) -> bool {
+        self.died
     }
 
     /// Effects sent and not finished yet.

@@ -445,6 +445,12 @@ fn run_loop(
             );
             dirty = true;
         }
+        if ui.runner.as_ref().is_some_and(|r| r.died()) {
+            // Like a panic on this thread: end (the terminal is restored), do not draw on.
+            return Err(color_eyre::eyre::eyre!(
+                "internal error: the effect runner stopped; the store is intact, start certdeck again"
+            ));
+        }
         if ui.working() || ui.state.waiting > 0 {
             let waiting = ui.state.waiting;
             if ui.run_pending(engine) > 0 || ui.state.waiting != waiting {
