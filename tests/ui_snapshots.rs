@@ -829,6 +829,66 @@ fn slash_on_the_alarms_tab_filters_messages_in_the_store_not_certificates() {
 }
 
 #[test]
+fn g_on_the_alarms_tab_lists_recipient_groups_without_robot_tokens() {
+    use certdeck::domain::rules::alarm::{
+        validate_group, Channel, Recipient, RecipientGroup, WebhookStyle,
+    };
+    let mut s = state();
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    let effects = update(&mut s, Action::ShowGroups, now());
+    assert!(matches!(
+        effects.as_slice(),
+        [certdeck::app::Effect::LoadAlarms]
+    ));
+    let member = |name: &str, channel| Recipient {
+        name: name.into(),
+        group: None,
+        channel,
+    };
+    let oncall: RecipientGroup = validate_group(
+        "oncall",
+        vec![
+            member(
+                "robot",
+                Channel::Webhook {
+                    url: "https://oapi.dingtalk.com/robot/send?access_token=SECRET".into(),
+                    secret: None,
+                    style: WebhookStyle::DingTalk,
+                },
+            ),
+            member(
+                "pager",
+                Channel::Sms {
+                    gateway: "https://sms.example.net/send".into(),
+                    to: "+8613800000000".into(),
+                    secret: None,
+                },
+            ),
+        ],
+    )
+    .unwrap();
+    update(
+        &mut s,
+        Action::AlarmsLoaded {
+            policies: vec![],
+            groups: vec![oncall],
+            deliveries: vec![],
+        },
+        now(),
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 110, 12);
+    assert!(!frame.contains("SECRET"), "{frame}");
+    insta::assert_snapshot!(frame);
+    update(&mut ui.state, Action::Back, now());
+    assert!(matches!(ui.state.overlay, Overlay::None));
+}
+
+#[test]
 fn alarm_form_builds_a_policy_and_names_a_bad_number() {
     use certdeck::domain::rules::alarm::{Channel, Frequency, Objects};
     let mut s = state();

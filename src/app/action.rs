@@ -193,6 +193,8 @@ pub enum Action {
         deliveries: Vec<crate::domain::delivery::Delivery>,
     },
     RetryDelivery(u64),
+    /// `g` on the Alarms tab: the recipient groups.
+    ShowGroups,
     /// `R` on the Alarms tab: every dead delivery shown is tried again.
     RetryDeadDeliveries,
     DeliveryTried(Box<crate::domain::delivery::Delivery>),

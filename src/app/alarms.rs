@@ -46,6 +46,10 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
         Action::TestAlarm(id) => vec![Effect::TestAlarm(id)],
         Action::ListAlarms => vec![Effect::LoadAlarms],
         Action::RetryDelivery(id) => vec![Effect::RetryDelivery(id)],
+        Action::ShowGroups => {
+            state.overlay = Overlay::Groups;
+            vec![Effect::LoadAlarms]
+        }
         Action::RetryDeadDeliveries => {
             let dead: Vec<Effect> = state
                 .deliveries

@@ -151,6 +151,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::AlarmsLoaded { .. }
         | Action::RetryDelivery(_)
         | Action::RetryDeadDeliveries
+        | Action::ShowGroups
         | Action::DeliveryTried(_)
         | Action::MessagesLoaded { .. }
         | Action::MoveMessage(_)

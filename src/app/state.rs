@@ -115,6 +115,8 @@ pub enum Overlay {
     ConfirmRemoveResource(Box<(String, String)>),
     /// A new alarm policy (AL-1).
     AlarmForm(Box<AlarmForm>),
+    /// The recipient groups with their members and the policies that name them (`g`).
+    Groups,
 }
 
 /// The alarm policy form: text fields, focus on one.

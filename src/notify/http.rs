@@ -13,12 +13,13 @@ struct Url {
 }
 
 fn parse(url: &str) -> Result<Url, String> {
+    let shown = crate::domain::rules::alarm::without_query(url);
     let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = url.strip_prefix("http://") {
         (false, r)
     } else {
-        return Err(format!("{url}: only http:// and https:// URLs"));
+        return Err(format!("{shown}: only http:// and https:// URLs"));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -27,7 +28,7 @@ fn parse(url: &str) -> Result<Url, String> {
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
             h.to_string(),
-            p.parse().map_err(|_| format!("{url}: bad port"))?,
+            p.parse().map_err(|_| format!("{shown}: bad port"))?,
         ),
         _ => (authority.to_string(), if tls { 443 } else { 80 }),
     };
@@ -46,13 +47,15 @@ pub fn post(
     body: &[u8],
     timeout: Duration,
 ) -> Result<u16, String> {
+    // Errors end up in the outbox and on screen: a robot's access token in the query must not.
+    let shown = crate::domain::rules::alarm::without_query(url);
     let u = parse(url)?;
     let addr = (u.host.as_str(), u.port)
         .to_socket_addrs()
-        .map_err(|e| format!("{url}: {e}"))?
+        .map_err(|e| format!("{shown}: {e}"))?
         .next()
-        .ok_or_else(|| format!("{url}: no address"))?;
-    let sock = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{url}: {e}"))?;
+        .ok_or_else(|| format!("{shown}: no address"))?;
+    let sock = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{shown}: {e}"))?;
     sock.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     sock.set_write_timeout(Some(timeout))
@@ -79,24 +82,24 @@ pub fn post(
         .with_root_certificates(roots)
         .with_no_client_auth();
         let name = rustls::pki_types::ServerName::try_from(u.host.clone())
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| format!("{shown}: {e}"))?;
         let conn =
             rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
         let mut tls = rustls::StreamOwned::new(conn, sock);
         tls.write_all(request.as_bytes())
             .and_then(|_| tls.write_all(body))
-            .map_err(|e| format!("{url}: {e}"))?;
-        tls.read(&mut head).map_err(|e| format!("{url}: {e}"))?
+            .map_err(|e| format!("{shown}: {e}"))?;
+        tls.read(&mut head).map_err(|e| format!("{shown}: {e}"))?
     } else {
         let mut sock = sock;
         sock.write_all(request.as_bytes())
             .and_then(|_| sock.write_all(body))
-            .map_err(|e| format!("{url}: {e}"))?;
-        sock.read(&mut head).map_err(|e| format!("{url}: {e}"))?
+            .map_err(|e| format!("{shown}: {e}"))?;
+        sock.read(&mut head).map_err(|e| format!("{shown}: {e}"))?
     };
     let line = String::from_utf8_lossy(&head[..n]);
     line.split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("{url}: not an HTTP answer"))
+        .ok_or_else(|| format!("{shown}: not an HTTP answer"))
 }

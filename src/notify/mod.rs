@@ -166,6 +166,9 @@ fn post(d: &Delivery, url: &str, secret: Option<&str>, body: &str) -> Result<(),
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(format!("{url} answered HTTP {status}"))
+        Err(format!(
+            "{} answered HTTP {status}",
+            crate::domain::rules::alarm::without_query(url)
+        ))
     }
 }

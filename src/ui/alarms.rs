@@ -269,3 +269,48 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmFor
     );
     f.render_widget(p, popup);
 }
+
+/// The recipient groups (AL-1): each member with its channel, and which policies name the group.
+pub fn render_groups(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut lines = Vec::new();
+    if state.recipient_groups.is_empty() {
+        lines.push(Line::from(
+            "  No recipient groups. certdeck alarm group add GROUP --recipient NAME --email ADDR | --webhook URL | --sms NUMBER --sms-gateway URL | --command CMD",
+        ));
+    }
+    for g in &state.recipient_groups {
+        let users: Vec<&str> = state
+            .alarms
+            .iter()
+            .filter(|p| p.groups.contains(&g.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(g.name.clone(), theme.title()),
+            Span::styled(
+                if users.is_empty() {
+                    "  · named by no policy".to_string()
+                } else {
+                    format!("  · named by {}", users.join(", "))
+                },
+                theme.dim(),
+            ),
+        ]));
+        for m in &g.members {
+            lines.push(Line::from(format!(
+                "  {:<20} {}",
+                clip(&m.name, 20),
+                m.channel.describe()
+            )));
+        }
+        lines.push(Line::from(""));
+    }
+    let title = format!(
+        " {} recipient group(s) · certdeck alarm group add|rm · Esc back ",
+        state.recipient_groups.len()
+    );
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}

@@ -138,6 +138,13 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         Alarms,
+        Char('g'),
+        "g",
+        "recipient groups: members, channels, the policies that name them",
+        Some(Action::ShowGroups),
+    ),
+    key(
+        Alarms,
         Char('R'),
         "R",
         "retry every dead delivery now (AL-2)",
@@ -817,6 +824,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::ResourceForm(_)) => vec![ResourceForm],
         (_, Overlay::ConfirmRemoveResource(_)) => vec![Confirm],
         (_, Overlay::AlarmForm(_)) => vec![AlarmForm],
+        (_, Overlay::Groups) => vec![Detail, Global],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

@@ -51,6 +51,7 @@ pub fn draw(
             forecast(f, body, *days, entries, state.now, theme)
         }
         (Overlay::HostingHistory(h), _) => super::hosting::render_history(f, body, h, theme),
+        (Overlay::Groups, _) => super::alarms::render_groups(f, body, state, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => validation::render(f, body, state, theme),

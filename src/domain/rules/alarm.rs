@@ -48,14 +48,28 @@ pub enum Channel {
     },
 }
 
+/// `url` with its query left out (chat robots keep access tokens there), for lists and errors.
+pub fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
+}
+
 impl Channel {
-    /// What the channel reaches, for lists: the URL, program, address or number.
+    /// What the channel reaches, for lists: the URL (its query, where robots keep their access
+    /// tokens, left out), program, address or number.
     pub fn describe(&self) -> String {
+        let bare = without_query;
         match self {
-            Channel::Webhook { url, .. } => format!("webhook {url}"),
+            Channel::Webhook { url, style, .. } => {
+                format!("webhook {} ({})", bare(url), style.as_str())
+            }
             Channel::Command { program } => format!("command {program}"),
-            Channel::Email { to, .. } => format!("email {to}"),
-            Channel::Sms { to, .. } => format!("sms {to}"),
+            Channel::Email { to, smtp, .. } => {
+                format!("email {to} via {}:{}", smtp.host, smtp.port)
+            }
+            Channel::Sms { to, gateway, .. } => format!("sms {to} via {}", bare(gateway)),
         }
     }
 }
@@ -110,6 +124,16 @@ pub enum WebhookStyle {
 }
 
 impl WebhookStyle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStyle::Json => "json",
+            WebhookStyle::Slack => "slack",
+            WebhookStyle::Feishu => "feishu",
+            WebhookStyle::DingTalk => "dingtalk",
+            WebhookStyle::Teams => "teams",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<WebhookStyle, String> {
         match s {
             "json" => Ok(WebhookStyle::Json),
@@ -611,5 +635,23 @@ mod tests {
         assert_eq!(field(&input), Field::Frequency);
         input.frequency = Frequency::EveryPeriods(1);
         assert!(validate_policy(&input, "p".into(), now()).is_ok());
+    }
+
+    #[test]
+    fn robot_tokens_in_webhook_queries_are_left_out_of_lists_and_errors() {
+        assert_eq!(
+            without_query("https://oapi.dingtalk.com/robot/send?access_token=SECRET"),
+            "https://oapi.dingtalk.com/robot/send?…"
+        );
+        assert_eq!(
+            without_query("http://127.0.0.1:9/x"),
+            "http://127.0.0.1:9/x"
+        );
+        let c = Channel::Webhook {
+            url: "https://h/hook?token=SECRET".into(),
+            secret: Some("s".into()),
+            style: WebhookStyle::Teams,
+        };
+        assert_eq!(c.describe(), "webhook https://h/hook?… (teams)");
     }
 }
