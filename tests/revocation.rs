@@ -103,6 +103,16 @@ fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_t
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["records"][0]["status"], "revoking");
     assert_eq!(v["revocation"]["flow"], "domain_validation");
+    let open_revocations = || -> Vec<String> {
+        let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+        store
+            .open_revocations()
+            .unwrap()
+            .into_iter()
+            .map(|(c, _)| c.id)
+            .collect()
+    };
+    assert_eq!(open_revocations(), [id.clone()], "the queue shows it");
     let c = &v["validation"]["challenges"][0];
     assert_eq!(c["type"], "TXT");
     let deadline = v["validation"]["deadline"].as_str().unwrap().to_string();
@@ -161,6 +171,10 @@ fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_t
     assert_eq!(t["fired"][0]["kind"], "revocation_review", "{t}");
     let shown = env.json(&["show", &id, "--now", &later]).1;
     assert_eq!(shown["status"], "revoked", "{shown}");
+    assert!(
+        open_revocations().is_empty(),
+        "a concluded revocation leaves the queue"
+    );
     assert_eq!(shown["revocation"]["reason"], "key_compromise", "{shown}");
     assert!(shown["revocation"]["revoked_at"].is_string(), "{shown}");
 

@@ -2,6 +2,7 @@
 //! reissues by original, and what an open reissue is to certify.
 use super::{
     db_err, decode, Store, StoreError, CERTS, CRL, REISSUES, REISSUE_REQUESTS, REVOCATIONS,
+    REVOCATIONS_OPEN,
 };
 use crate::domain::model::Certificate;
 use crate::domain::reissue::ReissueRequest;
@@ -29,16 +30,17 @@ impl Store {
     /// Revocations still under way, with their records (the Validation queue shows them).
     pub fn open_revocations(&self) -> Result<Vec<(Certificate, Revocation)>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
+        let open = r.open_table(REVOCATIONS_OPEN).map_err(db_err)?;
         let t = r.open_table(REVOCATIONS).map_err(db_err)?;
         let certs = r.open_table(CERTS).map_err(db_err)?;
         let mut out = Vec::new();
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            let rev: Revocation = decode(v.value())?;
-            if !rev.is_open() {
+        for row in open.iter().map_err(db_err)? {
+            let id = row.map_err(db_err)?.0.value().to_string();
+            let Some(v) = t.get(id.as_str()).map_err(db_err)? else {
                 continue;
-            }
-            if let Some(c) = certs.get(k.value()).map_err(db_err)? {
+            };
+            let rev: Revocation = decode(v.value())?;
+            if let Some(c) = certs.get(id.as_str()).map_err(db_err)? {
                 out.push((decode(c.value())?, rev));
             }
         }

@@ -49,6 +49,9 @@ const PRICES: TableDefinition<&str, i64> = TableDefinition::new("prices");
 const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
 /// Revocations (SPEC §6), keyed by the id of the certificate they revoke.
 const REVOCATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("revocations");
+/// The ids of revocations still open (under review or validation), so the Validation queue
+/// reads those and not every revocation ever made.
+const REVOCATIONS_OPEN: TableDefinition<&str, ()> = TableDefinition::new("revocations_open");
 /// The CA's revocation list: `(issuer DN, serial hex)` → `CrlEntry`.
 const CRL: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("crl");
 /// Reissues by original: `(original id, reissue id)`, so RV-4 and RI-2 need no scan.
@@ -769,6 +772,12 @@ impl Store {
                         revocations
                             .insert(id, encode(r).as_slice())
                             .map_err(db_err)?;
+                        let mut open = txn.open_table(REVOCATIONS_OPEN).map_err(db_err)?;
+                        if r.is_open() {
+                            open.insert(id, ()).map_err(db_err)?;
+                        } else {
+                            open.remove(id).map_err(db_err)?;
+                        }
                     }
                     if let Some(cert) = cert {
                         for e in all_entries(cert, order, revocation) {
@@ -1029,6 +1038,10 @@ impl Store {
                     Some(v) => Some(decode(v.value())?),
                     None => None,
                 };
+                txn.open_table(REVOCATIONS_OPEN)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
                 txn.open_table(REISSUE_REQUESTS)
                     .map_err(db_err)?
                     .remove(id)
@@ -1197,8 +1210,19 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         txn.open_table(JOURNAL).map_err(db_err)?;
     }
     if from < 7 {
-        // v7: recipient groups (policies name them), and the unread-messages index.
+        // v7: recipient groups (policies name them), the unread-messages and open-revocations
+        // indexes.
         txn.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
+        {
+            let revocations = txn.open_table(REVOCATIONS).map_err(db_err)?;
+            let mut open = txn.open_table(REVOCATIONS_OPEN).map_err(db_err)?;
+            for row in revocations.iter().map_err(db_err)? {
+                let (k, v) = row.map_err(db_err)?;
+                if decode::<Revocation>(v.value())?.is_open() {
+                    open.insert(k.value(), ()).map_err(db_err)?;
+                }
+            }
+        }
         let messages = txn.open_table(MESSAGES).map_err(db_err)?;
         let mut unread = txn.open_table(MESSAGES_UNREAD).map_err(db_err)?;
         for row in messages.iter().map_err(db_err)? {
