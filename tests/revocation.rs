@@ -112,7 +112,11 @@ fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_t
             .map(|(c, _)| c.id)
             .collect()
     };
-    assert_eq!(open_revocations(), [id.clone()], "the queue shows it");
+    assert_eq!(
+        open_revocations(),
+        vec![id.to_string()],
+        "the queue shows it"
+    );
     let c = &v["validation"]["challenges"][0];
     assert_eq!(c["type"], "TXT");
     let deadline = v["validation"]["deadline"].as_str().unwrap().to_string();
