@@ -8,6 +8,7 @@ use certdeck::demo::pki::KeyKind;
 use certdeck::domain::resource::{Part, ResourceInput};
 use certdeck::domain::rules::hosting::{Association, HostingRequest};
 use certdeck::domain::rules::upload::UploadInput;
+use certdeck::domain::schedule::TickReport;
 use certdeck::engine::clock::ManualClock;
 use certdeck::engine::worker::EffectRunner;
 use certdeck::engine::Engine;
@@ -32,18 +33,17 @@ fn import(engine: &Engine, state: &mut State, pki: &Pki, days: i64) -> String {
     }
 }
 
-#[test]
-fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects_run_after() {
-    let env = Env::new();
-    let pki = Pki::new(KeyKind::P256);
+/// A store with a hosting due now whose replacement's reload takes 3 s; a tick started on
+/// another thread holds the engine through it. Returns once the reload has begun.
+fn slow_tick_under_way(env: &Env, pki: &Pki) -> (Arc<Engine>, std::thread::JoinHandle<TickReport>) {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let engine = Arc::new(Engine::new(
         certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap(),
         clock.clone(),
     ));
     let mut state = State::default();
-    let old = import(&engine, &mut state, &pki, 10);
-    let new = import(&engine, &mut state, &pki, 90);
+    let old = import(&engine, &mut state, pki, 10);
+    let new = import(&engine, &mut state, pki, 90);
     let web = env.path("web");
     std::fs::create_dir_all(&web).unwrap();
     let reloading = env.path("reloading");
@@ -102,6 +102,14 @@ fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects
         std::thread::sleep(std::time::Duration::from_millis(50));
         waited += 1;
     }
+    (engine, ticking)
+}
+
+#[test]
+fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects_run_after() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (engine, ticking) = slow_tick_under_way(&env, &pki);
     // The tick is inside the reload, holding the engine. Keys are applied now; their effects go
     // to the effect runner, which waits for the tick.
     let mut ui = Ui::new(State::default(), Theme::plain());
@@ -128,5 +136,41 @@ fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects
         ui.state.rows.len(),
         2,
         "the waiting loads ran and came back"
+    );
+}
+
+#[test]
+fn an_upload_submitted_just_before_quitting_is_stored_not_dropped() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    // The tick holds the engine, so every upload below is still queued at the runner.
+    let (engine, ticking) = slow_tick_under_way(&env, &pki);
+    let mut ui = Ui::new(State::default(), Theme::plain());
+    ui.attach_runner(EffectRunner::spawn(Arc::clone(&engine)).unwrap());
+    for i in 0..5 {
+        let leaf = pki.leaf(&[&format!("quit{i}.example.com")], 60);
+        ui.dispatch(
+            &engine,
+            Action::SubmitUpload(Box::new(UploadInput {
+                cert: leaf.cert_pem.into_bytes(),
+                key: Some(leaf.key_pem.into_bytes()),
+                ..Default::default()
+            })),
+        );
+    }
+    assert_eq!(ui.outstanding(), 5, "queued behind the tick");
+    // Quit at once: the runner is stopped with its effects still queued.
+    ui.dispatch(&engine, Action::Quit);
+    assert!(ui.state.quit);
+    let runner = ui.detach_runner().expect("attached");
+    assert!(
+        runner.stop(std::time::Duration::from_secs(20)),
+        "it drains and ends"
+    );
+    ticking.join().unwrap();
+    assert_eq!(
+        engine.store().summaries().unwrap().len(),
+        2 + 5,
+        "the hosting's two certificates and every upload stored"
     );
 }

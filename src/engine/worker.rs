@@ -23,11 +23,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs `step` until stopped; `step` says how long to pause before the next round.
+    /// Runs `step` until stopped; `step` says how long to pause before the next round, or
+    /// `None` when its work is over.
     fn spawn(
         name: &str,
         engine: Arc<Engine>,
-        mut step: impl FnMut(&Engine) -> Duration + Send + 'static,
+        mut step: impl FnMut(&Engine) -> Option<Duration> + Send + 'static,
     ) -> std::io::Result<Worker> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, finished) = mpsc::channel();
@@ -36,8 +37,10 @@ impl Worker {
             .name(name.into())
             .spawn(move || {
                 while !thread_stop.load(Ordering::SeqCst) {
-                    let pause = step(&engine);
-                    sleep_unless(&thread_stop, pause);
+                    match step(&engine) {
+                        Some(pause) => sleep_unless(&thread_stop, pause),
+                        None => break,
+                    }
                 }
                 drop(engine);
                 let _ = tx.send(());
@@ -48,6 +51,11 @@ impl Worker {
     /// Asks the thread to end and waits up to `wait` for it; `false` when it was still busy.
     pub fn stop(self, wait: Duration) -> bool {
         self.stop.store(true, Ordering::SeqCst);
+        self.finished.recv_timeout(wait).is_ok()
+    }
+
+    /// Waits up to `wait` for the thread to end by itself.
+    fn join(self, wait: Duration) -> bool {
         self.finished.recv_timeout(wait).is_ok()
     }
 }
@@ -68,7 +76,7 @@ fn sleep_unless(stop: &AtomicBool, total: Duration) {
 pub fn spawn_sender(engine: Arc<Engine>) -> std::io::Result<Worker> {
     engine.sender.background.store(true, Ordering::SeqCst);
     Worker::spawn("certdeck-outbox", engine, |engine| {
-        match engine.send_deliveries() {
+        Some(match engine.send_deliveries() {
             Ok(0) => Duration::from_millis(500),
             Ok(n) => {
                 engine.sender.settled.fetch_add(n, Ordering::SeqCst);
@@ -76,7 +84,7 @@ pub fn spawn_sender(engine: Arc<Engine>) -> std::io::Result<Worker> {
             }
             // The store is busy or failing: the TUI shows store errors itself; try later.
             Err(_) => Duration::from_secs(5),
-        }
+        })
     })
 }
 
@@ -91,7 +99,7 @@ pub fn spawn_ticker(
 ) -> std::io::Result<Worker> {
     Worker::spawn("certdeck-ticker", engine, move |engine| {
         let _ = reports.send(engine.tick_exclusive().map_err(|e| e.to_string()));
-        every
+        Some(every)
     })
 }
 
@@ -111,10 +119,15 @@ impl EffectRunner {
         let (effects, inbox) = mpsc::channel::<crate::app::Effect>();
         let (outbox, actions) = mpsc::channel();
         let worker = Worker::spawn("certdeck-effects", engine, move |engine| {
-            if let Ok(effect) = inbox.recv_timeout(Duration::from_millis(100)) {
-                let _ = outbox.send(engine.run_exclusive(effect));
+            match inbox.recv_timeout(Duration::from_millis(100)) {
+                Ok(effect) => {
+                    let _ = outbox.send(engine.run_exclusive(effect));
+                    Some(Duration::ZERO)
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => Some(Duration::ZERO),
+                // Stopped: every effect sent before has run.
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
             }
-            Duration::ZERO
         })?;
         Ok(EffectRunner {
             worker,
@@ -158,7 +171,10 @@ impl EffectRunner {
         self.in_flight
     }
 
+    /// Ends the thread once the effects already sent have run (an import submitted just before
+    /// quitting is stored, not dropped), waiting up to `wait`.
     pub fn stop(self, wait: Duration) -> bool {
-        self.worker.stop(wait)
+        drop(self.effects);
+        self.worker.join(wait)
     }
 }

@@ -168,6 +168,11 @@ impl Ui {
         self.runner = Some(runner);
     }
 
+    /// Takes the runner back (to stop it once the terminal is restored).
+    pub fn detach_runner(&mut self) -> Option<crate::engine::worker::EffectRunner> {
+        self.runner.take()
+    }
+
     /// Effects asked for whose actions have not come back yet.
     pub fn outstanding(&self) -> usize {
         self.pending.len() + self.runner.as_ref().map_or(0, |r| r.in_flight())
@@ -397,7 +402,7 @@ fn event_loop(
     let mut ui = Ui::new(state, Theme::from_env());
     ui.runner = Some(runner);
     let result = run_loop(terminal, engine, &mut ui, stop, tty, reports);
-    (result, ui.runner.take().expect("set above"))
+    (result, ui.detach_runner().expect("set above"))
 }
 
 fn run_loop(
