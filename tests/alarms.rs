@@ -607,8 +607,16 @@ fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_besid
             .find(|d| d.recipient == name && d.attempts > 0)
     };
     let mut waited = 0;
-    while (settled("ops").is_none() || settled("dead").is_none()) && waited < 300 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    while settled("ops").is_none() && waited < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 1;
+    }
+    assert!(
+        settled("dead").is_none(),
+        "the good endpoint is not queued behind the dead one's 5 s timeout"
+    );
+    while settled("dead").is_none() && waited < 1000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
         waited += 1;
     }
     let ops = settled("ops").expect("the good endpoint got its delivery");

@@ -298,16 +298,30 @@ impl Engine {
         Ok(Some((p, firings.len())))
     }
 
-    /// Tries the deliveries that are due (at most `DELIVERIES_PER_TICK`); each result is saved
-    /// before the next is tried.
+    /// Tries the deliveries that are due (at most `DELIVERIES_PER_TICK`) side by side, so an
+    /// endpoint that times out holds up no other; each result is saved as it comes in.
     pub fn send_deliveries(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let due = self.store.due_deliveries(now, DELIVERIES_PER_TICK)?;
-        for d in &due {
-            let result = crate::notify::send(d);
-            self.store
-                .save_delivery(&after_attempt(d, result, self.clock.now()))?;
-        }
+        std::thread::scope(|s| -> Result<(), StoreError> {
+            let (tx, results) = std::sync::mpsc::channel();
+            for d in &due {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::notify::send(d)
+                    }))
+                    .unwrap_or_else(|_| Err("internal error while sending".into()));
+                    let _ = tx.send((d, sent));
+                });
+            }
+            drop(tx);
+            for (d, result) in results {
+                self.store
+                    .save_delivery(&after_attempt(d, result, self.clock.now()))?;
+            }
+            Ok(())
+        })?;
         Ok(due.len())
     }
 
