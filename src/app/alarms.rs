@@ -3,7 +3,7 @@
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::reducer::refuse;
-use crate::app::state::{AlarmForm, Level, Outcome, Overlay, State};
+use crate::app::state::{moved, AlarmForm, Level, Outcome, Overlay, State};
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::time::Timestamp;
 
@@ -139,13 +139,9 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
         }
         Action::MoveMessage(delta) => {
             if state.alarm_on_policies {
-                let max = state.alarms.len().saturating_sub(1) as i64;
-                state.policy_selected =
-                    (state.policy_selected as i64 + delta).clamp(0, max) as usize;
+                state.policy_selected = moved(state.policy_selected, delta, state.alarms.len());
             } else {
-                let max = state.messages.len().saturating_sub(1) as i64;
-                state.message_selected =
-                    (state.message_selected as i64 + delta).clamp(0, max) as usize;
+                state.message_selected = moved(state.message_selected, delta, state.messages.len());
             }
             vec![]
         }

@@ -3,7 +3,7 @@ use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::reducer::refuse;
 use crate::app::state::{
-    DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay, ResourceForm,
+    moved, DeployPick, HostingField, HostingForm, HostingOp, Level, Outcome, Overlay, ResourceForm,
     ResourceRow, State,
 };
 use crate::domain::refusal::{Field, Refusal};
@@ -66,13 +66,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::MoveHosting(delta) => {
             if state.hosting_on_resources {
-                let max = state.resources.len().saturating_sub(1) as i64;
                 state.resource_selected =
-                    (state.resource_selected as i64 + delta).clamp(0, max) as usize;
+                    moved(state.resource_selected, delta, state.resources.len());
             } else {
-                let max = state.hostings.len().saturating_sub(1) as i64;
-                state.hosting_selected =
-                    (state.hosting_selected as i64 + delta).clamp(0, max) as usize;
+                state.hosting_selected = moved(state.hosting_selected, delta, state.hostings.len());
             }
             vec![]
         }
@@ -347,9 +344,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             vec![]
         }
         Action::MoveDeployPick(delta) => {
-            let max = state.resources.len().saturating_sub(1) as i64;
+            let len = state.resources.len();
             if let Overlay::DeployPick(p) = &mut state.overlay {
-                p.selected = (p.selected as i64 + delta).clamp(0, max) as usize;
+                p.selected = moved(p.selected, delta, len);
             }
             vec![]
         }

@@ -167,8 +167,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::MoveMenu(delta) => {
             if let Overlay::More(m) = &mut state.overlay {
-                let max = m.entries.len().saturating_sub(1) as i64;
-                m.selected = (m.selected as i64 + delta).clamp(0, max) as usize;
+                m.selected = crate::app::state::moved(m.selected, delta, m.entries.len());
             }
             vec![]
         }
@@ -239,8 +238,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::MoveRevokeReason(delta) => {
             if let Overlay::Revoke(d) = &mut state.overlay {
-                let max = Reason::ALL.len() as i64 - 1;
-                d.reason = (d.reason as i64 + delta).clamp(0, max) as usize;
+                d.reason = crate::app::state::moved(d.reason, delta, Reason::ALL.len());
             }
             vec![]
         }
@@ -331,8 +329,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::MoveReissueChoice(delta) => {
             if let Overlay::Reissue(d) = &mut state.overlay {
-                let max = ReissueDialog::CHOICES.len() as i64 - 1;
-                d.choice = (d.choice as i64 + delta).clamp(0, max) as usize;
+                d.choice = crate::app::state::moved(d.choice, delta, ReissueDialog::CHOICES.len());
                 d.field = if ReissueDialog::CHOICES[d.choice].is_none() {
                     ReissueField::Csr
                 } else if d.field == ReissueField::Csr {

@@ -19,8 +19,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.tab = Tab::ALL[(state.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
         }
         Action::MoveBy(delta) => {
-            let max = state.visible.len().saturating_sub(1) as i64;
-            state.selected = (state.selected as i64 + delta).clamp(0, max) as usize;
+            state.selected = crate::app::state::moved(state.selected, delta, state.visible.len());
         }
         Action::Top => state.selected = 0,
         Action::Bottom => state.selected = state.visible.len().saturating_sub(1),

@@ -623,6 +623,12 @@ impl Default for State {
     }
 }
 
+/// A list position moved by `delta`, kept within a list of `len` rows.
+pub fn moved(index: usize, delta: i64, len: usize) -> usize {
+    let max = len.saturating_sub(1) as i64;
+    (index as i64 + delta).clamp(0, max) as usize
+}
+
 impl State {
     /// Which messages the message center shows now.
     pub fn message_query(&self) -> crate::app::effect::MessageQuery {

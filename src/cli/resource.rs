@@ -188,26 +188,7 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                 ..Default::default()
             });
             engine.dispatch(&mut state, Action::AddResource(Box::new(input)));
-            match &state.outcome {
-                Some(Outcome::ResourceAdded(r)) => {
-                    if json {
-                        println!("{}", resource_json(r, None));
-                    } else {
-                        println!("saved resource {} ({})", r.name, r.id);
-                        for (p, path) in &r.targets {
-                            println!("  {:<9} {}", p.as_str(), path.display());
-                        }
-                    }
-                    0
-                }
-                Some(Outcome::Refused(r)) => refused(json, r),
-                Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
-                _ => fail(
-                    json,
-                    EXIT_UNAVAILABLE,
-                    "resource add ended without an outcome",
-                ),
-            }
+            saved(json, &state)
         }
         ResourceCommand::Edit(x) => {
             let current = match engine.store().resource(&x.id) {
@@ -233,26 +214,7 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                     input: Box::new(input),
                 },
             );
-            match &state.outcome {
-                Some(Outcome::ResourceAdded(r)) => {
-                    if json {
-                        println!("{}", resource_json(r, None));
-                    } else {
-                        println!("saved resource {} ({})", r.name, r.id);
-                        for (p, path) in &r.targets {
-                            println!("  {:<9} {}", p.as_str(), path.display());
-                        }
-                    }
-                    0
-                }
-                Some(Outcome::Refused(r)) => refused(json, r),
-                Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
-                _ => fail(
-                    json,
-                    EXIT_UNAVAILABLE,
-                    "resource add ended without an outcome",
-                ),
-            }
+            saved(json, &state)
         }
         ResourceCommand::List { .. } => {
             engine.dispatch(&mut state, Action::ListResources);
@@ -333,5 +295,25 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                 ),
             }
         }
+    }
+}
+
+/// What `resource add` and `resource edit` print: the saved resource and its files, or why not.
+fn saved(json: bool, state: &crate::app::State) -> Exit {
+    match &state.outcome {
+        Some(Outcome::ResourceAdded(r)) => {
+            if json {
+                println!("{}", resource_json(r, None));
+            } else {
+                println!("saved resource {} ({})", r.name, r.id);
+                for (p, path) in &r.targets {
+                    println!("  {:<9} {}", p.as_str(), path.display());
+                }
+            }
+            0
+        }
+        Some(Outcome::Refused(r)) => refused(json, r),
+        Some(Outcome::Failed(m)) => fail(json, EXIT_UNAVAILABLE, m),
+        _ => fail(json, EXIT_UNAVAILABLE, "resource ended without an outcome"),
     }
 }

@@ -82,7 +82,7 @@ pub fn retried(d: &Delivery, now: Timestamp) -> Delivery {
 }
 
 /// The body a webhook gets: certdeck's JSON, or the chat service's shape around the text.
-pub fn webhook_body(style: WebhookStyle, event: &serde_json::Value) -> String {
+fn webhook_body(style: WebhookStyle, event: &serde_json::Value) -> String {
     let text = event["text"]
         .as_str()
         .unwrap_or("certdeck alarm")

@@ -230,7 +230,7 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmForm, theme: &Theme) {
-    use ratatui::widgets::{Clear, Wrap};
+    use ratatui::widgets::Clear;
     let popup = super::centered(area, 76, 80);
     f.render_widget(Clear, popup);
     let mut lines = Vec::new();
@@ -250,24 +250,18 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmFor
             if focused { "▏" } else { "" }
         )));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Every firing goes to the message center. Email, signed webhooks and chat styles: certdeck alarm add.",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
+    crate::ui::dialog(
+        f,
+        popup,
+        lines,
+        Some("Every firing goes to the message center. Email, signed webhooks and chat styles: certdeck alarm add."),
         "Enter save · Tab field · Esc cancel",
-        theme.title(),
-    )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(match &form.editing {
-                Some(id) => format!(" Edit alarm policy {id} (its recipients stay as they are) "),
-                None => " New alarm policy ".to_string(),
-            }),
+        match &form.editing {
+            Some(id) => format!(" Edit alarm policy {id} (its recipients stay as they are) "),
+            None => " New alarm policy ".to_string(),
+        },
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 /// The recipient groups (AL-1): each member with its channel, and which policies name the group.

@@ -230,25 +230,19 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme)
             "  [{}] deploy it even if it does not cover every domain (H-3)",
             if form.confirm_partial { "x" } else { " " }
         )),
-        Line::from(""),
-        Line::from(Span::styled(
-            "It goes to every resource the certificate is deployed to (H-1).",
-            theme.dim(),
-        )),
-        Line::from(Span::styled(
-            "Enter schedule · Tab field · Space H-3 · Esc cancel",
-            theme.title(),
-        )),
     ];
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(match &form.editing {
-                Some(id) => format!(" Edit hosting {id} of {} ", form.cert_id),
-                None => format!(" Host {} ", form.cert_id),
-            }),
+    crate::ui::dialog(
+        f,
+        popup,
+        lines,
+        Some("It goes to every resource the certificate is deployed to (H-1)."),
+        "Enter schedule · Tab field · Space H-3 · Esc cancel",
+        match &form.editing {
+            Some(id) => format!(" Edit hosting {id} of {} ", form.cert_id),
+            None => format!(" Host {} ", form.cert_id),
+        },
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, theme: &Theme) {
@@ -275,21 +269,15 @@ pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, 
             },
         )));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Backup, write (keys 0600), check, reload, probe; any failure puts the previous files back.",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
+    crate::ui::dialog(
+        f,
+        popup,
+        lines,
+        Some("Backup, write (keys 0600), check, reload, probe; any failure puts the previous files back."),
         "Enter deploy · ↑↓ choose · Esc cancel",
-        theme.title(),
-    )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(format!(" Deploy {} ", pick.cert_id)),
+        format!(" Deploy {} ", pick.cert_id),
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 pub fn render_resource_form(f: &mut Frame, area: Rect, form: &ResourceForm, theme: &Theme) {

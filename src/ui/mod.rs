@@ -29,6 +29,30 @@ use std::time::Duration;
 use theme::Theme;
 use upload::{FormEvent, UploadForm};
 
+/// Draws a dialog in `popup`: its `lines`, a blank line, the dim `note` (what the action does)
+/// if any, and the `keys` it takes, framed under `title`.
+pub fn dialog(
+    f: &mut ratatui::Frame,
+    popup: Rect,
+    mut lines: Vec<ratatui::text::Line<'_>>,
+    note: Option<&str>,
+    keys: &str,
+    title: String,
+    theme: &Theme,
+) {
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    lines.push(Line::from(""));
+    if let Some(note) = note {
+        lines.push(Line::from(Span::styled(note.to_string(), theme.dim())));
+    }
+    lines.push(Line::from(Span::styled(keys.to_string(), theme.title())));
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::default().borders(Borders::ALL).title(title));
+    f.render_widget(p, popup);
+}
+
 /// A rectangle of `pct_x` × `pct_y` percent in the middle of `area`.
 pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
     let v = Layout::default()

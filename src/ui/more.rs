@@ -29,17 +29,15 @@ pub fn render_menu(f: &mut Frame, area: Rect, menu: &MoreMenu, theme: &Theme) {
             )));
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
+    super::dialog(
+        f,
+        popup,
+        lines,
+        None,
         "↑↓ choose · Enter or its letter runs it · Esc close",
-        theme.title(),
-    )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(format!(" More — {} ({}) ", menu.name, menu.id)),
+        format!(" More — {} ({}) ", menu.name, menu.id),
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme) {
@@ -141,21 +139,15 @@ pub fn render_export(f: &mut Frame, area: Rect, d: &ExportDialog, theme: &Theme)
             cursor(d.on_password)
         )));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Keys are written 0600, every file whole; existing files are never replaced here.",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
+    super::dialog(
+        f,
+        popup,
+        lines,
+        Some("Keys are written 0600, every file whole; existing files are never replaced here."),
         "Enter write · Tab field · Esc cancel",
-        theme.title(),
-    )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(format!(" Export {} ", d.id)),
+        format!(" Export {} ", d.id),
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 pub fn render_reissue(f: &mut Frame, area: Rect, d: &ReissueDialog, theme: &Theme) {
@@ -220,19 +212,13 @@ pub fn render_reissue(f: &mut Frame, area: Rect, d: &ReissueDialog, theme: &Them
             )));
         }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "Free. The reissue keeps the original's validity (RI-5); validation is skipped within 3 days of issue or with the original CSR, else required (RI-7).",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
+    super::dialog(
+        f,
+        popup,
+        lines,
+        Some("Free. The reissue keeps the original's validity (RI-5); validation is skipped within 3 days of issue or with the original CSR, else required (RI-7)."),
         "Enter order · Tab field · Esc cancel",
-        theme.title(),
-    )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .title(format!(" Reissue {} ", d.id)),
+        format!(" Reissue {} ", d.id),
+        theme,
     );
-    f.render_widget(p, popup);
 }
