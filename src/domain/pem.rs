@@ -39,7 +39,9 @@ pub enum RawInput {
 }
 
 /// Classifies and decodes raw field input. Binary data is returned as DER for the caller to check.
-pub fn read_input(bytes: &[u8]) -> Result<RawInput, PemError> {
+/// `expected` is the label the field takes (`CERTIFICATE`, `PRIVATE KEY`), named when no block is
+/// found.
+pub fn read_input(bytes: &[u8], expected: &str) -> Result<RawInput, PemError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(PemError {
             line: None,
@@ -50,6 +52,8 @@ pub fn read_input(bytes: &[u8]) -> Result<RawInput, PemError> {
             ),
         });
     }
+    // Windows editors start UTF-8 files with a byte order mark; it is not part of the PEM.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(PemError {
             line: None,
@@ -60,23 +64,55 @@ pub fn read_input(bytes: &[u8]) -> Result<RawInput, PemError> {
         Ok(t) if !t.contains('\0') => t,
         _ => return Ok(RawInput::Der(bytes.to_vec())),
     };
-    scan(text).map(RawInput::Pem)
+    scan_expecting(text, expected).map(RawInput::Pem)
 }
 
 /// A block whose END line has not been seen yet: label, BEGIN line, headers, body so far.
 type OpenBlock = (String, usize, Vec<(String, String)>, Base64Decoder);
 
+/// The longest label accepted on a BEGIN/END line. Real labels are short
+/// (`ENCRYPTED PRIVATE KEY` is 21); a longer "label" is a line that swallowed a block body.
+const MAX_LABEL: usize = 40;
+
+/// Lines ended by LF, CRLF or a lone CR (old Mac exports), numbered from 1.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\n', '\r']) {
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+            None => {
+                rest = None;
+                Some(t)
+            }
+        }
+    })
+    .enumerate()
+    .map(|(i, l)| (i + 1, l))
+}
+
 /// Finds every PEM block in `text`, whatever surrounds it.
 pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
+    scan_expecting(text, "CERTIFICATE")
+}
+
+/// `scan`, naming `expected` when the text holds no block at all.
+pub fn scan_expecting(text: &str, expected: &str) -> Result<Vec<PemBlock>, PemError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut blocks = Vec::new();
     let mut open: Option<OpenBlock> = None;
     let mut last_line = 0;
-    for (idx, raw) in text.split('\n').enumerate() {
-        let line_no = idx + 1;
+    for (line_no, raw) in lines(text) {
         last_line = line_no;
         let line = raw.trim_ascii();
+        let begin = marker(line, "-----BEGIN ", line_no)?;
+        let end = marker(line, "-----END ", line_no)?;
         if let Some((label, begin_line, headers, decoder)) = open.as_mut() {
-            if let Some(end_label) = marker(line, "-----END ") {
+            if let Some(end_label) = end {
                 if end_label != label.as_str() {
                     return Err(PemError::at(
                         line_no,
@@ -108,7 +144,7 @@ pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
                 });
                 continue;
             }
-            if marker(line, "-----BEGIN ").is_some() {
+            if begin.is_some() {
                 return Err(PemError::at(
                     line_no,
                     format!("BEGIN {label} of line {begin_line} has no END line before the next BEGIN (truncated?)"),
@@ -129,14 +165,14 @@ pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
                     format!("invalid base64 character at column {col} inside BEGIN {label}"),
                 ));
             }
-        } else if let Some(label) = marker(line, "-----BEGIN ") {
+        } else if let Some(label) = begin {
             open = Some((
                 label.to_string(),
                 line_no,
                 Vec::new(),
                 Base64Decoder::default(),
             ));
-        } else if let Some(label) = marker(line, "-----END ") {
+        } else if let Some(label) = end {
             return Err(PemError::at(
                 line_no,
                 format!("END {label} without a BEGIN line"),
@@ -152,14 +188,53 @@ pub fn scan(text: &str) -> Result<Vec<PemBlock>, PemError> {
     if blocks.is_empty() {
         return Err(PemError {
             line: None,
-            message: "no PEM block found (expected a line -----BEGIN CERTIFICATE-----)".into(),
+            message: format!("no PEM block found (expected a line -----BEGIN {expected}-----)"),
         });
     }
     Ok(blocks)
 }
 
-fn marker<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
-    line.strip_prefix(prefix)?.strip_suffix("-----")
+/// The label of a `-----BEGIN LABEL-----` / `-----END LABEL-----` line, `None` for other lines.
+/// A line that starts like a marker but is not one is an error that never quotes the line: it may
+/// hold a whole key body (a file with literal `\n` sequences is one long line).
+fn marker<'a>(line: &'a str, prefix: &str, line_no: usize) -> Result<Option<&'a str>, PemError> {
+    let Some(rest) = line.strip_prefix(prefix) else {
+        return Ok(None);
+    };
+    let word = prefix.trim_matches(['-', ' ']);
+    if line.contains("\\n") || line.contains("\\r") {
+        return Err(PemError::at(
+            line_no,
+            format!(
+                "the {word} line holds literal \\n sequences (a backslash and an n) instead of line breaks: \
+                 this is PEM escaped as in JSON or an environment variable; turn them back into line \
+                 breaks (e.g. `printf '%b' \"$VAR\"` or `jq -r`) and give it again"
+            ),
+        ));
+    }
+    match rest.strip_suffix("-----").filter(|l| is_label(l)) {
+        Some(label) => Ok(Some(label)),
+        None => Err(PemError::at(
+            line_no,
+            format!(
+                "malformed {word} line ({} characters): expected -----{word} LABEL----- with a label of capital letters, digits and single spaces, at most {MAX_LABEL} characters",
+                line.len()
+            ),
+        )),
+    }
+}
+
+/// RFC 7468 labels as they occur in practice: capitals, digits, `#` and single inner spaces or
+/// hyphens, bounded in length.
+fn is_label(label: &str) -> bool {
+    label.len() <= MAX_LABEL
+        && !label.starts_with([' ', '-'])
+        && !label.ends_with([' ', '-'])
+        && !label.contains("  ")
+        && !label.contains("--")
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b" -#".contains(&b))
 }
 
 /// Standard base64 with padding, on one line.
@@ -336,22 +411,25 @@ mod tests {
     fn rule_u7_size_limit_is_one_mebibyte_exactly() {
         let mut exactly = encode("CERTIFICATE", &[7; 16]).into_bytes();
         exactly.resize(MAX_INPUT_BYTES, b' ');
-        assert!(read_input(&exactly).is_ok());
+        assert!(read_input(&exactly, "CERTIFICATE").is_ok());
         exactly.push(b' ');
-        let err = read_input(&exactly).unwrap_err();
+        let err = read_input(&exactly, "CERTIFICATE").unwrap_err();
         assert!(err.message.contains("1 MiB"));
     }
 
     #[test]
     fn binary_is_handed_back_as_der_and_text_without_blocks_is_refused() {
         assert!(matches!(
-            read_input(&[0x30, 0x82, 0x00, 0x00]),
+            read_input(&[0x30, 0x82, 0x00, 0x00], "CERTIFICATE"),
             Ok(RawInput::Der(_))
         ));
-        assert!(read_input(b"hello world")
+        assert!(read_input(b"hello world", "CERTIFICATE")
             .unwrap_err()
             .message
             .contains("no PEM block"));
-        assert!(read_input(b"   \n").unwrap_err().message.contains("empty"));
+        assert!(read_input(b"   \n", "CERTIFICATE")
+            .unwrap_err()
+            .message
+            .contains("empty"));
     }
 }

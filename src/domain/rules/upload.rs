@@ -320,7 +320,7 @@ fn read_certificates(
     bytes: &[u8],
     field: Field,
 ) -> Result<(Vec<ParsedCert>, Vec<pem::PemBlock>), Refusal> {
-    let blocks = match pem::read_input(bytes)
+    let blocks = match pem::read_input(bytes, "CERTIFICATE")
         .map_err(|e| Refusal::new("U-7", field, e.message).at_line(e.line))?
     {
         RawInput::Der(der) => {
@@ -396,7 +396,7 @@ fn read_keys(
     field: Field,
     password: Option<&[u8]>,
 ) -> Result<Vec<(PrivateKey, Option<usize>)>, Refusal> {
-    match pem::read_input(bytes)
+    match pem::read_input(bytes, "PRIVATE KEY")
         .map_err(|e| Refusal::new("U-7", field, e.message).at_line(e.line))?
     {
         RawInput::Der(der) => {
@@ -855,6 +855,102 @@ mod flow_tests {
         )
         .unwrap_err();
         assert_eq!((e.rule.as_str(), e.field), ("U-7", Field::Key));
+    }
+
+    /// Every 16-character run of the key's base64 body: none may appear in a message.
+    fn key_fragments(key_pem: &str) -> Vec<String> {
+        let body: String = key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        body.as_bytes()
+            .chunks(16)
+            .filter(|c| c.len() == 16)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    }
+
+    fn assert_no_key_in(message: &str, key_pem: &str) {
+        for f in key_fragments(key_pem) {
+            assert!(!message.contains(&f), "key material in: {message}");
+        }
+    }
+
+    #[test]
+    fn rule_u5_cr_only_line_endings_are_read() {
+        let (_, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["mac.example"], KeyKind::P256);
+        let cr = |s: &str| s.replace('\n', "\r");
+        let v = validate_upload(&input(cr(&leaf.cert_pem), cr(&leaf.key_pem)), now(), &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v.name, "mac.example");
+        // A combined cert+key file with CR endings, given as the certificate alone.
+        let mut combined = input(
+            cr(&format!("{}{}", leaf.cert_pem, leaf.key_pem)),
+            String::new(),
+        );
+        combined.key = None;
+        assert!(validate_upload(&combined, now(), &[]).is_ok());
+    }
+
+    #[test]
+    fn rule_u7_literal_backslash_n_is_explained_and_never_quotes_the_key() {
+        let (_, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["json.example"], KeyKind::P256);
+        let escaped = |s: &str| s.replace('\n', "\\n");
+        let e = validate_upload(
+            &input(leaf.cert_pem.clone(), escaped(&leaf.key_pem)),
+            now(),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.rule.as_str(), e.field, e.line),
+            ("U-7", Field::Key, Some(1))
+        );
+        assert!(e.message.contains("literal \\n"), "{e}");
+        assert_no_key_in(&e.to_string(), &leaf.key_pem);
+        let mut combined = input(
+            escaped(&format!("{}{}", leaf.cert_pem, leaf.key_pem)),
+            String::new(),
+        );
+        combined.key = None;
+        let e = validate_upload(&combined, now(), &[]).unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("U-7", Field::Cert));
+        assert_no_key_in(&e.to_string(), &leaf.key_pem);
+    }
+
+    #[test]
+    fn rule_u7_a_line_that_swallowed_a_key_is_never_quoted() {
+        let (_, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["tab.example"], KeyKind::P256);
+        // Line breaks lost another way (tabs, form feeds): one long "BEGIN" line.
+        for sep in ["\t", "\x0c", " "] {
+            let flat = leaf.key_pem.replace('\n', sep);
+            let e = validate_upload(&input(leaf.cert_pem.clone(), flat), now(), &[]).unwrap_err();
+            assert_eq!((e.rule.as_str(), e.field), ("U-7", Field::Key), "{e}");
+            assert!(e.message.contains("malformed BEGIN line"), "{e}");
+            assert_no_key_in(&e.to_string(), &leaf.key_pem);
+        }
+    }
+
+    #[test]
+    fn rule_u7_bom_is_accepted_and_key_field_names_a_key() {
+        let (_, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["bom.example"], KeyKind::P256);
+        let bom = |s: &str| format!("\u{FEFF}{s}");
+        assert!(
+            validate_upload(&input(bom(&leaf.cert_pem), bom(&leaf.key_pem)), now(), &[]).is_ok()
+        );
+        let e = validate_upload(
+            &input(leaf.cert_pem.clone(), "not a key".into()),
+            now(),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.field, Field::Key);
+        assert!(e.message.contains("BEGIN PRIVATE KEY"), "{e}");
+        assert!(!e.message.contains("BEGIN CERTIFICATE"), "{e}");
     }
 
     #[test]
