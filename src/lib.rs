@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deploy;
 pub mod domain;
 pub mod engine;
+pub mod net;
 pub mod notify;
 pub mod store;
 pub mod ui;

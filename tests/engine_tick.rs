@@ -178,6 +178,37 @@ fn cli_tick_defers_to_an_interactive_session() {
 }
 
 #[test]
+fn cli_tick_reports_a_holder_that_stopped_ticking_with_exit_3() {
+    let env = Env::new();
+    let holder = Store::open(&env.db(), &env.key_file(), "tui").unwrap();
+    // The holder's last tick was two minutes ago: it is stuck (or a long command holds it).
+    let owner = std::fs::File::options()
+        .write(true)
+        .open(format!("{}.owner", env.db().display()))
+        .unwrap();
+    owner
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = env.run(&["tick", "--period", "1"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no rule ran") && err.contains("has not ticked for"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited one period"
+    );
+    // A tick of the holder makes the next run defer to it again.
+    holder.heartbeat();
+    let (code, v) = env.json(&["tick", "--period", "1"]);
+    assert_eq!(code, 0, "{v}");
+    drop(holder);
+}
+
+#[test]
 fn the_forecast_view_lists_what_the_schedule_holds() {
     let env = Env::new();
     let pki = Pki::new(KeyKind::P256);

@@ -1,7 +1,8 @@
 use super::{clock_from, fail, Cli, Exit, EXIT_UNAVAILABLE, EXIT_USAGE};
 use crate::engine::Engine;
-use crate::store::{paths, Store, StoreError};
+use crate::store::{holder_idle, paths, Store, StoreError};
 use clap::Args;
+use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct TickArgs {
@@ -10,32 +11,60 @@ pub struct TickArgs {
     pub now: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// The timer's period in seconds: how long a held database may go without a tick before
+    /// this run reports it (exit 3)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub period: u64,
 }
 
-/// Runs everything due once and exits (cron, systemd timer). When an interactive session holds
-/// the database, that session's tick loop is advancing the rules: exit 0 and say so.
+/// Runs everything due once and exits (cron, systemd timer). When another process holds the
+/// database and ticks (a TUI, `serve`), that process is advancing the rules: exit 0 and say so.
+/// When the holder has not ticked for a whole period (stuck, or a long command that holds it),
+/// wait up to one period for it, then say so on stderr and exit 3, so the timer's journal shows
+/// that no rule ran.
 pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
     let clock = match clock_from(a.now.as_deref().or(cli.now.as_deref())) {
         Ok(c) => c,
         Err(e) => return fail(a.json, EXIT_USAGE, &e),
     };
     let path = paths::resolve_db_path(cli.db.clone());
-    let store = match Store::open(&path, &paths::key_file_path(), "cli tick") {
-        Ok(s) => s,
-        Err(StoreError::AlreadyOpen { holder, .. }) => {
-            let who = holder.unwrap_or_else(|| "another certdeck process".into());
-            let msg = format!("nothing to do: the database is open in {who}, and that session is advancing the timed rules");
-            if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"held_by": who, "fired": [], "message": msg})
-                );
-            } else {
-                println!("{msg}");
+    let period = Duration::from_secs(a.period.max(1));
+    let waited_since = Instant::now();
+    let store = loop {
+        match Store::open(&path, &paths::key_file_path(), "cli tick") {
+            Ok(s) => break s,
+            Err(StoreError::AlreadyOpen { holder, .. }) => {
+                let who = holder.unwrap_or_else(|| "another certdeck process".into());
+                let idle = holder_idle(&path);
+                if let Some(idle) = idle.filter(|i| *i < period) {
+                    let msg = format!("nothing to do: the database is open in {who}, which is advancing the timed rules (last tick {} s ago)", idle.as_secs());
+                    if a.json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"held_by": who, "fired": [], "message": msg})
+                        );
+                    } else {
+                        println!("{msg}");
+                    }
+                    return 0;
+                }
+                if waited_since.elapsed() >= period {
+                    let msg = format!(
+                        "no rule ran: the database is held by {who}, which has not ticked for {} (more than one period of {} s); if it is stuck, stop it",
+                        idle.map(|i| format!("{} s", i.as_secs()))
+                            .unwrap_or_else(|| "an unknown time".into()),
+                        period.as_secs()
+                    );
+                    if a.json {
+                        // The journal of a timer shows stderr; JSON goes to stdout as always.
+                        eprintln!("certdeck: {msg}");
+                    }
+                    return fail(a.json, EXIT_UNAVAILABLE, &msg);
+                }
+                std::thread::sleep(Duration::from_millis(250));
             }
-            return 0;
+            Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
         }
-        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
     let engine = Engine::new(store, clock);
     let report = match engine.tick() {

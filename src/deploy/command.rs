@@ -1,12 +1,17 @@
 //! Check and reload commands: run by `/bin/sh -c` in their own process group, output captured
 //! (bounded), killed with the whole group when the timeout passes.
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Output kept per command (the rest is cut, and said so).
 const MAX_OUTPUT: usize = 16 * 1024;
+/// How long output is still read after the command exited (from children it left behind).
+const AFTER_EXIT: Duration = Duration::from_millis(200);
+/// How often a running command is checked for its exit.
+const POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandRun {
@@ -59,56 +64,35 @@ pub fn run_with(
             let _ = stdin.write_all(&bytes);
         });
     }
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|mut r| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = (&mut r).take(MAX_OUTPUT as u64 + 1).read_to_end(&mut buf);
-            // Drain the rest so the command never blocks on a full pipe.
-            let _ = std::io::copy(&mut r, &mut std::io::sink());
-            buf
-        })
-    })
-    .collect();
-    let started = Instant::now();
+    let deadline = Instant::now() + timeout;
+    let mut pipes = Pipes::new(child.stdout.take(), child.stderr.take());
     let status = loop {
         match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if started.elapsed() >= timeout => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Ok(Some(s)) => {
+                // The command is over; a background child it left (`daemon &`) may hold the
+                // pipes open for ever. Take what is already written, then stop listening.
+                pipes.read_until((Instant::now() + AFTER_EXIT).min(deadline));
+                break Some(s);
+            }
+            Ok(None) if Instant::now() >= deadline => break None,
+            Ok(None) => {
+                if pipes.read_until((Instant::now() + POLL).min(deadline)) {
+                    // Both pipes closed and the command still runs: wait for its exit.
+                    std::thread::sleep(POLL);
+                }
+            }
             Err(_) => break None,
         }
     };
-    let killed = status.is_none();
-    if killed {
+    if status.is_none() {
         // SAFETY: signalling the process group we created for this command.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
         let _ = child.wait();
+        pipes.read_until(Instant::now() + POLL);
     }
-    let mut output = String::new();
-    for r in readers {
-        let bytes = r.join().unwrap_or_default();
-        let cut = bytes.len() > MAX_OUTPUT;
-        output.push_str(&String::from_utf8_lossy(
-            &bytes[..bytes.len().min(MAX_OUTPUT)],
-        ));
-        if cut {
-            output.push_str("\n[output cut at 16 KiB]\n");
-        }
-    }
+    let output = pipes.into_output();
     match status {
         Some(s) => CommandRun {
             ok: s.success(),
@@ -126,6 +110,114 @@ pub fn run_with(
     }
 }
 
+/// The command's stdout and stderr, read without blocking so that a deadline always holds:
+/// the runner waits for the command's exit, never for the end of its output.
+struct Pipes {
+    open: Vec<(Box<dyn ReadFd>, Vec<u8>, bool)>,
+}
+
+trait ReadFd: Read + AsRawFd {}
+impl<T: Read + AsRawFd> ReadFd for T {}
+
+impl Pipes {
+    fn new(
+        stdout: Option<std::process::ChildStdout>,
+        stderr: Option<std::process::ChildStderr>,
+    ) -> Pipes {
+        let mut open: Vec<(Box<dyn ReadFd>, Vec<u8>, bool)> = Vec::new();
+        if let Some(s) = stdout {
+            open.push((Box::new(s), Vec::new(), false));
+        }
+        if let Some(s) = stderr {
+            open.push((Box::new(s), Vec::new(), false));
+        }
+        for (p, _, _) in &open {
+            // SAFETY: fcntl on a pipe descriptor we own.
+            unsafe {
+                let fd = p.as_raw_fd();
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+            }
+        }
+        Pipes { open }
+    }
+
+    /// Reads whatever arrives until every pipe is at its end (true) or `until` passes (false).
+    fn read_until(&mut self, until: Instant) -> bool {
+        loop {
+            let mut fds: Vec<libc::pollfd> = self
+                .open
+                .iter()
+                .filter(|(_, _, eof)| !eof)
+                .map(|(p, _, _)| libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            if fds.is_empty() {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            // SAFETY: fds is a valid array of pollfd for its length.
+            let n = unsafe {
+                libc::poll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    left.as_millis().min(i32::MAX as u128) as i32,
+                )
+            };
+            if n <= 0 {
+                if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
+                    continue;
+                }
+                return false;
+            }
+            for (pipe, kept, eof) in self.open.iter_mut().filter(|(_, _, eof)| !eof) {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => {
+                            *eof = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            // Keep one byte past the cap so the cut can be reported.
+                            let room = (MAX_OUTPUT + 1).saturating_sub(kept.len());
+                            kept.extend_from_slice(&buf[..n.min(room)]);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            *eof = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if Instant::now() >= until {
+                return self.open.iter().all(|(_, _, eof)| *eof);
+            }
+        }
+    }
+
+    fn into_output(self) -> String {
+        let mut output = String::new();
+        for (_, bytes, _) in self.open {
+            let cut = bytes.len() > MAX_OUTPUT;
+            output.push_str(&String::from_utf8_lossy(
+                &bytes[..bytes.len().min(MAX_OUTPUT)],
+            ));
+            if cut {
+                output.push_str("\n[output cut at 16 KiB]\n");
+            }
+        }
+        output
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +230,46 @@ mod tests {
         assert_eq!((bad.ok, bad.status.as_str()), (false, "exit 3"));
         let slow = run("sleep 30 & sleep 30", Duration::from_millis(300));
         assert!(!slow.ok && slow.status.contains("timeout"), "{slow:?}");
+    }
+
+    #[test]
+    fn a_background_child_holding_the_output_does_not_hold_the_runner() {
+        let started = Instant::now();
+        let r = run("sleep 15 & echo ok", Duration::from_secs(10));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(r.ok && r.output.contains("ok"), "{r:?}");
+    }
+
+    #[test]
+    fn the_deadline_holds_for_a_command_that_ignores_signals_and_keeps_writing() {
+        let started = Instant::now();
+        let r = run(
+            "trap '' TERM HUP; while :; do echo line; sleep 0.01; done",
+            Duration::from_millis(500),
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            !r.ok && r.status.contains("timeout") && r.output.contains("line"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn output_is_cut_at_the_cap_and_said_so() {
+        let r = run(
+            "head -c 100000 /dev/zero | tr '\\0' x",
+            Duration::from_secs(10),
+        );
+        assert!(r.ok, "{r:?}");
+        assert!(r.output.contains("[output cut at 16 KiB]"));
+        assert!(r.output.len() < MAX_OUTPUT + 100);
     }
 }

@@ -5,7 +5,6 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,26 +67,22 @@ pub fn served_fingerprint(address: &str, sni: &str, timeout: Duration) -> Result
         .with_no_client_auth();
     let name = ServerName::try_from(sni.to_string()).map_err(|e| format!("SNI {sni}: {e}"))?;
     let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let addr = address
-        .to_socket_addrs()
-        .map_err(|e| format!("{address}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{address}: no address"))?;
-    let mut sock =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{address}: {e}"))?;
-    sock.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    sock.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + timeout;
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .ok_or_else(|| format!("{address}: not HOST:PORT"))?;
+    let mut sock =
+        crate::net::connect(host, port, deadline).map_err(|e| format!("{address}: {e}"))?;
     while conn.is_handshaking() {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{address}: the TLS handshake took longer than {timeout:?}"
-            ));
-        }
-        conn.complete_io(&mut sock)
-            .map_err(|e| format!("{address}: TLS handshake: {e}"))?;
+        // Every read and write of `sock` is bounded by the deadline, so this loop ends by then.
+        conn.complete_io(&mut sock).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut {
+                format!("{address}: the TLS handshake took longer than {timeout:?}")
+            } else {
+                format!("{address}: TLS handshake: {e}")
+            }
+        })?;
     }
     let leaf = conn
         .peer_certificates()

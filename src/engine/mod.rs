@@ -354,6 +354,7 @@ impl Engine {
         } else {
             self.send_deliveries()?
         };
+        self.store.heartbeat();
         Ok(report)
     }
 

@@ -1,9 +1,9 @@
 //! A small HTTP/1.1 POST for webhooks: plain TCP for `http://`, rustls with the Mozilla roots
-//! for `https://`, bounded in time, the response read only as far as its status line.
+//! for `https://`, the whole exchange (lookup, connect, TLS, request, status line) within one
+//! deadline, the response read only as far as its status line.
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 struct Url {
     tls: bool,
@@ -40,7 +40,19 @@ fn parse(url: &str) -> Result<Url, String> {
     })
 }
 
-/// POSTs `body` and returns the response status code.
+/// Reads until the status line is complete (it may come in pieces) or `head` is full.
+fn status_line(r: &mut impl Read, head: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < head.len() && !head[..n].contains(&b'\n') {
+        match r.read(&mut head[n..])? {
+            0 => break,
+            got => n += got,
+        }
+    }
+    Ok(n)
+}
+
+/// POSTs `body` and returns the response status code; `timeout` bounds the whole exchange.
 pub fn post(
     url: &str,
     headers: &[(String, String)],
@@ -50,16 +62,9 @@ pub fn post(
     // Errors end up in the outbox and on screen: a robot's access token in the query must not.
     let shown = crate::domain::rules::alarm::without_query(url);
     let u = parse(url)?;
-    let addr = (u.host.as_str(), u.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("{shown}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{shown}: no address"))?;
-    let sock = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{shown}: {e}"))?;
-    sock.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    sock.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + timeout;
+    let sock =
+        crate::net::connect(&u.host, u.port, deadline).map_err(|e| format!("{shown}: {e}"))?;
     let mut request = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: certdeck\r\n",
         u.path,
@@ -70,7 +75,7 @@ pub fn post(
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    let mut head = [0u8; 64];
+    let mut head = [0u8; 256];
     let n = if u.tls {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -89,17 +94,41 @@ pub fn post(
         tls.write_all(request.as_bytes())
             .and_then(|_| tls.write_all(body))
             .map_err(|e| format!("{shown}: {e}"))?;
-        tls.read(&mut head).map_err(|e| format!("{shown}: {e}"))?
+        status_line(&mut tls, &mut head).map_err(|e| format!("{shown}: {e}"))?
     } else {
         let mut sock = sock;
         sock.write_all(request.as_bytes())
             .and_then(|_| sock.write_all(body))
             .map_err(|e| format!("{shown}: {e}"))?;
-        sock.read(&mut head).map_err(|e| format!("{shown}: {e}"))?
+        status_line(&mut sock, &mut head).map_err(|e| format!("{shown}: {e}"))?
     };
     let line = String::from_utf8_lossy(&head[..n]);
     line.split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("{shown}: not an HTTP answer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trickling_webhook_is_cut_off_at_the_deadline() {
+        let addr = crate::net::tests::trickler(b"", Duration::from_millis(100), 300);
+        let started = Instant::now();
+        let e = post(
+            &format!("http://{addr}/hook"),
+            &[],
+            b"{}",
+            Duration::from_millis(800),
+        )
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(e.contains("timed out"), "{e}");
+    }
 }

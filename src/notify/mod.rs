@@ -45,7 +45,9 @@ pub fn send(d: &Delivery) -> Result<(), String> {
             to,
             secret,
         } => post(d, gateway, secret.as_deref(), &sms_body(to, &event)),
-        Channel::Email { to, from, smtp } => send_email(to, from, smtp, &event, &d.idempotency_key),
+        Channel::Email { to, from, smtp } => {
+            send_email(to, from, smtp, &event, &d.idempotency_key, SMTP_DEADLINE)
+        }
         Channel::Command { program } => {
             let text = |k: &str| event[k].as_str().unwrap_or("").to_string();
             let env = vec![
@@ -77,6 +79,12 @@ pub fn send(d: &Delivery) -> Result<(), String> {
     }
 }
 
+/// The whole SMTP exchange (connect, TLS, greeting, auth, message); lettre's own timeout is per
+/// read, which a relay trickling bytes never trips.
+const SMTP_DEADLINE: Duration = Duration::from_secs(30);
+/// Each SMTP read or write.
+const SMTP_STEP: Duration = Duration::from_secs(10);
+
 /// One email: the text, then the event JSON; its Message-ID carries the idempotency key, so a
 /// mailbox that got a retry can tell.
 fn send_email(
@@ -85,6 +93,7 @@ fn send_email(
     smtp: &crate::domain::rules::alarm::Smtp,
     event: &serde_json::Value,
     key: &str,
+    deadline: Duration,
 ) -> Result<(), String> {
     use crate::domain::rules::alarm::SmtpSecurity;
     use lettre::message::header::ContentType;
@@ -133,7 +142,7 @@ fn send_email(
     let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
         .port(smtp.port)
         .tls(tls)
-        .timeout(Some(Duration::from_secs(10)));
+        .timeout(Some(SMTP_STEP));
     if let (Some(user), Some(file)) = (&smtp.user, &smtp.password_file) {
         let password = std::fs::read_to_string(file)
             .map_err(|e| format!("SMTP password file {}: {e}", file.display()))?;
@@ -142,11 +151,22 @@ fn send_email(
             password.trim_end().to_string(),
         ));
     }
-    builder
-        .build()
-        .send(&email)
-        .map(|_| ())
-        .map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
+    let transport = builder.build();
+    let sent = crate::net::within(std::time::Instant::now() + deadline, move || {
+        transport
+            .send(&email)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    match sent {
+        Some(r) => r.map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port)),
+        None => Err(format!(
+            "SMTP {}:{}: no answer within {} s (timed out)",
+            smtp.host,
+            smtp.port,
+            deadline.as_secs_f32()
+        )),
+    }
 }
 
 /// One signed HTTP POST of `body` with the delivery's idempotency key; a 2xx answer delivers.
@@ -170,5 +190,40 @@ fn post(d: &Delivery, url: &str, secret: Option<&str>, body: &str) -> Result<(),
             "{} answered HTTP {status}",
             crate::domain::rules::alarm::without_query(url)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::alarm::{Smtp, SmtpSecurity};
+
+    #[test]
+    fn a_trickling_smtp_relay_is_cut_off_at_the_deadline() {
+        let addr = crate::net::tests::trickler(b"220", Duration::from_millis(100), 300);
+        let smtp = Smtp {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            security: SmtpSecurity::None,
+            user: None,
+            password_file: None,
+            ca_file: None,
+        };
+        let started = std::time::Instant::now();
+        let e = send_email(
+            "ops@example.com",
+            "certdeck@example.com",
+            &smtp,
+            &serde_json::json!({"text": "t"}),
+            "k",
+            Duration::from_millis(800),
+        )
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(e.contains("timed out"), "{e}");
     }
 }

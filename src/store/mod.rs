@@ -25,7 +25,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-pub use owner::describe_holder;
+pub use owner::{describe_holder, holder_idle};
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
 pub const SCHEMA_VERSION: u32 = 7;
@@ -183,7 +183,7 @@ pub struct Store {
     db: Database,
     sealer: Sealer,
     path: PathBuf,
-    _owner: owner::OwnerFile,
+    owner: owner::OwnerFile,
 }
 
 impl Store {
@@ -265,7 +265,7 @@ impl Store {
             db,
             sealer,
             path: path.to_path_buf(),
-            _owner: owner,
+            owner,
         };
         store.initialise(version, key_check.is_none())?;
         Ok(store)
@@ -273,6 +273,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Marks a completed tick for other processes (see `owner::holder_idle`).
+    pub fn heartbeat(&self) {
+        self.owner.heartbeat();
     }
 
     pub fn key_path(&self) -> &Path {

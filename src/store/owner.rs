@@ -1,10 +1,15 @@
 //! Who holds the database. redb lets one process open a file; the other gets a plain
 //! `DatabaseAlreadyOpen`. A small file beside the database names the holder for that message.
 use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 pub struct OwnerFile {
     path: PathBuf,
+    /// Kept open to mark each tick cheaply (its modification time is the heartbeat).
+    file: Option<fs::File>,
 }
 
 pub fn owner_path(db: &Path) -> PathBuf {
@@ -22,9 +27,25 @@ impl OwnerFile {
             role,
             chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
         );
-        // Best effort: the lock itself is redb's; this file only improves the message.
-        let _ = fs::write(&path, text);
-        OwnerFile { path }
+        // Best effort: the lock itself is redb's; this file only improves the message. Never
+        // written through a symlink another user could have planted beside the database.
+        let _ = fs::remove_file(&path);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()).map(|_| f))
+            .ok();
+        OwnerFile { path, file }
+    }
+
+    /// Marks that the holder's tick ran: a cron `tick` that finds the database held tells a
+    /// holder that is advancing the rules from one that is stuck.
+    pub fn heartbeat(&self) {
+        if let Some(f) = &self.file {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
     }
 }
 
@@ -64,4 +85,21 @@ pub fn describe_holder(db: &Path) -> Option<String> {
         if alive { "" } else { ", no longer running" },
         cmd.map(|c| format!(": {c}")).unwrap_or_default()
     ))
+}
+
+/// How long ago the holder of `db` last ticked (or claimed the database, if it never ticked);
+/// `None` when nobody alive holds it or the file is missing.
+pub fn holder_idle(db: &Path) -> Option<Duration> {
+    let path = owner_path(db);
+    let text = fs::read_to_string(&path).ok()?;
+    let pid = text.lines().find_map(|l| l.strip_prefix("pid="))?;
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        return None;
+    }
+    let modified = fs::metadata(&path).ok()?.modified().ok()?;
+    Some(
+        SystemTime::now()
+            .duration_since(modified)
+            .unwrap_or_default(),
+    )
 }

@@ -1,5 +1,5 @@
 //! TXT lookups for DNS validation, with hickory-proto over plain UDP: one question, a few tries,
-//! a 3 s timeout each. The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
+//! a 3 s timeout each and 8 s for the whole lookup (replies that are not ours count as tries). The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
 //! `nameserver` of /etc/resolv.conf.
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 const TRIES: usize = 3;
 const TIMEOUT: Duration = Duration::from_secs(3);
+const OVERALL: Duration = Duration::from_secs(8);
 
 pub fn resolver() -> Result<SocketAddr, String> {
     if let Ok(v) = std::env::var("CERTDECK_RESOLVER") {
@@ -48,10 +49,14 @@ fn lookup(name: &str, rtype: RecordType, server: SocketAddr) -> Result<Vec<Strin
         "0.0.0.0:0"
     };
     let sock = UdpSocket::bind(local).map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(TIMEOUT))
-        .map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + OVERALL;
     let mut buf = [0u8; 4096];
     for _ in 0..TRIES {
+        let Ok(left) = crate::net::remaining(deadline) else {
+            break;
+        };
+        sock.set_read_timeout(Some(left.min(TIMEOUT)))
+            .map_err(|e| e.to_string())?;
         sock.send_to(&bytes, server)
             .map_err(|e| format!("{server}: {e}"))?;
         let Ok((n, from)) = sock.recv_from(&mut buf) else {

@@ -1,15 +1,16 @@
 //! Domain validation checks against the real world: TXT lookups through a resolver (dns.rs) and
-//! HTTP GET of validation files. Bounded in time and size. `CERTDECK_VALIDATION_HTTP=HOST:PORT`
+//! HTTP GET of validation files. Each check has one overall deadline and a size cap. `CERTDECK_VALIDATION_HTTP=HOST:PORT`
 //! sends every fetch to that address instead of the domain's (tests, split-horizon setups).
 pub mod dns;
 
 use crate::domain::order::Challenge;
 use crate::domain::validation::{judge_cname, judge_dns, judge_file, CheckResult, Fetched};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole fetch: lookup, connect, request and answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BODY: u64 = 64 * 1024;
 
 pub fn http_override() -> Option<SocketAddr> {
@@ -32,8 +33,13 @@ pub fn check_all(challenges: &[Challenge], http_addr: Option<SocketAddr>) -> Vec
         .collect()
 }
 
-/// GET `url` (http only), following no redirects, reading at most 64 KiB within 5 s.
+/// GET `url` (http only), following no redirects, reading at most 64 KiB within 10 s.
 pub fn fetch(url: &str, override_addr: Option<SocketAddr>) -> Fetched {
+    fetch_within(url, override_addr, TIMEOUT)
+}
+
+fn fetch_within(url: &str, override_addr: Option<SocketAddr>, timeout: Duration) -> Fetched {
+    let deadline = Instant::now() + timeout;
     let Some(rest) = url.strip_prefix("http://") else {
         return Fetched::Failed("only http:// validation URLs are fetched".into());
     };
@@ -43,16 +49,13 @@ pub fn fetch(url: &str, override_addr: Option<SocketAddr>) -> Fetched {
         .unwrap_or((rest, "/".into()));
     let addr = match override_addr {
         Some(a) => a,
-        None => match (host, 80).to_socket_addrs().map(|mut a| a.next()) {
-            Ok(Some(a)) => a,
-            Ok(None) => return Fetched::Failed(format!("{host} has no address")),
+        None => match crate::net::resolve(host, 80, deadline) {
+            Ok(a) => a[0],
             Err(e) => return Fetched::Failed(format!("{host}: {e}")),
         },
     };
     let result = (|| -> std::io::Result<Fetched> {
-        let mut s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-        s.set_read_timeout(Some(TIMEOUT))?;
-        s.set_write_timeout(Some(TIMEOUT))?;
+        let mut s = crate::net::connect_addr(addr, deadline)?;
         // One write: a server may answer (and close) after the first segment it reads.
         let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: certdeck-validation\r\nConnection: close\r\n\r\n");
         s.write_all(request.as_bytes())?;
@@ -71,4 +74,26 @@ pub fn fetch(url: &str, override_addr: Option<SocketAddr>) -> Fetched {
         })
     })();
     result.unwrap_or_else(|e| Fetched::Failed(format!("{addr}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trickling_validation_server_is_cut_off_at_the_deadline() {
+        let addr =
+            crate::net::tests::trickler(b"HTTP/1.0 200 OK\r\n", Duration::from_millis(100), 300);
+        let started = Instant::now();
+        let got = fetch_within("http://a.example/x", Some(addr), Duration::from_millis(800));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(&got, Fetched::Failed(m) if m.contains("timed out")),
+            "{got:?}"
+        );
+    }
 }
