@@ -271,8 +271,14 @@ pub fn parse_private_key(
                 .ok_or(KeyError::NeedsPassword)?;
             let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
                 .map_err(|e| KeyError::Invalid(format!("encrypted PKCS#8 structure: {e}")))?;
-            let plain = info
-                .decrypt(password)
+            check_kdf(&info.encryption_algorithm)?;
+            // A dependency's panic on hostile parameters must not end the process.
+            let plain = crate::domain::guard::contained(|| info.decrypt(password))
+                .map_err(|_| {
+                    KeyError::Invalid(
+                        "the encrypted key's parameters could not be used (the decryption library gave up on them)".into(),
+                    )
+                })?
                 .map_err(|_| KeyError::WrongPassword)?;
             let der = Zeroizing::new(plain.as_bytes().to_vec());
             Ok(PrivateKey {
@@ -284,6 +290,66 @@ pub fn parse_private_key(
         other => Err(KeyError::Invalid(format!(
             "BEGIN {other} is not a private key"
         ))),
+    }
+}
+
+/// PBKDF2 iterations accepted: far above what tools write (OpenSSL 2,048; OWASP's 600,000), far
+/// below the 2^32 - 1 that would keep the process busy for minutes.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// scrypt: N at most 2^20, and memory (128 · N · r) at most 256 MiB, work (N · r · p) at most 2^24.
+pub const MAX_SCRYPT_LOG_N: u32 = 20;
+const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+const MAX_SCRYPT_WORK: u64 = 1 << 24;
+
+/// Refuses key-derivation parameters that would panic, exhaust memory or run for minutes,
+/// before anything is derived. The message names the parameter.
+pub fn check_kdf(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Result<(), KeyError> {
+    use pkcs8::pkcs5::{pbes2::Kdf, EncryptionScheme};
+    let refuse = |m: String| Err(KeyError::Invalid(format!("encrypted key: {m}")));
+    let EncryptionScheme::Pbes2(params) = scheme else {
+        // PBES1's iteration count is 16 bits: bounded by its type.
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count == 0 => refuse("PBKDF2 iteration count is 0".into()),
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_PBKDF2_ITERATIONS => refuse(format!(
+            "PBKDF2 iteration count {} is over the limit of {MAX_PBKDF2_ITERATIONS}",
+            p.iteration_count
+        )),
+        Kdf::Scrypt(p) => {
+            let n = p.cost_parameter;
+            let (r, par) = (p.block_size as u64, p.parallelization as u64);
+            if n < 2 || !n.is_power_of_two() {
+                return refuse(format!(
+                    "scrypt N = {n} is not a power of two of at least 2"
+                ));
+            }
+            if n.trailing_zeros() > MAX_SCRYPT_LOG_N {
+                return refuse(format!(
+                    "scrypt N = 2^{} is over the limit of 2^{MAX_SCRYPT_LOG_N}",
+                    n.trailing_zeros()
+                ));
+            }
+            if r == 0 || par == 0 {
+                return refuse(format!(
+                    "scrypt r = {r}, p = {par}: both must be at least 1"
+                ));
+            }
+            if 128 * n * r > MAX_SCRYPT_MEMORY {
+                return refuse(format!(
+                    "scrypt r = {r} with N = {n} needs {} MiB, over the limit of {} MiB",
+                    128 * n * r / (1024 * 1024),
+                    MAX_SCRYPT_MEMORY / (1024 * 1024)
+                ));
+            }
+            if n * r * par > MAX_SCRYPT_WORK {
+                return refuse(format!(
+                    "scrypt p = {par} with N = {n}, r = {r} is over the work limit (N·r·p at most 2^24)"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -544,5 +610,93 @@ mod tests {
             parse_private_key("RSA PRIVATE KEY", &[0x30, 0], &legacy, None).unwrap_err(),
             KeyError::LegacyEncrypted
         );
+    }
+}
+
+#[cfg(test)]
+mod hostile_kdf_tests {
+    use super::*;
+    use pkcs8::der::asn1::OctetStringRef;
+    use pkcs8::der::Encode;
+    use pkcs8::pkcs5::pbes2::{self, Kdf, Pbkdf2Params, Pbkdf2Prf, Salt, ScryptParams};
+    use pkcs8::pkcs5::EncryptionScheme;
+
+    fn encrypted_with(kdf: Kdf) -> Vec<u8> {
+        let params = pbes2::Parameters {
+            kdf,
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [7; 16] },
+        };
+        pkcs8::EncryptedPrivateKeyInfoRef {
+            encryption_algorithm: EncryptionScheme::Pbes2(params),
+            encrypted_data: OctetStringRef::new(&[0u8; 48]).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    fn scrypt(n: u64, r: u16, p: u16) -> Vec<u8> {
+        encrypted_with(Kdf::Scrypt(ScryptParams {
+            salt: Salt::new([1u8; 16]).unwrap(),
+            cost_parameter: n,
+            block_size: r,
+            parallelization: p,
+            key_length: Some(32),
+        }))
+    }
+
+    fn pbkdf2(iterations: u32) -> Vec<u8> {
+        encrypted_with(Kdf::Pbkdf2(Pbkdf2Params {
+            salt: Salt::new([1u8; 16]).unwrap(),
+            iteration_count: iterations,
+            key_length: None,
+            prf: Pbkdf2Prf::HmacWithSha256,
+        }))
+    }
+
+    fn refusal(der: &[u8]) -> String {
+        match parse_private_key("ENCRYPTED PRIVATE KEY", der, &[], Some(b"pw")) {
+            Err(KeyError::Invalid(m)) => m,
+            Err(other) => panic!("not refused by its parameters: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn rule_u7_scrypt_parameters_that_panic_or_exhaust_memory_are_refused_by_name() {
+        for (n, named) in [
+            (0, "scrypt N = 0"),
+            (1, "scrypt N = 1"),
+            (3, "scrypt N = 3"),
+        ] {
+            assert!(refusal(&scrypt(n, 8, 1)).contains(named), "{n}");
+        }
+        assert!(refusal(&scrypt(1 << 40, 8, 1)).contains("2^40"));
+        assert!(refusal(&scrypt(1 << 21, 1, 1)).contains("2^21"));
+        assert!(refusal(&scrypt(1 << 20, 32, 1)).contains("MiB"));
+        assert!(refusal(&scrypt(1 << 14, 8, 1000)).contains("p = 1000"));
+        assert!(refusal(&scrypt(1 << 14, 0, 1)).contains("r = 0"));
+    }
+
+    #[test]
+    fn rule_u7_pbkdf2_iterations_are_capped_at_ten_million_exactly() {
+        assert!(refusal(&pbkdf2(u32::MAX)).contains("4294967295"));
+        assert!(refusal(&pbkdf2(MAX_PBKDF2_ITERATIONS + 1)).contains("limit of 10000000"));
+        assert!(refusal(&pbkdf2(0)).contains("iteration count is 0"));
+        // At the limit the parameters are accepted (and this wrong ciphertext is then refused
+        // as a wrong password, without deriving for minutes).
+        let at_limit = pbkdf2(MAX_PBKDF2_ITERATIONS);
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(at_limit.as_slice()).unwrap();
+        assert!(check_kdf(&info.encryption_algorithm).is_ok());
+    }
+
+    #[test]
+    fn rule_u7_usual_scrypt_parameters_pass_the_check() {
+        let der = scrypt(1 << 14, 8, 1);
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).unwrap();
+        assert!(check_kdf(&info.encryption_algorithm).is_ok());
+        assert!(matches!(
+            parse_private_key("ENCRYPTED PRIVATE KEY", &der, &[], Some(b"pw")),
+            Err(KeyError::WrongPassword)
+        ));
     }
 }

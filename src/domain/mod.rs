@@ -3,6 +3,7 @@ pub mod account;
 pub mod catalogue;
 pub mod cert;
 pub mod delivery;
+pub mod guard;
 pub mod id;
 pub mod key;
 pub mod letter;

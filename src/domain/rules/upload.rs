@@ -80,8 +80,23 @@ pub struct NewSecrets {
     pub enc_key_pem: Option<String>,
 }
 
-/// Every check of U-1, U-2, U-3, U-5 and U-7, in the order a user would fix them.
+/// Every check of U-1, U-2, U-3, U-5 and U-7, in the order a user would fix them. A parser that
+/// panics on hostile input gives a U-7 refusal, never the end of the process.
 pub fn validate_upload(
+    input: &UploadInput,
+    now: Timestamp,
+    anchors: &[&[u8]],
+) -> Result<ValidatedUpload, Refusal> {
+    crate::domain::guard::contained(|| checked_upload(input, now, anchors)).unwrap_or_else(|_| {
+        Err(Refusal::new(
+            "U-7",
+            Field::Cert,
+            "the input could not be read: a parser failed on it (please report the file's kind, not its content)",
+        ))
+    })
+}
+
+fn checked_upload(
     input: &UploadInput,
     now: Timestamp,
     anchors: &[&[u8]],
