@@ -785,3 +785,42 @@ fn rule_al1_recipient_groups_reach_webhook_and_sms_gateway_members_and_cannot_va
     let (_, l) = env.json(&["alarm", "group", "list"]);
     assert_eq!(l["groups"], serde_json::json!([]), "{l}");
 }
+
+#[test]
+fn side_files_are_refused_as_directories_or_oversized_when_given() {
+    let env = Env::new();
+    let dir = env.path("a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, e) = env.json(&[
+        "alarm",
+        "add",
+        "by-mail",
+        "--email",
+        "ops@example.com",
+        "--smtp",
+        "127.0.0.1:25",
+        "--smtp-ca",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{e}");
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(m.contains("--smtp-ca") && m.contains("directory"), "{m}");
+    let big = env.write("secret", vec![b'x'; 5000]);
+    let (code, e) = env.json(&[
+        "alarm",
+        "add",
+        "hook",
+        "--webhook",
+        "http://127.0.0.1:9/x",
+        "--secret-file",
+        big.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 4096 bytes"),
+        "{e}"
+    );
+}

@@ -153,7 +153,7 @@ impl ChannelArgs {
     /// The recipient `name` once per channel given.
     fn recipients(&self, name: &str) -> Result<Vec<Recipient>, Refusal> {
         let secret = match &self.secret_file {
-            Some(p) => match std::fs::read_to_string(p) {
+            Some(p) => match crate::sidefile::read_secret_text(p) {
                 Ok(s) => Some(s.trim_end().to_string()),
                 Err(e) => {
                     return Err(Refusal::new(
@@ -174,6 +174,26 @@ impl ChannelArgs {
             });
         }
         if let Some(to) = &self.email {
+            // Read at each send, but checked now: a directory or a huge file is refused when
+            // given, not found out at the first alarm.
+            for (flag, file, cap) in [
+                (
+                    "--smtp-password-file",
+                    &self.smtp_password_file,
+                    crate::sidefile::SECRET_CAP,
+                ),
+                ("--smtp-ca", &self.smtp_ca, crate::sidefile::PEM_CAP),
+            ] {
+                if let Some(p) = file {
+                    if let Err(e) = crate::sidefile::read_capped(p, cap) {
+                        return Err(Refusal::new(
+                            "AL-1",
+                            Field::Recipient,
+                            format!("{flag} {}: {e}", p.display()),
+                        ));
+                    }
+                }
+            }
             let Some((host, Ok(port))) = self
                 .smtp
                 .rsplit_once(':')

@@ -29,10 +29,8 @@ pub struct ExportArgs {
 pub fn run(cli: &Cli, a: &ExportArgs) -> Exit {
     let password = match &a.password_file {
         None => None,
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(text) => Some(zeroize::Zeroizing::new(
-                text.lines().next().unwrap_or("").to_string(),
-            )),
+        Some(p) => match crate::sidefile::read_secret_text(p) {
+            Ok(text) => Some(text),
             Err(e) => {
                 let r = Refusal::new(
                     "EXPORT",

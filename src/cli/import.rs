@@ -71,9 +71,9 @@ pub fn run(cli: &Cli, a: &ImportArgs) -> Exit {
                 .key_password_file
                 .as_ref()
                 .map(|p| {
-                    std::fs::read_to_string(p)
-                        .map(|s| s.lines().next().unwrap_or("").as_bytes().to_vec())
-                        .map_err(|e| Err(format!("{}: {e}", p.display())))
+                    crate::sidefile::read_secret_line(p)
+                        .map(|s| s.to_vec())
+                        .map_err(|e| Err(format!("--key-password-file {}: {e}", p.display())))
                 })
                 .transpose()?,
             enc_cert: read(&a.enc_cert, Field::EncCert)?,

@@ -136,7 +136,15 @@ pub fn open_engine(cli: &Cli, role: &str, json: bool) -> Result<Engine, Exit> {
     let path = paths::resolve_db_path(cli.db.clone());
     let store = Store::open(&path, &paths::key_file_path(), role)
         .map_err(|e| fail(json, EXIT_UNAVAILABLE, &e.to_string()))?;
+    warn_about_files(&store);
     Ok(Engine::new(store, clock))
+}
+
+/// Says on stderr what the user should know about the database and key files.
+pub fn warn_about_files(store: &Store) {
+    for w in store.warnings() {
+        eprintln!("certdeck: warning: {w}");
+    }
 }
 
 /// Prints a failure that is not a rule refusal and returns its exit code.
@@ -194,9 +202,16 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
 }
 
 pub fn new_state(engine: &Engine, label: &str) -> State {
-    State {
+    let mut state = State {
         now: engine.clock().now(),
         db_label: label.to_string(),
         ..State::default()
+    };
+    if !engine.store().warnings().is_empty() {
+        state.say(
+            crate::app::state::Level::Warn,
+            engine.store().warnings().join("; "),
+        );
     }
+    state
 }

@@ -33,10 +33,8 @@ fn csr_source(s: &str) -> Result<CsrSource, Refusal> {
             .map(CsrSource::Generate)
             .map_err(refuse);
     }
-    let bytes = std::fs::read(s).map_err(|e| refuse(format!("--csr {s}: {e}")))?;
-    if bytes.len() > crate::domain::pem::MAX_INPUT_BYTES {
-        return Err(refuse(format!("--csr {s}: larger than 1 MiB")));
-    }
+    let bytes = crate::sidefile::read_capped(std::path::Path::new(s), crate::sidefile::PEM_CAP)
+        .map_err(|e| refuse(format!("--csr {s}: {e}")))?;
     String::from_utf8(bytes)
         .map(CsrSource::Pasted)
         .map_err(|_| refuse(format!("--csr {s}: not a PEM text file")))
@@ -50,13 +48,8 @@ pub fn run(cli: &Cli, a: &ReissueArgs) -> Exit {
     };
     let key_password = match &a.key_password_file {
         None => None,
-        Some(p) => match std::fs::read(p) {
-            Ok(mut b) => {
-                while b.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
-                    b.pop();
-                }
-                Some(zeroize::Zeroizing::new(b))
-            }
+        Some(p) => match crate::sidefile::read_secret_line(p) {
+            Ok(b) => Some(b),
             Err(e) => {
                 let r = Refusal::new(
                     "RI-6",

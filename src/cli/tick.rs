@@ -32,7 +32,10 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
     let waited_since = Instant::now();
     let store = loop {
         match Store::open(&path, &paths::key_file_path(), "cli tick") {
-            Ok(s) => break s,
+            Ok(s) => {
+                super::warn_about_files(&s);
+                break s;
+            }
             Err(StoreError::AlreadyOpen { holder, .. }) => {
                 let who = holder.unwrap_or_else(|| "another certdeck process".into());
                 let idle = holder_idle(&path);

@@ -116,7 +116,8 @@ fn send_email(
     let params = || -> Result<TlsParameters, String> {
         let mut b = TlsParameters::builder(smtp.host.clone());
         if let Some(file) = &smtp.ca_file {
-            let pem = std::fs::read_to_string(file)
+            let pem = crate::sidefile::read_capped(file, crate::sidefile::PEM_CAP)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .map_err(|e| format!("SMTP CA file {}: {e}", file.display()))?;
             let blocks = crate::domain::pem::scan(&pem).map_err(|e| {
                 format!(
@@ -144,7 +145,7 @@ fn send_email(
         .tls(tls)
         .timeout(Some(SMTP_STEP));
     if let (Some(user), Some(file)) = (&smtp.user, &smtp.password_file) {
-        let password = std::fs::read_to_string(file)
+        let password = crate::sidefile::read_secret_text(file)
             .map_err(|e| format!("SMTP password file {}: {e}", file.display()))?;
         builder = builder.credentials(Credentials::new(
             user.clone(),

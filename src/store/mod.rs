@@ -22,7 +22,7 @@ use redb::{
 };
 use seal::{SealError, Sealer};
 use serde::{de::DeserializeOwned, Serialize};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub use owner::{describe_holder, holder_idle};
@@ -112,6 +112,10 @@ pub enum StoreError {
         path: PathBuf,
         key_path: PathBuf,
     },
+    NotADatabase {
+        path: PathBuf,
+        why: String,
+    },
     Seal(SealError),
     Io(PathBuf, std::io::Error),
     Db(String),
@@ -141,6 +145,11 @@ impl std::fmt::Display for StoreError {
                 f,
                 "key file {} does not belong to database {} (the keys were sealed with another key file); set CERTDECK_KEY_FILE to the right one",
                 key_path.display(),
+                path.display()
+            ),
+            StoreError::NotADatabase { path, why } => write!(
+                f,
+                "{} is not a certdeck database: {why}; nothing in it was changed",
                 path.display()
             ),
             StoreError::Seal(e) => write!(f, "{e}"),
@@ -184,6 +193,8 @@ pub struct Store {
     sealer: Sealer,
     path: PathBuf,
     owner: owner::OwnerFile,
+    /// What the user should know about the files (modes); said once by whoever opened the store.
+    warnings: Vec<String>,
 }
 
 impl Store {
@@ -191,22 +202,49 @@ impl Store {
     /// `role` names this process in the message another process gets (e.g. "tui", "cli import").
     pub fn open(path: &Path, key_path: &Path, role: &str) -> Result<Store, StoreError> {
         let io = |e| StoreError::Io(path.to_path_buf(), e);
-        let existed = path.exists();
-        if !existed {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(io)?;
-        } else {
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        let mut warnings = Vec::new();
+        // Nothing about an existing file is changed before it is known to be certdeck's: a
+        // mistyped `--db /etc/passwd` is refused, its mode untouched.
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(dir)
+                        .map_err(io)?;
+                }
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
                     .map_err(io)?;
+            }
+            Err(e) => return Err(io(e)),
+            Ok(_) => {
+                let meta = std::fs::metadata(path).map_err(io)?;
+                if !meta.is_file() {
+                    return Err(StoreError::NotADatabase {
+                        path: path.to_path_buf(),
+                        why: "it is not a regular file".into(),
+                    });
+                }
+                if meta.len() == 0 {
+                    return Err(StoreError::NotADatabase {
+                        path: path.to_path_buf(),
+                        why: "it is empty (0 bytes): a truncated database, or not one; restore it from a backup (certdeck db backup), or remove it to start afresh".into(),
+                    });
+                }
+                let mode = meta.permissions().mode();
+                if mode & 0o077 != 0 {
+                    warnings.push(format!(
+                        "database {} is readable by others (mode {:04o}); run chmod 600 {}",
+                        path.display(),
+                        mode & 0o7777,
+                        path.display()
+                    ));
+                }
             }
         }
         let db = match Database::create(path) {
@@ -215,6 +253,20 @@ impl Store {
                 return Err(StoreError::AlreadyOpen {
                     path: path.to_path_buf(),
                     holder: describe_holder(path),
+                })
+            }
+            Err(DatabaseError::Storage(redb::StorageError::Corrupted(why))) => {
+                return Err(StoreError::NotADatabase {
+                    path: path.to_path_buf(),
+                    why: format!("it is damaged ({why}); restore it from a backup"),
+                })
+            }
+            Err(DatabaseError::Storage(redb::StorageError::Io(e)))
+                if e.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                return Err(StoreError::NotADatabase {
+                    path: path.to_path_buf(),
+                    why: e.to_string(),
                 })
             }
             Err(e) => return Err(db_err(e)),
@@ -261,11 +313,13 @@ impl Store {
                 });
             }
         }
+        warnings.extend(sealer.warning.clone());
         let store = Store {
             db,
             sealer,
             path: path.to_path_buf(),
             owner,
+            warnings,
         };
         store.initialise(version, key_check.is_none())?;
         Ok(store)
@@ -273,6 +327,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What the user should be told about the database and key files (e.g. readable by others).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Marks a completed tick for other processes (see `owner::holder_idle`).
@@ -1391,6 +1450,57 @@ mod tests {
         let mut b = [0u8; 8];
         ring::rand::SystemRandom::new().fill(&mut b).unwrap();
         b
+    }
+
+    #[test]
+    fn nothing_is_changed_in_a_file_before_it_is_known_to_be_certdecks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k/store.key");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A mistyped --db: refused, its mode and bytes untouched.
+        let passwd = dir.path().join("passwd");
+        std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+        std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Store::open(&passwd, &key, "test").err().expect("refused");
+        assert!(matches!(e, StoreError::NotADatabase { .. }), "{e}");
+        assert_eq!(mode(&passwd), 0o644);
+        assert!(std::fs::read_to_string(&passwd)
+            .unwrap()
+            .starts_with("root:x"));
+        // An empty file that exists is not a new database.
+        let empty = dir.path().join("empty.redb");
+        std::fs::write(&empty, "").unwrap();
+        let e = Store::open(&empty, &key, "test").err().expect("refused");
+        assert!(e.to_string().contains("empty (0 bytes)"), "{e}");
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+        // New files: directories 0700, files 0600.
+        let db = dir.path().join("d/c.redb");
+        drop(Store::open(&db, &key, "test").unwrap());
+        assert_eq!(mode(&dir.path().join("d")), 0o700);
+        assert_eq!(mode(&dir.path().join("k")), 0o700);
+        // A key file readable by others is said, not silently changed.
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let store = Store::open(&db, &key, "test").unwrap();
+        assert_eq!((mode(&key), mode(&db)), (0o644, 0o640));
+        let w = store.warnings().join("\n");
+        assert!(w.contains("key file") && w.contains("chmod 600"), "{w}");
+        assert!(w.contains("database") && w.contains("0640"), "{w}");
+        drop(store);
+        // The owner file is never written through a symlink planted beside the database.
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let owner = owner::owner_path(&db);
+        let _ = std::fs::remove_file(&owner);
+        std::os::unix::fs::symlink(&target, &owner).unwrap();
+        let store = Store::open(&db, &key, "test").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        assert!(!std::fs::symlink_metadata(&owner)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        drop(store);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_L
 use ring::rand::{SecureRandom, SystemRandom};
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const FORMAT_V1: u8 = 1;
@@ -13,7 +13,12 @@ pub struct Sealer {
     key: LessSafeKey,
     rng: SystemRandom,
     pub key_path: PathBuf,
+    /// Said once when the key file is readable by others (it is not changed behind the user).
+    pub warning: Option<String>,
 }
+
+/// A key file is 64 hex characters and a newline; anything much larger is not one.
+const MAX_KEY_FILE: u64 = 4096;
 
 #[derive(Debug)]
 pub enum SealError {
@@ -36,18 +41,25 @@ impl std::fmt::Display for SealError {
 }
 
 impl Sealer {
-    /// Loads the key file, creating it (0600, in a 0700 directory) when `create` is true and it is missing.
+    /// Loads the key file, creating it (0600, in a 0700 directory) when `create` is true and it is
+    /// missing. An existing key file is only read: never chmodded, never followed into a directory.
     pub fn load(key_path: &Path, create: bool) -> Result<Option<Sealer>, SealError> {
         let io = |e| SealError::Io(key_path.to_path_buf(), e);
-        let text = match fs::read_to_string(key_path) {
-            Ok(t) => t,
+        let text = match crate::sidefile::read_capped(key_path, MAX_KEY_FILE) {
+            Ok(t) => {
+                String::from_utf8(t).map_err(|_| SealError::BadKeyFile(key_path.to_path_buf()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 let rng = SystemRandom::new();
                 let mut raw = [0u8; 32];
                 rng.fill(&mut raw)
                     .map_err(|_| SealError::BadKeyFile(key_path.to_path_buf()))?;
-                if let Some(dir) = key_path.parent() {
-                    fs::create_dir_all(dir).map_err(io)?;
+                if let Some(dir) = key_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(dir)
+                        .map_err(io)?;
                 }
                 let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
                 let mut f = fs::OpenOptions::new()
@@ -64,9 +76,14 @@ impl Sealer {
             Err(e) => return Err(io(e)),
         };
         let mode = fs::metadata(key_path).map_err(io)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            fs::set_permissions(key_path, fs::Permissions::from_mode(0o600)).map_err(io)?;
-        }
+        let warning = (mode & 0o077 != 0).then(|| {
+            format!(
+                "key file {} is readable by others (mode {:04o}): anyone who can read it and the database can read every stored private key; run chmod 600 {}",
+                key_path.display(),
+                mode & 0o7777,
+                key_path.display()
+            )
+        });
         let hex = text.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(SealError::BadKeyFile(key_path.to_path_buf()));
@@ -79,6 +96,7 @@ impl Sealer {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
             key_path: key_path.to_path_buf(),
+            warning,
         }))
     }
 

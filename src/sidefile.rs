@@ -1,0 +1,70 @@
+//! Files a user names beside a command (passwords, secrets, CSRs, CA bundles, letters, the key
+//! file): read whole but never more than a cap, and a directory is refused when it is given, not
+//! found out later. Pipes (`--password-file <(pass show x)`) are read like files.
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Passwords, webhook secrets, SMTP passwords, the store's key file.
+pub const SECRET_CAP: u64 = 4 * 1024;
+/// PEM texts: CSRs, CA bundles.
+pub const PEM_CAP: u64 = crate::domain::pem::MAX_INPUT_BYTES as u64;
+
+/// Reads at most `cap` bytes of `path`; larger, a directory, or unreadable is an error saying so.
+pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a directory, not a file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {cap} bytes: not the file this option takes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The first line of a password or secret file, without its line ending.
+pub fn read_secret_line(path: &Path) -> io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    let bytes = zeroize::Zeroizing::new(read_capped(path, SECRET_CAP)?);
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    Ok(zeroize::Zeroizing::new(line.to_vec()))
+}
+
+/// `read_secret_line` as text.
+pub fn read_secret_text(path: &Path) -> io::Result<zeroize::Zeroizing<String>> {
+    let line = read_secret_line(path)?;
+    String::from_utf8(line.to_vec())
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "is not UTF-8 text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_directories_and_first_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_capped(dir.path(), 10).unwrap_err();
+        assert!(e.to_string().contains("directory"), "{e}");
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "hunter2\r\nsecond\n").unwrap();
+        assert_eq!(read_secret_line(&f).unwrap().as_slice(), b"hunter2");
+        std::fs::write(&f, vec![b'x'; SECRET_CAP as usize]).unwrap();
+        assert!(read_secret_line(&f).is_ok(), "exactly the cap");
+        std::fs::write(&f, vec![b'x'; SECRET_CAP as usize + 1]).unwrap();
+        assert!(read_secret_line(&f)
+            .unwrap_err()
+            .to_string()
+            .contains("larger than 4096 bytes"));
+    }
+}
