@@ -12,9 +12,11 @@ fn main() {
         // Read by the validation checks (validate/dns.rs), in the CLI and the TUI alike.
         std::env::set_var("CERTDECK_RESOLVER", r.to_string());
     }
-    let code = match &cli.command {
+    cli::crash::install_hook();
+    let run = std::panic::AssertUnwindSafe(|| match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => certdeck::cli::tui::run(&cli),
-    };
+    });
+    let code = std::panic::catch_unwind(run).unwrap_or_else(|_| cli::crash::exit_code());
     std::process::exit(code);
 }

@@ -5,6 +5,8 @@ pub mod alarm;
 pub mod apply;
 pub mod ca;
 pub mod catalogue;
+pub mod crash;
+pub mod db;
 pub mod delete;
 pub mod deploy;
 pub mod export;
@@ -116,6 +118,8 @@ pub enum Command {
     Outbox(outbox::OutboxArgs),
     /// The sandbox CA: its CRL and certificates
     Ca(ca::CaArgs),
+    /// The database file: check every record, make a consistent backup
+    Db(db::DbArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -191,6 +195,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Export(a) => export::run(cli, a),
         Command::Revoke(a) => revoke::run(cli, a),
         Command::Ca(a) => ca::run(cli, a),
+        Command::Db(a) => db::run(cli, a),
         Command::Reissue(a) => reissue::run(cli, a),
         Command::Resource(a) => resource::run(cli, a),
         Command::Deploy(a) => deploy::run(cli, a),

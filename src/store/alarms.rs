@@ -1,8 +1,8 @@
 //! Alarm policies, their firings and the delivery outbox (issue #6). A policy's evaluation —
 //! its firings, their messages and deliveries, and its next schedule entry — is one transaction.
 use super::{
-    db_err, decode, encode, schedule_key, Store, StoreError, ALARMS, ALARM_FIRINGS, OUTBOX,
-    OUTBOX_DUE, RECIPIENT_GROUPS, SCHEDULE,
+    db_err, schedule_key, Store, StoreError, ALARMS, ALARM_FIRINGS, OUTBOX, OUTBOX_DUE,
+    RECIPIENT_GROUPS, SCHEDULE,
 };
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::model::TimelineEvent;
@@ -26,7 +26,7 @@ impl Store {
             let mut alarms = txn.open_table(ALARMS).map_err(db_err)?;
             let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
             let old: Option<AlarmPolicy> = match alarms.get(p.id.as_str()).map_err(db_err)? {
-                Some(v) => Some(decode(v.value())?),
+                Some(v) => Some(self.records.decode(v.value())?),
                 None => None,
             };
             if let Some(e) = old.and_then(|o| o.entry()) {
@@ -36,7 +36,7 @@ impl Store {
                 schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
             }
             alarms
-                .insert(p.id.as_str(), encode(p).as_slice())
+                .insert(p.id.as_str(), self.records.encode(p).as_slice())
                 .map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
@@ -47,7 +47,7 @@ impl Store {
         let existed = {
             let mut alarms = txn.open_table(ALARMS).map_err(db_err)?;
             let old: Option<AlarmPolicy> = match alarms.remove(id).map_err(db_err)? {
-                Some(v) => Some(decode(v.value())?),
+                Some(v) => Some(self.records.decode(v.value())?),
                 None => None,
             };
             if let Some(e) = old.as_ref().and_then(|o| o.entry()) {
@@ -71,7 +71,7 @@ impl Store {
         let t = r.open_table(ALARMS).map_err(db_err)?;
         let mut out: Vec<AlarmPolicy> = Vec::new();
         for row in t.iter().map_err(db_err)? {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -89,7 +89,7 @@ impl Store {
         let t = r.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
         let mut out = Vec::new();
         for row in t.iter().map_err(db_err)? {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         Ok(out)
     }
@@ -98,7 +98,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(RECIPIENT_GROUPS).map_err(db_err)?;
         let v = match t.get(name).map_err(db_err)? {
-            Some(v) => Some(decode(v.value())?),
+            Some(v) => Some(self.records.decode(v.value())?),
             None => None,
         };
         Ok(v)
@@ -108,7 +108,7 @@ impl Store {
         let txn = self.write_txn()?;
         txn.open_table(RECIPIENT_GROUPS)
             .map_err(db_err)?
-            .insert(g.name.as_str(), encode(g).as_slice())
+            .insert(g.name.as_str(), self.records.encode(g).as_slice())
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
@@ -124,7 +124,7 @@ impl Store {
             let alarms = txn.open_table(ALARMS).map_err(db_err)?;
             let mut users = Vec::new();
             for row in alarms.iter().map_err(db_err)? {
-                let p: AlarmPolicy = decode(row.map_err(db_err)?.1.value())?;
+                let p: AlarmPolicy = self.records.decode(row.map_err(db_err)?.1.value())?;
                 if p.groups.iter().any(|g| g == name) {
                     users.push(p.name);
                 }
@@ -173,7 +173,7 @@ impl Store {
             }
             txn.open_table(ALARMS)
                 .map_err(db_err)?
-                .insert(policy.id.as_str(), encode(policy).as_slice())
+                .insert(policy.id.as_str(), self.records.encode(policy).as_slice())
                 .map_err(db_err)?;
             let mut last = txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
             let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
@@ -185,12 +185,14 @@ impl Store {
             for f in firings {
                 last.insert((policy.id.as_str(), f.cert_id.as_str()), now.timestamp())
                     .map_err(db_err)?;
-                super::messages::raise(&txn, &f.cert_id, false, &f.event)?;
+                super::messages::raise(&self.records, &txn, &f.cert_id, false, &f.event)?;
                 for d in &f.deliveries {
                     let mut d = d.clone();
                     d.id = next;
                     next += 1;
-                    outbox.insert(d.id, encode(&d).as_slice()).map_err(db_err)?;
+                    outbox
+                        .insert(d.id, self.records.encode(&d).as_slice())
+                        .map_err(db_err)?;
                     due.insert((d.next_attempt_at.timestamp(), d.id), ())
                         .map_err(db_err)?;
                 }
@@ -217,7 +219,7 @@ impl Store {
         {
             let id = row.map_err(db_err)?.0.value().1;
             if let Some(v) = t.get(id).map_err(db_err)? {
-                let d: Delivery = decode(v.value())?;
+                let d: Delivery = self.records.decode(v.value())?;
                 if d.state == DeliveryState::Pending {
                     out.push(d);
                 }
@@ -231,7 +233,7 @@ impl Store {
         let t = r.open_table(OUTBOX).map_err(db_err)?;
         let mut out = Vec::new();
         for row in t.iter().map_err(db_err)?.rev().take(limit) {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         Ok(out)
     }
@@ -240,7 +242,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(OUTBOX).map_err(db_err)?;
         let v = match t.get(id).map_err(db_err)? {
-            Some(v) => Some(decode(v.value())?),
+            Some(v) => Some(self.records.decode(v.value())?),
             None => None,
         };
         Ok(v)
@@ -253,7 +255,7 @@ impl Store {
             let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
             let mut due = txn.open_table(OUTBOX_DUE).map_err(db_err)?;
             let old: Option<Delivery> = match outbox.get(d.id).map_err(db_err)? {
-                Some(v) => Some(decode(v.value())?),
+                Some(v) => Some(self.records.decode(v.value())?),
                 None => None,
             };
             if let Some(old) = old.filter(|o| o.state == DeliveryState::Pending) {
@@ -264,7 +266,9 @@ impl Store {
                 due.insert((d.next_attempt_at.timestamp(), d.id), ())
                     .map_err(db_err)?;
             }
-            outbox.insert(d.id, encode(d).as_slice()).map_err(db_err)?;
+            outbox
+                .insert(d.id, self.records.encode(d).as_slice())
+                .map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
     }

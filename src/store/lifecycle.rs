@@ -1,7 +1,7 @@
 //! Reads for revocation and reissue (SPEC §6, §8): revocations, the CA's revocation list,
 //! reissues by original, and what an open reissue is to certify.
 use super::{
-    db_err, decode, Store, StoreError, CERTS, CRL, REISSUES, REISSUE_REQUESTS, REVOCATIONS,
+    db_err, Store, StoreError, CERTS, CRL, REISSUES, REISSUE_REQUESTS, REVOCATIONS,
     REVOCATIONS_OPEN,
 };
 use crate::domain::model::Certificate;
@@ -21,7 +21,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(REVOCATIONS).map_err(db_err)?;
         ids.map(|id| match t.get(id).map_err(db_err)? {
-            Some(v) => decode(v.value()).map(Some),
+            Some(v) => self.records.decode(v.value()).map(Some),
             None => Ok(None),
         })
         .collect()
@@ -39,9 +39,9 @@ impl Store {
             let Some(v) = t.get(id.as_str()).map_err(db_err)? else {
                 continue;
             };
-            let rev: Revocation = decode(v.value())?;
+            let rev: Revocation = self.records.decode(v.value())?;
             if let Some(c) = certs.get(id.as_str()).map_err(db_err)? {
-                out.push((decode(c.value())?, rev));
+                out.push((self.records.decode(c.value())?, rev));
             }
         }
         Ok(out)
@@ -59,7 +59,7 @@ impl Store {
         {
             let (k, _) = row.map_err(db_err)?;
             if let Some(c) = certs.get(k.value().1).map_err(db_err)? {
-                out.push(decode(c.value())?);
+                out.push(self.records.decode(c.value())?);
             }
         }
         Ok(out)
@@ -94,7 +94,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(REISSUE_REQUESTS).map_err(db_err)?;
         let v = match t.get(id).map_err(db_err)? {
-            Some(v) => Some(decode(v.value())?),
+            Some(v) => Some(self.records.decode(v.value())?),
             None => None,
         };
         Ok(v)
@@ -109,7 +109,7 @@ impl Store {
             .range((issuer, "")..=(issuer, "\u{10ffff}"))
             .map_err(db_err)?
         {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         Ok(out)
     }

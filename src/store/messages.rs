@@ -1,12 +1,13 @@
 //! The message center's table: messages raised in the transaction of the event they come from,
 //! read and marked read by the user.
-use super::{db_err, decode, encode, Store, StoreError, MESSAGES, MESSAGES_UNREAD};
+use super::{db_err, Store, StoreError, MESSAGES, MESSAGES_UNREAD};
 use crate::domain::message::{message_for, Message};
 use crate::domain::model::TimelineEvent;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 /// Raises the message `event` of `cert_id` is worth, if any, in `txn`.
 pub(super) fn raise(
+    records: &super::record::Records,
     txn: &redb::WriteTransaction,
     cert_id: &str,
     ignored: bool,
@@ -20,7 +21,8 @@ pub(super) fn raise(
         Some((k, _)) => k.value() + 1,
         None => 1,
     };
-    t.insert(m.id, encode(&m).as_slice()).map_err(db_err)?;
+    t.insert(m.id, records.encode(&m).as_slice())
+        .map_err(db_err)?;
     txn.open_table(MESSAGES_UNREAD)
         .map_err(db_err)?
         .insert(m.id, ())
@@ -64,14 +66,14 @@ impl Store {
             for row in unread.iter().map_err(db_err)?.rev().take(SCAN_LIMIT) {
                 let id = row.map_err(db_err)?.0.value();
                 if let Some(v) = t.get(id).map_err(db_err)? {
-                    if !take(decode(v.value())?) {
+                    if !take(self.records.decode(v.value())?) {
                         break;
                     }
                 }
             }
         } else {
             for row in t.iter().map_err(db_err)?.rev().take(SCAN_LIMIT) {
-                if !take(decode(row.map_err(db_err)?.1.value())?) {
+                if !take(self.records.decode(row.map_err(db_err)?.1.value())?) {
                     break;
                 }
             }
@@ -108,12 +110,13 @@ impl Store {
                     continue;
                 }
                 let m: Option<Message> = match t.get(k).map_err(db_err)? {
-                    Some(v) => Some(decode(v.value())?),
+                    Some(v) => Some(self.records.decode(v.value())?),
                     None => None,
                 };
                 if let Some(mut m) = m {
                     m.read = true;
-                    t.insert(k, encode(&m).as_slice()).map_err(db_err)?;
+                    t.insert(k, self.records.encode(&m).as_slice())
+                        .map_err(db_err)?;
                     changed += 1;
                 }
             }

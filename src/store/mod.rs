@@ -2,8 +2,11 @@
 //! transaction holding the record, its timeline event and the journal entry together.
 pub mod alarms;
 mod lifecycle;
+mod maintenance;
 mod messages;
 mod owner;
+mod record;
+pub use maintenance::CheckReport;
 pub mod paths;
 mod resources;
 pub mod seal;
@@ -28,7 +31,7 @@ use std::path::{Path, PathBuf};
 pub use owner::{describe_holder, holder_idle};
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -116,6 +119,11 @@ pub enum StoreError {
         path: PathBuf,
         why: String,
     },
+    /// A record whose tag does not verify or that does not decode: changed on disk.
+    Damaged {
+        table: Option<&'static str>,
+        id: Option<String>,
+    },
     Seal(SealError),
     Io(PathBuf, std::io::Error),
     Db(String),
@@ -152,6 +160,12 @@ impl std::fmt::Display for StoreError {
                 "{} is not a certdeck database: {why}; nothing in it was changed",
                 path.display()
             ),
+            StoreError::Damaged { table, id } => write!(
+                f,
+                "database damaged: {}{} does not verify (it was changed on disk); restore from backup (certdeck db check lists every damaged record)",
+                table.map(|t| format!("the {t} record")).unwrap_or_else(|| "a record".into()),
+                id.as_ref().map(|i| format!(" {i}")).unwrap_or_default()
+            ),
             StoreError::Seal(e) => write!(f, "{e}"),
             StoreError::Io(p, e) => write!(f, "{}: {e}", p.display()),
             StoreError::Db(m) => write!(f, "database error: {m}"),
@@ -161,15 +175,29 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// Names the record a damage error is about; other errors pass unchanged.
+    pub(crate) fn of(self, table: &'static str, id: impl std::fmt::Display) -> StoreError {
+        match self {
+            StoreError::Damaged { .. } => StoreError::Damaged {
+                table: Some(table),
+                id: Some(id.to_string()),
+            },
+            other => other,
+        }
+    }
+}
+
 fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
-fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+/// Records as versions up to 7 stored them (no tag): read and written by migrations only.
+fn encode_v7<T: Serialize>(v: &T) -> Vec<u8> {
     postcard::to_stdvec(v).expect("records serialise")
 }
 
-fn decode<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
+fn decode_v7<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> {
     postcard::from_bytes(b).map_err(|e| StoreError::Db(format!("corrupt record: {e}")))
 }
 
@@ -195,6 +223,7 @@ pub struct Store {
     owner: owner::OwnerFile,
     /// What the user should know about the files (modes); said once by whoever opened the store.
     warnings: Vec<String>,
+    records: record::Records,
 }
 
 impl Store {
@@ -314,7 +343,9 @@ impl Store {
             }
         }
         warnings.extend(sealer.warning.clone());
+        let records = record::Records::new(sealer.record_key.clone());
         let store = Store {
+            records,
             db,
             sealer,
             path: path.to_path_buf(),
@@ -359,6 +390,12 @@ impl Store {
             let mut meta = txn.open_table(META).map_err(db_err)?;
             let from = version.unwrap_or(0);
             migrate(&txn, from)?;
+            if (1..8).contains(&from) {
+                // v8: every record carries its tag (record.rs); older ones gain it here.
+                drop(meta);
+                record::tag_every_record(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
+            }
             if version != Some(SCHEMA_VERSION) {
                 meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
                     .map_err(db_err)?;
@@ -395,7 +432,7 @@ impl Store {
     /// Inserts an uploaded certificate, refusing a duplicate (U-6) inside the same transaction.
     pub fn insert(&self, rec: &NewRecord) -> Result<Result<(), Refusal>, StoreError> {
         let txn = self.write_txn()?;
-        let refused = InsertTables::open(&txn)?.insert(&self.sealer, rec)?;
+        let refused = InsertTables::open(&txn)?.insert(&self.sealer, &self.records, rec)?;
         if refused.is_err() {
             txn.abort().map_err(db_err)?;
         } else {
@@ -415,7 +452,7 @@ impl Store {
             let mut order: Vec<usize> = (0..recs.len()).collect();
             order.sort_unstable_by(|&a, &b| recs[a].cert.id.cmp(&recs[b].cert.id));
             for i in order {
-                if let Err(r) = tables.insert(&self.sealer, &recs[i])? {
+                if let Err(r) = tables.insert(&self.sealer, &self.records, &recs[i])? {
                     refused.push((i, r));
                 }
             }
@@ -438,7 +475,7 @@ impl Store {
             for mut chunk in chunks {
                 chunk.sort_unstable_by(|a, b| a.1.cert.id.cmp(&b.1.cert.id));
                 for (pos, rec) in &chunk {
-                    if let Err(r) = tables.insert(&self.sealer, rec)? {
+                    if let Err(r) = tables.insert(&self.sealer, &self.records, rec)? {
                         refused.push((*pos, r));
                     }
                 }
@@ -456,15 +493,24 @@ impl Store {
         let n = t.len().map_err(db_err)? as usize;
         let mut bytes = Vec::with_capacity(n * 160);
         let mut ends = Vec::with_capacity(n);
+        // Ids packed the same way, read only to name a damaged record.
+        let mut ids = String::with_capacity(n * 8);
+        let mut id_ends = Vec::with_capacity(n);
         for row in t.iter().map_err(db_err)? {
-            bytes.extend_from_slice(row.map_err(db_err)?.1.value());
+            let (k, v) = row.map_err(db_err)?;
+            bytes.extend_from_slice(v.value());
             ends.push(bytes.len());
+            ids.push_str(k.value());
+            id_ends.push(ids.len());
         }
         let decode_range = |range: std::ops::Range<usize>| -> Result<Vec<CertSummary>, StoreError> {
             range
                 .map(|i| {
                     let start = if i == 0 { 0 } else { ends[i - 1] };
-                    decode(&bytes[start..ends[i]])
+                    self.records.decode(&bytes[start..ends[i]]).map_err(|e| {
+                        let from = if i == 0 { 0 } else { id_ends[i - 1] };
+                        e.of("cert_summaries", &ids[from..id_ends[i]])
+                    })
                 })
                 .collect()
         };
@@ -500,7 +546,7 @@ impl Store {
         let meta = r.open_table(META).map_err(db_err)?;
         let v = meta.get("managed_zones").map_err(db_err)?;
         match v {
-            Some(v) => decode(v.value()),
+            Some(v) => self.records.decode(v.value()),
             None => Ok(Vec::new()),
         }
     }
@@ -509,7 +555,7 @@ impl Store {
         let txn = self.write_txn()?;
         txn.open_table(META)
             .map_err(db_err)?
-            .insert("managed_zones", encode(&zones).as_slice())
+            .insert("managed_zones", self.records.encode(&zones).as_slice())
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
@@ -540,10 +586,16 @@ impl Store {
         let meta = r.open_table(META).map_err(db_err)?;
         let secrets = r.open_table(SECRETS).map_err(db_err)?;
         let get = |k: String| -> Result<Option<Vec<u8>>, StoreError> {
-            Ok(meta
-                .get(k.as_str())
-                .map_err(db_err)?
-                .map(|v| v.value().to_vec()))
+            match meta.get(k.as_str()).map_err(db_err)? {
+                Some(v) => match self.records.verified(v.value()) {
+                    Some(der) => Ok(Some(der.to_vec())),
+                    None => Err(StoreError::Damaged {
+                        table: Some("meta"),
+                        id: Some(k),
+                    }),
+                },
+                None => Ok(None),
+            }
         };
         let key = |k: String| -> Result<Option<String>, StoreError> {
             match secrets.get(k.as_str()).map_err(db_err)? {
@@ -576,11 +628,14 @@ impl Store {
         let txn = self.write_txn()?;
         {
             let mut meta = txn.open_table(META).map_err(db_err)?;
-            meta.insert(format!("ca:{name}:root").as_str(), m.root_der.as_slice())
-                .map_err(db_err)?;
+            meta.insert(
+                format!("ca:{name}:root").as_str(),
+                self.records.tagged(&m.root_der).as_slice(),
+            )
+            .map_err(db_err)?;
             meta.insert(
                 format!("ca:{name}:issuing").as_str(),
-                m.issuing_der.as_slice(),
+                self.records.tagged(&m.issuing_der).as_slice(),
             )
             .map_err(db_err)?;
             let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
@@ -607,13 +662,13 @@ impl Store {
             let Some(c) = certs.get(k.value()).map_err(db_err)? else {
                 continue;
             };
-            let cert: Certificate = decode(c.value())?;
+            let cert: Certificate = self.records.decode(c.value())?;
             if matches!(
                 cert.status,
                 crate::domain::model::Status::Validating
                     | crate::domain::model::Status::AwaitingLetter
             ) {
-                out.push((cert, decode(v.value())?));
+                out.push((cert, self.records.decode(v.value())?));
             }
         }
         Ok(out)
@@ -638,7 +693,11 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(ORDERS).map_err(db_err)?;
         ids.map(|id| match t.get(id).map_err(db_err)? {
-            Some(v) => decode(v.value()).map(Some),
+            Some(v) => self
+                .records
+                .decode(v.value())
+                .map(Some)
+                .map_err(|e| e.of("orders", id)),
             None => Ok(None),
         })
         .collect()
@@ -654,17 +713,17 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let txn = self.write_txn()?;
         {
-            if post_in(&txn, payment)?.is_none() {
+            if post_in(&self.records, &txn, payment)?.is_none() {
                 txn.abort().map_err(db_err)?;
                 return Ok(false);
             }
             let id = rec.cert.id.as_str();
             txn.open_table(ORDERS)
                 .map_err(db_err)?
-                .insert(id, encode(order).as_slice())
+                .insert(id, self.records.encode(order).as_slice())
                 .map_err(db_err)?;
             let mut tables = InsertTables::open(&txn)?;
-            if let Err(r) = tables.insert(&self.sealer, rec)? {
+            if let Err(r) = tables.insert(&self.sealer, &self.records, rec)? {
                 return Err(StoreError::Db(format!("order record refused: {r}")));
             }
             for e in all_entries(&rec.cert, Some(order), None) {
@@ -681,7 +740,7 @@ impl Store {
     pub fn balance(&self) -> Result<Money, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let meta = r.open_table(META).map_err(db_err)?;
-        read_balance(&meta)
+        read_balance(&self.records, &meta)
     }
 
     /// The latest `limit` ledger entries, newest first.
@@ -690,7 +749,7 @@ impl Store {
         let t = r.open_table(LEDGER).map_err(db_err)?;
         let mut out = Vec::new();
         for row in t.iter().map_err(db_err)?.rev().take(limit) {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         Ok(out)
     }
@@ -699,7 +758,7 @@ impl Store {
     /// the balance does not cover (AR-4); nothing is written.
     pub fn post(&self, entry: &LedgerEntry) -> Result<Option<Money>, StoreError> {
         let txn = self.write_txn()?;
-        let Some(next) = post_in(&txn, entry)? else {
+        let Some(next) = post_in(&self.records, &txn, entry)? else {
             txn.abort().map_err(db_err)?;
             return Ok(None);
         };
@@ -796,16 +855,16 @@ impl Store {
                     || effect.revocation.is_some()
                 {
                     let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
-                        Some(v) => Some(decode(v.value())?),
+                        Some(v) => Some(self.records.decode(v.value())?),
                         None => None,
                     };
                     let old_order: Option<OrderInfo> = match orders.get(id).map_err(db_err)? {
-                        Some(v) => Some(decode(v.value())?),
+                        Some(v) => Some(self.records.decode(v.value())?),
                         None => None,
                     };
                     let old_revocation: Option<Revocation> =
                         match revocations.get(id).map_err(db_err)? {
-                            Some(v) => Some(decode(v.value())?),
+                            Some(v) => Some(self.records.decode(v.value())?),
                             None => None,
                         };
                     if let Some(old) = &old {
@@ -816,10 +875,10 @@ impl Store {
                     let cert = effect.updated.as_ref().or(old.as_ref());
                     if let Some(updated) = &effect.updated {
                         certs
-                            .insert(id, encode(updated).as_slice())
+                            .insert(id, self.records.encode(updated).as_slice())
                             .map_err(db_err)?;
                         summaries
-                            .insert(id, encode(&updated.summary()).as_slice())
+                            .insert(id, self.records.encode(&updated.summary()).as_slice())
                             .map_err(db_err)?;
                         if let Some(x) = &updated.x509 {
                             fingerprints
@@ -829,12 +888,14 @@ impl Store {
                     }
                     let order = effect.updated_order.as_ref().or(old_order.as_ref());
                     if let Some(o) = &effect.updated_order {
-                        orders.insert(id, encode(o).as_slice()).map_err(db_err)?;
+                        orders
+                            .insert(id, self.records.encode(o).as_slice())
+                            .map_err(db_err)?;
                     }
                     let revocation = effect.revocation.as_ref().or(old_revocation.as_ref());
                     if let Some(r) = &effect.revocation {
                         revocations
-                            .insert(id, encode(r).as_slice())
+                            .insert(id, self.records.encode(r).as_slice())
                             .map_err(db_err)?;
                         let mut open = txn.open_table(REVOCATIONS_OPEN).map_err(db_err)?;
                         if r.is_open() {
@@ -852,16 +913,16 @@ impl Store {
                 for other in &effect.others {
                     let oid = other.id.as_str();
                     let old: Option<Certificate> = match certs.get(oid).map_err(db_err)? {
-                        Some(v) => Some(decode(v.value())?),
+                        Some(v) => Some(self.records.decode(v.value())?),
                         None => None,
                     };
                     let order: Option<OrderInfo> = match orders.get(oid).map_err(db_err)? {
-                        Some(v) => Some(decode(v.value())?),
+                        Some(v) => Some(self.records.decode(v.value())?),
                         None => None,
                     };
                     let revocation: Option<Revocation> =
                         match revocations.get(oid).map_err(db_err)? {
-                            Some(v) => Some(decode(v.value())?),
+                            Some(v) => Some(self.records.decode(v.value())?),
                             None => None,
                         };
                     if let Some(old) = &old {
@@ -870,25 +931,28 @@ impl Store {
                         }
                     }
                     certs
-                        .insert(oid, encode(other).as_slice())
+                        .insert(oid, self.records.encode(other).as_slice())
                         .map_err(db_err)?;
                     summaries
-                        .insert(oid, encode(&other.summary()).as_slice())
+                        .insert(oid, self.records.encode(&other.summary()).as_slice())
                         .map_err(db_err)?;
                     for e in all_entries(other, order.as_ref(), revocation.as_ref()) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                     }
                     let next = next_event_index(&timeline, oid)?;
                     timeline
-                        .insert((oid, next), encode(&effect.event).as_slice())
+                        .insert((oid, next), self.records.encode(&effect.event).as_slice())
                         .map_err(db_err)?;
-                    messages::raise(&txn, oid, other.ignored, &effect.event)?;
+                    messages::raise(&self.records, &txn, oid, other.ignored, &effect.event)?;
                 }
                 if !effect.crl.is_empty() {
                     let mut crl = txn.open_table(CRL).map_err(db_err)?;
                     for e in &effect.crl {
-                        crl.insert((e.issuer.as_str(), e.serial.as_str()), encode(e).as_slice())
-                            .map_err(db_err)?;
+                        crl.insert(
+                            (e.issuer.as_str(), e.serial.as_str()),
+                            self.records.encode(e).as_slice(),
+                        )
+                        .map_err(db_err)?;
                     }
                 }
                 if let Some(doc) = &effect.revocation_document {
@@ -899,7 +963,7 @@ impl Store {
                 }
                 if let Some(new) = &effect.new_order {
                     if let Some(payment) = &new.payment {
-                        if post_in(&txn, payment)?.is_none() {
+                        if post_in(&self.records, &txn, payment)?.is_none() {
                             return Err(StoreError::Db(
                                 "the balance changed under a renewal; retried at the next tick"
                                     .into(),
@@ -908,16 +972,16 @@ impl Store {
                     }
                     let nid = new.cert.id.as_str();
                     certs
-                        .insert(nid, encode(&new.cert).as_slice())
+                        .insert(nid, self.records.encode(&new.cert).as_slice())
                         .map_err(db_err)?;
                     summaries
-                        .insert(nid, encode(&new.cert.summary()).as_slice())
+                        .insert(nid, self.records.encode(&new.cert.summary()).as_slice())
                         .map_err(db_err)?;
                     orders
-                        .insert(nid, encode(&new.order).as_slice())
+                        .insert(nid, self.records.encode(&new.order).as_slice())
                         .map_err(db_err)?;
                     timeline
-                        .insert((nid, 0), encode(&new.event).as_slice())
+                        .insert((nid, 0), self.records.encode(&new.event).as_slice())
                         .map_err(db_err)?;
                     for e in all_entries(&new.cert, Some(&new.order), None) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
@@ -934,7 +998,7 @@ impl Store {
                     if let Some(req) = &new.reissue {
                         txn.open_table(REISSUE_REQUESTS)
                             .map_err(db_err)?
-                            .insert(nid, encode(req).as_slice())
+                            .insert(nid, self.records.encode(req).as_slice())
                             .map_err(db_err)?;
                     }
                     if let Some(old) = &new.cert.renewed_from {
@@ -970,15 +1034,15 @@ impl Store {
                 }
                 let next = next_event_index(&timeline, id)?;
                 timeline
-                    .insert((id, next), encode(&effect.event).as_slice())
+                    .insert((id, next), self.records.encode(&effect.event).as_slice())
                     .map_err(db_err)?;
                 let ignored = effect.updated.as_ref().is_some_and(|c| c.ignored)
                     || (effect.updated.is_none()
                         && match certs.get(id).map_err(db_err)? {
-                            Some(v) => decode::<Certificate>(v.value())?.ignored,
+                            Some(v) => self.records.decode::<Certificate>(v.value())?.ignored,
                             None => false,
                         });
-                messages::raise(&txn, id, ignored, &effect.event)?;
+                messages::raise(&self.records, &txn, id, ignored, &effect.event)?;
                 applied += 1;
             }
         }
@@ -1007,7 +1071,9 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(CERTS).map_err(db_err)?;
         let v = t.get(id).map_err(db_err)?;
-        v.map(|v| decode(v.value())).transpose()
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of("certs", id))
     }
 
     /// Several records in one read transaction, in the order asked (`None` where missing).
@@ -1018,7 +1084,11 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(CERTS).map_err(db_err)?;
         ids.map(|id| match t.get(id).map_err(db_err)? {
-            Some(v) => decode(v.value()).map(Some),
+            Some(v) => self
+                .records
+                .decode(v.value())
+                .map(Some)
+                .map_err(|e| e.of("certs", id)),
             None => Ok(None),
         })
         .collect()
@@ -1036,8 +1106,12 @@ impl Store {
         let t = r.open_table(TIMELINE).map_err(db_err)?;
         let mut out = Vec::new();
         for row in t.range((id, 0)..=(id, u64::MAX)).map_err(db_err)? {
-            let (_, v) = row.map_err(db_err)?;
-            out.push(decode(v.value())?);
+            let (k, v) = row.map_err(db_err)?;
+            out.push(
+                self.records
+                    .decode(v.value())
+                    .map_err(|e| e.of("timeline", format!("{id}/{}", k.value().1)))?,
+            );
         }
         Ok(out)
     }
@@ -1065,7 +1139,7 @@ impl Store {
         let existed = {
             let mut certs = txn.open_table(CERTS).map_err(db_err)?;
             let old: Option<Certificate> = match certs.remove(id).map_err(db_err)? {
-                Some(v) => Some(decode(v.value())?),
+                Some(v) => Some(self.records.decode(v.value())?),
                 None => None,
             };
             if let Some(old) = &old {
@@ -1099,7 +1173,7 @@ impl Store {
                     .remove(id)
                     .map_err(db_err)?
                 {
-                    Some(v) => Some(decode(v.value())?),
+                    Some(v) => Some(self.records.decode(v.value())?),
                     None => None,
                 };
                 txn.open_table(REVOCATIONS_OPEN)
@@ -1134,13 +1208,13 @@ impl Store {
                     .remove(id)
                     .map_err(db_err)?
                 {
-                    Some(v) => Some(decode(v.value())?),
+                    Some(v) => Some(self.records.decode(v.value())?),
                     None => None,
                 };
                 for e in all_entries(old, order.as_ref(), revocation.as_ref()) {
                     schedule.remove(schedule_key(&e)).map_err(db_err)?;
                 }
-                append_journal(&txn, id, event)?;
+                append_journal(&self.records, &txn, id, event)?;
             }
             old.is_some()
         };
@@ -1175,6 +1249,7 @@ impl<'txn> InsertTables<'txn> {
     fn insert(
         &mut self,
         sealer: &Sealer,
+        records: &record::Records,
         rec: &NewRecord,
     ) -> Result<Result<(), Refusal>, StoreError> {
         let id = rec.cert.id.as_str();
@@ -1195,10 +1270,10 @@ impl<'txn> InsertTables<'txn> {
             self.fingerprints.insert(fp, id).map_err(db_err)?;
         }
         self.certs
-            .insert(id, encode(&rec.cert).as_slice())
+            .insert(id, records.encode(&rec.cert).as_slice())
             .map_err(db_err)?;
         self.summaries
-            .insert(id, encode(&rec.cert.summary()).as_slice())
+            .insert(id, records.encode(&rec.cert.summary()).as_slice())
             .map_err(db_err)?;
         for (which, pem) in [
             ("key", &rec.secrets.key_pem),
@@ -1221,7 +1296,7 @@ impl<'txn> InsertTables<'txn> {
             None => 0,
         };
         self.timeline
-            .insert((id, next), encode(&rec.event).as_slice())
+            .insert((id, next), records.encode(&rec.event).as_slice())
             .map_err(db_err)?;
         for e in entries_for(&rec.cert) {
             self.schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
@@ -1248,6 +1323,7 @@ fn next_event_index(
 }
 
 fn append_journal(
+    records: &record::Records,
     txn: &redb::WriteTransaction,
     id: &str,
     event: &TimelineEvent,
@@ -1257,7 +1333,7 @@ fn append_journal(
         Some((k, _)) => k.value() + 1,
         None => 0,
     };
-    t.insert(next, encode(&(id, event)).as_slice())
+    t.insert(next, records.encode(&(id, event)).as_slice())
         .map_err(db_err)?;
     Ok(())
 }
@@ -1282,7 +1358,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
             let mut open = txn.open_table(REVOCATIONS_OPEN).map_err(db_err)?;
             for row in revocations.iter().map_err(db_err)? {
                 let (k, v) = row.map_err(db_err)?;
-                if decode::<Revocation>(v.value())?.is_open() {
+                if decode_v7::<Revocation>(v.value())?.is_open() {
                     open.insert(k.value(), ()).map_err(db_err)?;
                 }
             }
@@ -1290,7 +1366,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         let messages = txn.open_table(MESSAGES).map_err(db_err)?;
         let mut unread = txn.open_table(MESSAGES_UNREAD).map_err(db_err)?;
         for row in messages.iter().map_err(db_err)? {
-            let m: crate::domain::message::Message = decode(row.map_err(db_err)?.1.value())?;
+            let m: crate::domain::message::Message = decode_v7(row.map_err(db_err)?.1.value())?;
             if !m.read {
                 unread.insert(m.id, ()).map_err(db_err)?;
             }
@@ -1313,7 +1389,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
             let certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut renewals = txn.open_table(RENEWALS).map_err(db_err)?;
             for row in certs.iter().map_err(db_err)? {
-                let cert: Certificate = decode(row.map_err(db_err)?.1.value())?;
+                let cert: Certificate = decode_v7(row.map_err(db_err)?.1.value())?;
                 if let Some(old) = &cert.renewed_from {
                     renewals
                         .insert((old.as_str(), cert.id.as_str()), ())
@@ -1348,7 +1424,7 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
         let certs = txn.open_table(CERTS).map_err(db_err)?;
         let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
         for row in certs.iter().map_err(db_err)? {
-            let cert: Certificate = decode(row.map_err(db_err)?.1.value())?;
+            let cert: Certificate = decode_v7(row.map_err(db_err)?.1.value())?;
             for e in entries_for(&cert) {
                 schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
             }
@@ -1358,13 +1434,20 @@ fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
 }
 
 fn read_balance(
+    records: &record::Records,
     meta: &impl ReadableTable<&'static str, &'static [u8]>,
 ) -> Result<Money, StoreError> {
+    let damaged = || StoreError::Damaged {
+        table: Some("meta"),
+        id: Some("balance_cents".into()),
+    };
     Ok(Money(match meta.get("balance_cents").map_err(db_err)? {
         Some(v) => i64::from_le_bytes(
-            v.value()
+            records
+                .verified(v.value())
+                .ok_or_else(damaged)?
                 .try_into()
-                .map_err(|_| StoreError::Db("corrupt balance".into()))?,
+                .map_err(|_| damaged())?,
         ),
         None => 0,
     }))
@@ -1372,20 +1455,27 @@ fn read_balance(
 
 /// Posts a ledger entry and moves the balance inside `txn`. `None`: a deduction the balance does
 /// not cover (AR-4); nothing was written and the caller aborts.
-fn post_in(txn: &redb::WriteTransaction, entry: &LedgerEntry) -> Result<Option<Money>, StoreError> {
+fn post_in(
+    records: &record::Records,
+    txn: &redb::WriteTransaction,
+    entry: &LedgerEntry,
+) -> Result<Option<Money>, StoreError> {
     let mut meta = txn.open_table(META).map_err(db_err)?;
-    let Some(next) = account::apply(read_balance(&meta)?, entry) else {
+    let Some(next) = account::apply(read_balance(records, &meta)?, entry) else {
         return Ok(None);
     };
-    meta.insert("balance_cents", next.0.to_le_bytes().as_slice())
-        .map_err(db_err)?;
+    meta.insert(
+        "balance_cents",
+        records.tagged(&next.0.to_le_bytes()).as_slice(),
+    )
+    .map_err(db_err)?;
     let mut ledger = txn.open_table(LEDGER).map_err(db_err)?;
     let seq = match ledger.last().map_err(db_err)? {
         Some((k, _)) => k.value() + 1,
         None => 0,
     };
     ledger
-        .insert(seq, encode(entry).as_slice())
+        .insert(seq, records.encode(entry).as_slice())
         .map_err(db_err)?;
     Ok(Some(next))
 }

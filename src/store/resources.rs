@@ -2,8 +2,8 @@
 //! every deployment with its steps. A deployment's record, the holder change and the
 //! certificate's timeline event are written in one transaction.
 use super::{
-    db_err, decode, encode, next_event_index, Store, StoreError, CERT_RESOURCES, DEPLOYED,
-    DEPLOY_LOG, RESOURCES, TIMELINE,
+    db_err, next_event_index, Store, StoreError, CERT_RESOURCES, DEPLOYED, DEPLOY_LOG, RESOURCES,
+    TIMELINE,
 };
 use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::{Field, Refusal};
@@ -18,7 +18,7 @@ impl Store {
         {
             let mut t = txn.open_table(RESOURCES).map_err(db_err)?;
             for row in t.iter().map_err(db_err)? {
-                let other: Resource = decode(row.map_err(db_err)?.1.value())?;
+                let other: Resource = self.records.decode(row.map_err(db_err)?.1.value())?;
                 if other.name == r.name && other.id != r.id {
                     return Ok(Err(Refusal::new(
                         "RESOURCE",
@@ -27,7 +27,7 @@ impl Store {
                     )));
                 }
             }
-            t.insert(r.id.as_str(), encode(r).as_slice())
+            t.insert(r.id.as_str(), self.records.encode(r).as_slice())
                 .map_err(db_err)?;
         }
         txn.commit().map_err(db_err)?;
@@ -39,7 +39,7 @@ impl Store {
         let t = r.open_table(RESOURCES).map_err(db_err)?;
         let mut out: Vec<Resource> = Vec::new();
         for row in t.iter().map_err(db_err)? {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -130,7 +130,7 @@ impl Store {
             .rev()
             .take(limit)
         {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         Ok(out)
     }
@@ -154,7 +154,7 @@ impl Store {
                 Some(row) => row.map_err(db_err)?.0.value().1 + 1,
                 None => 0,
             };
-            log.insert((rid, next), encode(rec).as_slice())
+            log.insert((rid, next), self.records.encode(rec).as_slice())
                 .map_err(db_err)?;
             txn.open_table(super::DEPLOY_JOURNAL)
                 .map_err(db_err)?
@@ -178,9 +178,9 @@ impl Store {
             let id = rec.cert_id.as_str();
             let n = next_event_index(&timeline, id)?;
             timeline
-                .insert((id, n), encode(event).as_slice())
+                .insert((id, n), self.records.encode(event).as_slice())
                 .map_err(db_err)?;
-            super::messages::raise(&txn, id, false, event)?;
+            super::messages::raise(&self.records, &txn, id, false, event)?;
         }
         txn.commit().map_err(db_err)
     }
@@ -211,7 +211,7 @@ impl Store {
             let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
             let old: Option<crate::domain::rules::hosting::Hosting> =
                 match hostings.get(h.id.as_str()).map_err(db_err)? {
-                    Some(v) => Some(decode(v.value())?),
+                    Some(v) => Some(self.records.decode(v.value())?),
                     None => None,
                 };
             if let Some(e) = old.as_ref().and_then(|o| o.entry()) {
@@ -224,17 +224,17 @@ impl Store {
                 schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
             }
             hostings
-                .insert(h.id.as_str(), encode(h).as_slice())
+                .insert(h.id.as_str(), self.records.encode(h).as_slice())
                 .map_err(db_err)?;
             let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
             let id = h.old_cert.as_str();
             let n = next_event_index(&timeline, id)?;
             timeline
-                .insert((id, n), encode(event).as_slice())
+                .insert((id, n), self.records.encode(event).as_slice())
                 .map_err(db_err)?;
             // H-6: hosting messages can be switched off per hosting.
             if h.notify {
-                super::messages::raise(&txn, id, false, event)?;
+                super::messages::raise(&self.records, &txn, id, false, event)?;
             }
         }
         txn.commit().map_err(db_err)
@@ -245,7 +245,7 @@ impl Store {
         let t = r.open_table(super::HOSTINGS).map_err(db_err)?;
         let mut out: Vec<crate::domain::rules::hosting::Hosting> = Vec::new();
         for row in t.iter().map_err(db_err)? {
-            out.push(decode(row.map_err(db_err)?.1.value())?);
+            out.push(self.records.decode(row.map_err(db_err)?.1.value())?);
         }
         out.sort_by_key(|h| h.replace_at);
         Ok(out)
@@ -258,7 +258,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(super::HOSTINGS).map_err(db_err)?;
         let v = match t.get(id).map_err(db_err)? {
-            Some(v) => Some(decode(v.value())?),
+            Some(v) => Some(self.records.decode(v.value())?),
             None => None,
         };
         Ok(v)
@@ -297,7 +297,7 @@ impl Store {
         let txn = self.write_txn()?;
         txn.open_table(super::DEPLOY_JOURNAL)
             .map_err(db_err)?
-            .insert(resource_id, encode(journal).as_slice())
+            .insert(resource_id, self.records.encode(journal).as_slice())
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
@@ -311,7 +311,7 @@ impl Store {
         let mut out = Vec::new();
         for row in t.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
-            out.push((k.value().to_string(), decode(v.value())?));
+            out.push((k.value().to_string(), self.records.decode(v.value())?));
         }
         Ok(out)
     }

@@ -15,6 +15,8 @@ pub struct Sealer {
     pub key_path: PathBuf,
     /// Said once when the key file is readable by others (it is not changed behind the user).
     pub warning: Option<String>,
+    /// The key that authenticates every stored record (derived, never the sealing key itself).
+    pub record_key: ring::hmac::Key,
 }
 
 /// A key file is 64 hex characters and a newline; anything much larger is not one.
@@ -92,11 +94,17 @@ impl Sealer {
             .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("checked hex"))
             .collect();
         let unbound = UnboundKey::new(&CHACHA20_POLY1305, &raw).expect("32-byte key");
+        let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &raw);
+        let record_key = ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            ring::hmac::sign(&derive, b"certdeck record authentication v1").as_ref(),
+        );
         Ok(Some(Sealer {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
             key_path: key_path.to_path_buf(),
             warning,
+            record_key,
         }))
     }
 

@@ -1,7 +1,7 @@
 //! Records as schema v6 stored them, frozen: read only by the v6 → v7 migration. postcard is not
 //! self-describing, so a record whose shape changed is decoded with its old shape and rewritten.
 //! v7 added recipient groups to policies and a CA file to SMTP settings.
-use super::{db_err, decode, encode, StoreError, ALARMS, OUTBOX};
+use super::{db_err, decode_v7, encode_v7, StoreError, ALARMS, OUTBOX};
 use crate::domain::delivery::{Delivery, DeliveryState};
 use crate::domain::rules::alarm::{
     AlarmPolicy, Channel, Frequency, Objects, Recipient, Smtp, SmtpSecurity, WebhookStyle,
@@ -118,7 +118,7 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     let mut alarms = txn.open_table(ALARMS).map_err(db_err)?;
     let mut old = Vec::new();
     for row in alarms.iter().map_err(db_err)? {
-        old.push(decode::<AlarmPolicyV6>(row.map_err(db_err)?.1.value())?);
+        old.push(decode_v7::<AlarmPolicyV6>(row.map_err(db_err)?.1.value())?);
     }
     for p in old {
         let new = AlarmPolicy {
@@ -139,13 +139,13 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
             groups: Vec::new(),
         };
         alarms
-            .insert(new.id.as_str(), encode(&new).as_slice())
+            .insert(new.id.as_str(), encode_v7(&new).as_slice())
             .map_err(db_err)?;
     }
     let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
     let mut old = Vec::new();
     for row in outbox.iter().map_err(db_err)? {
-        old.push(decode::<DeliveryV6>(row.map_err(db_err)?.1.value())?);
+        old.push(decode_v7::<DeliveryV6>(row.map_err(db_err)?.1.value())?);
     }
     for d in old {
         let new = Delivery {
@@ -163,7 +163,7 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
             delivered_at: d.delivered_at,
         };
         outbox
-            .insert(new.id, encode(&new).as_slice())
+            .insert(new.id, encode_v7(&new).as_slice())
             .map_err(db_err)?;
     }
     Ok(())
@@ -222,7 +222,7 @@ mod tests {
             };
             txn.open_table(ALARMS)
                 .unwrap()
-                .insert("p1", encode(&policy).as_slice())
+                .insert("p1", encode_v7(&policy).as_slice())
                 .unwrap();
             let delivery = DeliveryV6 {
                 id: 1,
@@ -240,7 +240,7 @@ mod tests {
             };
             txn.open_table(OUTBOX)
                 .unwrap()
-                .insert(1, encode(&delivery).as_slice())
+                .insert(1, encode_v7(&delivery).as_slice())
                 .unwrap();
             txn.open_table(OUTBOX_DUE)
                 .unwrap()
@@ -257,7 +257,7 @@ mod tests {
                     text: format!("message {id}"),
                     read,
                 };
-                messages.insert(id, encode(&m).as_slice()).unwrap();
+                messages.insert(id, encode_v7(&m).as_slice()).unwrap();
             }
             drop(messages);
             txn.open_table(META)

@@ -1,0 +1,52 @@
+//! The last line of defence: a panic that reaches `main`. A closed pipe (`certdeck list | head`)
+//! ends the program quietly; a panic of the storage library on a damaged page becomes "database
+//! damaged" with exit 3; anything else is reported as the bug it is.
+use std::sync::Mutex;
+
+/// Where the last panic happened, and its message.
+static LAST: Mutex<Option<(String, String)>> = Mutex::new(None);
+
+fn is_broken_pipe(message: &str) -> bool {
+    message.contains("failed printing to std") && message.contains("Broken pipe")
+}
+
+fn is_storage(file: &str) -> bool {
+    file.contains("/redb-")
+}
+
+/// Keeps the default report for real bugs, and silences the two cases `exit_code` explains.
+pub fn install_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let file = info
+            .location()
+            .map(|l| l.file().to_string())
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let quiet = is_broken_pipe(&message) || is_storage(&file);
+        if let Ok(mut last) = LAST.lock() {
+            *last = Some((file, message));
+        }
+        if !quiet {
+            default(info);
+        }
+    }));
+}
+
+/// The exit code for a panic caught in `main`, after saying what it means.
+pub fn exit_code() -> i32 {
+    let last = LAST.lock().ok().and_then(|l| l.clone());
+    match last {
+        Some((_, message)) if is_broken_pipe(&message) => 0,
+        Some((file, _)) if is_storage(&file) => {
+            eprintln!("certdeck: database damaged: the storage library failed on a damaged page; restore from backup (certdeck db check lists what it can read)");
+            super::EXIT_UNAVAILABLE
+        }
+        _ => 101,
+    }
+}
