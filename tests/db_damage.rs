@@ -146,3 +146,24 @@ fn db_backup_writes_a_verified_copy_that_opens_and_never_overwrites() {
     assert_eq!(code, 3, "{v}");
     assert!(!env.path("second.redb").exists());
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let env = Env::new();
+    stored(&env, "piped.example");
+    for args in [&["list"][..], &["show", "--help"][..], &["db", "check"][..]] {
+        // `certdeck list | head -0`: the reader is gone before the first write.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .command()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}

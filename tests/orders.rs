@@ -365,3 +365,29 @@ fn prices_come_from_the_price_table_when_set() {
     );
     assert_eq!(env.json(&["account"]).1["balance"], "50.50");
 }
+
+#[test]
+fn a_tick_far_in_the_future_with_an_order_due_reports_instead_of_panicking() {
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "far.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let out = env.run(&["tick", "--now", "9999-06-01T00:00:00Z", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = t.to_string();
+    assert!(failed.contains("after 9999-12-31"), "{failed}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -154,6 +154,12 @@ impl CaBackend for SandboxCa {
         if req.domains.is_empty() {
             return Err("no domains to issue for".into());
         }
+        if req.not_after.timestamp() > crate::domain::time::LAST_X509_SECOND {
+            return Err(format!(
+                "the validity would end {}, after 9999-12-31, the last date a certificate can carry",
+                req.not_after.format("%Y-%m-%d")
+            ));
+        }
         let domains: Vec<&str> = req.domains.iter().map(String::as_str).collect();
         let (issuing, root) = match req.standard {
             Standard::Sm2 => (&self.sm2_issuing, &self.sm2_root_der),

@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
     if a.json {
         println!(
             "{}",
-            serde_json::json!({"now": engine.clock().now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "fired": report.fired, "dropped": report.dropped})
+            serde_json::json!({"now": engine.clock().now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "fired": report.fired, "failed": report.failed, "dropped": report.dropped})
         );
     } else {
         println!(
@@ -88,6 +88,17 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
         for f in &report.fired {
             println!(
                 "{}  {:<8}  {:<8}  {}",
+                f.due.format("%Y-%m-%d %H:%M"),
+                f.kind.as_str(),
+                f.cert_id,
+                f.message
+            );
+        }
+        // Work that could not run stays scheduled and is tried again; the timer's journal
+        // shows why.
+        for f in &report.failed {
+            eprintln!(
+                "certdeck: {}  {}  {}: not done, tried again next tick: {}",
                 f.due.format("%Y-%m-%d %H:%M"),
                 f.kind.as_str(),
                 f.cert_id,

@@ -70,8 +70,12 @@ impl GenKey {
     }
 }
 
+/// X.509 times end at 9999-12-31 23:59:59 UTC (RFC 5280 4.1.2.5 names it "no well-defined
+/// expiration"); a later instant is given as that one instead of panicking.
 fn to_time(t: Timestamp) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp(t.timestamp()).expect("timestamp in range")
+    let last = crate::domain::time::LAST_X509_SECOND;
+    time::OffsetDateTime::from_unix_timestamp(t.timestamp().clamp(0, last))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 fn dn(cn: &str, org: &str) -> DistinguishedName {

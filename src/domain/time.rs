@@ -2,6 +2,9 @@ use chrono::{DateTime, Duration, Utc};
 
 pub type Timestamp = DateTime<Utc>;
 
+/// 9999-12-31T23:59:59Z in Unix seconds: the last instant an X.509 certificate can carry.
+pub const LAST_X509_SECOND: i64 = 253_402_300_799;
+
 /// Whole days left until `not_after`, rounded down (so an expired certificate has a negative count).
 pub fn days_left(not_after: Timestamp, now: Timestamp) -> i64 {
     (not_after - now).num_seconds().div_euclid(86_400)
@@ -31,6 +34,16 @@ pub fn parse_step(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_x509_second_is_the_end_of_9999() {
+        assert_eq!(
+            chrono::DateTime::from_timestamp(LAST_X509_SECOND, 0)
+                .unwrap()
+                .to_rfc3339(),
+            "9999-12-31T23:59:59+00:00"
+        );
+    }
     use chrono::TimeZone;
 
     #[test]
