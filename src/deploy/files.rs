@@ -97,13 +97,27 @@ pub struct Before {
 }
 
 /// Keeps the current file of each target at its backup path (a copy with the same owner and
-/// mode, written whole), so the live file is never missing.
+/// mode, written whole), so the live file is never missing. A target that is a symbolic link
+/// (Let's Encrypt's `live/` files) is kept as the same link, so a rollback puts the link back,
+/// not a plain copy of what it pointed to.
 pub fn back_up(targets: &[TargetFile]) -> std::io::Result<Vec<Before>> {
     use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
     for t in targets {
-        match std::fs::metadata(&t.path) {
-            Ok(meta) => {
+        match std::fs::symlink_metadata(&t.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let points_to = std::fs::read_link(&t.path)?;
+                let tmp = tmp_path(&backup_path(&t.path));
+                let _ = std::fs::remove_file(&tmp);
+                std::os::unix::fs::symlink(&points_to, &tmp)?;
+                std::fs::rename(&tmp, backup_path(&t.path))?;
+                out.push(Before {
+                    path: t.path.clone(),
+                    existed: true,
+                });
+            }
+            Ok(_) => {
+                let meta = std::fs::metadata(&t.path)?;
                 let old = TargetFile {
                     part: t.part,
                     path: backup_path(&t.path),
@@ -124,6 +138,37 @@ pub fn back_up(targets: &[TargetFile]) -> std::io::Result<Vec<Before>> {
         }
     }
     Ok(out)
+}
+
+/// Two targets that are one file on disk (`a/sub/../b` and `a/b`, or a directory reached
+/// through a symbolic link): their parent directories are resolved before they are compared.
+pub fn same_file_twice(targets: &[TargetFile]) -> Option<(PathBuf, PathBuf)> {
+    let resolved: Vec<PathBuf> = targets
+        .iter()
+        .map(|t| {
+            let parent = t.path.parent().unwrap_or(Path::new("/"));
+            std::fs::canonicalize(parent)
+                .map(|p| p.join(t.path.file_name().unwrap_or_default()))
+                .unwrap_or_else(|_| t.path.clone())
+        })
+        .collect();
+    for i in 0..resolved.len() {
+        for j in i + 1..resolved.len() {
+            if resolved[i] == resolved[j] {
+                return Some((targets[i].path.clone(), targets[j].path.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// After a deployment that failed before it wrote `befores[written..]`: the backups of those
+/// targets are dropped (the live files were never touched) and only the written ones restored.
+pub fn restore_written(before: &[Before], written: usize) -> Result<(), String> {
+    for b in before.iter().skip(written).filter(|b| b.existed) {
+        let _ = std::fs::remove_file(backup_path(&b.path));
+    }
+    restore(&before[..written.min(before.len())])
 }
 
 /// Puts every backed-up file back (each by one rename) and removes files that did not exist.

@@ -85,6 +85,15 @@ pub fn deploy(
             return record(run, DeployOutcome::Refused { reason: e }, None);
         }
     };
+    if let Some((a, b)) = files::same_file_twice(files) {
+        let reason = format!(
+            "{} and {} are the same file: one would overwrite the other",
+            a.display(),
+            b.display()
+        );
+        run.step("targets", false, reason.clone());
+        return record(run, DeployOutcome::Refused { reason }, None);
+    }
     let before = match files::back_up(files) {
         Ok(b) => {
             let kept: Vec<String> = b
@@ -116,11 +125,14 @@ pub fn deploy(
         return record(run, DeployOutcome::Refused { reason }, None);
     }
     pause_point("journal");
+    // How many targets were written (in order): a rollback restores only those.
+    let mut written = 0;
     let outcome = (|| -> Result<Option<String>, String> {
         for f in files {
             let what = format!("write {}", f.part.as_str());
             match files::write_whole(f, uid, gid) {
                 Ok(()) => {
+                    written += 1;
                     run.step(what, true, format!("{} ({:04o})", f.path.display(), f.mode));
                     pause_point(&format!("wrote-{}", f.part.as_str()));
                 }
@@ -159,8 +171,18 @@ pub fn deploy(
     })();
     match outcome {
         Ok(served) => record(run, DeployOutcome::Deployed, served),
+        Err(reason) if written == 0 => {
+            // Nothing live was changed: nothing to roll back, nothing to reload.
+            let _ = files::restore_written(&before, 0);
+            run.step(
+                "restore previous files",
+                true,
+                "nothing was written; the live files are as they were",
+            );
+            record(run, DeployOutcome::RolledBack { reason }, None)
+        }
         Err(reason) => {
-            let rollback = files::restore(&before);
+            let rollback = files::restore_written(&before, written);
             run.step(
                 "restore previous files",
                 rollback.is_ok(),
@@ -256,5 +278,154 @@ pub fn recover(
         steps: run.steps,
         outcome,
         served,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::resource::{validate_resource, DeployOutcome, Part, ResourceInput};
+
+    fn resource(dir: &std::path::Path, key_dir: &std::path::Path) -> Resource {
+        let input = ResourceInput {
+            name: "site".into(),
+            targets: vec![
+                (Part::Fullchain, dir.join("fullchain.pem")),
+                (Part::Key, key_dir.join("privkey.pem")),
+            ],
+            reload_command: Some("true".into()),
+            ..Default::default()
+        };
+        validate_resource(&input, "r1".into(), chrono::Utc::now()).unwrap()
+    }
+
+    fn files(r: &Resource) -> Vec<TargetFile> {
+        r.targets
+            .iter()
+            .map(|(part, path)| TargetFile {
+                part: *part,
+                path: path.clone(),
+                contents: format!("new {}", part.as_str()).into_bytes(),
+                mode: 0o600,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_symlinked_target_is_rolled_back_to_the_same_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        std::fs::create_dir(&archive).unwrap();
+        std::fs::write(archive.join("fullchain1.pem"), "old chain").unwrap();
+        std::fs::write(archive.join("privkey1.pem"), "old key").unwrap();
+        let live = dir.path().join("live");
+        std::fs::create_dir(&live).unwrap();
+        std::os::unix::fs::symlink("../archive/fullchain1.pem", live.join("fullchain.pem"))
+            .unwrap();
+        std::os::unix::fs::symlink("../archive/privkey1.pem", live.join("privkey.pem")).unwrap();
+        let mut r = resource(&live, &live);
+        r.check_command = Some("exit 1".into());
+        let rec = deploy(
+            &r,
+            "c1",
+            &files(&r),
+            "fp",
+            None,
+            chrono::Utc::now(),
+            &|_| Ok(()),
+        );
+        assert!(
+            matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
+            "{:?}",
+            rec.outcome
+        );
+        for (name, target) in [
+            ("fullchain.pem", "../archive/fullchain1.pem"),
+            ("privkey.pem", "../archive/privkey1.pem"),
+        ] {
+            assert_eq!(
+                std::fs::read_link(live.join(name)).unwrap(),
+                std::path::PathBuf::from(target),
+                "{name} is the same link again"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(archive.join("fullchain1.pem")).unwrap(),
+            "old chain"
+        );
+    }
+
+    #[test]
+    fn a_target_that_could_not_be_written_is_not_a_failed_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fullchain.pem"), "old chain").unwrap();
+        // The key's directory does not exist: the second write fails, the first is restored.
+        let r = resource(dir.path(), &dir.path().join("missing"));
+        let rec = deploy(
+            &r,
+            "c1",
+            &files(&r),
+            "fp",
+            None,
+            chrono::Utc::now(),
+            &|_| Ok(()),
+        );
+        assert!(
+            matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
+            "{:?}",
+            rec.outcome
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("fullchain.pem")).unwrap(),
+            "old chain"
+        );
+        // Nothing written at all: nothing restored, nothing reloaded, still not a failure.
+        let r = resource(&dir.path().join("gone"), &dir.path().join("missing"));
+        let rec = deploy(
+            &r,
+            "c1",
+            &files(&r),
+            "fp",
+            None,
+            chrono::Utc::now(),
+            &|_| Ok(()),
+        );
+        assert!(
+            matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
+            "{:?}",
+            rec.outcome
+        );
+        assert!(
+            rec.steps.iter().all(|s| !s.step.contains("reload")),
+            "{:?}",
+            rec.steps
+        );
+        assert!(!dir.path().join("fullchain.pem.certdeck-prev").exists());
+    }
+
+    #[test]
+    fn two_targets_that_are_one_file_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let mut r = resource(dir.path(), dir.path());
+        r.targets = vec![
+            (Part::Fullchain, dir.path().join("sub/../same.pem")),
+            (Part::Key, dir.path().join("same.pem")),
+        ];
+        let rec = deploy(
+            &r,
+            "c1",
+            &files(&r),
+            "fp",
+            None,
+            chrono::Utc::now(),
+            &|_| Ok(()),
+        );
+        assert!(
+            matches!(rec.outcome, DeployOutcome::Refused { .. }),
+            "{:?}",
+            rec.outcome
+        );
+        assert!(!dir.path().join("same.pem").exists());
     }
 }

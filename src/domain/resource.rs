@@ -161,6 +161,28 @@ fn preset_defaults(
     }
 }
 
+/// A resource's name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// PATH_MAX and NAME_MAX of Linux.
+pub const MAX_PATH_BYTES: usize = 4096;
+pub const MAX_PATH_COMPONENT_BYTES: usize = 255;
+
+/// `path` with `.` dropped and `..` taking away the name before it, without touching the disk.
+pub fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Checks a resource as given and fills in what its preset implies.
 pub fn validate_resource(
     input: &ResourceInput,
@@ -172,6 +194,15 @@ pub fn validate_resource(
         return Err(refuse(
             Field::Name,
             "a resource needs a name without '/' (it names the preset's files)".into(),
+        ));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(refuse(
+            Field::Name,
+            format!(
+                "the name has {} characters; at most {MAX_NAME_CHARS}",
+                name.chars().count()
+            ),
         ));
     }
     let preset = input.preset.unwrap_or(Preset::Custom);
@@ -213,9 +244,32 @@ pub fn validate_resource(
                 format!("{} path {} names no file", part.as_str(), path.display()),
             ));
         }
+        let bytes = path.as_os_str().len();
+        let longest = path
+            .components()
+            .map(|c| c.as_os_str().len())
+            .max()
+            .unwrap_or(0);
+        if bytes > MAX_PATH_BYTES || longest > MAX_PATH_COMPONENT_BYTES {
+            return Err(refuse(
+                Field::Path,
+                format!(
+                    "{} path is {bytes} bytes with a {longest}-byte name; paths are at most {MAX_PATH_BYTES} bytes and each name at most {MAX_PATH_COMPONENT_BYTES}",
+                    part.as_str()
+                ),
+            ));
+        }
     }
+    // `a/sub/../b` is `a/b`: compared as the kernel would read them (symbolic links in the
+    // directories are resolved when deploying, deploy::files::same_file_twice).
+    let normal: Vec<PathBuf> = targets.iter().map(|(_, p)| lexically_normal(p)).collect();
     for (i, (a, pa)) in targets.iter().enumerate() {
-        if let Some((b, _)) = targets[i + 1..].iter().find(|(_, pb)| pb == pa) {
+        if let Some((b, _)) = targets[i + 1..]
+            .iter()
+            .zip(&normal[i + 1..])
+            .find(|(_, nb)| **nb == normal[i])
+            .map(|(t, _)| t)
+        {
             return Err(refuse(
                 Field::Path,
                 format!(
@@ -239,10 +293,15 @@ pub fn validate_resource(
         ));
     }
     let key_mode = input.key_mode.unwrap_or(0o600);
-    if key_mode & 0o007 != 0 || key_mode > 0o777 {
+    if key_mode & 0o027 != 0 || key_mode > 0o777 {
+        let what = if key_mode & 0o007 != 0 {
+            "read"
+        } else {
+            "change"
+        };
         return Err(refuse(
             Field::Key,
-            format!("key mode {key_mode:04o} lets others read the key; use 0600 or 0640"),
+            format!("key mode {key_mode:04o} lets others {what} the key; use 0600 or 0640"),
         ));
     }
     let cert_mode = input.cert_mode.unwrap_or(0o644);
@@ -250,6 +309,14 @@ pub fn validate_resource(
         return Err(refuse(
             Field::Cert,
             format!("mode {cert_mode:o} is not a file mode"),
+        ));
+    }
+    if cert_mode & 0o002 != 0 {
+        return Err(refuse(
+            Field::Cert,
+            format!(
+                "certificate mode {cert_mode:04o} lets anyone replace the certificate; use 0644"
+            ),
         ));
     }
     let endpoint = match &input.endpoint {
@@ -457,6 +524,62 @@ pub fn target_files(cert: &Certificate, key_pem: &str, resource: &Resource) -> V
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    fn files_input(targets: Vec<(Part, &str)>) -> ResourceInput {
+        ResourceInput {
+            name: "web".into(),
+            targets: targets
+                .into_iter()
+                .map(|(p, t)| (p, PathBuf::from(t)))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn resource_limits_names_paths_modes_and_one_file_twice() {
+        let ok = files_input(vec![
+            (Part::Fullchain, "/etc/a/full.pem"),
+            (Part::Key, "/etc/a/key.pem"),
+        ]);
+        assert!(validate_resource(&ok, "r".into(), Utc::now()).is_ok());
+        let mut i = ok.clone();
+        i.name = "n".repeat(MAX_NAME_CHARS);
+        assert!(validate_resource(&i, "r".into(), Utc::now()).is_ok());
+        i.name = "n".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(
+            validate_resource(&i, "r".into(), Utc::now())
+                .unwrap_err()
+                .field,
+            Field::Name
+        );
+        let mut i = ok.clone();
+        i.targets[0].1 = PathBuf::from(format!("/etc/{}", "x".repeat(256)));
+        assert!(validate_resource(&i, "r".into(), Utc::now())
+            .unwrap_err()
+            .message
+            .contains("256-byte name"));
+        let mut i = ok.clone();
+        i.cert_mode = Some(0o777);
+        assert!(validate_resource(&i, "r".into(), Utc::now())
+            .unwrap_err()
+            .message
+            .contains("lets anyone replace"));
+        let mut i = ok.clone();
+        i.key_mode = Some(0o660);
+        assert_eq!(
+            validate_resource(&i, "r".into(), Utc::now())
+                .unwrap_err()
+                .field,
+            Field::Key
+        );
+        let twice = files_input(vec![
+            (Part::Fullchain, "/etc/a/sub/../key.pem"),
+            (Part::Key, "/etc/a/./key.pem"),
+        ]);
+        let e = validate_resource(&twice, "r".into(), Utc::now()).unwrap_err();
+        assert!(e.message.contains("both go to"), "{e}");
+    }
 
     fn input() -> ResourceInput {
         ResourceInput {

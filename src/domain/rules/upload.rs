@@ -106,6 +106,23 @@ fn checked_upload(
     let mut warnings = Vec::new();
 
     let (certs, bundled_keys) = read_certificates(&input.cert, Field::Cert)?;
+    let (certs, repeated) = without_repeats(certs);
+    if repeated > 0 {
+        warnings.push(Warning::new(
+            "chain_repeated",
+            format!("{repeated} certificate(s) were given more than once; each is kept once (U-5)"),
+        ));
+    }
+    if certs.len() > MAX_CHAIN {
+        return Err(Refusal::new(
+            "U-7",
+            Field::Cert,
+            format!(
+                "holds {} different certificates; a chain has at most {MAX_CHAIN} (leaf, intermediates, root)",
+                certs.len()
+            ),
+        ));
+    }
     let chain = order_chain(certs, anchors).map_err(|ChainError::SeveralLeaves(subjects)| {
         Refusal::new(
             "U-1",
@@ -328,6 +345,21 @@ fn validate_sm2_encryption_pair(
             "the encryption private key does not belong to the encryption certificate",
         )),
     }
+}
+
+/// The most certificates one upload may hold: real chains have 2 to 4.
+pub const MAX_CHAIN: usize = 10;
+
+/// The certificates with repeats (same DER) dropped, and how many were dropped.
+fn without_repeats(certs: Vec<ParsedCert>) -> (Vec<ParsedCert>, usize) {
+    let given = certs.len();
+    let mut seen = std::collections::HashSet::new();
+    let kept: Vec<ParsedCert> = certs
+        .into_iter()
+        .filter(|c| seen.insert(c.der.clone()))
+        .collect();
+    let dropped = given - kept.len();
+    (kept, dropped)
 }
 
 /// Reads certificates from a field. Private keys found beside them (combined PEM) are returned.
@@ -966,6 +998,47 @@ mod flow_tests {
         assert_eq!(e.field, Field::Key);
         assert!(e.message.contains("BEGIN PRIVATE KEY"), "{e}");
         assert!(!e.message.contains("BEGIN CERTIFICATE"), "{e}");
+    }
+
+    #[test]
+    fn rule_u5_a_repeated_certificate_is_kept_once_with_a_warning() {
+        let (root, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["twice.example"], KeyKind::P256);
+        let chain = format!(
+            "{}{}{}{}",
+            leaf.cert_pem,
+            inter.pem(),
+            inter.pem(),
+            root.pem()
+        );
+        let v = validate_upload(&input(chain, leaf.key_pem), now(), &[]).unwrap();
+        assert_eq!(v.chain.certs.len(), 3);
+        assert!(v.warnings.iter().any(|w| w.code == "chain_repeated"));
+    }
+
+    #[test]
+    fn rule_u7_a_chain_of_ten_is_accepted_and_eleven_refused() {
+        let (root, inter) = ca(KeyKind::P256);
+        let leaf = leaf(&inter, &["long.example"], KeyKind::P256);
+        let others: Vec<String> = (0..9)
+            .map(|i| {
+                Authority::root(
+                    &format!("Stray {i}"),
+                    "x",
+                    KeyKind::P256,
+                    now(),
+                    now() + Duration::days(9),
+                )
+                .pem()
+            })
+            .collect();
+        let ten = format!("{}{}", leaf.cert_pem, others.concat());
+        assert!(validate_upload(&input(ten.clone(), leaf.key_pem.clone()), now(), &[]).is_ok());
+        let eleven = format!("{ten}{}", root.pem());
+        let e = validate_upload(&input(eleven, leaf.key_pem), now(), &[]).unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("U-7", Field::Cert));
+        assert!(e.message.contains("11 different certificates"), "{e}");
+        let _ = inter;
     }
 
     #[test]
