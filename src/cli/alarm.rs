@@ -249,10 +249,12 @@ impl ChannelArgs {
     }
 }
 
+/// A channel for `--json` lists: URLs redacted as on screen (tokens and passwords are secrets).
 fn channel_json(c: &Channel) -> serde_json::Value {
+    use crate::domain::rules::alarm::redacted_url;
     match c {
         Channel::Webhook { url, secret, .. } => {
-            serde_json::json!({"webhook": url, "signed": secret.is_some()})
+            serde_json::json!({"webhook": redacted_url(url), "signed": secret.is_some()})
         }
         Channel::Command { program } => serde_json::json!({"command": program}),
         Channel::Email { to, smtp, .. } => {
@@ -262,7 +264,7 @@ fn channel_json(c: &Channel) -> serde_json::Value {
             gateway,
             to,
             secret,
-        } => serde_json::json!({"sms": to, "gateway": gateway, "signed": secret.is_some()}),
+        } => serde_json::json!({"sms": to, "gateway": redacted_url(gateway), "signed": secret.is_some()}),
     }
 }
 

@@ -13,7 +13,7 @@ struct Url {
 }
 
 fn parse(url: &str) -> Result<Url, String> {
-    let shown = crate::domain::rules::alarm::without_query(url);
+    let shown = crate::domain::rules::alarm::redacted_url(url);
     let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = url.strip_prefix("http://") {
@@ -21,10 +21,13 @@ fn parse(url: &str) -> Result<Url, String> {
     } else {
         return Err(format!("{shown}: only http:// and https:// URLs"));
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'?' => (&rest[..i], format!("/{}", &rest[i..])),
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
     };
+    // `user:password@` is sent as basic authentication (post), never as part of the host.
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
             h.to_string(),
@@ -36,7 +39,7 @@ fn parse(url: &str) -> Result<Url, String> {
         tls,
         host: host.trim_matches(['[', ']']).to_string(),
         port,
-        path: path.to_string(),
+        path,
     })
 }
 
@@ -60,7 +63,7 @@ pub fn post(
     timeout: Duration,
 ) -> Result<u16, String> {
     // Errors end up in the outbox and on screen: a robot's access token in the query must not.
-    let shown = crate::domain::rules::alarm::without_query(url);
+    let shown = crate::domain::rules::alarm::redacted_url(url);
     let u = parse(url)?;
     let deadline = Instant::now() + timeout;
     let sock =
@@ -71,6 +74,10 @@ pub fn post(
         u.host,
         body.len()
     );
+    if let Some((user, password)) = crate::domain::rules::alarm::url_credentials(url) {
+        let token = crate::domain::pem::base64(format!("{user}:{password}").as_bytes());
+        request.push_str(&format!("Authorization: Basic {token}\r\n"));
+    }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -112,6 +119,47 @@ pub fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_and_are_never_shown() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+            String::from_utf8_lossy(&got).into_owned()
+        });
+        let url = format!("http://ops:p%40ss@{addr}/hook?token=t");
+        assert_eq!(post(&url, &[], b"{}", Duration::from_secs(5)), Ok(204));
+        let request = server.join().unwrap();
+        // "ops:p@ss" in base64.
+        assert!(
+            request.contains("Authorization: Basic b3BzOnBAc3M="),
+            "{request}"
+        );
+        assert!(
+            request.starts_with("POST /hook?token=t HTTP/1.1"),
+            "{request}"
+        );
+        assert!(
+            request.contains(&format!("Host: {}", addr.ip())),
+            "{request}"
+        );
+        let e = post(
+            "http://ops:secret@127.0.0.1:1/x",
+            &[],
+            b"{}",
+            Duration::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(!e.contains("secret") && e.contains("…@127.0.0.1:1"), "{e}");
+    }
 
     #[test]
     fn a_trickling_webhook_is_cut_off_at_the_deadline() {

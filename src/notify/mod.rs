@@ -189,7 +189,7 @@ fn post(d: &Delivery, url: &str, secret: Option<&str>, body: &str) -> Result<(),
     } else {
         Err(format!(
             "{} answered HTTP {status}",
-            crate::domain::rules::alarm::without_query(url)
+            crate::domain::rules::alarm::redacted_url(url)
         ))
     }
 }

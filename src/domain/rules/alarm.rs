@@ -48,19 +48,64 @@ pub enum Channel {
     },
 }
 
-/// `url` with its query left out (chat robots keep access tokens there), for lists and errors.
-pub fn without_query(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?…"),
-        None => url.to_string(),
+/// `url` as it may be shown in lists, the outbox and errors: its query (chat robots keep access
+/// tokens there) and the user and password before `@` (`https://user:pw@host/`) left out.
+pub fn redacted_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, _)) => (base, "?…"),
+        None => (url, ""),
+    };
+    let (scheme, rest) = match base.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), base),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => authority.to_string(),
+    };
+    format!("{scheme}{authority}{path}{query}")
+}
+
+/// The user and password of a URL's `user:password@`, percent-decoded, if it has them.
+pub fn url_credentials(url: &str) -> Option<(String, String)> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    Some((percent_decode(user), percent_decode(password)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Channel {
     /// What the channel reaches, for lists: the URL (its query, where robots keep their access
     /// tokens, left out), program, address or number.
     pub fn describe(&self) -> String {
-        let bare = without_query;
+        let bare = redacted_url;
         match self {
             Channel::Webhook { url, style, .. } => {
                 format!("webhook {} ({})", bare(url), style.as_str())
@@ -455,6 +500,21 @@ impl AlarmPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_query_or_credentials() {
+        assert_eq!(
+            redacted_url("https://u:pw@hooks.example/x?access_token=t"),
+            "https://…@hooks.example/x?…"
+        );
+        assert_eq!(redacted_url("http://host:8080/p"), "http://host:8080/p");
+        assert_eq!(redacted_url("http://tok@host"), "http://…@host");
+        assert_eq!(
+            url_credentials("https://a%3Ab:c%25d@h/x"),
+            Some(("a:b".into(), "c%d".into()))
+        );
+        assert_eq!(url_credentials("https://h/x?u=a@b"), None);
+    }
     use crate::domain::model::{Source, Standard};
     use chrono::{Duration, TimeZone, Utc};
 
@@ -640,13 +700,10 @@ mod tests {
     #[test]
     fn robot_tokens_in_webhook_queries_are_left_out_of_lists_and_errors() {
         assert_eq!(
-            without_query("https://oapi.dingtalk.com/robot/send?access_token=SECRET"),
+            redacted_url("https://oapi.dingtalk.com/robot/send?access_token=SECRET"),
             "https://oapi.dingtalk.com/robot/send?…"
         );
-        assert_eq!(
-            without_query("http://127.0.0.1:9/x"),
-            "http://127.0.0.1:9/x"
-        );
+        assert_eq!(redacted_url("http://127.0.0.1:9/x"), "http://127.0.0.1:9/x");
         let c = Channel::Webhook {
             url: "https://h/hook?token=SECRET".into(),
             secret: Some("s".into()),
