@@ -264,7 +264,9 @@ fn channel_json(c: &Channel) -> serde_json::Value {
             gateway,
             to,
             secret,
-        } => serde_json::json!({"sms": to, "gateway": redacted_url(gateway), "signed": secret.is_some()}),
+        } => {
+            serde_json::json!({"sms": to, "gateway": redacted_url(gateway), "signed": secret.is_some()})
+        }
     }
 }
 
