@@ -157,11 +157,22 @@ fn run<S: Strategy>(
         failure_persistence: None,
         ..Config::default()
     });
-    if let Err(e) = runner.run(&strategy, test) {
+    // Counted, so the printed figure is what ran, not what was asked for.
+    let ran = std::sync::atomic::AtomicU64::new(0);
+    let counted = |v| {
+        ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        test(v)
+    };
+    if let Err(e) = runner.run(&strategy, counted) {
         panic!("{name}: {e}");
     }
+    let ran = ran.into_inner();
+    assert!(
+        ran >= cases as u64,
+        "{name}: only {ran} of {cases} cases ran"
+    );
     println!(
-        "{name}: {cases} cases in {:.1} s",
+        "{name}: {ran} cases in {:.2} s",
         started.elapsed().as_secs_f64()
     );
 }

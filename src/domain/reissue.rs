@@ -88,8 +88,19 @@ pub struct ReissueRequest {
 }
 
 /// RI-6: a pasted CSR must be one PEM `CERTIFICATE REQUEST` that parses and whose signature
-/// verifies. Returns its public key (SubjectPublicKeyInfo DER) and the names it asks for.
+/// verifies. Returns its public key (SubjectPublicKeyInfo DER) and the names it asks for. A
+/// parser's panic on a hostile CSR is a refusal, not the end of the process.
 pub fn parse_csr(text: &str) -> Result<(Vec<u8>, Vec<String>), crate::domain::refusal::Refusal> {
+    crate::domain::guard::contained(|| checked_csr(text)).unwrap_or_else(|_| {
+        Err(crate::domain::refusal::Refusal::new(
+            "RI-6",
+            crate::domain::refusal::Field::Cert,
+            "the CSR could not be read: a parser failed on it",
+        ))
+    })
+}
+
+fn checked_csr(text: &str) -> Result<(Vec<u8>, Vec<String>), crate::domain::refusal::Refusal> {
     use crate::domain::refusal::{Field, Refusal};
     use x509_parser::extensions::{GeneralName, ParsedExtension};
     use x509_parser::prelude::FromDer;
