@@ -79,7 +79,7 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let t = rest?;
-        match t.find(['\n', '\r']) {
+        match memchr::memchr2(b'\n', b'\r', t.as_bytes()) {
             Some(i) => {
                 let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
                 rest = Some(&t[i + skip..]);

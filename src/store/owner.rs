@@ -44,7 +44,7 @@ impl OwnerFile {
     /// holder that is advancing the rules from one that is stuck.
     pub fn heartbeat(&self) {
         if let Some(f) = &self.file {
-            let _ = f.set_modified(std::time::SystemTime::now());
+            let _ = f.set_modified(SystemTime::now());
         }
     }
 }
@@ -91,7 +91,8 @@ pub fn describe_holder(db: &Path) -> Option<String> {
 /// `None` when nobody alive holds it or the file is missing.
 pub fn holder_idle(db: &Path) -> Option<Duration> {
     let path = owner_path(db);
-    let text = fs::read_to_string(&path).ok()?;
+    let text = crate::sidefile::read_capped(&path, 4096).ok()?;
+    let text = String::from_utf8_lossy(&text);
     let pid = text.lines().find_map(|l| l.strip_prefix("pid="))?;
     if !Path::new(&format!("/proc/{pid}")).exists() {
         return None;
