@@ -155,6 +155,15 @@ pub(crate) mod tests {
         addr
     }
 
+    /// Fails unless what started at `started` ended well within 3 s (deadlines under 1 s).
+    pub(crate) fn assert_ended_quickly(started: Instant) {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn a_trickling_peer_is_cut_off_at_the_deadline() {
         let addr = trickler(b"", Duration::from_millis(100), 200);

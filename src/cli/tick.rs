@@ -86,25 +86,26 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
             report.dropped
         );
         for f in &report.fired {
-            println!(
-                "{}  {:<8}  {:<8}  {}",
-                f.due.format("%Y-%m-%d %H:%M"),
-                f.kind.as_str(),
-                f.cert_id,
-                f.message
-            );
+            println!("{}", note_line(f));
         }
         // Work that could not run stays scheduled and is tried again; the timer's journal
         // shows why.
         for f in &report.failed {
             eprintln!(
-                "certdeck: {}  {}  {}: not done, tried again next tick: {}",
-                f.due.format("%Y-%m-%d %H:%M"),
-                f.kind.as_str(),
-                f.cert_id,
-                f.message
+                "certdeck: not done, tried again next tick: {}",
+                note_line(f)
             );
         }
     }
     0
+}
+
+fn note_line(f: &crate::domain::schedule::FiredNote) -> String {
+    format!(
+        "{}  {:<8}  {:<8}  {}",
+        f.due.format("%Y-%m-%d %H:%M"),
+        f.kind.as_str(),
+        f.cert_id,
+        f.message
+    )
 }

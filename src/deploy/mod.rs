@@ -299,6 +299,12 @@ mod tests {
         validate_resource(&input, "r1".into(), chrono::Utc::now()).unwrap()
     }
 
+    fn deploy_now(r: &Resource) -> crate::domain::resource::DeployRecord {
+        deploy(r, "c1", &files(r), "fp", None, chrono::Utc::now(), &|_| {
+            Ok(())
+        })
+    }
+
     fn files(r: &Resource) -> Vec<TargetFile> {
         r.targets
             .iter()
@@ -325,15 +331,7 @@ mod tests {
         std::os::unix::fs::symlink("../archive/privkey1.pem", live.join("privkey.pem")).unwrap();
         let mut r = resource(&live, &live);
         r.check_command = Some("exit 1".into());
-        let rec = deploy(
-            &r,
-            "c1",
-            &files(&r),
-            "fp",
-            None,
-            chrono::Utc::now(),
-            &|_| Ok(()),
-        );
+        let rec = deploy_now(&r);
         assert!(
             matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
             "{:?}",
@@ -361,15 +359,7 @@ mod tests {
         std::fs::write(dir.path().join("fullchain.pem"), "old chain").unwrap();
         // The key's directory does not exist: the second write fails, the first is restored.
         let r = resource(dir.path(), &dir.path().join("missing"));
-        let rec = deploy(
-            &r,
-            "c1",
-            &files(&r),
-            "fp",
-            None,
-            chrono::Utc::now(),
-            &|_| Ok(()),
-        );
+        let rec = deploy_now(&r);
         assert!(
             matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
             "{:?}",
@@ -381,15 +371,7 @@ mod tests {
         );
         // Nothing written at all: nothing restored, nothing reloaded, still not a failure.
         let r = resource(&dir.path().join("gone"), &dir.path().join("missing"));
-        let rec = deploy(
-            &r,
-            "c1",
-            &files(&r),
-            "fp",
-            None,
-            chrono::Utc::now(),
-            &|_| Ok(()),
-        );
+        let rec = deploy_now(&r);
         assert!(
             matches!(rec.outcome, DeployOutcome::RolledBack { .. }),
             "{:?}",
@@ -412,15 +394,7 @@ mod tests {
             (Part::Fullchain, dir.path().join("sub/../same.pem")),
             (Part::Key, dir.path().join("same.pem")),
         ];
-        let rec = deploy(
-            &r,
-            "c1",
-            &files(&r),
-            "fp",
-            None,
-            chrono::Utc::now(),
-            &|_| Ok(()),
-        );
+        let rec = deploy_now(&r);
         assert!(
             matches!(rec.outcome, DeployOutcome::Refused { .. }),
             "{:?}",
