@@ -217,17 +217,22 @@ fn marker<'a>(line: &'a str, prefix: &str, line_no: usize) -> Result<Option<&'a 
         None => Err(PemError::at(
             line_no,
             format!(
-                "malformed {word} line ({} characters): expected -----{word} LABEL----- with a label of capital letters, digits and single spaces, at most {MAX_LABEL} characters",
+                "malformed {word} line ({} characters): expected -----{word} LABEL----- with a label of words of capital letters and digits (at most {MAX_LABEL_WORD} each) and single spaces, at most {MAX_LABEL} characters",
                 line.len()
             ),
         )),
     }
 }
 
-/// RFC 7468 labels as they occur in practice: capitals, digits, `#` and single inner spaces or
-/// hyphens, bounded in length.
+/// The longest word of a label (`CERTIFICATE` is 11): a label quoted in a message can then never
+/// hold a long unbroken run that could be a piece of base64.
+const MAX_LABEL_WORD: usize = 16;
+
+/// RFC 7468 labels as they occur in practice: words of capitals, digits and `#`, each at most
+/// 16 characters, with single inner spaces or hyphens, bounded in length.
 fn is_label(label: &str) -> bool {
     label.len() <= MAX_LABEL
+        && label.split([' ', '-']).all(|w| w.len() <= MAX_LABEL_WORD)
         && !label.starts_with([' ', '-'])
         && !label.ends_with([' ', '-'])
         && !label.contains("  ")
@@ -398,6 +403,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.line, Some(3));
         assert!(err.message.contains("column 3"));
+    }
+
+    #[test]
+    fn a_label_with_a_long_word_is_malformed_and_never_quoted() {
+        // Found by AFL: a mangled label of 24 capitals was quoted back.
+        let text = "-----BEGIN CERTIFFFFFFFFFFFFFFFFFFFFFFFFFFICATE-----\nAAAA\n";
+        let e = scan(text).unwrap_err();
+        assert!(e.message.contains("malformed BEGIN line"), "{e:?}");
+        assert!(!e.message.contains("FFFFFFFF"), "{e:?}");
+        assert!(scan("-----BEGIN NEW CERTIFICATE REQUEST-----\nAAAA\n-----END NEW CERTIFICATE REQUEST-----\n").is_ok());
     }
 
     #[test]
