@@ -148,6 +148,13 @@ fn mangle(text: &str, m: &Mangling) -> Vec<u8> {
             b.truncate(cut % b.len());
         }
     }
+    if let Some((at, times)) = m.stutter {
+        if !b.is_empty() {
+            let i = at % b.len();
+            let byte = b[i];
+            b.splice(i..i, std::iter::repeat_n(byte, times as usize));
+        }
+    }
     let at = if b.is_empty() {
         0
     } else {
