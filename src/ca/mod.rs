@@ -1,5 +1,6 @@
 //! CA backends: the embedded sandbox CA now, ACME next. The engine asks a backend to issue once
 //! an order's review ends (RM-3).
+pub mod acme;
 pub mod sandbox;
 
 use crate::domain::time::Timestamp;

@@ -1,6 +1,7 @@
 //! Subcommands for scripts and cron. Exit codes: 0 done, 1 refused (the rule is named),
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod account;
+pub mod acme;
 pub mod alarm;
 pub mod apply;
 pub mod ca;
@@ -120,6 +121,8 @@ pub enum Command {
     Ca(ca::CaArgs),
     /// The database file: check every record, make a consistent backup
     Db(db::DbArgs),
+    /// ACME certificate authorities (Let's Encrypt, ZeroSSL, Google, step-ca): accounts
+    Acme(acme::AcmeArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -196,6 +199,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Revoke(a) => revoke::run(cli, a),
         Command::Ca(a) => ca::run(cli, a),
         Command::Db(a) => db::run(cli, a),
+        Command::Acme(a) => acme::run(cli, a),
         Command::Reissue(a) => reissue::run(cli, a),
         Command::Resource(a) => resource::run(cli, a),
         Command::Deploy(a) => deploy::run(cli, a),

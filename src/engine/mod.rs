@@ -1,6 +1,7 @@
 //! The engine: runs the reducer's effects against the store and feeds results back.
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
+pub mod acme;
 mod alarms;
 pub mod clock;
 mod export;

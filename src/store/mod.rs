@@ -1,5 +1,6 @@
 //! The redb store: typed tables behind a small API. Every state change is one write
 //! transaction holding the record, its timeline event and the journal entry together.
+mod acme;
 pub mod alarms;
 mod lifecycle;
 mod maintenance;
@@ -91,6 +92,8 @@ const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
 const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewals");
+/// ACME accounts (AC-1) by name; their keys are in SECRETS.
+const ACME_ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_accounts");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -390,6 +393,9 @@ impl Store {
             let mut meta = txn.open_table(META).map_err(db_err)?;
             let from = version.unwrap_or(0);
             migrate(&txn, from)?;
+            if from < 8 {
+                txn.open_table(ACME_ACCOUNTS).map_err(db_err)?;
+            }
             if (1..8).contains(&from) {
                 // v8: every record carries its tag (record.rs); older ones gain it here.
                 drop(meta);

@@ -75,6 +75,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("outbox", AnyTable::U64(OUTBOX)),
         ("hostings", AnyTable::Str(HOSTINGS)),
         ("journal", AnyTable::U64(JOURNAL)),
+        ("acme_accounts", AnyTable::Str(ACME_ACCOUNTS)),
         ("meta", AnyTable::Str(META)),
     ]
 }

@@ -1,0 +1,122 @@
+//! The HTTP client instant-acme talks through: hyper + rustls (ring) with the Mozilla roots and,
+//! for a private CA, its own root; every request bounded by one overall deadline, so a CA that
+//! stops answering cannot hold a tick (issue #13's "later ACME").
+use bytes::Bytes;
+use http::Request;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// One ACME request, whole (connect, TLS, request, answer).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
+pub struct DeadlineClient {
+    inner: Client<Https, BodyWrapper<Bytes>>,
+    deadline: Duration,
+}
+
+impl DeadlineClient {
+    /// `extra_root_pem`: a private CA's root certificates, trusted besides the public ones.
+    pub fn new(extra_root_pem: Option<&str>, deadline: Duration) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(pem) = extra_root_pem {
+            let blocks =
+                crate::domain::pem::scan(pem).map_err(|e| format!("--root: {}", e.message))?;
+            let mut added = 0;
+            for b in blocks.into_iter().filter(|b| b.label == "CERTIFICATE") {
+                roots
+                    .add(rustls::pki_types::CertificateDer::from(b.der))
+                    .map_err(|e| format!("--root: {e}"))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err("--root: no BEGIN CERTIFICATE block".into());
+            }
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_only()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        Ok(DeadlineClient {
+            inner: Client::builder(TokioExecutor::new()).build(connector),
+            deadline,
+        })
+    }
+}
+
+impl HttpClient for DeadlineClient {
+    fn request(
+        &self,
+        req: Request<BodyWrapper<Bytes>>,
+    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
+        let fut = self.inner.request(req);
+        let deadline = self.deadline;
+        Box::pin(async move {
+            match tokio::time::timeout(deadline, fut).await {
+                Ok(Ok(rsp)) => {
+                    // The body too is read under the deadline.
+                    let (parts, body) = rsp.into_parts();
+                    let bytes = tokio::time::timeout(deadline, http_body_util_collect(body))
+                        .await
+                        .map_err(|_| timeout(deadline))??;
+                    Ok(BytesResponse::from(http::Response::from_parts(
+                        parts,
+                        BodyWrapper::from(bytes.to_vec()),
+                    )))
+                }
+                Ok(Err(e)) => Err(instant_acme::Error::Other(Box::new(e))),
+                Err(_) => Err(timeout(deadline)),
+            }
+        })
+    }
+}
+
+fn timeout(deadline: Duration) -> instant_acme::Error {
+    instant_acme::Error::Other(
+        format!("no answer within {} s (timed out)", deadline.as_secs()).into(),
+    )
+}
+
+/// Reads a hyper body whole (at most 4 MiB: a certificate chain or a directory is far smaller).
+async fn http_body_util_collect(
+    mut body: hyper::body::Incoming,
+) -> Result<Bytes, instant_acme::Error> {
+    use hyper::body::Body;
+    const MAX: usize = 4 * 1024 * 1024;
+    let mut out = Vec::new();
+    loop {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(e)) => return Err(instant_acme::Error::Other(Box::new(e))),
+            Some(Ok(f)) => {
+                if let Ok(data) = f.into_data() {
+                    if out.len() + data.len() > MAX {
+                        return Err(instant_acme::Error::Other(
+                            "answer larger than 4 MiB".into(),
+                        ));
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    Ok(Bytes::from(out))
+}

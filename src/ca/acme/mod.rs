@@ -1,0 +1,172 @@
+//! ACME (RFC 8555) through instant-acme (SPEC §12). Each exchange runs on a small
+//! current-thread tokio runtime of its own, so the engine and the TUI stay synchronous and every
+//! call is bounded (ca/acme/http.rs).
+pub mod http;
+
+use crate::domain::acme::AccountRequest;
+use instant_acme::{Account, ExternalAccountKey, NewAccount};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// What a directory says about itself (RFC 8555 7.1.1 `meta`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryInfo {
+    pub terms_of_service: Option<String>,
+    pub external_account_required: bool,
+    pub profiles: Vec<String>,
+    /// RFC 9773 renewal information is offered.
+    pub renewal_info: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDirectory {
+    #[serde(default)]
+    meta: RawMeta,
+    #[serde(default)]
+    renewal_info: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawMeta {
+    terms_of_service: Option<String>,
+    #[serde(default)]
+    external_account_required: bool,
+    #[serde(default)]
+    profiles: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Why an exchange failed: the CA said no (a problem document, AC-5), or it could not be reached
+/// or did not answer in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Ca(String),
+    Unreachable(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Ca(m) | Failure::Unreachable(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl Failure {
+    fn of(e: &instant_acme::Error) -> Failure {
+        match e {
+            instant_acme::Error::Api(_) => Failure::Ca(describe(e)),
+            other => Failure::Unreachable(describe(other)),
+        }
+    }
+}
+
+/// An ACME problem or a transport failure, said with its RFC 8555 type and detail (AC-5).
+pub fn describe(e: &instant_acme::Error) -> String {
+    match e {
+        instant_acme::Error::Api(p) => {
+            let kind = p
+                .r#type
+                .as_deref()
+                .map(|t| t.trim_start_matches("urn:ietf:params:acme:error:"))
+                .unwrap_or("problem");
+            format!("{kind}: {}", p.detail.as_deref().unwrap_or("(no detail)"))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the ACME runtime: {e}"))
+}
+
+/// Runs one ACME exchange on its own runtime, bounded as a whole by `deadline`.
+fn run<T>(
+    deadline: Duration,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    runtime()
+        .map_err(Failure::Unreachable)?
+        .block_on(async move {
+            tokio::time::timeout(deadline, work)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Unreachable(format!(
+                        "the CA did not finish within {} s (timed out)",
+                        deadline.as_secs()
+                    )))
+                })
+        })
+}
+
+/// The whole of one account or directory exchange.
+const EXCHANGE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Reads a directory's `meta` (terms of service, EAB, profiles) and whether it offers ARI.
+pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo, Failure> {
+    use ::http::Request;
+    use instant_acme::HttpClient;
+    let unreachable = |m: String| Failure::Unreachable(format!("{url}: {m}"));
+    let client =
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let req = Request::get(url)
+        .body(instant_acme::BodyWrapper::from(Vec::new()))
+        .map_err(|e| unreachable(e.to_string()))?;
+    run(EXCHANGE_DEADLINE, async move {
+        let mut rsp = client
+            .request(req)
+            .await
+            .map_err(|e| unreachable(describe(&e)))?;
+        if !rsp.parts.status.is_success() {
+            return Err(unreachable(format!("answered HTTP {}", rsp.parts.status)));
+        }
+        let body = rsp
+            .body
+            .into_bytes()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let raw: RawDirectory = serde_json::from_slice(&body)
+            .map_err(|e| unreachable(format!("not an ACME directory: {e}")))?;
+        Ok(DirectoryInfo {
+            terms_of_service: raw.meta.terms_of_service,
+            external_account_required: raw.meta.external_account_required,
+            profiles: raw.meta.profiles.into_keys().collect(),
+            renewal_info: raw.renewal_info.is_some(),
+        })
+    })
+}
+
+/// A new account at the CA (terms agreed, contacts, EAB when given). Returns the account URL and
+/// its credentials (JSON holding the new ECDSA P-256 key: seal it, never print it).
+pub fn create_account(
+    req: &AccountRequest,
+    root_pem: Option<&str>,
+    eab: Option<(&str, &[u8])>,
+) -> Result<(String, zeroize::Zeroizing<Vec<u8>>), Failure> {
+    let client =
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let contacts: Vec<&str> = req.contacts.iter().map(String::as_str).collect();
+    let eab = eab.map(|(kid, key)| ExternalAccountKey::new(kid.to_string(), key));
+    let url = req.directory_url.clone();
+    run(EXCHANGE_DEADLINE, async move {
+        let (account, credentials) = Account::builder_with_http(Box::new(client))
+            .create(
+                &NewAccount {
+                    contact: &contacts,
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                url,
+                eab.as_ref(),
+            )
+            .await
+            .map_err(|e| Failure::of(&e))?;
+        let json =
+            serde_json::to_vec(&credentials).map_err(|e| Failure::Unreachable(e.to_string()))?;
+        Ok((account.id().to_string(), zeroize::Zeroizing::new(json)))
+    })
+}

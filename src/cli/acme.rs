@@ -1,0 +1,199 @@
+//! `certdeck acme account add|list|rm` (AC-1).
+use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE, EXIT_USAGE};
+use crate::domain::acme::{eab_hmac_key, AcmeAccount};
+use crate::engine::acme::{AccountSpec, AcmeError};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct AcmeArgs {
+    #[command(subcommand)]
+    pub command: AcmeCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AcmeCommand {
+    /// ACME accounts: add, list, rm
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account at an ACME directory (its key is generated and sealed in the store)
+    Add {
+        name: String,
+        /// letsencrypt, letsencrypt-staging, zerossl, google, google-staging, or an https:// URL
+        #[arg(long)]
+        directory: String,
+        /// PEM root(s) of a private CA (step-ca), trusted for this directory besides the public roots
+        #[arg(long, value_name = "PEM")]
+        root: Option<PathBuf>,
+        /// mailto:address (repeatable)
+        #[arg(long)]
+        contact: Vec<String>,
+        /// External Account Binding key id (ZeroSSL, Google, some private CAs)
+        #[arg(long, value_name = "KID")]
+        eab_kid: Option<String>,
+        /// File holding the EAB HMAC key (base64url, as the CA shows it)
+        #[arg(long, value_name = "FILE")]
+        eab_hmac_file: Option<PathBuf>,
+        /// Agree to the directory's terms of service (printed when missing)
+        #[arg(long)]
+        agree_tos: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget an account (its key is deleted from the store; the CA keeps the account)
+    Rm {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn account_json(a: &AcmeAccount) -> serde_json::Value {
+    serde_json::json!({
+        "name": a.name,
+        "directory": a.directory_url,
+        "directory_name": a.directory_name,
+        "contacts": a.contacts,
+        "account_url": a.account_url,
+        "terms_agreed": a.terms_agreed,
+        "eab_kid": a.eab_kid,
+        "private_root": a.root_pem.is_some(),
+        "created_at": a.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
+pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
+    let AcmeCommand::Account { command } = &a.command;
+    match command {
+        AccountCommand::Add {
+            name,
+            directory,
+            root,
+            contact,
+            eab_kid,
+            eab_hmac_file,
+            agree_tos,
+            json,
+        } => {
+            let json = *json;
+            let root_pem = match root {
+                Some(p) => match crate::sidefile::read_capped(p, crate::sidefile::PEM_CAP) {
+                    Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                    Err(e) => {
+                        return fail(json, EXIT_USAGE, &format!("--root {}: {e}", p.display()))
+                    }
+                },
+                None => None,
+            };
+            let eab_key = match eab_hmac_file {
+                Some(p) => match crate::sidefile::read_secret_text(p) {
+                    Ok(text) => match eab_hmac_key(&text) {
+                        Ok(k) => Some(zeroize::Zeroizing::new(k)),
+                        Err(r) => return refused(json, &r),
+                    },
+                    Err(e) => {
+                        return fail(
+                            json,
+                            EXIT_USAGE,
+                            &format!("--eab-hmac-file {}: {e}", p.display()),
+                        )
+                    }
+                },
+                None => None,
+            };
+            let engine = match open_engine(cli, "cli acme", json) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            let spec = AccountSpec {
+                name: name.clone(),
+                directory: directory.clone(),
+                contacts: contact.clone(),
+                root_pem,
+                eab_kid: eab_kid.clone(),
+                eab_key,
+                agree_tos: *agree_tos,
+            };
+            match engine.add_acme_account(&spec) {
+                Ok(account) => {
+                    if json {
+                        println!("{}", account_json(&account));
+                    } else {
+                        println!(
+                            "account {} created at {} ({})",
+                            account.name, account.directory_name, account.account_url
+                        );
+                    }
+                    0
+                }
+                Err(AcmeError::Refused(r)) => refused(json, &r),
+                Err(AcmeError::Unreachable(m)) => fail(json, EXIT_UNAVAILABLE, &m),
+                Err(AcmeError::Store(e)) => fail(json, EXIT_UNAVAILABLE, &e.to_string()),
+            }
+        }
+        AccountCommand::List { json } => {
+            let engine = match open_engine(cli, "cli acme", *json) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            let accounts = match engine.store().acme_accounts() {
+                Ok(a) => a,
+                Err(e) => return fail(*json, EXIT_UNAVAILABLE, &e.to_string()),
+            };
+            if *json {
+                let list: Vec<_> = accounts.iter().map(account_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if accounts.is_empty() {
+                println!("no ACME accounts (certdeck acme account add NAME --directory letsencrypt-staging --agree-tos)");
+            } else {
+                for a in &accounts {
+                    println!(
+                        "{:<16} {:<32} {}",
+                        a.name,
+                        a.directory_name,
+                        a.contacts.join(", ")
+                    );
+                }
+            }
+            0
+        }
+        AccountCommand::Rm { name, json } => {
+            let engine = match open_engine(cli, "cli acme", *json) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
+            match engine.store().remove_acme_account(name) {
+                Ok(true) => {
+                    if *json {
+                        println!("{}", serde_json::json!({"removed": name}));
+                    } else {
+                        println!(
+                            "account {name} removed from certdeck (it still exists at the CA)"
+                        );
+                    }
+                    0
+                }
+                Ok(false) => refused(
+                    *json,
+                    &crate::domain::refusal::Refusal::new(
+                        "AC-1",
+                        crate::domain::refusal::Field::Name,
+                        format!("no ACME account named {name}"),
+                    ),
+                ),
+                Err(e) => fail(*json, EXIT_UNAVAILABLE, &e.to_string()),
+            }
+        }
+    }
+}

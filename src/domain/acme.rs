@@ -1,0 +1,238 @@
+//! ACME accounts (SPEC AC-1): which directory, who to contact, whether its terms were agreed.
+//! Pure: the network side is `ca::acme`.
+use crate::domain::refusal::{Field, Refusal};
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The directories certdeck knows by name (AC-1), with the name shown as their brand.
+pub const PRESETS: [(&str, &str, &str); 5] = [
+    (
+        "letsencrypt",
+        "https://acme-v02.api.letsencrypt.org/directory",
+        "Let's Encrypt",
+    ),
+    (
+        "letsencrypt-staging",
+        "https://acme-staging-v02.api.letsencrypt.org/directory",
+        "Let's Encrypt (staging)",
+    ),
+    ("zerossl", "https://acme.zerossl.com/v2/DV90", "ZeroSSL"),
+    (
+        "google",
+        "https://dv.acme-v02.api.pki.goog/directory",
+        "Google Trust Services",
+    ),
+    (
+        "google-staging",
+        "https://dv.acme-v02.test-api.pki.goog/directory",
+        "Google Trust Services (staging)",
+    ),
+];
+
+/// An account name: what `--ca NAME` and the list call it.
+pub const MAX_ACCOUNT_NAME: usize = 32;
+
+/// A stored ACME account. The account key is not here: it is sealed with the private keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeAccount {
+    pub name: String,
+    pub directory_url: String,
+    /// The preset's name for a known directory, else the directory's host (the brand of what
+    /// it issues).
+    pub directory_name: String,
+    pub contacts: Vec<String>,
+    /// A private CA's root (PEM), trusted for this directory's HTTPS besides the public roots.
+    pub root_pem: Option<String>,
+    /// The External Account Binding key id the account was bound with.
+    pub eab_kid: Option<String>,
+    /// The terms of service URL agreed to (None: the directory names none).
+    pub terms_agreed: Option<String>,
+    /// The account's URL at the CA.
+    pub account_url: String,
+    pub created_at: Timestamp,
+}
+
+/// What `acme account add` was given, checked before anything goes to the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRequest {
+    pub name: String,
+    pub directory_url: String,
+    pub directory_name: String,
+    pub contacts: Vec<String>,
+}
+
+fn refuse(field: Field, message: impl Into<String>) -> Refusal {
+    Refusal::new("AC-1", field, message)
+}
+
+/// AC-1: a name, a directory (preset or https URL) and contacts (`mailto:` addresses).
+pub fn account_request(
+    name: &str,
+    directory: &str,
+    contacts: &[String],
+) -> Result<AccountRequest, Refusal> {
+    let name = name.trim();
+    let valid_name = !name.is_empty()
+        && name.len() <= MAX_ACCOUNT_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !valid_name {
+        return Err(refuse(
+            Field::Name,
+            format!("an account name is 1 to {MAX_ACCOUNT_NAME} letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    let (directory_url, directory_name) = match PRESETS.iter().find(|(p, _, _)| *p == directory) {
+        Some((_, url, shown)) => (url.to_string(), shown.to_string()),
+        None => {
+            let host = directory
+                .strip_prefix("https://")
+                .and_then(|rest| rest.split(['/', '?']).next())
+                .filter(|h| !h.is_empty() && !h.contains('@'));
+            match host {
+                Some(host) => (directory.to_string(), host.to_string()),
+                None => {
+                    let names: Vec<&str> = PRESETS.iter().map(|(p, _, _)| *p).collect();
+                    return Err(refuse(
+                        Field::Domain,
+                        format!(
+                            "directory {directory}: give an https:// URL or one of {}",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    let mut checked = Vec::new();
+    for c in contacts {
+        let address = c.strip_prefix("mailto:").unwrap_or(c);
+        let (local, domain) = address.split_once('@').unwrap_or(("", ""));
+        if local.is_empty()
+            || !domain.contains('.')
+            || address.chars().any(|ch| ch.is_whitespace() || ch == ',')
+        {
+            return Err(refuse(
+                Field::Recipient,
+                format!("contact {c}: expected mailto:name@example.com"),
+            ));
+        }
+        checked.push(format!("mailto:{address}"));
+    }
+    Ok(AccountRequest {
+        name: name.to_string(),
+        directory_url,
+        directory_name,
+        contacts: checked,
+    })
+}
+
+/// AC-1: the directory's terms must be agreed to explicitly.
+pub fn check_terms(terms: Option<&str>, agreed: bool) -> Result<(), Refusal> {
+    match (terms, agreed) {
+        (_, true) | (None, false) => Ok(()),
+        (Some(url), false) => Err(refuse(
+            Field::Name,
+            format!("the directory's terms of service are at {url}; read them and pass --agree-tos to agree"),
+        )),
+    }
+}
+
+/// AC-1: External Account Binding comes as a key id and a file with the HMAC key, both or none;
+/// a directory that requires it is told before the network says so.
+pub fn check_eab(required: bool, kid: Option<&str>, hmac_given: bool) -> Result<(), Refusal> {
+    match (kid, hmac_given) {
+        (Some(_), false) | (None, true) => Err(refuse(
+            Field::Password,
+            "External Account Binding needs both --eab-kid and --eab-hmac-file",
+        )),
+        (None, false) if required => Err(refuse(
+            Field::Password,
+            "this directory requires External Account Binding: give --eab-kid and --eab-hmac-file (from the CA's account page)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The HMAC key of an EAB file: base64url (padding and line ends tolerated).
+pub fn eab_hmac_key(text: &str) -> Result<Vec<u8>, Refusal> {
+    let cleaned: String = text
+        .trim()
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    let padded = format!("{cleaned}{}", "=".repeat((4 - cleaned.len() % 4) % 4));
+    let block = format!("-----BEGIN X-----\n{padded}\n-----END X-----\n");
+    match crate::domain::pem::scan(&block) {
+        Ok(mut b) if !b.is_empty() && b[0].der.len() >= 16 => Ok(b.remove(0).der),
+        _ => Err(refuse(
+            Field::Password,
+            "the EAB HMAC key file must hold the base64url key the CA gave (at least 16 bytes)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ac1_presets_urls_names_and_contacts() {
+        let r = account_request("le", "letsencrypt-staging", &["ops@example.com".into()]).unwrap();
+        assert_eq!(
+            r.directory_url,
+            "https://acme-staging-v02.api.letsencrypt.org/directory"
+        );
+        assert_eq!(r.directory_name, "Let's Encrypt (staging)");
+        assert_eq!(r.contacts, vec!["mailto:ops@example.com"]);
+        let r =
+            account_request("step", "https://ca.internal:9000/acme/acme/directory", &[]).unwrap();
+        assert_eq!(r.directory_name, "ca.internal:9000");
+        for bad in [
+            "http://ca/dir",
+            "letsencrypt-prod",
+            "https://u:p@h/d",
+            "https://",
+        ] {
+            let e = account_request("x", bad, &[]).unwrap_err();
+            assert_eq!((e.rule.as_str(), e.field), ("AC-1", Field::Domain), "{bad}");
+        }
+        assert!(account_request(&"n".repeat(MAX_ACCOUNT_NAME), "zerossl", &[]).is_ok());
+        assert!(account_request(&"n".repeat(MAX_ACCOUNT_NAME + 1), "zerossl", &[]).is_err());
+        assert!(account_request("a b", "zerossl", &[]).is_err());
+        assert!(account_request("a", "zerossl", &["mailto:nobody".into()]).is_err());
+    }
+
+    #[test]
+    fn rule_ac1_terms_must_be_agreed_explicitly() {
+        let e = check_terms(Some("https://ca/tos.pdf"), false).unwrap_err();
+        assert!(e.message.contains("https://ca/tos.pdf") && e.message.contains("--agree-tos"));
+        assert!(check_terms(Some("https://ca/tos.pdf"), true).is_ok());
+        assert!(check_terms(None, false).is_ok());
+    }
+
+    #[test]
+    fn rule_ac1_eab_needs_both_parts_and_a_real_key() {
+        assert!(check_eab(true, None, false)
+            .unwrap_err()
+            .message
+            .contains("requires"));
+        assert!(check_eab(false, Some("kid"), false).is_err());
+        assert!(check_eab(false, None, true).is_err());
+        assert!(check_eab(true, Some("kid"), true).is_ok());
+        assert!(check_eab(false, None, false).is_ok());
+        // 32 bytes, base64url without padding, as CAs hand them out.
+        let key =
+            eab_hmac_key("zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W\n")
+                .unwrap();
+        assert_eq!(key.len(), 48);
+        assert!(eab_hmac_key("c2hvcnQ").is_err(), "too short");
+        assert!(eab_hmac_key("not base64 !").is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! ACME accounts (AC-1): the record by name, its credentials (the account key) sealed like the
+//! private keys.
+use super::{db_err, Store, StoreError, ACME_ACCOUNTS, SECRETS};
+use crate::domain::acme::AcmeAccount;
+use crate::domain::refusal::{Field, Refusal};
+use redb::{ReadableDatabase, ReadableTable};
+
+fn credentials_key(name: &str) -> String {
+    format!("acme:{name}:credentials")
+}
+
+impl Store {
+    pub fn acme_accounts(&self) -> Result<Vec<AcmeAccount>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(ACME_ACCOUNTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push(
+                self.records
+                    .decode(v.value())
+                    .map_err(|e| e.of("acme_accounts", k.value()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn acme_account(&self, name: &str) -> Result<Option<AcmeAccount>, StoreError> {
+        Ok(self.acme_accounts()?.into_iter().find(|a| a.name == name))
+    }
+
+    /// Stores a new account with its sealed credentials in one transaction; a name in use is
+    /// refused (AC-1) and nothing is written.
+    pub fn add_acme_account(
+        &self,
+        account: &AcmeAccount,
+        credentials: &[u8],
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let mut t = txn.open_table(ACME_ACCOUNTS).map_err(db_err)?;
+            if t.get(account.name.as_str()).map_err(db_err)?.is_some() {
+                return Ok(Err(Refusal::new(
+                    "AC-1",
+                    Field::Name,
+                    format!("an ACME account named {} exists", account.name),
+                )));
+            }
+            t.insert(
+                account.name.as_str(),
+                self.records.encode(account).as_slice(),
+            )
+            .map_err(db_err)?;
+            let key = credentials_key(&account.name);
+            txn.open_table(SECRETS)
+                .map_err(db_err)?
+                .insert(key.as_str(), self.sealer.seal(&key, credentials).as_slice())
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(Ok(()))
+    }
+
+    /// The account's credentials (its key), opened. Never to be printed.
+    pub fn acme_credentials(
+        &self,
+        name: &str,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+        let key = credentials_key(name);
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(SECRETS).map_err(db_err)?;
+        let v = t.get(key.as_str()).map_err(db_err)?;
+        match v {
+            Some(v) => Ok(Some(zeroize::Zeroizing::new(
+                self.sealer
+                    .open(&key, v.value())
+                    .map_err(StoreError::Seal)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes an account and its key; `false` when there was none.
+    pub fn remove_acme_account(&self, name: &str) -> Result<bool, StoreError> {
+        let txn = self.write_txn()?;
+        let existed = {
+            let existed = txn
+                .open_table(ACME_ACCOUNTS)
+                .map_err(db_err)?
+                .remove(name)
+                .map_err(db_err)?
+                .is_some();
+            txn.open_table(SECRETS)
+                .map_err(db_err)?
+                .remove(credentials_key(name).as_str())
+                .map_err(db_err)?;
+            existed
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(existed)
+    }
+}

@@ -1,0 +1,113 @@
+//! A real pebble (Debian's 2.4) on loopback for the ACME tests: its own listener certificate (a
+//! non-CA leaf for `localhost` under a test root, which the client trusts with `--root`), free
+//! ports, killed when dropped. Tests skip with a message when pebble is not installed;
+//! `scripts/test` installs it.
+use certdeck::demo::pki::{Authority, KeyKind};
+use chrono::{Duration, Utc};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub struct Pebble {
+    child: Child,
+    pub directory: String,
+    /// The test root the listener certificate chains to (for `--root`).
+    pub root_pem: PathBuf,
+    pub management: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn installed() -> bool {
+    std::path::Path::new("/usr/bin/pebble").exists()
+}
+
+/// Options of one pebble.
+#[derive(Default)]
+pub struct Options {
+    /// key id → unpadded base64url HMAC key; External Account Binding is then required.
+    pub eab: Vec<(String, String)>,
+}
+
+impl Pebble {
+    pub fn start(opts: Options) -> Pebble {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let root = Authority::root(
+            "pebble listener root",
+            "certdeck tests",
+            KeyKind::P256,
+            now - Duration::days(1),
+            now + Duration::days(30),
+        );
+        let leaf = root.issue(
+            &["localhost"],
+            KeyKind::P256,
+            now - Duration::days(1),
+            now + Duration::days(30),
+        );
+        let cert = dir.path().join("listener.pem");
+        let key = dir.path().join("listener.key");
+        let root_pem = dir.path().join("root.pem");
+        std::fs::write(&cert, &leaf.cert_pem).unwrap();
+        std::fs::write(&key, &leaf.key_pem).unwrap();
+        std::fs::write(&root_pem, root.pem()).unwrap();
+        let (port, mgmt) = (free_port(), free_port());
+        let macs: serde_json::Map<String, serde_json::Value> = opts
+            .eab
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let config = serde_json::json!({"pebble": {
+            "listenAddress": format!("127.0.0.1:{port}"),
+            "managementListenAddress": format!("127.0.0.1:{mgmt}"),
+            "certificate": cert,
+            "privateKey": key,
+            "httpPort": free_port(),
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": !opts.eab.is_empty(),
+            "externalAccountMACKeys": macs,
+        }});
+        let config_path = dir.path().join("pebble.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let child = Command::new("/usr/bin/pebble")
+            .arg("-config")
+            .arg(&config_path)
+            .arg("-strict=false")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pebble starts");
+        // Ready when its port accepts (bounded: 10 s).
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "pebble did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Pebble {
+            child,
+            directory: format!("https://localhost:{port}/dir"),
+            root_pem,
+            management: format!("https://localhost:{mgmt}"),
+            _dir: dir,
+        }
+    }
+}
