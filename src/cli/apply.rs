@@ -13,9 +13,27 @@ pub struct ApplyArgs {
     /// A further domain (repeatable, multi-domain products only)
     #[arg(long = "san", value_name = "DOMAIN")]
     pub sans: Vec<String>,
-    /// Product code (see `certdeck products`)
-    #[arg(long)]
-    pub product: String,
+    /// Product code of the sandbox CA (see `certdeck products`)
+    #[arg(long, required_unless_present = "ca")]
+    pub product: Option<String>,
+    /// Order from this ACME account's CA instead of the sandbox (see `certdeck acme account`)
+    #[arg(long, value_name = "ACCOUNT", conflicts_with_all = ["product", "validation", "years"])]
+    pub ca: Option<String>,
+    /// ACME challenge (http-01 today)
+    #[arg(long, default_value = "http-01", requires = "ca")]
+    pub challenge: String,
+    /// ACME http-01: answer the CA on this address while the order is open (e.g. 0.0.0.0:80)
+    #[arg(long, value_name = "ADDR", requires = "ca", conflicts_with = "webroot")]
+    pub http_listen: Option<std::net::SocketAddr>,
+    /// ACME http-01: write the token under DIR/.well-known/acme-challenge/ (the site's web root)
+    #[arg(long, value_name = "DIR", requires = "ca")]
+    pub webroot: Option<std::path::PathBuf>,
+    /// ACME: the new key (p256 by default, p384, rsa2048, rsa3072, rsa4096)
+    #[arg(long, value_name = "TYPE", requires = "ca", value_parser = crate::domain::reissue::KeyChoice::parse)]
+    pub key_type: Option<crate::domain::reissue::KeyChoice>,
+    /// ACME: the directory's certificate profile
+    #[arg(long, requires = "ca")]
+    pub profile: Option<String>,
     /// How the domains are validated (default: dns_auto in a managed zone, else dns)
     #[arg(long, value_parser = ValidationMethod::parse)]
     pub validation: Option<ValidationMethod>,
@@ -53,6 +71,9 @@ pub fn order_json(o: &OrderInfo) -> serde_json::Value {
 }
 
 pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
+    if let Some(account) = &a.ca {
+        return acme(cli, a, account);
+    }
     let engine = match open_engine(cli, "cli apply", a.json) {
         Ok(e) => e,
         Err(code) => return code,
@@ -68,7 +89,7 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
     let req = ApplyRequest {
         domain: a.domain.clone(),
         sans: a.sans.clone(),
-        product: a.product.clone(),
+        product: a.product.clone().unwrap_or_default(),
         validation: a.validation,
         years: a.years,
         name: a.name.clone(),
@@ -133,5 +154,66 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
         Some(Outcome::Refused(r)) => refused(a.json, &r),
         Some(Outcome::Failed(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
         _ => fail(a.json, EXIT_UNAVAILABLE, "apply ended without an outcome"),
+    }
+}
+
+/// `apply --ca ACCOUNT`: an ACME order seen through now (AC-2, AC-3).
+fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
+    use crate::ca::acme::order::Solver;
+    use crate::engine::acme::{AcmeError, OrderRequest};
+    if a.challenge != "http-01" {
+        return fail(
+            a.json,
+            super::EXIT_USAGE,
+            &format!("--challenge {}: only http-01 is supported yet", a.challenge),
+        );
+    }
+    let solver = match (&a.http_listen, &a.webroot) {
+        (Some(addr), None) => Solver::Listen(*addr),
+        (None, Some(dir)) => Solver::Webroot(dir.clone()),
+        _ => {
+            return fail(
+                a.json,
+                super::EXIT_USAGE,
+                "http-01 needs --http-listen ADDR or --webroot DIR",
+            )
+        }
+    };
+    let engine = match open_engine(cli, "cli apply", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let req = OrderRequest {
+        account: account.to_string(),
+        domain: a.domain.clone(),
+        sans: a.sans.clone(),
+        key: a
+            .key_type
+            .unwrap_or(crate::domain::reissue::KeyChoice::P256),
+        solver,
+        profile: a.profile.clone(),
+        name: a.name.clone(),
+    };
+    match engine.acme_order(&req) {
+        Ok(cert) => {
+            let now = engine.clock().now();
+            if a.json {
+                let mut obj = super::json::certificate(&cert, now);
+                obj["ca"] = serde_json::json!(account);
+                println!("{obj}");
+            } else {
+                println!(
+                    "issued {} \"{}\" by {} ({} days left)",
+                    cert.id,
+                    cert.name,
+                    cert.brand,
+                    cert.days_left(now).unwrap_or(0)
+                );
+            }
+            0
+        }
+        Err(AcmeError::Refused(r)) => refused(a.json, &r),
+        Err(AcmeError::Unreachable(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
+        Err(AcmeError::Store(e)) => fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     }
 }

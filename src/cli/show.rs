@@ -39,6 +39,10 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
             rev["steps"] = super::apply::order_json(&r.as_order_view());
             obj["revocation"] = rev;
         }
+        if let Ok(Some(origin)) = engine.store().acme_origin(&a.id) {
+            obj["ca"] = serde_json::json!(origin.account);
+            obj["acme_order"] = serde_json::json!(origin.order_url);
+        }
         println!("{obj}");
     } else {
         for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {

@@ -236,3 +236,86 @@ mod tests {
         assert!(eab_hmac_key("not base64 !").is_err());
     }
 }
+
+/// Where an ACME certificate came from: the account and the order (kept beside the record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeOrigin {
+    pub account: String,
+    pub order_url: String,
+}
+
+/// The longest domain list one ACME order takes here (Let's Encrypt allows 100 names).
+pub const MAX_ORDER_NAMES: usize = 100;
+
+/// AC-2/AC-3: the names of an order, checked before any request: DNS names (a wildcard needs
+/// dns-01, which http-01 cannot prove) or IP addresses, each once.
+pub fn order_names(domain: &str, sans: &[String], http01: bool) -> Result<Vec<String>, Refusal> {
+    let refuse = |m: String| Refusal::new("AC-2", Field::Domain, m);
+    let mut names: Vec<String> = Vec::new();
+    for n in std::iter::once(domain).chain(sans.iter().map(String::as_str)) {
+        let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
+        let is_ip = n.parse::<std::net::IpAddr>().is_ok();
+        let bare = n.strip_prefix("*.").unwrap_or(&n);
+        let valid_dns = bare.contains('.')
+            && bare.len() <= 253
+            && bare.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !is_ip && !valid_dns {
+            return Err(refuse(format!("{n} is not a domain name or an IP address")));
+        }
+        if n.starts_with("*.") && http01 {
+            return Err(refuse(format!(
+                "{n}: a wildcard can only be validated with dns-01 (AC-3)"
+            )));
+        }
+        if names.contains(&n) {
+            return Err(refuse(format!("{n} is named twice")));
+        }
+        names.push(n);
+    }
+    if names.len() > MAX_ORDER_NAMES {
+        return Err(refuse(format!(
+            "{} names; one order takes at most {MAX_ORDER_NAMES}",
+            names.len()
+        )));
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn rule_ac2_names_are_domains_or_ips_once_and_wildcards_need_dns01() {
+        assert_eq!(
+            order_names(
+                "Shop.Example.com.",
+                &["www.example.com".into(), "192.0.2.7".into()],
+                true
+            )
+            .unwrap(),
+            vec!["shop.example.com", "www.example.com", "192.0.2.7"]
+        );
+        assert!(order_names("*.example.com", &[], false).is_ok());
+        let e = order_names("*.example.com", &[], true).unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("AC-2", Field::Domain));
+        assert!(e.message.contains("dns-01"));
+        assert!(order_names("a.example", &["a.example".into()], true).is_err());
+        assert!(order_names("localhost", &[], true).is_err());
+        assert!(order_names("-a.example", &[], true).is_err());
+        let hundred: Vec<String> = (1..MAX_ORDER_NAMES)
+            .map(|i| format!("h{i}.example"))
+            .collect();
+        assert!(order_names("h0.example", &hundred, true).is_ok());
+        let more: Vec<String> = (1..=MAX_ORDER_NAMES)
+            .map(|i| format!("h{i}.example"))
+            .collect();
+        assert!(order_names("h0.example", &more, true).is_err());
+    }
+}

@@ -86,3 +86,107 @@ fn failure(f: Failure) -> AcmeError {
         Failure::Unreachable(m) => AcmeError::Unreachable(m),
     }
 }
+
+/// What `apply --ca ACCOUNT` asks for.
+pub struct OrderRequest {
+    pub account: String,
+    pub domain: String,
+    pub sans: Vec<String>,
+    pub key: crate::domain::reissue::KeyChoice,
+    pub solver: crate::ca::acme::order::Solver,
+    pub profile: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Engine {
+    /// AC-2, AC-3: orders from the account's CA, sees the order through (http-01) and stores the
+    /// certificate with its sealed key as `issued`, its brand the directory's name.
+    pub fn acme_order(
+        &self,
+        req: &OrderRequest,
+    ) -> Result<crate::domain::model::Certificate, AcmeError> {
+        use crate::ca::acme::order::{obtain, OrderSpec};
+        use crate::domain::rules::upload::{
+            new_uploaded_certificate, validate_upload, UploadInput,
+        };
+        let names = crate::domain::acme::order_names(&req.domain, &req.sans, true)?;
+        let Some(account) = self.store.acme_account(&req.account)? else {
+            return Err(Refusal::new(
+                "AC-2",
+                Field::Name,
+                format!(
+                    "no ACME account named {} (certdeck acme account add {} --directory …)",
+                    req.account, req.account
+                ),
+            )
+            .into());
+        };
+        let credentials = self.store.acme_credentials(&account.name)?.ok_or_else(|| {
+            AcmeError::Refused(Refusal::new(
+                "AC-1",
+                Field::Name,
+                format!("the key of ACME account {} is missing", account.name),
+            ))
+        })?;
+        let http_override = crate::validate::http_override();
+        // AC-3: certdeck's own lookup of each token, through the same path as validation checks.
+        let own_check = move |domain: &str, token: &str, key_auth: &str| {
+            let url = format!("http://{domain}/.well-known/acme-challenge/{token}");
+            match crate::validate::fetch(&url, http_override) {
+                crate::domain::validation::Fetched::Body { status: 200, body }
+                    if body.trim() == key_auth =>
+                {
+                    Ok(())
+                }
+                crate::domain::validation::Fetched::Body { status, .. } => {
+                    Err(format!("{url} answered HTTP {status} without the token"))
+                }
+                crate::domain::validation::Fetched::Failed(m) => Err(m),
+            }
+        };
+        let obtained = obtain(
+            &OrderSpec {
+                credentials: &credentials,
+                root_pem: account.root_pem.as_deref(),
+                domains: &names,
+                key: req.key,
+                solver: &req.solver,
+                profile: req.profile.as_deref(),
+            },
+            &own_check,
+        )
+        .map_err(failure)?;
+        // The chain and key are read by the same rules as an upload; then the record says where
+        // it came from.
+        let now = self.clock.now();
+        let upload = UploadInput {
+            name: req.name.clone(),
+            cert: obtained.chain_pem.clone().into_bytes(),
+            key: Some(obtained.key_pem.as_bytes().to_vec()),
+            ..Default::default()
+        };
+        let anchors: Vec<Vec<u8>> = Vec::new();
+        let anchor_refs: Vec<&[u8]> = anchors.iter().map(Vec::as_slice).collect();
+        let v = validate_upload(&upload, now, &anchor_refs)?;
+        let id = self.store.new_id()?;
+        let (mut cert, secrets, mut event) = new_uploaded_certificate(&v, id, now);
+        cert.source = crate::domain::model::Source::Issued;
+        cert.brand = account.directory_name.clone();
+        event.kind = "issued".into();
+        event.message = format!(
+            "issued by {} through ACME account {} (order {})",
+            account.directory_name, account.name, obtained.order_url
+        );
+        let origin = crate::domain::acme::AcmeOrigin {
+            account: account.name.clone(),
+            order_url: obtained.order_url.clone(),
+        };
+        let rec = crate::store::NewRecord {
+            cert,
+            secrets,
+            event,
+        };
+        self.store.insert_acme(&rec, &origin)??;
+        Ok(rec.cert)
+    }
+}

@@ -1,7 +1,9 @@
 //! ACME accounts (AC-1): the record by name, its credentials (the account key) sealed like the
 //! private keys.
-use super::{db_err, Store, StoreError, ACME_ACCOUNTS, SECRETS};
-use crate::domain::acme::AcmeAccount;
+use super::{
+    db_err, InsertTables, NewRecord, Store, StoreError, ACME_ACCOUNTS, ACME_CERTS, SECRETS,
+};
+use crate::domain::acme::{AcmeAccount, AcmeOrigin};
 use crate::domain::refusal::{Field, Refusal};
 use redb::{ReadableDatabase, ReadableTable};
 
@@ -102,5 +104,42 @@ impl Store {
         };
         txn.commit().map_err(db_err)?;
         Ok(existed)
+    }
+}
+
+impl Store {
+    /// Stores a certificate an ACME CA issued together with where it came from, in one
+    /// transaction (a duplicate leaf is refused, U-6, and nothing is written).
+    pub fn insert_acme(
+        &self,
+        rec: &NewRecord,
+        origin: &AcmeOrigin,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let txn = self.write_txn()?;
+        let refused = InsertTables::open(&txn)?.insert(&self.sealer, &self.records, rec)?;
+        if refused.is_err() {
+            txn.abort().map_err(db_err)?;
+            return Ok(refused);
+        }
+        txn.open_table(ACME_CERTS)
+            .map_err(db_err)?
+            .insert(rec.cert.id.as_str(), self.records.encode(origin).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Ok(()))
+    }
+
+    /// The account and order of a certificate an ACME CA issued.
+    pub fn acme_origin(&self, cert_id: &str) -> Result<Option<AcmeOrigin>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(ACME_CERTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let v = t.get(cert_id).map_err(db_err)?;
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of("acme_certs", cert_id))
     }
 }

@@ -94,6 +94,8 @@ const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
 const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewals");
 /// ACME accounts (AC-1) by name; their keys are in SECRETS.
 const ACME_ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_accounts");
+/// Where each ACME certificate came from (account, order), by certificate id.
+const ACME_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_certs");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -395,6 +397,7 @@ impl Store {
             migrate(&txn, from)?;
             if from < 8 {
                 txn.open_table(ACME_ACCOUNTS).map_err(db_err)?;
+                txn.open_table(ACME_CERTS).map_err(db_err)?;
             }
             if (1..8).contains(&from) {
                 // v8: every record carries its tag (record.rs); older ones gain it here.
@@ -1167,6 +1170,10 @@ impl Store {
                 }
                 let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+                txn.open_table(ACME_CERTS)
+                    .map_err(db_err)?
+                    .remove(id)
                     .map_err(db_err)?;
                 let mut letters = txn.open_table(LETTERS).map_err(db_err)?;
                 letters.remove(id).map_err(db_err)?;

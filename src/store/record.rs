@@ -76,6 +76,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("hostings", AnyTable::Str(HOSTINGS)),
         ("journal", AnyTable::U64(JOURNAL)),
         ("acme_accounts", AnyTable::Str(ACME_ACCOUNTS)),
+        ("acme_certs", AnyTable::Str(ACME_CERTS)),
         ("meta", AnyTable::Str(META)),
     ]
 }

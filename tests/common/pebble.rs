@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 pub struct Pebble {
     child: Child,
+    /// pebble-challtestsrv: the DNS pebble's VA asks (every name is 127.0.0.1).
+    dns: Option<Child>,
+    /// The port pebble's VA fetches http-01 tokens from (certdeck's `--http-listen` port).
+    pub http_port: u16,
     pub directory: String,
     /// The test root the listener certificate chains to (for `--root`).
     pub root_pem: PathBuf,
@@ -20,6 +24,21 @@ impl Drop for Pebble {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dns) = &mut self.dns {
+            let _ = dns.kill();
+            let _ = dns.wait();
+        }
+    }
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what} did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
@@ -40,6 +59,9 @@ pub fn installed() -> bool {
 pub struct Options {
     /// key id → unpadded base64url HMAC key; External Account Binding is then required.
     pub eab: Vec<(String, String)>,
+    /// Validate for real: pebble's VA resolves every name to 127.0.0.1 through a
+    /// pebble-challtestsrv and fetches http-01 tokens from `http_port`.
+    pub validate: bool,
 }
 
 impl Pebble {
@@ -65,7 +87,22 @@ impl Pebble {
         std::fs::write(&cert, &leaf.cert_pem).unwrap();
         std::fs::write(&key, &leaf.key_pem).unwrap();
         std::fs::write(&root_pem, root.pem()).unwrap();
-        let (port, mgmt) = (free_port(), free_port());
+        let (port, mgmt, http_port) = (free_port(), free_port(), free_port());
+        let (dns, dns_port) = if opts.validate {
+            let dns_port = free_port();
+            let child = Command::new("/usr/bin/pebble-challtestsrv")
+                .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
+                .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+                .args(["-management", &format!("127.0.0.1:{}", free_port())])
+                .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("pebble-challtestsrv starts");
+            (Some(child), Some(dns_port))
+        } else {
+            (None, None)
+        };
         let macs: serde_json::Map<String, serde_json::Value> = opts
             .eab
             .iter()
@@ -76,7 +113,7 @@ impl Pebble {
             "managementListenAddress": format!("127.0.0.1:{mgmt}"),
             "certificate": cert,
             "privateKey": key,
-            "httpPort": free_port(),
+            "httpPort": http_port,
             "tlsPort": free_port(),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": !opts.eab.is_empty(),
@@ -84,26 +121,30 @@ impl Pebble {
         }});
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
-        let child = Command::new("/usr/bin/pebble")
+        let mut command = Command::new("/usr/bin/pebble");
+        command
             .arg("-config")
             .arg(&config_path)
             .arg("-strict=false")
-            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_VA_NOSLEEP", "1");
+        if let Some(p) = dns_port {
+            command.args(["-dnsserver", &format!("127.0.0.1:{p}")]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("pebble starts");
-        // Ready when its port accepts (bounded: 10 s).
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(10),
-                "pebble did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
+        // Ready when its ports accept (bounded: 10 s each).
+        wait_for_port(port, "pebble");
+        if let Some(p) = dns_port {
+            // challtestsrv's DNS is UDP and TCP; its TCP port says it is up.
+            wait_for_port(p, "pebble-challtestsrv");
         }
         Pebble {
             child,
+            dns,
+            http_port,
             directory: format!("https://localhost:{port}/dir"),
             root_pem,
             management: format!("https://localhost:{mgmt}"),

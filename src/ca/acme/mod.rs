@@ -2,6 +2,7 @@
 //! current-thread tokio runtime of its own, so the engine and the TUI stay synchronous and every
 //! call is bounded (ca/acme/http.rs).
 pub mod http;
+pub mod order;
 
 use crate::domain::acme::AccountRequest;
 use instant_acme::{Account, ExternalAccountKey, NewAccount};

@@ -1,0 +1,276 @@
+//! One ACME order, start to finish (AC-2, AC-3): new order, http-01 challenges published (a
+//! built-in listener or files in a webroot), certdeck's own check of every token before the CA
+//! is told (a failed validation costs rate limit), finalize with a CSR for a key generated here,
+//! download the chain, and the token files removed whatever happened.
+use super::{describe, http, run, Failure};
+use crate::domain::reissue::KeyChoice;
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewOrder,
+    OrderStatus, RetryPolicy,
+};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How http-01 tokens are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Solver {
+    /// certdeck answers on this address while the order is open.
+    Listen(SocketAddr),
+    /// Files under `DIR/.well-known/acme-challenge/`, served by the site's own web server.
+    Webroot(PathBuf),
+}
+
+pub struct OrderSpec<'a> {
+    pub credentials: &'a [u8],
+    pub root_pem: Option<&'a str>,
+    pub domains: &'a [String],
+    pub key: KeyChoice,
+    pub solver: &'a Solver,
+    pub profile: Option<&'a str>,
+}
+
+/// What the CA issued: the chain (PEM, leaf first) and the new key (PKCS#8 PEM, never shown).
+pub struct Obtained {
+    pub chain_pem: String,
+    pub key_pem: zeroize::Zeroizing<String>,
+    pub order_url: String,
+}
+
+/// The whole order, from new-order to certificate.
+const ORDER_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Tokens certdeck answers for: token → key authorization.
+type Tokens = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// The built-in http-01 listener: answers `GET /.well-known/acme-challenge/TOKEN` from the map,
+/// 404 otherwise; stops when dropped.
+struct Listener {
+    stop: Arc<AtomicBool>,
+    addr: SocketAddr,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start(addr: SocketAddr, tokens: Tokens) -> Result<Listener, String> {
+        let l =
+            std::net::TcpListener::bind(addr).map_err(|e| format!("--http-listen {addr}: {e}"))?;
+        let addr = l.local_addr().map_err(|e| e.to_string())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("certdeck-http01".into())
+            .spawn(move || {
+                for conn in l.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(mut s) = conn else { continue };
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 2048];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    let path = head.split_whitespace().nth(1).unwrap_or("");
+                    let answer = path
+                        .strip_prefix("/.well-known/acme-challenge/")
+                        .and_then(|t| tokens.lock().ok()?.get(t).cloned());
+                    let reply = match answer {
+                        Some(body) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        ),
+                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                    };
+                    let _ = s.write_all(reply.as_bytes());
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Listener {
+            stop,
+            addr,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Token files written into a webroot, removed when dropped (AC-3: removed afterwards).
+struct WebrootFiles(Vec<PathBuf>);
+
+impl Drop for WebrootFiles {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+fn write_token(dir: &std::path::Path, token: &str, key_auth: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let challenge_dir = dir.join(".well-known/acme-challenge");
+    std::fs::create_dir_all(&challenge_dir)
+        .map_err(|e| format!("{}: {e}", challenge_dir.display()))?;
+    let path = challenge_dir.join(token);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".certdeck-token-")
+        .tempfile_in(&challenge_dir)
+        .map_err(|e| format!("{}: {e}", challenge_dir.display()))?;
+    tmp.write_all(key_auth.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .and_then(|_| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    tmp.persist(&path)
+        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    Ok(path)
+}
+
+/// A CSR for `names` signed by `key_pem`.
+fn csr(names: &[String], key_pem: &str, key: KeyChoice) -> Result<Vec<u8>, String> {
+    let alg = match key {
+        KeyChoice::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        KeyChoice::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        KeyChoice::Rsa2048 | KeyChoice::Rsa3072 | KeyChoice::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+        KeyChoice::Sm2 => return Err("ACME CAs do not issue SM2 certificates".into()),
+    };
+    let kp = rcgen::KeyPair::from_pem_and_sign_algo(key_pem, alg).map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(|e| e.to_string())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    Ok(params
+        .serialize_request(&kp)
+        .map_err(|e| e.to_string())?
+        .der()
+        .to_vec())
+}
+
+/// Places one order and sees it through. `own_check(domain, token, key_authorization)` is
+/// certdeck's lookup of a published token; the CA is told to validate only after it passes.
+pub fn obtain(
+    spec: &OrderSpec,
+    own_check: &(dyn Fn(&str, &str, &str) -> Result<(), String> + Sync),
+) -> Result<Obtained, Failure> {
+    let credentials: AccountCredentials = serde_json::from_slice(spec.credentials)
+        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+    let client =
+        http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let key = crate::engine::keygen::generate(spec.key).map_err(Failure::Ca)?;
+    let csr = csr(spec.domains, &key.pkcs8_pem, spec.key).map_err(Failure::Ca)?;
+    let tokens: Tokens = Arc::default();
+    let _listener = match spec.solver {
+        Solver::Listen(addr) => Some(Listener::start(*addr, tokens.clone()).map_err(Failure::Ca)?),
+        Solver::Webroot(_) => None,
+    };
+    let mut files = WebrootFiles(Vec::new());
+    let ca = |e: instant_acme::Error| Failure::of(&e);
+    let (chain_pem, order_url) = run(ORDER_DEADLINE, async {
+        let account = Account::builder_with_http(Box::new(client))
+            .from_credentials(credentials)
+            .await
+            .map_err(ca)?;
+        let identifiers: Vec<Identifier> = spec
+            .domains
+            .iter()
+            .map(|d| match d.parse::<std::net::IpAddr>() {
+                Ok(ip) => Identifier::Ip(ip),
+                Err(_) => Identifier::Dns(d.clone()),
+            })
+            .collect();
+        let mut new_order = NewOrder::new(&identifiers);
+        if let Some(p) = spec.profile {
+            new_order = new_order.profile(p);
+        }
+        let mut order = account.new_order(&new_order).await.map_err(ca)?;
+        // Publish every pending token, check it ourselves, then tell the CA.
+        let mut pending = Vec::new();
+        {
+            let mut authzs = order.authorizations();
+            while let Some(a) = authzs.next().await {
+                let mut a = a.map_err(ca)?;
+                if a.status == AuthorizationStatus::Valid {
+                    continue;
+                }
+                let domain = a.identifier().to_string();
+                let ch = a.challenge(ChallengeType::Http01).ok_or_else(|| {
+                    Failure::Ca(format!("{domain}: the CA offers no http-01 challenge"))
+                })?;
+                let key_auth = ch.key_authorization().as_str().to_string();
+                let token = ch.token.clone();
+                match spec.solver {
+                    Solver::Listen(_) => {
+                        tokens
+                            .lock()
+                            .map_err(|_| Failure::Ca("token map poisoned".into()))?
+                            .insert(token.clone(), key_auth.clone());
+                    }
+                    Solver::Webroot(dir) => files
+                        .0
+                        .push(write_token(dir, &token, &key_auth).map_err(Failure::Ca)?),
+                }
+                pending.push((domain, token, key_auth));
+            }
+        }
+        for (domain, token, key_auth) in &pending {
+            own_check(domain, token, key_auth).map_err(|m| {
+                Failure::Ca(format!(
+                    "{domain}: certdeck's own check of the http-01 token failed, so the CA was not asked to validate (AC-3): {m}"
+                ))
+            })?;
+        }
+        {
+            let mut authzs = order.authorizations();
+            while let Some(a) = authzs.next().await {
+                let mut a = a.map_err(ca)?;
+                if a.status == AuthorizationStatus::Valid {
+                    continue;
+                }
+                if let Some(mut ch) = a.challenge(ChallengeType::Http01) {
+                    ch.set_ready().await.map_err(ca)?;
+                }
+            }
+        }
+        let retry = RetryPolicy::new()
+            .initial_delay(Duration::from_millis(250))
+            .timeout(Duration::from_secs(120));
+        let status = order.poll_ready(&retry).await.map_err(ca)?;
+        if status != OrderStatus::Ready {
+            // Say why: the first failed challenge's problem.
+            let mut why = format!("the order is {status:?}");
+            let mut authzs = order.authorizations();
+            while let Some(Ok(mut a)) = authzs.next().await {
+                if let Ok(state) = a.refresh().await {
+                    if let Some(e) = state.challenges.iter().find_map(|c| c.error.clone()) {
+                        why = describe(&instant_acme::Error::Api(e));
+                        break;
+                    }
+                }
+            }
+            return Err(Failure::Ca(why));
+        }
+        order.finalize_csr(&csr).await.map_err(ca)?;
+        let chain = order.poll_certificate(&retry).await.map_err(ca)?;
+        Ok((chain, order.url().to_string()))
+    })?;
+    drop(files);
+    Ok(Obtained {
+        chain_pem,
+        key_pem: zeroize::Zeroizing::new(key.pkcs8_pem),
+        order_url,
+    })
+}

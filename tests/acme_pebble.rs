@@ -1,0 +1,444 @@
+//! ACME against a real pebble on loopback (AC-1, AC-2, AC-3, AC-5): accounts with terms agreed, the
+//! account key sealed, External Account Binding, http-01 orders validated by pebble for real, the
+//! CA's problems shown with type and detail.
+mod common;
+use common::pebble::{self, Pebble};
+use common::Env;
+
+macro_rules! need_pebble {
+    () => {
+        if !pebble::installed() {
+            eprintln!("skipped: pebble is not installed (scripts/test installs it)");
+            return;
+        }
+    };
+}
+
+fn add(env: &Env, p: &Pebble, name: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "acme",
+        "account",
+        "add",
+        name,
+        "--directory",
+        &p.directory,
+        "--root",
+        p.root_pem.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    env.json(&args)
+}
+
+#[test]
+fn rule_ac1_terms_are_shown_and_must_be_agreed_then_the_key_is_sealed() {
+    need_pebble!();
+    let p = Pebble::start(Default::default());
+    let env = Env::new();
+    let (code, e) = add(&env, &p, "test", &["--contact", "ops@example.com"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-1")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--agree-tos")
+            && e["error"]["message"].as_str().unwrap().contains("data:"),
+        "pebble's terms URL is shown: {e}"
+    );
+    assert_eq!(
+        env.json(&["acme", "account", "list"]).1,
+        serde_json::json!([])
+    );
+
+    let (code, a) = add(
+        &env,
+        &p,
+        "test",
+        &["--contact", "ops@example.com", "--agree-tos"],
+    );
+    assert_eq!(code, 0, "{a}");
+    assert_eq!(a["contacts"], serde_json::json!(["mailto:ops@example.com"]));
+    assert!(
+        a["account_url"].as_str().unwrap().contains("/my-account/"),
+        "{a}"
+    );
+    assert_eq!(a["private_root"], true);
+    let (_, list) = env.json(&["acme", "account", "list"]);
+    assert_eq!(list[0]["name"], "test");
+    // The key is in the store, sealed: the credentials never appear in the file in clear.
+    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let creds = store.acme_credentials("test").unwrap().expect("stored");
+    let creds: serde_json::Value = serde_json::from_slice(&creds).unwrap();
+    let key = creds["key_pkcs8"]
+        .as_str()
+        .expect("a PKCS#8 key")
+        .to_string();
+    drop(store);
+    let file = std::fs::read(env.db()).unwrap();
+    assert!(!file.windows(24).any(|w| w == &key.as_bytes()[..24]));
+    // A second account of the same name is refused; rm forgets it.
+    let (code, e) = add(&env, &p, "test", &["--agree-tos"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-1")),
+        "{e}"
+    );
+    assert_eq!(env.json(&["acme", "account", "rm", "test"]).0, 0);
+    assert_eq!(
+        env.json(&["acme", "account", "list"]).1,
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn rule_ac1_external_account_binding_when_the_directory_requires_it() {
+    need_pebble!();
+    // 32 bytes, unpadded base64url (pebble refuses padding).
+    let hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let p = Pebble::start(pebble::Options {
+        eab: vec![("kid-1".into(), hmac.into())],
+        ..Default::default()
+    });
+    let env = Env::new();
+    let (code, e) = add(&env, &p, "eab", &["--agree-tos"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-1")),
+        "{e}"
+    );
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("requires External Account Binding"));
+    let file = env.write("hmac", hmac);
+    let (code, a) = add(
+        &env,
+        &p,
+        "eab",
+        &[
+            "--agree-tos",
+            "--eab-kid",
+            "kid-1",
+            "--eab-hmac-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{a}");
+    assert_eq!(a["eab_kid"], "kid-1");
+    // A key id the CA does not know: its problem, with type and detail (AC-5).
+    let (code, e) = add(
+        &env,
+        &p,
+        "eab2",
+        &[
+            "--agree-tos",
+            "--eab-kid",
+            "kid-9",
+            "--eab-hmac-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-5")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unauthorized")
+            || e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("malformed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rule_ac5_an_unreachable_directory_is_said_and_nothing_is_stored() {
+    let env = Env::new();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("https://127.0.0.1:{port}/dir");
+    let (code, e) = env.json(&[
+        "acme",
+        "account",
+        "add",
+        "x",
+        "--directory",
+        &url,
+        "--agree-tos",
+    ]);
+    assert_eq!(code, 3, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains(&url),
+        "{e}"
+    );
+    assert_eq!(
+        env.json(&["acme", "account", "list"]).1,
+        serde_json::json!([])
+    );
+}
+
+/// An account on a pebble that validates for real.
+fn validating_pebble(env: &Env) -> Pebble {
+    let p = Pebble::start(pebble::Options {
+        validate: true,
+        ..Default::default()
+    });
+    let (code, a) = add(env, &p, "test", &["--agree-tos"]);
+    assert_eq!(code, 0, "{a}");
+    p
+}
+
+fn apply(env: &Env, p: &Pebble, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["apply", "--ca", "test"];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    let out = env
+        .command()
+        .args(&args)
+        // certdeck's own check of the token (AC-3) goes where pebble's VA goes.
+        .env(
+            "CERTDECK_VALIDATION_HTTP",
+            format!("127.0.0.1:{}", p.http_port),
+        )
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issued() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let listen = format!("127.0.0.1:{}", p.http_port);
+    let (code, c) = apply(
+        &env,
+        &p,
+        &[
+            "--domain",
+            "shop.example.test",
+            "--san",
+            "www.example.test",
+            "--http-listen",
+            &listen,
+        ],
+    );
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(c["source"], "issued");
+    assert_eq!(c["status"], "issued");
+    assert_eq!(c["ca"], "test");
+    assert_eq!(
+        c["brand"],
+        format!(
+            "localhost:{}",
+            p.directory
+                .split(':')
+                .nth(2)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+        )
+    );
+    assert_eq!(
+        c["domains"],
+        serde_json::json!(["shop.example.test", "www.example.test"])
+    );
+    let id = c["id"].as_str().unwrap();
+    let (_, shown) = env.json(&["show", id]);
+    assert_eq!(shown["ca"], "test", "{shown}");
+    assert!(shown["timeline"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("through ACME account test"));
+    // The key is stored sealed and belongs to the certificate: export writes a matching pair.
+    let out = env.path("out");
+    let (code, e) = env.json(&[
+        "export",
+        id,
+        "--format",
+        "pem",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{e}");
+}
+
+#[test]
+fn rule_ac3_http01_through_a_webroot_and_the_files_are_removed_afterwards() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let webroot = env.path("www");
+    std::fs::create_dir_all(&webroot).unwrap();
+    // A plain web server for the webroot (what nginx would be), on pebble's http port.
+    let server = certdeck_test_static_server(&webroot, p.http_port);
+    let (code, c) = apply(
+        &env,
+        &p,
+        &[
+            "--domain",
+            "files.example.test",
+            "--webroot",
+            webroot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{c}");
+    let left: Vec<_> = std::fs::read_dir(webroot.join(".well-known/acme-challenge"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "token files are removed: {left:?}");
+    drop(server);
+}
+
+#[test]
+fn rule_ac3_a_token_certdeck_cannot_see_is_never_sent_to_the_ca() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    // Tokens go into a webroot nothing serves: the own check fails and the CA is not asked.
+    let webroot = env.path("unserved");
+    std::fs::create_dir_all(&webroot).unwrap();
+    let (code, e) = apply(
+        &env,
+        &p,
+        &[
+            "--domain",
+            "dark.example.test",
+            "--webroot",
+            webroot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-5")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("AC-3"),
+        "{e}"
+    );
+    assert_eq!(
+        env.json(&["list"]).1,
+        serde_json::json!([]),
+        "nothing stored"
+    );
+}
+
+#[test]
+fn rule_ac2_wildcards_need_dns01_and_an_unknown_account_is_named() {
+    let env = Env::new();
+    let (code, e) = env.json(&[
+        "apply",
+        "--ca",
+        "nobody",
+        "--domain",
+        "a.example.test",
+        "--http-listen",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-2")),
+        "{e}"
+    );
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no ACME account named nobody"));
+    let (code, e) = env.json(&[
+        "apply",
+        "--ca",
+        "nobody",
+        "--domain",
+        "*.example.test",
+        "--http-listen",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-2")),
+        "{e}"
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains("dns-01"));
+}
+
+/// Serves files under `root` over HTTP on 127.0.0.1:`port` until dropped.
+fn certdeck_test_static_server(root: &std::path::Path, port: u16) -> StaticServer {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let root = root.to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
+    let thread = std::thread::spawn(move || {
+        while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            let Ok((mut s, _)) = l.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            let mut buf = [0u8; 2048];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let reply = match std::fs::read(root.join(path)) {
+                Ok(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                }
+                Err(_) => {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                }
+            };
+            let _ = s.write_all(&reply);
+        }
+    });
+    StaticServer {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+struct StaticServer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
