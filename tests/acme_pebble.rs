@@ -442,3 +442,57 @@ impl Drop for StaticServer {
         }
     }
 }
+
+#[test]
+fn rule_ac6_revocation_asks_the_ca_and_the_record_follows() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let listen = format!("127.0.0.1:{}", p.http_port);
+    let (code, c) = apply(
+        &env,
+        &p,
+        &["--domain", "gone.example.test", "--http-listen", &listen],
+    );
+    assert_eq!(code, 0, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let serial = c["serial"]
+        .as_str()
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase();
+    // RV-2: confirmation first.
+    let (code, e) = env.json(&["revoke", &id, "--reason", "superseded"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-2")),
+        "{e}"
+    );
+    let (code, r) = env.json(&["revoke", &id, "--reason", "superseded", "--yes"]);
+    assert_eq!(code, 0, "{r}");
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["status"], "revoked", "{shown}");
+    // The CA says so too: pebble's management interface.
+    let status = certdeck::ca::acme::get_json(
+        &format!("{}/cert-status-by-serial/{serial}", p.management),
+        Some(&std::fs::read_to_string(&p.root_pem).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 4, "superseded");
+    // RV-2: no second revocation, no download; RV-7: it can be deleted.
+    let (code, e) = env.json(&["revoke", &id, "--reason", "superseded", "--yes"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-2")),
+        "{e}"
+    );
+    let out = env.path("out");
+    let (code, e) = env.json(&["export", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("RV-2")),
+        "{e}"
+    );
+    assert_eq!(env.json(&["delete", &id, "--yes"]).0, 0);
+}

@@ -65,9 +65,17 @@ pub fn run(cli: &Cli, a: &RevokeArgs) -> Exit {
             plan.name,
             reason.as_str()
         );
-        eprintln!("  {}", plan.flow.label());
-        for s in &plan.steps {
-            eprintln!("  - {s}");
+        match engine.store().acme_origin(&plan.id) {
+            Ok(Some(origin)) => eprintln!(
+                "  AC-6: the CA revokes it at once (ACME account {})",
+                origin.account
+            ),
+            _ => {
+                eprintln!("  {}", plan.flow.label());
+                for s in &plan.steps {
+                    eprintln!("  - {s}");
+                }
+            }
         }
         eprint!("{}\nSubmit the revocation? [y/N] ", plan.warning());
         let _ = std::io::stderr().flush();

@@ -319,3 +319,60 @@ mod order_tests {
         assert!(order_names("h0.example", &more, true).is_err());
     }
 }
+
+/// AC-6 with RV-2: an ACME certificate can be revoked while it is issued and not expired; a
+/// revoked one cannot be revoked again. (RV-3..RV-6 are the sandbox brands' rules.)
+pub fn check_revocable(
+    cert: &crate::domain::model::Certificate,
+    now: Timestamp,
+) -> Result<(), Refusal> {
+    use crate::domain::model::Status;
+    match cert.status_at(now) {
+        Status::Issued | Status::ToBeRenewed => Ok(()),
+        Status::Revoked | Status::Revoking => Err(Refusal::new(
+            "RV-2",
+            Field::Id,
+            format!("{} is already revoked", cert.id),
+        )),
+        Status::Expired => Err(Refusal::new(
+            "AC-6",
+            Field::Id,
+            format!("{} has expired: the CA no longer revokes it", cert.id),
+        )),
+        other => Err(Refusal::new(
+            "AC-6",
+            Field::Id,
+            format!(
+                "{} is {}, not issued: nothing to revoke",
+                cert.id,
+                other.as_str()
+            ),
+        )),
+    }
+}
+
+/// AC-6: the record once the CA has revoked it (RV-2: no download or deployment afterwards;
+/// RV-7: it can then be deleted).
+pub fn revoked(
+    cert: &crate::domain::model::Certificate,
+    reason: crate::domain::revocation::Reason,
+    account: &str,
+    now: Timestamp,
+) -> crate::domain::schedule::Fired {
+    use crate::domain::model::{Status, TimelineEvent};
+    let mut updated = cert.clone();
+    updated.status = Status::Revoked;
+    updated.auto_renew = false;
+    crate::domain::schedule::Fired {
+        event: TimelineEvent {
+            at: now,
+            kind: "revoked".into(),
+            message: format!(
+                "revoked at the CA through ACME account {account} ({}); it can no longer be downloaded or deployed, and can be deleted (AC-6, RV-2, RV-7)",
+                reason.as_str()
+            ),
+        },
+        updated: Some(updated),
+        ..Default::default()
+    }
+}

@@ -67,6 +67,9 @@ impl Engine {
         let Some(cert) = self.store.get(id)? else {
             return Ok(no_such(id));
         };
+        if let Some(origin) = self.store.acme_origin(id)? {
+            return self.revoke_at_acme_ca(&cert, &origin.account, reason);
+        }
         let document = match document.map(read_document).transpose() {
             Ok(d) => d,
             Err(msg) => return Ok(Action::Failed(msg)),
@@ -94,6 +97,55 @@ impl Engine {
             .flatten()
             .map(|c| c.summary())
             .collect();
+        Ok(Action::RevocationSubmitted { records, message })
+    }
+
+    /// AC-6: an ACME certificate is revoked by its CA, the request signed by the account key;
+    /// the record follows only once the CA has said yes.
+    fn revoke_at_acme_ca(
+        &self,
+        cert: &crate::domain::model::Certificate,
+        account_name: &str,
+        reason: Reason,
+    ) -> Result<Action, StoreError> {
+        let now = self.clock.now();
+        if let Err(r) = crate::domain::acme::check_revocable(cert, now) {
+            return Ok(Action::Refused(r));
+        }
+        let (Some(account), Some(credentials)) = (
+            self.store.acme_account(account_name)?,
+            self.store.acme_credentials(account_name)?,
+        ) else {
+            return Ok(Action::Refused(Refusal::new(
+                "AC-6",
+                Field::Id,
+                format!("{} was issued through ACME account {account_name}, which certdeck no longer has: add it again with the same key, or revoke it with the CA's own tools", cert.id),
+            )));
+        };
+        let Some(leaf) = cert.chain_der.first() else {
+            return Ok(Action::Failed(format!(
+                "{} has no certificate to revoke",
+                cert.id
+            )));
+        };
+        if let Err(f) =
+            crate::ca::acme::revoke(&credentials, account.root_pem.as_deref(), leaf, reason)
+        {
+            return Ok(match f {
+                crate::ca::acme::Failure::Ca(m) => {
+                    Action::Refused(Refusal::new("AC-5", Field::Id, m))
+                }
+                crate::ca::acme::Failure::Unreachable(m) => Action::Failed(m),
+            });
+        }
+        let fired = crate::domain::acme::revoked(cert, reason, account_name, now);
+        let message = fired.event.message.clone();
+        self.store.apply_effect(&cert.id, &fired)?;
+        let records = self
+            .store
+            .get(&cert.id)?
+            .map(|c| vec![c.summary()])
+            .unwrap_or_default();
         Ok(Action::RevocationSubmitted { records, message })
     }
 

@@ -107,8 +107,8 @@ fn run<T>(
 /// The whole of one account or directory exchange.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Reads a directory's `meta` (terms of service, EAB, profiles) and whether it offers ARI.
-pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo, Failure> {
+/// GETs `url` and reads its JSON (directories, renewal information, pebble's management API).
+pub fn get_json(url: &str, root_pem: Option<&str>) -> Result<serde_json::Value, Failure> {
     use ::http::Request;
     use instant_acme::HttpClient;
     let unreachable = |m: String| Failure::Unreachable(format!("{url}: {m}"));
@@ -130,14 +130,19 @@ pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo
             .into_bytes()
             .await
             .map_err(|e| unreachable(e.to_string()))?;
-        let raw: RawDirectory = serde_json::from_slice(&body)
-            .map_err(|e| unreachable(format!("not an ACME directory: {e}")))?;
-        Ok(DirectoryInfo {
-            terms_of_service: raw.meta.terms_of_service,
-            external_account_required: raw.meta.external_account_required,
-            profiles: raw.meta.profiles.into_keys().collect(),
-            renewal_info: raw.renewal_info.is_some(),
-        })
+        serde_json::from_slice(&body).map_err(|e| unreachable(format!("not JSON: {e}")))
+    })
+}
+
+/// Reads a directory's `meta` (terms of service, EAB, profiles) and whether it offers ARI.
+pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo, Failure> {
+    let raw: RawDirectory = serde_json::from_value(get_json(url, root_pem)?)
+        .map_err(|e| Failure::Unreachable(format!("{url}: not an ACME directory: {e}")))?;
+    Ok(DirectoryInfo {
+        terms_of_service: raw.meta.terms_of_service,
+        external_account_required: raw.meta.external_account_required,
+        profiles: raw.meta.profiles.into_keys().collect(),
+        renewal_info: raw.renewal_info.is_some(),
     })
 }
 
@@ -169,5 +174,42 @@ pub fn create_account(
         let json =
             serde_json::to_vec(&credentials).map_err(|e| Failure::Unreachable(e.to_string()))?;
         Ok((account.id().to_string(), zeroize::Zeroizing::new(json)))
+    })
+}
+
+/// AC-6: asks the CA to revoke `cert_der` with an RFC 5280 reason, signed by the account key.
+pub fn revoke(
+    credentials: &[u8],
+    root_pem: Option<&str>,
+    cert_der: &[u8],
+    reason: crate::domain::revocation::Reason,
+) -> Result<(), Failure> {
+    use crate::domain::revocation::Reason;
+    use instant_acme::{AccountCredentials, RevocationReason, RevocationRequest};
+    let credentials: AccountCredentials = serde_json::from_slice(credentials)
+        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+    let client =
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let reason = match reason {
+        Reason::Unspecified => RevocationReason::Unspecified,
+        Reason::KeyCompromise => RevocationReason::KeyCompromise,
+        Reason::AffiliationChanged => RevocationReason::AffiliationChanged,
+        Reason::Superseded => RevocationReason::Superseded,
+        Reason::CessationOfOperation => RevocationReason::CessationOfOperation,
+        Reason::PrivilegeWithdrawn => RevocationReason::PrivilegeWithdrawn,
+    };
+    let der = rustls::pki_types::CertificateDer::from(cert_der.to_vec());
+    run(EXCHANGE_DEADLINE, async move {
+        let account = Account::builder_with_http(Box::new(client))
+            .from_credentials(credentials)
+            .await
+            .map_err(|e| Failure::of(&e))?;
+        account
+            .revoke(&RevocationRequest {
+                certificate: &der,
+                reason: Some(reason),
+            })
+            .await
+            .map_err(|e| Failure::of(&e))
     })
 }
