@@ -71,6 +71,7 @@ fn main() {
                 solver: Solver::Listen(format!("127.0.0.1:{}", p.http_port).parse().unwrap()),
                 profile: None,
                 name: None,
+                dry_run: false,
             })
             .unwrap_or_else(|e| panic!("{e:?}"));
         times.push(t.elapsed().as_secs_f64());

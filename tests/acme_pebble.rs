@@ -496,3 +496,38 @@ fn rule_ac6_revocation_asks_the_ca_and_the_record_follows() {
     );
     assert_eq!(env.json(&["delete", &id, "--yes"]).0, 0);
 }
+
+#[test]
+fn rule_ac5_a_dry_run_validates_and_issues_but_stores_nothing() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let listen = format!("127.0.0.1:{}", p.http_port);
+    let (code, d) = apply(
+        &env,
+        &p,
+        &[
+            "--domain",
+            "try.example.test",
+            "--http-listen",
+            &listen,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{d}");
+    assert_eq!(
+        (d["dry_run"].as_bool(), d["stored"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        d["directory"],
+        p.directory.as_str(),
+        "pebble has no staging twin"
+    );
+    assert_eq!(d["domains"], serde_json::json!(["try.example.test"]));
+    assert_eq!(
+        env.json(&["list"]).1,
+        serde_json::json!([]),
+        "nothing stored"
+    );
+}

@@ -34,6 +34,10 @@ pub struct ApplyArgs {
     /// ACME: the directory's certificate profile
     #[arg(long, requires = "ca")]
     pub profile: Option<String>,
+    /// ACME: run the whole order against the CA's staging directory (or the directory itself
+    /// when it has none) and store nothing (AC-5)
+    #[arg(long, requires = "ca")]
+    pub dry_run: bool,
     /// How the domains are validated (default: dns_auto in a managed zone, else dns)
     #[arg(long, value_parser = ValidationMethod::parse)]
     pub validation: Option<ValidationMethod>,
@@ -160,7 +164,7 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
 /// `apply --ca ACCOUNT`: an ACME order seen through now (AC-2, AC-3).
 fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
     use crate::ca::acme::order::Solver;
-    use crate::engine::acme::{AcmeError, OrderRequest};
+    use crate::engine::acme::{AcmeError, OrderRequest, Ordered};
     if a.challenge != "http-01" {
         return fail(
             a.json,
@@ -193,9 +197,27 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
         solver,
         profile: a.profile.clone(),
         name: a.name.clone(),
+        dry_run: a.dry_run,
     };
     match engine.acme_order(&req) {
-        Ok(cert) => {
+        Ok(Ordered::DryRun {
+            directory,
+            issuer,
+            not_after,
+            domains,
+        }) => {
+            let not_after = not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"dry_run": true, "directory": directory, "issuer": issuer, "not_after": not_after, "domains": domains, "stored": false})
+                );
+            } else {
+                println!("dry run against {directory}: validated and issued by {issuer} until {not_after} for {}; nothing was stored", domains.join(", "));
+            }
+            0
+        }
+        Ok(Ordered::Stored(cert)) => {
             let now = engine.clock().now();
             if a.json {
                 let mut obj = super::json::certificate(&cert, now);

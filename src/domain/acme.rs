@@ -29,6 +29,26 @@ pub const PRESETS: [(&str, &str, &str); 5] = [
     ),
 ];
 
+/// AC-5: where a `--dry-run` of an order on `directory_url` goes: the staging twin of a known
+/// production directory, else the directory itself (a private or test CA).
+pub fn dry_run_directory(directory_url: &str) -> &str {
+    let twin = |name: &str| {
+        PRESETS
+            .iter()
+            .find(|(p, _, _)| *p == name)
+            .map(|(_, u, _)| *u)
+    };
+    let preset = PRESETS
+        .iter()
+        .find(|(_, u, _)| *u == directory_url)
+        .map(|(p, _, _)| *p);
+    match preset {
+        Some("letsencrypt") => twin("letsencrypt-staging").unwrap_or(directory_url),
+        Some("google") => twin("google-staging").unwrap_or(directory_url),
+        _ => directory_url,
+    }
+}
+
 /// An account name: what `--ca NAME` and the list call it.
 pub const MAX_ACCOUNT_NAME: usize = 32;
 
@@ -207,6 +227,25 @@ mod tests {
         assert!(account_request(&"n".repeat(MAX_ACCOUNT_NAME + 1), "zerossl", &[]).is_err());
         assert!(account_request("a b", "zerossl", &[]).is_err());
         assert!(account_request("a", "zerossl", &["mailto:nobody".into()]).is_err());
+    }
+
+    #[test]
+    fn rule_ac5_dry_runs_go_to_the_staging_twin_or_the_directory_itself() {
+        let url = |p: &str| PRESETS.iter().find(|(n, _, _)| *n == p).unwrap().1;
+        assert_eq!(
+            dry_run_directory(url("letsencrypt")),
+            url("letsencrypt-staging")
+        );
+        assert_eq!(dry_run_directory(url("google")), url("google-staging"));
+        assert_eq!(
+            dry_run_directory(url("letsencrypt-staging")),
+            url("letsencrypt-staging")
+        );
+        assert_eq!(dry_run_directory(url("zerossl")), url("zerossl"));
+        assert_eq!(
+            dry_run_directory("https://ca.internal/acme/dir"),
+            "https://ca.internal/acme/dir"
+        );
     }
 
     #[test]

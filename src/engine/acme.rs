@@ -96,15 +96,26 @@ pub struct OrderRequest {
     pub solver: crate::ca::acme::order::Solver,
     pub profile: Option<String>,
     pub name: Option<String>,
+    /// AC-5: the whole order against the staging twin (or the directory itself), nothing stored.
+    pub dry_run: bool,
+}
+
+/// What an order ended with.
+pub enum Ordered {
+    Stored(Box<crate::domain::model::Certificate>),
+    /// A dry run: what would have been stored.
+    DryRun {
+        directory: String,
+        issuer: String,
+        not_after: crate::domain::time::Timestamp,
+        domains: Vec<String>,
+    },
 }
 
 impl Engine {
     /// AC-2, AC-3: orders from the account's CA, sees the order through (http-01) and stores the
     /// certificate with its sealed key as `issued`, its brand the directory's name.
-    pub fn acme_order(
-        &self,
-        req: &OrderRequest,
-    ) -> Result<crate::domain::model::Certificate, AcmeError> {
+    pub fn acme_order(&self, req: &OrderRequest) -> Result<Ordered, AcmeError> {
         use crate::ca::acme::order::{obtain, OrderSpec};
         use crate::domain::rules::upload::{
             new_uploaded_certificate, validate_upload, UploadInput,
@@ -144,6 +155,22 @@ impl Engine {
                 crate::domain::validation::Fetched::Failed(m) => Err(m),
             }
         };
+        // AC-5: a dry run of a production directory goes to its staging twin, with a throwaway
+        // account there (the terms were agreed for the production twin).
+        let dry_directory = crate::domain::acme::dry_run_directory(&account.directory_url);
+        let credentials = if req.dry_run && dry_directory != account.directory_url {
+            let twin = crate::domain::acme::AccountRequest {
+                name: format!("{}-dry-run", account.name),
+                directory_url: dry_directory.to_string(),
+                directory_name: account.directory_name.clone(),
+                contacts: account.contacts.clone(),
+            };
+            acme::create_account(&twin, account.root_pem.as_deref(), None)
+                .map_err(failure)?
+                .1
+        } else {
+            credentials
+        };
         let obtained = obtain(
             &OrderSpec {
                 credentials: &credentials,
@@ -168,6 +195,15 @@ impl Engine {
         let anchors: Vec<Vec<u8>> = Vec::new();
         let anchor_refs: Vec<&[u8]> = anchors.iter().map(Vec::as_slice).collect();
         let v = validate_upload(&upload, now, &anchor_refs)?;
+        if req.dry_run {
+            let leaf = &v.leaf().facts;
+            return Ok(Ordered::DryRun {
+                directory: dry_directory.to_string(),
+                issuer: leaf.issuer.clone(),
+                not_after: leaf.not_after,
+                domains: leaf.sans.clone(),
+            });
+        }
         let id = self.store.new_id()?;
         let (mut cert, secrets, mut event) = new_uploaded_certificate(&v, id, now);
         cert.source = crate::domain::model::Source::Issued;
@@ -187,6 +223,6 @@ impl Engine {
             event,
         };
         self.store.insert_acme(&rec, &origin)??;
-        Ok(rec.cert)
+        Ok(Ordered::Stored(Box::new(rec.cert)))
     }
 }
