@@ -72,6 +72,7 @@ fn main() {
                 profile: None,
                 name: None,
                 dry_run: false,
+                dns_wait: std::time::Duration::from_secs(120),
             })
             .unwrap_or_else(|e| panic!("{e:?}"));
         times.push(t.elapsed().as_secs_f64());

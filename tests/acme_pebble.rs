@@ -531,3 +531,114 @@ fn rule_ac5_a_dry_run_validates_and_issues_but_stores_nothing() {
         "nothing stored"
     );
 }
+
+/// A DNS hook that sets and clears TXT records in pebble-challtestsrv (what a real hook does with
+/// a DNS provider's API), logging each call's environment.
+fn dns_hook(env: &Env, p: &Pebble) -> (String, std::path::PathBuf) {
+    let log = env.path("hook.log");
+    let script = env.write(
+        "hook.py",
+        format!(
+            r#"import json, os, urllib.request
+action = os.environ["CERTDECK_DNS_ACTION"]
+name = os.environ["CERTDECK_DNS_NAME"]
+with open({log:?}, "a") as f:
+    f.write("%s %s %s %s\n" % (action, name, os.environ["CERTDECK_DNS_VALUE"], os.environ["CERTDECK_DNS_DOMAIN"]))
+body = {{"host": name + "."}}
+if action == "add":
+    body["value"] = os.environ["CERTDECK_DNS_VALUE"]
+path = "/set-txt" if action == "add" else "/clear-txt"
+urllib.request.urlopen(urllib.request.Request("{mgmt}" + path, data=json.dumps(body).encode()), timeout=5)
+"#,
+            log = log.to_str().unwrap(),
+            mgmt = p.dns_management.as_ref().unwrap(),
+        ),
+    );
+    (format!("python3 {}", script.display()), log)
+}
+
+#[test]
+fn rule_ac3_dns01_through_a_hook_with_a_wildcard_and_the_records_are_removed() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let (hook, log) = dns_hook(&env, &p);
+    let out = env
+        .command()
+        .args([
+            "apply",
+            "--ca",
+            "test",
+            "--domain",
+            "*.wild.example.test",
+            "--san",
+            "wild.example.test",
+            "--challenge",
+            "dns-01",
+            "--dns-hook",
+            &hook,
+            "--json",
+        ])
+        .env("CERTDECK_RESOLVER", p.dns_addr.as_ref().unwrap())
+        .output()
+        .unwrap();
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{c}");
+    assert_eq!(
+        c["domains"],
+        serde_json::json!(["*.wild.example.test", "wild.example.test"])
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let adds = calls
+        .lines()
+        .filter(|l| l.starts_with("add _acme-challenge.wild.example.test "))
+        .count();
+    let removes = calls
+        .lines()
+        .filter(|l| l.starts_with("remove _acme-challenge.wild.example.test "))
+        .count();
+    // Two authorizations (the wildcard and the name) share one record name, each with its value.
+    assert_eq!((adds, removes), (2, 2), "{calls}");
+    assert!(
+        calls.lines().all(|l| l.ends_with(" wild.example.test")),
+        "{calls}"
+    );
+}
+
+#[test]
+fn rule_ac3_a_txt_record_certdeck_cannot_see_is_never_sent_to_the_ca() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    // A hook that says yes but adds nothing: certdeck looks for the record (2 s here) and never
+    // tells the CA.
+    let e = env
+        .command()
+        .args([
+            "apply",
+            "--ca",
+            "test",
+            "--domain",
+            "quiet.example.test",
+            "--challenge",
+            "dns-01",
+            "--dns-hook",
+            "true",
+            "--dns-wait",
+            "2",
+            "--json",
+        ])
+        .env("CERTDECK_RESOLVER", p.dns_addr.as_ref().unwrap())
+        .output()
+        .unwrap();
+    let e: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    assert_eq!(e["error"]["rule"], "AC-5", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dns-01 TXT record"),
+        "{e}"
+    );
+}

@@ -19,9 +19,17 @@ pub struct ApplyArgs {
     /// Order from this ACME account's CA instead of the sandbox (see `certdeck acme account`)
     #[arg(long, value_name = "ACCOUNT", conflicts_with_all = ["product", "validation", "years"])]
     pub ca: Option<String>,
-    /// ACME challenge (http-01 today)
+    /// ACME challenge: http-01 (--http-listen or --webroot) or dns-01 (--dns-hook)
     #[arg(long, default_value = "http-01", requires = "ca")]
     pub challenge: String,
+    /// ACME dns-01: a command that adds and removes the TXT record; it gets CERTDECK_DNS_ACTION
+    /// (add|remove), CERTDECK_DNS_NAME, CERTDECK_DNS_VALUE and CERTDECK_DNS_DOMAIN
+    #[arg(long, value_name = "CMD", requires = "ca")]
+    pub dns_hook: Option<String>,
+    /// ACME dns-01: how long certdeck looks for the new TXT record before giving up (AC-3)
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, requires = "dns_hook",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub dns_wait: u64,
     /// ACME http-01: answer the CA on this address while the order is open (e.g. 0.0.0.0:80)
     #[arg(long, value_name = "ADDR", requires = "ca", conflicts_with = "webroot")]
     pub http_listen: Option<std::net::SocketAddr>,
@@ -165,21 +173,29 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
 fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
     use crate::ca::acme::order::Solver;
     use crate::engine::acme::{AcmeError, OrderRequest, Ordered};
-    if a.challenge != "http-01" {
-        return fail(
-            a.json,
-            super::EXIT_USAGE,
-            &format!("--challenge {}: only http-01 is supported yet", a.challenge),
-        );
-    }
-    let solver = match (&a.http_listen, &a.webroot) {
-        (Some(addr), None) => Solver::Listen(*addr),
-        (None, Some(dir)) => Solver::Webroot(dir.clone()),
-        _ => {
+    let solver = match (a.challenge.as_str(), &a.http_listen, &a.webroot, &a.dns_hook) {
+        ("http-01", Some(addr), None, None) => Solver::Listen(*addr),
+        ("http-01", None, Some(dir), None) => Solver::Webroot(dir.clone()),
+        ("dns-01", None, None, Some(hook)) => Solver::DnsHook(hook.clone()),
+        ("http-01", ..) => {
             return fail(
                 a.json,
                 super::EXIT_USAGE,
-                "http-01 needs --http-listen ADDR or --webroot DIR",
+                "--challenge http-01 takes one of --http-listen ADDR or --webroot DIR",
+            )
+        }
+        ("dns-01", ..) => {
+            return fail(
+                a.json,
+                super::EXIT_USAGE,
+                "--challenge dns-01 takes --dns-hook CMD (RFC 2136 updates and manual records are not supported yet)",
+            )
+        }
+        (other, ..) => {
+            return fail(
+                a.json,
+                super::EXIT_USAGE,
+                &format!("--challenge {other}: http-01 or dns-01"),
             )
         }
     };
@@ -198,6 +214,7 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
         profile: a.profile.clone(),
         name: a.name.clone(),
         dry_run: a.dry_run,
+        dns_wait: std::time::Duration::from_secs(a.dns_wait),
     };
     match engine.acme_order(&req) {
         Ok(Ordered::DryRun {

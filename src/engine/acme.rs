@@ -98,6 +98,8 @@ pub struct OrderRequest {
     pub name: Option<String>,
     /// AC-5: the whole order against the staging twin (or the directory itself), nothing stored.
     pub dry_run: bool,
+    /// How long certdeck's own lookup waits for a new TXT record to show (AC-3).
+    pub dns_wait: std::time::Duration,
 }
 
 /// What an order ended with.
@@ -116,11 +118,12 @@ impl Engine {
     /// AC-2, AC-3: orders from the account's CA, sees the order through (http-01) and stores the
     /// certificate with its sealed key as `issued`, its brand the directory's name.
     pub fn acme_order(&self, req: &OrderRequest) -> Result<Ordered, AcmeError> {
-        use crate::ca::acme::order::{obtain, OrderSpec};
+        use crate::ca::acme::order::{obtain, OrderSpec, Published};
         use crate::domain::rules::upload::{
             new_uploaded_certificate, validate_upload, UploadInput,
         };
-        let names = crate::domain::acme::order_names(&req.domain, &req.sans, true)?;
+        let http01 = !matches!(req.solver, crate::ca::acme::order::Solver::DnsHook(_));
+        let names = crate::domain::acme::order_names(&req.domain, &req.sans, http01)?;
         let Some(account) = self.store.acme_account(&req.account)? else {
             return Err(Refusal::new(
                 "AC-2",
@@ -140,19 +143,48 @@ impl Engine {
             ))
         })?;
         let http_override = crate::validate::http_override();
-        // AC-3: certdeck's own lookup of each token, through the same path as validation checks.
-        let own_check = move |domain: &str, token: &str, key_auth: &str| {
-            let url = format!("http://{domain}/.well-known/acme-challenge/{token}");
-            match crate::validate::fetch(&url, http_override) {
-                crate::domain::validation::Fetched::Body { status: 200, body }
-                    if body.trim() == key_auth =>
-                {
-                    Ok(())
+        // AC-3: certdeck's own lookup of what was published, through the same paths (and the
+        // same --resolver / CERTDECK_VALIDATION_HTTP settings) as validation checks.
+        let dns_wait = req.dns_wait;
+        let own_check = move |p: &Published| match p {
+            Published::Http {
+                domain,
+                token,
+                key_authorization,
+            } => {
+                let url = format!("http://{domain}/.well-known/acme-challenge/{token}");
+                match crate::validate::fetch(&url, http_override) {
+                    crate::domain::validation::Fetched::Body { status: 200, body }
+                        if body.trim() == key_authorization =>
+                    {
+                        Ok(())
+                    }
+                    crate::domain::validation::Fetched::Body { status, .. } => {
+                        Err(format!("{url} answered HTTP {status} without the token"))
+                    }
+                    crate::domain::validation::Fetched::Failed(m) => Err(m),
                 }
-                crate::domain::validation::Fetched::Body { status, .. } => {
-                    Err(format!("{url} answered HTTP {status} without the token"))
+            }
+            Published::Dns { name, value, .. } => {
+                // A new record takes a moment to reach the resolver: look again, bounded.
+                let resolver = crate::validate::dns::resolver()?;
+                let deadline = std::time::Instant::now() + dns_wait;
+                loop {
+                    let seen = crate::validate::dns::lookup_txt(name, resolver);
+                    if matches!(&seen, Ok(values) if values.iter().any(|v| v == value)) {
+                        return Ok(());
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(match seen {
+                            Ok(values) => format!(
+                                "{resolver} does not show TXT {name} = {value} after {} s (it has {values:?})",
+                                dns_wait.as_secs()
+                            ),
+                            Err(e) => e,
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
                 }
-                crate::domain::validation::Fetched::Failed(m) => Err(m),
             }
         };
         // AC-5: a dry run of a production directory goes to its staging twin, with a throwaway

@@ -13,6 +13,9 @@ pub struct Pebble {
     dns: Option<Child>,
     /// The port pebble's VA fetches http-01 tokens from (certdeck's `--http-listen` port).
     pub http_port: u16,
+    /// challtestsrv's DNS (`CERTDECK_RESOLVER`) and management API (`/set-txt`, `/clear-txt`).
+    pub dns_addr: Option<String>,
+    pub dns_management: Option<String>,
     pub directory: String,
     /// The test root the listener certificate chains to (for `--root`).
     pub root_pem: PathBuf,
@@ -88,12 +91,13 @@ impl Pebble {
         std::fs::write(&key, &leaf.key_pem).unwrap();
         std::fs::write(&root_pem, root.pem()).unwrap();
         let (port, mgmt, http_port) = (free_port(), free_port(), free_port());
+        let dns_mgmt = free_port();
         let (dns, dns_port) = if opts.validate {
             let dns_port = free_port();
             let child = Command::new("/usr/bin/pebble-challtestsrv")
                 .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
                 .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-                .args(["-management", &format!("127.0.0.1:{}", free_port())])
+                .args(["-management", &format!("127.0.0.1:{dns_mgmt}")])
                 .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -140,11 +144,14 @@ impl Pebble {
         if let Some(p) = dns_port {
             // challtestsrv's DNS is UDP and TCP; its TCP port says it is up.
             wait_for_port(p, "pebble-challtestsrv");
+            wait_for_port(dns_mgmt, "pebble-challtestsrv management");
         }
         Pebble {
             child,
             dns,
             http_port,
+            dns_addr: dns_port.map(|p| format!("127.0.0.1:{p}")),
+            dns_management: dns_port.map(|_| format!("http://127.0.0.1:{dns_mgmt}")),
             directory: format!("https://localhost:{port}/dir"),
             root_pem,
             management: format!("https://localhost:{mgmt}"),

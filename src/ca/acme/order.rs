@@ -23,6 +23,78 @@ pub enum Solver {
     Listen(SocketAddr),
     /// Files under `DIR/.well-known/acme-challenge/`, served by the site's own web server.
     Webroot(PathBuf),
+    /// dns-01: a command that adds (and later removes) the TXT record, given
+    /// `CERTDECK_DNS_ACTION` (`add`/`remove`), `CERTDECK_DNS_NAME`, `CERTDECK_DNS_VALUE` and
+    /// `CERTDECK_DNS_DOMAIN` in its environment, never as arguments.
+    DnsHook(String),
+}
+
+impl Solver {
+    fn challenge(&self) -> ChallengeType {
+        match self {
+            Solver::DnsHook(_) => ChallengeType::Dns01,
+            _ => ChallengeType::Http01,
+        }
+    }
+}
+
+/// What was published for one authorization, for certdeck's own check (AC-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    Http {
+        domain: String,
+        token: String,
+        key_authorization: String,
+    },
+    Dns {
+        domain: String,
+        name: String,
+        value: String,
+    },
+}
+
+/// How long a DNS hook may take, each call.
+const HOOK_DEADLINE: Duration = Duration::from_secs(60);
+
+fn run_hook(
+    command: &str,
+    action: &str,
+    domain: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), String> {
+    let env = vec![
+        ("CERTDECK_DNS_ACTION".to_string(), action.to_string()),
+        ("CERTDECK_DNS_NAME".to_string(), name.to_string()),
+        ("CERTDECK_DNS_VALUE".to_string(), value.to_string()),
+        ("CERTDECK_DNS_DOMAIN".to_string(), domain.to_string()),
+    ];
+    let r = crate::deploy::command::run_with(command, HOOK_DEADLINE, &env, None);
+    if r.ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the DNS hook ({action} {name}) failed: {} {}",
+            r.status,
+            r.output.trim()
+        ))
+    }
+}
+
+/// TXT records a hook added, removed by the same hook when dropped (AC-3: removed afterwards).
+struct DnsRecords {
+    hook: Option<String>,
+    added: Vec<(String, String, String)>,
+}
+
+impl Drop for DnsRecords {
+    fn drop(&mut self) {
+        if let Some(hook) = &self.hook {
+            for (domain, name, value) in &self.added {
+                let _ = run_hook(hook, "remove", domain, name, value);
+            }
+        }
+    }
 }
 
 pub struct OrderSpec<'a> {
@@ -160,11 +232,11 @@ fn csr(names: &[String], key_pem: &str, key: KeyChoice) -> Result<Vec<u8>, Strin
         .to_vec())
 }
 
-/// Places one order and sees it through. `own_check(domain, token, key_authorization)` is
-/// certdeck's lookup of a published token; the CA is told to validate only after it passes.
+/// Places one order and sees it through. `own_check` is certdeck's lookup of what was published
+/// (the token file, the TXT record); the CA is told to validate only after it passes.
 pub fn obtain(
     spec: &OrderSpec,
-    own_check: &(dyn Fn(&str, &str, &str) -> Result<(), String> + Sync),
+    own_check: &(dyn Fn(&Published) -> Result<(), String> + Sync),
 ) -> Result<Obtained, Failure> {
     let credentials: AccountCredentials = serde_json::from_slice(spec.credentials)
         .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
@@ -175,9 +247,16 @@ pub fn obtain(
     let tokens: Tokens = Arc::default();
     let _listener = match spec.solver {
         Solver::Listen(addr) => Some(Listener::start(*addr, tokens.clone()).map_err(Failure::Ca)?),
-        Solver::Webroot(_) => None,
+        _ => None,
     };
     let mut files = WebrootFiles(Vec::new());
+    let mut records = DnsRecords {
+        hook: match spec.solver {
+            Solver::DnsHook(h) => Some(h.clone()),
+            _ => None,
+        },
+        added: Vec::new(),
+    };
     let ca = |e: instant_acme::Error| Failure::of(&e);
     let (chain_pem, order_url) = run(ORDER_DEADLINE, async {
         let account = Account::builder_with_http(Box::new(client))
@@ -206,30 +285,55 @@ pub fn obtain(
                 if a.status == AuthorizationStatus::Valid {
                     continue;
                 }
+                // The name validated: a wildcard's authorization is for its base domain.
                 let domain = a.identifier().to_string();
-                let ch = a.challenge(ChallengeType::Http01).ok_or_else(|| {
-                    Failure::Ca(format!("{domain}: the CA offers no http-01 challenge"))
+                let domain = domain.trim_start_matches("*.").to_string();
+                let kind = spec.solver.challenge();
+                let ch = a.challenge(kind.clone()).ok_or_else(|| {
+                    Failure::Ca(format!("{domain}: the CA offers no {kind:?} challenge"))
                 })?;
-                let key_auth = ch.key_authorization().as_str().to_string();
+                let key_auth = ch.key_authorization();
                 let token = ch.token.clone();
                 match spec.solver {
                     Solver::Listen(_) => {
                         tokens
                             .lock()
                             .map_err(|_| Failure::Ca("token map poisoned".into()))?
-                            .insert(token.clone(), key_auth.clone());
+                            .insert(token.clone(), key_auth.as_str().to_string());
                     }
                     Solver::Webroot(dir) => files
                         .0
-                        .push(write_token(dir, &token, &key_auth).map_err(Failure::Ca)?),
+                        .push(write_token(dir, &token, key_auth.as_str()).map_err(Failure::Ca)?),
+                    Solver::DnsHook(hook) => {
+                        let name = format!("_acme-challenge.{domain}");
+                        let value = key_auth.dns_value();
+                        run_hook(hook, "add", &domain, &name, &value).map_err(Failure::Ca)?;
+                        records
+                            .added
+                            .push((domain.clone(), name.clone(), value.clone()));
+                        pending.push(Published::Dns {
+                            domain,
+                            name,
+                            value,
+                        });
+                        continue;
+                    }
                 }
-                pending.push((domain, token, key_auth));
+                pending.push(Published::Http {
+                    domain,
+                    token,
+                    key_authorization: key_auth.as_str().to_string(),
+                });
             }
         }
-        for (domain, token, key_auth) in &pending {
-            own_check(domain, token, key_auth).map_err(|m| {
+        for p in &pending {
+            own_check(p).map_err(|m| {
+                let (domain, what) = match p {
+                    Published::Http { domain, .. } => (domain, "http-01 token"),
+                    Published::Dns { domain, .. } => (domain, "dns-01 TXT record"),
+                };
                 Failure::Ca(format!(
-                    "{domain}: certdeck's own check of the http-01 token failed, so the CA was not asked to validate (AC-3): {m}"
+                    "{domain}: certdeck's own check of the {what} failed, so the CA was not asked to validate (AC-3): {m}"
                 ))
             })?;
         }
@@ -240,7 +344,7 @@ pub fn obtain(
                 if a.status == AuthorizationStatus::Valid {
                     continue;
                 }
-                if let Some(mut ch) = a.challenge(ChallengeType::Http01) {
+                if let Some(mut ch) = a.challenge(spec.solver.challenge()) {
                     ch.set_ready().await.map_err(ca)?;
                 }
             }
@@ -268,6 +372,7 @@ pub fn obtain(
         Ok((chain, order.url().to_string()))
     })?;
     drop(files);
+    drop(records);
     Ok(Obtained {
         chain_pem,
         key_pem: zeroize::Zeroizing::new(key.pkcs8_pem),
