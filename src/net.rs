@@ -7,6 +7,35 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// A rustls client configuration (ring) trusting the Mozilla roots and, for a private CA, the
+/// certificates of `extra_root_pem`: what webhooks, SMS gateways and ACME directories use.
+pub fn tls_client_config(extra_root_pem: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_root_pem {
+        let blocks = crate::domain::pem::scan(pem).map_err(|e| e.message)?;
+        let mut added = 0;
+        for b in blocks.into_iter().filter(|b| b.label == "CERTIFICATE") {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(b.der))
+                .map_err(|e| e.to_string())?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("no BEGIN CERTIFICATE block".into());
+        }
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
 /// The time left before `deadline`, or a `TimedOut` error once it has passed.
 pub fn remaining(deadline: Instant) -> io::Result<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());

@@ -84,15 +84,7 @@ pub fn post(
     request.push_str("\r\n");
     let mut head = [0u8; 256];
     let n = if u.tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let config = crate::net::tls_client_config(None)?;
         let name = rustls::pki_types::ServerName::try_from(u.host.clone())
             .map_err(|e| format!("{shown}: {e}"))?;
         let conn =

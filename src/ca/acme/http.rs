@@ -9,7 +9,6 @@ use hyper_util::rt::TokioExecutor;
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -25,29 +24,8 @@ pub struct DeadlineClient {
 impl DeadlineClient {
     /// `extra_root_pem`: a private CA's root certificates, trusted besides the public ones.
     pub fn new(extra_root_pem: Option<&str>, deadline: Duration) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(pem) = extra_root_pem {
-            let blocks =
-                crate::domain::pem::scan(pem).map_err(|e| format!("--root: {}", e.message))?;
-            let mut added = 0;
-            for b in blocks.into_iter().filter(|b| b.label == "CERTIFICATE") {
-                roots
-                    .add(rustls::pki_types::CertificateDer::from(b.der))
-                    .map_err(|e| format!("--root: {e}"))?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err("--root: no BEGIN CERTIFICATE block".into());
-            }
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let config =
+            crate::net::tls_client_config(extra_root_pem).map_err(|e| format!("--root: {e}"))?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_only()
