@@ -44,9 +44,20 @@ impl HttpClient for DeadlineClient {
         &self,
         req: Request<BodyWrapper<Bytes>>,
     ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
+        let host = req
+            .uri()
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let fut = self.inner.request(req);
         let deadline = self.deadline;
         Box::pin(async move {
+            // Requests to one CA are paced, whichever order or account sends them (a fleet's
+            // renewals falling due together must not trip the CA's rate limits).
+            let wait = pace(&host, requests_per_second(), std::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
             match tokio::time::timeout(deadline, fut).await {
                 Ok(Ok(rsp)) => {
                     // The body too is read under the deadline.
@@ -64,6 +75,40 @@ impl HttpClient for DeadlineClient {
             }
         })
     }
+}
+
+/// Requests per second to one CA: `CERTDECK_ACME_RPS` (1 to 100), else 10.
+pub fn requests_per_second() -> u32 {
+    std::env::var("CERTDECK_ACME_RPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=100).contains(n))
+        .unwrap_or(10)
+}
+
+/// The next free slot of each CA (by host), shared by every request of the process.
+static SLOTS: std::sync::Mutex<Vec<(String, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How long a request to `host` at `now` must wait so that at most `rate` go out per second;
+/// takes its slot.
+pub fn pace(host: &str, rate: u32, now: std::time::Instant) -> Duration {
+    let gap = Duration::from_secs(1) / rate.max(1);
+    let Ok(mut slots) = SLOTS.lock() else {
+        return Duration::ZERO;
+    };
+    let slot = match slots.iter_mut().find(|(h, _)| h == host) {
+        Some((_, next)) => {
+            let at = (*next).max(now);
+            *next = at + gap;
+            at
+        }
+        None => {
+            slots.push((host.to_string(), now + gap));
+            now
+        }
+    };
+    slot.saturating_duration_since(now)
 }
 
 fn timeout(deadline: Duration) -> instant_acme::Error {
@@ -97,4 +142,30 @@ async fn http_body_util_collect(
         }
     }
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_to_one_ca_are_paced_and_other_cas_are_not_held_up() {
+        let now = std::time::Instant::now();
+        let waits: Vec<Duration> = (0..21)
+            .map(|_| pace("ca.pacing.test:443", 10, now))
+            .collect();
+        assert_eq!(waits[0], Duration::ZERO);
+        assert_eq!(
+            waits[10],
+            Duration::from_secs(1),
+            "the 11th request waits a second"
+        );
+        assert_eq!(waits[20], Duration::from_secs(2));
+        assert_eq!(pace("other.pacing.test:443", 10, now), Duration::ZERO);
+        // Once the slots have passed, a request goes at once.
+        assert_eq!(
+            pace("ca.pacing.test:443", 10, now + Duration::from_secs(5)),
+            Duration::ZERO
+        );
+    }
 }
