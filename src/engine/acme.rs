@@ -224,9 +224,9 @@ impl Engine {
             key: Some(obtained.key_pem.as_bytes().to_vec()),
             ..Default::default()
         };
-        let anchors: Vec<Vec<u8>> = Vec::new();
-        let anchor_refs: Vec<&[u8]> = anchors.iter().map(Vec::as_slice).collect();
-        let v = validate_upload(&upload, now, &anchor_refs)?;
+        // A public CA's chain ends at a Mozilla root: complete (U-2), no warning.
+        let anchors = crate::domain::cert::mozilla_anchor_subjects();
+        let v = validate_upload(&upload, now, &anchors)?;
         if req.dry_run {
             let leaf = &v.leaf().facts;
             return Ok(Ordered::DryRun {
