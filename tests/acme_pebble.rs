@@ -494,7 +494,20 @@ fn rule_ac6_revocation_asks_the_ca_and_the_record_follows() {
         (1, Some("RV-2")),
         "{e}"
     );
+    // The account that issued a stored certificate is not forgotten without --force.
+    let (code, e) = env.json(&["acme", "account", "rm", "test"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-6")),
+        "{e}"
+    );
+    assert!(e["error"]["message"].as_str().unwrap().contains(&id), "{e}");
     assert_eq!(env.json(&["delete", &id, "--yes"]).0, 0);
+    assert_eq!(
+        env.json(&["acme", "account", "rm", "test"]).0,
+        0,
+        "free once deleted"
+    );
 }
 
 #[test]

@@ -54,6 +54,10 @@ pub enum AccountCommand {
     /// Forget an account (its key is deleted from the store; the CA keeps the account)
     Rm {
         name: String,
+        /// Remove it even though certificates it issued are stored (they can then no longer be
+        /// revoked through certdeck)
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -168,11 +172,29 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
             }
             0
         }
-        AccountCommand::Rm { name, json } => {
+        AccountCommand::Rm { name, force, json } => {
             let engine = match open_engine(cli, "cli acme", *json) {
                 Ok(e) => e,
                 Err(code) => return code,
             };
+            match engine.store().acme_certs_of(name) {
+                Ok(issued) if !issued.is_empty() && !force => {
+                    return refused(
+                        *json,
+                        &crate::domain::refusal::Refusal::new(
+                            "AC-6",
+                            crate::domain::refusal::Field::Name,
+                            format!(
+                                "account {name} issued {} stored certificate(s) ({}); revoking them needs its key: delete them first, or pass --force",
+                                issued.len(),
+                                issued.join(", ")
+                            ),
+                        ),
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => return fail(*json, EXIT_UNAVAILABLE, &e.to_string()),
+            }
             match engine.store().remove_acme_account(name) {
                 Ok(true) => {
                     if *json {

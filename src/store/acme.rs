@@ -143,3 +143,27 @@ impl Store {
             .map_err(|e| e.of("acme_certs", cert_id))
     }
 }
+
+impl Store {
+    /// The certificates an ACME account issued that are still stored.
+    pub fn acme_certs_of(&self, account: &str) -> Result<Vec<String>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(ACME_CERTS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let origin: AcmeOrigin = self
+                .records
+                .decode(v.value())
+                .map_err(|e| e.of("acme_certs", k.value()))?;
+            if origin.account == account {
+                out.push(k.value().to_string());
+            }
+        }
+        Ok(out)
+    }
+}
