@@ -72,6 +72,8 @@ fn main() {
                 solver: Solver::Listen(format!("127.0.0.1:{}", p.http_port).parse().unwrap()),
                 profile: None,
                 name: None,
+                tags: vec![],
+                project: None,
                 dry_run: false,
                 dns_wait: std::time::Duration::from_secs(120),
             })

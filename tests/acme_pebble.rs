@@ -240,9 +240,15 @@ fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issu
             "www.example.test",
             "--http-listen",
             &listen,
+            "--tag",
+            "env=prod",
+            "--project",
+            "shop",
         ],
     );
     assert_eq!(code, 0, "{c}");
+    assert_eq!(c["tags"], serde_json::json!({"env": "prod"}), "{c}");
+    assert_eq!(c["project"], "shop");
     assert_eq!(c["source"], "issued");
     assert_eq!(c["status"], "issued");
     assert_eq!(c["ca"], "test");

@@ -213,6 +213,8 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
         solver,
         profile: a.profile.clone(),
         name: a.name.clone(),
+        tags: a.tags.clone(),
+        project: a.project.clone(),
         dry_run: a.dry_run,
         dns_wait: std::time::Duration::from_secs(a.dns_wait),
     };

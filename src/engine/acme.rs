@@ -96,6 +96,8 @@ pub struct OrderRequest {
     pub solver: crate::ca::acme::order::Solver,
     pub profile: Option<String>,
     pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub project: Option<String>,
     /// AC-5: the whole order against the staging twin (or the directory itself), nothing stored.
     pub dry_run: bool,
     /// How long certdeck's own lookup waits for a new TXT record to show (AC-3).
@@ -222,6 +224,8 @@ impl Engine {
             name: req.name.clone(),
             cert: obtained.chain_pem.clone().into_bytes(),
             key: Some(obtained.key_pem.as_bytes().to_vec()),
+            tags: req.tags.clone(),
+            project: req.project.clone(),
             ..Default::default()
         };
         // A public CA's chain ends at a Mozilla root: complete (U-2), no warning.
