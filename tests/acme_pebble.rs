@@ -248,6 +248,21 @@ fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issu
     );
     assert_eq!(code, 0, "{c}");
     assert_eq!(c["tags"], serde_json::json!({"env": "prod"}), "{c}");
+    // The sandbox's paid renewal never applies to it; the refusal says how to renew.
+    let (code, e) = env.json(&["renew", c["id"].as_str().unwrap()]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-4")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("apply --ca test --domain shop.example.test --san www.example.test"),
+        "{e}"
+    );
+    assert_eq!(env.json(&["account"]).1["balance"], "0.00", "no fee taken");
     assert_eq!(c["project"], "shop");
     assert_eq!(c["source"], "issued");
     assert_eq!(c["status"], "issued");

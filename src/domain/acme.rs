@@ -359,6 +359,25 @@ mod order_tests {
     }
 }
 
+/// AC-4: an ACME certificate is renewed by ordering it again from its CA; the sandbox's renewal
+/// (a fee, a sandbox order, AR-3..AR-5) does not apply to it.
+pub fn renew_by_hand_refusal(
+    cert: &crate::domain::model::Certificate,
+    origin: &AcmeOrigin,
+) -> Refusal {
+    Refusal::new(
+        "AC-4",
+        Field::Id,
+        format!(
+            "{} comes from ACME account {}: renew it by ordering again, certdeck apply --ca {} --domain {} (automatic ACME renewal is not available yet); the sandbox's paid renewal does not apply",
+            cert.id,
+            origin.account,
+            origin.account,
+            cert.domains.join(" --san ")
+        ),
+    )
+}
+
 /// AC-6 with RV-2: an ACME certificate can be revoked while it is issued and not expired; a
 /// revoked one cannot be revoked again. (RV-3..RV-6 are the sandbox brands' rules.)
 pub fn check_revocable(
