@@ -48,6 +48,12 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {
             println!("{line}");
         }
+        if let Ok(Some(origin)) = engine.store().acme_origin(&a.id) {
+            println!(
+                "ACME: account {}, order {}",
+                origin.account, origin.order_url
+            );
+        }
     }
     0
 }
