@@ -11,24 +11,45 @@ fn credentials_key(name: &str) -> String {
     format!("acme:{name}:credentials")
 }
 
+/// Every record of a table keyed by name, decoded (a table not created yet holds none).
+fn all<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: redb::TableDefinition<&str, &[u8]>,
+    shown: &'static str,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let r = store.db.begin_read().map_err(db_err)?;
+    let t = match r.open_table(table) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(db_err(e)),
+    };
+    let mut out = Vec::new();
+    for row in t.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let record = store
+            .records
+            .decode(v.value())
+            .map_err(|e| e.of(shown, k.value()))?;
+        out.push((k.value().to_string(), record));
+    }
+    Ok(out)
+}
+
 impl Store {
     pub fn acme_accounts(&self) -> Result<Vec<AcmeAccount>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(ACME_ACCOUNTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        let mut out = Vec::new();
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            out.push(
-                self.records
-                    .decode(v.value())
-                    .map_err(|e| e.of("acme_accounts", k.value()))?,
-            );
-        }
-        Ok(out)
+        Ok(all(self, ACME_ACCOUNTS, "acme_accounts")?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect())
+    }
+
+    /// The certificates an ACME account issued that are still stored.
+    pub fn acme_certs_of(&self, account: &str) -> Result<Vec<String>, StoreError> {
+        Ok(all::<AcmeOrigin>(self, ACME_CERTS, "acme_certs")?
+            .into_iter()
+            .filter(|(_, o)| o.account == account)
+            .map(|(id, _)| id)
+            .collect())
     }
 
     pub fn acme_account(&self, name: &str) -> Result<Option<AcmeAccount>, StoreError> {
@@ -141,29 +162,5 @@ impl Store {
         v.map(|v| self.records.decode(v.value()))
             .transpose()
             .map_err(|e| e.of("acme_certs", cert_id))
-    }
-}
-
-impl Store {
-    /// The certificates an ACME account issued that are still stored.
-    pub fn acme_certs_of(&self, account: &str) -> Result<Vec<String>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(ACME_CERTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        let mut out = Vec::new();
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            let origin: AcmeOrigin = self
-                .records
-                .decode(v.value())
-                .map_err(|e| e.of("acme_certs", k.value()))?;
-            if origin.account == account {
-                out.push(k.value().to_string());
-            }
-        }
-        Ok(out)
     }
 }
