@@ -68,7 +68,25 @@ pub struct Options {
 }
 
 impl Pebble {
+    /// Starts pebble (and its DNS). Ports are picked free but may be taken by another test in
+    /// between: a pebble or challtestsrv that exits at once is started again on other ports.
     pub fn start(opts: Options) -> Pebble {
+        for _ in 0..5 {
+            let mut p = Pebble::start_once(&opts);
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            let pebble_up = matches!(p.child.try_wait(), Ok(None));
+            let dns_up = match &mut p.dns {
+                Some(d) => matches!(d.try_wait(), Ok(None)),
+                None => true,
+            };
+            if pebble_up && dns_up {
+                return p;
+            }
+        }
+        panic!("pebble did not stay up on five sets of ports");
+    }
+
+    fn start_once(opts: &Options) -> Pebble {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
         let root = Authority::root(
