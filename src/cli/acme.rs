@@ -141,9 +141,7 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
                     }
                     0
                 }
-                Err(AcmeError::Refused(r)) => refused(json, &r),
-                Err(AcmeError::Unreachable(m)) => fail(json, EXIT_UNAVAILABLE, &m),
-                Err(AcmeError::Store(e)) => fail(json, EXIT_UNAVAILABLE, &e.to_string()),
+                Err(e) => failed(json, e),
             }
         }
         AccountCommand::List { json } => {
@@ -177,26 +175,8 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
                 Ok(e) => e,
                 Err(code) => return code,
             };
-            match engine.store().acme_certs_of(name) {
-                Ok(issued) if !issued.is_empty() && !force => {
-                    return refused(
-                        *json,
-                        &crate::domain::refusal::Refusal::new(
-                            "AC-6",
-                            crate::domain::refusal::Field::Name,
-                            format!(
-                                "account {name} issued {} stored certificate(s) ({}); revoking them needs its key: delete them first, or pass --force",
-                                issued.len(),
-                                issued.join(", ")
-                            ),
-                        ),
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => return fail(*json, EXIT_UNAVAILABLE, &e.to_string()),
-            }
-            match engine.store().remove_acme_account(name) {
-                Ok(true) => {
+            match engine.remove_acme_account(name, *force) {
+                Ok(()) => {
                     if *json {
                         println!("{}", serde_json::json!({"removed": name}));
                     } else {
@@ -206,16 +186,18 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
                     }
                     0
                 }
-                Ok(false) => refused(
-                    *json,
-                    &crate::domain::refusal::Refusal::new(
-                        "AC-1",
-                        crate::domain::refusal::Field::Name,
-                        format!("no ACME account named {name}"),
-                    ),
-                ),
-                Err(e) => fail(*json, EXIT_UNAVAILABLE, &e.to_string()),
+                Err(e) => failed(*json, e),
             }
         }
+    }
+}
+
+/// Says why an ACME command did not happen: a refusal (exit 1) or a CA or store that could not
+/// be used (exit 3).
+pub fn failed(json: bool, e: AcmeError) -> Exit {
+    match e {
+        AcmeError::Refused(r) => refused(json, &r),
+        AcmeError::Unreachable(m) => fail(json, EXIT_UNAVAILABLE, &m),
+        AcmeError::Store(e) => fail(json, EXIT_UNAVAILABLE, &e.to_string()),
     }
 }

@@ -172,7 +172,7 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
 /// `apply --ca ACCOUNT`: an ACME order seen through now (AC-2, AC-3).
 fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
     use crate::ca::acme::order::Solver;
-    use crate::engine::acme::{AcmeError, OrderRequest, Ordered};
+    use crate::engine::acme::{OrderRequest, Ordered};
     let solver = match (a.challenge.as_str(), &a.http_listen, &a.webroot, &a.dns_hook) {
         ("http-01", Some(addr), None, None) => Solver::Listen(*addr),
         ("http-01", None, Some(dir), None) => Solver::Webroot(dir.clone()),
@@ -253,8 +253,6 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
             }
             0
         }
-        Err(AcmeError::Refused(r)) => refused(a.json, &r),
-        Err(AcmeError::Unreachable(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
-        Err(AcmeError::Store(e)) => fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+        Err(e) => super::acme::failed(a.json, e),
     }
 }

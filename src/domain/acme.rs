@@ -276,6 +276,47 @@ mod tests {
     }
 }
 
+/// AC-2: the keys an ACME CA certifies (ECDSA P-256/P-384, RSA); SM2 is the sandbox's.
+pub fn check_key_type(key: crate::domain::reissue::KeyChoice) -> Result<(), Refusal> {
+    if key == crate::domain::reissue::KeyChoice::Sm2 {
+        return Err(Refusal::new(
+            "AC-2",
+            Field::Domain,
+            "ACME CAs certify ECDSA P-256/P-384 and RSA keys, not SM2: --key-type p256|p384|rsa2048|rsa3072|rsa4096",
+        ));
+    }
+    Ok(())
+}
+
+/// AC-6: an account whose certificates are still stored is not forgotten without `force`:
+/// revoking them needs its key.
+pub fn check_account_removable(
+    name: &str,
+    exists: bool,
+    issued: &[String],
+    force: bool,
+) -> Result<(), Refusal> {
+    if !exists {
+        return Err(Refusal::new(
+            "AC-1",
+            Field::Name,
+            format!("no ACME account named {name}"),
+        ));
+    }
+    if !issued.is_empty() && !force {
+        return Err(Refusal::new(
+            "AC-6",
+            Field::Name,
+            format!(
+                "account {name} issued {} stored certificate(s) ({}); revoking them needs its key: delete them first, or pass --force",
+                issued.len(),
+                issued.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Where an ACME certificate came from: the account and the order (kept beside the record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcmeOrigin {
@@ -329,6 +370,28 @@ pub fn order_names(domain: &str, sans: &[String], http01: bool) -> Result<Vec<St
 #[cfg(test)]
 mod order_tests {
     use super::*;
+
+    #[test]
+    fn rule_ac2_sm2_keys_are_not_for_acme_cas() {
+        use crate::domain::reissue::KeyChoice;
+        assert_eq!(check_key_type(KeyChoice::Sm2).unwrap_err().rule, "AC-2");
+        assert!(check_key_type(KeyChoice::P384).is_ok());
+    }
+
+    #[test]
+    fn rule_ac6_an_account_with_stored_certificates_needs_force_to_go() {
+        assert!(check_account_removable("a", true, &[], false).is_ok());
+        let e = check_account_removable("a", true, &["c1".into()], false).unwrap_err();
+        assert_eq!(e.rule, "AC-6");
+        assert!(e.message.contains("c1"));
+        assert!(check_account_removable("a", true, &["c1".into()], true).is_ok());
+        assert_eq!(
+            check_account_removable("a", false, &[], true)
+                .unwrap_err()
+                .rule,
+            "AC-1"
+        );
+    }
 
     #[test]
     fn rule_ac2_names_are_domains_or_ips_once_and_wildcards_need_dns01() {

@@ -79,6 +79,18 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Forgets an account and its key (AC-1), not while certificates it issued are stored unless
+    /// `force` (AC-6).
+    pub fn remove_acme_account(&self, name: &str, force: bool) -> Result<(), AcmeError> {
+        let exists = self.store.acme_account(name)?.is_some();
+        let issued = self.store.acme_certs_of(name)?;
+        crate::domain::acme::check_account_removable(name, exists, &issued, force)?;
+        self.store.remove_acme_account(name)?;
+        Ok(())
+    }
+}
+
 /// A CA's problem is a refusal naming AC-5 (type and detail); no answer is "could not run".
 fn failure(f: Failure) -> AcmeError {
     match f {
@@ -126,6 +138,7 @@ impl Engine {
         };
         let http01 = !matches!(req.solver, crate::ca::acme::order::Solver::DnsHook(_));
         let names = crate::domain::acme::order_names(&req.domain, &req.sans, http01)?;
+        crate::domain::acme::check_key_type(req.key)?;
         let Some(account) = self.store.acme_account(&req.account)? else {
             return Err(Refusal::new(
                 "AC-2",
@@ -205,9 +218,12 @@ impl Engine {
         } else {
             credentials
         };
+        let key = super::keygen::generate(req.key)
+            .map_err(|m| AcmeError::Unreachable(format!("generating the key: {m}")))?;
         let obtained = obtain(
             &OrderSpec {
                 credentials: &credentials,
+                key_pem: &key.pkcs8_pem,
                 root_pem: account.root_pem.as_deref(),
                 domains: &names,
                 key: req.key,

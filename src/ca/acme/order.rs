@@ -1,6 +1,6 @@
 //! One ACME order, start to finish (AC-2, AC-3): new order, http-01 challenges published (a
 //! built-in listener or files in a webroot), certdeck's own check of every token before the CA
-//! is told (a failed validation costs rate limit), finalize with a CSR for a key generated here,
+//! is told (a failed validation costs rate limit), finalize with a CSR for the key the engine generated,
 //! download the chain, and the token files removed whatever happened.
 use super::{describe, http, run, Failure};
 use crate::domain::reissue::KeyChoice;
@@ -101,12 +101,15 @@ pub struct OrderSpec<'a> {
     pub credentials: &'a [u8],
     pub root_pem: Option<&'a str>,
     pub domains: &'a [String],
+    /// The new certificate's key (PKCS#8 PEM, made by the engine) and its kind.
+    pub key_pem: &'a str,
     pub key: KeyChoice,
     pub solver: &'a Solver,
     pub profile: Option<&'a str>,
 }
 
-/// What the CA issued: the chain (PEM, leaf first) and the new key (PKCS#8 PEM, never shown).
+/// What the CA issued: the chain (PEM, leaf first) and the key it certifies (PKCS#8 PEM, never
+/// shown).
 pub struct Obtained {
     pub chain_pem: String,
     pub key_pem: zeroize::Zeroizing<String>,
@@ -220,7 +223,7 @@ fn csr(names: &[String], key_pem: &str, key: KeyChoice) -> Result<Vec<u8>, Strin
         KeyChoice::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         KeyChoice::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
         KeyChoice::Rsa2048 | KeyChoice::Rsa3072 | KeyChoice::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
-        KeyChoice::Sm2 => return Err("ACME CAs do not issue SM2 certificates".into()),
+        KeyChoice::Sm2 => return Err("an SM2 key cannot be certified by an ACME CA".into()),
     };
     let kp = rcgen::KeyPair::from_pem_and_sign_algo(key_pem, alg).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(|e| e.to_string())?;
@@ -242,8 +245,7 @@ pub fn obtain(
         .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
     let client =
         http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
-    let key = crate::engine::keygen::generate(spec.key).map_err(Failure::Ca)?;
-    let csr = csr(spec.domains, &key.pkcs8_pem, spec.key).map_err(Failure::Ca)?;
+    let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::Ca)?;
     let tokens: Tokens = Arc::default();
     let _listener = match spec.solver {
         Solver::Listen(addr) => Some(Listener::start(*addr, tokens.clone()).map_err(Failure::Ca)?),
@@ -375,7 +377,7 @@ pub fn obtain(
     drop(records);
     Ok(Obtained {
         chain_pem,
-        key_pem: zeroize::Zeroizing::new(key.pkcs8_pem),
+        key_pem: zeroize::Zeroizing::new(spec.key_pem.to_string()),
         order_url,
     })
 }
