@@ -498,7 +498,8 @@ fn rule_ac6_revocation_asks_the_ca_and_the_record_follows() {
         &format!("{}/cert-status-by-serial/{serial}", p.management),
         Some(&std::fs::read_to_string(&p.root_pem).unwrap()),
     )
-    .unwrap();
+    .unwrap()
+    .0;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "superseded");
     // RV-2: no second revocation, no download; RV-7: it can be deleted.

@@ -196,7 +196,7 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
 /// be used (exit 3).
 pub fn failed(json: bool, e: AcmeError) -> Exit {
     match e {
-        AcmeError::Refused(r) => refused(json, &r),
+        AcmeError::Refused(r) | AcmeError::RateLimited { refusal: r, .. } => refused(json, &r),
         AcmeError::Unreachable(m) => fail(json, EXIT_UNAVAILABLE, &m),
         AcmeError::Store(e) => fail(json, EXIT_UNAVAILABLE, &e.to_string()),
     }

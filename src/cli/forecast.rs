@@ -29,14 +29,31 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
+    // AC-4: an ACME entry says why it is due then.
+    let what: Vec<String> = entries
+        .iter()
+        .map(|e| match e.kind {
+            crate::domain::schedule::DueKind::AcmeRenew => {
+                match engine.store().acme_renewal(&e.cert_id) {
+                    Ok(Some(p)) if p.at.timestamp() <= e.due.timestamp() => {
+                        format!("ACME renewal ({})", p.reason.as_str())
+                    }
+                    Ok(Some(_)) => "ACME renewal information fetched (RFC 9773)".into(),
+                    _ => e.kind.describe().into(),
+                }
+            }
+            _ => e.kind.describe().into(),
+        })
+        .collect();
     let rows: Vec<serde_json::Value> = entries
         .iter()
         .zip(&certs)
-        .map(|(e, c)| {
+        .zip(&what)
+        .map(|((e, c), what)| {
             serde_json::json!({
                 "at": e.due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "kind": e.kind.as_str(),
-                "what": e.kind.describe(),
+                "what": what,
                 "cert_id": e.cert_id,
                 "name": c.as_ref().map(|c| c.name.clone()),
             })
@@ -46,13 +63,13 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
         println!("{}", serde_json::Value::Array(rows));
     } else {
         println!("{} timed rule(s) in the next {} days", rows.len(), a.days);
-        for (e, c) in entries.iter().zip(&certs) {
+        for ((e, c), what) in entries.iter().zip(&certs).zip(&what) {
             println!(
                 "{}  {:<8}  {:<8}  {:<24}  {}",
                 e.due.format("%Y-%m-%d %H:%M"),
                 e.kind.as_str(),
                 e.cert_id,
-                e.kind.describe(),
+                what,
                 c.as_ref().map(|c| c.name.as_str()).unwrap_or("")
             );
         }

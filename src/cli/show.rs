@@ -43,6 +43,9 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
             obj["ca"] = serde_json::json!(origin.account);
             obj["acme_order"] = serde_json::json!(origin.order_url);
         }
+        if let Ok(Some(plan)) = engine.store().acme_renewal(&a.id) {
+            obj["renewal"] = renewal_json(&plan, cert.auto_renew);
+        }
         println!("{obj}");
     } else {
         for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {
@@ -54,6 +57,47 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
                 origin.account, origin.order_url
             );
         }
+        if let Ok(Some(plan)) = engine.store().acme_renewal(&a.id) {
+            println!("{}", renewal_line(&plan, cert.auto_renew));
+        }
     }
     0
+}
+
+/// AC-4: when and why the certificate renews next, for `show --json`.
+fn renewal_json(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -> serde_json::Value {
+    let at =
+        |t: &crate::domain::time::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "auto": on,
+        "next_at": on.then(|| at(&plan.at)),
+        "reason": plan.reason.as_str(),
+        "failures": plan.failures,
+        "last_error": plan.last_error,
+        "ari_window": plan.ari_window.map(|w| serde_json::json!({"start": at(&w.start), "end": at(&w.end)})),
+        "ari_next_fetch": plan.ari_fetch_at.as_ref().map(at),
+        "challenge": plan.ordered.solver.describe(),
+        "key_type": plan.ordered.key,
+        "domains": plan.ordered.domains,
+    })
+}
+
+/// AC-4: the same in a line of text.
+pub fn renewal_line(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -> String {
+    if !on {
+        return "Renewal: auto-renewal off".into();
+    }
+    let mut line = format!(
+        "Renewal: next {} ({})",
+        plan.at.format("%Y-%m-%d %H:%M UTC"),
+        plan.reason.as_str()
+    );
+    if plan.failures > 0 {
+        line.push_str(&format!(
+            "; {} failed attempt(s), last: {}",
+            plan.failures,
+            plan.last_error.as_deref().unwrap_or("")
+        ));
+    }
+    line
 }

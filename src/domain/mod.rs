@@ -1,6 +1,7 @@
 //! Pure domain logic: parsing, facts and the SPEC rules. No I/O, no clock reads.
 pub mod account;
 pub mod acme;
+pub mod acme_renewal;
 pub mod catalogue;
 pub mod cert;
 pub mod delivery;

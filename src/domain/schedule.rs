@@ -29,10 +29,13 @@ pub enum DueKind {
     AlarmEvaluate,
     /// A day before an order's validation deadline: the "deadline near" message (AR-6).
     ValidationDue,
+    /// An ACME certificate's renewal attempt or renewal-information fetch (AC-4); written with
+    /// its renewal plan, not derived from the record.
+    AcmeRenew,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 9] = [
+    pub const ALL: [DueKind; 10] = [
         DueKind::Expiry,
         DueKind::ReviewDone,
         DueKind::ValidationDeadline,
@@ -42,6 +45,7 @@ impl DueKind {
         DueKind::HostingReplace,
         DueKind::AlarmEvaluate,
         DueKind::ValidationDue,
+        DueKind::AcmeRenew,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl DueKind {
             DueKind::HostingReplace => "hosting_replace",
             DueKind::AlarmEvaluate => "alarm_evaluate",
             DueKind::ValidationDue => "validation_due",
+            DueKind::AcmeRenew => "acme_renew",
         }
     }
 
@@ -77,6 +82,7 @@ impl DueKind {
             }
             DueKind::AlarmEvaluate => "alarm policy evaluated (AL-2)",
             DueKind::ValidationDue => "validation deadline in 24 hours: reminder",
+            DueKind::AcmeRenew => "ACME renewal (or its renewal information) due (AC-4)",
         }
     }
 }
@@ -105,7 +111,11 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
                 cert_id: cert.id.clone(),
             });
         }
-        if cert.auto_renew && cert.status == Status::Issued {
+        // AR-3's fee is the sandbox brands'; an ACME certificate renews by its own plan (AC-4).
+        let sandbox_product = cert.cert_type.is_some_and(|t| {
+            crate::domain::catalogue::find(&cert.brand, t, cert.domain_kind).is_some()
+        });
+        if cert.auto_renew && cert.status == Status::Issued && sandbox_product {
             let fee =
                 end - chrono::Duration::days(crate::domain::rules::renewal::FEE_DAYS_BEFORE_EXPIRY);
             out.push(DueEntry {
@@ -293,12 +303,12 @@ pub fn fire(
         DueKind::RenewalFee => Firing::Renew,
         DueKind::RevocationReview | DueKind::RevocationDeadline => Firing::Revocation,
         // Hosting entries are keyed by hosting, not certificate: the engine fires them itself.
-        DueKind::HostingReplace | DueKind::AlarmEvaluate => return None,
+        DueKind::HostingReplace | DueKind::AlarmEvaluate | DueKind::AcmeRenew => return None,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::model::{DomainKind, KeyAlgorithm, Source, Standard, X509Facts};
     use chrono::{Duration, TimeZone, Utc};
@@ -379,7 +389,8 @@ mod tests {
             | DueKind::RevocationDeadline
             | DueKind::HostingReplace
             | DueKind::AlarmEvaluate
-            | DueKind::ValidationDue => DueKind::ALL.contains(&k),
+            | DueKind::ValidationDue
+            | DueKind::AcmeRenew => DueKind::ALL.contains(&k),
         };
         assert!(DueKind::ALL.iter().all(|k| listed(*k)));
     }

@@ -22,6 +22,11 @@ pub struct AccountSpec {
 #[derive(Debug)]
 pub enum AcmeError {
     Refused(Refusal),
+    /// The CA's `rateLimited` (AC-5), with its Retry-After header as sent.
+    RateLimited {
+        refusal: Refusal,
+        retry_after: Option<String>,
+    },
     Unreachable(String),
     Store(StoreError),
 }
@@ -91,11 +96,27 @@ impl Engine {
     }
 }
 
-/// A CA's problem is a refusal naming AC-5 (type and detail); no answer is "could not run".
-fn failure(f: Failure) -> AcmeError {
+/// A CA's problem is a refusal naming AC-5 (type and detail, and when a rate limit allows the
+/// next attempt); no answer is "could not run".
+pub(super) fn failure(f: Failure) -> AcmeError {
     match f {
-        Failure::Ca(m) => AcmeError::Refused(Refusal::new("AC-5", Field::Domain, m)),
         Failure::Unreachable(m) => AcmeError::Unreachable(m),
+        Failure::RateLimited {
+            message,
+            retry_after,
+        } => AcmeError::RateLimited {
+            refusal: Refusal::new(
+                "AC-5",
+                Field::Domain,
+                Failure::RateLimited {
+                    message,
+                    retry_after: retry_after.clone(),
+                }
+                .to_string(),
+            ),
+            retry_after,
+        },
+        ca => AcmeError::Refused(Refusal::new("AC-5", Field::Domain, ca.to_string())),
     }
 }
 
@@ -128,24 +149,80 @@ pub enum Ordered {
     },
 }
 
+/// How long certdeck's own lookup waits for a TXT record during a renewal (no one is watching).
+pub(super) const RENEWAL_DNS_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// AC-3: certdeck's own lookup of what was published, through the same paths (and the same
+/// --resolver / CERTDECK_VALIDATION_HTTP settings) as validation checks.
+fn own_check(
+    dns_wait: std::time::Duration,
+) -> impl Fn(&crate::ca::acme::order::Published) -> Result<(), String> + Sync {
+    use crate::ca::acme::order::Published;
+    let http_override = crate::validate::http_override();
+    move |p: &Published| match p {
+        Published::Http {
+            domain,
+            token,
+            key_authorization,
+        } => {
+            let url = format!("http://{domain}/.well-known/acme-challenge/{token}");
+            match crate::validate::fetch(&url, http_override) {
+                crate::domain::validation::Fetched::Body { status: 200, body }
+                    if body.trim() == key_authorization =>
+                {
+                    Ok(())
+                }
+                crate::domain::validation::Fetched::Body { status, .. } => {
+                    Err(format!("{url} answered HTTP {status} without the token"))
+                }
+                crate::domain::validation::Fetched::Failed(m) => Err(m),
+            }
+        }
+        Published::Dns { name, value, .. } => {
+            // A new record takes a moment to reach the resolver: look again, bounded.
+            let resolver = crate::validate::dns::resolver()?;
+            let deadline = std::time::Instant::now() + dns_wait;
+            loop {
+                let seen = crate::validate::dns::lookup_txt(name, resolver);
+                if matches!(&seen, Ok(values) if values.iter().any(|v| v == value)) {
+                    return Ok(());
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(match seen {
+                        Ok(values) => format!(
+                            "{resolver} does not show TXT {name} = {value} after {} s (it has {values:?})",
+                            dns_wait.as_secs()
+                        ),
+                        Err(e) => e,
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// An account with its opened credentials.
+pub(super) struct Signer {
+    pub account: AcmeAccount,
+    pub credentials: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// A certificate the CA issued, read by the upload rules, not stored yet.
+pub(super) struct Issued {
+    pub upload: crate::domain::rules::upload::ValidatedUpload,
+    pub order_url: String,
+}
+
 impl Engine {
-    /// AC-2, AC-3: orders from the account's CA, sees the order through (http-01) and stores the
-    /// certificate with its sealed key as `issued`, its brand the directory's name.
-    pub fn acme_order(&self, req: &OrderRequest) -> Result<Ordered, AcmeError> {
-        use crate::ca::acme::order::{obtain, OrderSpec, Published};
-        use crate::domain::rules::upload::{
-            new_uploaded_certificate, validate_upload, UploadInput,
-        };
-        let http01 = !matches!(req.solver, crate::ca::acme::order::Solver::DnsHook(_));
-        let names = crate::domain::acme::order_names(&req.domain, &req.sans, http01)?;
-        crate::domain::acme::check_key_type(req.key)?;
-        let Some(account) = self.store.acme_account(&req.account)? else {
+    /// The account named `name` with its key, or the AC-1/AC-2 refusal.
+    pub(super) fn signer(&self, name: &str, rule: &'static str) -> Result<Signer, AcmeError> {
+        let Some(account) = self.store.acme_account(name)? else {
             return Err(Refusal::new(
-                "AC-2",
+                rule,
                 Field::Name,
                 format!(
-                    "no ACME account named {} (certdeck acme account add {} --directory …)",
-                    req.account, req.account
+                    "no ACME account named {name} (certdeck acme account add {name} --directory …)"
                 ),
             )
             .into());
@@ -157,124 +234,182 @@ impl Engine {
                 format!("the key of ACME account {} is missing", account.name),
             ))
         })?;
-        let http_override = crate::validate::http_override();
-        // AC-3: certdeck's own lookup of what was published, through the same paths (and the
-        // same --resolver / CERTDECK_VALIDATION_HTTP settings) as validation checks.
-        let dns_wait = req.dns_wait;
-        let own_check = move |p: &Published| match p {
-            Published::Http {
-                domain,
-                token,
-                key_authorization,
-            } => {
-                let url = format!("http://{domain}/.well-known/acme-challenge/{token}");
-                match crate::validate::fetch(&url, http_override) {
-                    crate::domain::validation::Fetched::Body { status: 200, body }
-                        if body.trim() == key_authorization =>
-                    {
-                        Ok(())
-                    }
-                    crate::domain::validation::Fetched::Body { status, .. } => {
-                        Err(format!("{url} answered HTTP {status} without the token"))
-                    }
-                    crate::domain::validation::Fetched::Failed(m) => Err(m),
-                }
-            }
-            Published::Dns { name, value, .. } => {
-                // A new record takes a moment to reach the resolver: look again, bounded.
-                let resolver = crate::validate::dns::resolver()?;
-                let deadline = std::time::Instant::now() + dns_wait;
-                loop {
-                    let seen = crate::validate::dns::lookup_txt(name, resolver);
-                    if matches!(&seen, Ok(values) if values.iter().any(|v| v == value)) {
-                        return Ok(());
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        return Err(match seen {
-                            Ok(values) => format!(
-                                "{resolver} does not show TXT {name} = {value} after {} s (it has {values:?})",
-                                dns_wait.as_secs()
-                            ),
-                            Err(e) => e,
-                        });
-                    }
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
-            }
-        };
-        // AC-5: a dry run of a production directory goes to its staging twin, with a throwaway
-        // account there (the terms were agreed for the production twin).
-        let dry_directory = crate::domain::acme::dry_run_directory(&account.directory_url);
-        let credentials = if req.dry_run && dry_directory != account.directory_url {
-            let twin = crate::domain::acme::AccountRequest {
-                name: format!("{}-dry-run", account.name),
-                directory_url: dry_directory.to_string(),
-                directory_name: account.directory_name.clone(),
-                contacts: account.contacts.clone(),
-            };
-            acme::create_account(&twin, account.root_pem.as_deref(), None)
-                .map_err(failure)?
-                .1
-        } else {
-            credentials
-        };
-        let key = super::keygen::generate(req.key)
+        Ok(Signer {
+            account,
+            credentials,
+        })
+    }
+
+    /// AC-2, AC-3: one order seen through with a key the engine generates, the chain read by the
+    /// same rules as an upload (a public CA's chain ends at a Mozilla root: complete, U-2).
+    pub(super) fn obtain_acme(
+        &self,
+        signer: &Signer,
+        ordered: &crate::domain::acme_renewal::OrderedAs,
+        replaces: Option<&str>,
+        dns_wait: std::time::Duration,
+        upload: crate::domain::rules::upload::UploadInput,
+    ) -> Result<Issued, AcmeError> {
+        use crate::ca::acme::order::{obtain, OrderSpec};
+        let key = super::keygen::generate(ordered.key)
             .map_err(|m| AcmeError::Unreachable(format!("generating the key: {m}")))?;
         let obtained = obtain(
             &OrderSpec {
-                credentials: &credentials,
+                credentials: &signer.credentials,
                 key_pem: &key.pkcs8_pem,
-                root_pem: account.root_pem.as_deref(),
-                domains: &names,
-                key: req.key,
-                solver: &req.solver,
-                profile: req.profile.as_deref(),
+                root_pem: signer.account.root_pem.as_deref(),
+                domains: &ordered.domains,
+                key: ordered.key,
+                solver: &ordered.solver,
+                profile: ordered.profile.as_deref(),
+                replaces,
             },
-            &own_check,
+            &own_check(dns_wait),
         )
         .map_err(failure)?;
-        // The chain and key are read by the same rules as an upload; then the record says where
-        // it came from.
-        let now = self.clock.now();
-        let upload = UploadInput {
-            name: req.name.clone(),
+        let upload = crate::domain::rules::upload::UploadInput {
             cert: obtained.chain_pem.clone().into_bytes(),
             key: Some(obtained.key_pem.as_bytes().to_vec()),
-            tags: req.tags.clone(),
-            project: req.project.clone(),
-            ..Default::default()
+            ..upload
         };
-        // A public CA's chain ends at a Mozilla root: complete (U-2), no warning.
         let anchors = crate::domain::cert::mozilla_anchor_subjects();
-        let v = validate_upload(&upload, now, &anchors)?;
-        if req.dry_run {
-            let leaf = &v.leaf().facts;
-            return Ok(Ordered::DryRun {
-                directory: dry_directory.to_string(),
-                issuer: leaf.issuer.clone(),
-                not_after: leaf.not_after,
-                domains: leaf.sans.clone(),
-            });
-        }
+        let v = crate::domain::rules::upload::validate_upload(&upload, self.clock.now(), &anchors)?;
+        Ok(Issued {
+            upload: v,
+            order_url: obtained.order_url,
+        })
+    }
+
+    /// Stores what the CA issued as `issued`, its brand the directory's name, with its renewal
+    /// plan (AC-4; ARI asked at once when the directory offers it). `renewed`: the certificate
+    /// it renews, which stops renewing by itself (its hostings take the new one, AC-7).
+    pub(super) fn store_acme(
+        &self,
+        signer: &Signer,
+        issued: &Issued,
+        ordered: crate::domain::acme_renewal::OrderedAs,
+        auto_renew: bool,
+        renewed: Option<&crate::domain::model::Certificate>,
+    ) -> Result<crate::domain::model::Certificate, AcmeError> {
+        use crate::domain::rules::upload::new_uploaded_certificate;
+        let now = self.clock.now();
+        let account = &signer.account;
         let id = self.store.new_id()?;
-        let (mut cert, secrets, mut event) = new_uploaded_certificate(&v, id, now);
+        let (mut cert, secrets, mut event) = new_uploaded_certificate(&issued.upload, id, now);
         cert.source = crate::domain::model::Source::Issued;
         cert.brand = account.directory_name.clone();
+        cert.auto_renew = auto_renew;
         event.kind = "issued".into();
         event.message = format!(
             "issued by {} through ACME account {} (order {})",
-            account.directory_name, account.name, obtained.order_url
+            account.directory_name, account.name, issued.order_url
+        );
+        if let Some(old) = renewed {
+            cert.renewed_from = Some(old.id.clone());
+            cert.name = old.name.clone();
+            cert.tags = old.tags.clone();
+            cert.project = old.project.clone();
+            event.message = format!("{} renews {} (AC-4)", event.message, old.id);
+        }
+        let ari_id = self
+            .ari_offered(account)
+            .then(|| {
+                cert.chain_der
+                    .first()
+                    .and_then(|d| crate::domain::acme_renewal::ari_cert_id(d))
+            })
+            .flatten();
+        let plan = crate::domain::acme_renewal::first_plan(
+            &cert,
+            ordered,
+            ari_id,
+            super::acme_renewal::draw(),
+            now,
         );
         let origin = crate::domain::acme::AcmeOrigin {
             account: account.name.clone(),
-            order_url: obtained.order_url.clone(),
+            order_url: issued.order_url.clone(),
         };
+        let renewed_event = renewed.map(|old| {
+            (
+                old.id.clone(),
+                crate::domain::model::TimelineEvent {
+                    at: now,
+                    kind: "renewal".into(),
+                    message: format!(
+                        "renewed by {} from {} (AC-4); a hosting of this certificate deploys the new one (AC-7)",
+                        cert.id, account.directory_name
+                    ),
+                },
+            )
+        });
         let rec = crate::store::NewRecord {
             cert,
             secrets,
             event,
         };
-        self.store.insert_acme(&rec, &origin)??;
-        Ok(Ordered::Stored(Box::new(rec.cert)))
+        let plan = plan.filter(|_| auto_renew);
+        self.store
+            .insert_acme(&rec, &origin, plan.as_ref(), renewed_event.as_ref())??;
+        Ok(rec.cert)
+    }
+
+    /// Whether the account's directory offers renewal information (RFC 9773); a directory that
+    /// cannot be read now counts as not offering it (the lifetime point still holds).
+    fn ari_offered(&self, account: &AcmeAccount) -> bool {
+        crate::ca::acme::directory_info(&account.directory_url, account.root_pem.as_deref())
+            .map(|d| d.renewal_info)
+            .unwrap_or(false)
+    }
+}
+
+impl Engine {
+    /// AC-2, AC-3: orders from the account's CA, sees the order through and stores the
+    /// certificate with its sealed key as `issued`; auto-renewal is on (AC-4).
+    pub fn acme_order(&self, req: &OrderRequest) -> Result<Ordered, AcmeError> {
+        let names =
+            crate::domain::acme::order_names(&req.domain, &req.sans, req.solver.is_http01())?;
+        crate::domain::acme::check_key_type(req.key)?;
+        let mut signer = self.signer(&req.account, "AC-2")?;
+        // AC-5: a dry run of a production directory goes to its staging twin, with a throwaway
+        // account there (the terms were agreed for the production twin).
+        let dry_directory =
+            crate::domain::acme::dry_run_directory(&signer.account.directory_url).to_string();
+        if req.dry_run && dry_directory != signer.account.directory_url {
+            let twin = crate::domain::acme::AccountRequest {
+                name: format!("{}-dry-run", signer.account.name),
+                directory_url: dry_directory.clone(),
+                directory_name: signer.account.directory_name.clone(),
+                contacts: signer.account.contacts.clone(),
+            };
+            signer.credentials =
+                acme::create_account(&twin, signer.account.root_pem.as_deref(), None)
+                    .map_err(failure)?
+                    .1;
+        }
+        let ordered = crate::domain::acme_renewal::OrderedAs {
+            domains: names,
+            solver: req.solver.clone(),
+            key: req.key,
+            profile: req.profile.clone(),
+        };
+        let upload = crate::domain::rules::upload::UploadInput {
+            name: req.name.clone(),
+            tags: req.tags.clone(),
+            project: req.project.clone(),
+            ..Default::default()
+        };
+        let issued = self.obtain_acme(&signer, &ordered, None, req.dns_wait, upload)?;
+        if req.dry_run {
+            let leaf = &issued.upload.leaf().facts;
+            return Ok(Ordered::DryRun {
+                directory: dry_directory,
+                issuer: leaf.issuer.clone(),
+                not_after: leaf.not_after,
+                domains: leaf.sans.clone(),
+            });
+        }
+        let cert = self.store_acme(&signer, &issued, ordered, true, None)?;
+        Ok(Ordered::Stored(Box::new(cert)))
     }
 }

@@ -132,10 +132,8 @@ impl Engine {
             crate::ca::acme::revoke(&credentials, account.root_pem.as_deref(), leaf, reason)
         {
             return Ok(match f {
-                crate::ca::acme::Failure::Ca(m) => {
-                    Action::Refused(Refusal::new("AC-5", Field::Id, m))
-                }
                 crate::ca::acme::Failure::Unreachable(m) => Action::Failed(m),
+                ca => Action::Refused(Refusal::new("AC-5", Field::Id, ca.to_string())),
             });
         }
         let fired = crate::domain::acme::revoked(cert, reason, account_name, now);

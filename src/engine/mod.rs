@@ -2,6 +2,7 @@
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
 pub mod acme;
+mod acme_renewal;
 mod alarms;
 pub mod clock;
 mod export;
@@ -247,6 +248,27 @@ impl Engine {
                         report.fired.push(note);
                     }
                     None => report.dropped += 1,
+                }
+            }
+            // ACME renewals talk to a CA: each runs on its own (AC-4).
+            let renewals: Vec<_> = due
+                .iter()
+                .filter(|e| e.kind == crate::domain::schedule::DueKind::AcmeRenew)
+                .cloned()
+                .collect();
+            due.retain(|e| e.kind != crate::domain::schedule::DueKind::AcmeRenew);
+            for entry in renewals {
+                let note = |message: String| FiredNote {
+                    cert_id: entry.cert_id.clone(),
+                    kind: entry.kind,
+                    due: entry.due,
+                    message,
+                };
+                match self.fire_acme_renewal(&entry)? {
+                    acme_renewal::Outcome::Renewed(m) => report.fired.push(note(m)),
+                    acme_renewal::Outcome::Failed(m) => report.failed.push(note(m)),
+                    acme_renewal::Outcome::Waiting => {}
+                    acme_renewal::Outcome::Dropped => report.dropped += 1,
                 }
             }
             if due.is_empty() {
@@ -666,6 +688,9 @@ impl Engine {
                 }
             }
             Effect::LoadForRenewal { id, on } => match self.store.get(&id)? {
+                Some(cert) if self.store.acme_origin(&id)?.is_some() => {
+                    self.switch_acme_auto_renew(&cert, on)?
+                }
                 Some(cert) => Action::RenewalContext {
                     cert: Box::new(cert),
                     order: self.store.order(&id)?.map(Box::new),

@@ -1,10 +1,14 @@
 //! ACME accounts (AC-1): the record by name, its credentials (the account key) sealed like the
 //! private keys.
 use super::{
-    db_err, InsertTables, NewRecord, Store, StoreError, ACME_ACCOUNTS, ACME_CERTS, SECRETS,
+    db_err, next_event_index, schedule_key, InsertTables, NewRecord, Store, StoreError,
+    ACME_ACCOUNTS, ACME_CERTS, ACME_RENEWALS, RENEWALS, SCHEDULE, SECRETS, TIMELINE,
 };
 use crate::domain::acme::{AcmeAccount, AcmeOrigin};
+use crate::domain::acme_renewal::AcmeRenewal;
+use crate::domain::model::{Certificate, TimelineEvent};
 use crate::domain::refusal::{Field, Refusal};
+use crate::domain::schedule::{DueEntry, DueKind};
 use redb::{ReadableDatabase, ReadableTable};
 
 fn credentials_key(name: &str) -> String {
@@ -128,13 +132,87 @@ impl Store {
     }
 }
 
+/// The schedule entry of a renewal plan.
+fn renewal_entry(cert_id: &str, plan: &AcmeRenewal) -> DueEntry {
+    let due = plan.due();
+    DueEntry {
+        due: chrono::DateTime::from_timestamp(due.timestamp(), 0).unwrap_or(due),
+        kind: DueKind::AcmeRenew,
+        cert_id: cert_id.to_string(),
+    }
+}
+
+/// Writes (or with `None` removes) the renewal plan of `cert_id` and its schedule entry in `txn`.
+fn put_renewal(
+    records: &super::record::Records,
+    txn: &redb::WriteTransaction,
+    cert_id: &str,
+    plan: Option<&AcmeRenewal>,
+) -> Result<(), StoreError> {
+    forget_renewal(records, txn, cert_id)?;
+    if let Some(plan) = plan {
+        txn.open_table(ACME_RENEWALS)
+            .map_err(db_err)?
+            .insert(cert_id, records.encode(plan).as_slice())
+            .map_err(db_err)?;
+        txn.open_table(SCHEDULE)
+            .map_err(db_err)?
+            .insert(schedule_key(&renewal_entry(cert_id, plan)), ())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Removes the renewal plan of `cert_id` and its schedule entry in `txn` (deletion, renewal).
+pub(super) fn forget_renewal(
+    records: &super::record::Records,
+    txn: &redb::WriteTransaction,
+    cert_id: &str,
+) -> Result<(), StoreError> {
+    let old = txn
+        .open_table(ACME_RENEWALS)
+        .map_err(db_err)?
+        .remove(cert_id)
+        .map_err(db_err)?
+        .map(|v| records.decode::<AcmeRenewal>(v.value()));
+    if let Some(Ok(old)) = old {
+        txn.open_table(SCHEDULE)
+            .map_err(db_err)?
+            .remove(schedule_key(&renewal_entry(cert_id, &old)))
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Adds `event` to the timeline of `cert` (and the message center) in `txn`.
+fn add_event(
+    store: &Store,
+    txn: &redb::WriteTransaction,
+    cert: &Certificate,
+    event: &TimelineEvent,
+) -> Result<(), StoreError> {
+    let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+    let next = next_event_index(&timeline, &cert.id)?;
+    timeline
+        .insert(
+            (cert.id.as_str(), next),
+            store.records.encode(event).as_slice(),
+        )
+        .map_err(db_err)?;
+    super::messages::raise(&store.records, txn, &cert.id, cert.ignored, event)
+}
+
 impl Store {
-    /// Stores a certificate an ACME CA issued together with where it came from, in one
-    /// transaction (a duplicate leaf is refused, U-6, and nothing is written).
+    /// Stores a certificate an ACME CA issued together with where it came from and how it
+    /// renews, in one transaction (a duplicate leaf is refused, U-6, and nothing is written).
+    /// `renewed`: the certificate it renews and the event said there; that one stops renewing
+    /// by itself and its hostings find the new one (AC-7).
     pub fn insert_acme(
         &self,
         rec: &NewRecord,
         origin: &AcmeOrigin,
+        plan: Option<&AcmeRenewal>,
+        renewed: Option<&(String, TimelineEvent)>,
     ) -> Result<Result<(), Refusal>, StoreError> {
         let txn = self.write_txn()?;
         let refused = InsertTables::open(&txn)?.insert(&self.sealer, &self.records, rec)?;
@@ -142,12 +220,76 @@ impl Store {
             txn.abort().map_err(db_err)?;
             return Ok(refused);
         }
+        let id = rec.cert.id.as_str();
         txn.open_table(ACME_CERTS)
             .map_err(db_err)?
-            .insert(rec.cert.id.as_str(), self.records.encode(origin).as_slice())
+            .insert(id, self.records.encode(origin).as_slice())
             .map_err(db_err)?;
+        put_renewal(&self.records, &txn, id, plan)?;
+        if let Some((old_id, event)) = renewed {
+            txn.open_table(RENEWALS)
+                .map_err(db_err)?
+                .insert((old_id.as_str(), id), ())
+                .map_err(db_err)?;
+            forget_renewal(&self.records, &txn, old_id)?;
+            if let Some(old) = self.get_in(&txn, old_id)? {
+                add_event(self, &txn, &old, event)?;
+            }
+        }
         txn.commit().map_err(db_err)?;
         Ok(Ok(()))
+    }
+
+    /// How an ACME certificate renews by itself, if it does.
+    pub fn acme_renewal(&self, cert_id: &str) -> Result<Option<AcmeRenewal>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(ACME_RENEWALS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let v = t.get(cert_id).map_err(db_err)?;
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of("acme_renewals", cert_id))
+    }
+
+    /// Keeps the renewal plan of `cert_id` but takes it off the schedule (auto-renewal off, or the
+    /// certificate no longer issued); `save_acme_renewal` puts it back.
+    pub fn park_acme_renewal(&self, cert_id: &str) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        let plan = match txn
+            .open_table(ACME_RENEWALS)
+            .map_err(db_err)?
+            .get(cert_id)
+            .map_err(db_err)?
+        {
+            Some(v) => Some(self.records.decode::<AcmeRenewal>(v.value())?),
+            None => None,
+        };
+        if let Some(plan) = plan {
+            txn.open_table(SCHEDULE)
+                .map_err(db_err)?
+                .remove(schedule_key(&renewal_entry(cert_id, &plan)))
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// Replaces the renewal plan of `cert` (`None`: it no longer renews by itself) and records
+    /// `event` on it, in one transaction.
+    pub fn save_acme_renewal(
+        &self,
+        cert: &Certificate,
+        plan: Option<&AcmeRenewal>,
+        event: Option<&TimelineEvent>,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        put_renewal(&self.records, &txn, &cert.id, plan)?;
+        if let Some(e) = event {
+            add_event(self, &txn, cert, e)?;
+        }
+        txn.commit().map_err(db_err)
     }
 
     /// The account and order of a certificate an ACME CA issued.

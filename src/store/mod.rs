@@ -96,6 +96,8 @@ const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewa
 const ACME_ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_accounts");
 /// Where each ACME certificate came from (account, order), by certificate id.
 const ACME_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_certs");
+/// AC-4: how each ACME certificate renews by itself (cert id → plan); created on first use.
+const ACME_RENEWALS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_renewals");
 /// What happened to records that no longer exist (their timelines go with them).
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 
@@ -1085,6 +1087,19 @@ impl Store {
             .map_err(|e| e.of("certs", id))
     }
 
+    /// A record as a write transaction sees it.
+    fn get_in(
+        &self,
+        txn: &redb::WriteTransaction,
+        id: &str,
+    ) -> Result<Option<Certificate>, StoreError> {
+        let t = txn.open_table(CERTS).map_err(db_err)?;
+        let v = t.get(id).map_err(db_err)?;
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of("certs", id))
+    }
+
     /// Several records in one read transaction, in the order asked (`None` where missing).
     pub fn get_many<'a>(
         &self,
@@ -1175,6 +1190,7 @@ impl Store {
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;
+                acme::forget_renewal(&self.records, &txn, id)?;
                 let mut letters = txn.open_table(LETTERS).map_err(db_err)?;
                 letters.remove(id).map_err(db_err)?;
                 letters

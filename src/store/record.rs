@@ -77,6 +77,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("journal", AnyTable::U64(JOURNAL)),
         ("acme_accounts", AnyTable::Str(ACME_ACCOUNTS)),
         ("acme_certs", AnyTable::Str(ACME_CERTS)),
+        ("acme_renewals", AnyTable::Str(ACME_RENEWALS)),
         ("meta", AnyTable::Str(META)),
     ]
 }

@@ -1,5 +1,6 @@
 //! Shared helpers: a temporary database and key file, the real binary, generated certificates.
 #![allow(dead_code)]
+pub mod nginx;
 pub mod pebble;
 use certdeck::demo::pki::{Authority, Issued, KeyKind};
 use chrono::{Duration, Utc};
@@ -144,4 +145,9 @@ pub fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
+}
+
+/// `now + days` as RFC 3339, for `--now`.
+pub fn days_from_now(days: f64) -> String {
+    (Utc::now() + Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
 }

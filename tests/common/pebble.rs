@@ -65,6 +65,8 @@ pub struct Options {
     /// Validate for real: pebble's VA resolves every name to 127.0.0.1 through a
     /// pebble-challtestsrv and fetches http-01 tokens from `http_port`.
     pub validate: bool,
+    /// `certificateValidityPeriod` in seconds (pebble's default: 5 years).
+    pub validity_secs: Option<u64>,
 }
 
 impl Pebble {
@@ -130,7 +132,7 @@ impl Pebble {
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
-        let config = serde_json::json!({"pebble": {
+        let mut config = serde_json::json!({"pebble": {
             "listenAddress": format!("127.0.0.1:{port}"),
             "managementListenAddress": format!("127.0.0.1:{mgmt}"),
             "certificate": cert,
@@ -141,6 +143,9 @@ impl Pebble {
             "externalAccountBindingRequired": !opts.eab.is_empty(),
             "externalAccountMACKeys": macs,
         }});
+        if let Some(secs) = opts.validity_secs {
+            config["pebble"]["certificateValidityPeriod"] = secs.into();
+        }
         let config_path = dir.path().join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
         let mut command = Command::new("/usr/bin/pebble");

@@ -19,7 +19,12 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 pub struct DeadlineClient {
     inner: Client<Https, BodyWrapper<Bytes>>,
     deadline: Duration,
+    retry_after: RetryAfter,
 }
+
+/// The last `Retry-After` header the CA sent (AC-5: a `rateLimited` problem says when the next
+/// attempt is allowed there, and instant-acme's error keeps only the problem document).
+pub type RetryAfter = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 impl DeadlineClient {
     /// `extra_root_pem`: a private CA's root certificates, trusted besides the public ones.
@@ -35,7 +40,13 @@ impl DeadlineClient {
         Ok(DeadlineClient {
             inner: Client::builder(TokioExecutor::new()).build(connector),
             deadline,
+            retry_after: RetryAfter::default(),
         })
+    }
+
+    /// Where this client keeps the last Retry-After it was sent.
+    pub fn retry_after(&self) -> RetryAfter {
+        self.retry_after.clone()
     }
 }
 
@@ -51,6 +62,7 @@ impl HttpClient for DeadlineClient {
             .unwrap_or_default();
         let fut = self.inner.request(req);
         let deadline = self.deadline;
+        let retry_after = self.retry_after.clone();
         Box::pin(async move {
             // Requests to one CA are paced, whichever order or account sends them (a fleet's
             // renewals falling due together must not trip the CA's rate limits).
@@ -62,6 +74,15 @@ impl HttpClient for DeadlineClient {
                 Ok(Ok(rsp)) => {
                     // The body too is read under the deadline.
                     let (parts, body) = rsp.into_parts();
+                    if let Some(v) = parts
+                        .headers
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        if let Ok(mut slot) = retry_after.lock() {
+                            *slot = Some(v.chars().take(64).collect());
+                        }
+                    }
                     let bytes = tokio::time::timeout(deadline, http_body_util_collect(body))
                         .await
                         .map_err(|_| timeout(deadline))??;

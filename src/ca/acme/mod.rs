@@ -44,12 +44,36 @@ struct RawMeta {
 pub enum Failure {
     Ca(String),
     Unreachable(String),
+    /// The CA's `rateLimited` problem, with when it allows the next attempt (its Retry-After).
+    RateLimited {
+        message: String,
+        /// The header as sent (seconds or an HTTP-date); read against the engine's clock.
+        retry_after: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Ca(m) | Failure::Unreachable(m) => write!(f, "{m}"),
+            Failure::RateLimited {
+                message,
+                retry_after: Some(at),
+            } => write!(f, "{message} (the CA's Retry-After: {at})"),
+            Failure::RateLimited { message, .. } => write!(f, "{message}"),
+        }
+    }
+}
+
+impl Failure {
+    /// A `rateLimited` problem becomes `RateLimited`, with the Retry-After the CA sent.
+    pub(crate) fn rate_limited(self, retry_after: &http::RetryAfter) -> Failure {
+        match self {
+            Failure::Ca(m) if m.starts_with("rateLimited:") => Failure::RateLimited {
+                message: m,
+                retry_after: retry_after.lock().ok().and_then(|s| s.clone()),
+            },
+            other => other,
         }
     }
 }
@@ -107,8 +131,12 @@ fn run<T>(
 /// The whole of one account or directory exchange.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(60);
 
-/// GETs `url` and reads its JSON (directories, renewal information, pebble's management API).
-pub fn get_json(url: &str, root_pem: Option<&str>) -> Result<serde_json::Value, Failure> {
+/// GETs `url` and reads its JSON (directories, renewal information, pebble's management API),
+/// with the Retry-After header when one came.
+pub fn get_json(
+    url: &str,
+    root_pem: Option<&str>,
+) -> Result<(serde_json::Value, Option<String>), Failure> {
     use ::http::Request;
     use instant_acme::HttpClient;
     let unreachable = |m: String| Failure::Unreachable(format!("{url}: {m}"));
@@ -130,13 +158,21 @@ pub fn get_json(url: &str, root_pem: Option<&str>) -> Result<serde_json::Value, 
             .into_bytes()
             .await
             .map_err(|e| unreachable(e.to_string()))?;
-        serde_json::from_slice(&body).map_err(|e| unreachable(format!("not JSON: {e}")))
+        let retry_after = rsp
+            .parts
+            .headers
+            .get(::http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect());
+        serde_json::from_slice(&body)
+            .map(|v| (v, retry_after))
+            .map_err(|e| unreachable(format!("not JSON: {e}")))
     })
 }
 
 /// Reads a directory's `meta` (terms of service, EAB, profiles) and whether it offers ARI.
 pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo, Failure> {
-    let raw: RawDirectory = serde_json::from_value(get_json(url, root_pem)?)
+    let raw: RawDirectory = serde_json::from_value(get_json(url, root_pem)?.0)
         .map_err(|e| Failure::Unreachable(format!("{url}: not an ACME directory: {e}")))?;
     Ok(DirectoryInfo {
         terms_of_service: raw.meta.terms_of_service,
@@ -144,6 +180,44 @@ pub fn directory_info(url: &str, root_pem: Option<&str>) -> Result<DirectoryInfo
         profiles: raw.meta.profiles.into_keys().collect(),
         renewal_info: raw.renewal_info.is_some(),
     })
+}
+
+/// RFC 9773: the CA's suggested renewal window for the certificate `cert_id` (`AKI.serial`) and
+/// when to ask again (its Retry-After header, as sent). `Ok(None)`: the directory offers no
+/// renewal information.
+pub fn renewal_info(
+    directory_url: &str,
+    root_pem: Option<&str>,
+    cert_id: &str,
+) -> Result<Option<(crate::domain::acme_renewal::AriWindow, Option<String>)>, Failure> {
+    let raw: RawDirectory =
+        serde_json::from_value(get_json(directory_url, root_pem)?.0).map_err(|e| {
+            Failure::Unreachable(format!("{directory_url}: not an ACME directory: {e}"))
+        })?;
+    let Some(base) = raw.renewal_info else {
+        return Ok(None);
+    };
+    let url = format!("{}/{cert_id}", base.trim_end_matches('/'));
+    let (body, retry_after) = get_json(&url, root_pem)?;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Info {
+        suggested_window: Window,
+    }
+    #[derive(Deserialize)]
+    struct Window {
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    }
+    let info: Info = serde_json::from_value(body)
+        .map_err(|e| Failure::Ca(format!("{url}: not renewal information: {e}")))?;
+    Ok(Some((
+        crate::domain::acme_renewal::AriWindow {
+            start: info.suggested_window.start,
+            end: info.suggested_window.end,
+        },
+        retry_after,
+    )))
 }
 
 /// A new account at the CA (terms agreed, contacts, EAB when given). Returns the account URL and

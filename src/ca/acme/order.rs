@@ -16,25 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How http-01 tokens are published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Solver {
-    /// certdeck answers on this address while the order is open.
-    Listen(SocketAddr),
-    /// Files under `DIR/.well-known/acme-challenge/`, served by the site's own web server.
-    Webroot(PathBuf),
-    /// dns-01: a command that adds (and later removes) the TXT record, given
-    /// `CERTDECK_DNS_ACTION` (`add`/`remove`), `CERTDECK_DNS_NAME`, `CERTDECK_DNS_VALUE` and
-    /// `CERTDECK_DNS_DOMAIN` in its environment, never as arguments.
-    DnsHook(String),
-}
+pub use crate::domain::acme_renewal::Solver;
 
-impl Solver {
-    fn challenge(&self) -> ChallengeType {
-        match self {
-            Solver::DnsHook(_) => ChallengeType::Dns01,
-            _ => ChallengeType::Http01,
-        }
+fn challenge_of(solver: &Solver) -> ChallengeType {
+    match solver {
+        Solver::DnsHook(_) => ChallengeType::Dns01,
+        _ => ChallengeType::Http01,
     }
 }
 
@@ -106,6 +93,8 @@ pub struct OrderSpec<'a> {
     pub key: KeyChoice,
     pub solver: &'a Solver,
     pub profile: Option<&'a str>,
+    /// RFC 9773: the certificate this order renews (`AKI.serial`), when the CA offers ARI.
+    pub replaces: Option<&'a str>,
 }
 
 /// What the CA issued: the chain (PEM, leaf first) and the key it certifies (PKCS#8 PEM, never
@@ -245,6 +234,7 @@ pub fn obtain(
         .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
     let client =
         http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let retry_after = client.retry_after();
     let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::Ca)?;
     let tokens: Tokens = Arc::default();
     let _listener = match spec.solver {
@@ -277,6 +267,12 @@ pub fn obtain(
         if let Some(p) = spec.profile {
             new_order = new_order.profile(p);
         }
+        if let Some((aki, serial)) = spec.replaces.and_then(|r| r.split_once('.')) {
+            new_order = new_order.replaces(instant_acme::CertificateIdentifier {
+                authority_key_identifier: aki.into(),
+                serial: serial.into(),
+            });
+        }
         let mut order = account.new_order(&new_order).await.map_err(ca)?;
         // Publish every pending token, check it ourselves, then tell the CA.
         let mut pending = Vec::new();
@@ -290,7 +286,7 @@ pub fn obtain(
                 // The name validated: a wildcard's authorization is for its base domain.
                 let domain = a.identifier().to_string();
                 let domain = domain.trim_start_matches("*.").to_string();
-                let kind = spec.solver.challenge();
+                let kind = challenge_of(spec.solver);
                 let ch = a.challenge(kind.clone()).ok_or_else(|| {
                     Failure::Ca(format!("{domain}: the CA offers no {kind:?} challenge"))
                 })?;
@@ -346,7 +342,7 @@ pub fn obtain(
                 if a.status == AuthorizationStatus::Valid {
                     continue;
                 }
-                if let Some(mut ch) = a.challenge(spec.solver.challenge()) {
+                if let Some(mut ch) = a.challenge(challenge_of(spec.solver)) {
                     ch.set_ready().await.map_err(ca)?;
                 }
             }
@@ -372,7 +368,8 @@ pub fn obtain(
         order.finalize_csr(&csr).await.map_err(ca)?;
         let chain = order.poll_certificate(&retry).await.map_err(ca)?;
         Ok((chain, order.url().to_string()))
-    })?;
+    })
+    .map_err(|f| f.rate_limited(&retry_after))?;
     drop(files);
     drop(records);
     Ok(Obtained {
