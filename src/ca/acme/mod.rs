@@ -287,3 +287,181 @@ pub fn revoke(
             .map_err(|e| Failure::of(&e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::pki::{Authority, KeyKind};
+    use std::io::{Read, Write};
+
+    type Route = (&'static str, u16, Vec<(&'static str, String)>, String);
+
+    /// An HTTPS stub on loopback answering GETs by path with (status, headers, body); `routes`
+    /// is given the stub's port (a directory names its own URLs). Stops after `max`
+    /// connections or 20 s. Returns the port and the root to trust.
+    fn https_stub(routes: impl FnOnce(u16) -> Vec<Route>, max: usize) -> (u16, String) {
+        let now = chrono::Utc::now();
+        let days = chrono::Duration::days;
+        let root = Authority::root(
+            "stub root",
+            "certdeck tests",
+            KeyKind::P256,
+            now - days(1),
+            now + days(30),
+        );
+        let leaf = root.issue(&["localhost"], KeyKind::P256, now - days(1), now + days(30));
+        let key = rustls::pki_types::PrivateKeyDer::try_from(
+            crate::domain::pem::scan_expecting(&leaf.key_pem, "PRIVATE KEY").unwrap()[0]
+                .der
+                .clone(),
+        )
+        .unwrap();
+        let config = std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der.clone().into()], key)
+            .unwrap(),
+        );
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let routes = routes(port);
+        std::thread::spawn(move || {
+            let until = std::time::Instant::now() + Duration::from_secs(20);
+            for conn in l.incoming().take(max) {
+                if std::time::Instant::now() > until {
+                    break;
+                }
+                let Ok(tcp) = conn else { continue };
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                let Ok(server) = rustls::ServerConnection::new(config.clone()) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(server, tcp);
+                let mut buf = [0u8; 4096];
+                let n = tls.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let reply = match routes.iter().find(|r| r.0 == path) {
+                    Some((_, status, headers, body)) => {
+                        let extra: String = headers
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}\r\n"))
+                            .collect();
+                        format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
+                };
+                let _ = tls.write_all(reply.as_bytes());
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        (port, root.pem())
+    }
+
+    #[test]
+    fn rule_ac4_renewal_information_is_read_with_its_retry_after_from_a_directory_that_offers_it() {
+        let window =
+            r#"{"suggestedWindow":{"start":"2027-01-10T00:00:00Z","end":"2027-01-12T00:00:00Z"}}"#;
+        let (port, root) = https_stub(
+            |port| {
+                vec![
+                    (
+                        "/dir",
+                        200,
+                        vec![],
+                        serde_json::json!({
+                            "newNonce": format!("https://localhost:{port}/nonce"),
+                            "renewalInfo": format!("https://localhost:{port}/ari/"),
+                        })
+                        .to_string(),
+                    ),
+                    (
+                        "/ari/aki.serial",
+                        200,
+                        vec![("Retry-After", "21600".into())],
+                        window.to_string(),
+                    ),
+                ]
+            },
+            4,
+        );
+        let dir = format!("https://localhost:{port}/dir");
+        assert!(directory_info(&dir, Some(&root)).unwrap().renewal_info);
+        let (w, retry_after) = renewal_info(&dir, Some(&root), "aki.serial")
+            .unwrap()
+            .expect("offered");
+        assert_eq!(w.start.to_rfc3339(), "2027-01-10T00:00:00+00:00");
+        assert_eq!(w.end.to_rfc3339(), "2027-01-12T00:00:00+00:00");
+        assert_eq!(retry_after.as_deref(), Some("21600"));
+        // Something else than renewal information is the CA's problem, said with the URL.
+        let e = renewal_info(&dir, Some(&root), "other.id").unwrap_err();
+        assert!(e.to_string().contains("/ari/other.id"), "{e}");
+    }
+
+    #[test]
+    fn rule_ac5_rate_limited_keeps_the_cas_retry_after_and_other_problems_do_not() {
+        let slot = http::RetryAfter::default();
+        *slot.lock().unwrap() = Some("3600".into());
+        let f = Failure::Ca("rateLimited: too many new orders recently".into()).rate_limited(&slot);
+        assert_eq!(
+            f,
+            Failure::RateLimited {
+                message: "rateLimited: too many new orders recently".into(),
+                retry_after: Some("3600".into()),
+            }
+        );
+        assert!(f.to_string().contains("Retry-After: 3600"), "{f}");
+        let other = Failure::Ca("unauthorized: no".into()).rate_limited(&slot);
+        assert_eq!(other, Failure::Ca("unauthorized: no".into()));
+    }
+
+    #[test]
+    fn rule_ac4_a_directory_without_renewal_information_offers_none() {
+        let (port, root) = https_stub(
+            |_| {
+                vec![(
+                    "/dir",
+                    200,
+                    vec![],
+                    r#"{"newNonce":"https://x/n"}"#.to_string(),
+                )]
+            },
+            2,
+        );
+        let dir = format!("https://localhost:{port}/dir");
+        assert!(renewal_info(&dir, Some(&root), "aki.serial")
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn rule_ac4_the_ari_id_is_the_issuers_key_id_and_the_serial() {
+        let now = chrono::Utc::now();
+        let days = chrono::Duration::days;
+        let root = Authority::root("r", "o", KeyKind::P256, now - days(1), now + days(30));
+        let leaf = root.issue(&["a.test"], KeyKind::P256, now - days(1), now + days(30));
+        let id = crate::domain::acme_renewal::ari_cert_id(&leaf.der).expect("an AKI");
+        let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let serial = b64.encode(parsed.tbs_certificate.raw_serial());
+        assert!(id.ends_with(&format!(".{serial}")), "{id}");
+        let aki = id.split('.').next().unwrap();
+        assert_eq!(b64.decode(aki).unwrap().len(), 20, "a SHA-1 key id: {id}");
+        assert_eq!(
+            crate::domain::acme_renewal::ari_cert_id(b"not a certificate"),
+            None
+        );
+    }
+}
