@@ -39,6 +39,14 @@ pub fn read_secret_line(path: &Path) -> io::Result<zeroize::Zeroizing<Vec<u8>>> 
     Ok(zeroize::Zeroizing::new(line.to_vec()))
 }
 
+/// A whole small secret file (a TSIG key file) as text, at most `SECRET_CAP` bytes.
+pub fn read_secret_file(path: &Path) -> io::Result<zeroize::Zeroizing<String>> {
+    let bytes = zeroize::Zeroizing::new(read_capped(path, SECRET_CAP)?);
+    String::from_utf8(bytes.to_vec())
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "is not UTF-8 text"))
+}
+
 /// `read_secret_line` as text.
 pub fn read_secret_text(path: &Path) -> io::Result<zeroize::Zeroizing<String>> {
     let line = read_secret_line(path)?;

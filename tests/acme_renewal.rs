@@ -79,7 +79,7 @@ fn order(env: &Env, p: &Pebble) -> String {
 }
 
 #[test]
-fn rule_ac4_a_short_lived_certificate_renews_at_half_its_lifetime_and_rule_ac7_its_hosting_deploys_the_renewal(
+fn rule_ac7_a_short_lived_acme_certificate_renews_at_half_its_lifetime_and_only_its_hosting_deploys_the_renewal(
 ) {
     need_pebble!();
     let env = Env::new();

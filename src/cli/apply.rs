@@ -19,15 +19,23 @@ pub struct ApplyArgs {
     /// Order from this ACME account's CA instead of the sandbox (see `certdeck acme account`)
     #[arg(long, value_name = "ACCOUNT", conflicts_with_all = ["product", "validation", "years"])]
     pub ca: Option<String>,
-    /// ACME challenge: http-01 (--http-listen or --webroot) or dns-01 (--dns-hook)
+    /// ACME challenge: http-01 (--http-listen or --webroot) or dns-01 (--dns-update or --dns-hook)
     #[arg(long, default_value = "http-01", requires = "ca")]
     pub challenge: String,
     /// ACME dns-01: a command that adds and removes the TXT record; it gets CERTDECK_DNS_ACTION
     /// (add|remove), CERTDECK_DNS_NAME, CERTDECK_DNS_VALUE and CERTDECK_DNS_DOMAIN
     #[arg(long, value_name = "CMD", requires = "ca")]
     pub dns_hook: Option<String>,
+    /// ACME dns-01: send RFC 2136 updates, signed with --tsig-key-file, to this primary server
+    /// (HOST or HOST:PORT) of the domain's zone
+    #[arg(long, value_name = "SERVER", requires_all = ["ca", "tsig_key_file"], conflicts_with = "dns_hook")]
+    pub dns_update: Option<String>,
+    /// ACME dns-01: the TSIG key for --dns-update, in BIND's format (as tsig-keygen writes it);
+    /// read at every order, never stored
+    #[arg(long, value_name = "FILE", requires = "dns_update")]
+    pub tsig_key_file: Option<std::path::PathBuf>,
     /// ACME dns-01: how long certdeck looks for the new TXT record before giving up (AC-3)
-    #[arg(long, value_name = "SECONDS", default_value_t = 120, requires = "dns_hook",
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub dns_wait: u64,
     /// ACME http-01: answer the CA on this address while the order is open (e.g. 0.0.0.0:80)
@@ -173,10 +181,22 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
 fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
     use crate::ca::acme::order::Solver;
     use crate::engine::acme::{OrderRequest, Ordered};
-    let solver = match (a.challenge.as_str(), &a.http_listen, &a.webroot, &a.dns_hook) {
-        ("http-01", Some(addr), None, None) => Solver::Listen(*addr),
-        ("http-01", None, Some(dir), None) => Solver::Webroot(dir.clone()),
-        ("dns-01", None, None, Some(hook)) => Solver::DnsHook(hook.clone()),
+    let dns_update = a.dns_update.clone().zip(a.tsig_key_file.clone());
+    let solver = match (
+        a.challenge.as_str(),
+        &a.http_listen,
+        &a.webroot,
+        &a.dns_hook,
+        dns_update,
+    ) {
+        ("http-01", Some(addr), None, None, None) => Solver::Listen(*addr),
+        ("http-01", None, Some(dir), None, None) => Solver::Webroot(dir.clone()),
+        ("dns-01", None, None, Some(hook), None) => Solver::DnsHook(hook.clone()),
+        ("dns-01", None, None, None, Some((server, key_file))) => {
+            // A relative key file is kept as the absolute path: renewals run from anywhere.
+            let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
+            Solver::DnsUpdate { server, key_file }
+        }
         ("http-01", ..) => {
             return fail(
                 a.json,
@@ -188,7 +208,7 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
             return fail(
                 a.json,
                 super::EXIT_USAGE,
-                "--challenge dns-01 takes --dns-hook CMD (RFC 2136 updates and manual records are not supported yet)",
+                "--challenge dns-01 takes one of --dns-update SERVER --tsig-key-file FILE or --dns-hook CMD (manual records are not supported yet)",
             )
         }
         (other, ..) => {

@@ -19,11 +19,18 @@ pub enum Solver {
     /// `CERTDECK_DNS_ACTION` (`add`/`remove`), `CERTDECK_DNS_NAME`, `CERTDECK_DNS_VALUE` and
     /// `CERTDECK_DNS_DOMAIN` in its environment, never as arguments.
     DnsHook(String),
+    /// dns-01: RFC 2136 updates signed with the TSIG key in `key_file` (BIND's format, read at
+    /// each order, never copied into the store) to the zone's primary server `server`
+    /// (HOST or HOST:PORT).
+    DnsUpdate {
+        server: String,
+        key_file: std::path::PathBuf,
+    },
 }
 
 impl Solver {
     pub fn is_http01(&self) -> bool {
-        !matches!(self, Solver::DnsHook(_))
+        matches!(self, Solver::Listen(_) | Solver::Webroot(_))
     }
 
     pub fn describe(&self) -> String {
@@ -31,6 +38,7 @@ impl Solver {
             Solver::Listen(a) => format!("http-01, certdeck listening on {a}"),
             Solver::Webroot(d) => format!("http-01, token files in {}", d.display()),
             Solver::DnsHook(_) => "dns-01 through a hook command".into(),
+            Solver::DnsUpdate { server, .. } => format!("dns-01, RFC 2136 updates to {server}"),
         }
     }
 }

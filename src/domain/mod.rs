@@ -20,4 +20,5 @@ pub mod revocation;
 pub mod rules;
 pub mod schedule;
 pub mod time;
+pub mod tsig;
 pub mod validation;

@@ -97,3 +97,26 @@ fn lookup(name: &str, rtype: RecordType, server: SocketAddr) -> Result<Vec<Strin
         TRIES as u64 * TIMEOUT.as_secs()
     ))
 }
+
+/// One DNS exchange over TCP (RFC 1035 4.2.2: a two-byte length before each message), the
+/// whole of it (connect, write, read) bounded by `deadline`. For answers too large for UDP and
+/// for RFC 2136 updates.
+pub fn exchange_tcp(
+    server: SocketAddr,
+    message: &[u8],
+    deadline: std::time::Instant,
+) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let len = u16::try_from(message.len()).map_err(|_| "DNS message too large".to_string())?;
+    let mut s = crate::net::connect_addr(server, deadline).map_err(|e| format!("{server}: {e}"))?;
+    let mut out = len.to_be_bytes().to_vec();
+    out.extend_from_slice(message);
+    s.write_all(&out).map_err(|e| format!("{server}: {e}"))?;
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head)
+        .map_err(|e| format!("{server}: {e}"))?;
+    let mut reply = vec![0u8; u16::from_be_bytes(head) as usize];
+    s.read_exact(&mut reply)
+        .map_err(|e| format!("{server}: {e}"))?;
+    Ok(reply)
+}

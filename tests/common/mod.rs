@@ -1,5 +1,6 @@
 //! Shared helpers: a temporary database and key file, the real binary, generated certificates.
 #![allow(dead_code)]
+pub mod bind;
 pub mod nginx;
 pub mod pebble;
 use certdeck::demo::pki::{Authority, Issued, KeyKind};

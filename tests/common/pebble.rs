@@ -65,6 +65,9 @@ pub struct Options {
     /// Validate for real: pebble's VA resolves every name to 127.0.0.1 through a
     /// pebble-challtestsrv and fetches http-01 tokens from `http_port`.
     pub validate: bool,
+    /// Validate dns-01 against this DNS server (HOST:PORT, e.g. a bind9) instead of a
+    /// pebble-challtestsrv.
+    pub dns_server: Option<String>,
     /// `certificateValidityPeriod` in seconds (pebble's default: 5 years).
     pub validity_secs: Option<u64>,
 }
@@ -112,7 +115,7 @@ impl Pebble {
         std::fs::write(&root_pem, root.pem()).unwrap();
         let (port, mgmt, http_port) = (free_port(), free_port(), free_port());
         let dns_mgmt = free_port();
-        let (dns, dns_port) = if opts.validate {
+        let (dns, dns_port) = if opts.validate && opts.dns_server.is_none() {
             let dns_port = free_port();
             let child = Command::new("/usr/bin/pebble-challtestsrv")
                 .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
@@ -154,7 +157,9 @@ impl Pebble {
             .arg(&config_path)
             .arg("-strict=false")
             .env("PEBBLE_VA_NOSLEEP", "1");
-        if let Some(p) = dns_port {
+        if let Some(server) = &opts.dns_server {
+            command.args(["-dnsserver", server]);
+        } else if let Some(p) = dns_port {
             command.args(["-dnsserver", &format!("127.0.0.1:{p}")]);
         }
         let child = command

@@ -1,6 +1,7 @@
 //! ACME (RFC 8555) through instant-acme (SPEC §12). Each exchange runs on a small
 //! current-thread tokio runtime of its own, so the engine and the TUI stay synchronous and every
 //! call is bounded (ca/acme/http.rs).
+pub mod dns_update;
 pub mod http;
 pub mod order;
 

@@ -19,9 +19,10 @@ use std::time::Duration;
 pub use crate::domain::acme_renewal::Solver;
 
 fn challenge_of(solver: &Solver) -> ChallengeType {
-    match solver {
-        Solver::DnsHook(_) => ChallengeType::Dns01,
-        _ => ChallengeType::Http01,
+    if solver.is_http01() {
+        ChallengeType::Http01
+    } else {
+        ChallengeType::Dns01
     }
 }
 
@@ -68,17 +69,70 @@ fn run_hook(
     }
 }
 
-/// TXT records a hook added, removed by the same hook when dropped (AC-3: removed afterwards).
+/// How dns-01 TXT records are published.
+enum DnsWay {
+    Hook(String),
+    /// RFC 2136 to the primary server, signed with the key.
+    Update {
+        server: SocketAddr,
+        key: crate::domain::tsig::TsigKey,
+    },
+}
+
+impl DnsWay {
+    /// The way a solver publishes TXT records; the key file is read (and checked) here, before
+    /// anything is asked of the CA.
+    fn of(solver: &Solver) -> Result<Option<DnsWay>, String> {
+        Ok(match solver {
+            Solver::DnsHook(h) => Some(DnsWay::Hook(h.clone())),
+            Solver::DnsUpdate { server, key_file } => {
+                let text = crate::sidefile::read_secret_file(key_file)
+                    .map_err(|e| format!("--tsig-key-file {}: {e}", key_file.display()))?;
+                let key = crate::domain::tsig::parse_key_file(&text)
+                    .map_err(|e| format!("--tsig-key-file {}: {e}", key_file.display()))?;
+                let (host, port) = match server.rsplit_once(':') {
+                    Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
+                        h,
+                        p.parse::<u16>().map_err(|_| {
+                            format!("--dns-update {server}: the port is not a number")
+                        })?,
+                    ),
+                    _ => (server.as_str(), 53),
+                };
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                let server = crate::net::resolve(host, port, deadline)
+                    .map_err(|e| format!("--dns-update {server}: {e}"))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| format!("--dns-update {server}: no address"))?;
+                Some(DnsWay::Update { server, key })
+            }
+            _ => None,
+        })
+    }
+
+    fn publish(&self, domain: &str, name: &str, value: &str, add: bool) -> Result<(), String> {
+        match self {
+            DnsWay::Hook(h) => run_hook(h, if add { "add" } else { "remove" }, domain, name, value),
+            DnsWay::Update { server, key } => {
+                let zone = super::dns_update::find_zone(*server, name)?;
+                super::dns_update::update(*server, key, &zone, name, value, add)
+            }
+        }
+    }
+}
+
+/// TXT records added, removed the same way when dropped (AC-3: removed afterwards).
 struct DnsRecords {
-    hook: Option<String>,
+    way: Option<DnsWay>,
     added: Vec<(String, String, String)>,
 }
 
 impl Drop for DnsRecords {
     fn drop(&mut self) {
-        if let Some(hook) = &self.hook {
+        if let Some(way) = &self.way {
             for (domain, name, value) in &self.added {
-                let _ = run_hook(hook, "remove", domain, name, value);
+                let _ = way.publish(domain, name, value, false);
             }
         }
     }
@@ -243,10 +297,7 @@ pub fn obtain(
     };
     let mut files = WebrootFiles(Vec::new());
     let mut records = DnsRecords {
-        hook: match spec.solver {
-            Solver::DnsHook(h) => Some(h.clone()),
-            _ => None,
-        },
+        way: DnsWay::of(spec.solver).map_err(Failure::Ca)?,
         added: Vec::new(),
     };
     let ca = |e: instant_acme::Error| Failure::of(&e);
@@ -302,10 +353,15 @@ pub fn obtain(
                     Solver::Webroot(dir) => files
                         .0
                         .push(write_token(dir, &token, key_auth.as_str()).map_err(Failure::Ca)?),
-                    Solver::DnsHook(hook) => {
+                    Solver::DnsHook(_) | Solver::DnsUpdate { .. } => {
                         let name = format!("_acme-challenge.{domain}");
                         let value = key_auth.dns_value();
-                        run_hook(hook, "add", &domain, &name, &value).map_err(Failure::Ca)?;
+                        records
+                            .way
+                            .as_ref()
+                            .ok_or_else(|| Failure::Ca("no way to publish TXT records".into()))?
+                            .publish(&domain, &name, &value, true)
+                            .map_err(Failure::Ca)?;
                         records
                             .added
                             .push((domain.clone(), name.clone(), value.clone()));

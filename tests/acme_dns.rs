@@ -1,0 +1,148 @@
+//! AC-3 dns-01 through RFC 2136: certdeck updates a real bind9 with TSIG-signed messages, pebble
+//! validates against that bind9 for real (a wildcard included), and the records are gone
+//! afterwards; a key the server does not know is refused before anything reaches the CA.
+mod common;
+use common::bind::{self, Bind};
+use common::pebble::{self, Pebble};
+use common::Env;
+
+macro_rules! need_servers {
+    () => {
+        if !pebble::installed() || !bind::installed() {
+            eprintln!("skipped: pebble or bind9 is not installed (scripts/test installs them)");
+            return;
+        }
+    };
+}
+
+fn pebble_on(env: &Env, bind: &Bind) -> Pebble {
+    let p = Pebble::start(pebble::Options {
+        validate: true,
+        dns_server: Some(bind.addr()),
+        ..Default::default()
+    });
+    let (code, a) = env.json(&[
+        "acme",
+        "account",
+        "add",
+        "test",
+        "--directory",
+        &p.directory,
+        "--root",
+        p.root_pem.to_str().unwrap(),
+        "--agree-tos",
+    ]);
+    assert_eq!(code, 0, "{a}");
+    p
+}
+
+fn apply(
+    env: &Env,
+    bind: &Bind,
+    key_file: &std::path::Path,
+    domains: &[&str],
+) -> (i32, serde_json::Value) {
+    let mut args = vec!["apply", "--ca", "test", "--domain", domains[0]];
+    for d in &domains[1..] {
+        args.extend(["--san", d]);
+    }
+    let server = bind.addr();
+    args.extend([
+        "--challenge",
+        "dns-01",
+        "--dns-update",
+        &server,
+        "--tsig-key-file",
+        key_file.to_str().unwrap(),
+        "--dns-wait",
+        "5",
+        "--json",
+    ]);
+    let out = env
+        .command()
+        .args(&args)
+        // certdeck's own lookup asks the same server pebble's VA asks.
+        .env("CERTDECK_RESOLVER", bind.addr())
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+#[test]
+fn rule_ac3_dns01_through_rfc2136_to_bind9_with_a_wildcard_is_validated_and_cleaned_up() {
+    need_servers!();
+    let env = Env::new();
+    let bind = Bind::start();
+    let _p = pebble_on(&env, &bind);
+    let (code, c) = apply(
+        &env,
+        &bind,
+        &bind.key_file,
+        &["*.shop.example.test", "shop.example.test"],
+    );
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(
+        c["domains"],
+        serde_json::json!(["*.shop.example.test", "shop.example.test"])
+    );
+    // Both values were published under one name, and both are gone now (AC-3).
+    assert_eq!(
+        bind.txt("_acme-challenge.shop.example.test"),
+        Vec::<String>::new()
+    );
+    let (_, shown) = env.json(&["show", c["id"].as_str().unwrap()]);
+    assert!(
+        shown["renewal"]["challenge"]
+            .as_str()
+            .unwrap()
+            .contains("RFC 2136"),
+        "renewals update the same server: {shown}"
+    );
+    // The key is never in the store: only its file's path.
+    let file = std::fs::read(env.db()).unwrap();
+    let key = std::fs::read_to_string(&bind.key_file).unwrap();
+    let secret = key.split('"').nth(3).unwrap();
+    assert!(
+        !file.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the TSIG secret is not stored"
+    );
+}
+
+#[test]
+fn rule_ac3_a_key_the_server_does_not_know_is_refused_and_the_ca_is_never_asked_to_validate() {
+    need_servers!();
+    let env = Env::new();
+    let bind = Bind::start();
+    let _p = pebble_on(&env, &bind);
+    let foreign = bind.foreign_key();
+    let (code, e) = apply(&env, &bind, &foreign, &["refused.example.test"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-5")),
+        "{e}"
+    );
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("is key someone-else allowed to update zone example.test"),
+        "{m}"
+    );
+    let secret = std::fs::read_to_string(&foreign).unwrap();
+    assert!(!m.contains(secret.split('"').nth(3).unwrap()), "{m}");
+    assert_eq!(env.json(&["list"]).1, serde_json::json!([]));
+    // A damaged key file names its line and field.
+    let bad = env.write("bad.key", "key \"k\" {\n algorithm hmac-md5;\n};\n");
+    let (code, e) = apply(&env, &bind, &bad, &["refused.example.test"]);
+    assert_eq!(code, 1, "{e}");
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("--tsig-key-file") && m.contains("line 2: algorithm"),
+        "{m}"
+    );
+}
