@@ -30,7 +30,37 @@ pub(super) fn draw() -> f64 {
     }
 }
 
+/// Renewals in flight at once: a fleet's certificates falling in one ARI window renew together,
+/// their requests to one CA paced (ca/acme/http.rs), so the wall time follows the pacing.
+pub const IN_FLIGHT: usize = 100;
+
 impl Engine {
+    /// Fires due ACME entries, up to `IN_FLIGHT` at once, each on its own thread.
+    pub(super) fn fire_acme_renewals<'e>(
+        &self,
+        entries: &'e [DueEntry],
+    ) -> Vec<(&'e DueEntry, Result<Outcome, StoreError>)> {
+        let mut out = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(IN_FLIGHT) {
+            std::thread::scope(|s| {
+                let running: Vec<_> = chunk
+                    .iter()
+                    .map(|e| (e, s.spawn(move || self.fire_acme_renewal(e))))
+                    .collect();
+                for (e, h) in running {
+                    let outcome = h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Db(format!(
+                            "the renewal of {} stopped unexpectedly",
+                            e.cert_id
+                        )))
+                    });
+                    out.push((e, outcome));
+                }
+            });
+        }
+        out
+    }
+
     pub(super) fn fire_acme_renewal(&self, entry: &DueEntry) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
         let (cert, plan) = match (

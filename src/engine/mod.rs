@@ -257,14 +257,14 @@ impl Engine {
                 .cloned()
                 .collect();
             due.retain(|e| e.kind != crate::domain::schedule::DueKind::AcmeRenew);
-            for entry in renewals {
+            for (entry, outcome) in self.fire_acme_renewals(&renewals) {
                 let note = |message: String| FiredNote {
                     cert_id: entry.cert_id.clone(),
                     kind: entry.kind,
                     due: entry.due,
                     message,
                 };
-                match self.fire_acme_renewal(&entry)? {
+                match outcome? {
                     acme_renewal::Outcome::Renewed(m) => report.fired.push(note(m)),
                     acme_renewal::Outcome::Failed(m) => report.failed.push(note(m)),
                     acme_renewal::Outcome::Waiting => {}

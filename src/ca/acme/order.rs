@@ -8,12 +8,9 @@ use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewOrder,
     OrderStatus, RetryPolicy,
 };
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use crate::domain::acme_renewal::Solver;
@@ -162,71 +159,6 @@ pub struct Obtained {
 /// The whole order, from new-order to certificate.
 const ORDER_DEADLINE: Duration = Duration::from_secs(300);
 
-/// Tokens certdeck answers for: token → key authorization.
-type Tokens = Arc<Mutex<BTreeMap<String, String>>>;
-
-/// The built-in http-01 listener: answers `GET /.well-known/acme-challenge/TOKEN` from the map,
-/// 404 otherwise; stops when dropped.
-struct Listener {
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(addr: SocketAddr, tokens: Tokens) -> Result<Listener, String> {
-        let l =
-            std::net::TcpListener::bind(addr).map_err(|e| format!("--http-listen {addr}: {e}"))?;
-        let addr = l.local_addr().map_err(|e| e.to_string())?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("certdeck-http01".into())
-            .spawn(move || {
-                for conn in l.incoming() {
-                    if stopping.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(mut s) = conn else { continue };
-                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-                    let mut buf = [0u8; 2048];
-                    let n = s.read(&mut buf).unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]);
-                    let path = head.split_whitespace().nth(1).unwrap_or("");
-                    let answer = path
-                        .strip_prefix("/.well-known/acme-challenge/")
-                        .and_then(|t| tokens.lock().ok()?.get(t).cloned());
-                    let reply = match answer {
-                        Some(body) => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        ),
-                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-                    };
-                    let _ = s.write_all(reply.as_bytes());
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(Listener {
-            stop,
-            addr,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Token files written into a webroot, removed when dropped (AC-3: removed afterwards).
 struct WebrootFiles(Vec<PathBuf>);
 
@@ -290,9 +222,9 @@ pub fn obtain(
         http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
     let retry_after = client.retry_after();
     let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::Ca)?;
-    let tokens: Tokens = Arc::default();
-    let _listener = match spec.solver {
-        Solver::Listen(addr) => Some(Listener::start(*addr, tokens.clone()).map_err(Failure::Ca)?),
+    // Orders running at once share one listener per address (a fleet's renewals).
+    let mut answers = match spec.solver {
+        Solver::Listen(addr) => Some(super::listener::answering_on(*addr).map_err(Failure::Ca)?),
         _ => None,
     };
     let mut files = WebrootFiles(Vec::new());
@@ -345,10 +277,9 @@ pub fn obtain(
                 let token = ch.token.clone();
                 match spec.solver {
                     Solver::Listen(_) => {
-                        tokens
-                            .lock()
-                            .map_err(|_| Failure::Ca("token map poisoned".into()))?
-                            .insert(token.clone(), key_auth.as_str().to_string());
+                        if let Some(a) = answers.as_mut() {
+                            a.answer(&token, key_auth.as_str());
+                        }
                     }
                     Solver::Webroot(dir) => files
                         .0
