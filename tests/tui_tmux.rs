@@ -2,107 +2,10 @@
 //! quit — and the terminal restored after quitting, SIGTERM, SIGHUP and a dropped terminal.
 mod common;
 use certdeck::demo::pki::KeyKind;
+use common::tmux::Tmux;
 use common::{Env, Pki};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(env: &Env, tag: &str) -> Tmux {
-        let socket = format!("certdeck-test-{}-{tag}", std::process::id());
-        let script = env.write(
-            &format!("run-{tag}.sh"),
-            format!(
-                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport LANG=C.UTF-8\n'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\necho MODES-DONE\nsleep 60\n",
-                env.path("config").display(),
-                env!("CARGO_BIN_EXE_certdeck"),
-                env.db().display()
-            ),
-        );
-        let t = Tmux { socket };
-        t.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "main",
-            "-x",
-            "140",
-            "-y",
-            "45",
-            "sh",
-            script.to_str().unwrap(),
-        ]);
-        t
-    }
-
-    fn cmd(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed by .ci/run");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-t", "main"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.cmd(&["send-keys", "-t", "main", k]);
-            // Esc must stand alone, or the next key reads as Alt+key.
-            std::thread::sleep(Duration::from_millis(if *k == "Escape" { 150 } else { 30 }));
-        }
-    }
-
-    fn paste_file(&self, path: &std::path::Path) {
-        self.cmd(&["load-buffer", path.to_str().unwrap()]);
-        self.cmd(&["paste-buffer", "-p", "-t", "main"]);
-    }
-
-    /// Waits (bounded) until the screen contains `text`.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {text:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn certdeck_pid(&self, env: &Env) -> Option<u32> {
-        let out = Command::new("pgrep")
-            .arg("-f")
-            .arg(format!("certdeck --db {}", env.db().display()))
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .and_then(|l| l.trim().parse().ok())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
 
 fn pid_gone_within(pid: u32, limit: Duration) -> Duration {
     let started = Instant::now();

@@ -34,6 +34,10 @@ pub struct ApplyArgs {
     /// read at every order, never stored
     #[arg(long, value_name = "FILE", requires = "dns_update")]
     pub tsig_key_file: Option<std::path::PathBuf>,
+    /// ACME dns-01 by hand: certdeck prints the TXT records (and the Validation queue shows
+    /// them); `certdeck validate ID` or `c` tells the CA once certdeck sees them
+    #[arg(long, requires = "ca", conflicts_with_all = ["dns_hook", "dns_update"])]
+    pub manual: bool,
     /// ACME dns-01: how long certdeck looks for the new TXT record before giving up (AC-3)
     #[arg(long, value_name = "SECONDS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -192,6 +196,7 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
         ("http-01", Some(addr), None, None, None) => Solver::Listen(*addr),
         ("http-01", None, Some(dir), None, None) => Solver::Webroot(dir.clone()),
         ("dns-01", None, None, Some(hook), None) => Solver::DnsHook(hook.clone()),
+        ("dns-01", None, None, None, None) if a.manual => Solver::Manual,
         ("dns-01", None, None, None, Some((server, key_file))) => {
             // A relative key file is kept as the absolute path: renewals run from anywhere.
             let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
@@ -208,7 +213,7 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
             return fail(
                 a.json,
                 super::EXIT_USAGE,
-                "--challenge dns-01 takes one of --dns-update SERVER --tsig-key-file FILE or --dns-hook CMD (manual records are not supported yet)",
+                "--challenge dns-01 takes one of --dns-update SERVER --tsig-key-file FILE, --dns-hook CMD or --manual",
             )
         }
         (other, ..) => {
@@ -269,6 +274,37 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
                     cert.name,
                     cert.brand,
                     cert.days_left(now).unwrap_or(0)
+                );
+            }
+            0
+        }
+        Ok(Ordered::Pending {
+            cert,
+            records,
+            deadline,
+        }) => {
+            let deadline = deadline.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            if a.json {
+                let now = engine.clock().now();
+                let mut obj = super::json::certificate(&cert, now);
+                obj["ca"] = serde_json::json!(account);
+                obj["records"] = records
+                    .iter()
+                    .map(|r| serde_json::json!({"domain": r.domain, "type": "TXT", "name": r.name, "value": r.value}))
+                    .collect();
+                obj["deadline"] = serde_json::json!(deadline);
+                println!("{obj}");
+            } else {
+                println!("{} is ordered; add these TXT records:", cert.id);
+                for r in &records {
+                    println!("  {}  TXT  \"{}\"", r.name, r.value);
+                }
+                if let Some(d) = deadline {
+                    println!("by {d} (the CA's deadline),");
+                }
+                println!(
+                    "then run `certdeck validate {}` (or press c in the Validation queue): certdeck tells the CA once it sees every record.",
+                    cert.id
                 );
             }
             0

@@ -54,6 +54,25 @@ pub fn run(cli: &Cli, a: &ValidateArgs) -> Exit {
                 super::EXIT_REFUSED
             }
         }
+        // An ACME order by hand: every record seen, the CA issued (AC-3).
+        Some(Outcome::Saved { summary }) => {
+            let cert = engine.store().get(&summary.id).ok().flatten();
+            if a.json {
+                let mut obj = cert
+                    .map(|c| super::json::certificate(&c, state.now))
+                    .unwrap_or_default();
+                obj["validated"] = serde_json::json!(true);
+                println!("{obj}");
+            } else {
+                println!(
+                    "{}: every record seen; issued ({} days left)",
+                    summary.id,
+                    cert.and_then(|c| c.days_left(state.now)).unwrap_or(0)
+                );
+            }
+            0
+        }
+        Some(Outcome::Refused(r)) => super::refused(a.json, &r),
         Some(Outcome::Failed(m)) => fail(a.json, EXIT_UNAVAILABLE, &m),
         _ => fail(
             a.json,

@@ -497,3 +497,94 @@ pub fn revoked(
         ..Default::default()
     }
 }
+
+/// One TXT record an ACME order waits for (dns-01 by hand, AC-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxtRecord {
+    pub domain: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// AC-2, AC-3: the record of an ACME order left open for records added by hand: `validating`,
+/// its order listing the records with the earliest authorization deadline (in the Validation
+/// queue like any order), no fee.
+#[allow(clippy::too_many_arguments)]
+pub fn pending_order(
+    id: String,
+    account: &AcmeAccount,
+    domains: &[String],
+    records: &[TxtRecord],
+    deadline: Option<Timestamp>,
+    name: Option<String>,
+    tags: std::collections::BTreeMap<String, String>,
+    project: Option<String>,
+    now: Timestamp,
+) -> (
+    crate::domain::model::Certificate,
+    crate::domain::order::OrderInfo,
+    crate::domain::model::TimelineEvent,
+) {
+    use crate::domain::model::{Certificate, DomainKind, Source, Standard, Status, TimelineEvent};
+    use crate::domain::order::{Challenge, OrderInfo, ValidationMethod};
+    let cert = Certificate {
+        id,
+        name: name.unwrap_or_else(|| domains.first().cloned().unwrap_or_default()),
+        source: Source::Issued,
+        status: Status::Validating,
+        brand: account.directory_name.clone(),
+        cert_type: None,
+        standard: Standard::International,
+        domain_kind: DomainKind::of(domains),
+        domains: domains.to_vec(),
+        x509: None,
+        chain: Vec::new(),
+        chain_der: Vec::new(),
+        chain_complete: false,
+        enc_cert_pem: None,
+        has_key: false,
+        auto_renew: true,
+        ignored: false,
+        tags,
+        project,
+        renewed_from: None,
+        reissued_from: None,
+        created_at: now,
+    };
+    let order = OrderInfo {
+        product: format!("acme:{}", account.name),
+        years: 0,
+        validation: ValidationMethod::Dns,
+        challenges: records
+            .iter()
+            .map(|r| Challenge::DnsTxt {
+                domain: r.domain.clone(),
+                name: r.name.clone(),
+                value: r.value.clone(),
+            })
+            .collect(),
+        price: crate::domain::account::Money(0),
+        submitted_at: now,
+        validated_at: None,
+        review_due: None,
+        deadline,
+        valid_until: None,
+        letter_uploaded_at: None,
+        last_reminder_at: None,
+    };
+    let until = deadline
+        .map(|d| format!(" by {}", d.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
+    let event = TimelineEvent {
+        at: now,
+        kind: "ordered".into(),
+        message: format!(
+            "ACME order placed with {} (account {}); add {} TXT record(s){until}, then check (c / certdeck validate {}): certdeck tells the CA once it sees them (AC-3)",
+            account.directory_name,
+            account.name,
+            records.len(),
+            cert.id
+        ),
+    };
+    (cert, order, event)
+}

@@ -26,6 +26,9 @@ pub enum Solver {
         server: String,
         key_file: std::path::PathBuf,
     },
+    /// dns-01 by hand: the Validation queue shows each record's name and value; certdeck
+    /// tells the CA once its own lookup sees them (`c`, `certdeck validate ID`).
+    Manual,
 }
 
 impl Solver {
@@ -39,6 +42,7 @@ impl Solver {
             Solver::Webroot(d) => format!("http-01, token files in {}", d.display()),
             Solver::DnsHook(_) => "dns-01 through a hook command".into(),
             Solver::DnsUpdate { server, .. } => format!("dns-01, RFC 2136 updates to {server}"),
+            Solver::Manual => "dns-01, records added by hand".into(),
         }
     }
 }

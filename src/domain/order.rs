@@ -92,6 +92,16 @@ pub struct OrderInfo {
 }
 
 impl OrderInfo {
+    /// The rule its validation deadline comes from: an ACME CA's authorizations expire (AC-2),
+    /// a sandbox order allows 7 days (AR-6).
+    pub fn deadline_rule(&self) -> &'static str {
+        if self.product.starts_with("acme:") {
+            "AC-2"
+        } else {
+            "AR-6"
+        }
+    }
+
     /// When a certificate issued for this order at `issued_at` expires.
     pub fn not_after(&self, issued_at: Timestamp) -> Timestamp {
         self.valid_until

@@ -282,7 +282,10 @@ pub fn fire(
             Firing::Done(Box::new(Fired {
                 event: event(
                     "failed",
-                    format!("the domains were not validated by {at}: the order failed and the certificate cannot be issued (AR-6)"),
+                    format!(
+                        "the domains were not validated by {at}: the order failed and the certificate cannot be issued ({})",
+                        order.deadline_rule()
+                    ),
                 ),
                 updated: Some(updated),
                 updated_order: Some(order),

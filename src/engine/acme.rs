@@ -140,6 +140,12 @@ pub struct OrderRequest {
 /// What an order ended with.
 pub enum Ordered {
     Stored(Box<crate::domain::model::Certificate>),
+    /// dns-01 by hand: the order is open, waiting for these records (AC-3).
+    Pending {
+        cert: Box<crate::domain::model::Certificate>,
+        records: Vec<crate::domain::acme::TxtRecord>,
+        deadline: Option<crate::domain::time::Timestamp>,
+    },
     /// A dry run: what would have been stored.
     DryRun {
         directory: String,
@@ -393,6 +399,24 @@ impl Engine {
             key: req.key,
             profile: req.profile.clone(),
         };
+        if ordered.solver == crate::domain::acme_renewal::Solver::Manual {
+            if req.dry_run {
+                return Err(Refusal::new(
+                    "AC-5",
+                    Field::Domain,
+                    "--dry-run runs the whole order at once: it needs records certdeck publishes itself (--dns-update, --dns-hook or http-01), not --manual",
+                )
+                .into());
+            }
+            return self.place_acme_manual(
+                &signer,
+                ordered,
+                req.name.clone(),
+                &req.tags,
+                req.project.clone(),
+                None,
+            );
+        }
         let upload = crate::domain::rules::upload::UploadInput {
             name: req.name.clone(),
             tags: req.tags.clone(),

@@ -141,6 +141,23 @@ impl Engine {
                 .acme_origin(&cert.id)?
                 .ok_or_else(|| AcmeError::Unreachable(format!("{} has no ACME origin", cert.id)))?;
             let signer = self.signer(&origin.account, "AC-4")?;
+            if plan.ordered.solver == crate::domain::acme_renewal::Solver::Manual {
+                // By hand: the renewal order waits in the Validation queue for its records.
+                return match self.place_acme_manual(
+                    &signer,
+                    plan.ordered.clone(),
+                    None,
+                    &[],
+                    None,
+                    Some(cert),
+                )? {
+                    super::acme::Ordered::Pending { cert: new, .. }
+                    | super::acme::Ordered::Stored(new) => Ok(*new),
+                    super::acme::Ordered::DryRun { .. } => Err(AcmeError::Unreachable(
+                        "a renewal is never a dry run".into(),
+                    )),
+                };
+            }
             let upload = crate::domain::rules::upload::UploadInput {
                 name: Some(cert.name.clone()),
                 ..Default::default()
@@ -155,6 +172,13 @@ impl Engine {
             self.store_acme(&signer, &issued, plan.ordered.clone(), true, Some(cert))
         })();
         match attempt {
+            Ok(new) if new.status == crate::domain::model::Status::Validating => {
+                Ok(Outcome::Renewed(format!(
+                    "renewal order {} placed ({}, AC-4): waiting for its TXT records (AC-3)",
+                    new.id,
+                    plan.reason.as_str()
+                )))
+            }
             Ok(new) => Ok(Outcome::Renewed(format!(
                 "renewed by {} ({}, AC-4)",
                 new.id,

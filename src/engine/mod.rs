@@ -2,6 +2,7 @@
 //! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
 //! behind a socket without changing either.
 pub mod acme;
+mod acme_manual;
 mod acme_renewal;
 mod alarms;
 pub mod clock;
@@ -643,6 +644,9 @@ impl Engine {
                 )?
             }
             Effect::CheckValidation(id) if self.revoking(&id)? => self.check_revocation(id)?,
+            Effect::CheckValidation(id) if self.store.acme_pending(&id)?.is_some() => {
+                self.check_acme_manual(&id)?
+            }
             Effect::CheckValidation(id) => match self.store.order(&id)? {
                 Some(order) => {
                     let results = crate::validate::check_all(

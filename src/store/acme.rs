@@ -2,7 +2,7 @@
 //! private keys.
 use super::{
     db_err, next_event_index, schedule_key, InsertTables, NewRecord, Store, StoreError,
-    ACME_ACCOUNTS, ACME_CERTS, ACME_RENEWALS, RENEWALS, SCHEDULE, SECRETS, TIMELINE,
+    ACME_ACCOUNTS, ACME_CERTS, ACME_PENDING, ACME_RENEWALS, RENEWALS, SCHEDULE, SECRETS, TIMELINE,
 };
 use crate::domain::acme::{AcmeAccount, AcmeOrigin};
 use crate::domain::acme_renewal::AcmeRenewal;
@@ -304,5 +304,74 @@ impl Store {
         v.map(|v| self.records.decode(v.value()))
             .transpose()
             .map_err(|e| e.of("acme_certs", cert_id))
+    }
+}
+
+impl Store {
+    /// AC-3 by hand: the open order's record (`validating`), its order (the TXT records and
+    /// their deadline, shown in the Validation queue), where it was placed and how, in one
+    /// transaction.
+    pub fn place_acme_manual(
+        &self,
+        rec: &NewRecord,
+        order: &crate::domain::order::OrderInfo,
+        origin: &AcmeOrigin,
+        ordered: &crate::domain::acme_renewal::OrderedAs,
+        renewed: Option<&(String, TimelineEvent)>,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        self.insert_order(&txn, rec, order)?;
+        if let Some((old_id, event)) = renewed {
+            txn.open_table(RENEWALS)
+                .map_err(db_err)?
+                .insert((old_id.as_str(), rec.cert.id.as_str()), ())
+                .map_err(db_err)?;
+            forget_renewal(&self.records, &txn, old_id)?;
+            if let Some(old) = self.get_in(&txn, old_id)? {
+                add_event(self, &txn, &old, event)?;
+            }
+        }
+        let id = rec.cert.id.as_str();
+        txn.open_table(ACME_CERTS)
+            .map_err(db_err)?
+            .insert(id, self.records.encode(origin).as_slice())
+            .map_err(db_err)?;
+        txn.open_table(ACME_PENDING)
+            .map_err(db_err)?
+            .insert(id, self.records.encode(ordered).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// How an open ACME order (records by hand) was placed, if `cert_id` is one.
+    pub fn acme_pending(
+        &self,
+        cert_id: &str,
+    ) -> Result<Option<crate::domain::acme_renewal::OrderedAs>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(ACME_PENDING) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let v = t.get(cert_id).map_err(db_err)?;
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of("acme_pending", cert_id))
+    }
+
+    /// The open order was issued: it is no longer pending and renews by `plan`.
+    pub fn close_acme_pending(
+        &self,
+        cert_id: &str,
+        plan: Option<&AcmeRenewal>,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(ACME_PENDING)
+            .map_err(db_err)?
+            .remove(cert_id)
+            .map_err(db_err)?;
+        put_renewal(&self.records, &txn, cert_id, plan)?;
+        txn.commit().map_err(db_err)
     }
 }

@@ -96,6 +96,8 @@ const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewa
 const ACME_ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_accounts");
 /// Where each ACME certificate came from (account, order), by certificate id.
 const ACME_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_certs");
+/// AC-3: ACME orders left open for dns-01 records added by hand (cert id → how it was ordered).
+const ACME_PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_pending");
 /// AC-4: how each ACME certificate renews by itself (cert id → plan); created on first use.
 const ACME_RENEWALS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_renewals");
 /// What happened to records that no longer exist (their timelines go with them).
@@ -728,24 +730,35 @@ impl Store {
                 txn.abort().map_err(db_err)?;
                 return Ok(false);
             }
-            let id = rec.cert.id.as_str();
-            txn.open_table(ORDERS)
-                .map_err(db_err)?
-                .insert(id, self.records.encode(order).as_slice())
-                .map_err(db_err)?;
-            let mut tables = InsertTables::open(&txn)?;
-            if let Err(r) = tables.insert(&self.sealer, &self.records, rec)? {
-                return Err(StoreError::Db(format!("order record refused: {r}")));
-            }
-            for e in all_entries(&rec.cert, Some(order), None) {
-                tables
-                    .schedule
-                    .insert(schedule_key(&e), ())
-                    .map_err(db_err)?;
-            }
+            self.insert_order(&txn, rec, order)?;
         }
         txn.commit().map_err(db_err)?;
         Ok(true)
+    }
+
+    /// An order's record, its order and its schedule entries, in `txn`.
+    fn insert_order(
+        &self,
+        txn: &redb::WriteTransaction,
+        rec: &NewRecord,
+        order: &OrderInfo,
+    ) -> Result<(), StoreError> {
+        let id = rec.cert.id.as_str();
+        txn.open_table(ORDERS)
+            .map_err(db_err)?
+            .insert(id, self.records.encode(order).as_slice())
+            .map_err(db_err)?;
+        let mut tables = InsertTables::open(txn)?;
+        if let Err(r) = tables.insert(&self.sealer, &self.records, rec)? {
+            return Err(StoreError::Db(format!("order record refused: {r}")));
+        }
+        for e in all_entries(&rec.cert, Some(order), None) {
+            tables
+                .schedule
+                .insert(schedule_key(&e), ())
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     pub fn balance(&self) -> Result<Money, StoreError> {
@@ -1191,6 +1204,10 @@ impl Store {
                     .remove(id)
                     .map_err(db_err)?;
                 acme::forget_renewal(&self.records, &txn, id)?;
+                txn.open_table(ACME_PENDING)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
                 let mut letters = txn.open_table(LETTERS).map_err(db_err)?;
                 letters.remove(id).map_err(db_err)?;
                 letters

@@ -78,6 +78,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("acme_accounts", AnyTable::Str(ACME_ACCOUNTS)),
         ("acme_certs", AnyTable::Str(ACME_CERTS)),
         ("acme_renewals", AnyTable::Str(ACME_RENEWALS)),
+        ("acme_pending", AnyTable::Str(ACME_PENDING)),
         ("meta", AnyTable::Str(META)),
     ]
 }

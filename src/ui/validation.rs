@@ -187,9 +187,10 @@ fn details(state: &State, theme: &Theme) -> Paragraph<'static> {
     if let Some(deadline) = o.order.deadline {
         lines.push(Line::from(Span::styled(
             format!(
-                "  Deadline {} ({} left): if the domains are not validated by then, the order fails and the certificate cannot be issued (AR-6).",
+                "  Deadline {} ({} left): if the domains are not validated by then, the order fails and the certificate cannot be issued ({}).",
                 deadline.format("%Y-%m-%d %H:%M UTC"),
-                countdown(deadline, now)
+                countdown(deadline, now),
+                o.order.deadline_rule()
             ),
             theme.warn(),
         )));

@@ -156,7 +156,10 @@ impl Pebble {
             .arg("-config")
             .arg(&config_path)
             .arg("-strict=false")
-            .env("PEBBLE_VA_NOSLEEP", "1");
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            // Every order gets fresh authorizations (pebble reuses valid ones half the time by
+            // default), so what a test sees does not depend on a coin toss.
+            .env("PEBBLE_AUTHZREUSE", "0");
         if let Some(server) = &opts.dns_server {
             command.args(["-dnsserver", server]);
         } else if let Some(p) = dns_port {

@@ -110,10 +110,22 @@ fn serve(l: std::net::TcpListener, tokens: Tokens, stop: Arc<AtomicBool>) {
             break;
         }
         let Ok(mut s) = conn else { continue };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
         let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+        // The request line may come in pieces: read to the end of the head (at most 2 KiB,
+        // 5 s).
         let mut buf = [0u8; 2048];
-        let n = s.read(&mut buf).unwrap_or(0);
+        let mut n = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while n < buf.len() && !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+            let Ok(left) = crate::net::remaining(deadline) else {
+                break;
+            };
+            let _ = s.set_read_timeout(Some(left));
+            match s.read(&mut buf[n..]) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
+            }
+        }
         let head = String::from_utf8_lossy(&buf[..n]);
         let path = head.split_whitespace().nth(1).unwrap_or("");
         let answer = path

@@ -3,6 +3,7 @@
 //! call is bounded (ca/acme/http.rs).
 pub mod dns_update;
 pub mod http;
+pub mod jws;
 pub mod listener;
 pub mod order;
 

@@ -210,6 +210,33 @@ fn csr(names: &[String], key_pem: &str, key: KeyChoice) -> Result<Vec<u8>, Strin
         .to_vec())
 }
 
+/// After the challenges are answered: wait for the CA's validation (bounded), finalize with the
+/// CSR, download the chain. A failed validation is said with the first challenge's problem.
+async fn finish(order: &mut instant_acme::Order, csr: &[u8]) -> Result<String, Failure> {
+    let ca = |e: instant_acme::Error| Failure::of(&e);
+    let retry = RetryPolicy::new()
+        .initial_delay(Duration::from_millis(250))
+        .timeout(Duration::from_secs(120));
+    let status = order.poll_ready(&retry).await.map_err(ca)?;
+    if status != OrderStatus::Ready {
+        // Say why: the first failed challenge's problem.
+        let mut why = format!("the order is {status:?}");
+        let mut authzs = order.authorizations();
+        while let Some(Ok(mut a)) = authzs.next().await {
+            if let Ok(state) = a.refresh().await {
+                if let Some(e) = state.challenges.iter().find_map(|c| c.error.clone()) {
+                    why = describe(&instant_acme::Error::Api(e));
+                    break;
+                }
+            }
+        }
+        return Err(Failure::Ca(why));
+    }
+    order.finalize_csr(csr).await.map_err(ca)?;
+    let chain = order.poll_certificate(&retry).await.map_err(ca)?;
+    Ok(chain)
+}
+
 /// Places one order and sees it through. `own_check` is certdeck's lookup of what was published
 /// (the token file, the TXT record); the CA is told to validate only after it passes.
 pub fn obtain(
@@ -238,14 +265,7 @@ pub fn obtain(
             .from_credentials(credentials)
             .await
             .map_err(ca)?;
-        let identifiers: Vec<Identifier> = spec
-            .domains
-            .iter()
-            .map(|d| match d.parse::<std::net::IpAddr>() {
-                Ok(ip) => Identifier::Ip(ip),
-                Err(_) => Identifier::Dns(d.clone()),
-            })
-            .collect();
+        let identifiers = identifiers(spec.domains);
         let mut new_order = NewOrder::new(&identifiers);
         if let Some(p) = spec.profile {
             new_order = new_order.profile(p);
@@ -276,6 +296,11 @@ pub fn obtain(
                 let key_auth = ch.key_authorization();
                 let token = ch.token.clone();
                 match spec.solver {
+                    Solver::Manual => {
+                        return Err(Failure::Ca(
+                            "dns-01 by hand is an open order (place_manual), not seen through at once".into(),
+                        ))
+                    }
                     Solver::Listen(_) => {
                         if let Some(a) = answers.as_mut() {
                             a.answer(&token, key_auth.as_str());
@@ -334,26 +359,7 @@ pub fn obtain(
                 }
             }
         }
-        let retry = RetryPolicy::new()
-            .initial_delay(Duration::from_millis(250))
-            .timeout(Duration::from_secs(120));
-        let status = order.poll_ready(&retry).await.map_err(ca)?;
-        if status != OrderStatus::Ready {
-            // Say why: the first failed challenge's problem.
-            let mut why = format!("the order is {status:?}");
-            let mut authzs = order.authorizations();
-            while let Some(Ok(mut a)) = authzs.next().await {
-                if let Ok(state) = a.refresh().await {
-                    if let Some(e) = state.challenges.iter().find_map(|c| c.error.clone()) {
-                        why = describe(&instant_acme::Error::Api(e));
-                        break;
-                    }
-                }
-            }
-            return Err(Failure::Ca(why));
-        }
-        order.finalize_csr(&csr).await.map_err(ca)?;
-        let chain = order.poll_certificate(&retry).await.map_err(ca)?;
+        let chain = finish(&mut order, &csr).await?;
         Ok((chain, order.url().to_string()))
     })
     .map_err(|f| f.rate_limited(&retry_after))?;
@@ -364,4 +370,132 @@ pub fn obtain(
         key_pem: zeroize::Zeroizing::new(spec.key_pem.to_string()),
         order_url,
     })
+}
+
+/// A dns-01 record the user adds by hand (AC-3), with its authorization's deadline (AC-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualRecord {
+    pub domain: String,
+    pub name: String,
+    pub value: String,
+    pub expires: Option<crate::domain::time::Timestamp>,
+}
+
+/// An order placed and left open for records added by hand.
+pub struct Placed {
+    pub order_url: String,
+    pub records: Vec<ManualRecord>,
+}
+
+fn identifiers(domains: &[String]) -> Vec<Identifier> {
+    domains
+        .iter()
+        .map(|d| match d.parse::<std::net::IpAddr>() {
+            Ok(ip) => Identifier::Ip(ip),
+            Err(_) => Identifier::Dns(d.clone()),
+        })
+        .collect()
+}
+
+/// dns-01 by hand, step one: the order placed, the TXT records it needs, and until when.
+pub fn place_manual(
+    credentials: &[u8],
+    root_pem: Option<&str>,
+    directory_url: &str,
+    domains: &[String],
+    profile: Option<&str>,
+) -> Result<Placed, Failure> {
+    let parsed: AccountCredentials = serde_json::from_slice(credentials)
+        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+    let client =
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let retry_after = client.retry_after();
+    let ca = |e: instant_acme::Error| Failure::of(&e);
+    let (order_url, pending) = run(ORDER_DEADLINE, async {
+        let account = Account::builder_with_http(Box::new(client))
+            .from_credentials(parsed)
+            .await
+            .map_err(ca)?;
+        let ids = identifiers(domains);
+        let mut new_order = NewOrder::new(&ids);
+        if let Some(p) = profile {
+            new_order = new_order.profile(p);
+        }
+        let mut order = account.new_order(&new_order).await.map_err(ca)?;
+        let mut pending = Vec::new();
+        {
+            let mut authzs = order.authorizations();
+            while let Some(a) = authzs.next().await {
+                let mut a = a.map_err(ca)?;
+                if a.status == AuthorizationStatus::Valid {
+                    continue;
+                }
+                let url = a.url().to_string();
+                let domain = a.identifier().to_string();
+                let domain = domain.trim_start_matches("*.").to_string();
+                let ch = a.challenge(ChallengeType::Dns01).ok_or_else(|| {
+                    Failure::Ca(format!("{domain}: the CA offers no dns-01 challenge"))
+                })?;
+                pending.push((url, domain, ch.key_authorization().dns_value()));
+            }
+        }
+        Ok((order.url().to_string(), pending))
+    })
+    .map_err(|f| f.rate_limited(&retry_after))?;
+    let mut records = Vec::new();
+    for (url, domain, value) in pending {
+        // The authorization's own deadline; a CA that does not say leaves it unknown.
+        let expires = super::jws::post_as_get(credentials, root_pem, directory_url, &url)
+            .ok()
+            .and_then(|a| a["expires"].as_str().map(str::to_string))
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
+            .map(|e| e.with_timezone(&chrono::Utc));
+        records.push(ManualRecord {
+            name: format!("_acme-challenge.{domain}"),
+            domain,
+            value,
+            expires,
+        });
+    }
+    Ok(Placed { order_url, records })
+}
+
+/// dns-01 by hand, step two (after certdeck's own lookup saw every record): the CA is told,
+/// validates, and issues for a CSR of `key_pem`.
+pub fn complete_manual(
+    credentials: &[u8],
+    root_pem: Option<&str>,
+    order_url: &str,
+    domains: &[String],
+    key_pem: &str,
+    key: KeyChoice,
+) -> Result<String, Failure> {
+    let parsed: AccountCredentials = serde_json::from_slice(credentials)
+        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+    let client =
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+    let retry_after = client.retry_after();
+    let csr = csr(domains, key_pem, key).map_err(Failure::Ca)?;
+    let ca = |e: instant_acme::Error| Failure::of(&e);
+    run(ORDER_DEADLINE, async {
+        let account = Account::builder_with_http(Box::new(client))
+            .from_credentials(parsed)
+            .await
+            .map_err(ca)?;
+        let mut order = account.order(order_url.to_string()).await.map_err(ca)?;
+        {
+            let mut authzs = order.authorizations();
+            while let Some(a) = authzs.next().await {
+                let mut a = a.map_err(ca)?;
+                if a.status != AuthorizationStatus::Pending {
+                    continue;
+                }
+                if let Some(mut ch) = a.challenge(ChallengeType::Dns01) {
+                    ch.set_ready().await.map_err(ca)?;
+                }
+            }
+        }
+        finish(&mut order, &csr).await
+    })
+    .map_err(|f| f.rate_limited(&retry_after))
 }
