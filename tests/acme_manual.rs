@@ -263,3 +263,32 @@ fn rule_ac4_a_certificate_ordered_by_hand_renews_into_an_open_order_in_the_queue
     );
     assert_eq!(old["renewal"], serde_json::Value::Null, "{old}");
 }
+
+#[test]
+fn rule_ac2_the_tui_order_form_offers_the_acme_account_and_the_order_lands_in_the_queue() {
+    need_pebble!();
+    let env = Env::new();
+    let p = validating_pebble(&env);
+    let tmux = Tmux::start_with(
+        &env,
+        "form",
+        &[("CERTDECK_RESOLVER", p.dns_addr.as_deref().unwrap())],
+    );
+    tmux.wait_for("1 Certificates");
+    tmux.keys(&["a"]);
+    tmux.wait_for("Order a certificate");
+    tmux.keys(&["form.example.test", "Tab", "Tab", "Left"]);
+    // The product list ends with the ACME accounts.
+    tmux.wait_for("ACME: test");
+    tmux.wait_for("no fee");
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_for("ordered \"form.example.test\"");
+    assert!(screen.contains("validating"), "{screen}");
+    tmux.keys(&["2"]);
+    tmux.wait_for("_acme-challenge.form.example.test");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXITED:0");
+    let (_, list) = env.json(&["list"]);
+    assert_eq!(list[0]["status"], "validating", "{list}");
+    assert_eq!(list[0]["source"], "issued", "{list}");
+}

@@ -56,6 +56,13 @@ pub enum Action {
     ConfirmDelete,
     // Orders.
     Apply(Box<crate::domain::rules::apply::ApplyRequest>),
+    /// Order from an ACME account (the order form's product list names them).
+    ApplyAcme {
+        account: String,
+        domain: String,
+        sans: Vec<String>,
+    },
+    AcmeAccountsLoaded(Vec<(String, String)>),
     ZonesLoaded(Vec<String>, crate::domain::catalogue::PriceTable),
     OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {

@@ -31,6 +31,13 @@ pub enum Effect {
         path: std::path::PathBuf,
     },
     LoadZones,
+    LoadAcmeAccounts,
+    /// AC-2, AC-3: an ACME order, dns-01 by hand (the Validation queue shows its records).
+    AcmeOrder {
+        account: String,
+        domain: String,
+        sans: Vec<String>,
+    },
     LoadOrders,
     LoadForecast(u32),
     PlaceOrder(Box<crate::domain::rules::apply::ValidatedApply>),

@@ -214,6 +214,23 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::OpenApply => {
             state.overlay = Overlay::Apply;
             state.upload_refusal = None;
+            return vec![Effect::LoadAcmeAccounts];
+        }
+        Action::AcmeAccountsLoaded(accounts) => state.acme_accounts = accounts,
+        Action::ApplyAcme {
+            account,
+            domain,
+            sans,
+        } => {
+            state.say(
+                Level::Info,
+                format!("ordering {domain} from ACME account {account}…"),
+            );
+            return vec![Effect::AcmeOrder {
+                account,
+                domain,
+                sans,
+            }];
         }
         Action::OpenUpload => {
             state.overlay = Overlay::Upload;

@@ -529,6 +529,8 @@ pub struct State {
     pub check_results: Option<(String, Vec<crate::domain::validation::CheckResult>)>,
     /// Zones whose DNS certdeck manages (AR-6).
     pub managed_zones: Vec<String>,
+    /// ACME accounts to order from (name, directory name), offered in the order form (AC-2).
+    pub acme_accounts: Vec<(String, String)>,
     /// Prices set in the store's price table.
     pub prices: crate::domain::catalogue::PriceTable,
     /// File contents waiting for the upload form to take them.
@@ -596,6 +598,7 @@ impl Default for State {
             balance: None,
             prefill: None,
             managed_zones: Vec::new(),
+            acme_accounts: Vec::new(),
             prices: Default::default(),
             orders: Vec::new(),
             order_selected: 0,

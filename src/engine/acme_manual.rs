@@ -218,3 +218,40 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// The TUI's ACME order: dns-01 by hand, a P-256 key, auto-renewal on; the records wait in
+    /// the Validation queue.
+    pub(super) fn acme_order_by_hand(
+        &self,
+        account: String,
+        domain: String,
+        sans: Vec<String>,
+    ) -> Result<Action, StoreError> {
+        let req = super::acme::OrderRequest {
+            account,
+            domain,
+            sans,
+            key: crate::domain::reissue::KeyChoice::P256,
+            solver: crate::domain::acme_renewal::Solver::Manual,
+            profile: None,
+            name: None,
+            tags: Vec::new(),
+            project: None,
+            dry_run: false,
+            dns_wait: super::acme::RENEWAL_DNS_WAIT,
+        };
+        Ok(match self.acme_order(&req) {
+            Ok(Ordered::Pending { cert, .. }) | Ok(Ordered::Stored(cert)) => Action::OrderPlaced {
+                summary: Box::new(cert.summary()),
+                warnings: Vec::new(),
+            },
+            Ok(Ordered::DryRun { .. }) => Action::Failed("a dry run stores nothing".into()),
+            Err(AcmeError::Store(e)) => return Err(e),
+            Err(AcmeError::Refused(r)) | Err(AcmeError::RateLimited { refusal: r, .. }) => {
+                Action::Refused(r)
+            }
+            Err(AcmeError::Unreachable(m)) => Action::Failed(m),
+        })
+    }
+}

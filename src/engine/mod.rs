@@ -565,6 +565,18 @@ impl Engine {
                     .collect();
                 Action::ForecastLoaded { days, entries }
             }
+            Effect::LoadAcmeAccounts => Action::AcmeAccountsLoaded(
+                self.store
+                    .acme_accounts()?
+                    .into_iter()
+                    .map(|a| (a.name, a.directory_name))
+                    .collect(),
+            ),
+            Effect::AcmeOrder {
+                account,
+                domain,
+                sans,
+            } => self.acme_order_by_hand(account, domain, sans)?,
             Effect::LoadZones => {
                 Action::ZonesLoaded(self.store.managed_zones()?, self.store.prices()?)
             }

@@ -1,5 +1,6 @@
 //! The order form (`a`): domain, extra domains, product, validation and years, checked as the
-//! user types with the same rules `certdeck apply` uses.
+//! user types with the same rules `certdeck apply` uses. The product list ends with the ACME
+//! accounts: choosing one orders from that CA, dns-01 by hand (AC-2, AC-3).
 use crate::app::state::State;
 use crate::domain::catalogue::CATALOGUE;
 use crate::domain::order::ValidationMethod;
@@ -51,6 +52,8 @@ pub struct ApplyForm {
     pub years: u32,
     pub focus: OrderField,
     pub preview: Option<Result<String, Refusal>>,
+    /// ACME accounts (name, directory name), after the catalogue in the product list.
+    acme: Vec<(String, String)>,
 }
 
 impl Default for ApplyForm {
@@ -73,21 +76,58 @@ impl ApplyForm {
             years: 1,
             focus: OrderField::Domain,
             preview: None,
+            acme: Vec::new(),
+        }
+    }
+
+    /// The ACME accounts the product list offers (loaded when the form opens).
+    pub fn set_acme_accounts(&mut self, accounts: &[(String, String)]) {
+        if self.acme != accounts {
+            self.acme = accounts.to_vec();
+            self.product = self.product.min(CATALOGUE.len() + self.acme.len() - 1);
+        }
+    }
+
+    /// The ACME account chosen as the product, if one is.
+    pub fn acme_account(&self) -> Option<&(String, String)> {
+        self.product
+            .checked_sub(CATALOGUE.len())
+            .and_then(|i| self.acme.get(i))
+    }
+
+    fn domain_text(&self) -> String {
+        self.domain.lines().join("").trim().to_string()
+    }
+
+    fn sans_list(&self) -> Vec<String> {
+        self.sans
+            .lines()
+            .join("")
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// What submitting the form does: an ACME order or a sandbox one.
+    pub fn submit(&self) -> crate::app::Action {
+        match self.acme_account() {
+            Some((account, _)) => crate::app::Action::ApplyAcme {
+                account: account.clone(),
+                domain: self.domain_text(),
+                sans: self.sans_list(),
+            },
+            None => crate::app::Action::Apply(Box::new(self.request())),
         }
     }
 
     pub fn request(&self) -> ApplyRequest {
         ApplyRequest {
-            domain: self.domain.lines().join("").trim().to_string(),
-            sans: self
-                .sans
-                .lines()
-                .join("")
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            product: CATALOGUE[self.product].code.to_string(),
+            domain: self.domain_text(),
+            sans: self.sans_list(),
+            product: CATALOGUE[self.product.min(CATALOGUE.len() - 1)]
+                .code
+                .to_string(),
             validation: VALIDATIONS[self.validation],
             years: self.years,
             ..Default::default()
@@ -97,6 +137,18 @@ impl ApplyForm {
     pub fn revalidate(&mut self, zones: &[String], prices: &crate::domain::catalogue::PriceTable) {
         if self.domain.lines().join("").trim().is_empty() {
             self.preview = None;
+            return;
+        }
+        if let Some((account, directory)) = self.acme_account() {
+            self.preview = Some(
+                crate::domain::acme::order_names(&self.domain_text(), &self.sans_list(), false)
+                    .map(|names| {
+                        format!(
+                            "✓ {} from {directory} (ACME account {account}): no fee; the Validation queue shows the TXT record(s) to add, then c tells the CA; renews by itself",
+                            names.join(", ")
+                        )
+                    }),
+            );
             return;
         }
         self.preview = Some(validate_apply_priced(&self.request(), zones, prices).map(|v| {
@@ -120,7 +172,9 @@ impl ApplyForm {
     fn step(&mut self, delta: isize) {
         let wrap = |i: usize, n: usize| ((i as isize + delta).rem_euclid(n as isize)) as usize;
         match self.focus {
-            OrderField::Product => self.product = wrap(self.product, CATALOGUE.len()),
+            OrderField::Product => {
+                self.product = wrap(self.product, CATALOGUE.len() + self.acme.len())
+            }
             OrderField::Validation => self.validation = wrap(self.validation, VALIDATIONS.len()),
             OrderField::Years => {
                 self.years = (self.years as isize + delta).clamp(1, MAX_YEARS as isize) as u32
@@ -213,35 +267,46 @@ impl ApplyForm {
         let mut sans = self.sans.clone();
         sans.set_block(block(OrderField::Sans, "More domains"));
         f.render_widget(&sans, rows[1]);
-        let p = &CATALOGUE[self.product];
-        let product = format!(
-            "◀ {} ▶  {} {} {} · {} {} a year{}",
-            p.code,
-            p.brand,
-            p.cert_type.as_str(),
-            p.domain_kind.as_str(),
-            crate::domain::catalogue::price_of(p, &state.prices),
-            crate::domain::account::CURRENCY,
-            if p.auto_renewable() {
-                " · can auto-renew"
-            } else {
-                ""
-            }
-        );
+        let p = &CATALOGUE[self.product.min(CATALOGUE.len() - 1)];
+        let acme = self.acme_account();
+        let product = if let Some((account, directory)) = acme {
+            format!("◀ ACME: {account} ▶  {directory} · no fee · renews by itself (AC-4)")
+        } else {
+            format!(
+                "◀ {} ▶  {} {} {} · {} {} a year{}",
+                p.code,
+                p.brand,
+                p.cert_type.as_str(),
+                p.domain_kind.as_str(),
+                crate::domain::catalogue::price_of(p, &state.prices),
+                crate::domain::account::CURRENCY,
+                if p.auto_renewable() {
+                    " · can auto-renew"
+                } else {
+                    ""
+                }
+            )
+        };
         f.render_widget(
             Paragraph::new(product).block(block(OrderField::Product, "Product")),
             rows[2],
         );
-        let validation = match VALIDATIONS[self.validation] {
-            None => "◀ automatic ▶  dns_auto in a managed zone, else dns".to_string(),
-            Some(v) => format!("◀ {} ▶", v.as_str()),
+        let validation = match (acme, VALIDATIONS[self.validation]) {
+            (Some(_), _) => "dns-01 by hand: the queue shows the TXT records (other challenges: certdeck apply --ca)".to_string(),
+            (None, None) => "◀ automatic ▶  dns_auto in a managed zone, else dns".to_string(),
+            (None, Some(v)) => format!("◀ {} ▶", v.as_str()),
         };
         f.render_widget(
             Paragraph::new(validation).block(block(OrderField::Validation, "Validation")),
             rows[3],
         );
         f.render_widget(
-            Paragraph::new(format!("◀ {} ▶", self.years)).block(block(OrderField::Years, "Years")),
+            Paragraph::new(if acme.is_some() {
+                "the CA sets the lifetime".to_string()
+            } else {
+                format!("◀ {} ▶", self.years)
+            })
+            .block(block(OrderField::Years, "Years")),
             rows[4],
         );
         let refusal = match &self.preview {

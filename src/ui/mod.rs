@@ -251,10 +251,11 @@ impl Ui {
                         && !(ev.modifiers.contains(KeyModifiers::CONTROL)
                             && ev.code == KeyCode::Char('c'))
                     {
+                        form.set_acme_accounts(&self.state.acme_accounts);
                         match form.handle_key(ev) {
                             apply_form::ApplyEvent::Submit => {
-                                let req = form.request();
-                                return self.dispatch(engine, Action::Apply(Box::new(req)));
+                                let action = form.submit();
+                                return self.dispatch(engine, action);
                             }
                             apply_form::ApplyEvent::Changed => {
                                 form.revalidate(&self.state.managed_zones, &self.state.prices);
