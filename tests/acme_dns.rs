@@ -125,7 +125,7 @@ fn rule_ac3_a_key_the_server_does_not_know_is_refused_and_the_ca_is_never_asked_
     let (code, e) = apply(&env, &bind, &foreign, &["refused.example.test"]);
     assert_eq!(
         (code, e["error"]["rule"].as_str()),
-        (1, Some("AC-5")),
+        (1, Some("AC-3")),
         "{e}"
     );
     let m = e["error"]["message"].as_str().unwrap();

@@ -351,7 +351,7 @@ fn rule_ac3_a_token_certdeck_cannot_see_is_never_sent_to_the_ca() {
     );
     assert_eq!(
         (code, e["error"]["rule"].as_str()),
-        (1, Some("AC-5")),
+        (1, Some("AC-3")),
         "{e}"
     );
     assert!(
@@ -668,7 +668,7 @@ fn rule_ac3_a_txt_record_certdeck_cannot_see_is_never_sent_to_the_ca() {
         .output()
         .unwrap();
     let e: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
-    assert_eq!(e["error"]["rule"], "AC-5", "{e}");
+    assert_eq!(e["error"]["rule"], "AC-3", "{e}");
     assert!(
         e["error"]["message"]
             .as_str()

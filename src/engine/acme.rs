@@ -116,6 +116,9 @@ pub(super) fn failure(f: Failure) -> AcmeError {
             ),
             retry_after,
         },
+        Failure::Local { rule, message } => {
+            AcmeError::Refused(Refusal::new(rule, Field::Domain, message))
+        }
         ca => AcmeError::Refused(Refusal::new("AC-5", Field::Domain, ca.to_string())),
     }
 }

@@ -173,11 +173,13 @@ impl Engine {
             Ok(c) => c,
             Err(crate::ca::acme::Failure::Unreachable(m)) => return Ok(Action::Failed(m)),
             Err(f) => {
-                return Ok(Action::Refused(Refusal::new(
-                    "AC-5",
-                    Field::Domain,
-                    f.to_string(),
-                )))
+                return Ok(match failure(f) {
+                    AcmeError::Refused(r) | AcmeError::RateLimited { refusal: r, .. } => {
+                        Action::Refused(r)
+                    }
+                    AcmeError::Unreachable(m) => Action::Failed(m),
+                    AcmeError::Store(e) => return Err(e),
+                })
             }
         };
         let chain_der: Vec<Vec<u8>> = match crate::domain::pem::scan(&chain) {

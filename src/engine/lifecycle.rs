@@ -133,6 +133,9 @@ impl Engine {
         {
             return Ok(match f {
                 crate::ca::acme::Failure::Unreachable(m) => Action::Failed(m),
+                crate::ca::acme::Failure::Local { rule, message } => {
+                    Action::Refused(Refusal::new(rule, Field::Id, message))
+                }
                 ca => Action::Refused(Refusal::new("AC-5", Field::Id, ca.to_string())),
             });
         }

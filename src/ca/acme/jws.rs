@@ -9,7 +9,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 
 /// The account URL and key the stored credentials hold.
 fn account_of(credentials: &[u8]) -> Result<(String, ring::signature::EcdsaKeyPair), Failure> {
-    let bad = |m: &str| Failure::Ca(format!("stored account credentials: {m}"));
+    let bad = |m: &str| Failure::ac1(format!("stored account credentials: {m}"));
     let v: serde_json::Value = serde_json::from_slice(credentials).map_err(|_| bad("not JSON"))?;
     let id = v["id"].as_str().ok_or_else(|| bad("no account URL"))?;
     let key = v["key_pkcs8"].as_str().ok_or_else(|| bad("no key"))?;
@@ -41,7 +41,7 @@ pub fn post_as_get(
         .ok_or_else(|| Failure::Ca(format!("{directory_url}: no newNonce")))?
         .to_string();
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let unreachable = |m: String| Failure::Unreachable(format!("{url}: {m}"));
     let url = url.to_string();
     run(Duration::from_secs(60), async move {

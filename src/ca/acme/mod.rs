@@ -47,6 +47,12 @@ struct RawMeta {
 pub enum Failure {
     Ca(String),
     Unreachable(String),
+    /// A problem on this side (a challenge that could not be published or was not seen by
+    /// certdeck's own check, an unreadable root or credentials), with the rule it falls under.
+    Local {
+        rule: &'static str,
+        message: String,
+    },
     /// The CA's `rateLimited` problem, with when it allows the next attempt (its Retry-After).
     RateLimited {
         message: String,
@@ -58,7 +64,9 @@ pub enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Ca(m) | Failure::Unreachable(m) => write!(f, "{m}"),
+            Failure::Ca(m) | Failure::Unreachable(m) | Failure::Local { message: m, .. } => {
+                write!(f, "{m}")
+            }
             Failure::RateLimited {
                 message,
                 retry_after: Some(at),
@@ -69,6 +77,22 @@ impl std::fmt::Display for Failure {
 }
 
 impl Failure {
+    /// A local problem under AC-3 (publishing and checking challenges).
+    pub(crate) fn ac3(message: String) -> Failure {
+        Failure::Local {
+            rule: "AC-3",
+            message,
+        }
+    }
+
+    /// A local problem under AC-1 (the account's root and credentials).
+    pub(crate) fn ac1(message: String) -> Failure {
+        Failure::Local {
+            rule: "AC-1",
+            message,
+        }
+    }
+
     /// A `rateLimited` problem becomes `RateLimited`, with the Retry-After the CA sent.
     pub(crate) fn rate_limited(self, retry_after: &http::RetryAfter) -> Failure {
         match self {
@@ -144,7 +168,7 @@ pub fn get_json(
     use instant_acme::HttpClient;
     let unreachable = |m: String| Failure::Unreachable(format!("{url}: {m}"));
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let req = Request::get(url)
         .body(instant_acme::BodyWrapper::from(Vec::new()))
         .map_err(|e| unreachable(e.to_string()))?;
@@ -231,7 +255,7 @@ pub fn create_account(
     eab: Option<(&str, &[u8])>,
 ) -> Result<(String, zeroize::Zeroizing<Vec<u8>>), Failure> {
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let contacts: Vec<&str> = req.contacts.iter().map(String::as_str).collect();
     let eab = eab.map(|(kid, key)| ExternalAccountKey::new(kid.to_string(), key));
     let url = req.directory_url.clone();
@@ -264,9 +288,9 @@ pub fn revoke(
     use crate::domain::revocation::Reason;
     use instant_acme::{AccountCredentials, RevocationReason, RevocationRequest};
     let credentials: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let reason = match reason {
         Reason::Unspecified => RevocationReason::Unspecified,
         Reason::KeyCompromise => RevocationReason::KeyCompromise,

@@ -244,19 +244,19 @@ pub fn obtain(
     own_check: &(dyn Fn(&Published) -> Result<(), String> + Sync),
 ) -> Result<Obtained, Failure> {
     let credentials: AccountCredentials = serde_json::from_slice(spec.credentials)
-        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
     let client =
-        http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let retry_after = client.retry_after();
-    let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::Ca)?;
+    let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::ac3)?;
     // Orders running at once share one listener per address (a fleet's renewals).
     let mut answers = match spec.solver {
-        Solver::Listen(addr) => Some(super::listener::answering_on(*addr).map_err(Failure::Ca)?),
+        Solver::Listen(addr) => Some(super::listener::answering_on(*addr).map_err(Failure::ac3)?),
         _ => None,
     };
     let mut files = WebrootFiles(Vec::new());
     let mut records = DnsRecords {
-        way: DnsWay::of(spec.solver).map_err(Failure::Ca)?,
+        way: DnsWay::of(spec.solver).map_err(Failure::ac3)?,
         added: Vec::new(),
     };
     let ca = |e: instant_acme::Error| Failure::of(&e);
@@ -297,7 +297,7 @@ pub fn obtain(
                 let token = ch.token.clone();
                 match spec.solver {
                     Solver::Manual => {
-                        return Err(Failure::Ca(
+                        return Err(Failure::ac3(
                             "dns-01 by hand is an open order (place_manual), not seen through at once".into(),
                         ))
                     }
@@ -308,16 +308,16 @@ pub fn obtain(
                     }
                     Solver::Webroot(dir) => files
                         .0
-                        .push(write_token(dir, &token, key_auth.as_str()).map_err(Failure::Ca)?),
+                        .push(write_token(dir, &token, key_auth.as_str()).map_err(Failure::ac3)?),
                     Solver::DnsHook(_) | Solver::DnsUpdate { .. } => {
                         let name = format!("_acme-challenge.{domain}");
                         let value = key_auth.dns_value();
                         records
                             .way
                             .as_ref()
-                            .ok_or_else(|| Failure::Ca("no way to publish TXT records".into()))?
+                            .ok_or_else(|| Failure::ac3("no way to publish TXT records".into()))?
                             .publish(&domain, &name, &value, true)
-                            .map_err(Failure::Ca)?;
+                            .map_err(Failure::ac3)?;
                         records
                             .added
                             .push((domain.clone(), name.clone(), value.clone()));
@@ -342,7 +342,7 @@ pub fn obtain(
                     Published::Http { domain, .. } => (domain, "http-01 token"),
                     Published::Dns { domain, .. } => (domain, "dns-01 TXT record"),
                 };
-                Failure::Ca(format!(
+                Failure::ac3(format!(
                     "{domain}: certdeck's own check of the {what} failed, so the CA was not asked to validate (AC-3): {m}"
                 ))
             })?;
@@ -406,9 +406,9 @@ pub fn place_manual(
     profile: Option<&str>,
 ) -> Result<Placed, Failure> {
     let parsed: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let retry_after = client.retry_after();
     let ca = |e: instant_acme::Error| Failure::of(&e);
     let (order_url, pending) = run(ORDER_DEADLINE, async {
@@ -471,11 +471,11 @@ pub fn complete_manual(
     key: KeyChoice,
 ) -> Result<String, Failure> {
     let parsed: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::Ca(format!("stored account credentials: {e}")))?;
+        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
     let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::Ca)?;
+        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
     let retry_after = client.retry_after();
-    let csr = csr(domains, key_pem, key).map_err(Failure::Ca)?;
+    let csr = csr(domains, key_pem, key).map_err(Failure::ac3)?;
     let ca = |e: instant_acme::Error| Failure::of(&e);
     run(ORDER_DEADLINE, async {
         let account = Account::builder_with_http(Box::new(client))
