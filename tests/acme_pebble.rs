@@ -248,7 +248,23 @@ fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issu
     );
     assert_eq!(code, 0, "{c}");
     assert_eq!(c["tags"], serde_json::json!({"env": "prod"}), "{c}");
-    // The sandbox's paid renewal never applies to it; the refusal says how to renew.
+    // Renewed by hand: ordered again from its CA the same way, no fee (AC-4).
+    let out = env
+        .command()
+        .args(["renew", c["id"].as_str().unwrap(), "--json"])
+        .env(
+            "CERTDECK_VALIDATION_HTTP",
+            format!("127.0.0.1:{}", p.http_port),
+        )
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_eq!(r["renewed_from"], c["id"], "{r}");
+    assert_eq!(r["status"], "issued", "{r}");
+    assert_eq!(r["domains"], c["domains"], "{r}");
+    assert_ne!(r["id"], c["id"]);
+    // It has handed its renewal on: a second one is refused.
     let (code, e) = env.json(&["renew", c["id"].as_str().unwrap()]);
     assert_eq!(
         (code, e["error"]["rule"].as_str()),
@@ -259,7 +275,7 @@ fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issu
         e["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("apply --ca test --domain shop.example.test --san www.example.test"),
+            .contains("renewed already"),
         "{e}"
     );
     assert_eq!(env.json(&["account"]).1["balance"], "0.00", "no fee taken");

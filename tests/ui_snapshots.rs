@@ -531,6 +531,7 @@ fn more_menu_greys_what_cannot_run_and_says_why() {
             issued_ov(),
             None,
             certdeck::domain::resource::StoredKey::Usable,
+            None,
         ))),
         now(),
     );
@@ -565,6 +566,7 @@ fn more_menu_greys_what_cannot_run_and_says_why() {
             issued_ov(),
             None,
             certdeck::domain::resource::StoredKey::PasswordProtected,
+            None,
         ))),
         now(),
     );

@@ -115,11 +115,14 @@ pub enum Action {
     },
     /// `.`: the More menu of the selected certificate (or the one in the detail pane).
     OpenMore,
+    /// The record, its order, its key, and for an ACME certificate whether it still holds its
+    /// renewal plan.
     MoreLoaded(
         Box<(
             Certificate,
             Option<crate::domain::order::OrderInfo>,
             crate::domain::resource::StoredKey,
+            Option<bool>,
         )>,
     ),
     MoveMenu(i64),

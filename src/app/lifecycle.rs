@@ -28,6 +28,7 @@ pub fn menu_entries(
     cert: &Certificate,
     order: Option<&OrderInfo>,
     key: crate::domain::resource::StoredKey,
+    acme: Option<bool>,
     now: Timestamp,
 ) -> Vec<MenuEntry> {
     use crate::domain::rules::{delete, export, ignore, reminder, renewal, revoke};
@@ -47,7 +48,25 @@ pub fn menu_entries(
             "not an order: there is no review to remind",
         )),
     };
-    let auto = renewal::set_auto_renew(cert, order, !cert.auto_renew, now).map(|_| ());
+    // AC-4: an ACME certificate renews through its CA, with no fee.
+    let (auto, renew_now, renew_label, revocable) = match acme {
+        Some(has_plan) => (
+            if cert.auto_renew {
+                Ok(())
+            } else {
+                crate::domain::acme_renewal::check_switch_on(cert, has_plan, now)
+            },
+            crate::domain::acme_renewal::check_renew_now(cert, has_plan, now),
+            "renew now from the ACME CA (no fee)",
+            crate::domain::acme::check_revocable(cert, now),
+        ),
+        None => (
+            renewal::set_auto_renew(cert, order, !cert.auto_renew, now).map(|_| ()),
+            renewal::check_manual_renewal(cert, order, now),
+            "renew now (the fee is deducted)",
+            revoke::check_revocable(cert, now).map(|_| ()),
+        ),
+    };
     let ignore_label = if cert.ignored {
         "un-ignore expiry messages"
     } else {
@@ -71,9 +90,9 @@ pub fn menu_entries(
         ),
         entry(
             'n',
-            "renew now (the fee is deducted)",
+            renew_label,
             Action::RenewNow(cert.id.clone()),
-            why(renewal::check_manual_renewal(cert, order, now)),
+            why(renew_now),
         ),
         entry(
             'x',
@@ -84,7 +103,7 @@ pub fn menu_entries(
                 document: None,
                 confirmed: false,
             },
-            why(revoke::check_revocable(cert, now).map(|_| ())),
+            why(revocable),
         ),
         entry(
             'i',
@@ -156,11 +175,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         },
         Action::MoreLoaded(loaded) => {
-            let (cert, order, key) = *loaded;
+            let (cert, order, key, acme) = *loaded;
             state.overlay = Overlay::More(Box::new(MoreMenu {
                 id: cert.id.clone(),
                 name: cert.name.clone(),
-                entries: menu_entries(&cert, order.as_ref(), key, now),
+                entries: menu_entries(&cert, order.as_ref(), key, acme, now),
                 selected: 0,
             }));
             vec![]

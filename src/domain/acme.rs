@@ -422,25 +422,6 @@ mod order_tests {
     }
 }
 
-/// AC-4: an ACME certificate is renewed by ordering it again from its CA; the sandbox's renewal
-/// (a fee, a sandbox order, AR-3..AR-5) does not apply to it.
-pub fn renew_by_hand_refusal(
-    cert: &crate::domain::model::Certificate,
-    origin: &AcmeOrigin,
-) -> Refusal {
-    Refusal::new(
-        "AC-4",
-        Field::Id,
-        format!(
-            "{} comes from ACME account {}: renew it by ordering again, certdeck apply --ca {} --domain {} (automatic ACME renewal is not available yet); the sandbox's paid renewal does not apply",
-            cert.id,
-            origin.account,
-            origin.account,
-            cert.domains.join(" --san ")
-        ),
-    )
-}
-
 /// AC-6 with RV-2: an ACME certificate can be revoked while it is issued and not expired; a
 /// revoked one cannot be revoked again. (RV-3..RV-6 are the sandbox brands' rules.)
 pub fn check_revocable(
@@ -587,4 +568,28 @@ pub fn pending_order(
         ),
     };
     (cert, order, event)
+}
+
+/// AC-6: what revoking an ACME certificate does, for the confirmation dialog.
+pub fn revocation_plan(
+    cert: &crate::domain::model::Certificate,
+    account: &AcmeAccount,
+    now: Timestamp,
+) -> Result<crate::domain::rules::revoke::RevokePlan, Refusal> {
+    check_revocable(cert, now)?;
+    Ok(crate::domain::rules::revoke::RevokePlan {
+        id: cert.id.clone(),
+        name: cert.name.clone(),
+        flow: crate::domain::revocation::Flow::AcmeCa,
+        document: None,
+        document_kinds: "",
+        family: Vec::new(),
+        steps: vec![
+            format!(
+                "certdeck asks {} to revoke it with the chosen reason, signed by ACME account {}",
+                account.directory_name, account.name
+            ),
+            "the CA answers at once: no review, nothing to upload".into(),
+        ],
+    })
 }

@@ -316,6 +316,33 @@ pub fn replan(plan: &AcmeRenewal, cert: &Certificate, now: Timestamp) -> AcmeRen
     p
 }
 
+/// AC-4: auto-renewal of an ACME certificate can be switched on while it is issued and still
+/// holds its renewal plan.
+pub fn check_switch_on(cert: &Certificate, has_plan: bool, now: Timestamp) -> Result<(), Refusal> {
+    if cert.status_at(now) != Status::Issued {
+        return Err(Refusal::new(
+            "AC-4",
+            Field::Id,
+            format!(
+                "{} is {}, not issued",
+                cert.id,
+                cert.status_at(now).as_str()
+            ),
+        ));
+    }
+    if !has_plan {
+        return Err(Refusal::new(
+            "AC-4",
+            Field::Id,
+            format!(
+                "{} has been renewed already: switch auto-renewal on for its renewal",
+                cert.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// AC-4: auto-renewal of an ACME certificate switched on or off. On needs an issued certificate
 /// that still has its renewal plan (a renewed one has handed it on). No balance is needed.
 pub fn switch_auto_renew(
@@ -327,33 +354,15 @@ pub fn switch_auto_renew(
     let mut updated = cert.clone();
     updated.auto_renew = on;
     let message = if on {
-        if cert.status_at(now) != Status::Issued {
-            return Err(Refusal::new(
-                "AC-4",
-                Field::Id,
-                format!(
-                    "{} is {}, not issued",
-                    cert.id,
-                    cert.status_at(now).as_str()
-                ),
-            ));
+        check_switch_on(cert, plan.is_some(), now)?;
+        match plan.map(|p| replan(p, cert, now)) {
+            Some(p) => format!(
+                "auto-renewal on: renews from {} ({}) with no fee (AC-4)",
+                p.at.format("%Y-%m-%d %H:%M UTC"),
+                p.reason.as_str()
+            ),
+            None => "auto-renewal on (AC-4)".to_string(),
         }
-        let Some(plan) = plan else {
-            return Err(Refusal::new(
-                "AC-4",
-                Field::Id,
-                format!(
-                    "{} has been renewed already: switch auto-renewal on for its renewal",
-                    cert.id
-                ),
-            ));
-        };
-        let p = replan(plan, cert, now);
-        format!(
-            "auto-renewal on: renews from {} ({}) with no fee (AC-4)",
-            p.at.format("%Y-%m-%d %H:%M UTC"),
-            p.reason.as_str()
-        )
     } else {
         "auto-renewal off: certdeck will not renew it by itself (AC-4)".to_string()
     };
@@ -365,6 +374,30 @@ pub fn switch_auto_renew(
             message,
         },
     ))
+}
+
+/// AC-4: an ACME certificate renewed by hand now: it must be issued and still hold its plan (a
+/// renewed one has handed it to its renewal). No balance is needed.
+pub fn check_renew_now(cert: &Certificate, has_plan: bool, now: Timestamp) -> Result<(), Refusal> {
+    if cert.status_at(now) != Status::Issued {
+        return Err(Refusal::new(
+            "AC-4",
+            Field::Id,
+            format!(
+                "{} is {}, not issued: nothing to renew",
+                cert.id,
+                cert.status_at(now).as_str()
+            ),
+        ));
+    }
+    if !has_plan {
+        return Err(Refusal::new(
+            "AC-4",
+            Field::Id,
+            format!("{} has been renewed already: renew its renewal", cert.id),
+        ));
+    }
+    Ok(())
 }
 
 /// What the schedule's entry for an ACME certificate does now.

@@ -116,6 +116,9 @@ pub enum Flow {
     DomainValidation,
     /// (d) other OV/EV: reason and a confirmation letter (unless automatic validation), review.
     Letter,
+    /// AC-6: an ACME CA revokes at once, asked with the reason and the account's signature.
+    /// (Last, so stored revocations keep their meaning.)
+    AcmeCa,
 }
 
 impl Flow {
@@ -125,6 +128,7 @@ impl Flow {
             Flow::ApplicationFile => "RV-6 (b): reason and signed application file, then CA review",
             Flow::DomainValidation => "RV-6 (c): domain validation within 3 days, then CA review",
             Flow::Letter => "RV-6 (d): reason and confirmation letter, then CA review",
+            Flow::AcmeCa => "AC-6: the ACME CA revokes it at once, asked with the account's key",
         }
     }
 }

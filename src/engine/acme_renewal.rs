@@ -135,7 +135,17 @@ impl Engine {
         plan: &crate::domain::acme_renewal::AcmeRenewal,
     ) -> Result<Outcome, StoreError> {
         let now = self.clock.now();
-        let attempt = (|| {
+        let attempt = self.attempt_renewal(cert, plan);
+        self.after_attempt(cert, plan, attempt, now)
+    }
+
+    /// One order for the renewal of `cert`, stored when issued (or left open, by hand).
+    fn attempt_renewal(
+        &self,
+        cert: &Certificate,
+        plan: &crate::domain::acme_renewal::AcmeRenewal,
+    ) -> Result<Certificate, AcmeError> {
+        (|| {
             let origin = self
                 .store
                 .acme_origin(&cert.id)?
@@ -170,7 +180,16 @@ impl Engine {
                 upload,
             )?;
             self.store_acme(&signer, &issued, plan.ordered.clone(), true, Some(cert))
-        })();
+        })()
+    }
+
+    fn after_attempt(
+        &self,
+        cert: &Certificate,
+        plan: &crate::domain::acme_renewal::AcmeRenewal,
+        attempt: Result<Certificate, AcmeError>,
+        now: crate::domain::time::Timestamp,
+    ) -> Result<Outcome, StoreError> {
         match attempt {
             Ok(new) if new.status == crate::domain::model::Status::Validating => {
                 Ok(Outcome::Renewed(format!(
@@ -264,5 +283,37 @@ impl Engine {
             }
             Err(r) => Ok(crate::app::Action::Refused(r)),
         }
+    }
+}
+
+impl Engine {
+    /// `renew ID` (and the More menu's renew) on an ACME certificate: the renewal ordered now,
+    /// the same way it would be by itself, no fee (AC-4). A failure here is said, and the
+    /// automatic plan is left as it was.
+    pub(super) fn renew_acme_now(
+        &self,
+        cert: &Certificate,
+    ) -> Result<crate::app::Action, StoreError> {
+        use crate::app::Action;
+        let now = self.clock.now();
+        let plan = self.store.acme_renewal(&cert.id)?;
+        if let Err(r) = crate::domain::acme_renewal::check_renew_now(cert, plan.is_some(), now) {
+            return Ok(Action::Refused(r));
+        }
+        let plan = plan.expect("checked");
+        Ok(match self.attempt_renewal(cert, &plan) {
+            Ok(new) => match self.store.get(&cert.id)? {
+                Some(old) => Action::Renewed {
+                    old: Box::new(old.summary()),
+                    new: Box::new(new.summary()),
+                },
+                None => Action::Failed(format!("{} is no longer in the store", cert.id)),
+            },
+            Err(AcmeError::Store(e)) => return Err(e),
+            Err(AcmeError::Refused(r)) | Err(AcmeError::RateLimited { refusal: r, .. }) => {
+                Action::Refused(r)
+            }
+            Err(AcmeError::Unreachable(m)) => Action::Failed(m),
+        })
     }
 }

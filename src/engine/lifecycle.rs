@@ -37,7 +37,11 @@ impl Engine {
                 let key = crate::domain::resource::StoredKey::of(
                     self.store.private_key_pem(id)?.as_deref(),
                 );
-                Action::MoreLoaded(Box::new((cert, order, key)))
+                let acme = match self.store.acme_origin(id)? {
+                    Some(_) => Some(self.store.acme_renewal(id)?.is_some()),
+                    None => None,
+                };
+                Action::MoreLoaded(Box::new((cert, order, key, acme)))
             }
             None => Action::Failed(format!("certificate {id} is no longer in the store")),
         })
@@ -47,6 +51,21 @@ impl Engine {
         let Some(cert) = self.store.get(id)? else {
             return Ok(no_such(id));
         };
+        if let Some(origin) = self.store.acme_origin(id)? {
+            let Some(account) = self.store.acme_account(&origin.account)? else {
+                return Ok(Action::Refused(Refusal::new(
+                    "AC-6",
+                    Field::Id,
+                    format!("{id} was issued through ACME account {}, which certdeck no longer has: add it again with the same key, or revoke it with the CA's own tools", origin.account),
+                )));
+            };
+            return Ok(
+                match crate::domain::acme::revocation_plan(&cert, &account, self.clock.now()) {
+                    Ok(plan) => Action::RevocationPlanned(Box::new(plan)),
+                    Err(r) => Action::Refused(r),
+                },
+            );
+        }
         let order = self.store.order(id)?;
         let family = self.live_reissues(id)?;
         let zones = self.store.managed_zones()?;

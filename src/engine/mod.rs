@@ -728,10 +728,8 @@ impl Engine {
                         format!("no certificate with id {id}"),
                     )));
                 };
-                if let Some(origin) = self.store.acme_origin(&id)? {
-                    return Ok(Action::Refused(crate::domain::acme::renew_by_hand_refusal(
-                        &cert, &origin,
-                    )));
+                if self.store.acme_origin(&id)?.is_some() {
+                    return self.renew_acme_now(&cert);
                 }
                 if let Err(r) =
                     crate::domain::rules::renewal::check_manual_renewal(&cert, order.as_ref(), now)

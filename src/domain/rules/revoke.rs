@@ -250,6 +250,8 @@ pub fn plan(
             };
             (None, "", vec![step])
         }
+        // check_revocable never gives it: an ACME certificate's plan is domain::acme's.
+        Flow::AcmeCa => (None, "", vec![]),
     };
     steps.push(review);
     Ok(RevokePlan {
