@@ -12,3 +12,4 @@ pub mod sidefile;
 pub mod store;
 pub mod ui;
 pub mod validate;
+pub mod web;

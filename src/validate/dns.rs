@@ -1,5 +1,6 @@
-//! TXT lookups for DNS validation, with hickory-proto over plain UDP: one question, a few tries,
-//! a 3 s timeout each and 8 s for the whole lookup (replies that are not ours count as tries). The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
+//! TXT lookups for DNS validation, with hickory-proto over UDP (TCP when the answer is
+//! truncated): one question, a few tries, a 3 s timeout each and 8 s for the whole lookup
+//! (replies that are not ours count as tries). The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
 //! `nameserver` of /etc/resolv.conf.
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -71,6 +72,16 @@ fn lookup(name: &str, rtype: RecordType, server: SocketAddr) -> Result<Vec<Strin
         if reply.metadata.id != id {
             continue;
         }
+        // Too large for UDP (many TXT values at one name): ask again over TCP.
+        let reply = if reply.metadata.truncation {
+            let full = exchange_tcp(server, &bytes, deadline)?;
+            match Message::from_vec(&full) {
+                Ok(m) if m.metadata.id == id => m,
+                _ => return Err(format!("{server} answered over TCP with something else")),
+            }
+        } else {
+            reply
+        };
         return match reply.metadata.response_code {
             ResponseCode::NoError => Ok(reply
                 .answers
@@ -119,4 +130,65 @@ pub fn exchange_tcp(
     s.read_exact(&mut reply)
         .map_err(|e| format!("{server}: {e}"))?;
     Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::Record;
+
+    /// A server whose UDP answers are truncated and whose TCP answers are whole.
+    fn truncating_server(values: Vec<String>) -> SocketAddr {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let udp = UdpSocket::bind(addr).unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            if let Ok((n, from)) = udp.recv_from(&mut buf) {
+                let q = Message::from_vec(&buf[..n]).unwrap();
+                let mut r = Message::response(q.metadata.id, q.metadata.op_code);
+                r.metadata.truncation = true;
+                r.add_queries(q.queries.clone());
+                let _ = udp.send_to(&r.to_vec().unwrap(), from);
+            }
+        });
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = tcp.accept() {
+                let mut len = [0u8; 2];
+                s.read_exact(&mut len).unwrap();
+                let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+                s.read_exact(&mut q).unwrap();
+                let q = Message::from_vec(&q).unwrap();
+                let mut r = Message::response(q.metadata.id, q.metadata.op_code);
+                let name = q.queries[0].name().clone();
+                r.add_queries(q.queries.clone());
+                for v in &values {
+                    r.add_answer(Record::from_rdata(
+                        name.clone(),
+                        60,
+                        RData::TXT(TXT::new(vec![v.clone()])),
+                    ));
+                }
+                let bytes = r.to_vec().unwrap();
+                let mut out = (bytes.len() as u16).to_be_bytes().to_vec();
+                out.extend_from_slice(&bytes);
+                s.write_all(&out).unwrap();
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn rule_ac3_a_truncated_answer_is_asked_again_over_tcp() {
+        let values: Vec<String> = (0..40)
+            .map(|i| format!("value-{i:02}-{}", "x".repeat(40)))
+            .collect();
+        let server = truncating_server(values.clone());
+        assert_eq!(
+            lookup_txt("_acme-challenge.big.test", server).unwrap(),
+            values
+        );
+    }
 }

@@ -5,7 +5,6 @@ pub mod dns;
 
 use crate::domain::order::Challenge;
 use crate::domain::validation::{judge_cname, judge_dns, judge_file, CheckResult, Fetched};
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -39,46 +38,65 @@ pub fn fetch(url: &str, override_addr: Option<SocketAddr>) -> Fetched {
 }
 
 fn fetch_within(url: &str, override_addr: Option<SocketAddr>, timeout: Duration) -> Fetched {
-    let deadline = Instant::now() + timeout;
-    let Some(rest) = url.strip_prefix("http://") else {
+    if !url.starts_with("http://") {
         return Fetched::Failed("only http:// validation URLs are fetched".into());
-    };
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let addr = match override_addr {
-        Some(a) => a,
-        None => match crate::net::resolve(host, 80, deadline) {
-            Ok(a) => a[0],
-            Err(e) => return Fetched::Failed(format!("{host}: {e}")),
+    }
+    // A CA's validation follows redirects (to https too): so does certdeck's own check.
+    match crate::web::get_following(
+        url,
+        override_addr,
+        Instant::now() + timeout,
+        MAX_BODY as usize,
+        MAX_REDIRECTS,
+    ) {
+        Ok(r) => Fetched::Body {
+            status: r.status,
+            body: String::from_utf8_lossy(&r.body).into_owned(),
         },
-    };
-    let result = (|| -> std::io::Result<Fetched> {
-        let mut s = crate::net::connect_addr(addr, deadline)?;
-        // One write: a server may answer (and close) after the first segment it reads.
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: certdeck-validation\r\nConnection: close\r\n\r\n");
-        s.write_all(request.as_bytes())?;
-        let mut raw = Vec::new();
-        s.take(MAX_BODY + 8 * 1024).read_to_end(&mut raw)?;
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        Ok(Fetched::Body {
-            status,
-            body: body.to_string(),
-        })
-    })();
-    result.unwrap_or_else(|e| Fetched::Failed(format!("{addr}: {e}")))
+        Err(e) => Fetched::Failed(match override_addr {
+            Some(a) => format!("{a}: {e}"),
+            None => e,
+        }),
+    }
 }
+
+/// Redirects followed, as Let's Encrypt's validation does.
+const MAX_REDIRECTS: usize = 10;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_ac3_a_redirected_token_is_followed_as_the_ca_follows_it() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (i, s) in l.incoming().take(2).enumerate() {
+                let mut s = s.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let reply = if i == 0 {
+                    "HTTP/1.1 301 Moved\r\nLocation: /moved/token\r\nContent-Length: 0\r\n\r\n"
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nproof"
+                };
+                let _ = s.write_all(reply.as_bytes());
+            }
+        });
+        let got = fetch(
+            "http://a.example/.well-known/acme-challenge/token",
+            Some(addr),
+        );
+        assert_eq!(
+            got,
+            Fetched::Body {
+                status: 200,
+                body: "proof".into()
+            }
+        );
+    }
 
     #[test]
     fn a_trickling_validation_server_is_cut_off_at_the_deadline() {
