@@ -227,7 +227,8 @@ fn rule_ac4_a_certificate_ordered_by_hand_renews_into_an_open_order_in_the_queue
         t["fired"]
             .to_string()
             .contains("waiting for its TXT records"),
-        "{t}"
+        "tick at {at}: {t}\nthe certificate then: {}",
+        env.json(&["show", &id]).1
     );
     let (_, list) = env.json(&["list"]);
     let new = list
@@ -251,9 +252,14 @@ fn rule_ac4_a_certificate_ordered_by_hand_renews_into_an_open_order_in_the_queue
         .unwrap()
         .to_string();
     add_txt(&p, &name, &value);
-    let (code, v) = run(&env, &p, &["validate", &new]);
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(v["status"], "issued");
+    // The next tick sees the record and finishes the order; nobody has to come back (AC-3).
+    let (_, t) = run(&env, &p, &["tick", "--now", &at]);
+    assert!(
+        t["fired"].to_string().contains("every TXT record seen"),
+        "{t}"
+    );
+    let (_, v) = env.json(&["show", &new]);
+    assert_eq!(v["status"], "issued", "{v}");
     let (_, old) = env.json(&["show", &id]);
     assert!(
         old["timeline"]

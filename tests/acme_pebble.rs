@@ -327,8 +327,8 @@ fn rule_ac3_http01_through_a_webroot_and_the_files_are_removed_afterwards() {
     let p = validating_pebble(&env);
     let webroot = env.path("www");
     std::fs::create_dir_all(&webroot).unwrap();
-    // A plain web server for the webroot (what nginx would be), on pebble's http port.
-    let server = certdeck_test_static_server(&webroot, p.http_port);
+    // A real nginx serves the webroot on pebble's http port.
+    let server = common::nginx::Nginx::serve_webroot(&env.path("nginx"), &webroot, p.http_port);
     let (code, c) = apply(
         &env,
         &p,
@@ -417,67 +417,6 @@ fn rule_ac2_wildcards_need_dns01_and_an_unknown_account_is_named() {
         "{e}"
     );
     assert!(e["error"]["message"].as_str().unwrap().contains("dns-01"));
-}
-
-/// Serves files under `root` over HTTP on 127.0.0.1:`port` until dropped.
-fn certdeck_test_static_server(root: &std::path::Path, port: u16) -> StaticServer {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    l.set_nonblocking(true).unwrap();
-    let root = root.to_path_buf();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopping = stop.clone();
-    let thread = std::thread::spawn(move || {
-        while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
-            let Ok((mut s, _)) = l.accept() else {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-                continue;
-            };
-            s.set_nonblocking(false).unwrap();
-            let mut buf = [0u8; 2048];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).to_string();
-            let path = head
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("/")
-                .trim_start_matches('/');
-            let reply = match std::fs::read(root.join(path)) {
-                Ok(body) => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(&body);
-                    r
-                }
-                Err(_) => {
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec()
-                }
-            };
-            let _ = s.write_all(&reply);
-        }
-    });
-    StaticServer {
-        stop,
-        thread: Some(thread),
-    }
-}
-
-struct StaticServer {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 #[test]

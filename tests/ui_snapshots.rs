@@ -221,7 +221,14 @@ fn detail_pane() {
     }];
     update(
         &mut s,
-        Action::DetailLoaded(Box::new((certificate(), timeline, None))),
+        Action::DetailLoaded(Box::new(certdeck::app::state::Detail {
+            cert: certificate(),
+            order: None,
+            acme: None,
+            timeline,
+            resources: Vec::new(),
+            scroll: 0,
+        })),
         now(),
     );
     assert!(matches!(s.overlay, Overlay::Detail(_)));

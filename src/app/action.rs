@@ -1,5 +1,5 @@
 use crate::app::state::{SortKey, Tab};
-use crate::domain::model::{CertSummary, Certificate, TimelineEvent};
+use crate::domain::model::{CertSummary, Certificate};
 use crate::domain::refusal::{Refusal, Warning};
 use crate::domain::rules::upload::UploadInput;
 
@@ -318,13 +318,8 @@ pub enum Action {
     // Effect results.
     AllLoaded(Vec<CertSummary>),
     OneLoaded(Option<CertSummary>),
-    DetailLoaded(
-        Box<(
-            Certificate,
-            Vec<TimelineEvent>,
-            Option<crate::domain::order::OrderInfo>,
-        )>,
-    ),
+    /// The detail pane's record (its resources are filled in from the state).
+    DetailLoaded(Box<crate::app::state::Detail>),
     Imported {
         summary: Box<CertSummary>,
         warnings: Vec<Warning>,

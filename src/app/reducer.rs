@@ -2,7 +2,7 @@
 use crate::app::action::Action;
 use crate::app::command;
 use crate::app::effect::Effect;
-use crate::app::state::{CertRow, Detail, Input, Level, Outcome, Overlay, State, Tab};
+use crate::app::state::{CertRow, Input, Level, Outcome, Overlay, State, Tab};
 use crate::domain::cert::mozilla_anchor_subjects;
 use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::{Field, Refusal};
@@ -616,15 +616,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::OneLoaded(Some(summary)) => upsert(state, summary),
         Action::OneLoaded(None) => {}
         Action::DetailLoaded(detail) => {
-            let (cert, timeline, order) = *detail;
-            let resources = crate::app::hosting::resource_names(state, &cert.id);
-            state.overlay = Overlay::Detail(Box::new(Detail {
-                cert,
-                order,
-                timeline,
-                resources,
-                scroll: 0,
-            }));
+            let mut detail = detail;
+            detail.resources = crate::app::hosting::resource_names(state, &detail.cert.id);
+            detail.scroll = 0;
+            state.overlay = Overlay::Detail(detail);
         }
         Action::Imported { summary, warnings } => {
             let summary = *summary;

@@ -378,9 +378,19 @@ pub struct ForecastRow {
 pub struct Detail {
     pub cert: Certificate,
     pub order: Option<crate::domain::order::OrderInfo>,
+    /// Where an ACME certificate came from and how it renews (AC-4).
+    pub acme: Option<AcmeDetail>,
     pub timeline: Vec<TimelineEvent>,
     pub resources: Vec<String>,
     pub scroll: u16,
+}
+
+/// An ACME certificate's account, order and renewal plan, for the detail pane and `show`.
+#[derive(Debug, Clone)]
+pub struct AcmeDetail {
+    pub account: String,
+    pub order_url: String,
+    pub renewal: Option<crate::domain::acme_renewal::AcmeRenewal>,
 }
 
 /// One open order in the Validation queue.

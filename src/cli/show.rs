@@ -48,17 +48,16 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         }
         println!("{obj}");
     } else {
-        for line in crate::ui::detail::detail_text(&cert, order.as_ref(), &timeline, &[], now) {
+        let acme = engine.acme_detail(&a.id).ok().flatten();
+        for line in crate::ui::detail::detail_text(
+            &cert,
+            order.as_ref(),
+            acme.as_ref(),
+            &timeline,
+            &[],
+            now,
+        ) {
             println!("{line}");
-        }
-        if let Ok(Some(origin)) = engine.store().acme_origin(&a.id) {
-            println!(
-                "ACME: account {}, order {}",
-                origin.account, origin.order_url
-            );
-        }
-        if let Ok(Some(plan)) = engine.store().acme_renewal(&a.id) {
-            println!("{}", renewal_line(&plan, cert.auto_renew));
         }
     }
     0
@@ -80,24 +79,4 @@ fn renewal_json(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -> se
         "key_type": plan.ordered.key,
         "domains": plan.ordered.domains,
     })
-}
-
-/// AC-4: the same in a line of text.
-pub fn renewal_line(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -> String {
-    if !on {
-        return "Renewal: auto-renewal off".into();
-    }
-    let mut line = format!(
-        "Renewal: next {} ({})",
-        plan.at.format("%Y-%m-%d %H:%M UTC"),
-        plan.reason.as_str()
-    );
-    if plan.failures > 0 {
-        line.push_str(&format!(
-            "; {} failed attempt(s), last: {}",
-            plan.failures,
-            plan.last_error.as_deref().unwrap_or("")
-        ));
-    }
-    line
 }

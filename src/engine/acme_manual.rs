@@ -257,3 +257,36 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// Each tick looks for the records of every open ACME order (certdeck's own lookup) and,
+    /// once they all show, has the CA validate and issue (AC-3): the user adds the records and
+    /// need not come back. Orders that ended (failed at their deadline, deleted) are forgotten.
+    pub(super) fn advance_acme_pending(
+        &self,
+        report: &mut crate::domain::schedule::TickReport,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for id in self.store.acme_pending_ids()? {
+            let cert = self.store.get(&id)?;
+            if cert.as_ref().map(|c| c.status) != Some(crate::domain::model::Status::Validating) {
+                self.store.close_acme_pending(&id, None)?;
+                continue;
+            }
+            let note = |message: String| crate::domain::schedule::FiredNote {
+                cert_id: id.clone(),
+                kind: crate::domain::schedule::DueKind::AcmeRenew,
+                due: now,
+                message,
+            };
+            match self.check_acme_manual(&id)? {
+                Action::RecordSaved(_, m) => report.fired.push(note(m)),
+                Action::Refused(r) => report.failed.push(note(r.to_string())),
+                Action::Failed(m) => report.failed.push(note(m)),
+                // Not every record shows yet: nothing was asked of the CA.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

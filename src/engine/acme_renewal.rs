@@ -317,3 +317,20 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// The account, order and renewal plan of an ACME certificate (`None`: not one).
+    pub fn acme_detail(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::app::state::AcmeDetail>, StoreError> {
+        Ok(match self.store.acme_origin(id)? {
+            Some(o) => Some(crate::app::state::AcmeDetail {
+                account: o.account,
+                order_url: o.order_url,
+                renewal: self.store.acme_renewal(id)?,
+            }),
+            None => None,
+        })
+    }
+}

@@ -367,6 +367,7 @@ impl Engine {
                 break;
             }
         }
+        self.advance_acme_pending(&mut report)?;
         report.deliveries_tried = if self
             .sender
             .background
@@ -823,7 +824,15 @@ impl Engine {
                 Some(cert) => {
                     let timeline = self.store.timeline(&id)?;
                     let order = self.store.order(&id)?;
-                    Action::DetailLoaded(Box::new((cert, timeline, order)))
+                    let acme = self.acme_detail(&id)?;
+                    Action::DetailLoaded(Box::new(crate::app::state::Detail {
+                        cert,
+                        order,
+                        acme,
+                        timeline,
+                        resources: Vec::new(),
+                        scroll: 0,
+                    }))
                 }
                 None => Action::Failed(format!("certificate {id} is no longer in the store")),
             },

@@ -360,6 +360,16 @@ impl Store {
             .map_err(|e| e.of("acme_pending", cert_id))
     }
 
+    /// Every open ACME order waiting for records added by hand.
+    pub fn acme_pending_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            all::<crate::domain::acme_renewal::OrderedAs>(self, ACME_PENDING, "acme_pending")?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+        )
+    }
+
     /// The open order was issued: it is no longer pending and renews by `plan`.
     pub fn close_acme_pending(
         &self,

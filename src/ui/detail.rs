@@ -13,9 +13,31 @@ fn ts(t: Timestamp) -> String {
 }
 
 /// Plain lines, shared by the pane and `certdeck show`.
+/// AC-4: when and why an ACME certificate renews next, and how its last attempts went.
+pub fn renewal_text(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -> String {
+    if !on {
+        return "auto-renewal off".into();
+    }
+    let mut line = format!(
+        "next {} ({}), {}",
+        plan.at.format("%Y-%m-%d %H:%M UTC"),
+        plan.reason.as_str(),
+        plan.ordered.solver.describe()
+    );
+    if plan.failures > 0 {
+        line.push_str(&format!(
+            "; {} failed attempt(s), last: {}",
+            plan.failures,
+            plan.last_error.as_deref().unwrap_or("")
+        ));
+    }
+    line
+}
+
 pub fn detail_text(
     c: &Certificate,
     order: Option<&crate::domain::order::OrderInfo>,
+    acme: Option<&crate::app::state::AcmeDetail>,
     timeline: &[TimelineEvent],
     resources: &[String],
     now: Timestamp,
@@ -102,6 +124,15 @@ pub fn detail_text(
             "off".into()
         },
     );
+    if let Some(a) = acme {
+        kv(
+            "ACME",
+            format!("account {}, order {}", a.account, a.order_url),
+        );
+        if let Some(plan) = &a.renewal {
+            kv("Renewal", renewal_text(plan, c.auto_renew));
+        }
+    }
     kv(
         "Ignored",
         if c.ignored { "yes".into() } else { "no".into() },
@@ -210,16 +241,23 @@ pub fn detail_text(
 }
 
 pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
-    let lines: Vec<Line> = detail_text(&d.cert, d.order.as_ref(), &d.timeline, &d.resources, now)
-        .into_iter()
-        .map(|s| {
-            if s == "Timeline" || s == "Order" || s.starts_with("Chain (") {
-                Line::from(Span::styled(s, theme.title()))
-            } else {
-                Line::from(s)
-            }
-        })
-        .collect();
+    let lines: Vec<Line> = detail_text(
+        &d.cert,
+        d.order.as_ref(),
+        d.acme.as_ref(),
+        &d.timeline,
+        &d.resources,
+        now,
+    )
+    .into_iter()
+    .map(|s| {
+        if s == "Timeline" || s == "Order" || s.starts_with("Chain (") {
+            Line::from(Span::styled(s, theme.title()))
+        } else {
+            Line::from(s)
+        }
+    })
+    .collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {} — {} ", d.cert.name, d.cert.id))

@@ -80,6 +80,37 @@ impl Nginx {
         n
     }
 
+    /// A plain-HTTP nginx on 127.0.0.1:`port` serving the files under `webroot` (ACME http-01
+    /// through --webroot), its config and logs under `dir`.
+    pub fn serve_webroot(dir: &Path, webroot: &Path, port: u16) -> Nginx {
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let d = dir.display();
+        let conf = format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nworker_processes 1;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
+             fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+             server {{\n    listen 127.0.0.1:{port};\n    root {};\n  }}\n}}\n",
+            webroot.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let n = Nginx {
+            dir: dir.to_path_buf(),
+            port,
+        };
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(n.command(""))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "nginx starts: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        n
+    }
+
     /// The served leaf's SHA-256 fingerprint, as openssl sees it (lower-case hex).
     pub fn served(&self) -> String {
         let hello = Command::new("openssl")
