@@ -365,10 +365,27 @@ impl Engine {
 
     /// Whether the account's directory offers renewal information (RFC 9773); a directory that
     /// cannot be read now counts as not offering it (the lifetime point still holds).
+    /// Remembered for an hour per directory: a fleet's renewals ask once, not once each.
     fn ari_offered(&self, account: &AcmeAccount) -> bool {
-        crate::ca::acme::directory_info(&account.directory_url, account.root_pem.as_deref())
-            .map(|d| d.renewal_info)
-            .unwrap_or(false)
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+        use std::time::{Duration, Instant};
+        static SEEN: Mutex<Option<HashMap<String, (Instant, bool)>>> = Mutex::new(None);
+        let url = &account.directory_url;
+        if let Ok(seen) = SEEN.lock() {
+            if let Some((at, offered)) = seen.as_ref().and_then(|m| m.get(url)) {
+                if at.elapsed() < Duration::from_secs(3600) {
+                    return *offered;
+                }
+            }
+        }
+        let offered = crate::ca::acme::directory_info(url, account.root_pem.as_deref())
+            .map(|d| d.renewal_info);
+        if let (Ok(offered), Ok(mut seen)) = (&offered, SEEN.lock()) {
+            seen.get_or_insert_with(HashMap::new)
+                .insert(url.clone(), (Instant::now(), *offered));
+        }
+        offered.unwrap_or(false)
     }
 }
 
