@@ -146,3 +146,78 @@ fn rule_ac3_a_key_the_server_does_not_know_is_refused_and_the_ca_is_never_asked_
         "{m}"
     );
 }
+
+#[test]
+fn rule_ac5_an_order_the_ca_refuses_after_certdecks_check_ends_failed_with_the_problem() {
+    need_servers!();
+    let env = Env::new();
+    // certdeck looks records up at a bind9 that has them; pebble's VA asks a DNS server that
+    // does not: certdeck's check passes, the CA's validation fails.
+    let bind = Bind::start();
+    let p = Pebble::start(pebble::Options {
+        validate: true,
+        ..Default::default()
+    });
+    let (code, a) = env.json(&[
+        "acme",
+        "account",
+        "add",
+        "test",
+        "--directory",
+        &p.directory,
+        "--root",
+        p.root_pem.to_str().unwrap(),
+        "--agree-tos",
+    ]);
+    assert_eq!(code, 0, "{a}");
+    let run = |args: &[&str]| {
+        let out = env
+            .command()
+            .args(args)
+            .arg("--json")
+            .env("CERTDECK_RESOLVER", bind.addr())
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), v)
+    };
+    let (code, o) = run(&[
+        "apply",
+        "--ca",
+        "test",
+        "--domain",
+        "split.example.test",
+        "--challenge",
+        "dns-01",
+        "--manual",
+    ]);
+    assert_eq!(code, 0, "{o}");
+    let id = o["id"].as_str().unwrap().to_string();
+    let name = o["records"][0]["name"].as_str().unwrap();
+    let value = o["records"][0]["value"].as_str().unwrap();
+    let key =
+        certdeck::domain::tsig::parse_key_file(&std::fs::read_to_string(&bind.key_file).unwrap())
+            .unwrap();
+    let server: std::net::SocketAddr = bind.addr().parse().unwrap();
+    let zone = certdeck::ca::acme::dns_update::find_zone(server, name).unwrap();
+    certdeck::ca::acme::dns_update::update(server, &key, &zone, name, value, true).unwrap();
+    let (code, e) = run(&["validate", &id]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("AC-5")),
+        "{e}"
+    );
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(m.contains("the CA refused the order"), "{m}");
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["status"], "failed", "{shown}");
+    assert!(
+        shown["timeline"]
+            .to_string()
+            .contains("the CA refused the order"),
+        "{shown}"
+    );
+    // It has left the queue and is no longer checked.
+    let (code, e) = run(&["validate", &id]);
+    assert_eq!(code, 1, "{e}");
+}

@@ -593,3 +593,28 @@ pub fn revocation_plan(
         ],
     })
 }
+
+/// AC-5: an open ACME order the CA refused (its validation failed, the order is invalid) ends
+/// `failed`, its timeline holding the CA's problem.
+pub fn order_refused(
+    cert: &crate::domain::model::Certificate,
+    order: &crate::domain::order::OrderInfo,
+    problem: &str,
+    now: Timestamp,
+) -> crate::domain::schedule::Fired {
+    use crate::domain::model::{Status, TimelineEvent};
+    let mut updated = cert.clone();
+    updated.status = Status::Failed;
+    let mut closed = order.clone();
+    closed.deadline = None;
+    crate::domain::schedule::Fired {
+        event: TimelineEvent {
+            at: now,
+            kind: "failed".into(),
+            message: format!("the CA refused the order: {problem} (AC-5); order again to retry"),
+        },
+        updated: Some(updated),
+        updated_order: Some(closed),
+        ..Default::default()
+    }
+}

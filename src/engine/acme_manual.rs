@@ -172,6 +172,15 @@ impl Engine {
         ) {
             Ok(c) => c,
             Err(crate::ca::acme::Failure::Unreachable(m)) => return Ok(Action::Failed(m)),
+            // The CA said no (its validation failed, the order is invalid): the order has ended,
+            // and the record says why, with the problem's type and detail (AC-5).
+            Err(crate::ca::acme::Failure::Ca(problem)) => {
+                let fired = crate::domain::acme::order_refused(&cert, &order, &problem, now);
+                let refusal = Refusal::new("AC-5", Field::Domain, fired.event.message.clone());
+                self.store.apply_effect(id, &fired)?;
+                self.store.close_acme_pending(id, None)?;
+                return Ok(Action::Refused(refusal));
+            }
             Err(f) => {
                 return Ok(match failure(f) {
                     AcmeError::Refused(r) | AcmeError::RateLimited { refusal: r, .. } => {
