@@ -12,6 +12,9 @@ pub struct ListArgs {
     /// Only certificates in this status
     #[arg(long, value_name = "S", value_parser = parse_status)]
     pub status: Option<Status>,
+    /// Only certificates of this source: uploaded, issued or discovered
+    #[arg(long, value_name = "SOURCE", value_parser = ["uploaded", "issued", "discovered"])]
+    pub source: Option<String>,
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -39,6 +42,9 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
     };
     rows.retain(|s| {
         a.status.is_none_or(|st| s.status_at(now) == st)
+            && a.source
+                .as_deref()
+                .is_none_or(|src| format!("{:?}", s.source).eq_ignore_ascii_case(src))
             && a.expiring
                 .is_none_or(|d| s.days_left(now).is_some_and(|left| left <= d))
     });
@@ -50,7 +56,18 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
         let mut out = Vec::with_capacity(rows.len());
         for s in &rows {
             match engine.store().get(&s.id) {
-                Ok(Some(c)) => out.push(super::json::certificate(&c, now)),
+                Ok(Some(c)) => {
+                    let mut obj = super::json::certificate(&c, now);
+                    // DS-3: where a discovered certificate is; never its key (DS-6).
+                    if let Ok(Some(w)) = engine.store().watched(&c.id) {
+                        obj["paths"] = serde_json::json!(w.paths);
+                        obj["key_path"] = serde_json::json!(w.key_path);
+                        obj["gone_at"] = serde_json::json!(w
+                            .gone_at
+                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+                    }
+                    out.push(obj);
+                }
                 Ok(None) => {}
                 Err(e) => return fail(true, EXIT_UNAVAILABLE, &e.to_string()),
             }

@@ -25,6 +25,7 @@ pub mod remind;
 pub mod renew;
 pub mod resource;
 pub mod revoke;
+pub mod scan;
 pub mod show;
 pub mod tick;
 pub mod tui;
@@ -71,6 +72,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// List certificates, soonest expiry first
     List(list::ListArgs),
+    /// Find the certificates on this machine and watch them (DS-1..DS-4)
+    Scan(scan::ScanArgs),
     /// Show everything about one certificate
     Show(show::ShowArgs),
     /// Delete a certificate (D-1..D-3)
@@ -181,6 +184,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
     match command {
         Command::Import(a) => import::run(cli, a),
         Command::List(a) => list::run(cli, a),
+        Command::Scan(a) => scan::run(cli, a),
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),

@@ -5,6 +5,7 @@ pub mod acme_renewal;
 pub mod catalogue;
 pub mod cert;
 pub mod delivery;
+pub mod discovery;
 pub mod guard;
 pub mod id;
 pub mod key;

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 pub enum Source {
     Uploaded,
     Issued,
+    /// Found on this machine by a scan and watched without its key (DS-3). Last, so stored
+    /// records keep their meaning.
+    Discovered,
 }
 
 /// Lifecycle status as stored. `Expired` is never stored: it is derived from the clock.

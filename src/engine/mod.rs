@@ -6,6 +6,7 @@ mod acme_manual;
 mod acme_renewal;
 mod alarms;
 pub mod clock;
+pub mod discovery;
 mod export;
 mod hosting;
 pub mod keygen;

@@ -2,6 +2,7 @@
 //! transaction holding the record, its timeline event and the journal entry together.
 mod acme;
 pub mod alarms;
+pub mod discovery;
 mod lifecycle;
 mod maintenance;
 mod messages;
@@ -96,6 +97,10 @@ const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewa
 const ACME_ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_accounts");
 /// Where each ACME certificate came from (account, order), by certificate id.
 const ACME_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_certs");
+/// DS-4: the files a scan read (path → stamp, fingerprints); created on first use.
+const DISCOVERED_FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("discovered_files");
+/// DS-3: where each discovered certificate is (id → paths, key path, gone since).
+const DISCOVERED: TableDefinition<&str, &[u8]> = TableDefinition::new("discovered");
 /// AC-3: ACME orders left open for dns-01 records added by hand (cert id → how it was ordered).
 const ACME_PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_pending");
 /// AC-4: how each ACME certificate renews by itself (cert id → plan); created on first use.
@@ -1205,6 +1210,10 @@ impl Store {
                     .map_err(db_err)?;
                 acme::forget_renewal(&self.records, &txn, id)?;
                 txn.open_table(ACME_PENDING)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
+                txn.open_table(DISCOVERED)
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;

@@ -79,6 +79,8 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("acme_certs", AnyTable::Str(ACME_CERTS)),
         ("acme_renewals", AnyTable::Str(ACME_RENEWALS)),
         ("acme_pending", AnyTable::Str(ACME_PENDING)),
+        ("discovered_files", AnyTable::Str(DISCOVERED_FILES)),
+        ("discovered", AnyTable::Str(DISCOVERED)),
         ("meta", AnyTable::Str(META)),
     ]
 }

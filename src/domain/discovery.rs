@@ -1,0 +1,407 @@
+//! Discovery (SPEC §13): what one file found on the machine holds, and why a file could not be
+//! read. Pure: the walk and the reads are the engine's.
+use serde::{Deserialize, Serialize};
+
+/// A file over this size is reported, not read (DS-1).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Why a file was skipped (DS-1), from a fixed list (`scan --json` names them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    PermissionDenied,
+    TooLarge,
+    NotACertificate,
+    BadPem,
+    BadPkcs12,
+    BadPassword,
+    BrokenSymlink,
+    SymlinkLoop,
+    ReadFailed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::PermissionDenied => "permission_denied",
+            Reason::TooLarge => "too_large",
+            Reason::NotACertificate => "not_a_certificate",
+            Reason::BadPem => "bad_pem",
+            Reason::BadPkcs12 => "bad_pkcs12",
+            Reason::BadPassword => "bad_password",
+            Reason::BrokenSymlink => "broken_symlink",
+            Reason::SymlinkLoop => "symlink_loop",
+            Reason::ReadFailed => "read_failed",
+        }
+    }
+}
+
+/// What a file holds: certificates (DER, in file order) and whether a private key is in it too
+/// (a combined PEM or a PKCS#12; the key itself is never kept, DS-6).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Found {
+    pub certs: Vec<Vec<u8>>,
+    pub holds_key: bool,
+}
+
+/// Reads one file's bytes: PEM (certificates, PKCS#7, and keys noted), DER certificate, DER
+/// PKCS#7, or PKCS#12 (with `password`, else empty). `name` hints at PKCS#12 (`.p12`, `.pfx`).
+pub fn parse_file(name: &str, bytes: &[u8], password: Option<&str>) -> Result<Found, Reason> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Reason::TooLarge);
+    }
+    let lower = name.to_ascii_lowercase();
+    let pkcs12_name = lower.ends_with(".p12") || lower.ends_with(".pfx");
+    if memchr::memmem::find(bytes, b"-----BEGIN ").is_some() {
+        return parse_pem(bytes);
+    }
+    if bytes.first() != Some(&0x30) {
+        return Err(Reason::NotACertificate);
+    }
+    if !pkcs12_name {
+        if x509_parser::parse_x509_certificate(bytes).is_ok_and(|(rest, _)| rest.is_empty()) {
+            return Ok(Found {
+                certs: vec![bytes.to_vec()],
+                holds_key: false,
+            });
+        }
+        if let Some(certs) = pkcs7_certificates(bytes) {
+            return Ok(Found {
+                certs,
+                holds_key: false,
+            });
+        }
+    }
+    parse_pkcs12(bytes, password, pkcs12_name)
+}
+
+fn parse_pem(bytes: &[u8]) -> Result<Found, Reason> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Reason::BadPem)?;
+    let blocks =
+        crate::domain::pem::scan_expecting(text, "CERTIFICATE").map_err(|_| Reason::BadPem)?;
+    let mut found = Found::default();
+    for b in blocks {
+        match b.label.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
+                if x509_parser::parse_x509_certificate(&b.der).is_err() {
+                    return Err(Reason::BadPem);
+                }
+                found.certs.push(b.der);
+            }
+            "PKCS7" | "CMS" => found
+                .certs
+                .extend(pkcs7_certificates(&b.der).ok_or(Reason::BadPem)?),
+            l if l.ends_with("PRIVATE KEY") => found.holds_key = true,
+            _ => {}
+        }
+    }
+    if found.certs.is_empty() {
+        return Err(Reason::NotACertificate);
+    }
+    Ok(found)
+}
+
+fn parse_pkcs12(bytes: &[u8], password: Option<&str>, named: bool) -> Result<Found, Reason> {
+    use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+    // The password given, then none (a scan meets files with and without one).
+    let open = |p: &str| KeyStore::from_pkcs12(bytes, p, Pkcs12ImportPolicy::Relaxed);
+    let opened = match password {
+        Some(p) if !p.is_empty() => match open(p) {
+            Err(p12_keystore::error::Error::MacError(_)) => open(""),
+            other => other,
+        },
+        _ => open(""),
+    };
+    let store = match opened {
+        Ok(s) => s,
+        Err(p12_keystore::error::Error::MacError(_)) => return Err(Reason::BadPassword),
+        Err(_) if named => return Err(Reason::BadPkcs12),
+        Err(_) => return Err(Reason::NotACertificate),
+    };
+    let mut found = Found::default();
+    for (_, entry) in store.entries() {
+        match entry {
+            KeyStoreEntry::PrivateKeyChain(chain) => {
+                found.holds_key = true;
+                found
+                    .certs
+                    .extend(chain.certs().iter().map(|c| c.as_der().to_vec()));
+            }
+            KeyStoreEntry::Certificate(c) => found.certs.push(c.as_der().to_vec()),
+            KeyStoreEntry::Secret(_) => {}
+        }
+    }
+    if found.certs.is_empty() {
+        return Err(Reason::NotACertificate);
+    }
+    Ok(found)
+}
+
+/// One DER element: (tag, content, rest).
+fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = b.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | *b as usize);
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// The certificates of a PKCS#7 / CMS SignedData (a "certs-only" .p7b), or `None` when `der`
+/// is not one.
+pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
+    const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    let (0x30, content_info, _) = tlv(der)? else {
+        return None;
+    };
+    let (0x06, oid, rest) = tlv(content_info)? else {
+        return None;
+    };
+    if oid != SIGNED_DATA {
+        return None;
+    }
+    let (0xa0, explicit, _) = tlv(rest)? else {
+        return None;
+    };
+    let (0x30, mut signed, _) = tlv(explicit)? else {
+        return None;
+    };
+    // version, digestAlgorithms, encapContentInfo, then [0] certificates.
+    for _ in 0..3 {
+        signed = tlv(signed)?.2;
+    }
+    let (0xa0, mut certs_field, _) = tlv(signed)? else {
+        return Some(Vec::new());
+    };
+    let mut certs = Vec::new();
+    while !certs_field.is_empty() && certs.len() < 1000 {
+        let (tag, _, rest) = tlv(certs_field)?;
+        let whole = &certs_field[..certs_field.len() - rest.len()];
+        if tag == 0x30 && x509_parser::parse_x509_certificate(whole).is_ok() {
+            certs.push(whole.to_vec());
+        }
+        certs_field = rest;
+    }
+    Some(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::pki::{Authority, KeyKind};
+
+    fn pki() -> (Authority, crate::demo::pki::Issued) {
+        let now = chrono::Utc::now();
+        let d = chrono::Duration::days;
+        let root = Authority::root("r", "o", KeyKind::P256, now - d(1), now + d(90));
+        let leaf = root.issue(&["a.test"], KeyKind::P256, now - d(1), now + d(30));
+        (root, leaf)
+    }
+
+    #[test]
+    fn rule_ds1_pem_bundles_der_and_combined_files_are_read() {
+        let (root, leaf) = pki();
+        let bundle = format!("{}{}", leaf.cert_pem, root.pem());
+        let f = parse_file("fullchain.pem", bundle.as_bytes(), None).unwrap();
+        assert_eq!(f.certs, vec![leaf.der.clone(), root.der.clone()]);
+        assert!(!f.holds_key);
+        let crlf = bundle.replace('\n', "\r\n");
+        assert_eq!(
+            parse_file("x.crt", crlf.as_bytes(), None)
+                .unwrap()
+                .certs
+                .len(),
+            2
+        );
+        let combined = format!("{}{}", leaf.cert_pem, leaf.key_pem);
+        let f = parse_file("site.pem", combined.as_bytes(), None).unwrap();
+        assert!(f.holds_key, "a combined PEM holds its key");
+        assert_eq!(
+            parse_file("a.der", &leaf.der, None).unwrap().certs,
+            vec![leaf.der.clone()]
+        );
+    }
+
+    #[test]
+    fn rule_ds1_what_is_not_a_certificate_says_why() {
+        let (_, leaf) = pki();
+        assert_eq!(
+            parse_file("key.pem", leaf.key_pem.as_bytes(), None),
+            Err(Reason::NotACertificate)
+        );
+        assert_eq!(
+            parse_file("notes.txt", b"hello", None),
+            Err(Reason::NotACertificate)
+        );
+        let broken = leaf.cert_pem.replace("-----END CERTIFICATE-----", "");
+        assert_eq!(
+            parse_file("b.pem", broken.as_bytes(), None),
+            Err(Reason::BadPem)
+        );
+        let big = vec![b'a'; MAX_FILE_BYTES as usize + 1];
+        assert_eq!(parse_file("big.pem", &big, None), Err(Reason::TooLarge));
+        let exactly = vec![b'a'; MAX_FILE_BYTES as usize];
+        assert_eq!(
+            parse_file("ok.txt", &exactly, None),
+            Err(Reason::NotACertificate)
+        );
+        assert_eq!(
+            parse_file("x.p12", &[0x30, 0x03, 1, 2, 3], None),
+            Err(Reason::BadPkcs12)
+        );
+    }
+
+    #[test]
+    fn rule_ds1_pkcs7_certificates_are_read_and_junk_is_not_one() {
+        let (root, leaf) = pki();
+        // ContentInfo { signedData, [0] SignedData { 1, {}, {data}, [0] { leaf, root } } }
+        let der = |tag: u8, content: &[u8]| {
+            let mut out = vec![tag];
+            let n = content.len();
+            if n < 0x80 {
+                out.push(n as u8);
+            } else if n < 0x100 {
+                out.extend([0x81, n as u8]);
+            } else {
+                out.extend([0x82, (n >> 8) as u8, n as u8]);
+            }
+            out.extend_from_slice(content);
+            out
+        };
+        let certs = [leaf.der.clone(), root.der.clone()].concat();
+        let data_oid = der(
+            0x06,
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01],
+        );
+        let signed = der(
+            0x30,
+            &[
+                der(0x02, &[1]),
+                der(0x31, &[]),
+                der(0x30, &data_oid),
+                der(0xa0, &certs),
+                der(0x31, &[]),
+            ]
+            .concat(),
+        );
+        let oid = der(
+            0x06,
+            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02],
+        );
+        let p7 = der(0x30, &[oid, der(0xa0, &signed)].concat());
+        assert_eq!(
+            pkcs7_certificates(&p7),
+            Some(vec![leaf.der.clone(), root.der.clone()])
+        );
+        assert_eq!(parse_file("chain.p7b", &p7, None).unwrap().certs.len(), 2);
+        let pem = crate::domain::pem::encode("PKCS7", &p7);
+        assert_eq!(
+            parse_file("chain.p7c", pem.as_bytes(), None)
+                .unwrap()
+                .certs
+                .len(),
+            2
+        );
+        assert_eq!(pkcs7_certificates(&leaf.der), None);
+        assert_eq!(pkcs7_certificates(&[0x30, 0x82, 0xff]), None);
+    }
+}
+
+/// What identifies a file's content without reading it (DS-4: device, inode, size, mtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// A file a scan read: when, what it held (by SHA-256 fingerprint), whether a key was in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub stamp: FileStamp,
+    pub fingerprints: Vec<String>,
+    pub holds_key: bool,
+}
+
+/// Where a discovered certificate is (DS-3): every file holding it, the file holding its key
+/// (never the key, DS-6), and since when no file holds it any more (DS-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Watched {
+    pub paths: Vec<String>,
+    pub key_path: Option<String>,
+    pub gone_at: Option<crate::domain::time::Timestamp>,
+}
+
+/// DS-3: the record of a certificate a scan found: `discovered`, watched, no key.
+pub fn discovered_certificate(
+    der: &[u8],
+    id: String,
+    path: &str,
+    now: crate::domain::time::Timestamp,
+) -> Result<
+    (
+        crate::domain::model::Certificate,
+        crate::domain::model::TimelineEvent,
+    ),
+    String,
+> {
+    use crate::domain::model::{Certificate, DomainKind, Source, Standard, Status, TimelineEvent};
+    let leaf = crate::domain::cert::parse_certificate(der)?;
+    let domains: Vec<String> = if leaf.facts.sans.is_empty() {
+        leaf.facts.subject_cn.iter().cloned().collect()
+    } else {
+        leaf.facts.sans.clone()
+    };
+    let name = leaf
+        .facts
+        .subject_cn
+        .clone()
+        .or_else(|| domains.first().cloned())
+        .unwrap_or_else(|| leaf.facts.subject.clone());
+    let standard = if leaf.facts.key_algorithm == crate::domain::model::KeyAlgorithm::Sm2 {
+        Standard::Sm2
+    } else {
+        Standard::International
+    };
+    let cert = Certificate {
+        id,
+        name,
+        source: Source::Discovered,
+        status: Status::Issued,
+        brand: crate::domain::rules::upload::brand_of(&leaf),
+        cert_type: Some(crate::domain::rules::upload::cert_type_of(&leaf)),
+        standard,
+        domain_kind: DomainKind::of(&domains),
+        domains,
+        chain: vec![leaf.link()],
+        chain_der: vec![der.to_vec()],
+        chain_complete: leaf.is_self_signed(),
+        x509: Some(leaf.facts),
+        enc_cert_pem: None,
+        has_key: false,
+        auto_renew: false,
+        ignored: false,
+        tags: Default::default(),
+        project: None,
+        renewed_from: None,
+        reissued_from: None,
+        created_at: now,
+    };
+    let event = TimelineEvent {
+        at: now,
+        kind: "discovered".into(),
+        message: format!("found by a scan in {path} (DS-1); watched, its key not copied (DS-6)"),
+    };
+    Ok((cert, event))
+}

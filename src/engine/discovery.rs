@@ -1,0 +1,391 @@
+//! `scan` (DS-1, DS-3, DS-4, DS-6): walks the given roots (symlinks followed, loops caught),
+//! reads only files whose stamp changed since the last scan, and keeps one watched record per
+//! distinct certificate with every path holding it. Keys are noted by path, never read into
+//! the store.
+use super::Engine;
+use crate::domain::discovery::{parse_file, FileRecord, FileStamp, Reason, Watched};
+use crate::store::discovery::ScanChange;
+use crate::store::{NewRecord, StoreError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+/// DS-1's default roots.
+pub const DEFAULT_ROOTS: [&str; 8] = [
+    "/etc/ssl",
+    "/etc/pki",
+    "/etc/letsencrypt",
+    "/etc/nginx",
+    "/etc/apache2",
+    "/etc/httpd",
+    "/etc/haproxy",
+    "/usr/local/etc",
+];
+
+/// A walk stops at this depth and this many files (a runaway tree, a mount loop).
+const MAX_DEPTH: usize = 40;
+const MAX_FILES: usize = 1_000_000;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ScanReport {
+    pub files: usize,
+    /// Distinct certificates found (an intermediate in ten files counts once).
+    pub certificates: usize,
+    /// Certificates seen for the first time.
+    pub new: usize,
+    /// Files whose certificates changed since the last scan (renewed by another tool).
+    pub changed: usize,
+    /// Watched certificates no file holds any more.
+    pub gone: usize,
+    /// Certificates already known, found again.
+    pub unchanged: usize,
+    pub errors: Vec<ScanError>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanError {
+    pub path: String,
+    pub reason: Reason,
+}
+
+fn stamp(meta: &std::fs::Metadata) -> FileStamp {
+    use std::os::unix::fs::MetadataExt;
+    FileStamp {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size: meta.size(),
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> Reason {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
+        _ if e.raw_os_error() == Some(libc::ELOOP) => Reason::SymlinkLoop,
+        std::io::ErrorKind::NotFound => Reason::BrokenSymlink,
+        _ => Reason::ReadFailed,
+    }
+}
+
+/// Every regular file under `roots` with its stamp, following symlinks; directories already
+/// entered (by device and inode) are not entered again, so a symlink loop ends.
+fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStamp)> {
+    let mut out = Vec::new();
+    let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
+    let mut stack: Vec<(PathBuf, usize)> = roots.iter().map(|r| (r.clone(), 0)).collect();
+    let mut err = |p: &Path, reason| {
+        errors.push(ScanError {
+            path: p.display().to_string(),
+            reason,
+        })
+    };
+    while let Some((path, depth)) = stack.pop() {
+        if out.len() >= MAX_FILES {
+            break;
+        }
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                // A root that does not exist is no error (most machines lack some roots).
+                if depth > 0 || std::fs::symlink_metadata(&path).is_ok() {
+                    err(&path, io_reason(&e));
+                }
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            use std::os::unix::fs::MetadataExt;
+            if !seen_dirs.insert((meta.dev(), meta.ino())) {
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    err(&path, Reason::SymlinkLoop);
+                }
+                continue;
+            }
+            if depth >= MAX_DEPTH {
+                err(&path, Reason::SymlinkLoop);
+                continue;
+            }
+            match std::fs::read_dir(&path) {
+                Ok(entries) => {
+                    let mut children: Vec<PathBuf> =
+                        entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    children.sort();
+                    for c in children.into_iter().rev() {
+                        stack.push((c, depth + 1));
+                    }
+                }
+                Err(e) => err(&path, io_reason(&e)),
+            }
+        } else if meta.is_file() {
+            out.push((path.display().to_string(), stamp(&meta)));
+        }
+    }
+    out
+}
+
+/// One certificate as this scan saw it: every path, a file holding its key, and its DER when
+/// a file holding it was read now.
+#[derive(Default)]
+struct Seen {
+    paths: BTreeSet<String>,
+    key_path: Option<String>,
+    der: Option<Vec<u8>>,
+}
+
+/// What reading one changed file gave.
+enum Read {
+    Found {
+        record: FileRecord,
+        ders: Vec<(String, Vec<u8>)>,
+    },
+    Skipped(Reason),
+}
+
+fn read_one(path: &str, st: FileStamp, password: Option<&str>) -> Read {
+    if st.size > crate::domain::discovery::MAX_FILE_BYTES {
+        return Read::Skipped(Reason::TooLarge);
+    }
+    let bytes = match crate::sidefile::read_capped(
+        Path::new(path),
+        crate::domain::discovery::MAX_FILE_BYTES,
+    ) {
+        Ok(b) => zeroize::Zeroizing::new(b),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Read::Skipped(Reason::TooLarge)
+        }
+        Err(e) => return Read::Skipped(io_reason(&e)),
+    };
+    match parse_file(path, &bytes, password) {
+        Ok(found) => {
+            let ders: Vec<(String, Vec<u8>)> = found
+                .certs
+                .into_iter()
+                .map(|d| (crate::domain::cert::sha256_hex(&d), d))
+                .collect();
+            Read::Found {
+                record: FileRecord {
+                    stamp: st,
+                    fingerprints: ders.iter().map(|(f, _)| f.clone()).collect(),
+                    holds_key: found.holds_key,
+                },
+                ders,
+            }
+        }
+        Err(r) => Read::Skipped(r),
+    }
+}
+
+impl Engine {
+    /// DS-1, DS-3, DS-4: scans `roots` (DS-1's defaults when empty).
+    pub fn scan(
+        &self,
+        roots: &[PathBuf],
+        password: Option<&str>,
+    ) -> Result<ScanReport, StoreError> {
+        let now = self.clock.now();
+        let roots: Vec<PathBuf> = if roots.is_empty() {
+            DEFAULT_ROOTS.iter().map(PathBuf::from).collect()
+        } else {
+            roots.to_vec()
+        };
+        let mut report = ScanReport::default();
+        let files = walk(&roots, &mut report.errors);
+        report.files = files.len();
+        let known = self.store.discovered_files()?;
+        // Read what changed, on both cores.
+        let changed: Vec<&(String, FileStamp)> = files
+            .iter()
+            .filter(|(p, st)| known.get(p).map(|r| r.stamp) != Some(*st))
+            .collect();
+        let reads: Vec<Read> = {
+            let half = changed.len().div_ceil(2).max(1);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = changed
+                    .chunks(half)
+                    .map(|part| {
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|(p, st)| read_one(p, *st, password))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        let mut change = ScanChange::default();
+        let mut found: BTreeMap<String, Seen> = BTreeMap::new();
+        let mut note = |fp: &str, path: &str, key: bool, der: Option<Vec<u8>>| {
+            let e = found.entry(fp.to_string()).or_default();
+            e.paths.insert(path.to_string());
+            if key && e.key_path.is_none() {
+                e.key_path = Some(path.to_string());
+            }
+            if e.der.is_none() {
+                e.der = der;
+            }
+        };
+        let mut changed_paths = BTreeMap::new();
+        for ((path, _), read) in changed.iter().zip(reads) {
+            match read {
+                Read::Found { record, ders } => {
+                    for (i, (fp, der)) in ders.into_iter().enumerate() {
+                        // A combined file's key is the first certificate's (the leaf's).
+                        note(&fp, path, record.holds_key && i == 0, Some(der));
+                    }
+                    if let Some(old) = known.get(path) {
+                        if old.fingerprints != record.fingerprints {
+                            report.changed += 1;
+                            changed_paths.insert(path.clone(), old.fingerprints.clone());
+                        }
+                    }
+                    change.files_put.push((path.clone(), record));
+                }
+                Read::Skipped(reason) => {
+                    report.errors.push(ScanError {
+                        path: path.clone(),
+                        reason,
+                    });
+                    if known.contains_key(path) {
+                        change.files_removed.push(path.clone());
+                    }
+                }
+            }
+        }
+        let present: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        for (path, rec) in &known {
+            let under = roots.iter().any(|r| Path::new(path).starts_with(r));
+            if !under {
+                continue;
+            }
+            if !present.contains(path.as_str()) {
+                change.files_removed.push(path.clone());
+            } else if !changed.iter().any(|(p, _)| p == path) {
+                for (i, fp) in rec.fingerprints.iter().enumerate() {
+                    note(fp, path, rec.holds_key && i == 0, None);
+                }
+            }
+        }
+        report.certificates = found.len();
+        // Records: new ones, and known ones whose whereabouts changed.
+        let ids = self
+            .store
+            .ids_of_fingerprints(found.keys().map(String::as_str))?;
+        let watched_all = self.store.watched_all()?;
+        let mut still_found: HashSet<String> = HashSet::new();
+        for ((_, seen), id) in found.into_iter().zip(ids) {
+            let Seen {
+                paths,
+                key_path,
+                der,
+            } = seen;
+            let paths: Vec<String> = paths.into_iter().collect();
+            match id {
+                Some(id) => {
+                    still_found.insert(id.clone());
+                    report.unchanged += 1;
+                    if let Some(old) = watched_all.get(&id) {
+                        // Paths outside these roots stay (a scan of one directory does not
+                        // forget the others).
+                        let mut all: BTreeSet<String> = old
+                            .paths
+                            .iter()
+                            .filter(|p| !roots.iter().any(|r| Path::new(p).starts_with(r)))
+                            .cloned()
+                            .collect();
+                        all.extend(paths);
+                        let w = Watched {
+                            paths: all.into_iter().collect(),
+                            key_path: key_path.or_else(|| old.key_path.clone()),
+                            gone_at: None,
+                        };
+                        if &w != old {
+                            let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
+                                at: now,
+                                kind: "discovered".into(),
+                                message: format!("found again in {} (DS-4)", w.paths.join(", ")),
+                            });
+                            change.watched.push((id, w, event));
+                        }
+                    }
+                }
+                None => {
+                    let Some(der) = der else { continue };
+                    let new_id = self.store.new_id()?;
+                    let first = paths.first().cloned().unwrap_or_default();
+                    let (cert, event) = match crate::domain::discovery::discovered_certificate(
+                        &der, new_id, &first, now,
+                    ) {
+                        Ok(c) => c,
+                        Err(_) => continue,
+                    };
+                    report.new += 1;
+                    change.new.push((
+                        NewRecord {
+                            cert,
+                            secrets: Default::default(),
+                            event,
+                        },
+                        Watched {
+                            paths,
+                            key_path,
+                            gone_at: None,
+                        },
+                    ));
+                }
+            }
+        }
+        // DS-4: a watched certificate no file under these roots holds any more is gone, not
+        // deleted; one whose file now holds another says so.
+        for (id, w) in &watched_all {
+            if still_found.contains(id) || w.gone_at.is_some() {
+                continue;
+            }
+            let in_roots = w
+                .paths
+                .iter()
+                .all(|p| roots.iter().any(|r| Path::new(p).starts_with(r)));
+            if !in_roots {
+                continue;
+            }
+            report.gone += 1;
+            let replaced: Vec<&String> = w
+                .paths
+                .iter()
+                .filter(|p| changed_paths.contains_key(*p))
+                .collect();
+            let message = if replaced.is_empty() {
+                format!(
+                    "gone: no file holds it any more (was {}) (DS-4)",
+                    w.paths.join(", ")
+                )
+            } else {
+                format!(
+                    "replaced on disk: {} now holds another certificate (renewed by another tool?) (DS-4)",
+                    replaced
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            change.watched.push((
+                id.clone(),
+                Watched {
+                    gone_at: Some(now),
+                    ..w.clone()
+                },
+                Some(crate::domain::model::TimelineEvent {
+                    at: now,
+                    kind: "gone".into(),
+                    message,
+                }),
+            ));
+        }
+        self.store.apply_scan(&change)?;
+        Ok(report)
+    }
+}

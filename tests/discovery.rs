@@ -1,0 +1,258 @@
+//! DS-1, DS-3, DS-4, DS-6: `scan` over a generated tree of every format certdeck reads, with the
+//! files it must skip and say why; rescans after files are changed, replaced and deleted.
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::{openssl, Env, Pki};
+
+struct Tree {
+    pki: Pki,
+    leaves: Vec<certdeck::demo::pki::Issued>,
+}
+
+/// A tree of certificate files as a server has them.
+fn tree(env: &Env) -> (std::path::PathBuf, Tree) {
+    let root = env.path("etc");
+    let pki = Pki::new(KeyKind::P256);
+    let leaves: Vec<_> = (0..6)
+        .map(|i| pki.leaf(&[&format!("site{i}.example.test")], 30 + i as i64))
+        .collect();
+    let w = |rel: &str, bytes: &[u8]| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    // A Let's Encrypt-style lineage: fullchain (leaf, intermediate, root) and the key beside.
+    w(
+        "letsencrypt/live/site0/fullchain.pem",
+        pki.full_chain(&leaves[0]).as_bytes(),
+    );
+    w(
+        "letsencrypt/live/site0/privkey.pem",
+        leaves[0].key_pem.as_bytes(),
+    );
+    // DER.
+    w("ssl/certs/site1.der", &leaves[1].der);
+    // A combined PEM (certificate and key in one file), with CRLF line ends.
+    w(
+        "haproxy/certs/site2.pem",
+        format!("{}{}", leaves[2].cert_pem, leaves[2].key_pem)
+            .replace('\n', "\r\n")
+            .as_bytes(),
+    );
+    // PKCS#7 (certs only), as openssl writes it.
+    let p7 = openssl(
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            "/dev/stdin",
+            "-outform",
+            "DER",
+        ],
+        leaves[3].cert_pem.as_bytes(),
+    );
+    w("ssl/site3.p7b", &p7);
+    // PKCS#12 without a password and with one.
+    let p12 = |leaf: &certdeck::demo::pki::Issued, pass: &str| {
+        let pem = env.write(
+            &format!("p12-{}.pem", leaf.der.len()),
+            format!("{}{}", leaf.cert_pem, leaf.key_pem),
+        );
+        openssl(
+            &[
+                "pkcs12",
+                "-export",
+                "-in",
+                pem.to_str().unwrap(),
+                "-passout",
+                &format!("pass:{pass}"),
+            ],
+            b"",
+        )
+    };
+    w("pki/site4.p12", &p12(&leaves[4], ""));
+    w("pki/site5.pfx", &p12(&leaves[5], "s3cret"));
+    // What must be skipped, with the reason.
+    w("ssl/notes.txt", b"not a certificate");
+    w("ssl/big.pem", &vec![b'a'; 1024 * 1024 + 1]);
+    std::os::unix::fs::symlink("nowhere.pem", root.join("ssl/dangling.pem")).unwrap();
+    std::os::unix::fs::symlink(root.join("ssl"), root.join("ssl/loop")).unwrap();
+    (root, Tree { pki, leaves })
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    let fp = openssl(
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+        der,
+    );
+    String::from_utf8_lossy(&fp)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase()
+}
+
+#[test]
+fn rule_ds1_every_format_is_read_what_is_not_says_why_and_rule_ds6_no_key_is_copied() {
+    let env = Env::new();
+    let (root, t) = tree(&env);
+    let pass = env.write("p12.pass", "s3cret\n");
+    let (code, r) = env.json(&[
+        "scan",
+        root.to_str().unwrap(),
+        "--pkcs12-password-file",
+        pass.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    // Six leaves, the intermediate and the root (found in the fullchain).
+    assert_eq!(r["certificates"], 8, "{r}");
+    assert_eq!(r["new"], 8, "{r}");
+    let reasons: Vec<(String, String)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("notes.txt", "not_a_certificate"),
+        ("big.pem", "too_large"),
+        ("dangling.pem", "broken_symlink"),
+        ("privkey.pem", "not_a_certificate"),
+    ] {
+        assert!(
+            reasons.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {reasons:?}"
+        );
+    }
+    assert!(
+        reasons.iter().any(|(_, why)| why == "symlink_loop"),
+        "{reasons:?}"
+    );
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 8);
+    for leaf in &t.leaves {
+        let fp = fingerprint(&leaf.der);
+        let c = list
+            .iter()
+            .find(|c| c["fingerprint_sha256"] == fp.as_str())
+            .unwrap_or_else(|| panic!("{fp} found: {list:?}"));
+        assert_eq!(c["source"], "discovered");
+        assert_eq!(c["status"], "issued");
+    }
+    // The intermediate, found in the fullchain, is one certificate with its path.
+    let inter = fingerprint(&t.pki.inter.der);
+    let c = list
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == inter.as_str())
+        .unwrap();
+    assert!(
+        c["paths"][0].as_str().unwrap().ends_with("fullchain.pem"),
+        "{c}"
+    );
+    // A combined file's key path is the file itself; the key is never stored (DS-6).
+    let site2 = fingerprint(&t.leaves[2].der);
+    let c = list
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == site2.as_str())
+        .unwrap();
+    assert!(
+        c["key_path"].as_str().unwrap().ends_with("site2.pem"),
+        "{c}"
+    );
+    let file = std::fs::read(env.db()).unwrap();
+    for leaf in &t.leaves {
+        let body: String = leaf
+            .key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert!(
+            !file.windows(24).any(|w| w == &body.as_bytes()[..24]),
+            "no key in the store"
+        );
+    }
+    // Without the password (another store, so the files are read afresh) it is said as such.
+    let other = Env::new();
+    let (_, r) = other.json(&["scan", root.join("pki").to_str().unwrap()]);
+    assert!(r["errors"].to_string().contains("bad_password"), "{r}");
+}
+
+#[test]
+fn rule_ds4_rescans_read_only_what_changed_and_mark_gone_and_replaced_certificates() {
+    let env = Env::new();
+    let (root, t) = tree(&env);
+    let dir = root.to_str().unwrap();
+    let (_, first) = env.json(&["scan", dir]);
+    assert_eq!(first["new"], 7, "{first}");
+    let (_, again) = env.json(&["scan", dir]);
+    assert_eq!(
+        (
+            again["new"].as_u64(),
+            again["changed"].as_u64(),
+            again["gone"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{again}"
+    );
+    assert_eq!(again["unchanged"], 7, "{again}");
+    // site1.der renewed by another tool; site3.p7b deleted.
+    let renewed = t.pki.leaf(&["site1.example.test"], 90);
+    std::fs::write(root.join("ssl/certs/site1.der"), &renewed.der).unwrap();
+    std::fs::remove_file(root.join("ssl/site3.p7b")).unwrap();
+    let (_, r) = env.json(&["scan", dir]);
+    assert_eq!(r["new"], 1, "{r}");
+    assert_eq!(r["changed"], 1, "{r}");
+    assert_eq!(r["gone"], 2, "{r}");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let by_fp = |der: &[u8]| {
+        let fp = fingerprint(der);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["fingerprint_sha256"] == fp.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let old1 = by_fp(&t.leaves[1].der);
+    assert!(old1["gone_at"].is_string(), "kept, marked gone: {old1}");
+    let (_, shown) = env.json(&["show", old1["id"].as_str().unwrap()]);
+    assert!(
+        shown["timeline"]
+            .to_string()
+            .contains("now holds another certificate"),
+        "{shown}"
+    );
+    let old3 = by_fp(&t.leaves[3].der);
+    let (_, shown) = env.json(&["show", old3["id"].as_str().unwrap()]);
+    assert!(
+        shown["timeline"]
+            .to_string()
+            .contains("gone: no file holds it"),
+        "{shown}"
+    );
+    assert!(by_fp(&renewed.der)["gone_at"].is_null());
+    // Put back: found again.
+    std::fs::write(root.join("ssl/site3.p7b"), b"").unwrap();
+    std::fs::remove_file(root.join("ssl/site3.p7b")).unwrap();
+}
