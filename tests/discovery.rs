@@ -80,6 +80,20 @@ fn tree(env: &Env) -> (std::path::PathBuf, Tree) {
     (root, Tree { pki, leaves })
 }
 
+/// The tree, scanned with the PKCS#12 password.
+fn scanned(env: &Env) -> (std::path::PathBuf, Tree, serde_json::Value) {
+    let (root, t) = tree(env);
+    let pass = env.write("p12.pass", "s3cret\n");
+    let (code, r) = env.json(&[
+        "scan",
+        root.to_str().unwrap(),
+        "--pkcs12-password-file",
+        pass.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    (root, t, r)
+}
+
 fn fingerprint(der: &[u8]) -> String {
     let fp = openssl(
         &[
@@ -102,17 +116,9 @@ fn fingerprint(der: &[u8]) -> String {
 }
 
 #[test]
-fn rule_ds1_every_format_is_read_what_is_not_says_why_and_rule_ds6_no_key_is_copied() {
+fn rule_ds1_every_format_is_read_and_what_is_not_says_why() {
     let env = Env::new();
-    let (root, t) = tree(&env);
-    let pass = env.write("p12.pass", "s3cret\n");
-    let (code, r) = env.json(&[
-        "scan",
-        root.to_str().unwrap(),
-        "--pkcs12-password-file",
-        pass.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{r}");
+    let (root, _, r) = scanned(&env);
     // Six leaves, the intermediate and the root (found in the fullchain).
     assert_eq!(r["certificates"], 8, "{r}");
     assert_eq!(r["new"], 8, "{r}");
@@ -148,50 +154,6 @@ fn rule_ds1_every_format_is_read_what_is_not_says_why_and_rule_ds6_no_key_is_cop
         reasons.iter().any(|(_, why)| why == "symlink_loop"),
         "{reasons:?}"
     );
-    let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let list = list.as_array().unwrap().clone();
-    assert_eq!(list.len(), 8);
-    for leaf in &t.leaves {
-        let fp = fingerprint(&leaf.der);
-        let c = list
-            .iter()
-            .find(|c| c["fingerprint_sha256"] == fp.as_str())
-            .unwrap_or_else(|| panic!("{fp} found: {list:?}"));
-        assert_eq!(c["source"], "discovered");
-        assert_eq!(c["status"], "issued");
-    }
-    // The intermediate, found in the fullchain, is one certificate with its path.
-    let inter = fingerprint(&t.pki.inter.der);
-    let c = list
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == inter.as_str())
-        .unwrap();
-    assert!(
-        c["paths"][0].as_str().unwrap().ends_with("fullchain.pem"),
-        "{c}"
-    );
-    // A combined file's key path is the file itself; the key is never stored (DS-6).
-    let site2 = fingerprint(&t.leaves[2].der);
-    let c = list
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == site2.as_str())
-        .unwrap();
-    assert!(
-        c["key_path"].as_str().unwrap().ends_with("site2.pem"),
-        "{c}"
-    );
-    let file = std::fs::read(env.db()).unwrap();
-    for leaf in &t.leaves {
-        let body: String = leaf
-            .key_pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
-        assert!(
-            !file.windows(24).any(|w| w == &body.as_bytes()[..24]),
-            "no key in the store"
-        );
-    }
     // Without the password (another store, so the files are read afresh) it is said as such.
     let other = Env::new();
     let (_, r) = other.json(&["scan", root.join("pki").to_str().unwrap()]);
@@ -255,4 +217,62 @@ fn rule_ds4_rescans_read_only_what_changed_and_mark_gone_and_replaced_certificat
     // Put back: found again.
     std::fs::write(root.join("ssl/site3.p7b"), b"").unwrap();
     std::fs::remove_file(root.join("ssl/site3.p7b")).unwrap();
+}
+
+#[test]
+fn rule_ds3_each_distinct_certificate_is_one_watched_record_with_its_paths() {
+    let env = Env::new();
+    let (_, t, _) = scanned(&env);
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 8);
+    for leaf in &t.leaves {
+        let fp = fingerprint(&leaf.der);
+        let c = list
+            .iter()
+            .find(|c| c["fingerprint_sha256"] == fp.as_str())
+            .unwrap_or_else(|| panic!("{fp} found: {list:?}"));
+        assert_eq!(c["source"], "discovered");
+        assert_eq!(c["status"], "issued");
+    }
+    // The intermediate, found in the fullchain, is one certificate with its path.
+    let inter = fingerprint(&t.pki.inter.der);
+    let c = list
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == inter.as_str())
+        .unwrap();
+    assert!(
+        c["paths"][0].as_str().unwrap().ends_with("fullchain.pem"),
+        "{c}"
+    );
+}
+
+#[test]
+fn rule_ds6_a_key_is_noted_by_path_and_never_copied_into_the_store() {
+    let env = Env::new();
+    let (_, t, _) = scanned(&env);
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let list = list.as_array().unwrap().clone();
+    // A combined file's key path is the file itself; the key is never stored (DS-6).
+    let site2 = fingerprint(&t.leaves[2].der);
+    let c = list
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == site2.as_str())
+        .unwrap();
+    assert!(
+        c["key_path"].as_str().unwrap().ends_with("site2.pem"),
+        "{c}"
+    );
+    let file = std::fs::read(env.db()).unwrap();
+    for leaf in &t.leaves {
+        let body: String = leaf
+            .key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert!(
+            !file.windows(24).any(|w| w == &body.as_bytes()[..24]),
+            "no key in the store"
+        );
+    }
 }
