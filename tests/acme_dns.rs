@@ -21,18 +21,7 @@ fn pebble_on(env: &Env, bind: &Bind) -> Pebble {
         dns_server: Some(bind.addr()),
         ..Default::default()
     });
-    let (code, a) = env.json(&[
-        "acme",
-        "account",
-        "add",
-        "test",
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
-    assert_eq!(code, 0, "{a}");
+    common::add_acme_account(env, &p, "test");
     p
 }
 
@@ -56,23 +45,9 @@ fn apply(
         key_file.to_str().unwrap(),
         "--dns-wait",
         "5",
-        "--json",
     ]);
-    let out = env
-        .command()
-        .args(&args)
-        // certdeck's own lookup asks the same server pebble's VA asks.
-        .env("CERTDECK_RESOLVER", bind.addr())
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
+    // certdeck's own lookup asks the same server pebble's VA asks.
+    env.json_with(&args, &[("CERTDECK_RESOLVER", &server)])
 }
 
 #[test]
@@ -158,29 +133,9 @@ fn rule_ac5_an_order_the_ca_refuses_after_certdecks_check_ends_failed_with_the_p
         validate: true,
         ..Default::default()
     });
-    let (code, a) = env.json(&[
-        "acme",
-        "account",
-        "add",
-        "test",
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
-    assert_eq!(code, 0, "{a}");
-    let run = |args: &[&str]| {
-        let out = env
-            .command()
-            .args(args)
-            .arg("--json")
-            .env("CERTDECK_RESOLVER", bind.addr())
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code().unwrap(), v)
-    };
+    common::add_acme_account(&env, &p, "test");
+    let resolver = bind.addr();
+    let run = |args: &[&str]| env.json_with(args, &[("CERTDECK_RESOLVER", &resolver)]);
     let (code, o) = run(&[
         "apply",
         "--ca",

@@ -22,18 +22,7 @@ fn validating_pebble(env: &Env) -> Pebble {
         validate: true,
         ..Default::default()
     });
-    let (code, a) = env.json(&[
-        "acme",
-        "account",
-        "add",
-        "test",
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
-    assert_eq!(code, 0, "{a}");
+    common::add_acme_account(env, &p, "test");
     p
 }
 
@@ -57,21 +46,10 @@ fn add_txt(p: &Pebble, name: &str, value: &str) {
 }
 
 fn run(env: &Env, p: &Pebble, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = env
-        .command()
-        .args(args)
-        .arg("--json")
-        .env("CERTDECK_RESOLVER", p.dns_addr.as_ref().unwrap())
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
+    env.json_with(
+        args,
+        &[("CERTDECK_RESOLVER", p.dns_addr.as_deref().unwrap())],
+    )
 }
 
 fn place(
@@ -201,18 +179,7 @@ fn rule_ac4_a_certificate_ordered_by_hand_renews_into_an_open_order_in_the_queue
         validity_secs: Some(600),
         ..Default::default()
     });
-    let (code, a) = env.json(&[
-        "acme",
-        "account",
-        "add",
-        "test",
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
-    assert_eq!(code, 0, "{a}");
+    common::add_acme_account(&env, &p, "test");
     let (id, records, _) = place(&env, &p, "again.example.test");
     add_txt(&p, &records[0].0, &records[0].1);
     let (code, v) = run(&env, &p, &["validate", &id]);

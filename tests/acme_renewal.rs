@@ -22,41 +22,14 @@ fn short_lived_pebble(env: &Env) -> Pebble {
         validity_secs: Some(7 * 86_400),
         ..Default::default()
     });
-    let (code, a) = env.json(&[
-        "acme",
-        "account",
-        "add",
-        "test",
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
-    assert_eq!(code, 0, "{a}");
+    common::add_acme_account(env, &p, "test");
     p
 }
 
 /// certdeck with its own token check pointed where pebble's VA goes (AC-3).
 fn run(env: &Env, p: &Pebble, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = env
-        .command()
-        .args(args)
-        .arg("--json")
-        .env(
-            "CERTDECK_VALIDATION_HTTP",
-            format!("127.0.0.1:{}", p.http_port),
-        )
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
+    let http = format!("127.0.0.1:{}", p.http_port);
+    env.json_with(args, &[("CERTDECK_VALIDATION_HTTP", &http)])
 }
 
 fn order(env: &Env, p: &Pebble) -> String {

@@ -1,8 +1,8 @@
 //! ACME accounts (AC-1): the record by name, its credentials (the account key) sealed like the
 //! private keys.
 use super::{
-    db_err, next_event_index, schedule_key, InsertTables, NewRecord, Store, StoreError,
-    ACME_ACCOUNTS, ACME_CERTS, ACME_PENDING, ACME_RENEWALS, RENEWALS, SCHEDULE, SECRETS, TIMELINE,
+    db_err, schedule_key, InsertTables, NewRecord, Store, StoreError, ACME_ACCOUNTS, ACME_CERTS,
+    ACME_PENDING, ACME_RENEWALS, RENEWALS, SCHEDULE, SECRETS,
 };
 use crate::domain::acme::{AcmeAccount, AcmeOrigin};
 use crate::domain::acme_renewal::AcmeRenewal;
@@ -15,33 +15,10 @@ fn credentials_key(name: &str) -> String {
     format!("acme:{name}:credentials")
 }
 
-/// Every record of a table keyed by name, decoded (a table not created yet holds none).
-fn all<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    table: redb::TableDefinition<&str, &[u8]>,
-    shown: &'static str,
-) -> Result<Vec<(String, T)>, StoreError> {
-    let r = store.db.begin_read().map_err(db_err)?;
-    let t = match r.open_table(table) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(db_err(e)),
-    };
-    let mut out = Vec::new();
-    for row in t.iter().map_err(db_err)? {
-        let (k, v) = row.map_err(db_err)?;
-        let record = store
-            .records
-            .decode(v.value())
-            .map_err(|e| e.of(shown, k.value()))?;
-        out.push((k.value().to_string(), record));
-    }
-    Ok(out)
-}
-
 impl Store {
     pub fn acme_accounts(&self) -> Result<Vec<AcmeAccount>, StoreError> {
-        Ok(all(self, ACME_ACCOUNTS, "acme_accounts")?
+        Ok(self
+            .read_all(ACME_ACCOUNTS, "acme_accounts")?
             .into_iter()
             .map(|(_, a)| a)
             .collect())
@@ -49,7 +26,8 @@ impl Store {
 
     /// The certificates an ACME account issued that are still stored.
     pub fn acme_certs_of(&self, account: &str) -> Result<Vec<String>, StoreError> {
-        Ok(all::<AcmeOrigin>(self, ACME_CERTS, "acme_certs")?
+        Ok(self
+            .read_all::<AcmeOrigin>(ACME_CERTS, "acme_certs")?
             .into_iter()
             .filter(|(_, o)| o.account == account)
             .map(|(id, _)| id)
@@ -184,24 +162,6 @@ pub(super) fn forget_renewal(
     Ok(())
 }
 
-/// Adds `event` to the timeline of `cert` (and the message center) in `txn`.
-fn add_event(
-    store: &Store,
-    txn: &redb::WriteTransaction,
-    cert: &Certificate,
-    event: &TimelineEvent,
-) -> Result<(), StoreError> {
-    let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
-    let next = next_event_index(&timeline, &cert.id)?;
-    timeline
-        .insert(
-            (cert.id.as_str(), next),
-            store.records.encode(event).as_slice(),
-        )
-        .map_err(db_err)?;
-    super::messages::raise(&store.records, txn, &cert.id, cert.ignored, event)
-}
-
 impl Store {
     /// Stores a certificate an ACME CA issued together with where it came from and how it
     /// renews, in one transaction (a duplicate leaf is refused, U-6, and nothing is written).
@@ -233,7 +193,7 @@ impl Store {
                 .map_err(db_err)?;
             forget_renewal(&self.records, &txn, old_id)?;
             if let Some(old) = self.get_in(&txn, old_id)? {
-                add_event(self, &txn, &old, event)?;
+                super::add_event(self, &txn, &old, event)?;
             }
         }
         txn.commit().map_err(db_err)?;
@@ -242,16 +202,7 @@ impl Store {
 
     /// How an ACME certificate renews by itself, if it does.
     pub fn acme_renewal(&self, cert_id: &str) -> Result<Option<AcmeRenewal>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(ACME_RENEWALS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let v = t.get(cert_id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
-            .transpose()
-            .map_err(|e| e.of("acme_renewals", cert_id))
+        self.read_one(ACME_RENEWALS, "acme_renewals", cert_id)
     }
 
     /// Keeps the renewal plan of `cert_id` but takes it off the schedule (auto-renewal off, or the
@@ -287,23 +238,14 @@ impl Store {
         let txn = self.write_txn()?;
         put_renewal(&self.records, &txn, &cert.id, plan)?;
         if let Some(e) = event {
-            add_event(self, &txn, cert, e)?;
+            super::add_event(self, &txn, cert, e)?;
         }
         txn.commit().map_err(db_err)
     }
 
     /// The account and order of a certificate an ACME CA issued.
     pub fn acme_origin(&self, cert_id: &str) -> Result<Option<AcmeOrigin>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(ACME_CERTS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let v = t.get(cert_id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
-            .transpose()
-            .map_err(|e| e.of("acme_certs", cert_id))
+        self.read_one(ACME_CERTS, "acme_certs", cert_id)
     }
 }
 
@@ -328,7 +270,7 @@ impl Store {
                 .map_err(db_err)?;
             forget_renewal(&self.records, &txn, old_id)?;
             if let Some(old) = self.get_in(&txn, old_id)? {
-                add_event(self, &txn, &old, event)?;
+                super::add_event(self, &txn, &old, event)?;
             }
         }
         let id = rec.cert.id.as_str();
@@ -348,26 +290,16 @@ impl Store {
         &self,
         cert_id: &str,
     ) -> Result<Option<crate::domain::acme_renewal::OrderedAs>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(ACME_PENDING) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let v = t.get(cert_id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
-            .transpose()
-            .map_err(|e| e.of("acme_pending", cert_id))
+        self.read_one(ACME_PENDING, "acme_pending", cert_id)
     }
 
     /// Every open ACME order waiting for records added by hand.
     pub fn acme_pending_ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(
-            all::<crate::domain::acme_renewal::OrderedAs>(self, ACME_PENDING, "acme_pending")?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect(),
-        )
+        Ok(self
+            .read_all::<crate::domain::acme_renewal::OrderedAs>(ACME_PENDING, "acme_pending")?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
     }
 
     /// The open order was issued: it is no longer pending and renews by `plan`.

@@ -2,12 +2,11 @@
 //! where each discovered certificate is (id → paths, key path, gone since). Discovered
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
-    db_err, next_event_index, InsertTables, NewRecord, Store, StoreError, DISCOVERED,
-    DISCOVERED_FILES, FINGERPRINTS, TIMELINE,
+    db_err, InsertTables, NewRecord, Store, StoreError, DISCOVERED, DISCOVERED_FILES, FINGERPRINTS,
 };
 use crate::domain::discovery::{FileRecord, Watched};
 use crate::domain::model::TimelineEvent;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 use std::collections::BTreeMap;
 
 /// What one scan changes, written in one transaction.
@@ -32,42 +31,18 @@ impl ScanChange {
 impl Store {
     /// Every file a scan has read, by path.
     pub fn discovered_files(&self) -> Result<BTreeMap<String, FileRecord>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(DISCOVERED_FILES) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(BTreeMap::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        let mut out = BTreeMap::new();
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            let rec = self
-                .records
-                .decode(v.value())
-                .map_err(|e| e.of("discovered_files", k.value()))?;
-            out.insert(k.value().to_string(), rec);
-        }
-        Ok(out)
+        Ok(self
+            .read_all(DISCOVERED_FILES, "discovered_files")?
+            .into_iter()
+            .collect())
     }
 
     /// Where every discovered certificate is, by id.
     pub fn watched_all(&self) -> Result<BTreeMap<String, Watched>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(DISCOVERED) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(BTreeMap::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        let mut out = BTreeMap::new();
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            let rec = self
-                .records
-                .decode(v.value())
-                .map_err(|e| e.of("discovered", k.value()))?;
-            out.insert(k.value().to_string(), rec);
-        }
-        Ok(out)
+        Ok(self
+            .read_all(DISCOVERED, "discovered")?
+            .into_iter()
+            .collect())
     }
 
     /// The record holding each fingerprint, if any.
@@ -121,31 +96,15 @@ impl Store {
         }
         for (id, _, event) in &change.watched {
             let Some(event) = event else { continue };
-            let Some(cert) = self.get_in(&txn, id)? else {
-                continue;
-            };
-            let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
-            let next = next_event_index(&timeline, id)?;
-            timeline
-                .insert((id.as_str(), next), self.records.encode(event).as_slice())
-                .map_err(db_err)?;
-            drop(timeline);
-            super::messages::raise(&self.records, &txn, id, cert.ignored, event)?;
+            if let Some(cert) = self.get_in(&txn, id)? {
+                super::add_event(self, &txn, &cert, event)?;
+            }
         }
         txn.commit().map_err(db_err)
     }
 
     /// Where a discovered certificate is (`None`: not a discovered one).
     pub fn watched(&self, id: &str) -> Result<Option<Watched>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(DISCOVERED) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let v = t.get(id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
-            .transpose()
-            .map_err(|e| e.of("discovered", id))
+        self.read_one(DISCOVERED, "discovered", id)
     }
 }

@@ -1278,6 +1278,70 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every record of a table keyed by name, decoded (a table not created yet holds none).
+    pub(super) fn read_all<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        shown: &'static str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let record = self
+                .records
+                .decode(v.value())
+                .map_err(|e| e.of(shown, k.value()))?;
+            out.push((k.value().to_string(), record));
+        }
+        Ok(out)
+    }
+
+    /// One record of such a table (`None`: no such row, or the table not created yet).
+    pub(super) fn read_one<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        shown: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let v = t.get(key).map_err(db_err)?;
+        v.map(|v| self.records.decode(v.value()))
+            .transpose()
+            .map_err(|e| e.of(shown, key))
+    }
+}
+
+/// Adds `event` to the timeline of `cert` (and the message center) in `txn`.
+fn add_event(
+    store: &Store,
+    txn: &redb::WriteTransaction,
+    cert: &Certificate,
+    event: &TimelineEvent,
+) -> Result<(), StoreError> {
+    let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+    let next = next_event_index(&timeline, &cert.id)?;
+    timeline
+        .insert(
+            (cert.id.as_str(), next),
+            store.records.encode(event).as_slice(),
+        )
+        .map_err(db_err)?;
+    drop(timeline);
+    messages::raise(&store.records, txn, &cert.id, cert.ignored, event)
+}
+
 /// The tables one insertion writes, opened once per transaction.
 struct InsertTables<'txn> {
     certs: redb::Table<'txn, &'static str, &'static [u8]>,

@@ -153,3 +153,39 @@ pub fn openssl(args: &[&str], stdin: &[u8]) -> Vec<u8> {
 pub fn days_from_now(days: f64) -> String {
     (Utc::now() + Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
 }
+
+/// An ACME account named `name` on pebble `p`, terms agreed.
+pub fn add_acme_account(env: &Env, p: &pebble::Pebble, name: &str) {
+    let (code, a) = env.json(&[
+        "acme",
+        "account",
+        "add",
+        name,
+        "--directory",
+        &p.directory,
+        "--root",
+        p.root_pem.to_str().unwrap(),
+        "--agree-tos",
+    ]);
+    assert_eq!(code, 0, "{a}");
+}
+
+impl Env {
+    /// `json`, with more environment for certdeck (e.g. `CERTDECK_RESOLVER`).
+    pub fn json_with(&self, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value) {
+        let mut c = self.command();
+        c.args(args).arg("--json");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+}
