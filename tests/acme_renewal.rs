@@ -97,25 +97,7 @@ fn rule_ac7_a_short_lived_acme_certificate_renews_at_half_its_lifetime_and_only_
         &pki.full_chain(&placeholder),
         &placeholder.key_pem,
     );
-    let certs = nginx.dir.join("certs");
-    let (code, r) = env.json(&[
-        "resource",
-        "add",
-        "shop",
-        "--preset",
-        "nginx",
-        "--dir",
-        certs.to_str().unwrap(),
-        "--check",
-        &nginx.command("-t -q"),
-        "--reload",
-        &nginx.command("-s reload"),
-        "--endpoint",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.test",
-    ]);
-    assert_eq!(code, 0, "{r}");
+    nginx.add_resource(&env, "shop", "shop.example.test");
     let (code, d) = env.json(&["deploy", &old, "shop"]);
     assert_eq!(code, 0, "{d}");
     let (code, h) = env.json(&["hosting", "add", &old, "--days", "3"]);

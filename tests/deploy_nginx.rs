@@ -35,24 +35,7 @@ fn deploy_to_nginx_is_served_and_failures_roll_back_to_the_old_certificate() {
     let nginx = Nginx::start(&env.path("nginx"), &old_chain, &old_key);
     assert_eq!(nginx.served(), old_fp);
     let certs = nginx.dir.join("certs");
-    let (code, r) = env.json(&[
-        "resource",
-        "add",
-        "shop",
-        "--preset",
-        "nginx",
-        "--dir",
-        certs.to_str().unwrap(),
-        "--check",
-        &nginx.command("-t -q"),
-        "--reload",
-        &nginx.command("-s reload"),
-        "--endpoint",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.com",
-    ]);
-    assert_eq!(code, 0, "{r}");
+    nginx.add_resource(&env, "shop", "shop.example.com");
     // certdeck learns that nginx holds the old certificate by deploying it.
     let (code, d) = env.json(&["deploy", &old_id, "shop"]);
     assert_eq!(
@@ -306,25 +289,7 @@ fn rule_h5_renewal_then_hosting_fires_at_the_replacement_time_and_nginx_serves_t
     ]);
     let old = v["id"].as_str().unwrap().to_string();
     env.json(&["tick", "--now", &at(4.0)]);
-    let certs = nginx.dir.join("certs");
-    let (code, r) = env.json(&[
-        "resource",
-        "add",
-        "shop",
-        "--preset",
-        "nginx",
-        "--dir",
-        certs.to_str().unwrap(),
-        "--check",
-        &nginx.command("-t -q"),
-        "--reload",
-        &nginx.command("-s reload"),
-        "--endpoint",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.com",
-    ]);
-    assert_eq!(code, 0, "{r}");
+    nginx.add_resource(&env, "shop", "shop.example.com");
     let (code, d) = env.json(&["deploy", &old, "shop", "--now", &at(4.0)]);
     assert_eq!(code, 0, "{d}");
     let old_fp = env.json(&["show", &old, "--now", &at(4.0)]).1["fingerprint_sha256"]

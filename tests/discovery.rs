@@ -95,24 +95,7 @@ fn scanned(env: &Env) -> (std::path::PathBuf, Tree, serde_json::Value) {
 }
 
 fn fingerprint(der: &[u8]) -> String {
-    let fp = openssl(
-        &[
-            "x509",
-            "-inform",
-            "DER",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-        ],
-        der,
-    );
-    String::from_utf8_lossy(&fp)
-        .trim()
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .replace(':', "")
-        .to_lowercase()
+    common::fingerprint(der, "DER")
 }
 
 #[test]

@@ -316,31 +316,35 @@ pub fn replan(plan: &AcmeRenewal, cert: &Certificate, now: Timestamp) -> AcmeRen
     p
 }
 
-/// AC-4: auto-renewal of an ACME certificate can be switched on while it is issued and still
-/// holds its renewal plan.
-pub fn check_switch_on(cert: &Certificate, has_plan: bool, now: Timestamp) -> Result<(), Refusal> {
+/// AC-4: an ACME certificate can renew (by itself or by hand) while it is issued and still
+/// holds its renewal plan (a renewed one has handed it to its renewal). `what` is what was
+/// asked, for the refusal.
+fn check_can_renew(
+    cert: &Certificate,
+    has_plan: bool,
+    now: Timestamp,
+    what: &str,
+) -> Result<(), Refusal> {
+    let refuse = |m: String| Err(Refusal::new("AC-4", Field::Id, m));
     if cert.status_at(now) != Status::Issued {
-        return Err(Refusal::new(
-            "AC-4",
-            Field::Id,
-            format!(
-                "{} is {}, not issued",
-                cert.id,
-                cert.status_at(now).as_str()
-            ),
+        return refuse(format!(
+            "{} is {}, not issued: {what} does not apply",
+            cert.id,
+            cert.status_at(now).as_str()
         ));
     }
     if !has_plan {
-        return Err(Refusal::new(
-            "AC-4",
-            Field::Id,
-            format!(
-                "{} has been renewed already: switch auto-renewal on for its renewal",
-                cert.id
-            ),
+        return refuse(format!(
+            "{} has been renewed already: {what} its renewal instead",
+            cert.id
         ));
     }
     Ok(())
+}
+
+/// AC-4: auto-renewal switched on needs an issued certificate that still holds its plan.
+pub fn check_switch_on(cert: &Certificate, has_plan: bool, now: Timestamp) -> Result<(), Refusal> {
+    check_can_renew(cert, has_plan, now, "switching auto-renewal on")
 }
 
 /// AC-4: auto-renewal of an ACME certificate switched on or off. On needs an issued certificate
@@ -376,28 +380,9 @@ pub fn switch_auto_renew(
     ))
 }
 
-/// AC-4: an ACME certificate renewed by hand now: it must be issued and still hold its plan (a
-/// renewed one has handed it to its renewal). No balance is needed.
+/// AC-4: an ACME certificate renewed by hand now, no balance needed.
 pub fn check_renew_now(cert: &Certificate, has_plan: bool, now: Timestamp) -> Result<(), Refusal> {
-    if cert.status_at(now) != Status::Issued {
-        return Err(Refusal::new(
-            "AC-4",
-            Field::Id,
-            format!(
-                "{} is {}, not issued: nothing to renew",
-                cert.id,
-                cert.status_at(now).as_str()
-            ),
-        ));
-    }
-    if !has_plan {
-        return Err(Refusal::new(
-            "AC-4",
-            Field::Id,
-            format!("{} has been renewed already: renew its renewal", cert.id),
-        ));
-    }
-    Ok(())
+    check_can_renew(cert, has_plan, now, "renewing")
 }
 
 /// What the schedule's entry for an ACME certificate does now.

@@ -189,3 +189,18 @@ impl Env {
         (out.status.code().unwrap_or(-1), v)
     }
 }
+
+/// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
+pub fn fingerprint(cert: &[u8], form: &str) -> String {
+    let fp = openssl(
+        &["x509", "-inform", form, "-noout", "-fingerprint", "-sha256"],
+        cert,
+    );
+    String::from_utf8_lossy(&fp)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase()
+}

@@ -53,14 +53,27 @@ impl Nginx {
         )
         .unwrap();
         let d = dir.display();
+        Nginx::run(
+            dir,
+            port,
+            &format!(
+                "listen 127.0.0.1:{port} ssl;\n    server_name shop.example.com;\n\
+                 ssl_certificate {d}/certs/shop.crt;\n    ssl_certificate_key {d}/certs/shop.key;\n\
+                 return 200 \"ok\";"
+            ),
+        )
+    }
+
+    /// nginx with one `server { body }`, its config, pid and logs under `dir`.
+    fn run(dir: &Path, port: u16, server: &str) -> Nginx {
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let d = dir.display();
         let conf = format!(
             "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nworker_processes 1;\n\
              events {{ worker_connections 64; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
              fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
-             server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name shop.example.com;\n\
-             ssl_certificate {d}/certs/shop.crt;\n    ssl_certificate_key {d}/certs/shop.key;\n\
-             return 200 \"ok\";\n  }}\n}}\n"
+             server {{\n    {server}\n  }}\n}}\n"
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let n = Nginx {
@@ -83,32 +96,35 @@ impl Nginx {
     /// A plain-HTTP nginx on 127.0.0.1:`port` serving the files under `webroot` (ACME http-01
     /// through --webroot), its config and logs under `dir`.
     pub fn serve_webroot(dir: &Path, webroot: &Path, port: u16) -> Nginx {
-        std::fs::create_dir_all(dir.join("logs")).unwrap();
-        let d = dir.display();
-        let conf = format!(
-            "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nworker_processes 1;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
-             fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
-             server {{\n    listen 127.0.0.1:{port};\n    root {};\n  }}\n}}\n",
-            webroot.display()
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let n = Nginx {
-            dir: dir.to_path_buf(),
+        Nginx::run(
+            dir,
             port,
-        };
-        let out = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(n.command(""))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "nginx starts: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        n
+            &format!("listen 127.0.0.1:{port};\n    root {};", webroot.display()),
+        )
+    }
+
+    /// A resource named `name` for this nginx: its certs directory, check and reload commands,
+    /// endpoint and SNI.
+    pub fn add_resource(&self, env: &super::Env, name: &str, sni: &str) {
+        let certs = self.dir.join("certs");
+        let (code, r) = env.json(&[
+            "resource",
+            "add",
+            name,
+            "--preset",
+            "nginx",
+            "--dir",
+            certs.to_str().unwrap(),
+            "--check",
+            &self.command("-t -q"),
+            "--reload",
+            &self.command("-s reload"),
+            "--endpoint",
+            &format!("127.0.0.1:{}", self.port),
+            "--sni",
+            sni,
+        ]);
+        assert_eq!(code, 0, "{r}");
     }
 
     /// The served leaf's SHA-256 fingerprint, as openssl sees it (lower-case hex).
@@ -124,17 +140,7 @@ impl Nginx {
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        let fp = super::openssl(
-            &["x509", "-noout", "-fingerprint", "-sha256"],
-            &hello.stdout,
-        );
-        String::from_utf8_lossy(&fp)
-            .trim()
-            .rsplit('=')
-            .next()
-            .unwrap()
-            .replace(':', "")
-            .to_lowercase()
+        super::fingerprint(&hello.stdout, "PEM")
     }
 }
 
