@@ -20,6 +20,7 @@ pub mod letter;
 pub mod list;
 pub mod messages;
 pub mod outbox;
+pub mod probe;
 pub mod reissue;
 pub mod remind;
 pub mod renew;
@@ -74,6 +75,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Find the certificates on this machine and watch them (DS-1..DS-4)
     Scan(scan::ScanArgs),
+    /// What an endpoint really serves: chain, expiry, TLS version, trust (DS-5)
+    Probe(probe::ProbeArgs),
     /// Show everything about one certificate
     Show(show::ShowArgs),
     /// Delete a certificate (D-1..D-3)
@@ -185,6 +188,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Import(a) => import::run(cli, a),
         Command::List(a) => list::run(cli, a),
         Command::Scan(a) => scan::run(cli, a),
+        Command::Probe(a) => probe::run(cli, a),
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),

@@ -14,6 +14,7 @@ pub mod message;
 pub mod model;
 pub mod order;
 pub mod pem;
+pub mod probe;
 pub mod refusal;
 pub mod reissue;
 pub mod resource;

@@ -1,0 +1,93 @@
+//! `certdeck probe HOST:PORT` (DS-5): what an endpoint really serves.
+use super::{fail, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::deploy::probe::{probe, Starttls};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// HOST:PORT
+    pub address: String,
+    /// The name sent in the handshake (SNI); the host by default
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Speak this protocol before TLS: smtp, imap, pop3, ftp, postgres (their well-known ports
+    /// do so by themselves)
+    #[arg(long, value_name = "PROTO", value_parser = Starttls::parse)]
+    pub starttls: Option<Starttls>,
+    /// The whole probe's deadline in seconds
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub timeout: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(_cli: &Cli, a: &ProbeArgs) -> Exit {
+    let Some((host, port)) = a
+        .address
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
+    else {
+        return fail(
+            a.json,
+            super::EXIT_USAGE,
+            &format!("{}: give HOST:PORT", a.address),
+        );
+    };
+    let sni = a.sni.clone().unwrap_or_else(|| host.to_string());
+    let starttls = a.starttls.or_else(|| Starttls::of_port(port));
+    let probed = match probe(
+        &a.address,
+        &sni,
+        starttls,
+        std::time::Duration::from_secs(a.timeout),
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e),
+    };
+    let summary = crate::domain::probe::summarize(&probed.chain);
+    let at =
+        |t: &crate::domain::time::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "address": a.address,
+                "sni": sni,
+                "tls_version": probed.tls_version,
+                "verified": probed.verified.is_ok(),
+                "verify_error": probed.verified.as_ref().err(),
+                "chain": summary.chain.iter().map(|c| serde_json::json!({
+                    "subject": c.subject,
+                    "issuer": c.issuer,
+                    "not_after": at(&c.not_after),
+                    "fingerprint_sha256": c.fingerprint_sha256,
+                })).collect::<Vec<_>>(),
+                "earliest_expiry": summary.earliest_expiry.as_ref().map(at),
+                // DS-5's drift needs the site's configured file (DS-2): not known yet.
+                "drift": serde_json::Value::Null,
+            })
+        );
+    } else {
+        println!(
+            "{} (SNI {sni}): {}, {}",
+            a.address,
+            probed.tls_version,
+            match &probed.verified {
+                Ok(()) => "verified against the system trust store".to_string(),
+                Err(e) => format!("NOT verified: {e}"),
+            }
+        );
+        for c in &summary.chain {
+            println!(
+                "  {}  until {}  {}",
+                c.fingerprint_sha256,
+                at(&c.not_after),
+                c.subject
+            );
+        }
+        if let Some(t) = summary.earliest_expiry {
+            println!("earliest expiry in the chain: {}", at(&t));
+        }
+    }
+    0
+}

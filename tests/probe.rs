@@ -1,0 +1,101 @@
+//! DS-5: `probe` against a real nginx on loopback and, through STARTTLS, a real SMTP server
+//! (python3-aiosmtpd): the served chain as openssl sees it, the earliest expiry, the TLS
+//! version, and trust judged by the system store (a private root is not trusted).
+mod common;
+use certdeck::demo::pki::KeyKind;
+use common::nginx::Nginx;
+use common::smtp::Smtpd;
+use common::{fingerprint, Env, Pki};
+
+#[test]
+fn rule_ds5_probe_reports_the_served_chain_its_earliest_expiry_and_that_a_private_root_is_not_trusted(
+) {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["shop.example.com"], 20);
+    let nginx = Nginx::start(&env.path("nginx"), &pki.full_chain(&leaf), &leaf.key_pem);
+    let (code, p) = env.json(&[
+        "probe",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(p["sni"], "shop.example.com");
+    // What nginx negotiates depends on its build's defaults; either is a TLS version.
+    assert!(
+        ["TLSv1.2", "TLSv1.3"].contains(&p["tls_version"].as_str().unwrap()),
+        "{p}"
+    );
+    assert_eq!(
+        p["verified"], false,
+        "a test root is not in the system store: {p}"
+    );
+    assert!(p["verify_error"].is_string(), "{p}");
+    let chain = p["chain"].as_array().unwrap();
+    assert_eq!(
+        chain.len(),
+        3,
+        "leaf, intermediate and root as nginx sends them: {p}"
+    );
+    assert_eq!(
+        chain[0]["fingerprint_sha256"],
+        fingerprint(&leaf.der, "DER")
+    );
+    assert_eq!(
+        chain[1]["fingerprint_sha256"],
+        fingerprint(&pki.inter.der, "DER")
+    );
+    // The leaf (20 days) ends first.
+    assert_eq!(p["earliest_expiry"], chain[0]["not_after"], "{p}");
+    assert_eq!(p["drift"], serde_json::Value::Null);
+}
+
+#[test]
+fn rule_ds5_probe_speaks_starttls_to_a_real_smtp_server() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["mail.example.com"], 40);
+    let cert = env.write("mail.crt", &leaf.cert_pem);
+    let key = env.write("mail.key", &leaf.key_pem);
+    let smtpd = Smtpd::start_with(
+        &env.path("mail"),
+        &[
+            "--tlscert",
+            cert.to_str().unwrap(),
+            "--tlskey",
+            key.to_str().unwrap(),
+        ],
+    );
+    let (code, p) = env.json(&[
+        "probe",
+        &format!("127.0.0.1:{}", smtpd.port),
+        "--sni",
+        "mail.example.com",
+        "--starttls",
+        "smtp",
+    ]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(
+        p["chain"][0]["fingerprint_sha256"],
+        fingerprint(&leaf.der, "DER"),
+        "{p}"
+    );
+    // Without STARTTLS the plain-text greeting is no TLS: a clear error, in time.
+    let started = std::time::Instant::now();
+    let (code, e) = env.json(&[
+        "probe",
+        &format!("127.0.0.1:{}", smtpd.port),
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(code, 3, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1"),
+        "{e}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
