@@ -259,3 +259,88 @@ fn rule_ds6_a_key_is_noted_by_path_and_never_copied_into_the_store() {
         );
     }
 }
+
+#[test]
+fn rule_ds2_sites_in_nginx_apache_and_haproxy_configuration_link_their_certificates() {
+    let env = Env::new();
+    let (root, t) = tree(&env);
+    let w = |rel: &str, text: String| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let r = root.display();
+    w(
+        "nginx/nginx.conf",
+        "events {}\nhttp {\n  include sites-enabled/*;\n}\n".into(),
+    );
+    w(
+        "nginx/sites-enabled/shop",
+        format!("server {{\n  listen 443 ssl;\n  server_name site0.example.test;\n  ssl_certificate {r}/letsencrypt/live/site0/fullchain.pem;\n  ssl_certificate_key {r}/letsencrypt/live/site0/privkey.pem;\n}}\nserver {{\n  listen 8443 ssl;\n  server_name other.example.test;\n  ssl_certificate {r}/haproxy/certs/site2.pem;\n}}\n"),
+    );
+    w(
+        "apache2/apache2.conf",
+        "IncludeOptional sites-enabled/*.conf\n".into(),
+    );
+    w(
+        "apache2/sites-enabled/der.conf",
+        format!("<VirtualHost *:443>\n  ServerName site1.example.test\n  SSLCertificateFile {r}/ssl/certs/site1.der\n</VirtualHost>\n"),
+    );
+    w(
+        "haproxy/haproxy.cfg",
+        format!("frontend web\n  bind :443 ssl crt {r}/haproxy/certs/\n"),
+    );
+    let (code, rep) = env.json(&["scan", root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{rep}");
+    assert_eq!(rep["sites"].as_array().unwrap().len(), 4, "{rep}");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let by_fp = |der: &[u8]| {
+        let fp = fingerprint(der);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["fingerprint_sha256"] == fp.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let site0 = by_fp(&t.leaves[0].der);
+    assert_eq!(
+        site0["sites"][0]["names"][0], "site0.example.test",
+        "{site0}"
+    );
+    assert_eq!(site0["sites"][0]["server"], "nginx");
+    assert!(site0["sites"][0]["config"]
+        .as_str()
+        .unwrap()
+        .ends_with("sites-enabled/shop"));
+    // The configuration names its key: the leaf gets that key's path, never the key.
+    assert!(
+        site0["key_path"].as_str().unwrap().ends_with("privkey.pem"),
+        "{site0}"
+    );
+    let inter = by_fp(&t.pki.inter.der);
+    assert_eq!(inter["key_path"], serde_json::Value::Null, "{inter}");
+    let site1 = by_fp(&t.leaves[1].der);
+    assert_eq!(site1["sites"][0]["server"], "apache", "{site1}");
+    // site2.pem is loaded by nginx (by name) and HAProxy (its directory).
+    let site2 = by_fp(&t.leaves[2].der);
+    let mut servers: Vec<&str> = site2["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["server"].as_str().unwrap())
+        .collect();
+    servers.sort();
+    assert_eq!(servers, vec!["haproxy", "nginx"], "{site2}");
+    // Each site is proposed as a resource with its server's commands.
+    let proposed: Vec<&str> = rep["proposed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["reload"].as_str().unwrap())
+        .collect();
+    assert!(
+        proposed.contains(&"nginx -s reload") && proposed.contains(&"apachectl graceful"),
+        "{rep}"
+    );
+}

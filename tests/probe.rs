@@ -99,3 +99,57 @@ fn rule_ds5_probe_speaks_starttls_to_a_real_smtp_server() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn rule_ds5_drift_is_the_served_certificate_differing_from_the_scanned_sites_file() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let served = pki.leaf(&["shop.example.com"], 20);
+    let nginx = Nginx::start(
+        &env.path("nginx"),
+        &pki.full_chain(&served),
+        &served.key_pem,
+    );
+    // The site's configuration names a file under the scanned tree.
+    let conf = env.path("etc/nginx");
+    std::fs::create_dir_all(conf.join("conf.d")).unwrap();
+    let cert = conf.join("shop.pem");
+    std::fs::write(&cert, pki.full_chain(&served)).unwrap();
+    std::fs::write(conf.join("nginx.conf"), "http { include conf.d/*.conf; }\n").unwrap();
+    std::fs::write(
+        conf.join("conf.d/shop.conf"),
+        format!(
+            "server {{\n  listen {} ssl;\n  server_name shop.example.com;\n  ssl_certificate {};\n}}\n",
+            nginx.port,
+            cert.display()
+        ),
+    )
+    .unwrap();
+    let (code, r) = env.json(&["scan", conf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["sites"][0]["names"][0], "shop.example.com", "{r}");
+    assert_eq!(r["proposed"][0]["check"], "nginx -t", "{r}");
+    let address = format!("127.0.0.1:{}", nginx.port);
+    let (_, p) = env.json(&["probe", &address, "--sni", "shop.example.com"]);
+    assert_eq!(
+        p["drift"],
+        serde_json::Value::Null,
+        "the same certificate: {p}"
+    );
+    // Renewed on disk, not reloaded: drift.
+    let renewed = pki.leaf(&["shop.example.com"], 90);
+    std::fs::write(&cert, pki.full_chain(&renewed)).unwrap();
+    env.json(&["scan", conf.to_str().unwrap()]);
+    let (_, p) = env.json(&["probe", &address, "--sni", "shop.example.com"]);
+    assert_eq!(
+        p["drift"]["served_fingerprint_sha256"],
+        fingerprint(&served.der, "DER"),
+        "{p}"
+    );
+    assert_eq!(
+        p["drift"]["configured_fingerprint_sha256"],
+        fingerprint(&renewed.der, "DER"),
+        "{p}"
+    );
+    assert_eq!(p["drift"]["path"], cert.to_str().unwrap());
+}

@@ -62,6 +62,7 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
                     if let Ok(Some(w)) = engine.store().watched(&c.id) {
                         obj["paths"] = serde_json::json!(w.paths);
                         obj["key_path"] = serde_json::json!(w.key_path);
+                        obj["sites"] = serde_json::json!(w.sites);
                         obj["gone_at"] = serde_json::json!(w
                             .gone_at
                             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));

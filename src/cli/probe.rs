@@ -21,7 +21,7 @@ pub struct ProbeArgs {
     pub json: bool,
 }
 
-pub fn run(_cli: &Cli, a: &ProbeArgs) -> Exit {
+pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
     let Some((host, port)) = a
         .address
         .rsplit_once(':')
@@ -45,6 +45,28 @@ pub fn run(_cli: &Cli, a: &ProbeArgs) -> Exit {
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e),
     };
     let summary = crate::domain::probe::summarize(&probed.chain);
+    // DS-5: drift against the file the last scan found configured for this port and name (the
+    // store is read only when it can be opened: a running TUI holding it leaves drift unknown).
+    let db = crate::store::paths::resolve_db_path(cli.db.clone());
+    let configured = db
+        .exists()
+        .then(|| {
+            crate::store::Store::open(&db, &crate::store::paths::key_file_path(), "cli probe").ok()
+        })
+        .flatten()
+        .map(|s| {
+            crate::engine::Engine::new(s, std::sync::Arc::new(crate::engine::clock::SystemClock))
+        })
+        .and_then(|e| e.configured_for(port, &sni).ok().flatten());
+    let served_fp = summary.chain.first().map(|c| c.fingerprint_sha256.clone());
+    let drift = match (&configured, &served_fp) {
+        (Some((path, fp)), Some(served)) if fp != served => serde_json::json!({
+            "configured_fingerprint_sha256": fp,
+            "served_fingerprint_sha256": served,
+            "path": path,
+        }),
+        _ => serde_json::Value::Null,
+    };
     let at =
         |t: &crate::domain::time::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     if a.json {
@@ -63,8 +85,7 @@ pub fn run(_cli: &Cli, a: &ProbeArgs) -> Exit {
                     "fingerprint_sha256": c.fingerprint_sha256,
                 })).collect::<Vec<_>>(),
                 "earliest_expiry": summary.earliest_expiry.as_ref().map(at),
-                // DS-5's drift needs the site's configured file (DS-2): not known yet.
-                "drift": serde_json::Value::Null,
+                "drift": drift,
             })
         );
     } else {
@@ -87,6 +108,14 @@ pub fn run(_cli: &Cli, a: &ProbeArgs) -> Exit {
         }
         if let Some(t) = summary.earliest_expiry {
             println!("earliest expiry in the chain: {}", at(&t));
+        }
+        if !drift.is_null() {
+            println!(
+                "DRIFT: {} holds {}, but {} is served (renewed on disk, not reloaded?)",
+                drift["path"],
+                drift["configured_fingerprint_sha256"],
+                drift["served_fingerprint_sha256"]
+            );
         }
     }
     0

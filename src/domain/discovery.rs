@@ -341,6 +341,8 @@ pub struct Watched {
     pub paths: Vec<String>,
     pub key_path: Option<String>,
     pub gone_at: Option<crate::domain::time::Timestamp>,
+    /// The sites whose configuration loads it (DS-2).
+    pub sites: Vec<crate::domain::webconf::Site>,
 }
 
 /// DS-3: the record of a certificate a scan found: `discovered`, watched, no key.

@@ -24,3 +24,4 @@ pub mod schedule;
 pub mod time;
 pub mod tsig;
 pub mod validation;
+pub mod webconf;

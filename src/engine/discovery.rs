@@ -40,6 +40,10 @@ pub struct ScanReport {
     /// Certificates already known, found again.
     pub unchanged: usize,
     pub errors: Vec<ScanError>,
+    /// The sites the web server configurations under the roots serve with TLS (DS-2).
+    pub sites: Vec<crate::domain::webconf::Site>,
+    /// A resource proposed for each site, with its server's check and reload commands.
+    pub proposed: Vec<crate::domain::webconf::Proposal>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -276,7 +280,11 @@ impl Engine {
             .ids_of_fingerprints(found.keys().map(String::as_str))?;
         let watched_all = self.store.watched_all()?;
         let mut still_found: HashSet<String> = HashSet::new();
-        for ((_, seen), id) in found.into_iter().zip(ids) {
+        let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
+        for ((fp, seen), id) in found.into_iter().zip(ids) {
+            if let Some(id) = &id {
+                fp_of.insert(id.clone(), fp.clone());
+            }
             let Seen {
                 paths,
                 key_path,
@@ -301,6 +309,7 @@ impl Engine {
                             paths: all.into_iter().collect(),
                             key_path: key_path.or_else(|| old.key_path.clone()),
                             gone_at: None,
+                            sites: old.sites.clone(),
                         };
                         if &w != old {
                             let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
@@ -333,6 +342,7 @@ impl Engine {
                             paths,
                             key_path,
                             gone_at: None,
+                            sites: Vec::new(),
                         },
                     ));
                 }
@@ -385,7 +395,221 @@ impl Engine {
                 }),
             ));
         }
+        // DS-2: the sites the configurations under these roots load, linked to what they load.
+        let sites = read_sites(&files);
+        let mut file_fps: BTreeMap<String, Vec<String>> = known
+            .iter()
+            .map(|(p, r)| (p.clone(), r.fingerprints.clone()))
+            .collect();
+        for (p, r) in &change.files_put {
+            file_fps.insert(p.clone(), r.fingerprints.clone());
+        }
+        link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
+        report.proposed = sites.iter().map(crate::domain::webconf::propose).collect();
+        report.sites = sites;
         self.store.apply_scan(&change)?;
         Ok(report)
+    }
+}
+
+/// Configuration entry points a scan reads (DS-2).
+const CONFIGS: [(&str, crate::domain::webconf::Server); 4] = [
+    ("nginx.conf", crate::domain::webconf::Server::Nginx),
+    ("apache2.conf", crate::domain::webconf::Server::Apache),
+    ("httpd.conf", crate::domain::webconf::Server::Apache),
+    ("haproxy.cfg", crate::domain::webconf::Server::Haproxy),
+];
+
+/// Reads a configuration file (at most 1 MiB) as text.
+fn read_text(path: &Path) -> Option<String> {
+    crate::sidefile::read_capped(path, crate::domain::discovery::MAX_FILE_BYTES)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// The files an include pattern names, relative to `base`: `*` and `?` in the last component
+/// only (as `sites-enabled/*` and `conf.d/*.conf` are), at most 1,000 files.
+fn include(base: &Path, pattern: &str) -> Vec<(String, String)> {
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
+    let (dir, name) = match (full.parent(), full.file_name().and_then(|n| n.to_str())) {
+        (Some(d), Some(n)) => (d.to_path_buf(), n.to_string()),
+        _ => return Vec::new(),
+    };
+    if !name.contains(['*', '?']) {
+        return read_text(&full)
+            .map(|t| vec![(full.display().to_string(), t)])
+            .unwrap_or_default();
+    }
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| crate::domain::webconf::glob_match(&name, n))
+        })
+        .filter(|p| p.is_file())
+        .take(1000)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|p| read_text(&p).map(|t| (p.display().to_string(), t)))
+        .collect()
+}
+
+/// Every site the configuration files among `files` describe.
+fn read_sites(files: &[(String, FileStamp)]) -> Vec<crate::domain::webconf::Site> {
+    use crate::domain::webconf::{apache_sites, haproxy_sites, nginx_sites, Server};
+    let mut sites = Vec::new();
+    for (path, _) in files {
+        let p = Path::new(path);
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some((_, server)) = CONFIGS.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let Some(text) = read_text(p) else { continue };
+        let base = p.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let load = |pattern: &str| include(&base, pattern);
+        sites.extend(match server {
+            Server::Nginx => nginx_sites(path, &text, &load),
+            Server::Apache => apache_sites(path, &text, &load),
+            Server::Haproxy => haproxy_sites(path, &text),
+        });
+    }
+    // Relative certificate paths are relative to the configuration's directory.
+    for s in &mut sites {
+        let base = Path::new(&s.config).parent().unwrap_or(Path::new("/"));
+        if !Path::new(&s.cert_path).is_absolute() {
+            s.cert_path = base.join(&s.cert_path).display().to_string();
+        }
+        if let Some(k) = s
+            .key_path
+            .as_mut()
+            .filter(|k| !Path::new(k.as_str()).is_absolute())
+        {
+            *k = base.join(&*k).display().to_string();
+        }
+    }
+    sites
+}
+
+/// DS-2, DS-3: each watched certificate gets the sites that load a file holding it; a site
+/// naming its key gives the leaf of its certificate file that key path.
+fn link_sites(
+    change: &mut ScanChange,
+    watched_all: &BTreeMap<String, Watched>,
+    sites: &[crate::domain::webconf::Site],
+    file_fps: &BTreeMap<String, Vec<String>>,
+    roots: &[PathBuf],
+    fp_of: &BTreeMap<String, String>,
+) {
+    let loads = |site: &crate::domain::webconf::Site, path: &str| {
+        site.cert_path == path
+            || (site.cert_path.ends_with('/') && path.starts_with(&site.cert_path))
+            || Path::new(path).parent() == Some(Path::new(site.cert_path.trim_end_matches('/')))
+    };
+    // A site's key is the key of the leaf (the first certificate) of the file it loads.
+    let is_leaf = |site: &crate::domain::webconf::Site, fp: Option<&str>| {
+        fp.is_some_and(|fp| {
+            file_fps
+                .get(&site.cert_path)
+                .and_then(|fps| fps.first())
+                .is_some_and(|first| first == fp)
+        })
+    };
+    let apply = |w: &mut Watched, fp: Option<&str>| {
+        let mine: Vec<crate::domain::webconf::Site> = sites
+            .iter()
+            .filter(|s| w.paths.iter().any(|p| loads(s, p)))
+            .cloned()
+            .collect();
+        if w.key_path.is_none() {
+            w.key_path = mine
+                .iter()
+                .filter(|s| is_leaf(s, fp))
+                .find_map(|s| s.key_path.clone());
+        }
+        w.sites = mine;
+    };
+    let new_fps: BTreeMap<String, String> = change
+        .new
+        .iter()
+        .filter_map(|(r, _)| {
+            r.cert
+                .x509
+                .as_ref()
+                .map(|x| (r.cert.id.clone(), x.fingerprint_sha256.clone()))
+        })
+        .collect();
+    for (rec, w) in change.new.iter_mut() {
+        apply(w, new_fps.get(&rec.cert.id).map(String::as_str));
+    }
+    for (id, w, _) in change.watched.iter_mut() {
+        apply(w, fp_of.get(id).map(String::as_str));
+    }
+    let touched: HashSet<String> = change.watched.iter().map(|(id, _, _)| id.clone()).collect();
+    for (id, old) in watched_all {
+        if touched.contains(id) || old.gone_at.is_some() {
+            continue;
+        }
+        if !old
+            .paths
+            .iter()
+            .any(|p| roots.iter().any(|r| Path::new(p).starts_with(r)))
+        {
+            continue;
+        }
+        let mut w = old.clone();
+        apply(&mut w, fp_of.get(id).map(String::as_str));
+        if &w != old {
+            change.watched.push((id.clone(), w, None));
+        }
+    }
+}
+
+impl Engine {
+    /// DS-5: the file a scanned site configures for `port` and `sni` and the fingerprint of the
+    /// certificate it holds (its first), to judge a probe's drift.
+    pub fn configured_for(
+        &self,
+        port: u16,
+        sni: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let files = self.store.discovered_files()?;
+        for w in self.store.watched_all()?.values() {
+            for site in &w.sites {
+                let listens = site.listen.iter().any(|l| {
+                    l.rsplit(':')
+                        .next()
+                        .and_then(|p| p.split_whitespace().next())
+                        == Some(&port.to_string())
+                });
+                let named = site.names.iter().any(|n| {
+                    n.eq_ignore_ascii_case(sni)
+                        || n.strip_prefix("*.").is_some_and(|base| {
+                            sni.split_once('.')
+                                .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(base))
+                        })
+                });
+                if listens && named {
+                    if let Some(fp) = files
+                        .get(&site.cert_path)
+                        .and_then(|r| r.fingerprints.first())
+                    {
+                        return Ok(Some((site.cert_path.clone(), fp.clone())));
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 }
