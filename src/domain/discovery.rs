@@ -82,12 +82,9 @@ fn parse_pem(bytes: &[u8]) -> Result<Found, Reason> {
     let mut found = Found::default();
     for b in blocks {
         match b.label.as_str() {
-            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
-                if x509_parser::parse_x509_certificate(&b.der).is_err() {
-                    return Err(Reason::BadPem);
-                }
-                found.certs.push(b.der);
-            }
+            // Each certificate is parsed once, by the caller (discovered_certificate); a
+            // block that is not one is then `bad_pem`.
+            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => found.certs.push(b.der),
             "PKCS7" | "CMS" => found
                 .certs
                 .extend(pkcs7_certificates(&b.der).ok_or(Reason::BadPem)?),
@@ -332,6 +329,8 @@ pub struct FileRecord {
     pub stamp: FileStamp,
     pub fingerprints: Vec<String>,
     pub holds_key: bool,
+    /// Why it holds no certificate (kept so a rescan need not read it again).
+    pub skipped: Option<Reason>,
 }
 
 /// Where a discovered certificate is (DS-3): every file holding it, the file holding its key

@@ -75,6 +75,8 @@ fn io_reason(e: &std::io::Error) -> Reason {
 /// entered (by device and inode) are not entered again, so a symlink loop ends.
 fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStamp)> {
     let mut out = Vec::new();
+    // Plain files seen in directory listings: stat'ed afterwards, on both cores.
+    let mut plain: Vec<PathBuf> = Vec::new();
     let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
     let mut stack: Vec<(PathBuf, usize)> = roots.iter().map(|r| (r.clone(), 0)).collect();
     let mut err = |p: &Path, reason| {
@@ -84,7 +86,7 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
         })
     };
     while let Some((path, depth)) = stack.pop() {
-        if out.len() >= MAX_FILES {
+        if out.len() + plain.len() >= MAX_FILES {
             break;
         }
         let meta = match std::fs::metadata(&path) {
@@ -111,8 +113,14 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
             }
             match std::fs::read_dir(&path) {
                 Ok(entries) => {
-                    let mut children: Vec<PathBuf> =
-                        entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    let mut children: Vec<PathBuf> = Vec::new();
+                    for e in entries.flatten() {
+                        if e.file_type().is_ok_and(|t| t.is_file()) {
+                            plain.push(e.path());
+                        } else {
+                            children.push(e.path());
+                        }
+                    }
                     children.sort();
                     for c in children.into_iter().rev() {
                         stack.push((c, depth + 1));
@@ -124,6 +132,34 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
             out.push((path.display().to_string(), stamp(&meta)));
         }
     }
+    plain.truncate(MAX_FILES.saturating_sub(out.len()));
+    let half = plain.len().div_ceil(2).max(1);
+    let stated: Vec<Result<(String, FileStamp), (PathBuf, Reason)>> = std::thread::scope(|s| {
+        let parts: Vec<_> = plain
+            .chunks(half)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|p| match std::fs::metadata(p) {
+                            Ok(m) => Ok((p.display().to_string(), stamp(&m))),
+                            Err(e) => Err((p.clone(), io_reason(&e))),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for r in stated {
+        match r {
+            Ok(f) => out.push(f),
+            Err((p, reason)) => err(&p, reason),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
@@ -133,19 +169,35 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
 struct Seen {
     paths: BTreeSet<String>,
     key_path: Option<String>,
-    der: Option<Vec<u8>>,
+    parsed: Option<(
+        crate::domain::model::Certificate,
+        crate::domain::model::TimelineEvent,
+    )>,
 }
+
+/// A certificate read from a file, parsed once: its fingerprint and its record-to-be (the id
+/// is given when it turns out to be new).
+type Parsed = (
+    String,
+    crate::domain::model::Certificate,
+    crate::domain::model::TimelineEvent,
+);
 
 /// What reading one changed file gave.
 enum Read {
     Found {
         record: FileRecord,
-        ders: Vec<(String, Vec<u8>)>,
+        certs: Vec<Parsed>,
     },
     Skipped(Reason),
 }
 
-fn read_one(path: &str, st: FileStamp, password: Option<&str>) -> Read {
+fn read_one(
+    path: &str,
+    st: FileStamp,
+    password: Option<&str>,
+    now: crate::domain::time::Timestamp,
+) -> Read {
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
         return Read::Skipped(Reason::TooLarge);
     }
@@ -161,18 +213,33 @@ fn read_one(path: &str, st: FileStamp, password: Option<&str>) -> Read {
     };
     match parse_file(path, &bytes, password) {
         Ok(found) => {
-            let ders: Vec<(String, Vec<u8>)> = found
-                .certs
-                .into_iter()
-                .map(|d| (crate::domain::cert::sha256_hex(&d), d))
-                .collect();
+            let mut certs = Vec::with_capacity(found.certs.len());
+            for der in &found.certs {
+                match crate::domain::discovery::discovered_certificate(
+                    der,
+                    String::new(),
+                    path,
+                    now,
+                ) {
+                    Ok((cert, event)) => {
+                        let fp = cert
+                            .x509
+                            .as_ref()
+                            .map(|x| x.fingerprint_sha256.clone())
+                            .unwrap_or_default();
+                        certs.push((fp, cert, event));
+                    }
+                    Err(_) => return Read::Skipped(Reason::BadPem),
+                }
+            }
             Read::Found {
                 record: FileRecord {
                     stamp: st,
-                    fingerprints: ders.iter().map(|(f, _)| f.clone()).collect(),
+                    fingerprints: certs.iter().map(|(f, _, _)| f.clone()).collect(),
                     holds_key: found.holds_key,
+                    skipped: None,
                 },
-                ders,
+                certs,
             }
         }
         Err(r) => Read::Skipped(r),
@@ -209,7 +276,7 @@ impl Engine {
                     .map(|part| {
                         s.spawn(move || {
                             part.iter()
-                                .map(|(p, st)| read_one(p, *st, password))
+                                .map(|(p, st)| read_one(p, *st, password, now))
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -220,25 +287,60 @@ impl Engine {
                     .collect()
             })
         };
+        // Nothing changed, nothing gone: the counts come from what is stored, nothing is
+        // written (a rescan every tick period stays cheap, DS-4).
+        let present: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        let removed_any = known.keys().any(|p| {
+            roots.iter().any(|r| Path::new(p).starts_with(r)) && !present.contains(p.as_str())
+        });
+        if changed.is_empty() && !removed_any {
+            let mut fps: HashSet<&str> = HashSet::new();
+            for (p, _) in &files {
+                if let Some(rec) = known.get(p) {
+                    fps.extend(rec.fingerprints.iter().map(String::as_str));
+                    if let Some(reason) = rec.skipped {
+                        report.errors.push(ScanError {
+                            path: p.clone(),
+                            reason,
+                        });
+                    }
+                }
+            }
+            report.certificates = fps.len();
+            report.unchanged = fps.len();
+            report.sites = read_sites(&files);
+            report.proposed = report
+                .sites
+                .iter()
+                .map(crate::domain::webconf::propose)
+                .collect();
+            return Ok(report);
+        }
         let mut change = ScanChange::default();
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
-        let mut note = |fp: &str, path: &str, key: bool, der: Option<Vec<u8>>| {
+        let mut note = |fp: &str,
+                        path: &str,
+                        key: bool,
+                        parsed: Option<(
+            crate::domain::model::Certificate,
+            crate::domain::model::TimelineEvent,
+        )>| {
             let e = found.entry(fp.to_string()).or_default();
             e.paths.insert(path.to_string());
             if key && e.key_path.is_none() {
                 e.key_path = Some(path.to_string());
             }
-            if e.der.is_none() {
-                e.der = der;
+            if e.parsed.is_none() {
+                e.parsed = parsed;
             }
         };
         let mut changed_paths = BTreeMap::new();
-        for ((path, _), read) in changed.iter().zip(reads) {
+        for ((path, st), read) in changed.iter().zip(reads) {
             match read {
-                Read::Found { record, ders } => {
-                    for (i, (fp, der)) in ders.into_iter().enumerate() {
+                Read::Found { record, certs } => {
+                    for (i, (fp, cert, event)) in certs.into_iter().enumerate() {
                         // A combined file's key is the first certificate's (the leaf's).
-                        note(&fp, path, record.holds_key && i == 0, Some(der));
+                        note(&fp, path, record.holds_key && i == 0, Some((cert, event)));
                     }
                     if let Some(old) = known.get(path) {
                         if old.fingerprints != record.fingerprints {
@@ -253,13 +355,26 @@ impl Engine {
                         path: path.clone(),
                         reason,
                     });
-                    if known.contains_key(path) {
-                        change.files_removed.push(path.clone());
+                    if let Some(old) = known.get(path) {
+                        if !old.fingerprints.is_empty() {
+                            report.changed += 1;
+                            changed_paths.insert(path.clone(), old.fingerprints.clone());
+                        }
                     }
+                    // Kept with its reason, so a rescan reads it again only when it changes.
+                    change.files_put.push((
+                        path.clone(),
+                        FileRecord {
+                            stamp: *st,
+                            fingerprints: Vec::new(),
+                            holds_key: false,
+                            skipped: Some(reason),
+                        },
+                    ));
                 }
             }
         }
-        let present: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        let changed_set: HashSet<&str> = changed.iter().map(|(p, _)| p.as_str()).collect();
         for (path, rec) in &known {
             let under = roots.iter().any(|r| Path::new(path).starts_with(r));
             if !under {
@@ -267,7 +382,13 @@ impl Engine {
             }
             if !present.contains(path.as_str()) {
                 change.files_removed.push(path.clone());
-            } else if !changed.iter().any(|(p, _)| p == path) {
+            } else if !changed_set.contains(path.as_str()) {
+                if let Some(reason) = rec.skipped {
+                    report.errors.push(ScanError {
+                        path: path.clone(),
+                        reason,
+                    });
+                }
                 for (i, fp) in rec.fingerprints.iter().enumerate() {
                     note(fp, path, rec.holds_key && i == 0, None);
                 }
@@ -278,6 +399,10 @@ impl Engine {
         let ids = self
             .store
             .ids_of_fingerprints(found.keys().map(String::as_str))?;
+        let mut fresh = self
+            .store
+            .new_ids(ids.iter().filter(|i| i.is_none()).count())?
+            .into_iter();
         let watched_all = self.store.watched_all()?;
         let mut still_found: HashSet<String> = HashSet::new();
         let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
@@ -288,7 +413,7 @@ impl Engine {
             let Seen {
                 paths,
                 key_path,
-                der,
+                parsed,
             } = seen;
             let paths: Vec<String> = paths.into_iter().collect();
             match id {
@@ -322,15 +447,10 @@ impl Engine {
                     }
                 }
                 None => {
-                    let Some(der) = der else { continue };
-                    let new_id = self.store.new_id()?;
-                    let first = paths.first().cloned().unwrap_or_default();
-                    let (cert, event) = match crate::domain::discovery::discovered_certificate(
-                        &der, new_id, &first, now,
-                    ) {
-                        Ok(c) => c,
-                        Err(_) => continue,
+                    let Some((mut cert, event)) = parsed else {
+                        continue;
                     };
+                    cert.id = fresh.next().unwrap_or_default();
                     report.new += 1;
                     change.new.push((
                         NewRecord {
