@@ -225,6 +225,7 @@ fn detail_pane() {
             cert: certificate(),
             order: None,
             acme: None,
+            watched: None,
             timeline,
             resources: Vec::new(),
             scroll: 0,

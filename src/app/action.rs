@@ -63,6 +63,9 @@ pub enum Action {
         sans: Vec<String>,
     },
     AcmeAccountsLoaded(Vec<(String, String)>),
+    /// DS-1: scan these paths (DS-1's default roots when empty).
+    Scan(Vec<std::path::PathBuf>),
+    Scanned(Box<crate::domain::discovery::ScanReport>),
     ZonesLoaded(Vec<String>, crate::domain::catalogue::PriceTable),
     OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {

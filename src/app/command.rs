@@ -26,6 +26,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "advance 1d|12h|2w",
         "move the demo clock forward and run what falls due",
     ),
+    (
+        "scan [PATH...]",
+        "find the certificates on this machine (default roots: /etc/ssl, /etc/letsencrypt, …)",
+    ),
     ("help", "show the keys"),
     ("quit", "leave certdeck"),
 ];
@@ -59,6 +63,11 @@ pub fn parse(line: &str) -> Result<Action, String> {
             path: std::path::PathBuf::from(rest),
         },
         "order" | "apply" => Action::OpenApply,
+        "scan" => Action::Scan(
+            rest.split_whitespace()
+                .map(std::path::PathBuf::from)
+                .collect(),
+        ),
         "forecast" => Action::Forecast(if rest.is_empty() {
             90
         } else {

@@ -32,6 +32,7 @@ pub enum Effect {
     },
     LoadZones,
     LoadAcmeAccounts,
+    Scan(Vec<std::path::PathBuf>),
     /// AC-2, AC-3: an ACME order, dns-01 by hand (the Validation queue shows its records).
     AcmeOrder {
         account: String,

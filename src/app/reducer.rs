@@ -217,6 +217,31 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             return vec![Effect::LoadAcmeAccounts];
         }
         Action::AcmeAccountsLoaded(accounts) => state.acme_accounts = accounts,
+        Action::Scan(paths) => {
+            state.say(Level::Info, "scanning for certificates…".to_string());
+            return vec![Effect::Scan(paths)];
+        }
+        Action::Scanned(r) => {
+            let mut text = format!(
+                "scan: {} file(s), {} certificate(s): {} new, {} file(s) changed, {} gone",
+                r.files, r.certificates, r.new, r.changed, r.gone
+            );
+            if !r.errors.is_empty() {
+                text.push_str(&format!(
+                    "; {} file(s) skipped (certdeck scan --json says why)",
+                    r.errors.len()
+                ));
+            }
+            state.say(
+                if r.gone > 0 || r.changed > 0 {
+                    Level::Warn
+                } else {
+                    Level::Info
+                },
+                text,
+            );
+            return vec![Effect::LoadAll];
+        }
         Action::ApplyAcme {
             account,
             domain,

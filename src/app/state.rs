@@ -380,6 +380,8 @@ pub struct Detail {
     pub order: Option<crate::domain::order::OrderInfo>,
     /// Where an ACME certificate came from and how it renews (AC-4).
     pub acme: Option<AcmeDetail>,
+    /// Where a discovered certificate is (DS-3).
+    pub watched: Option<crate::domain::discovery::Watched>,
     pub timeline: Vec<TimelineEvent>,
     pub resources: Vec<String>,
     pub scroll: u16,

@@ -46,13 +46,22 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         if let Ok(Some(plan)) = engine.store().acme_renewal(&a.id) {
             obj["renewal"] = renewal_json(&plan, cert.auto_renew);
         }
+        // DS-3: where a discovered certificate is; never its key (DS-6).
+        if let Ok(Some(w)) = engine.store().watched(&a.id) {
+            obj["paths"] = serde_json::json!(w.paths);
+            obj["key_path"] = serde_json::json!(w.key_path);
+            obj["sites"] = serde_json::json!(w.sites);
+            obj["gone_at"] = serde_json::json!(w.gone_at);
+        }
         println!("{obj}");
     } else {
         let acme = engine.acme_detail(&a.id).ok().flatten();
+        let watched = engine.store().watched(&a.id).ok().flatten();
         for line in crate::ui::detail::detail_text(
             &cert,
             order.as_ref(),
             acme.as_ref(),
+            watched.as_ref(),
             &timeline,
             &[],
             now,

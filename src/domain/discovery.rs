@@ -314,6 +314,33 @@ mod tests {
     }
 }
 
+/// What one scan found (`scan --json`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ScanReport {
+    pub files: usize,
+    /// Distinct certificates found (an intermediate in ten files counts once).
+    pub certificates: usize,
+    /// Certificates seen for the first time.
+    pub new: usize,
+    /// Files whose certificates changed since the last scan (renewed by another tool).
+    pub changed: usize,
+    /// Watched certificates no file holds any more.
+    pub gone: usize,
+    /// Certificates already known, found again.
+    pub unchanged: usize,
+    pub errors: Vec<ScanError>,
+    /// The sites the web server configurations under the roots serve with TLS (DS-2).
+    pub sites: Vec<crate::domain::webconf::Site>,
+    /// A resource proposed for each site, with its server's check and reload commands.
+    pub proposed: Vec<crate::domain::webconf::Proposal>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanError {
+    pub path: String,
+    pub reason: Reason,
+}
+
 /// What identifies a file's content without reading it (DS-4: device, inode, size, mtime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {

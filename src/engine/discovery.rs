@@ -3,10 +3,11 @@
 //! distinct certificate with every path holding it. Keys are noted by path, never read into
 //! the store.
 use super::Engine;
-use crate::domain::discovery::{parse_file, FileRecord, FileStamp, Reason, Watched};
+use crate::domain::discovery::{
+    parse_file, FileRecord, FileStamp, Reason, ScanError, ScanReport, Watched,
+};
 use crate::store::discovery::ScanChange;
 use crate::store::{NewRecord, StoreError};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -25,32 +26,6 @@ pub const DEFAULT_ROOTS: [&str; 8] = [
 /// A walk stops at this depth and this many files (a runaway tree, a mount loop).
 const MAX_DEPTH: usize = 40;
 const MAX_FILES: usize = 1_000_000;
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct ScanReport {
-    pub files: usize,
-    /// Distinct certificates found (an intermediate in ten files counts once).
-    pub certificates: usize,
-    /// Certificates seen for the first time.
-    pub new: usize,
-    /// Files whose certificates changed since the last scan (renewed by another tool).
-    pub changed: usize,
-    /// Watched certificates no file holds any more.
-    pub gone: usize,
-    /// Certificates already known, found again.
-    pub unchanged: usize,
-    pub errors: Vec<ScanError>,
-    /// The sites the web server configurations under the roots serve with TLS (DS-2).
-    pub sites: Vec<crate::domain::webconf::Site>,
-    /// A resource proposed for each site, with its server's check and reload commands.
-    pub proposed: Vec<crate::domain::webconf::Proposal>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ScanError {
-    pub path: String,
-    pub reason: Reason,
-}
 
 fn stamp(meta: &std::fs::Metadata) -> FileStamp {
     use std::os::unix::fs::MetadataExt;

@@ -567,6 +567,7 @@ impl Engine {
                     .collect();
                 Action::ForecastLoaded { days, entries }
             }
+            Effect::Scan(paths) => Action::Scanned(Box::new(self.scan(&paths, None)?)),
             Effect::LoadAcmeAccounts => Action::AcmeAccountsLoaded(
                 self.store
                     .acme_accounts()?
@@ -826,10 +827,12 @@ impl Engine {
                     let timeline = self.store.timeline(&id)?;
                     let order = self.store.order(&id)?;
                     let acme = self.acme_detail(&id)?;
+                    let watched = self.store.watched(&id)?;
                     Action::DetailLoaded(Box::new(crate::app::state::Detail {
                         cert,
                         order,
                         acme,
+                        watched,
                         timeline,
                         resources: Vec::new(),
                         scroll: 0,

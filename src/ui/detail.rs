@@ -38,6 +38,7 @@ pub fn detail_text(
     c: &Certificate,
     order: Option<&crate::domain::order::OrderInfo>,
     acme: Option<&crate::app::state::AcmeDetail>,
+    watched: Option<&crate::domain::discovery::Watched>,
     timeline: &[TimelineEvent],
     resources: &[String],
     now: Timestamp,
@@ -124,6 +125,33 @@ pub fn detail_text(
             "off".into()
         },
     );
+    if let Some(w) = watched {
+        for (i, p) in w.paths.iter().enumerate() {
+            kv(if i == 0 { "Files" } else { "" }, p.clone());
+        }
+        kv(
+            "Key file",
+            w.key_path
+                .clone()
+                .unwrap_or_else(|| "not found (watched without its key)".into()),
+        );
+        for (i, s) in w.sites.iter().enumerate() {
+            kv(
+                if i == 0 { "Sites" } else { "" },
+                format!(
+                    "{} {} on {} ({}:{})",
+                    format!("{:?}", s.server).to_lowercase(),
+                    s.names.join(" "),
+                    s.listen.join(" "),
+                    s.config,
+                    s.line
+                ),
+            );
+        }
+        if let Some(g) = w.gone_at {
+            kv("Gone since", ts(g));
+        }
+    }
     if let Some(a) = acme {
         kv(
             "ACME",
@@ -245,6 +273,7 @@ pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &The
         &d.cert,
         d.order.as_ref(),
         d.acme.as_ref(),
+        d.watched.as_ref(),
         &d.timeline,
         &d.resources,
         now,

@@ -53,6 +53,25 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A free port below Linux's ephemeral range (32768+), for a port that stays unbound until a
+/// later command binds it (the http-01 port): a port 0 bind elsewhere in the test run can never
+/// be handed it meanwhile.
+fn free_low_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() % 6_000) as u16 * 2;
+    NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst)
+        .ok();
+    for _ in 0..12_000 {
+        let p = NEXT.fetch_add(1, Ordering::SeqCst);
+        let p = 20_000 + (p - 20_000) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+    free_port()
+}
+
 pub fn installed() -> bool {
     std::path::Path::new("/usr/bin/pebble").exists()
 }
@@ -113,7 +132,7 @@ impl Pebble {
         std::fs::write(&cert, &leaf.cert_pem).unwrap();
         std::fs::write(&key, &leaf.key_pem).unwrap();
         std::fs::write(&root_pem, root.pem()).unwrap();
-        let (port, mgmt, http_port) = (free_port(), free_port(), free_port());
+        let (port, mgmt, http_port) = (free_port(), free_port(), free_low_port());
         let dns_mgmt = free_port();
         let (dns, dns_port) = if opts.validate && opts.dns_server.is_none() {
             let dns_port = free_port();
