@@ -344,3 +344,48 @@ fn rule_ds2_sites_in_nginx_apache_and_haproxy_configuration_link_their_certifica
         "{rep}"
     );
 }
+
+#[test]
+fn rule_ds3_adopt_turns_a_discovered_certificate_with_its_key_into_an_uploaded_one() {
+    let env = Env::new();
+    let (_, t, _) = scanned(&env);
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let by_fp = |der: &[u8]| {
+        let fp = fingerprint(der);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["fingerprint_sha256"] == fp.as_str())
+            .cloned()
+            .unwrap()
+    };
+    // site2.pem holds its key: adopted, uploaded, its key sealed and exportable.
+    let site2 = by_fp(&t.leaves[2].der)["id"].as_str().unwrap().to_string();
+    let (code, a) = env.json(&["adopt", &site2]);
+    assert_eq!(code, 0, "{a}");
+    assert_eq!(a["source"], "uploaded", "{a}");
+    let out = env.path("out");
+    let (code, e) = env.json(&[
+        "export",
+        &site2,
+        "--format",
+        "pem",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{e}");
+    let (_, still) = env.json(&["list", "--source", "discovered"]);
+    assert!(!still.to_string().contains(&site2), "watched no more");
+    // No key found: refused under DS-3, nothing changes.
+    let site1 = by_fp(&t.leaves[1].der)["id"].as_str().unwrap().to_string();
+    let (code, e) = env.json(&["adopt", &site1]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("DS-3")),
+        "{e}"
+    );
+    // The intermediate in a fullchain is not its file's leaf.
+    let inter = by_fp(&t.pki.inter.der)["id"].as_str().unwrap().to_string();
+    let (code, e) = env.json(&["adopt", &inter]);
+    assert_eq!(code, 1, "{e}");
+}

@@ -2,6 +2,7 @@
 //! 2 usage error, 3 could not run (database busy, I/O).
 pub mod account;
 pub mod acme;
+pub mod adopt;
 pub mod alarm;
 pub mod apply;
 pub mod ca;
@@ -77,6 +78,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// What an endpoint really serves: chain, expiry, TLS version, trust (DS-5)
     Probe(probe::ProbeArgs),
+    /// Take a discovered certificate, with the key found for it, under certdeck's care (DS-3)
+    Adopt(adopt::AdoptArgs),
     /// Show everything about one certificate
     Show(show::ShowArgs),
     /// Delete a certificate (D-1..D-3)
@@ -189,6 +192,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::List(a) => list::run(cli, a),
         Command::Scan(a) => scan::run(cli, a),
         Command::Probe(a) => probe::run(cli, a),
+        Command::Adopt(a) => adopt::run(cli, a),
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),

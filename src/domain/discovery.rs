@@ -433,3 +433,46 @@ pub fn discovered_certificate(
     };
     Ok((cert, event))
 }
+
+/// DS-3: a discovered certificate adopted with its key becomes `uploaded` under the U rules:
+/// the same id, the chain and key the upload rules read from its files. Refused unless the
+/// file's leaf is this certificate.
+pub fn adopted(
+    cert: &crate::domain::model::Certificate,
+    v: &crate::domain::rules::upload::ValidatedUpload,
+    now: crate::domain::time::Timestamp,
+) -> Result<
+    (
+        crate::domain::model::Certificate,
+        crate::domain::model::TimelineEvent,
+    ),
+    crate::domain::refusal::Refusal,
+> {
+    use crate::domain::refusal::{Field, Refusal};
+    let leaf_fp = &v.leaf().facts.fingerprint_sha256;
+    let mine = cert.x509.as_ref().map(|x| &x.fingerprint_sha256);
+    if mine != Some(leaf_fp) {
+        return Err(Refusal::new(
+            "DS-3",
+            Field::Id,
+            format!(
+                "{} is not the leaf of its file (the file's leaf is {}): adopt the leaf instead",
+                cert.id,
+                &leaf_fp[..16.min(leaf_fp.len())]
+            ),
+        ));
+    }
+    let (mut updated, _, mut event) =
+        crate::domain::rules::upload::new_uploaded_certificate(v, cert.id.clone(), now);
+    updated.name = cert.name.clone();
+    updated.tags = cert.tags.clone();
+    updated.project = cert.project.clone();
+    updated.ignored = cert.ignored;
+    updated.created_at = cert.created_at;
+    event.kind = "adopted".into();
+    event.message = format!(
+        "adopted: now uploaded, its key sealed in the store (DS-3); {}",
+        event.message
+    );
+    Ok((updated, event))
+}

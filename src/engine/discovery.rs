@@ -708,3 +708,64 @@ impl Engine {
         Ok(None)
     }
 }
+
+impl Engine {
+    /// DS-3: `adopt ID`: the key found beside a discovered certificate is read (as an upload
+    /// reads it) and the certificate becomes `uploaded`, its key sealed.
+    pub fn adopt(
+        &self,
+        id: &str,
+        key_password: Option<Vec<u8>>,
+    ) -> Result<crate::app::Action, StoreError> {
+        use crate::app::Action;
+        use crate::domain::refusal::{Field, Refusal};
+        let refuse = |m: String| Ok(Action::Refused(Refusal::new("DS-3", Field::Id, m)));
+        let (Some(cert), Some(w)) = (self.store.get(id)?, self.store.watched(id)?) else {
+            return refuse(format!("{id} is not a discovered certificate"));
+        };
+        let Some(key_path) = &w.key_path else {
+            return refuse(format!(
+                "no key was found for {id}: it stays watched without one (import it with its key instead)"
+            ));
+        };
+        let Some(cert_path) = w.paths.first() else {
+            return refuse(format!("{id}: no file holds it any more"));
+        };
+        let read = |p: &str| {
+            crate::sidefile::read_capped(Path::new(p), crate::domain::discovery::MAX_FILE_BYTES)
+                .map_err(|e| format!("{p}: {e}"))
+        };
+        let (cert_bytes, key_bytes) = match (read(cert_path), read(key_path)) {
+            (Ok(c), Ok(k)) => (c, zeroize::Zeroizing::new(k)),
+            (Err(e), _) | (_, Err(e)) => return Ok(Action::Failed(e)),
+        };
+        let upload = crate::domain::rules::upload::UploadInput {
+            cert: cert_bytes,
+            key: Some(key_bytes.to_vec()),
+            key_password,
+            ..Default::default()
+        };
+        let now = self.clock.now();
+        let anchors = crate::domain::cert::mozilla_anchor_subjects();
+        let v = match crate::domain::rules::upload::validate_upload(&upload, now, &anchors) {
+            Ok(v) => v,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let (updated, event) = match crate::domain::discovery::adopted(&cert, &v, now) {
+            Ok(x) => x,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let fired = crate::domain::schedule::Fired {
+            event,
+            updated: Some(updated),
+            new_key_pem: Some(v.key.to_pem().to_string()),
+            ..Default::default()
+        };
+        self.store.apply_effect(id, &fired)?;
+        self.store.forget_watched(id)?;
+        Ok(match self.store.get(id)? {
+            Some(c) => Action::RecordSaved(Box::new(c.summary()), fired.event.message.clone()),
+            None => Action::Failed(format!("{id} is no longer in the store")),
+        })
+    }
+}

@@ -107,4 +107,14 @@ impl Store {
     pub fn watched(&self, id: &str) -> Result<Option<Watched>, StoreError> {
         self.read_one(DISCOVERED, "discovered", id)
     }
+
+    /// A discovered certificate adopted (DS-3) is watched no more.
+    pub fn forget_watched(&self, id: &str) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(DISCOVERED)
+            .map_err(db_err)?
+            .remove(id)
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
 }
