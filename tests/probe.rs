@@ -152,4 +152,40 @@ fn rule_ds5_drift_is_the_served_certificate_differing_from_the_scanned_sites_fil
         "{p}"
     );
     assert_eq!(p["drift"]["path"], cert.to_str().unwrap());
+    // The scan probes the site itself: the renewed certificate shows the drift, with a message.
+    let (_, r) = env.json(&["scan", conf.to_str().unwrap()]);
+    assert_eq!(r["probes"][0]["drift"], true, "{r}");
+    let renewed_fp = fingerprint(&renewed.der, "DER");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == renewed_fp.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(row["drift"]["address"], address.as_str(), "{row}");
+    let (_, m) = env.json(&["messages"]);
+    assert!(m.to_string().contains("drift"), "{m}");
+    // nginx reloaded with the renewal: the drift is over.
+    std::fs::write(nginx.dir.join("certs/shop.crt"), pki.full_chain(&renewed)).unwrap();
+    std::fs::write(nginx.dir.join("certs/shop.key"), &renewed.key_pem).unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(nginx.command("-s reload"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut over = false;
+    for _ in 0..50 {
+        let (_, r) = env.json(&["scan", conf.to_str().unwrap()]);
+        if r["probes"][0]["drift"] == false {
+            over = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(over, "nginx serves the renewal after its reload");
+    let (_, shown) = env.json(&["show", row["id"].as_str().unwrap()]);
+    assert_eq!(shown["drift"], serde_json::Value::Null, "{shown}");
 }

@@ -63,6 +63,7 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
                         obj["paths"] = serde_json::json!(w.paths);
                         obj["key_path"] = serde_json::json!(w.key_path);
                         obj["sites"] = serde_json::json!(w.sites);
+                        obj["drift"] = serde_json::json!(w.drift);
                         obj["gone_at"] = serde_json::json!(w
                             .gone_at
                             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));

@@ -333,6 +333,8 @@ pub struct ScanReport {
     pub sites: Vec<crate::domain::webconf::Site>,
     /// A resource proposed for each site, with its server's check and reload commands.
     pub proposed: Vec<crate::domain::webconf::Proposal>,
+    /// The probes of the sites' listeners (DS-5).
+    pub probes: Vec<SiteProbe>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -369,6 +371,63 @@ pub struct Watched {
     pub gone_at: Option<crate::domain::time::Timestamp>,
     /// The sites whose configuration loads it (DS-2).
     pub sites: Vec<crate::domain::webconf::Site>,
+    /// What the last scan's probe of its sites saw served instead of it (DS-5).
+    pub drift: Option<Drift>,
+}
+
+/// DS-5: a site serves another certificate than the file it is configured with ("renewed on
+/// disk, not reloaded").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: String,
+    pub sni: String,
+    pub path: String,
+    pub configured_fingerprint_sha256: String,
+    pub served_fingerprint_sha256: String,
+    pub seen_at: crate::domain::time::Timestamp,
+}
+
+/// One probe a scan made of a site it found (DS-5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteProbe {
+    pub address: String,
+    pub sni: String,
+    pub served_fingerprint_sha256: Option<String>,
+    pub earliest_expiry: Option<crate::domain::time::Timestamp>,
+    pub error: Option<String>,
+    pub drift: bool,
+}
+
+/// Where a site is probed: loopback on each port it listens on (this machine's sites), with
+/// its first name as SNI.
+pub fn probe_targets(site: &crate::domain::webconf::Site) -> Vec<(String, String)> {
+    let sni = site
+        .names
+        .iter()
+        .find(|n| !n.starts_with('*'))
+        .cloned()
+        .unwrap_or_else(|| "localhost".into());
+    let mut out: Vec<(String, String)> = site
+        .listen
+        .iter()
+        .filter_map(|l| {
+            let port = l
+                .rsplit(':')
+                .next()
+                .unwrap_or(l)
+                .split_whitespace()
+                .next()?;
+            let port: u16 = port.parse().ok()?;
+            let host = if l.starts_with('[') {
+                "[::1]"
+            } else {
+                "127.0.0.1"
+            };
+            Some((format!("{host}:{port}"), sni.clone()))
+        })
+        .collect();
+    out.dedup();
+    out
 }
 
 /// DS-3: the record of a certificate a scan found: `discovered`, watched, no key.

@@ -268,7 +268,9 @@ impl Engine {
         let removed_any = known.keys().any(|p| {
             roots.iter().any(|r| Path::new(p).starts_with(r)) && !present.contains(p.as_str())
         });
-        if changed.is_empty() && !removed_any {
+        // Sites are probed every scan (drift comes and goes without a file changing).
+        let sites_now = read_sites(&files);
+        if changed.is_empty() && !removed_any && sites_now.is_empty() {
             let mut fps: HashSet<&str> = HashSet::new();
             for (p, _) in &files {
                 if let Some(rec) = known.get(p) {
@@ -283,7 +285,7 @@ impl Engine {
             }
             report.certificates = fps.len();
             report.unchanged = fps.len();
-            report.sites = read_sites(&files);
+            report.sites = sites_now;
             report.proposed = report
                 .sites
                 .iter()
@@ -410,6 +412,7 @@ impl Engine {
                             key_path: key_path.or_else(|| old.key_path.clone()),
                             gone_at: None,
                             sites: old.sites.clone(),
+                            drift: old.drift.clone(),
                         };
                         if &w != old {
                             let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
@@ -438,6 +441,7 @@ impl Engine {
                             key_path,
                             gone_at: None,
                             sites: Vec::new(),
+                            drift: None,
                         },
                     ));
                 }
@@ -500,6 +504,7 @@ impl Engine {
             file_fps.insert(p.clone(), r.fingerprints.clone());
         }
         link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
+        report.probes = probe_sites(&sites, &file_fps, &mut change, &watched_all, &fp_of, now);
         report.proposed = sites.iter().map(crate::domain::webconf::propose).collect();
         report.sites = sites;
         self.store.apply_scan(&change)?;
@@ -768,4 +773,152 @@ impl Engine {
             None => Action::Failed(format!("{id} is no longer in the store")),
         })
     }
+}
+
+/// Probes run at once with each scan, and each one's deadline (DS-5).
+const PROBES_AT_ONCE: usize = 8;
+const PROBE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+/// At most this many listeners are probed per scan.
+const MAX_PROBES: usize = 256;
+
+/// DS-5: every listener the sites name is probed (bounded in number, in parallel, each within
+/// its deadline); a site serving another certificate than its file's is drift, recorded on the
+/// file's certificate with a timeline event and a message.
+fn probe_sites(
+    sites: &[crate::domain::webconf::Site],
+    file_fps: &BTreeMap<String, Vec<String>>,
+    change: &mut ScanChange,
+    watched_all: &BTreeMap<String, Watched>,
+    fp_of: &BTreeMap<String, String>,
+    now: crate::domain::time::Timestamp,
+) -> Vec<crate::domain::discovery::SiteProbe> {
+    use crate::domain::discovery::{probe_targets, Drift, SiteProbe};
+    let mut targets: Vec<(String, String, String)> = Vec::new();
+    for s in sites {
+        for (addr, sni) in probe_targets(s) {
+            if !targets.iter().any(|t| t.0 == addr && t.1 == sni) && targets.len() < MAX_PROBES {
+                targets.push((addr, sni, s.cert_path.clone()));
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for chunk in targets.chunks(PROBES_AT_ONCE) {
+        let got: Vec<_> = std::thread::scope(|sc| {
+            let hs: Vec<_> = chunk
+                .iter()
+                .map(|(a, n, _)| {
+                    sc.spawn(move || crate::deploy::probe::probe(a, n, None, PROBE_DEADLINE))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("the probe stopped unexpectedly".into()))
+                })
+                .collect()
+        });
+        results.extend(chunk.iter().cloned().zip(got));
+    }
+    let id_of: BTreeMap<&str, &str> = fp_of
+        .iter()
+        .map(|(id, fp)| (fp.as_str(), id.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for ((address, sni, path), r) in results {
+        let configured = file_fps.get(&path).and_then(|f| f.first()).cloned();
+        let (served, earliest, error) = match r {
+            Ok(p) => {
+                let s = crate::domain::probe::summarize(&p.chain);
+                (
+                    s.chain.first().map(|c| c.fingerprint_sha256.clone()),
+                    s.earliest_expiry,
+                    None,
+                )
+            }
+            Err(e) => (None, None, Some(e)),
+        };
+        let drift = matches!((&configured, &served), (Some(c), Some(s)) if c != s);
+        // The same certificate served again: a drift seen before is over.
+        if let (false, Some(c), Some(_)) = (drift, &configured, &served) {
+            if let Some(id) = id_of.get(c.as_str()) {
+                match change.watched.iter_mut().find(|(i, _, _)| i == id) {
+                    Some((_, w, _)) => w.drift = None,
+                    None => {
+                        if let Some(old) = watched_all.get(*id).filter(|w| w.drift.is_some()) {
+                            let mut w = old.clone();
+                            w.drift = None;
+                            change.watched.push((id.to_string(), w, None));
+                        }
+                    }
+                }
+            }
+        }
+        if let (true, Some(c), Some(s)) = (drift, &configured, &served) {
+            let event = crate::domain::model::TimelineEvent {
+                at: now,
+                kind: "drift".into(),
+                message: format!(
+                    "drift: {address} ({sni}) serves {}…, but {path} holds this certificate: renewed on disk, not reloaded? (DS-5)",
+                    &s[..16.min(s.len())]
+                ),
+            };
+            // A certificate new in this scan carries its drift (and its message) from the start.
+            if let Some((r, w)) = change
+                .new
+                .iter_mut()
+                .find(|(r, _)| r.cert.x509.as_ref().map(|x| &x.fingerprint_sha256) == Some(c))
+            {
+                w.drift = Some(Drift {
+                    address: address.clone(),
+                    sni: sni.clone(),
+                    path: path.clone(),
+                    configured_fingerprint_sha256: c.clone(),
+                    served_fingerprint_sha256: s.clone(),
+                    seen_at: now,
+                });
+                let entry = (r.cert.id.clone(), w.clone(), Some(event.clone()));
+                change.watched.push(entry);
+            }
+            if let Some(id) = id_of.get(c.as_str()) {
+                let d = Drift {
+                    address: address.clone(),
+                    sni: sni.clone(),
+                    path: path.clone(),
+                    configured_fingerprint_sha256: c.clone(),
+                    served_fingerprint_sha256: s.clone(),
+                    seen_at: now,
+                };
+                match change.watched.iter_mut().find(|(i, _, _)| i == id) {
+                    Some((_, w, ev)) => {
+                        let first =
+                            w.drift.as_ref().map(|x| &x.served_fingerprint_sha256) != Some(s);
+                        w.drift = Some(d);
+                        if first && ev.is_none() {
+                            *ev = Some(event);
+                        }
+                    }
+                    None => {
+                        if let Some(old) = watched_all.get(*id) {
+                            let first =
+                                old.drift.as_ref().map(|x| &x.served_fingerprint_sha256) != Some(s);
+                            let mut w = old.clone();
+                            w.drift = Some(d);
+                            change
+                                .watched
+                                .push((id.to_string(), w, first.then_some(event)));
+                        }
+                    }
+                }
+            }
+        }
+        out.push(SiteProbe {
+            address,
+            sni,
+            served_fingerprint_sha256: served,
+            earliest_expiry: earliest,
+            error,
+            drift,
+        });
+    }
+    out
 }

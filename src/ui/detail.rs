@@ -151,6 +151,18 @@ pub fn detail_text(
         if let Some(g) = w.gone_at {
             kv("Gone since", ts(g));
         }
+        if let Some(d) = &w.drift {
+            kv(
+                "DRIFT",
+                format!(
+                    "{} ({}) serves {}…, not this file's certificate (seen {})",
+                    d.address,
+                    d.sni,
+                    &d.served_fingerprint_sha256[..16.min(d.served_fingerprint_sha256.len())],
+                    ts(d.seen_at)
+                ),
+            );
+        }
     }
     if let Some(a) = acme {
         kv(
