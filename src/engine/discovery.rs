@@ -144,10 +144,34 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
 struct Seen {
     paths: BTreeSet<String>,
     key_path: Option<String>,
-    parsed: Option<(
-        crate::domain::model::Certificate,
-        crate::domain::model::TimelineEvent,
-    )>,
+}
+
+/// Files read and parsed a chunk at a time (bounded memory on a large tree).
+const CHUNK: usize = 4_096;
+
+/// Reads and parses `files` on both cores.
+fn read_all(
+    files: &[&(String, FileStamp)],
+    password: Option<&str>,
+    now: crate::domain::time::Timestamp,
+) -> Vec<Read> {
+    let half = files.len().div_ceil(2).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = files
+            .chunks(half)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(p, st)| read_one(p, *st, password, now))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// A certificate read from a file, parsed once: its fingerprint and its record-to-be (the id
@@ -238,30 +262,10 @@ impl Engine {
         let files = walk(&roots, &mut report.errors);
         report.files = files.len();
         let known = self.store.discovered_files()?;
-        // Read what changed, on both cores.
         let changed: Vec<&(String, FileStamp)> = files
             .iter()
             .filter(|(p, st)| known.get(p).map(|r| r.stamp) != Some(*st))
             .collect();
-        let reads: Vec<Read> = {
-            let half = changed.len().div_ceil(2).max(1);
-            std::thread::scope(|s| {
-                let parts: Vec<_> = changed
-                    .chunks(half)
-                    .map(|part| {
-                        s.spawn(move || {
-                            part.iter()
-                                .map(|(p, st)| read_one(p, *st, password, now))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
-            })
-        };
         // Nothing changed, nothing gone: the counts come from what is stored, nothing is
         // written (a rescan every tick period stays cheap, DS-4).
         let present: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
@@ -295,61 +299,106 @@ impl Engine {
         }
         let mut change = ScanChange::default();
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
-        let mut note = |fp: &str,
-                        path: &str,
-                        key: bool,
-                        parsed: Option<(
-            crate::domain::model::Certificate,
-            crate::domain::model::TimelineEvent,
-        )>| {
+        let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: &str, key: bool| {
             let e = found.entry(fp.to_string()).or_default();
             e.paths.insert(path.to_string());
             if key && e.key_path.is_none() {
                 e.key_path = Some(path.to_string());
             }
-            if e.parsed.is_none() {
-                e.parsed = parsed;
-            }
         };
         let mut changed_paths = BTreeMap::new();
-        for ((path, st), read) in changed.iter().zip(reads) {
-            match read {
-                Read::Found { record, certs } => {
-                    for (i, (fp, cert, event)) in certs.into_iter().enumerate() {
-                        // A combined file's key is the first certificate's (the leaf's).
-                        note(&fp, path, record.holds_key && i == 0, Some((cert, event)));
-                    }
-                    if let Some(old) = known.get(path) {
-                        if old.fingerprints != record.fingerprints {
-                            report.changed += 1;
-                            changed_paths.insert(path.clone(), old.fingerprints.clone());
+        // Certificates first seen in this scan, stored chunk by chunk as they are read (so a
+        // scan of a large tree holds one chunk's parsed records at a time), by fingerprint.
+        let mut inserted: HashSet<String> = HashSet::new();
+        // What each file read now holds (by fingerprint), for linking sites below.
+        let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for chunk in changed.chunks(CHUNK) {
+            let reads = read_all(chunk, password, now);
+            let mut chunk_change = ScanChange::default();
+            // Which of this chunk's certificates are already stored (found before, or records
+            // of their own): one lookup for the chunk.
+            let mut candidates: Vec<String> = Vec::new();
+            for r in &reads {
+                if let Read::Found { certs, .. } = r {
+                    for (fp, _, _) in certs {
+                        if !found.contains_key(fp) && !candidates.contains(fp) {
+                            candidates.push(fp.clone());
                         }
                     }
-                    change.files_put.push((path.clone(), record));
-                }
-                Read::Skipped(reason) => {
-                    report.errors.push(ScanError {
-                        path: path.clone(),
-                        reason,
-                    });
-                    if let Some(old) = known.get(path) {
-                        if !old.fingerprints.is_empty() {
-                            report.changed += 1;
-                            changed_paths.insert(path.clone(), old.fingerprints.clone());
-                        }
-                    }
-                    // Kept with its reason, so a rescan reads it again only when it changes.
-                    change.files_put.push((
-                        path.clone(),
-                        FileRecord {
-                            stamp: *st,
-                            fingerprints: Vec::new(),
-                            holds_key: false,
-                            skipped: Some(reason),
-                        },
-                    ));
                 }
             }
+            let stored = self
+                .store
+                .ids_of_fingerprints(candidates.iter().map(String::as_str))?;
+            let unknown: HashSet<&String> = candidates
+                .iter()
+                .zip(&stored)
+                .filter(|(_, id)| id.is_none())
+                .map(|(fp, _)| fp)
+                .collect();
+            let mut fresh = self.store.new_ids(unknown.len())?.into_iter();
+            let mut placed: HashSet<String> = HashSet::new();
+            for ((path, st), read) in chunk.iter().zip(reads) {
+                match read {
+                    Read::Found { record, certs } => {
+                        for (i, (fp, mut cert, event)) in certs.into_iter().enumerate() {
+                            // A combined file's key is the first certificate's (the leaf's).
+                            let key = record.holds_key && i == 0;
+                            note(&mut found, &fp, path, key);
+                            if unknown.contains(&fp) && placed.insert(fp.clone()) {
+                                cert.id = fresh.next().unwrap_or_default();
+                                chunk_change.new.push((
+                                    NewRecord {
+                                        cert,
+                                        secrets: Default::default(),
+                                        event,
+                                    },
+                                    Watched {
+                                        paths: vec![path.clone()],
+                                        key_path: key.then(|| path.clone()),
+                                        ..Default::default()
+                                    },
+                                ));
+                            }
+                        }
+                        if let Some(old) = known.get(path) {
+                            if old.fingerprints != record.fingerprints {
+                                report.changed += 1;
+                                changed_paths.insert(path.clone(), old.fingerprints.clone());
+                            }
+                        }
+                        chunk_change.files_put.push((path.clone(), record));
+                    }
+                    Read::Skipped(reason) => {
+                        report.errors.push(ScanError {
+                            path: path.clone(),
+                            reason,
+                        });
+                        if let Some(old) = known.get(path) {
+                            if !old.fingerprints.is_empty() {
+                                report.changed += 1;
+                                changed_paths.insert(path.clone(), old.fingerprints.clone());
+                            }
+                        }
+                        // Kept with its reason, so a rescan reads it again only when it changes.
+                        chunk_change.files_put.push((
+                            path.clone(),
+                            FileRecord {
+                                stamp: *st,
+                                fingerprints: Vec::new(),
+                                holds_key: false,
+                                skipped: Some(reason),
+                            },
+                        ));
+                    }
+                }
+            }
+            report.new += chunk_change.new.len();
+            inserted.extend(placed);
+            for (p, r) in &chunk_change.files_put {
+                read_now.insert(p.clone(), r.fingerprints.clone());
+            }
+            self.store.apply_scan(&chunk_change)?;
         }
         let changed_set: HashSet<&str> = changed.iter().map(|(p, _)| p.as_str()).collect();
         for (path, rec) in &known {
@@ -367,84 +416,53 @@ impl Engine {
                     });
                 }
                 for (i, fp) in rec.fingerprints.iter().enumerate() {
-                    note(fp, path, rec.holds_key && i == 0, None);
+                    note(&mut found, fp, path, rec.holds_key && i == 0);
                 }
             }
         }
         report.certificates = found.len();
-        // Records: new ones, and known ones whose whereabouts changed.
+        // Known records whose whereabouts changed (new ones were stored above, and are
+        // brought up to date here when more than their first file holds them).
         let ids = self
             .store
             .ids_of_fingerprints(found.keys().map(String::as_str))?;
-        let mut fresh = self
-            .store
-            .new_ids(ids.iter().filter(|i| i.is_none()).count())?
-            .into_iter();
         let watched_all = self.store.watched_all()?;
         let mut still_found: HashSet<String> = HashSet::new();
         let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
         for ((fp, seen), id) in found.into_iter().zip(ids) {
-            if let Some(id) = &id {
-                fp_of.insert(id.clone(), fp.clone());
+            let Some(id) = id else { continue };
+            fp_of.insert(id.clone(), fp.clone());
+            still_found.insert(id.clone());
+            if !inserted.contains(&fp) {
+                report.unchanged += 1;
             }
-            let Seen {
-                paths,
-                key_path,
-                parsed,
-            } = seen;
-            let paths: Vec<String> = paths.into_iter().collect();
-            match id {
-                Some(id) => {
-                    still_found.insert(id.clone());
-                    report.unchanged += 1;
-                    if let Some(old) = watched_all.get(&id) {
-                        // Paths outside these roots stay (a scan of one directory does not
-                        // forget the others).
-                        let mut all: BTreeSet<String> = old
-                            .paths
-                            .iter()
-                            .filter(|p| !roots.iter().any(|r| Path::new(p).starts_with(r)))
-                            .cloned()
-                            .collect();
-                        all.extend(paths);
-                        let w = Watched {
-                            paths: all.into_iter().collect(),
-                            key_path: key_path.or_else(|| old.key_path.clone()),
-                            gone_at: None,
-                            sites: old.sites.clone(),
-                            drift: old.drift.clone(),
-                        };
-                        if &w != old {
-                            let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
-                                at: now,
-                                kind: "discovered".into(),
-                                message: format!("found again in {} (DS-4)", w.paths.join(", ")),
-                            });
-                            change.watched.push((id, w, event));
-                        }
-                    }
-                }
-                None => {
-                    let Some((mut cert, event)) = parsed else {
-                        continue;
-                    };
-                    cert.id = fresh.next().unwrap_or_default();
-                    report.new += 1;
-                    change.new.push((
-                        NewRecord {
-                            cert,
-                            secrets: Default::default(),
-                            event,
-                        },
-                        Watched {
-                            paths,
-                            key_path,
-                            gone_at: None,
-                            sites: Vec::new(),
-                            drift: None,
-                        },
-                    ));
-                }
+            let Seen { paths, key_path } = seen;
+            let Some(old) = watched_all.get(&id) else {
+                continue;
+            };
+            // Paths outside these roots stay (a scan of one directory does not forget the
+            // others).
+            let mut all: BTreeSet<String> = old
+                .paths
+                .iter()
+                .filter(|p| !roots.iter().any(|r| Path::new(p).starts_with(r)))
+                .cloned()
+                .collect();
+            all.extend(paths);
+            let w = Watched {
+                paths: all.into_iter().collect(),
+                key_path: key_path.or_else(|| old.key_path.clone()),
+                gone_at: None,
+                sites: old.sites.clone(),
+                drift: old.drift.clone(),
+            };
+            if &w != old {
+                let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
+                    at: now,
+                    kind: "discovered".into(),
+                    message: format!("found again in {} (DS-4)", w.paths.join(", ")),
+                });
+                change.watched.push((id, w, event));
             }
         }
         // DS-4: a watched certificate no file under these roots holds any more is gone, not
@@ -500,9 +518,7 @@ impl Engine {
             .iter()
             .map(|(p, r)| (p.clone(), r.fingerprints.clone()))
             .collect();
-        for (p, r) in &change.files_put {
-            file_fps.insert(p.clone(), r.fingerprints.clone());
-        }
+        file_fps.extend(read_now);
         link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
         report.probes = probe_sites(&sites, &file_fps, &mut change, &watched_all, &fp_of, now);
         report.proposed = sites.iter().map(crate::domain::webconf::propose).collect();
@@ -862,23 +878,6 @@ fn probe_sites(
                     &s[..16.min(s.len())]
                 ),
             };
-            // A certificate new in this scan carries its drift (and its message) from the start.
-            if let Some((r, w)) = change
-                .new
-                .iter_mut()
-                .find(|(r, _)| r.cert.x509.as_ref().map(|x| &x.fingerprint_sha256) == Some(c))
-            {
-                w.drift = Some(Drift {
-                    address: address.clone(),
-                    sni: sni.clone(),
-                    path: path.clone(),
-                    configured_fingerprint_sha256: c.clone(),
-                    served_fingerprint_sha256: s.clone(),
-                    seen_at: now,
-                });
-                let entry = (r.cert.id.clone(), w.clone(), Some(event.clone()));
-                change.watched.push(entry);
-            }
             if let Some(id) = id_of.get(c.as_str()) {
                 let d = Drift {
                     address: address.clone(),
