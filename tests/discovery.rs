@@ -94,6 +94,17 @@ fn scanned(env: &Env) -> (std::path::PathBuf, Tree, serde_json::Value) {
     (root, t, r)
 }
 
+/// The row of `list` (a `list --json`) for the certificate `der`.
+fn row(list: &serde_json::Value, der: &[u8]) -> serde_json::Value {
+    let fp = fingerprint(der);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == fp.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{fp} in {list}"))
+}
+
 fn fingerprint(der: &[u8]) -> String {
     common::fingerprint(der, "DER")
 }
@@ -170,15 +181,7 @@ fn rule_ds4_rescans_read_only_what_changed_and_mark_gone_and_replaced_certificat
     assert_eq!(r["changed"], 1, "{r}");
     assert_eq!(r["gone"], 2, "{r}");
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let by_fp = |der: &[u8]| {
-        let fp = fingerprint(der);
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["fingerprint_sha256"] == fp.as_str())
-            .cloned()
-            .unwrap()
-    };
+    let by_fp = |der: &[u8]| row(&list, der);
     let old1 = by_fp(&t.leaves[1].der);
     assert!(old1["gone_at"].is_string(), "kept, marked gone: {old1}");
     let (_, shown) = env.json(&["show", old1["id"].as_str().unwrap()]);
@@ -294,15 +297,7 @@ fn rule_ds2_sites_in_nginx_apache_and_haproxy_configuration_link_their_certifica
     assert_eq!(code, 0, "{rep}");
     assert_eq!(rep["sites"].as_array().unwrap().len(), 4, "{rep}");
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let by_fp = |der: &[u8]| {
-        let fp = fingerprint(der);
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["fingerprint_sha256"] == fp.as_str())
-            .cloned()
-            .unwrap()
-    };
+    let by_fp = |der: &[u8]| row(&list, der);
     let site0 = by_fp(&t.leaves[0].der);
     assert_eq!(
         site0["sites"][0]["names"][0], "site0.example.test",
@@ -350,15 +345,7 @@ fn rule_ds3_adopt_turns_a_discovered_certificate_with_its_key_into_an_uploaded_o
     let env = Env::new();
     let (_, t, _) = scanned(&env);
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let by_fp = |der: &[u8]| {
-        let fp = fingerprint(der);
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["fingerprint_sha256"] == fp.as_str())
-            .cloned()
-            .unwrap()
-    };
+    let by_fp = |der: &[u8]| row(&list, der);
     // site2.pem holds its key: adopted, uploaded, its key sealed and exportable.
     let site2 = by_fp(&t.leaves[2].der)["id"].as_str().unwrap().to_string();
     let (code, a) = env.json(&["adopt", &site2]);

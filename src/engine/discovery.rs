@@ -108,25 +108,9 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
         }
     }
     plain.truncate(MAX_FILES.saturating_sub(out.len()));
-    let half = plain.len().div_ceil(2).max(1);
-    let stated: Vec<Result<(String, FileStamp), (PathBuf, Reason)>> = std::thread::scope(|s| {
-        let parts: Vec<_> = plain
-            .chunks(half)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| match std::fs::metadata(p) {
-                            Ok(m) => Ok((p.display().to_string(), stamp(&m))),
-                            Err(e) => Err((p.clone(), io_reason(&e))),
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+    let stated = on_both_cores(&plain, |p| match std::fs::metadata(p) {
+        Ok(m) => Ok((p.display().to_string(), stamp(&m))),
+        Err(e) => Err((p.clone(), io_reason(&e))),
     });
     for r in stated {
         match r {
@@ -155,17 +139,17 @@ fn read_all(
     password: Option<&str>,
     now: crate::domain::time::Timestamp,
 ) -> Vec<Read> {
-    let half = files.len().div_ceil(2).max(1);
+    on_both_cores(files, |(p, st)| read_one(p, *st, password, now))
+}
+
+/// `f` over `items`, each half on its own thread, results in order.
+fn on_both_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let half = items.len().div_ceil(2).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let parts: Vec<_> = files
+        let parts: Vec<_> = items
             .chunks(half)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(p, st)| read_one(p, *st, password, now))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         parts
             .into_iter()

@@ -155,6 +155,37 @@ fn run<T>(
         })
 }
 
+/// An account's stored credentials with a client for its CA: what opening the account needs.
+pub(crate) struct Session {
+    credentials: instant_acme::AccountCredentials,
+    client: http::DeadlineClient,
+    /// The last Retry-After the CA sent (AC-5), kept past the client's move into the account.
+    pub retry_after: http::RetryAfter,
+}
+
+impl Session {
+    pub(crate) fn new(credentials: &[u8], root_pem: Option<&str>) -> Result<Session, Failure> {
+        let credentials = serde_json::from_slice(credentials)
+            .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
+        let client =
+            http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
+        let retry_after = client.retry_after();
+        Ok(Session {
+            credentials,
+            client,
+            retry_after,
+        })
+    }
+
+    /// The account, opened at its CA (inside an exchange's runtime).
+    pub(crate) async fn open(self) -> Result<Account, Failure> {
+        Account::builder_with_http(Box::new(self.client))
+            .from_credentials(self.credentials)
+            .await
+            .map_err(|e| Failure::of(&e))
+    }
+}
+
 /// The whole of one account or directory exchange.
 const EXCHANGE_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -286,11 +317,8 @@ pub fn revoke(
     reason: crate::domain::revocation::Reason,
 ) -> Result<(), Failure> {
     use crate::domain::revocation::Reason;
-    use instant_acme::{AccountCredentials, RevocationReason, RevocationRequest};
-    let credentials: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
-    let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
+    use instant_acme::{RevocationReason, RevocationRequest};
+    let session = Session::new(credentials, root_pem)?;
     let reason = match reason {
         Reason::Unspecified => RevocationReason::Unspecified,
         Reason::KeyCompromise => RevocationReason::KeyCompromise,
@@ -301,10 +329,7 @@ pub fn revoke(
     };
     let der = rustls::pki_types::CertificateDer::from(cert_der.to_vec());
     run(EXCHANGE_DEADLINE, async move {
-        let account = Account::builder_with_http(Box::new(client))
-            .from_credentials(credentials)
-            .await
-            .map_err(|e| Failure::of(&e))?;
+        let account = session.open().await?;
         account
             .revoke(&RevocationRequest {
                 certificate: &der,

@@ -2,11 +2,10 @@
 //! built-in listener or files in a webroot), certdeck's own check of every token before the CA
 //! is told (a failed validation costs rate limit), finalize with a CSR for the key the engine generated,
 //! download the chain, and the token files removed whatever happened.
-use super::{describe, http, run, Failure};
+use super::{describe, run, Failure};
 use crate::domain::reissue::KeyChoice;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewOrder,
-    OrderStatus, RetryPolicy,
+    AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
 };
 use std::io::Write;
 use std::net::SocketAddr;
@@ -243,11 +242,8 @@ pub fn obtain(
     spec: &OrderSpec,
     own_check: &(dyn Fn(&Published) -> Result<(), String> + Sync),
 ) -> Result<Obtained, Failure> {
-    let credentials: AccountCredentials = serde_json::from_slice(spec.credentials)
-        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
-    let client =
-        http::DeadlineClient::new(spec.root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
-    let retry_after = client.retry_after();
+    let session = super::Session::new(spec.credentials, spec.root_pem)?;
+    let retry_after = session.retry_after.clone();
     let csr = csr(spec.domains, spec.key_pem, spec.key).map_err(Failure::ac3)?;
     // Orders running at once share one listener per address (a fleet's renewals).
     let mut answers = match spec.solver {
@@ -261,10 +257,7 @@ pub fn obtain(
     };
     let ca = |e: instant_acme::Error| Failure::of(&e);
     let (chain_pem, order_url) = run(ORDER_DEADLINE, async {
-        let account = Account::builder_with_http(Box::new(client))
-            .from_credentials(credentials)
-            .await
-            .map_err(ca)?;
+        let account = session.open().await?;
         let identifiers = identifiers(spec.domains);
         let mut new_order = NewOrder::new(&identifiers);
         if let Some(p) = spec.profile {
@@ -405,17 +398,11 @@ pub fn place_manual(
     domains: &[String],
     profile: Option<&str>,
 ) -> Result<Placed, Failure> {
-    let parsed: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
-    let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
-    let retry_after = client.retry_after();
+    let session = super::Session::new(credentials, root_pem)?;
+    let retry_after = session.retry_after.clone();
     let ca = |e: instant_acme::Error| Failure::of(&e);
     let (order_url, pending) = run(ORDER_DEADLINE, async {
-        let account = Account::builder_with_http(Box::new(client))
-            .from_credentials(parsed)
-            .await
-            .map_err(ca)?;
+        let account = session.open().await?;
         let ids = identifiers(domains);
         let mut new_order = NewOrder::new(&ids);
         if let Some(p) = profile {
@@ -470,18 +457,12 @@ pub fn complete_manual(
     key_pem: &str,
     key: KeyChoice,
 ) -> Result<String, Failure> {
-    let parsed: AccountCredentials = serde_json::from_slice(credentials)
-        .map_err(|e| Failure::ac1(format!("stored account credentials: {e}")))?;
-    let client =
-        http::DeadlineClient::new(root_pem, http::REQUEST_DEADLINE).map_err(Failure::ac1)?;
-    let retry_after = client.retry_after();
+    let session = super::Session::new(credentials, root_pem)?;
+    let retry_after = session.retry_after.clone();
     let csr = csr(domains, key_pem, key).map_err(Failure::ac3)?;
     let ca = |e: instant_acme::Error| Failure::of(&e);
     run(ORDER_DEADLINE, async {
-        let account = Account::builder_with_http(Box::new(client))
-            .from_credentials(parsed)
-            .await
-            .map_err(ca)?;
+        let account = session.open().await?;
         let mut order = account.order(order_url.to_string()).await.map_err(ca)?;
         {
             let mut authzs = order.authorizations();
