@@ -60,11 +60,15 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
         .and_then(|e| e.configured_for(port, &sni).ok().flatten());
     let served_fp = summary.chain.first().map(|c| c.fingerprint_sha256.clone());
     let drift = match (&configured, &served_fp) {
-        (Some((path, fp)), Some(served)) if fp != served => serde_json::json!({
+        (Some((path, fp)), Some(served))
+            if crate::domain::probe::is_drift(Some(fp), Some(served)) =>
+        {
+            serde_json::json!({
             "configured_fingerprint_sha256": fp,
             "served_fingerprint_sha256": served,
             "path": path,
-        }),
+            })
+        }
         _ => serde_json::Value::Null,
     };
     let at =

@@ -36,6 +36,12 @@ pub fn summarize(chain: &[Vec<u8>]) -> ChainSummary {
     }
 }
 
+/// DS-5: drift is a served leaf that differs from the certificate the site's file holds; with
+/// either unknown there is none to say.
+pub fn is_drift(configured_fingerprint: Option<&str>, served_fingerprint: Option<&str>) -> bool {
+    matches!((configured_fingerprint, served_fingerprint), (Some(c), Some(s)) if c != s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +59,13 @@ mod tests {
         assert_eq!(s.earliest_expiry, Some(s.chain[1].not_after));
         assert!(s.chain[1].not_after < s.chain[0].not_after);
         assert_eq!(summarize(&[b"junk".to_vec()]), ChainSummary::default());
+    }
+
+    #[test]
+    fn rule_ds5_drift_needs_both_fingerprints_and_a_difference() {
+        assert!(is_drift(Some("aa"), Some("bb")));
+        assert!(!is_drift(Some("aa"), Some("aa")));
+        assert!(!is_drift(None, Some("bb")));
+        assert!(!is_drift(Some("aa"), None));
     }
 }

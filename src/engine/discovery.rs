@@ -837,7 +837,7 @@ fn probe_sites(
             }
             Err(e) => (None, None, Some(e)),
         };
-        let drift = matches!((&configured, &served), (Some(c), Some(s)) if c != s);
+        let drift = crate::domain::probe::is_drift(configured.as_deref(), served.as_deref());
         // The same certificate served again: a drift seen before is over.
         if let (false, Some(c), Some(_)) = (drift, &configured, &served) {
             if let Some(id) = id_of.get(c.as_str()) {

@@ -259,16 +259,7 @@ pub fn obtain(
     let (chain_pem, order_url) = run(ORDER_DEADLINE, async {
         let account = session.open().await?;
         let identifiers = identifiers(spec.domains);
-        let mut new_order = NewOrder::new(&identifiers);
-        if let Some(p) = spec.profile {
-            new_order = new_order.profile(p);
-        }
-        if let Some((aki, serial)) = spec.replaces.and_then(|r| r.split_once('.')) {
-            new_order = new_order.replaces(instant_acme::CertificateIdentifier {
-                authority_key_identifier: aki.into(),
-                serial: serial.into(),
-            });
-        }
+        let new_order = new_order(&identifiers, spec.profile, spec.replaces);
         let mut order = account.new_order(&new_order).await.map_err(ca)?;
         // Publish every pending token, check it ourselves, then tell the CA.
         let mut pending = Vec::new();
@@ -380,6 +371,26 @@ pub struct Placed {
     pub records: Vec<ManualRecord>,
 }
 
+/// A new order for `ids`, with its profile (AC-2) and the certificate it replaces (`AKI.serial`,
+/// RFC 9773) when given.
+fn new_order<'a>(
+    ids: &'a [Identifier],
+    profile: Option<&'a str>,
+    replaces: Option<&'a str>,
+) -> NewOrder<'a> {
+    let mut order = NewOrder::new(ids);
+    if let Some(p) = profile {
+        order = order.profile(p);
+    }
+    if let Some((aki, serial)) = replaces.and_then(|r| r.split_once('.')) {
+        order = order.replaces(instant_acme::CertificateIdentifier {
+            authority_key_identifier: aki.into(),
+            serial: serial.into(),
+        });
+    }
+    order
+}
+
 fn identifiers(domains: &[String]) -> Vec<Identifier> {
     domains
         .iter()
@@ -404,11 +415,10 @@ pub fn place_manual(
     let (order_url, pending) = run(ORDER_DEADLINE, async {
         let account = session.open().await?;
         let ids = identifiers(domains);
-        let mut new_order = NewOrder::new(&ids);
-        if let Some(p) = profile {
-            new_order = new_order.profile(p);
-        }
-        let mut order = account.new_order(&new_order).await.map_err(ca)?;
+        let mut order = account
+            .new_order(&new_order(&ids, profile, None))
+            .await
+            .map_err(ca)?;
         let mut pending = Vec::new();
         {
             let mut authzs = order.authorizations();
