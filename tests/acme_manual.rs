@@ -129,15 +129,7 @@ fn rule_ac3_dns01_by_hand_waits_for_the_records_then_the_check_tells_the_ca_and_
         "{shown}"
     );
     // The key was generated and sealed with it.
-    let out = env.path("out");
-    let (code, e) = env.json(&[
-        "export",
-        &id,
-        "--format",
-        "pem",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, e) = common::export_pem(&env, &id);
     assert_eq!(code, 0, "{e}");
 }
 

@@ -15,18 +15,7 @@ macro_rules! need_pebble {
 }
 
 fn add(env: &Env, p: &Pebble, name: &str, extra: &[&str]) -> (i32, serde_json::Value) {
-    let mut args = vec![
-        "acme",
-        "account",
-        "add",
-        name,
-        "--directory",
-        &p.directory,
-        "--root",
-        p.root_pem.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    env.json(&args)
+    common::acme_account_add(env, p, name, extra)
 }
 
 #[test]
@@ -308,15 +297,7 @@ fn rule_ac3_http01_through_the_built_in_listener_is_validated_by_pebble_and_issu
         .unwrap()
         .contains("through ACME account test"));
     // The key is stored sealed and belongs to the certificate: export writes a matching pair.
-    let out = env.path("out");
-    let (code, e) = env.json(&[
-        "export",
-        id,
-        "--format",
-        "pem",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, e) = common::export_pem(&env, id);
     assert_eq!(code, 0, "{e}");
 }
 

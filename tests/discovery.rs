@@ -351,15 +351,7 @@ fn rule_ds3_adopt_turns_a_discovered_certificate_with_its_key_into_an_uploaded_o
     let (code, a) = env.json(&["adopt", &site2]);
     assert_eq!(code, 0, "{a}");
     assert_eq!(a["source"], "uploaded", "{a}");
-    let out = env.path("out");
-    let (code, e) = env.json(&[
-        "export",
-        &site2,
-        "--format",
-        "pem",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, e) = common::export_pem(&env, &site2);
     assert_eq!(code, 0, "{e}");
     let (_, still) = env.json(&["list", "--source", "discovered"]);
     assert!(!still.to_string().contains(&site2), "watched no more");

@@ -292,7 +292,7 @@ impl ApplyForm {
             rows[2],
         );
         let validation = match (acme, VALIDATIONS[self.validation]) {
-            (Some(_), _) => "dns-01 by hand: the queue shows the TXT records (other challenges: certdeck apply --ca)".to_string(),
+            (Some(_), _) => "dns-01 by hand (others: certdeck apply --ca)".to_string(),
             (None, None) => "◀ automatic ▶  dns_auto in a managed zone, else dns".to_string(),
             (None, Some(v)) => format!("◀ {} ▶", v.as_str()),
         };

@@ -155,9 +155,9 @@ pub fn days_from_now(days: f64) -> String {
     (Utc::now() + Duration::seconds((days * 86_400.0) as i64)).to_rfc3339()
 }
 
-/// An ACME account named `name` on pebble `p`, terms agreed.
-pub fn add_acme_account(env: &Env, p: &pebble::Pebble, name: &str) {
-    let (code, a) = env.json(&[
+/// `acme account add NAME` on pebble `p` (its directory and root) with `extra` arguments.
+pub fn acme_account_add(env: &Env, p: &pebble::Pebble, name: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
         "acme",
         "account",
         "add",
@@ -166,9 +166,28 @@ pub fn add_acme_account(env: &Env, p: &pebble::Pebble, name: &str) {
         &p.directory,
         "--root",
         p.root_pem.to_str().unwrap(),
-        "--agree-tos",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    env.json(&args)
+}
+
+/// An ACME account named `name` on pebble `p`, terms agreed.
+pub fn add_acme_account(env: &Env, p: &pebble::Pebble, name: &str) {
+    let (code, a) = acme_account_add(env, p, name, &["--agree-tos"]);
     assert_eq!(code, 0, "{a}");
+}
+
+/// `export ID --format pem` into a fresh directory: (exit code, answer).
+pub fn export_pem(env: &Env, id: &str) -> (i32, Value) {
+    let out = env.path("out");
+    env.json(&[
+        "export",
+        id,
+        "--format",
+        "pem",
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 impl Env {
