@@ -368,3 +368,44 @@ fn rule_ds3_adopt_turns_a_discovered_certificate_with_its_key_into_an_uploaded_o
     let (code, e) = env.json(&["adopt", &inter]);
     assert_eq!(code, 1, "{e}");
 }
+
+#[test]
+fn rule_ds1_the_cli_draws_a_progress_bar_on_a_terminal_and_nothing_when_piped() {
+    let env = Env::new();
+    let (root, _tree) = tree(&env);
+    let root = root.to_str().unwrap();
+    // On a terminal (`script` gives the command a pseudo-terminal): the bar is drawn in place,
+    // then erased before the report.
+    let c = env.command();
+    let argv: Vec<String> = std::iter::once(c.get_program().to_string_lossy().into_owned())
+        .chain(c.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .chain(["scan".to_string(), root.to_string()])
+        .collect();
+    let quoted: Vec<String> = argv.iter().map(|a| format!("'{a}'")).collect();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env_remove("CERTDECK_DB")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(
+        tty.contains("\r\x1b[2K[") && tty.contains("scan: listing files"),
+        "{tty:?}"
+    );
+    assert!(tty.contains("100% scan: reading"), "{tty:?}");
+    let report = tty.rsplit("\r\x1b[2K").next().unwrap();
+    assert!(report.contains("certificate(s)"), "{report:?}");
+    // Piped (a rescan now): stdout and stderr carry the report only.
+    let out = env.run(&["scan", root]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("scan: reading") && !err.contains('\r'),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("scan: reading"), "{text}");
+}

@@ -1039,3 +1039,45 @@ fn alarm_policies_are_selected_edited_and_switched_off_from_the_tab() {
         [certdeck::app::Effect::UpdateAlarm(id, input)] if id == "pol00001" && input.threshold_days == Some(7) && input.groups == ["oncall"]
     ));
 }
+
+#[test]
+fn rule_ds1_scan_key_shows_a_gauge_until_the_scan_reports() {
+    use certdeck::domain::discovery::{ScanPhase, ScanProgress, ScanReport};
+    let mut s = state();
+    let mut ui = Ui::new(s.clone(), Theme::plain());
+    // `S` asks the engine for a scan of the default roots.
+    let effects = update(&mut s, Action::Scan(Vec::new()), now());
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    // A second `S` meanwhile starts nothing.
+    assert!(update(&mut s, Action::Scan(Vec::new()), now()).is_empty());
+    update(
+        &mut s,
+        Action::ScanProgress(ScanProgress {
+            phase: ScanPhase::Reading,
+            done: 2048,
+            total: 10_000,
+        }),
+        now(),
+    );
+    ui.state = s.clone();
+    let frame = render(&mut ui, 80, 24);
+    insta::assert_snapshot!(frame);
+    assert!(
+        frame.contains("20% scan: reading 2048 of 10000 files"),
+        "{frame}"
+    );
+    update(
+        &mut s,
+        Action::Scanned(Box::new(ScanReport {
+            files: 10_000,
+            certificates: 10_000,
+            new: 10_000,
+            ..Default::default()
+        })),
+        now(),
+    );
+    ui.state = s;
+    let frame = render(&mut ui, 80, 24);
+    assert!(!frame.contains("scan: reading"), "{frame}");
+    assert!(frame.contains("scan: 10000 file(s)"), "{frame}");
+}

@@ -66,6 +66,8 @@ pub enum Action {
     /// DS-1: scan these paths (DS-1's default roots when empty).
     Scan(Vec<std::path::PathBuf>),
     Scanned(Box<crate::domain::discovery::ScanReport>),
+    /// How far the scan under way is.
+    ScanProgress(crate::domain::discovery::ScanProgress),
     ZonesLoaded(Vec<String>, crate::domain::catalogue::PriceTable),
     OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {

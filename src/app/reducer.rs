@@ -218,10 +218,21 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::AcmeAccountsLoaded(accounts) => state.acme_accounts = accounts,
         Action::Scan(paths) => {
+            if state.scan.is_some() {
+                state.say(Level::Warn, "a scan is already under way".to_string());
+                return vec![];
+            }
+            state.scan = Some(Default::default());
             state.say(Level::Info, "scanning for certificates…".to_string());
             return vec![Effect::Scan(paths)];
         }
+        Action::ScanProgress(p) => {
+            if state.scan.is_some() {
+                state.scan = Some(p);
+            }
+        }
         Action::Scanned(r) => {
+            state.scan = None;
             let mut text = format!(
                 "scan: {} file(s), {} certificate(s): {} new, {} file(s) changed, {} gone",
                 r.files, r.certificates, r.new, r.changed, r.gone
@@ -692,6 +703,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::Refused(r) => refuse(state, r),
         Action::Failed(msg) => {
+            // Effects run one at a time: a failure while scanning is the scan's.
+            state.scan = None;
             state.say(Level::Error, msg.clone());
             state.outcome = Some(Outcome::Failed(msg));
         }

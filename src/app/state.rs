@@ -568,6 +568,8 @@ pub struct State {
     /// Effects still outstanding after a moment: waiting for the engine or running (the status
     /// bar shows it).
     pub waiting: usize,
+    /// The scan under way (DS-1), for the bottom line's gauge.
+    pub scan: Option<crate::domain::discovery::ScanProgress>,
     /// The Alarms tab's `/` filter over messages.
     pub message_filter: String,
     /// Recipient groups (AL-1), for the Alarms tab and the policy form.
@@ -629,6 +631,7 @@ impl Default for State {
             unread_only: false,
             message_filter: String::new(),
             waiting: 0,
+            scan: None,
             recipient_groups: Vec::new(),
             alarms: Vec::new(),
             deliveries: Vec::new(),

@@ -38,7 +38,16 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         .iter()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
-    let report = match engine.scan(&paths, password.as_deref().map(|p| p.as_str())) {
+    let bar = ProgressBar::on_stderr();
+    let scanned = engine.scan_with(&paths, password.as_deref().map(|p| p.as_str()), &|p| {
+        if let Some(bar) = &bar {
+            bar.show(p)
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.clear();
+    }
+    let report = match scanned {
         Ok(r) => r,
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
@@ -59,4 +68,54 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         }
     }
     0
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal (nothing when piped), drawn
+/// at most ten times a second.
+struct ProgressBar {
+    last: std::sync::Mutex<Option<(std::time::Instant, crate::domain::discovery::ScanPhase)>>,
+}
+
+impl ProgressBar {
+    fn on_stderr() -> Option<ProgressBar> {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal().then(|| ProgressBar {
+            last: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn show(&self, p: crate::domain::discovery::ScanProgress) {
+        use std::io::Write;
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        let due = match *last {
+            Some((at, phase)) => {
+                phase != p.phase
+                    || p.done == p.total
+                    || now.duration_since(at) >= std::time::Duration::from_millis(100)
+            }
+            None => true,
+        };
+        if due {
+            *last = Some((now, p.phase));
+            let mut err = std::io::stderr().lock();
+            // Carriage return and erase-line: the bar redraws in place.
+            let _ = write!(err, "\r\x1b[2K{}", p.bar(30));
+            let _ = err.flush();
+        }
+    }
+
+    fn clear(&self) {
+        use std::io::Write;
+        if self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
 }

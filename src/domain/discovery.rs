@@ -337,6 +337,58 @@ pub struct ScanReport {
     pub probes: Vec<SiteProbe>,
 }
 
+/// The part of a scan under way (DS-1), for a progress bar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScanPhase {
+    /// Listing the tree: how many files there are is not known yet.
+    #[default]
+    Walking,
+    /// Reading the files whose stamp changed.
+    Reading,
+    /// Handshakes with the sites' listeners (DS-5).
+    Probing,
+}
+
+/// How far a scan is: `done` of `total` in its phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanProgress {
+    pub phase: ScanPhase,
+    pub done: usize,
+    pub total: usize,
+}
+
+impl ScanProgress {
+    /// The share done, 0.0 to 1.0 (walking counts as nothing done).
+    pub fn ratio(&self) -> f64 {
+        if self.total == 0 || self.phase == ScanPhase::Walking {
+            0.0
+        } else {
+            (self.done.min(self.total) as f64) / self.total as f64
+        }
+    }
+
+    /// What is happening, in words: "reading 1024 of 10000 files".
+    pub fn label(&self) -> String {
+        match self.phase {
+            ScanPhase::Walking => "scan: listing files…".to_string(),
+            ScanPhase::Reading => format!("scan: reading {} of {} files", self.done, self.total),
+            ScanPhase::Probing => format!("scan: probing {} site listener(s)", self.total),
+        }
+    }
+
+    /// A text bar `width` characters wide, then the label: `[#####·····]  50% scan: …`.
+    pub fn bar(&self, width: usize) -> String {
+        let filled = ((self.ratio() * width as f64).round() as usize).min(width);
+        format!(
+            "[{}{}] {:>3}% {}",
+            "#".repeat(filled),
+            "·".repeat(width - filled),
+            (self.ratio() * 100.0).round() as u32,
+            self.label()
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ScanError {
     pub path: String,
@@ -534,4 +586,36 @@ pub fn adopted(
         event.message
     );
     Ok((updated, event))
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn rule_ds1_progress_bar_fills_with_the_files_read() {
+        let p = |phase, done, total| ScanProgress { phase, done, total };
+        assert_eq!(p(ScanPhase::Walking, 0, 0).ratio(), 0.0);
+        assert_eq!(p(ScanPhase::Reading, 0, 0).ratio(), 0.0);
+        assert_eq!(
+            p(ScanPhase::Reading, 5, 10).bar(10),
+            "[#####·····]  50% scan: reading 5 of 10 files"
+        );
+        assert_eq!(
+            p(ScanPhase::Reading, 10, 10).bar(4),
+            "[####] 100% scan: reading 10 of 10 files"
+        );
+        // More done than announced (a file appeared meanwhile) never overflows the bar.
+        assert_eq!(
+            p(ScanPhase::Reading, 12, 10).bar(4),
+            "[####] 100% scan: reading 12 of 10 files"
+        );
+        assert!(p(ScanPhase::Walking, 0, 0)
+            .bar(3)
+            .starts_with("[···]   0% scan: listing"));
+        assert_eq!(
+            p(ScanPhase::Probing, 0, 3).label(),
+            "scan: probing 3 site listener(s)"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! the store.
 use super::Engine;
 use crate::domain::discovery::{
-    parse_file, FileRecord, FileStamp, Reason, ScanError, ScanReport, Watched,
+    parse_file, FileRecord, FileStamp, Reason, ScanError, ScanPhase, ScanProgress, ScanReport,
+    Watched,
 };
 use crate::store::discovery::ScanChange;
 use crate::store::{NewRecord, StoreError};
@@ -126,12 +127,13 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
 /// a file holding it was read now.
 #[derive(Default)]
 struct Seen {
-    paths: BTreeSet<String>,
+    /// In the order found (a file holding the same certificate twice repeats it).
+    paths: Vec<String>,
     key_path: Option<String>,
 }
 
 /// Files read and parsed a chunk at a time (bounded memory on a large tree).
-const CHUNK: usize = 4_096;
+const CHUNK: usize = 1_024;
 
 /// Reads and parses `files` on both cores.
 fn read_all(
@@ -184,10 +186,7 @@ fn read_one(
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
         return Read::Skipped(Reason::TooLarge);
     }
-    let bytes = match crate::sidefile::read_capped(
-        Path::new(path),
-        crate::domain::discovery::MAX_FILE_BYTES,
-    ) {
+    let bytes = match read_file(path, st.size) {
         Ok(b) => zeroize::Zeroizing::new(b),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
             return Read::Skipped(Reason::TooLarge)
@@ -229,12 +228,38 @@ fn read_one(
     }
 }
 
+/// Reads a file the walk found (a regular file of `size` bytes then) in one allocation; one
+/// that grew past DS-1's cap since is refused as too large.
+fn read_file(path: &str, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let cap = crate::domain::discovery::MAX_FILE_BYTES;
+    let mut bytes = Vec::with_capacity(size.min(cap) as usize + 1);
+    std::fs::File::open(path)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+    }
+    Ok(bytes)
+}
+
 impl Engine {
     /// DS-1, DS-3, DS-4: scans `roots` (DS-1's defaults when empty).
     pub fn scan(
         &self,
         roots: &[PathBuf],
         password: Option<&str>,
+    ) -> Result<ScanReport, StoreError> {
+        self.scan_with(roots, password, &|_| {})
+    }
+
+    /// `scan`, telling `progress` how far it is (after the walk, after each chunk read, before
+    /// the probes).
+    pub fn scan_with(
+        &self,
+        roots: &[PathBuf],
+        password: Option<&str>,
+        progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Result<ScanReport, StoreError> {
         let now = self.clock.now();
         let roots: Vec<PathBuf> = if roots.is_empty() {
@@ -243,6 +268,7 @@ impl Engine {
             roots.to_vec()
         };
         let mut report = ScanReport::default();
+        progress(ScanProgress::default());
         let files = walk(&roots, &mut report.errors);
         report.files = files.len();
         let known = self.store.discovered_files()?;
@@ -285,7 +311,9 @@ impl Engine {
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
         let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: &str, key: bool| {
             let e = found.entry(fp.to_string()).or_default();
-            e.paths.insert(path.to_string());
+            if e.paths.last().map(String::as_str) != Some(path) {
+                e.paths.push(path.to_string());
+            }
             if key && e.key_path.is_none() {
                 e.key_path = Some(path.to_string());
             }
@@ -295,95 +323,124 @@ impl Engine {
         // scan of a large tree holds one chunk's parsed records at a time), by fingerprint.
         let mut inserted: HashSet<String> = HashSet::new();
         // What each file read now holds (by fingerprint), for linking sites below.
+        // Only the files sites load are kept (a scan of a large tree holds no second map of
+        // every file).
+        let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
         let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for chunk in changed.chunks(CHUNK) {
-            let reads = read_all(chunk, password, now);
-            let mut chunk_change = ScanChange::default();
-            // Which of this chunk's certificates are already stored (found before, or records
-            // of their own): one lookup for the chunk.
-            let mut candidates: Vec<String> = Vec::new();
-            for r in &reads {
-                if let Read::Found { certs, .. } = r {
-                    for (fp, _, _) in certs {
-                        if !found.contains_key(fp) && !candidates.contains(fp) {
-                            candidates.push(fp.clone());
+        let txn = self.store.scan_txn()?;
+        // Files are read and parsed on other threads while this one stores the chunk before:
+        // the reading keeps both cores busy and the store's writes overlap with it.
+        std::thread::scope(|s| -> Result<(), StoreError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
+            let changed = &changed;
+            s.spawn(move || {
+                for chunk in changed.chunks(CHUNK) {
+                    if tx.send(read_all(chunk, password, now)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let reading = |done| ScanProgress {
+                phase: ScanPhase::Reading,
+                done,
+                total: changed.len(),
+            };
+            progress(reading(0));
+            for (n, (chunk, reads)) in changed.chunks(CHUNK).zip(rx).enumerate() {
+                let mut chunk_change = ScanChange::default();
+                // Which of this chunk's certificates are already stored (found before, or records
+                // of their own): one lookup for the chunk.
+                let mut candidates: Vec<&str> = Vec::new();
+                let mut listed: HashSet<&str> = HashSet::new();
+                for r in &reads {
+                    if let Read::Found { certs, .. } = r {
+                        for (fp, _, _) in certs {
+                            if !found.contains_key(fp) && listed.insert(fp) {
+                                candidates.push(fp);
+                            }
                         }
                     }
                 }
-            }
-            let stored = self
-                .store
-                .ids_of_fingerprints(candidates.iter().map(String::as_str))?;
-            let unknown: HashSet<&String> = candidates
-                .iter()
-                .zip(&stored)
-                .filter(|(_, id)| id.is_none())
-                .map(|(fp, _)| fp)
-                .collect();
-            let mut fresh = self.store.new_ids(unknown.len())?.into_iter();
-            let mut placed: HashSet<String> = HashSet::new();
-            for ((path, st), read) in chunk.iter().zip(reads) {
-                match read {
-                    Read::Found { record, certs } => {
-                        for (i, (fp, mut cert, event)) in certs.into_iter().enumerate() {
-                            // A combined file's key is the first certificate's (the leaf's).
-                            let key = record.holds_key && i == 0;
-                            note(&mut found, &fp, path, key);
-                            if unknown.contains(&fp) && placed.insert(fp.clone()) {
-                                cert.id = fresh.next().unwrap_or_default();
-                                chunk_change.new.push((
-                                    NewRecord {
-                                        cert,
-                                        secrets: Default::default(),
-                                        event,
-                                    },
-                                    Watched {
-                                        paths: vec![path.clone()],
-                                        key_path: key.then(|| path.clone()),
-                                        ..Default::default()
-                                    },
-                                ));
+                let stored = txn.ids_of_fingerprints(candidates.iter().copied())?;
+                let unknown: HashSet<String> = candidates
+                    .iter()
+                    .zip(&stored)
+                    .filter(|(_, id)| id.is_none())
+                    .map(|(fp, _)| fp.to_string())
+                    .collect();
+                let mut fresh = txn.new_ids(unknown.len())?.into_iter();
+                let mut placed: HashSet<String> = HashSet::new();
+                for ((path, st), read) in chunk.iter().zip(reads) {
+                    match read {
+                        Read::Found { record, certs } => {
+                            for (i, (fp, mut cert, event)) in certs.into_iter().enumerate() {
+                                // A combined file's key is the first certificate's (the leaf's).
+                                let key = record.holds_key && i == 0;
+                                note(&mut found, &fp, path, key);
+                                if unknown.contains(&fp) && placed.insert(fp.clone()) {
+                                    cert.id = fresh.next().unwrap_or_default();
+                                    chunk_change.new.push((
+                                        NewRecord {
+                                            cert,
+                                            secrets: Default::default(),
+                                            event,
+                                        },
+                                        Watched {
+                                            paths: vec![path.clone()],
+                                            key_path: key.then(|| path.clone()),
+                                            ..Default::default()
+                                        },
+                                    ));
+                                }
                             }
-                        }
-                        if let Some(old) = known.get(path) {
-                            if old.fingerprints != record.fingerprints {
-                                report.changed += 1;
-                                changed_paths.insert(path.clone(), old.fingerprints.clone());
+                            if let Some(old) = known.get(path) {
+                                if old.fingerprints != record.fingerprints {
+                                    report.changed += 1;
+                                    changed_paths.insert(path.clone(), old.fingerprints.clone());
+                                }
                             }
+                            chunk_change.files_put.push((path.clone(), record));
                         }
-                        chunk_change.files_put.push((path.clone(), record));
-                    }
-                    Read::Skipped(reason) => {
-                        report.errors.push(ScanError {
-                            path: path.clone(),
-                            reason,
-                        });
-                        if let Some(old) = known.get(path) {
-                            if !old.fingerprints.is_empty() {
-                                report.changed += 1;
-                                changed_paths.insert(path.clone(), old.fingerprints.clone());
+                        Read::Skipped(reason) => {
+                            report.errors.push(ScanError {
+                                path: path.clone(),
+                                reason,
+                            });
+                            if let Some(old) = known.get(path) {
+                                if !old.fingerprints.is_empty() {
+                                    report.changed += 1;
+                                    changed_paths.insert(path.clone(), old.fingerprints.clone());
+                                }
                             }
+                            // Kept with its reason, so a rescan reads it again only when it changes.
+                            chunk_change.files_put.push((
+                                path.clone(),
+                                FileRecord {
+                                    stamp: *st,
+                                    fingerprints: Vec::new(),
+                                    holds_key: false,
+                                    skipped: Some(reason),
+                                },
+                            ));
                         }
-                        // Kept with its reason, so a rescan reads it again only when it changes.
-                        chunk_change.files_put.push((
-                            path.clone(),
-                            FileRecord {
-                                stamp: *st,
-                                fingerprints: Vec::new(),
-                                holds_key: false,
-                                skipped: Some(reason),
-                            },
-                        ));
                     }
                 }
+                report.new += chunk_change.new.len();
+                // In id order: B-tree inserts in key order stay in the pages just touched.
+                chunk_change
+                    .new
+                    .sort_unstable_by(|a, b| a.0.cert.id.cmp(&b.0.cert.id));
+                inserted.extend(placed);
+                for (p, r) in &chunk_change.files_put {
+                    if site_files.contains(p.as_str()) {
+                        read_now.insert(p.clone(), r.fingerprints.clone());
+                    }
+                }
+                txn.apply(&chunk_change)?;
+                progress(reading((n * CHUNK + chunk.len()).min(changed.len())));
             }
-            report.new += chunk_change.new.len();
-            inserted.extend(placed);
-            for (p, r) in &chunk_change.files_put {
-                read_now.insert(p.clone(), r.fingerprints.clone());
-            }
-            self.store.apply_scan(&chunk_change)?;
-        }
+            Ok(())
+        })?;
         let changed_set: HashSet<&str> = changed.iter().map(|(p, _)| p.as_str()).collect();
         for (path, rec) in &known {
             let under = roots.iter().any(|r| Path::new(path).starts_with(r));
@@ -407,16 +464,12 @@ impl Engine {
         report.certificates = found.len();
         // Known records whose whereabouts changed (new ones were stored above, and are
         // brought up to date here when more than their first file holds them).
-        let ids = self
-            .store
-            .ids_of_fingerprints(found.keys().map(String::as_str))?;
-        let watched_all = self.store.watched_all()?;
-        let mut still_found: HashSet<String> = HashSet::new();
+        let ids = txn.ids_of_fingerprints(found.keys().map(String::as_str))?;
+        let watched_all = txn.watched_all()?;
         let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
         for ((fp, seen), id) in found.into_iter().zip(ids) {
             let Some(id) = id else { continue };
             fp_of.insert(id.clone(), fp.clone());
-            still_found.insert(id.clone());
             if !inserted.contains(&fp) {
                 report.unchanged += 1;
             }
@@ -452,7 +505,7 @@ impl Engine {
         // DS-4: a watched certificate no file under these roots holds any more is gone, not
         // deleted; one whose file now holds another says so.
         for (id, w) in &watched_all {
-            if still_found.contains(id) || w.gone_at.is_some() {
+            if fp_of.contains_key(id) || w.gone_at.is_some() {
                 continue;
             }
             let in_roots = w
@@ -497,17 +550,24 @@ impl Engine {
             ));
         }
         // DS-2: the sites the configurations under these roots load, linked to what they load.
-        let sites = read_sites(&files);
+        let sites = sites_now;
         let mut file_fps: BTreeMap<String, Vec<String>> = known
             .iter()
+            .filter(|(p, _)| site_files.contains(p.as_str()))
             .map(|(p, r)| (p.clone(), r.fingerprints.clone()))
             .collect();
         file_fps.extend(read_now);
         link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
+        progress(ScanProgress {
+            phase: ScanPhase::Probing,
+            done: 0,
+            total: sites.len(),
+        });
         report.probes = probe_sites(&sites, &file_fps, &mut change, &watched_all, &fp_of, now);
         report.proposed = sites.iter().map(crate::domain::webconf::propose).collect();
         report.sites = sites;
-        self.store.apply_scan(&change)?;
+        txn.apply(&change)?;
+        txn.commit()?;
         Ok(report)
     }
 }

@@ -41,6 +41,8 @@ pub struct Engine {
     /// Held while effects run and while the TUI's ticker ticks: the same one-at-a-time order
     /// the CLI has, while the TUI's thread keeps drawing and reading keys.
     work: std::sync::Mutex<()>,
+    /// How far a scan the TUI asked for is, for its gauge (read from the TUI's thread).
+    scan_progress: std::sync::Mutex<Option<crate::domain::discovery::ScanProgress>>,
 }
 
 impl Engine {
@@ -51,7 +53,13 @@ impl Engine {
             ca: std::sync::OnceLock::new(),
             sender: worker::SenderShared::default(),
             work: std::sync::Mutex::new(()),
+            scan_progress: std::sync::Mutex::new(None),
         }
+    }
+
+    /// How far the scan under way is, if one is.
+    pub fn scan_progress(&self) -> Option<crate::domain::discovery::ScanProgress> {
+        *self.scan_progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn store(&self) -> &Store {
@@ -567,7 +575,12 @@ impl Engine {
                     .collect();
                 Action::ForecastLoaded { days, entries }
             }
-            Effect::Scan(paths) => Action::Scanned(Box::new(self.scan(&paths, None)?)),
+            Effect::Scan(paths) => {
+                let set = |p| *self.scan_progress.lock().unwrap_or_else(|e| e.into_inner()) = p;
+                let report = self.scan_with(&paths, None, &|p| set(Some(p)));
+                set(None);
+                Action::Scanned(Box::new(report?))
+            }
             Effect::LoadAcmeAccounts => Action::AcmeAccountsLoaded(
                 self.store
                     .acme_accounts()?

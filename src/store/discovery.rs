@@ -2,11 +2,12 @@
 //! where each discovered certificate is (id → paths, key path, gone since). Discovered
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
-    db_err, InsertTables, NewRecord, Store, StoreError, DISCOVERED, DISCOVERED_FILES, FINGERPRINTS,
+    db_err, InsertTables, NewRecord, Store, StoreError, CERTS, DISCOVERED, DISCOVERED_FILES,
+    FINGERPRINTS,
 };
 use crate::domain::discovery::{FileRecord, Watched};
 use crate::domain::model::TimelineEvent;
-use redb::ReadableDatabase;
+use redb::ReadableTable;
 use std::collections::BTreeMap;
 
 /// What one scan changes, written in one transaction.
@@ -45,16 +46,13 @@ impl Store {
             .collect())
     }
 
-    /// The record holding each fingerprint, if any.
-    pub fn ids_of_fingerprints<'a>(
-        &self,
-        fingerprints: impl Iterator<Item = &'a str>,
-    ) -> Result<Vec<Option<String>>, StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(FINGERPRINTS).map_err(db_err)?;
-        fingerprints
-            .map(|fp| Ok(t.get(fp).map_err(db_err)?.map(|v| v.value().to_string())))
-            .collect()
+    /// Starts a scan's write: every chunk of it lands in this one transaction, so a scan is
+    /// stored whole or not at all, and its data reaches the disk with one commit.
+    pub fn scan_txn(&self) -> Result<ScanTxn<'_>, StoreError> {
+        Ok(ScanTxn {
+            store: self,
+            txn: self.write_txn()?,
+        })
     }
 
     /// Writes what a scan found, all or nothing.
@@ -62,45 +60,9 @@ impl Store {
         if change.is_empty() {
             return Ok(());
         }
-        let txn = self.write_txn()?;
-        {
-            let mut files = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
-            for (path, rec) in &change.files_put {
-                files
-                    .insert(path.as_str(), self.records.encode(rec).as_slice())
-                    .map_err(db_err)?;
-            }
-            for path in &change.files_removed {
-                files.remove(path.as_str()).map_err(db_err)?;
-            }
-        }
-        {
-            let mut tables = InsertTables::open(&txn)?;
-            for (rec, _) in &change.new {
-                // A fingerprint already held (U-6) is not added twice.
-                let _ = tables.insert(&self.sealer, &self.records, rec)?;
-            }
-        }
-        {
-            let mut watched = txn.open_table(DISCOVERED).map_err(db_err)?;
-            for (rec, w) in &change.new {
-                watched
-                    .insert(rec.cert.id.as_str(), self.records.encode(w).as_slice())
-                    .map_err(db_err)?;
-            }
-            for (id, w, _) in &change.watched {
-                watched
-                    .insert(id.as_str(), self.records.encode(w).as_slice())
-                    .map_err(db_err)?;
-            }
-        }
-        for (id, _, event) in &change.watched {
-            let Some(event) = event else { continue };
-            if let Some(cert) = self.get_in(&txn, id)? {
-                super::add_event(self, &txn, &cert, event)?;
-            }
-        }
-        txn.commit().map_err(db_err)
+        let txn = self.scan_txn()?;
+        txn.apply(change)?;
+        txn.commit()
     }
 
     /// Where a discovered certificate is (`None`: not a discovered one).
@@ -116,5 +78,94 @@ impl Store {
             .remove(id)
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
+    }
+}
+
+/// One scan's write transaction: lookups see what earlier chunks of the same scan wrote.
+pub struct ScanTxn<'s> {
+    store: &'s Store,
+    txn: redb::WriteTransaction,
+}
+
+impl ScanTxn<'_> {
+    /// The record holding each fingerprint, if any.
+    pub fn ids_of_fingerprints<'a>(
+        &self,
+        fingerprints: impl Iterator<Item = &'a str>,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let t = self.txn.open_table(FINGERPRINTS).map_err(db_err)?;
+        fingerprints
+            .map(|fp| Ok(t.get(fp).map_err(db_err)?.map(|v| v.value().to_string())))
+            .collect()
+    }
+
+    /// `n` fresh ids, distinct from each other and from every record, this scan's included.
+    pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
+        let certs = self.txn.open_table(CERTS).map_err(db_err)?;
+        self.store
+            .fresh_ids(n, |id| Ok(certs.get(id).map_err(db_err)?.is_some()))
+    }
+
+    /// Where every discovered certificate is, by id.
+    pub fn watched_all(&self) -> Result<BTreeMap<String, Watched>, StoreError> {
+        let t = self.txn.open_table(DISCOVERED).map_err(db_err)?;
+        let mut out = BTreeMap::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let w = self
+                .store
+                .records
+                .decode(v.value())
+                .map_err(|e| e.of("discovered", k.value()))?;
+            out.insert(k.value().to_string(), w);
+        }
+        Ok(out)
+    }
+
+    /// Adds one part of what the scan found.
+    pub fn apply(&self, change: &ScanChange) -> Result<(), StoreError> {
+        let (store, txn) = (self.store, &self.txn);
+        {
+            let mut files = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
+            for (path, rec) in &change.files_put {
+                files
+                    .insert(path.as_str(), store.records.encode(rec).as_slice())
+                    .map_err(db_err)?;
+            }
+            for path in &change.files_removed {
+                files.remove(path.as_str()).map_err(db_err)?;
+            }
+        }
+        {
+            let mut tables = InsertTables::open(txn)?;
+            for (rec, _) in &change.new {
+                // A fingerprint already held (U-6) is not added twice.
+                let _ = tables.insert(&store.sealer, &store.records, rec)?;
+            }
+        }
+        {
+            let mut watched = txn.open_table(DISCOVERED).map_err(db_err)?;
+            for (rec, w) in &change.new {
+                watched
+                    .insert(rec.cert.id.as_str(), store.records.encode(w).as_slice())
+                    .map_err(db_err)?;
+            }
+            for (id, w, _) in &change.watched {
+                watched
+                    .insert(id.as_str(), store.records.encode(w).as_slice())
+                    .map_err(db_err)?;
+            }
+        }
+        for (id, _, event) in &change.watched {
+            let Some(event) = event else { continue };
+            if let Some(cert) = store.get_in(txn, id)? {
+                super::add_event(store, txn, &cert, event)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit().map_err(db_err)
     }
 }

@@ -435,11 +435,20 @@ impl Store {
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let certs = r.open_table(CERTS).map_err(db_err)?;
+        self.fresh_ids(n, |id| Ok(certs.get(id).map_err(db_err)?.is_some()))
+    }
+
+    /// `n` random ids that `taken` does not know, distinct from each other.
+    fn fresh_ids(
+        &self,
+        n: usize,
+        taken: impl Fn(&str) -> Result<bool, StoreError>,
+    ) -> Result<Vec<String>, StoreError> {
         let mut seen = std::collections::HashSet::with_capacity(n);
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let id = crate::domain::id::short_id(self.sealer.random_bytes());
-            if !seen.contains(&id) && certs.get(id.as_str()).map_err(db_err)?.is_none() {
+            if !seen.contains(&id) && !taken(&id)? {
                 seen.insert(id.clone());
                 out.push(id);
             }

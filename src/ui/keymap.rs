@@ -663,10 +663,17 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         List,
+        Char('I'),
+        "I",
+        "invert (reverse) the sort",
+        Some(Action::ReverseSort),
+    ),
+    key(
+        Global,
         Char('S'),
         "S",
-        "reverse the sort",
-        Some(Action::ReverseSort),
+        "scan this machine for certificates (DS-1; :scan PATH... for others)",
+        Some(Action::Scan(Vec::new())),
     ),
     key(
         List,

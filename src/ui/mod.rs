@@ -481,6 +481,12 @@ fn run_loop(
                 "internal error: the effect runner stopped; the store is intact, start certdeck again"
             ));
         }
+        if ui.state.scan.is_some() {
+            if let Some(p) = engine.scan_progress().filter(|p| Some(*p) != ui.state.scan) {
+                ui.dispatch(engine, Action::ScanProgress(p));
+                dirty = true;
+            }
+        }
         if ui.working() || ui.state.waiting > 0 {
             let waiting = ui.state.waiting;
             if ui.run_pending(engine) > 0 || ui.state.waiting != waiting {

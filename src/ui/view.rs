@@ -192,6 +192,11 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.input {
         Input::Filter => Line::from(vec![Span::styled("/", theme.accent()), Span::raw(state.filter_text().to_string()), Span::styled("▏ Enter keep · Esc clear", theme.dim())]),
         Input::Command(c) => Line::from(vec![Span::styled(":", theme.accent()), Span::raw(c.clone()), Span::raw("▏")]),
+        Input::Normal if state.scan.is_some() => {
+            let p = state.scan.unwrap_or_default();
+            let width = (area.width as usize / 4).clamp(4, 30);
+            Line::from(Span::styled(p.bar(width), theme.accent()))
+        }
         Input::Normal => match &state.status {
             Some(m) => {
                 let style = match m.level {
