@@ -409,3 +409,31 @@ fn rule_ds1_the_cli_draws_a_progress_bar_on_a_terminal_and_nothing_when_piped() 
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("scan: reading"), "{text}");
 }
+
+#[test]
+fn rule_ds4_the_tick_rescans_the_scanned_roots_hourly() {
+    let env = Env::new();
+    let (root, t) = tree(&env);
+    let dir = root.to_str().unwrap();
+    let t0 = "2026-12-01T09:00:00Z";
+    let (_, first) = env.json(&["--now", t0, "scan", dir]);
+    assert_eq!(first["new"], 7, "{first}");
+    std::fs::remove_file(root.join("ssl/site3.p7b")).unwrap();
+    // Within the hour the tick leaves the files alone.
+    let (code, tick) = env.json(&["tick", "--now", "2026-12-01T09:59:59Z"]);
+    assert_eq!(code, 0, "{tick}");
+    assert!(tick["rescan"].is_null(), "{tick}");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    assert!(row(&list, &t.leaves[3].der)["gone_at"].is_null(), "{list}");
+    // An hour after the scan it rescans, and the deleted file's certificate is gone.
+    let (_, tick) = env.json(&["tick", "--now", "2026-12-01T10:00:00Z"]);
+    assert!(
+        tick["rescan"].as_str().unwrap_or_default().contains("1 gone"),
+        "{tick}"
+    );
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    assert!(row(&list, &t.leaves[3].der)["gone_at"].is_string(), "{list}");
+    // The next rescan is an hour after that one.
+    let (_, tick) = env.json(&["tick", "--now", "2026-12-01T10:30:00Z"]);
+    assert!(tick["rescan"].is_null(), "{tick}");
+}

@@ -619,6 +619,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::TickDone(report) => {
             // Days left move with the clock even when nothing fires.
             state.recount();
+            if let Some(r) = &report.rescan {
+                state.say(Level::Warn, r.clone());
+                if report.fired.is_empty() {
+                    return vec![Effect::LoadAll, state.load_messages()];
+                }
+            }
             if !report.fired.is_empty() {
                 let mut text = format!("{} timed rule(s) fired", report.fired.len());
                 if let Some(first) = report.fired.first() {

@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
     if a.json {
         println!(
             "{}",
-            serde_json::json!({"now": engine.clock().now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "fired": report.fired, "failed": report.failed, "dropped": report.dropped})
+            serde_json::json!({"now": engine.clock().now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "fired": report.fired, "failed": report.failed, "dropped": report.dropped, "rescan": report.rescan})
         );
     } else {
         println!(
@@ -87,6 +87,9 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
         );
         for f in &report.fired {
             println!("{}", note_line(f));
+        }
+        if let Some(r) = &report.rescan {
+            println!("{r}");
         }
         // Work that could not run stays scheduled and is tried again; the timer's journal
         // shows why.

@@ -337,6 +337,51 @@ pub struct ScanReport {
     pub probes: Vec<SiteProbe>,
 }
 
+/// DS-4: how often the roots scanned are scanned again by the tick ("hourly by default").
+pub const RESCAN_EVERY_SECS: i64 = 3600;
+/// The roots a plan keeps (the latest ones win).
+pub const MAX_PLAN_ROOTS: usize = 64;
+
+/// DS-4: the roots scans have covered, and when the tick scans them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanPlan {
+    pub roots: Vec<String>,
+    /// Seconds between rescans; 0: the tick does not rescan.
+    pub every_secs: i64,
+    pub last_at: crate::domain::time::Timestamp,
+}
+
+impl ScanPlan {
+    /// The plan after a scan of `roots` at `now`: those roots join the ones scanned before.
+    pub fn after_scan(
+        old: Option<&ScanPlan>,
+        roots: &[String],
+        now: crate::domain::time::Timestamp,
+    ) -> ScanPlan {
+        let mut all: Vec<String> = old.map(|p| p.roots.clone()).unwrap_or_default();
+        for r in roots {
+            all.retain(|x| x != r);
+            all.push(r.clone());
+        }
+        let excess = all.len().saturating_sub(MAX_PLAN_ROOTS);
+        all.drain(..excess);
+        ScanPlan {
+            roots: all,
+            every_secs: old.map_or(RESCAN_EVERY_SECS, |p| p.every_secs),
+            last_at: now,
+        }
+    }
+
+    /// When the tick rescans next (`None`: never).
+    pub fn next_at(&self) -> Option<crate::domain::time::Timestamp> {
+        (self.every_secs > 0).then(|| self.last_at + chrono::Duration::seconds(self.every_secs))
+    }
+
+    pub fn is_due(&self, now: crate::domain::time::Timestamp) -> bool {
+        self.next_at().is_some_and(|at| now >= at)
+    }
+}
+
 /// The part of a scan under way (DS-1), for a progress bar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ScanPhase {
@@ -591,6 +636,31 @@ pub fn adopted(
 #[cfg(test)]
 mod progress_tests {
     use super::*;
+
+    #[test]
+    fn rule_ds4_the_tick_rescans_an_hour_after_the_last_scan_exactly() {
+        use chrono::TimeZone;
+        let t0 = chrono::Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        let plan = ScanPlan::after_scan(None, &["/etc/ssl".into()], t0);
+        assert_eq!(plan.every_secs, 3600);
+        assert!(!plan.is_due(t0 + chrono::Duration::seconds(3599)));
+        assert!(plan.is_due(t0 + chrono::Duration::seconds(3600)));
+        // A later scan of other roots adds them and starts the hour again.
+        let t1 = t0 + chrono::Duration::minutes(30);
+        let plan = ScanPlan::after_scan(Some(&plan), &["/srv/certs".into(), "/etc/ssl".into()], t1);
+        assert_eq!(plan.roots, ["/srv/certs", "/etc/ssl"]);
+        assert!(!plan.is_due(t0 + chrono::Duration::seconds(3600)));
+        assert!(plan.is_due(t1 + chrono::Duration::hours(1)));
+        // Off: never due.
+        let off = ScanPlan { every_secs: 0, ..plan.clone() };
+        assert!(!off.is_due(t1 + chrono::Duration::days(365)));
+        // At most 64 roots, the latest kept.
+        let many: Vec<String> = (0..70).map(|i| format!("/r{i}")).collect();
+        let plan = ScanPlan::after_scan(Some(&plan), &many, t1);
+        assert_eq!(plan.roots.len(), MAX_PLAN_ROOTS);
+        assert_eq!(plan.roots.last().unwrap(), "/r69");
+        assert_eq!(plan.roots.first().unwrap(), "/r6");
+    }
 
     #[test]
     fn rule_ds1_progress_bar_fills_with_the_files_read() {

@@ -225,6 +225,9 @@ pub struct TickReport {
     pub failed: Vec<FiredNote>,
     /// Outbox deliveries tried (issue #6).
     pub deliveries_tried: usize,
+    /// DS-4: what the hourly rescan found, when it changed something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescan: Option<String>,
 }
 
 /// Every entry a certificate, its order and its revocation need now.

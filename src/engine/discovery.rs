@@ -4,8 +4,8 @@
 //! the store.
 use super::Engine;
 use crate::domain::discovery::{
-    parse_file, FileRecord, FileStamp, Reason, ScanError, ScanPhase, ScanProgress, ScanReport,
-    Watched,
+    parse_file, FileRecord, FileStamp, Reason, ScanError, ScanPhase, ScanPlan, ScanProgress,
+    ScanReport, Watched,
 };
 use crate::store::discovery::ScanChange;
 use crate::store::{NewRecord, StoreError};
@@ -256,6 +256,44 @@ impl Engine {
     /// `scan`, telling `progress` how far it is (after the walk, after each chunk read, before
     /// the probes).
     pub fn scan_with(
+        &self,
+        roots: &[PathBuf],
+        password: Option<&str>,
+        progress: &(dyn Fn(ScanProgress) + Sync),
+    ) -> Result<ScanReport, StoreError> {
+        let report = self.scan_roots(roots, password, progress)?;
+        // DS-4: the tick scans these roots again, hourly.
+        let roots: Vec<String> = if roots.is_empty() {
+            DEFAULT_ROOTS.iter().map(|r| r.to_string()).collect()
+        } else {
+            roots.iter().map(|r| r.display().to_string()).collect()
+        };
+        let plan = ScanPlan::after_scan(self.store.scan_plan()?.as_ref(), &roots, self.clock.now());
+        self.store.set_scan_plan(&plan)?;
+        Ok(report)
+    }
+
+    /// DS-4: the tick's rescan of the roots scanned before, when an hour has passed since the
+    /// last scan. Says what changed, if anything did.
+    pub fn rescan_if_due(&self) -> Result<Option<String>, StoreError> {
+        let Some(plan) = self.store.scan_plan()? else {
+            return Ok(None);
+        };
+        if !plan.is_due(self.clock.now()) {
+            return Ok(None);
+        }
+        let roots: Vec<PathBuf> = plan.roots.iter().map(PathBuf::from).collect();
+        let r = self.scan_with(&roots, None, &|_| {})?;
+        let drift = r.probes.iter().filter(|p| p.drift).count();
+        Ok((r.new > 0 || r.changed > 0 || r.gone > 0 || drift > 0).then(|| {
+            format!(
+                "rescan (DS-4): {} new, {} file(s) changed, {} gone, {} site(s) drifting",
+                r.new, r.changed, r.gone, drift
+            )
+        }))
+    }
+
+    fn scan_roots(
         &self,
         roots: &[PathBuf],
         password: Option<&str>,

@@ -209,7 +209,10 @@ impl Engine {
         const BATCH: usize = 1_000;
         self.recover_deployments()?;
         let now = self.clock.now();
-        let mut report = TickReport::default();
+        let mut report = TickReport {
+            rescan: self.rescan_if_due()?,
+            ..Default::default()
+        };
         loop {
             let mut due = self.store.due(now, BATCH)?;
             if due.is_empty() {

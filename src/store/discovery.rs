@@ -3,9 +3,9 @@
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
     db_err, InsertTables, NewRecord, Store, StoreError, CERTS, DISCOVERED, DISCOVERED_FILES,
-    FINGERPRINTS,
+    FINGERPRINTS, SCAN_PLAN,
 };
-use crate::domain::discovery::{FileRecord, Watched};
+use crate::domain::discovery::{FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -63,6 +63,20 @@ impl Store {
         let txn = self.scan_txn()?;
         txn.apply(change)?;
         txn.commit()
+    }
+
+    /// DS-4: the roots scanned and when the tick rescans them (`None`: never scanned).
+    pub fn scan_plan(&self) -> Result<Option<ScanPlan>, StoreError> {
+        self.read_one(SCAN_PLAN, "discovery_plan", "plan")
+    }
+
+    pub fn set_scan_plan(&self, plan: &ScanPlan) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        txn.open_table(SCAN_PLAN)
+            .map_err(db_err)?
+            .insert("plan", self.records.encode(plan).as_slice())
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
     }
 
     /// Where a discovered certificate is (`None`: not a discovered one).

@@ -81,6 +81,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("acme_pending", AnyTable::Str(ACME_PENDING)),
         ("discovered_files", AnyTable::Str(DISCOVERED_FILES)),
         ("discovered", AnyTable::Str(DISCOVERED)),
+        ("discovery_plan", AnyTable::Str(SCAN_PLAN)),
         ("meta", AnyTable::Str(META)),
     ]
 }
