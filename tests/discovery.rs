@@ -428,12 +428,69 @@ fn rule_ds4_the_tick_rescans_the_scanned_roots_hourly() {
     // An hour after the scan it rescans, and the deleted file's certificate is gone.
     let (_, tick) = env.json(&["tick", "--now", "2026-12-01T10:00:00Z"]);
     assert!(
-        tick["rescan"].as_str().unwrap_or_default().contains("1 gone"),
+        tick["rescan"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1 gone"),
         "{tick}"
     );
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    assert!(row(&list, &t.leaves[3].der)["gone_at"].is_string(), "{list}");
+    assert!(
+        row(&list, &t.leaves[3].der)["gone_at"].is_string(),
+        "{list}"
+    );
     // The next rescan is an hour after that one.
     let (_, tick) = env.json(&["tick", "--now", "2026-12-01T10:30:00Z"]);
     assert!(tick["rescan"].is_null(), "{tick}");
+}
+
+#[test]
+fn rule_ds3_a_matching_key_beside_a_certificate_is_found_by_its_public_key() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let dir = env.path("etc/ssl/pairs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = pki.leaf(&["a.example.test"], 60);
+    let b = pki.leaf(&["b.example.test"], 60);
+    let c = pki.leaf(&["c.example.test"], 60);
+    std::fs::write(dir.join("a.crt"), &a.cert_pem).unwrap();
+    std::fs::write(dir.join("b.crt"), &b.cert_pem).unwrap();
+    std::fs::write(dir.join("c.crt"), &c.cert_pem).unwrap();
+    // Names that do not pair them: only the public key can.
+    std::fs::write(dir.join("first.key"), &b.key_pem).unwrap();
+    std::fs::write(dir.join("second.key"), &a.key_pem).unwrap();
+    // c's key sits in another directory: not "beside".
+    std::fs::create_dir_all(env.path("etc/ssl/other")).unwrap();
+    std::fs::write(env.path("etc/ssl/other/c.key"), &c.key_pem).unwrap();
+    let (_, r) = env.json(&["scan", env.path("etc").to_str().unwrap()]);
+    assert_eq!(r["new"], 3, "{r}");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let key_of = |der: &[u8]| row(&list, der)["key_path"].clone();
+    assert!(
+        key_of(&a.der)
+            .as_str()
+            .unwrap()
+            .ends_with("pairs/second.key"),
+        "{list}"
+    );
+    assert!(
+        key_of(&b.der)
+            .as_str()
+            .unwrap()
+            .ends_with("pairs/first.key"),
+        "{list}"
+    );
+    assert!(key_of(&c.der).is_null(), "{list}");
+    // A rescan with nothing changed keeps them; the keys never reach the store (DS-6).
+    let (_, again) = env.json(&["scan", env.path("etc").to_str().unwrap()]);
+    assert_eq!(again["unchanged"], 3, "{again}");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    assert!(row(&list, &a.der)["key_path"].is_string(), "{list}");
+    let file = std::fs::read(env.db()).unwrap();
+    let body: String = a
+        .key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert!(!file.windows(24).any(|w| w == &body.as_bytes()[..24]));
 }

@@ -652,7 +652,10 @@ mod progress_tests {
         assert!(!plan.is_due(t0 + chrono::Duration::seconds(3600)));
         assert!(plan.is_due(t1 + chrono::Duration::hours(1)));
         // Off: never due.
-        let off = ScanPlan { every_secs: 0, ..plan.clone() };
+        let off = ScanPlan {
+            every_secs: 0,
+            ..plan.clone()
+        };
         assert!(!off.is_due(t1 + chrono::Duration::days(365)));
         // At most 64 roots, the latest kept.
         let many: Vec<String> = (0..70).map(|i| format!("/r{i}")).collect();

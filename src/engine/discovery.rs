@@ -174,7 +174,8 @@ enum Read {
         record: FileRecord,
         certs: Vec<Parsed>,
     },
-    Skipped(Reason),
+    /// Not read as certificates; `true` when the file holds a private key (a key file).
+    Skipped(Reason, bool),
 }
 
 fn read_one(
@@ -184,14 +185,14 @@ fn read_one(
     now: crate::domain::time::Timestamp,
 ) -> Read {
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
-        return Read::Skipped(Reason::TooLarge);
+        return Read::Skipped(Reason::TooLarge, false);
     }
     let bytes = match read_file(path, st.size) {
         Ok(b) => zeroize::Zeroizing::new(b),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            return Read::Skipped(Reason::TooLarge)
+            return Read::Skipped(Reason::TooLarge, false)
         }
-        Err(e) => return Read::Skipped(io_reason(&e)),
+        Err(e) => return Read::Skipped(io_reason(&e), false),
     };
     match parse_file(path, &bytes, password) {
         Ok(found) => {
@@ -211,7 +212,7 @@ fn read_one(
                             .unwrap_or_default();
                         certs.push((fp, cert, event));
                     }
-                    Err(_) => return Read::Skipped(Reason::BadPem),
+                    Err(_) => return Read::Skipped(Reason::BadPem, false),
                 }
             }
             Read::Found {
@@ -224,7 +225,12 @@ fn read_one(
                 certs,
             }
         }
-        Err(r) => Read::Skipped(r),
+        // A key file (DS-3's key "beside" a certificate) is noted as one, never kept.
+        Err(r) => Read::Skipped(
+            r,
+            r == Reason::NotACertificate
+                && memchr::memmem::find(&bytes, b"PRIVATE KEY-----").is_some(),
+        ),
     }
 }
 
@@ -285,12 +291,14 @@ impl Engine {
         let roots: Vec<PathBuf> = plan.roots.iter().map(PathBuf::from).collect();
         let r = self.scan_with(&roots, None, &|_| {})?;
         let drift = r.probes.iter().filter(|p| p.drift).count();
-        Ok((r.new > 0 || r.changed > 0 || r.gone > 0 || drift > 0).then(|| {
-            format!(
-                "rescan (DS-4): {} new, {} file(s) changed, {} gone, {} site(s) drifting",
-                r.new, r.changed, r.gone, drift
-            )
-        }))
+        Ok(
+            (r.new > 0 || r.changed > 0 || r.gone > 0 || drift > 0).then(|| {
+                format!(
+                    "rescan (DS-4): {} new, {} file(s) changed, {} gone, {} site(s) drifting",
+                    r.new, r.changed, r.gone, drift
+                )
+            }),
+        )
     }
 
     fn scan_roots(
@@ -365,6 +373,8 @@ impl Engine {
         // every file).
         let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
         let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Files holding only a private key, by path (never their content).
+        let mut key_files: Vec<String> = Vec::new();
         let txn = self.store.scan_txn()?;
         // Files are read and parsed on other threads while this one stores the chunk before:
         // the reading keeps both cores busy and the store's writes overlap with it.
@@ -439,7 +449,10 @@ impl Engine {
                             }
                             chunk_change.files_put.push((path.clone(), record));
                         }
-                        Read::Skipped(reason) => {
+                        Read::Skipped(reason, key_file) => {
+                            if key_file {
+                                key_files.push(path.clone());
+                            }
                             report.errors.push(ScanError {
                                 path: path.clone(),
                                 reason,
@@ -456,7 +469,7 @@ impl Engine {
                                 FileRecord {
                                     stamp: *st,
                                     fingerprints: Vec::new(),
-                                    holds_key: false,
+                                    holds_key: key_file,
                                     skipped: Some(reason),
                                 },
                             ));
@@ -488,6 +501,9 @@ impl Engine {
             if !present.contains(path.as_str()) {
                 change.files_removed.push(path.clone());
             } else if !changed_set.contains(path.as_str()) {
+                if rec.holds_key && rec.fingerprints.is_empty() {
+                    key_files.push(path.clone());
+                }
                 if let Some(reason) = rec.skipped {
                     report.errors.push(ScanError {
                         path: path.clone(),
@@ -596,6 +612,7 @@ impl Engine {
             .collect();
         file_fps.extend(read_now);
         link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
+        keys_beside(&mut change, &watched_all, &key_files, &fp_of);
         progress(ScanProgress {
             phase: ScanPhase::Probing,
             done: 0,
@@ -608,6 +625,103 @@ impl Engine {
         txn.commit()?;
         Ok(report)
     }
+}
+
+/// DS-3: a certificate with no key yet gets the key file in a directory holding it whose
+/// public key matches (Let's Encrypt's `privkey.pem` beside `fullchain.pem`, `/etc/ssl/private`
+/// pairs named alike). Keys are read to compare, dropped (zeroized) after, and only their path
+/// is kept. Encrypted keys cannot be compared without their password and are passed over.
+fn keys_beside(
+    change: &mut ScanChange,
+    watched_all: &BTreeMap<String, Watched>,
+    key_files: &[String],
+    fp_of: &BTreeMap<String, String>,
+) {
+    use std::collections::HashMap;
+    if key_files.is_empty() {
+        return;
+    }
+    let mut by_dir: HashMap<&Path, Vec<&str>> = HashMap::new();
+    for k in key_files {
+        if let Some(dir) = Path::new(k).parent() {
+            by_dir.entry(dir).or_default().push(k);
+        }
+    }
+    // Each key file read at most once per scan.
+    let mut keys: HashMap<String, Vec<crate::domain::key::PrivateKey>> = HashMap::new();
+    let mut key_of = |path: &str, public: &crate::domain::key::PublicKey| -> bool {
+        let parsed = keys.entry(path.to_string()).or_insert_with(|| {
+            let Ok(bytes) = read_file(path, 0).map(zeroize::Zeroizing::new) else {
+                return Vec::new();
+            };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                return Vec::new();
+            };
+            crate::domain::pem::scan_expecting(text, "PRIVATE KEY")
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|b| crate::domain::key::is_private_key_label(&b.label))
+                .filter_map(|b| {
+                    crate::domain::key::parse_private_key(&b.label, &b.der, &b.headers, None).ok()
+                })
+                .collect()
+        });
+        parsed.iter().any(|k| k.belongs_to(public))
+    };
+    let pending: Vec<(String, Watched)> = {
+        let touched: HashMap<&str, &Watched> = change
+            .watched
+            .iter()
+            .map(|(id, w, _)| (id.as_str(), w))
+            .collect();
+        watched_all
+            .iter()
+            .map(|(id, w)| (id, touched.get(id.as_str()).copied().unwrap_or(w)))
+            .filter(|(_, w)| w.key_path.is_none() && w.gone_at.is_none())
+            .filter(|(_, w)| {
+                w.paths.iter().any(|p| {
+                    Path::new(p)
+                        .parent()
+                        .is_some_and(|d| by_dir.contains_key(d))
+                })
+            })
+            .map(|(id, w)| (id.clone(), w.clone()))
+            .collect()
+    };
+    for (id, mut w) in pending {
+        let Some(fp) = fp_of.get(&id) else { continue };
+        let Some(public) = public_key_of(&w.paths, fp) else {
+            continue;
+        };
+        let found = w.paths.iter().find_map(|p| {
+            let dir = Path::new(p).parent()?;
+            by_dir
+                .get(dir)?
+                .iter()
+                .find(|k| key_of(k, &public))
+                .map(|k| k.to_string())
+        });
+        let Some(key_path) = found else { continue };
+        w.key_path = Some(key_path);
+        match change.watched.iter_mut().find(|(i, _, _)| *i == id) {
+            Some(entry) => entry.1 = w,
+            None => change.watched.push((id, w, None)),
+        }
+    }
+}
+
+/// The public key of the certificate `fp` in one of `paths`.
+fn public_key_of(paths: &[String], fp: &str) -> Option<crate::domain::key::PublicKey> {
+    paths.iter().find_map(|p| {
+        let bytes = read_file(p, 0).ok()?;
+        let found = parse_file(p, &bytes, None).ok()?;
+        found.certs.iter().find_map(|der| {
+            let parsed = crate::domain::cert::parse_certificate(der).ok()?;
+            (parsed.facts.fingerprint_sha256 == fp)
+                .then_some(parsed.public_key)
+                .flatten()
+        })
+    })
 }
 
 /// Configuration entry points a scan reads (DS-2).
