@@ -494,3 +494,46 @@ fn rule_ds3_a_matching_key_beside_a_certificate_is_found_by_its_public_key() {
         .collect();
     assert!(!file.windows(24).any(|w| w == &body.as_bytes()[..24]));
 }
+
+#[test]
+fn rule_ds2_nginx_t_gives_nginx_own_view_of_its_includes() {
+    // nginx resolves `include sites-*/site.conf` (a wildcard in a directory) and relative
+    // certificate paths against its prefix: `nginx -T` is asked, not guessed.
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["shop.example.test"], 40);
+    let conf_dir = env.path("etc/nginx");
+    std::fs::create_dir_all(conf_dir.join("sites-a")).unwrap();
+    std::fs::create_dir_all(conf_dir.join("certs")).unwrap();
+    std::fs::write(conf_dir.join("certs/shop.crt"), &leaf.cert_pem).unwrap();
+    std::fs::write(conf_dir.join("certs/shop.key"), &leaf.key_pem).unwrap();
+    let d = conf_dir.display();
+    std::fs::write(
+        conf_dir.join("nginx.conf"),
+        format!("pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 16; }}\nhttp {{\n  access_log off;\n  include sites-*/site.conf;\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        conf_dir.join("sites-a/site.conf"),
+        "server {\n  listen 127.0.0.1:9 ssl;\n  server_name shop.example.test;\n  ssl_certificate certs/shop.crt;\n  ssl_certificate_key certs/shop.key;\n}\n",
+    )
+    .unwrap();
+    let (code, rep) = env.json(&["scan", env.path("etc").to_str().unwrap()]);
+    assert_eq!(code, 0, "{rep}");
+    let sites = rep["sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "{rep}");
+    assert_eq!(
+        sites[0]["config"],
+        format!("{d}/sites-a/site.conf"),
+        "{rep}"
+    );
+    assert_eq!(
+        sites[0]["cert_path"],
+        format!("{d}/certs/shop.crt"),
+        "{rep}"
+    );
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let c = row(&list, &leaf.der);
+    assert_eq!(c["sites"][0]["names"][0], "shop.example.test", "{c}");
+    assert_eq!(c["key_path"], format!("{d}/certs/shop.key"), "{c}");
+}

@@ -32,21 +32,13 @@ pub fn run_with(
     env: &[(String, String)],
     input: Option<&[u8]>,
 ) -> CommandRun {
-    let mut child = match Command::new("/bin/sh")
-        .arg("-c")
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c")
         .arg(command)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-    {
-        Ok(c) => c,
+        .stderr(Stdio::piped());
+    let (status, pipes) = match wait_bounded(c, timeout, input, MAX_OUTPUT) {
+        Ok(r) => r,
         Err(e) => {
             return CommandRun {
                 ok: false,
@@ -55,6 +47,62 @@ pub fn run_with(
             }
         }
     };
+    let output = pipes.into_output();
+    match status {
+        Some(s) => CommandRun {
+            ok: s.success(),
+            status: match s.code() {
+                Some(c) => format!("exit {c}"),
+                None => "killed by a signal".into(),
+            },
+            output,
+        },
+        None => CommandRun {
+            ok: false,
+            status: format!("killed after {} s (timeout)", timeout.as_secs()),
+            output,
+        },
+    }
+}
+
+/// Runs `program ARGS` (no shell) and returns its standard output when it exits with 0 within
+/// `timeout` and writes at most `cap` bytes; stderr is ignored.
+pub fn capture_stdout(
+    program: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+    timeout: Duration,
+    cap: usize,
+) -> Result<Vec<u8>, String> {
+    let mut c = Command::new(program);
+    c.args(args).stderr(Stdio::null());
+    let (status, pipes) =
+        wait_bounded(c, timeout, None, cap).map_err(|e| format!("could not start: {e}"))?;
+    let bytes = pipes.into_bytes().into_iter().next().unwrap_or_default();
+    match status {
+        Some(s) if s.success() && bytes.len() <= cap => Ok(bytes),
+        Some(s) if s.success() => Err(format!("output over {cap} bytes")),
+        Some(s) => Err(format!("exit {}", s.code().unwrap_or(-1))),
+        None => Err(format!("killed after {} s (timeout)", timeout.as_secs())),
+    }
+}
+
+/// Starts `c` in its own process group with stdout piped, feeds it `input`, and waits up to
+/// `timeout` for its exit (then kills the whole group). `None`: it was killed.
+fn wait_bounded(
+    mut c: Command,
+    timeout: Duration,
+    input: Option<&[u8]>,
+    cap: usize,
+) -> std::io::Result<(Option<std::process::ExitStatus>, Pipes)> {
+    let mut child = c
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
     let pid = child.id() as i32;
     if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
         let bytes = bytes.to_vec();
@@ -65,7 +113,7 @@ pub fn run_with(
         });
     }
     let deadline = Instant::now() + timeout;
-    let mut pipes = Pipes::new(child.stdout.take(), child.stderr.take());
+    let mut pipes = Pipes::new(child.stdout.take(), child.stderr.take(), cap);
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => {
@@ -92,28 +140,15 @@ pub fn run_with(
         let _ = child.wait();
         pipes.read_until(Instant::now() + POLL);
     }
-    let output = pipes.into_output();
-    match status {
-        Some(s) => CommandRun {
-            ok: s.success(),
-            status: match s.code() {
-                Some(c) => format!("exit {c}"),
-                None => "killed by a signal".into(),
-            },
-            output,
-        },
-        None => CommandRun {
-            ok: false,
-            status: format!("killed after {} s (timeout)", timeout.as_secs()),
-            output,
-        },
-    }
+    Ok((status, pipes))
 }
 
 /// The command's stdout and stderr, read without blocking so that a deadline always holds:
 /// the runner waits for the command's exit, never for the end of its output.
 struct Pipes {
     open: Vec<(Box<dyn ReadFd>, Vec<u8>, bool)>,
+    /// Bytes kept per pipe (one more is kept, so a cut can be told).
+    cap: usize,
 }
 
 trait ReadFd: Read + AsRawFd {}
@@ -123,6 +158,7 @@ impl Pipes {
     fn new(
         stdout: Option<std::process::ChildStdout>,
         stderr: Option<std::process::ChildStderr>,
+        cap: usize,
     ) -> Pipes {
         let mut open: Vec<(Box<dyn ReadFd>, Vec<u8>, bool)> = Vec::new();
         if let Some(s) = stdout {
@@ -139,7 +175,7 @@ impl Pipes {
                 libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
             }
         }
-        Pipes { open }
+        Pipes { open, cap }
     }
 
     /// Reads whatever arrives until every pipe is at its end (true) or `until` passes (false).
@@ -175,6 +211,7 @@ impl Pipes {
                 }
                 return false;
             }
+            let cap = self.cap;
             for (pipe, kept, eof) in self.open.iter_mut().filter(|(_, _, eof)| !eof) {
                 let mut buf = [0u8; 8192];
                 loop {
@@ -185,7 +222,7 @@ impl Pipes {
                         }
                         Ok(n) => {
                             // Keep one byte past the cap so the cut can be reported.
-                            let room = (MAX_OUTPUT + 1).saturating_sub(kept.len());
+                            let room = (cap + 1).saturating_sub(kept.len());
                             kept.extend_from_slice(&buf[..n.min(room)]);
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -201,6 +238,11 @@ impl Pipes {
                 return self.open.iter().all(|(_, _, eof)| *eof);
             }
         }
+    }
+
+    /// What each pipe gave, stdout first.
+    fn into_bytes(self) -> Vec<Vec<u8>> {
+        self.open.into_iter().map(|(_, b, _)| b).collect()
     }
 
     fn into_output(self) -> String {

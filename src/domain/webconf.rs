@@ -404,6 +404,46 @@ pub fn propose(site: &Site) -> Proposal {
 }
 
 /// A file name against a pattern with `*` (any run) and `?` (one character).
+/// `nginx -T`'s output split into the configuration files nginx read, in its order, each with
+/// its text (the main file first).
+pub fn split_nginx_dump(dump: &str) -> Vec<(String, String)> {
+    const MARK: &str = "# configuration file ";
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in dump.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        if let Some(path) = bare.strip_prefix(MARK).and_then(|r| r.strip_suffix(':')) {
+            files.push((path.to_string(), String::new()));
+        } else if let Some((_, text)) = files.last_mut() {
+            text.push_str(line);
+        }
+    }
+    files
+}
+
+/// The files of an nginx dump an `include` pattern names: relative patterns are relative to
+/// `base` (the main file's directory, as nginx has it); `*` and `?` match within one path
+/// component, in any component.
+pub fn dump_include(
+    files: &[(String, String)],
+    base: &str,
+    pattern: &str,
+) -> Vec<(String, String)> {
+    let full = if pattern.starts_with('/') {
+        pattern.to_string()
+    } else {
+        format!("{}/{pattern}", base.trim_end_matches('/'))
+    };
+    let want: Vec<&str> = full.split('/').filter(|c| !c.is_empty()).collect();
+    files
+        .iter()
+        .filter(|(path, _)| {
+            let have: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+            have.len() == want.len() && want.iter().zip(&have).all(|(w, h)| glob_match(w, h))
+        })
+        .cloned()
+        .collect()
+}
+
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     // Dynamic programming over (pattern, name) prefixes: linear in each, whatever the stars.
     let p: Vec<char> = pattern.chars().take(256).collect();
@@ -425,4 +465,37 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
         row = next;
     }
     row[n.len()]
+}
+
+#[cfg(test)]
+mod dump_tests {
+    use super::*;
+
+    #[test]
+    fn rule_ds2_nginx_dump_is_split_by_file_and_includes_resolve_in_any_component() {
+        let dump = "# configuration file /etc/nginx/nginx.conf:\nhttp {\n  include sites-*/site.conf;\n}\n\n\
+                    # configuration file /etc/nginx/sites-a/site.conf:\nserver { listen 443 ssl; ssl_certificate a.pem; }\n\n\
+                    # configuration file /etc/nginx/sites-b/site.conf:\nserver { listen 8443 ssl; ssl_certificate /b.pem; }\n";
+        let files = split_nginx_dump(dump);
+        assert_eq!(
+            files.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            [
+                "/etc/nginx/nginx.conf",
+                "/etc/nginx/sites-a/site.conf",
+                "/etc/nginx/sites-b/site.conf"
+            ]
+        );
+        assert!(files[0].1.starts_with("http {"));
+        let got = dump_include(&files, "/etc/nginx", "sites-*/site.conf");
+        assert_eq!(got.len(), 2);
+        assert!(dump_include(&files, "/etc/nginx", "/etc/nginx/sites-a/*.conf").len() == 1);
+        assert!(dump_include(&files, "/etc/nginx", "other/*.conf").is_empty());
+        let load = |p: &str| dump_include(&files, "/etc/nginx", p);
+        let sites = nginx_sites(&files[0].0, &files[0].1, &load);
+        assert_eq!(sites.len(), 2, "{sites:?}");
+        assert_eq!(sites[0].cert_path, "a.pem");
+        assert_eq!(sites[0].config, "/etc/nginx/sites-a/site.conf");
+        // Nothing before the first marker is a file (nginx's own messages).
+        assert!(split_nginx_dump("nginx: the configuration file is ok\n").is_empty());
+    }
 }

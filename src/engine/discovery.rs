@@ -788,30 +788,80 @@ fn read_sites(files: &[(String, FileStamp)]) -> Vec<crate::domain::webconf::Site
         let Some((_, server)) = CONFIGS.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        let Some(text) = read_text(p) else { continue };
         let base = p.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let load = |pattern: &str| include(&base, pattern);
-        sites.extend(match server {
-            Server::Nginx => nginx_sites(path, &text, &load),
-            Server::Apache => apache_sites(path, &text, &load),
-            Server::Haproxy => haproxy_sites(path, &text),
-        });
-    }
-    // Relative certificate paths are relative to the configuration's directory.
-    for s in &mut sites {
-        let base = Path::new(&s.config).parent().unwrap_or(Path::new("/"));
-        if !Path::new(&s.cert_path).is_absolute() {
-            s.cert_path = base.join(&s.cert_path).display().to_string();
-        }
-        if let Some(k) = s
-            .key_path
-            .as_mut()
-            .filter(|k| !Path::new(k.as_str()).is_absolute())
-        {
-            *k = base.join(&*k).display().to_string();
-        }
+        // nginx's own view of its configuration, when the binary is here and accepts it.
+        let dumped = match server {
+            Server::Nginx => nginx_dump(p),
+            _ => None,
+        };
+        let found = match (server, dumped) {
+            (Server::Nginx, Some(files)) => {
+                let load = |pattern: &str| {
+                    crate::domain::webconf::dump_include(
+                        &files,
+                        &base.display().to_string(),
+                        pattern,
+                    )
+                };
+                nginx_sites(&files[0].0, &files[0].1, &load)
+            }
+            _ => {
+                let Some(text) = read_text(p) else { continue };
+                let load = |pattern: &str| include(&base, pattern);
+                match server {
+                    Server::Nginx => nginx_sites(path, &text, &load),
+                    Server::Apache => apache_sites(path, &text, &load),
+                    Server::Haproxy => haproxy_sites(path, &text),
+                }
+            }
+        };
+        // Relative certificate paths are relative to the main configuration's directory
+        // (nginx's prefix, Apache's ServerRoot as Debian and Red Hat lay them out).
+        sites.extend(found.into_iter().map(|s| absolute_paths(s, &base)));
     }
     sites
+}
+
+/// `nginx -T -c CONF`: the configuration as nginx itself reads it (every include resolved the
+/// way nginx does), or `None` when there is no nginx binary or it refuses the file (then the
+/// files are read and parsed directly). Bounded: 5 s, 8 MiB.
+fn nginx_dump(conf: &Path) -> Option<Vec<(String, String)>> {
+    let binary = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())?;
+    let out = crate::deploy::command::capture_stdout(
+        &binary,
+        &[
+            "-T".as_ref(),
+            "-q".as_ref(),
+            "-c".as_ref(),
+            conf.as_os_str(),
+        ],
+        std::time::Duration::from_secs(5),
+        8 << 20,
+    )
+    .ok()?;
+    let files = crate::domain::webconf::split_nginx_dump(&String::from_utf8_lossy(&out));
+    // The dump must be of this file (nginx names its main file first).
+    (files.first()?.0 == conf.display().to_string()).then_some(files)
+}
+
+fn absolute_paths(
+    mut s: crate::domain::webconf::Site,
+    base: &Path,
+) -> crate::domain::webconf::Site {
+    if !Path::new(&s.cert_path).is_absolute() {
+        s.cert_path = base.join(&s.cert_path).display().to_string();
+    }
+    if let Some(k) = s
+        .key_path
+        .as_mut()
+        .filter(|k| !Path::new(k.as_str()).is_absolute())
+    {
+        *k = base.join(&*k).display().to_string();
+    }
+    s
 }
 
 /// DS-2, DS-3: each watched certificate gets the sites that load a file holding it; a site
