@@ -189,3 +189,71 @@ fn rule_ds5_drift_is_the_served_certificate_differing_from_the_scanned_sites_fil
     let (_, shown) = env.json(&["show", row["id"].as_str().unwrap()]);
     assert_eq!(shown["drift"], serde_json::Value::Null, "{shown}");
 }
+
+#[test]
+fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_specified_certificate(
+) {
+    // A hand-managed nginx: scan finds its site, `--adopt-resources` makes it a resource that
+    // holds the certificate found there, and a hosting with a specified certificate replaces
+    // it on the real server at its time.
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let old = pki.leaf(&["shop.example.com"], 40);
+    let dir = env.path("nginx");
+    let nginx = Nginx::start(&dir, &pki.full_chain(&old), &old.key_pem);
+    let (code, rep) = env.json(&["scan", dir.to_str().unwrap(), "--adopt-resources"]);
+    assert_eq!(code, 0, "{rep}");
+    let resource = rep["resources"][0]["id"].as_str().unwrap_or_else(|| panic!("{rep}"));
+    let (_, list) = env.json(&["resource", "list"]);
+    let r = &list[0];
+    assert_eq!(r["id"], resource, "{list}");
+    assert_eq!(r["name"], "shop.example.com", "{list}");
+    let conf = dir.join("nginx.conf");
+    assert_eq!(
+        r["check"],
+        format!("nginx -t -c {}", conf.display()),
+        "the server's own command, aimed at the configuration found: {list}"
+    );
+    assert_eq!(r["endpoint"]["address"], format!("127.0.0.1:{}", nginx.port));
+    let (_, found) = env.json(&["list", "--source", "discovered"]);
+    let old_fp = fingerprint(&old.der, "DER");
+    let old_row = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == old_fp.as_str())
+        .unwrap_or_else(|| panic!("{found}"))
+        .clone();
+    let old_id = old_row["id"].as_str().unwrap();
+    assert_eq!(r["certificate"], old_id, "the resource holds what nginx serves: {list}");
+    // Adopting again adds nothing.
+    let (code, again) = env.json(&["scan", dir.to_str().unwrap(), "--adopt-resources"]);
+    assert_eq!(code, 0, "{again}");
+    assert!(again["resources"][0]["id"].is_null(), "{again}");
+    // The replacement, uploaded with its key; the hosting deploys it 30 days before the old one
+    // expires.
+    let new = pki.leaf(&["shop.example.com"], 90);
+    let cert = env.write("new.pem", pki.full_chain(&new));
+    let key = env.write("new.key", &new.key_pem);
+    let (code, imported) = env.import(&cert, Some(&key), &[]);
+    assert_eq!(code, 0, "{imported}");
+    let new_id = imported["id"].as_str().unwrap();
+    let (code, h) = env.json(&["hosting", "add", old_id, "--new", new_id, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    let later = (chrono::Utc::now() + chrono::Duration::days(11)).to_rfc3339();
+    let (code, tick) = env.json(&["tick", "--now", &later]);
+    assert_eq!(code, 0, "{tick}");
+    assert!(tick["fired"].to_string().contains("succeeded"), "{tick}");
+    let (code, p) = env.json(&[
+        "probe",
+        &format!("127.0.0.1:{}", nginx.port),
+        "--sni",
+        "shop.example.com",
+    ]);
+    assert_eq!(code, 0, "{p}");
+    assert_eq!(
+        p["chain"][0]["fingerprint_sha256"],
+        fingerprint(&new.der, "DER"),
+        "nginx serves the replacement: {p}"
+    );
+}

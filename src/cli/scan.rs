@@ -11,6 +11,10 @@ pub struct ScanArgs {
     /// The password of PKCS#12 files, from this file (first line)
     #[arg(long, value_name = "FILE")]
     pub pkcs12_password_file: Option<std::path::PathBuf>,
+    /// Add the resource proposed for each site found (its files, check and reload commands), so
+    /// a hosting can replace the certificate it serves (section 4, H-2)
+    #[arg(long)]
+    pub adopt_resources: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -51,8 +55,17 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         Ok(r) => r,
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
+    let adopted = if a.adopt_resources {
+        adopt_resources(&engine, &report.proposed)
+    } else {
+        Vec::new()
+    };
     if a.json {
-        println!("{}", serde_json::json!(report));
+        let mut v = serde_json::json!(report);
+        if a.adopt_resources {
+            v["resources"] = serde_json::json!(adopted);
+        }
+        println!("{v}");
     } else {
         println!(
             "{} file(s), {} certificate(s): {} new, {} file(s) changed, {} gone, {} unchanged",
@@ -66,8 +79,67 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         for e in &report.errors {
             println!("  {}: {}", e.path, e.reason.as_str());
         }
+        for r in &adopted {
+            match (&r.id, &r.refusal) {
+                (Some(id), _) => println!("resource {} ({id}) added for {}", r.name, r.cert_path),
+                (None, Some(why)) => println!("resource {} not added: {why}", r.name),
+                (None, None) => println!("resource {} exists already", r.name),
+            }
+        }
+    }
+    if adopted.iter().any(|r| r.refusal.is_some()) {
+        return super::EXIT_REFUSED;
     }
     0
+}
+
+/// What `--adopt-resources` did with one proposal.
+#[derive(serde::Serialize)]
+struct Adopted {
+    name: String,
+    cert_path: String,
+    /// The resource added (`null`: not added).
+    id: Option<String>,
+    /// Why it was not added (`null` with no id: a resource of that name exists already).
+    refusal: Option<String>,
+}
+
+fn adopt_resources(
+    engine: &crate::engine::Engine,
+    proposed: &[crate::domain::webconf::Proposal],
+) -> Vec<Adopted> {
+    let existing: Vec<String> = engine
+        .store()
+        .resources()
+        .map(|rs| rs.into_iter().map(|r| r.name).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for p in proposed {
+        let mut row = Adopted {
+            name: p.name.clone(),
+            cert_path: p.cert_path.clone(),
+            id: None,
+            refusal: None,
+        };
+        if existing.contains(&p.name)
+            || out
+                .iter()
+                .any(|a: &Adopted| a.name == p.name && a.id.is_some())
+        {
+            out.push(row);
+            continue;
+        }
+        match p.resource_input() {
+            Err(r) => row.refusal = Some(r.to_string()),
+            Ok(_) => match engine.adopt_site(p) {
+                Ok(Ok(r)) => row.id = Some(r.id),
+                Ok(Err(r)) => row.refusal = Some(r.to_string()),
+                Err(e) => row.refusal = Some(e.to_string()),
+            },
+        }
+        out.push(row);
+    }
+    out
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal (nothing when piped), drawn

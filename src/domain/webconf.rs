@@ -23,6 +23,9 @@ pub struct Site {
     pub key_path: Option<String>,
     pub config: String,
     pub line: usize,
+    /// The server's main configuration file (what `-c`/`-f` names), when known.
+    #[serde(default)]
+    pub main: String,
 }
 
 /// Files an include pattern names: (path, text). Relative patterns are the loader's to resolve.
@@ -136,6 +139,7 @@ pub fn nginx_sites(path: &str, text: &str, load: &Loader) -> Vec<Site> {
                                 key_path: b.key,
                                 config: b.at.0,
                                 line: b.at.1,
+                                main: path.to_string(),
                             });
                         }
                     }
@@ -203,6 +207,7 @@ fn apache_walk(
                     key_path: None,
                     config: path.to_string(),
                     line: n + 1,
+                    main: String::new(),
                 })
             }
             "</virtualhost>" => {
@@ -269,6 +274,7 @@ pub fn haproxy_sites(path: &str, text: &str) -> Vec<Site> {
                                 key_path: None,
                                 config: path.to_string(),
                                 line: n + 1,
+                                main: path.to_string(),
                             });
                         }
                     }
@@ -372,14 +378,91 @@ pub struct Proposal {
     pub sni: Option<String>,
 }
 
+impl Proposal {
+    /// The resource this proposal adds (section 4): the site's own files as targets, so a
+    /// hosting replaces exactly what the server loads. A site whose key file is not known
+    /// cannot be taken over (a new certificate without its key would break it).
+    pub fn resource_input(
+        &self,
+    ) -> Result<crate::domain::resource::ResourceInput, crate::domain::refusal::Refusal> {
+        use crate::domain::resource::{Part, Preset, ResourceInput};
+        use std::path::PathBuf;
+        let preset = match self.server {
+            Server::Nginx => Preset::Nginx,
+            Server::Apache => Preset::Apache,
+            Server::Haproxy => Preset::Haproxy,
+        };
+        let targets = match (self.server, &self.key_path) {
+            // HAProxy loads one PEM holding the chain and the key; a `crt DIR` gets a file
+            // of its own in that directory.
+            (Server::Haproxy, _) => {
+                let path = if self.cert_path.ends_with('/') {
+                    format!("{}{}.pem", self.cert_path, self.name)
+                } else {
+                    self.cert_path.clone()
+                };
+                vec![(Part::Combined, PathBuf::from(path))]
+            }
+            (_, Some(key)) if key == &self.cert_path => {
+                vec![(Part::Combined, PathBuf::from(&self.cert_path))]
+            }
+            (_, Some(key)) => vec![
+                (Part::Fullchain, PathBuf::from(&self.cert_path)),
+                (Part::Key, PathBuf::from(key)),
+            ],
+            (_, None) => {
+                return Err(crate::domain::refusal::Refusal::new(
+                    "DS-3",
+                    crate::domain::refusal::Field::Key,
+                    format!(
+                        "site {}: its configuration names no key file, so certdeck cannot replace its certificate safely (DS-3)",
+                        self.name
+                    ),
+                ))
+            }
+        };
+        Ok(ResourceInput {
+            name: self.name.clone(),
+            preset: Some(preset),
+            targets,
+            check_command: Some(self.check.clone()),
+            reload_command: Some(self.reload.clone()),
+            endpoint: self.endpoint.clone(),
+            sni: self.sni.clone(),
+            ..Default::default()
+        })
+    }
+}
+
 /// DS-2: the resource a site would be.
 pub fn propose(site: &Site) -> Proposal {
+    // The server's own commands, aimed at the configuration the site was found in when that
+    // is not the server's default one.
+    let main = |default: &str| {
+        if site.main.is_empty() || site.main == default {
+            None
+        } else {
+            Some(shell_quote(&site.main))
+        }
+    };
     let (check, reload) = match site.server {
-        Server::Nginx => ("nginx -t", "nginx -s reload"),
-        Server::Apache => ("apachectl configtest", "apachectl graceful"),
+        Server::Nginx => match main("/etc/nginx/nginx.conf") {
+            None => ("nginx -t".to_string(), "nginx -s reload".to_string()),
+            Some(m) => (
+                format!("nginx -t -c {m}"),
+                format!("nginx -s reload -c {m}"),
+            ),
+        },
+        Server::Apache => (
+            "apachectl configtest".to_string(),
+            "apachectl graceful".to_string(),
+        ),
         Server::Haproxy => (
-            "haproxy -c -f /etc/haproxy/haproxy.cfg",
-            "systemctl reload haproxy",
+            format!(
+                "haproxy -c -f {}",
+                main("").unwrap_or_else(|| "/etc/haproxy/haproxy.cfg".into())
+            ),
+            "systemctl reload haproxy".to_string(),
         ),
     };
     let name = site
@@ -396,14 +479,13 @@ pub fn propose(site: &Site) -> Proposal {
         server: site.server,
         cert_path: site.cert_path.clone(),
         key_path: site.key_path.clone(),
-        check: check.into(),
-        reload: reload.into(),
+        check,
+        reload,
         endpoint: port.map(|p| format!("127.0.0.1:{p}")),
         sni: site.names.first().cloned(),
     }
 }
 
-/// A file name against a pattern with `*` (any run) and `?` (one character).
 /// `nginx -T`'s output split into the configuration files nginx read, in its order, each with
 /// its text (the main file first).
 pub fn split_nginx_dump(dump: &str) -> Vec<(String, String)> {
@@ -444,6 +526,19 @@ pub fn dump_include(
         .collect()
 }
 
+/// `s` as one word for `/bin/sh` (single quotes; a quote inside closed, escaped, reopened).
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A file name against a pattern with `*` (any run) and `?` (one character).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     // Dynamic programming over (pattern, name) prefixes: linear in each, whatever the stars.
     let p: Vec<char> = pattern.chars().take(256).collect();

@@ -234,6 +234,54 @@ fn read_one(
     }
 }
 
+impl Engine {
+    /// DS-2, H-2: adds the resource proposed for a site, holding the certificate its file holds
+    /// now (the leaf, the file's first certificate), so a hosting with a specified certificate
+    /// can replace it: the way a hand-managed site moves under certdeck's care.
+    pub fn adopt_site(
+        &self,
+        p: &crate::domain::webconf::Proposal,
+    ) -> Result<
+        Result<crate::domain::resource::Resource, crate::domain::refusal::Refusal>,
+        StoreError,
+    > {
+        let input = match p.resource_input() {
+            Ok(i) => i,
+            Err(r) => return Ok(Err(r)),
+        };
+        let r = match self.add_resource(&input)? {
+            crate::app::Action::ResourceAdded(r) => *r,
+            crate::app::Action::Refused(r) => return Ok(Err(r)),
+            _ => {
+                return Ok(Err(crate::domain::refusal::Refusal::new(
+                    "RESOURCE",
+                    crate::domain::refusal::Field::Name,
+                    format!("resource {} was not added", p.name),
+                )))
+            }
+        };
+        let leaf = self
+            .store
+            .discovered_files()?
+            .remove(&p.cert_path)
+            .and_then(|f| f.fingerprints.into_iter().next());
+        if let Some(fp) = leaf {
+            if let Some(id) = self.store.find_by_fingerprint(&fp)? {
+                let event = crate::domain::model::TimelineEvent {
+                    at: self.clock.now(),
+                    kind: "resource".into(),
+                    message: format!(
+                        "found serving resource {} ({}) from {}; a hosting with a specified certificate can replace it (H-2)",
+                        r.name, r.id, p.cert_path
+                    ),
+                };
+                self.store.hold_found(&r.id, &id, &event)?;
+            }
+        }
+        Ok(Ok(r))
+    }
+}
+
 /// Reads a file the walk found (a regular file of `size` bytes then) in one allocation; one
 /// that grew past DS-1's cap since is refused as too large.
 fn read_file(path: &str, size: u64) -> std::io::Result<Vec<u8>> {
@@ -817,7 +865,10 @@ fn read_sites(files: &[(String, FileStamp)]) -> Vec<crate::domain::webconf::Site
         };
         // Relative certificate paths are relative to the main configuration's directory
         // (nginx's prefix, Apache's ServerRoot as Debian and Red Hat lay them out).
-        sites.extend(found.into_iter().map(|s| absolute_paths(s, &base)));
+        sites.extend(found.into_iter().map(|mut s| {
+            s.main = path.clone();
+            absolute_paths(s, &base)
+        }));
     }
     sites
 }

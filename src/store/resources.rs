@@ -135,6 +135,36 @@ impl Store {
         Ok(out)
     }
 
+    /// DS-2, H-2: a resource taken over from a site holds the certificate the site loads now
+    /// (found in place, not deployed by certdeck), so a hosting can replace it.
+    pub fn hold_found(
+        &self,
+        resource_id: &str,
+        cert_id: &str,
+        event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
+        let txn = self.write_txn()?;
+        {
+            let old = txn
+                .open_table(DEPLOYED)
+                .map_err(db_err)?
+                .insert(resource_id, cert_id)
+                .map_err(db_err)?
+                .map(|v| v.value().to_string());
+            let mut by_cert = txn.open_table(CERT_RESOURCES).map_err(db_err)?;
+            if let Some(old) = old {
+                by_cert
+                    .remove((old.as_str(), resource_id))
+                    .map_err(db_err)?;
+            }
+            by_cert.insert((cert_id, resource_id), ()).map_err(db_err)?;
+        }
+        if let Some(cert) = self.get_in(&txn, cert_id)? {
+            super::add_event(self, &txn, &cert, event)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
     /// Records a deployment: its log entry, the certificate's timeline event and, when it
     /// succeeded, the resource's new holder.
     pub fn record_deploy(
