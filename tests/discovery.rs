@@ -327,15 +327,24 @@ fn rule_ds2_sites_in_nginx_apache_and_haproxy_configuration_link_their_certifica
         .collect();
     servers.sort();
     assert_eq!(servers, vec!["haproxy", "nginx"], "{site2}");
-    // Each site is proposed as a resource with its server's commands.
+    // Each site is proposed as a resource with its server's commands, aimed at the
+    // configuration found (not the server's default one).
     let proposed: Vec<&str> = rep["proposed"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["reload"].as_str().unwrap())
         .collect();
+    let nginx_conf = root.join("nginx/nginx.conf");
+    let haproxy_cfg = root.join("haproxy/haproxy.cfg");
     assert!(
-        proposed.contains(&"nginx -s reload") && proposed.contains(&"apachectl graceful"),
+        proposed.contains(&format!("nginx -s reload -c {}", nginx_conf.display()).as_str())
+            && proposed.contains(&"apachectl graceful"),
+        "{rep}"
+    );
+    let checks = rep["proposed"].to_string();
+    assert!(
+        checks.contains(&format!("haproxy -c -f {}", haproxy_cfg.display())),
         "{rep}"
     );
 }

@@ -203,7 +203,9 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
     let nginx = Nginx::start(&dir, &pki.full_chain(&old), &old.key_pem);
     let (code, rep) = env.json(&["scan", dir.to_str().unwrap(), "--adopt-resources"]);
     assert_eq!(code, 0, "{rep}");
-    let resource = rep["resources"][0]["id"].as_str().unwrap_or_else(|| panic!("{rep}"));
+    let resource = rep["resources"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{rep}"));
     let (_, list) = env.json(&["resource", "list"]);
     let r = &list[0];
     assert_eq!(r["id"], resource, "{list}");
@@ -214,7 +216,10 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
         format!("nginx -t -c {}", conf.display()),
         "the server's own command, aimed at the configuration found: {list}"
     );
-    assert_eq!(r["endpoint"]["address"], format!("127.0.0.1:{}", nginx.port));
+    assert_eq!(
+        r["endpoint"]["address"],
+        format!("127.0.0.1:{}", nginx.port)
+    );
     let (_, found) = env.json(&["list", "--source", "discovered"]);
     let old_fp = fingerprint(&old.der, "DER");
     let old_row = found
@@ -225,7 +230,10 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
         .unwrap_or_else(|| panic!("{found}"))
         .clone();
     let old_id = old_row["id"].as_str().unwrap();
-    assert_eq!(r["certificate"], old_id, "the resource holds what nginx serves: {list}");
+    assert_eq!(
+        r["certificate"], old_id,
+        "the resource holds what nginx serves: {list}"
+    );
     // Adopting again adds nothing.
     let (code, again) = env.json(&["scan", dir.to_str().unwrap(), "--adopt-resources"]);
     assert_eq!(code, 0, "{again}");
