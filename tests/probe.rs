@@ -128,7 +128,11 @@ fn rule_ds5_drift_is_the_served_certificate_differing_from_the_scanned_sites_fil
     let (code, r) = env.json(&["scan", conf.to_str().unwrap()]);
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["sites"][0]["names"][0], "shop.example.com", "{r}");
-    assert_eq!(r["proposed"][0]["check"], "nginx -t", "{r}");
+    assert_eq!(
+        r["proposed"][0]["check"],
+        format!("nginx -t -c {}", conf.join("nginx.conf").display()),
+        "{r}"
+    );
     let address = format!("127.0.0.1:{}", nginx.port);
     let (_, p) = env.json(&["probe", &address, "--sni", "shop.example.com"]);
     assert_eq!(
