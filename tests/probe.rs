@@ -268,4 +268,12 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
         fingerprint(&new.der, "DER"),
         "nginx serves the replacement: {p}"
     );
+    // The deployment rescanned the site's root: the file no longer holds the old certificate.
+    let (_, shown) = env.json(&["show", old_id]);
+    assert!(
+        shown["timeline"]
+            .to_string()
+            .contains("now holds another certificate"),
+        "{shown}"
+    );
 }

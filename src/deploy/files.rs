@@ -9,14 +9,18 @@ use std::path::{Path, PathBuf};
 /// Where the file a deployment replaced is kept: `<path>.certdeck-prev`.
 pub fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".certdeck-prev");
+    name.push(crate::domain::resource::BACKUP_SUFFIX);
     path.with_file_name(name)
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
     name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".certdeck-tmp-{}", std::process::id()));
+    name.push(format!(
+        "{}{}",
+        crate::domain::resource::TEMP_INFIX,
+        std::process::id()
+    ));
     path.with_file_name(name)
 }
 

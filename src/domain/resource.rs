@@ -168,6 +168,17 @@ pub const MAX_PATH_BYTES: usize = 4096;
 pub const MAX_PATH_COMPONENT_BYTES: usize = 255;
 
 /// `path` with `.` dropped and `..` taking away the name before it, without touching the disk.
+/// The suffix of the file a deployment replaced, kept to roll back to.
+pub const BACKUP_SUFFIX: &str = ".certdeck-prev";
+/// The infix of a target file being written (then renamed into place).
+pub const TEMP_INFIX: &str = ".certdeck-tmp-";
+
+/// Whether a file is one of certdeck's own deployment files (a backup or a file being
+/// written): a scan does not take them for the certificates a server uses.
+pub fn is_deploy_scratch(name: &str) -> bool {
+    name.ends_with(BACKUP_SUFFIX) || name.contains(TEMP_INFIX)
+}
+
 pub fn lexically_normal(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
@@ -867,5 +878,19 @@ impl Resource {
             sni: self.endpoint.as_ref().map(|e| e.sni.clone()),
             command_timeout: Some(self.command_timeout),
         }
+    }
+}
+
+#[cfg(test)]
+mod scratch_tests {
+    use super::is_deploy_scratch;
+
+    #[test]
+    fn rule_ds1_certdeck_own_deployment_files_are_not_scanned() {
+        assert!(is_deploy_scratch("fullchain.pem.certdeck-prev"));
+        assert!(is_deploy_scratch(".fullchain.pem.certdeck-tmp-4242"));
+        assert!(!is_deploy_scratch("fullchain.pem"));
+        assert!(!is_deploy_scratch("certdeck-prev.pem"));
+        assert!(!is_deploy_scratch("x.certdeck-prev.pem"));
     }
 }

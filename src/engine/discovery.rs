@@ -91,6 +91,14 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
                 Ok(entries) => {
                     let mut children: Vec<PathBuf> = Vec::new();
                     for e in entries.flatten() {
+                        // certdeck's own rollback copies and half-written files are not what
+                        // a server loads.
+                        if e.file_name()
+                            .to_str()
+                            .is_some_and(crate::domain::resource::is_deploy_scratch)
+                        {
+                            continue;
+                        }
                         if e.file_type().is_ok_and(|t| t.is_file()) {
                             plain.push(e.path());
                         } else {
@@ -325,6 +333,28 @@ impl Engine {
         let plan = ScanPlan::after_scan(self.store.scan_plan()?.as_ref(), &roots, self.clock.now());
         self.store.set_scan_plan(&plan)?;
         Ok(report)
+    }
+
+    /// DS-5: after a deployment, the scanned roots that hold its files are scanned again, so
+    /// the certificates watched there and their sites' probes (drift) show what is served now.
+    /// The hourly plan is left as it is.
+    pub(super) fn rescan_after_deploy(
+        &self,
+        resource: &crate::domain::resource::Resource,
+    ) -> Result<(), StoreError> {
+        let Some(plan) = self.store.scan_plan()? else {
+            return Ok(());
+        };
+        let roots: Vec<PathBuf> = plan
+            .roots
+            .iter()
+            .map(PathBuf::from)
+            .filter(|r| resource.targets.iter().any(|(_, t)| t.starts_with(r)))
+            .collect();
+        if !roots.is_empty() {
+            self.scan_roots(&roots, None, &|_| {})?;
+        }
+        Ok(())
     }
 
     /// DS-4: the tick's rescan of the roots scanned before, when an hour has passed since the

@@ -111,6 +111,11 @@ impl Engine {
             message: record.timeline_text(&resource.name),
         };
         self.store.record_deploy(&record, &event)?;
+        if record.succeeded() {
+            // The deployment is recorded whatever a rescan meets; its own failure shows on the
+            // next scan.
+            let _ = self.rescan_after_deploy(&resource);
+        }
         Ok(Action::Deployed(Box::new((record, resource.name))))
     }
 }
