@@ -277,3 +277,85 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
         "{shown}"
     );
 }
+
+#[test]
+fn rule_ds5_a_served_intermediate_ending_before_the_leaf_shows_and_raises_one_message() {
+    use certdeck::demo::pki::Authority;
+    let env = Env::new();
+    let now = chrono::Utc::now();
+    let d = chrono::Duration::days;
+    let root = Authority::root(
+        "Test Root",
+        "tests",
+        KeyKind::P256,
+        now - d(30),
+        now + d(900),
+    );
+    // The intermediate ends in 20 days; the leaf it signed in 60.
+    let inter = root.intermediate("Short Intermediate", "tests", now - d(30), now + d(20));
+    let leaf = inter.issue(
+        &["shop.example.com"],
+        KeyKind::P256,
+        now - d(1),
+        now + d(60),
+    );
+    let chain = format!("{}{}", leaf.cert_pem, inter.pem());
+    let nginx = Nginx::start(&env.path("nginx"), &chain, &leaf.key_pem);
+    let conf = env.path("etc/nginx");
+    std::fs::create_dir_all(&conf).unwrap();
+    let cert = conf.join("shop.pem");
+    std::fs::write(&cert, &chain).unwrap();
+    std::fs::write(
+        conf.join("nginx.conf"),
+        format!(
+            "http {{ server {{\n  listen {} ssl;\n  server_name shop.example.com;\n  ssl_certificate {};\n}} }}\n",
+            nginx.port,
+            cert.display()
+        ),
+    )
+    .unwrap();
+    let (code, r) = env.json(&["scan", conf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    let i = &r["probes"][0]["expiring_intermediate"];
+    assert!(
+        i["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Short Intermediate"),
+        "{r}"
+    );
+    assert_eq!(
+        i["fingerprint_sha256"],
+        fingerprint(&inter.der, "DER"),
+        "{r}"
+    );
+    let leaf_fp = fingerprint(&leaf.der, "DER");
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == leaf_fp.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(
+        row["expiring_intermediate"]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Short Intermediate"),
+        "{row}"
+    );
+    // Scanned again: still shown, but the message is not raised twice.
+    env.json(&["scan", conf.to_str().unwrap()]);
+    let (_, m) = env.json(&["messages"]);
+    let raised = m.to_string().matches("serves the intermediate").count();
+    assert_eq!(raised, 1, "{m}");
+    let (_, shown) = env.json(&["show", row["id"].as_str().unwrap()]);
+    assert!(shown["expiring_intermediate"].is_object(), "{shown}");
+    let text = env.run(&["show", row["id"].as_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("INTERMEDIATE"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}

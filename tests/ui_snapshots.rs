@@ -226,6 +226,7 @@ fn detail_pane() {
             order: None,
             acme: None,
             watched: None,
+            intermediate: None,
             timeline,
             resources: Vec::new(),
             scroll: 0,

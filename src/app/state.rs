@@ -382,6 +382,8 @@ pub struct Detail {
     pub acme: Option<AcmeDetail>,
     /// Where a discovered certificate is (DS-3).
     pub watched: Option<crate::domain::discovery::Watched>,
+    /// An intermediate its site serves that ends soon, before it (DS-5).
+    pub intermediate: Option<crate::domain::discovery::ExpiringIntermediate>,
     pub timeline: Vec<TimelineEvent>,
     pub resources: Vec<String>,
     pub scroll: u16,

@@ -69,3 +69,20 @@ pub fn detail(c: &Certificate, timeline: &[TimelineEvent], now: Timestamp) -> Va
     );
     v
 }
+
+/// DS-3, DS-5: where a discovered certificate is, its sites, drift and an intermediate ending
+/// soon, added to its JSON (`list`, `show`); never its key (DS-6). Nothing for other records.
+pub fn add_watched(obj: &mut serde_json::Value, store: &crate::store::Store, id: &str) {
+    let Ok(Some(w)) = store.watched(id) else {
+        return;
+    };
+    obj["paths"] = serde_json::json!(w.paths);
+    obj["key_path"] = serde_json::json!(w.key_path);
+    obj["sites"] = serde_json::json!(w.sites);
+    obj["drift"] = serde_json::json!(w.drift);
+    obj["expiring_intermediate"] =
+        serde_json::json!(store.expiring_intermediate(id).ok().flatten());
+    obj["gone_at"] = serde_json::json!(w
+        .gone_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+}

@@ -58,16 +58,7 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
             match engine.store().get(&s.id) {
                 Ok(Some(c)) => {
                     let mut obj = super::json::certificate(&c, now);
-                    // DS-3: where a discovered certificate is; never its key (DS-6).
-                    if let Ok(Some(w)) = engine.store().watched(&c.id) {
-                        obj["paths"] = serde_json::json!(w.paths);
-                        obj["key_path"] = serde_json::json!(w.key_path);
-                        obj["sites"] = serde_json::json!(w.sites);
-                        obj["drift"] = serde_json::json!(w.drift);
-                        obj["gone_at"] = serde_json::json!(w
-                            .gone_at
-                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
-                    }
+                    super::json::add_watched(&mut obj, engine.store(), &c.id);
                     out.push(obj);
                 }
                 Ok(None) => {}

@@ -46,27 +46,20 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         if let Ok(Some(plan)) = engine.store().acme_renewal(&a.id) {
             obj["renewal"] = renewal_json(&plan, cert.auto_renew);
         }
-        // DS-3: where a discovered certificate is; never its key (DS-6).
-        if let Ok(Some(w)) = engine.store().watched(&a.id) {
-            obj["paths"] = serde_json::json!(w.paths);
-            obj["key_path"] = serde_json::json!(w.key_path);
-            obj["sites"] = serde_json::json!(w.sites);
-            obj["drift"] = serde_json::json!(w.drift);
-            obj["gone_at"] = serde_json::json!(w.gone_at);
-        }
+        super::json::add_watched(&mut obj, engine.store(), &a.id);
         println!("{obj}");
     } else {
-        let acme = engine.acme_detail(&a.id).ok().flatten();
-        let watched = engine.store().watched(&a.id).ok().flatten();
-        for line in crate::ui::detail::detail_text(
-            &cert,
-            order.as_ref(),
-            acme.as_ref(),
-            watched.as_ref(),
-            &timeline,
-            &[],
-            now,
-        ) {
+        let detail = crate::app::state::Detail {
+            acme: engine.acme_detail(&a.id).ok().flatten(),
+            watched: engine.store().watched(&a.id).ok().flatten(),
+            intermediate: engine.store().expiring_intermediate(&a.id).ok().flatten(),
+            cert,
+            order,
+            timeline,
+            resources: Vec::new(),
+            scroll: 0,
+        };
+        for line in crate::ui::detail::detail_text(&detail, now) {
             println!("{line}");
         }
     }

@@ -484,6 +484,15 @@ pub struct Drift {
     pub seen_at: crate::domain::time::Timestamp,
 }
 
+/// DS-5: an intermediate a site serves that ends soon, before the leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringIntermediate {
+    pub address: String,
+    pub subject: String,
+    pub fingerprint_sha256: String,
+    pub not_after: crate::domain::time::Timestamp,
+}
+
 /// One probe a scan made of a site it found (DS-5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteProbe {
@@ -493,6 +502,9 @@ pub struct SiteProbe {
     pub earliest_expiry: Option<crate::domain::time::Timestamp>,
     pub error: Option<String>,
     pub drift: bool,
+    /// An intermediate served that ends within 30 days, before the leaf.
+    #[serde(default)]
+    pub expiring_intermediate: Option<ExpiringIntermediate>,
 }
 
 /// Where a site is probed: loopback on each port it listens on (this machine's sites), with

@@ -43,8 +43,14 @@ pub fn severity_of(event: &TimelineEvent, ignored: bool) -> Option<Severity> {
         "renewal" | "issued" | "hosting" | "hosting_succeeded" | "revoked" | "validated" => {
             Severity::Info
         }
-        "revocation" | "deploy_failed" | "alarm" | "validation_due" | "renewal_failed"
-        | "drift" | "gone" => Severity::Warning,
+        "revocation"
+        | "deploy_failed"
+        | "alarm"
+        | "validation_due"
+        | "renewal_failed"
+        | "drift"
+        | "gone"
+        | "intermediate_expiring" => Severity::Warning,
         "auto_renew_terminated" | "failed" | "hosting_failed" | "revocation_failed" => {
             Severity::Critical
         }

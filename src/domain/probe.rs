@@ -36,6 +36,21 @@ pub fn summarize(chain: &[Vec<u8>]) -> ChainSummary {
     }
 }
 
+/// DS-5: an intermediate served within this many days of its end is warned about (the window
+/// of the triage's "within 30 days").
+pub const INTERMEDIATE_WARN_DAYS: i64 = 30;
+
+/// DS-5: the first certificate after the leaf in a served chain that ends before the leaf and
+/// within `INTERMEDIATE_WARN_DAYS` of `now` (or has ended): it breaks clients while the leaf
+/// still looks fine.
+pub fn expiring_intermediate(chain: &[Served], now: Timestamp) -> Option<&Served> {
+    let leaf = chain.first()?;
+    chain[1..].iter().find(|c| {
+        c.not_after < leaf.not_after
+            && c.not_after <= now + chrono::Duration::days(INTERMEDIATE_WARN_DAYS)
+    })
+}
+
 /// DS-5: drift is a served leaf that differs from the certificate the site's file holds; with
 /// either unknown there is none to say.
 pub fn is_drift(configured_fingerprint: Option<&str>, served_fingerprint: Option<&str>) -> bool {
@@ -46,6 +61,40 @@ pub fn is_drift(configured_fingerprint: Option<&str>, served_fingerprint: Option
 mod tests {
     use super::*;
     use crate::demo::pki::{Authority, KeyKind};
+
+    #[test]
+    fn rule_ds5_an_intermediate_ending_within_30_days_before_the_leaf_is_warned_about() {
+        let now = chrono::Utc::now();
+        let d = chrono::Duration::days;
+        let served = |leaf_days: i64, inter_days: i64| {
+            vec![
+                Served {
+                    subject: "CN=leaf".into(),
+                    issuer: "CN=inter".into(),
+                    not_after: now + d(leaf_days),
+                    fingerprint_sha256: "aa".into(),
+                },
+                Served {
+                    subject: "CN=inter".into(),
+                    issuer: "CN=root".into(),
+                    not_after: now + d(inter_days),
+                    fingerprint_sha256: "bb".into(),
+                },
+            ]
+        };
+        // 30 days exactly: warned; 31: not yet.
+        assert_eq!(
+            expiring_intermediate(&served(60, 30), now).map(|c| c.subject.as_str()),
+            Some("CN=inter")
+        );
+        assert!(expiring_intermediate(&served(60, 31), now).is_none());
+        // Ending after the leaf: the leaf's own expiry is what matters.
+        assert!(expiring_intermediate(&served(10, 20), now).is_none());
+        // Already ended.
+        assert!(expiring_intermediate(&served(60, -1), now).is_some());
+        assert!(expiring_intermediate(&served(60, 5)[..1], now).is_none());
+        assert!(expiring_intermediate(&[], now).is_none());
+    }
 
     #[test]
     fn rule_ds5_the_earliest_expiry_is_the_intermediates_when_it_ends_first() {

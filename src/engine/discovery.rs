@@ -696,7 +696,16 @@ impl Engine {
             done: 0,
             total: sites.len(),
         });
-        report.probes = probe_sites(&sites, &file_fps, &mut change, &watched_all, &fp_of, now);
+        let warned = self.store.expiring_intermediates()?;
+        report.probes = probe_sites(
+            &sites,
+            &file_fps,
+            &mut change,
+            &watched_all,
+            &fp_of,
+            &warned,
+            now,
+        );
         report.proposed = sites.iter().map(crate::domain::webconf::propose).collect();
         report.sites = sites;
         txn.apply(&change)?;
@@ -1133,9 +1142,10 @@ fn probe_sites(
     change: &mut ScanChange,
     watched_all: &BTreeMap<String, Watched>,
     fp_of: &BTreeMap<String, String>,
+    warned: &BTreeMap<String, crate::domain::discovery::ExpiringIntermediate>,
     now: crate::domain::time::Timestamp,
 ) -> Vec<crate::domain::discovery::SiteProbe> {
-    use crate::domain::discovery::{probe_targets, Drift, SiteProbe};
+    use crate::domain::discovery::{probe_targets, Drift, ExpiringIntermediate, SiteProbe};
     let mut targets: Vec<(String, String, String)> = Vec::new();
     for s in sites {
         for (addr, sni) in probe_targets(s) {
@@ -1169,17 +1179,57 @@ fn probe_sites(
     let mut out = Vec::new();
     for ((address, sni, path), r) in results {
         let configured = file_fps.get(&path).and_then(|f| f.first()).cloned();
-        let (served, earliest, error) = match r {
-            Ok(p) => {
-                let s = crate::domain::probe::summarize(&p.chain);
-                (
-                    s.chain.first().map(|c| c.fingerprint_sha256.clone()),
-                    s.earliest_expiry,
-                    None,
-                )
+        let (served, earliest, error, intermediate) =
+            match r {
+                Ok(p) => {
+                    let s = crate::domain::probe::summarize(&p.chain);
+                    let intermediate = crate::domain::probe::expiring_intermediate(&s.chain, now)
+                        .map(|c| ExpiringIntermediate {
+                            address: address.clone(),
+                            subject: c.subject.clone(),
+                            fingerprint_sha256: c.fingerprint_sha256.clone(),
+                            not_after: c.not_after,
+                        });
+                    (
+                        s.chain.first().map(|c| c.fingerprint_sha256.clone()),
+                        s.earliest_expiry,
+                        None,
+                        intermediate,
+                    )
+                }
+                Err(e) => (None, None, Some(e), None),
+            };
+        // DS-5: the served leaf's record (or the configured one's) learns of an intermediate
+        // ending soon; the message is raised once per intermediate.
+        if error.is_none() {
+            let holder = served
+                .as_deref()
+                .and_then(|s| id_of.get(s))
+                .or_else(|| configured.as_deref().and_then(|c| id_of.get(c)));
+            if let Some(id) = holder {
+                let before = warned.get(*id);
+                let already = change.intermediates.iter().any(|(i, _, _)| i == id);
+                if !already && before != intermediate.as_ref() {
+                    let event = intermediate
+                        .as_ref()
+                        .filter(|i| {
+                            before.map(|b| &b.fingerprint_sha256) != Some(&i.fingerprint_sha256)
+                        })
+                        .map(|i| crate::domain::model::TimelineEvent {
+                            at: now,
+                            kind: "intermediate_expiring".into(),
+                            message: format!(
+                                "{address} ({sni}) serves the intermediate {} ending {}, before this certificate: clients will fail then; serve its successor (DS-5)",
+                                i.subject,
+                                i.not_after.format("%Y-%m-%d %H:%M UTC")
+                            ),
+                        });
+                    change
+                        .intermediates
+                        .push((id.to_string(), intermediate.clone(), event));
+                }
             }
-            Err(e) => (None, None, Some(e)),
-        };
+        }
         let drift = crate::domain::probe::is_drift(configured.as_deref(), served.as_deref());
         // The same certificate served again: a drift seen before is over.
         if let (false, Some(c), Some(_)) = (drift, &configured, &served) {
@@ -1244,6 +1294,7 @@ fn probe_sites(
             earliest_expiry: earliest,
             error,
             drift,
+            expiring_intermediate: intermediate,
         });
     }
     out

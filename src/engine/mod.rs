@@ -844,11 +844,13 @@ impl Engine {
                     let order = self.store.order(&id)?;
                     let acme = self.acme_detail(&id)?;
                     let watched = self.store.watched(&id)?;
+                    let intermediate = self.store.expiring_intermediate(&id)?;
                     Action::DetailLoaded(Box::new(crate::app::state::Detail {
                         cert,
                         order,
                         acme,
                         watched,
+                        intermediate,
                         timeline,
                         resources: Vec::new(),
                         scroll: 0,

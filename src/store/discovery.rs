@@ -3,9 +3,9 @@
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
     db_err, InsertTables, NewRecord, Store, StoreError, CERTS, DISCOVERED, DISCOVERED_FILES,
-    FINGERPRINTS, SCAN_PLAN,
+    DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN,
 };
-use crate::domain::discovery::{FileRecord, ScanPlan, Watched};
+use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -18,6 +18,9 @@ pub struct ScanChange {
     pub new: Vec<(NewRecord, Watched)>,
     /// Known discovered certificates whose whereabouts changed, with what their timeline says.
     pub watched: Vec<(String, Watched, Option<TimelineEvent>)>,
+    /// DS-5: a served intermediate ending soon, set (`Some`) or over (`None`), by certificate id,
+    /// with what the timeline says.
+    pub intermediates: Vec<(String, Option<ExpiringIntermediate>, Option<TimelineEvent>)>,
 }
 
 impl ScanChange {
@@ -26,6 +29,7 @@ impl ScanChange {
             && self.files_removed.is_empty()
             && self.new.is_empty()
             && self.watched.is_empty()
+            && self.intermediates.is_empty()
     }
 }
 
@@ -63,6 +67,24 @@ impl Store {
         let txn = self.scan_txn()?;
         txn.apply(change)?;
         txn.commit()
+    }
+
+    /// DS-5: the intermediate ending soon that a discovered certificate's site serves.
+    pub fn expiring_intermediate(
+        &self,
+        id: &str,
+    ) -> Result<Option<ExpiringIntermediate>, StoreError> {
+        self.read_one(DISCOVERED_INTERMEDIATES, "discovered_intermediates", id)
+    }
+
+    /// Every one of them, by certificate id.
+    pub fn expiring_intermediates(
+        &self,
+    ) -> Result<BTreeMap<String, ExpiringIntermediate>, StoreError> {
+        Ok(self
+            .read_all(DISCOVERED_INTERMEDIATES, "discovered_intermediates")?
+            .into_iter()
+            .collect())
     }
 
     /// DS-4: the roots scanned and when the tick rescans them (`None`: never scanned).
@@ -170,7 +192,24 @@ impl ScanTxn<'_> {
                     .map_err(db_err)?;
             }
         }
-        for (id, _, event) in &change.watched {
+        {
+            let mut t = txn.open_table(DISCOVERED_INTERMEDIATES).map_err(db_err)?;
+            for (id, i, _) in &change.intermediates {
+                match i {
+                    Some(i) => t
+                        .insert(id.as_str(), store.records.encode(i).as_slice())
+                        .map(|_| ()),
+                    None => t.remove(id.as_str()).map(|_| ()),
+                }
+                .map_err(db_err)?;
+            }
+        }
+        let events = change
+            .watched
+            .iter()
+            .map(|(id, _, e)| (id, e))
+            .chain(change.intermediates.iter().map(|(id, _, e)| (id, e)));
+        for (id, event) in events {
             let Some(event) = event else { continue };
             if let Some(cert) = store.get_in(txn, id)? {
                 super::add_event(store, txn, &cert, event)?;

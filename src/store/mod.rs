@@ -101,6 +101,9 @@ const ACME_CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("acme_cert
 const DISCOVERED_FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("discovered_files");
 /// DS-3: where each discovered certificate is (id → paths, key path, gone since).
 const DISCOVERED: TableDefinition<&str, &[u8]> = TableDefinition::new("discovered");
+/// DS-5: an intermediate a watched certificate's site serves that ends soon (id → it).
+const DISCOVERED_INTERMEDIATES: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("discovered_intermediates");
 /// DS-4: the roots scanned and when the tick rescans them (one row, "plan").
 const SCAN_PLAN: TableDefinition<&str, &[u8]> = TableDefinition::new("discovery_plan");
 /// AC-3: ACME orders left open for dns-01 records added by hand (cert id → how it was ordered).

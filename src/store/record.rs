@@ -82,6 +82,10 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("discovered_files", AnyTable::Str(DISCOVERED_FILES)),
         ("discovered", AnyTable::Str(DISCOVERED)),
         ("discovery_plan", AnyTable::Str(SCAN_PLAN)),
+        (
+            "discovered_intermediates",
+            AnyTable::Str(DISCOVERED_INTERMEDIATES),
+        ),
         ("meta", AnyTable::Str(META)),
     ]
 }

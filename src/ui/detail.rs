@@ -1,6 +1,5 @@
 //! The detail pane: every fact of one certificate, its chain and its timeline.
 use crate::app::state::Detail;
-use crate::domain::model::{Certificate, TimelineEvent};
 use crate::domain::time::Timestamp;
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
@@ -34,15 +33,17 @@ pub fn renewal_text(plan: &crate::domain::acme_renewal::AcmeRenewal, on: bool) -
     line
 }
 
-pub fn detail_text(
-    c: &Certificate,
-    order: Option<&crate::domain::order::OrderInfo>,
-    acme: Option<&crate::app::state::AcmeDetail>,
-    watched: Option<&crate::domain::discovery::Watched>,
-    timeline: &[TimelineEvent],
-    resources: &[String],
-    now: Timestamp,
-) -> Vec<String> {
+/// Every line of a certificate's detail (the TUI's pane and `show`).
+pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
+    let (c, order, acme, watched, intermediate, timeline, resources) = (
+        &d.cert,
+        d.order.as_ref(),
+        d.acme.as_ref(),
+        d.watched.as_ref(),
+        d.intermediate.as_ref(),
+        &d.timeline[..],
+        &d.resources[..],
+    );
     let mut l = Vec::new();
     let mut kv = |k: &str, v: String| l.push(format!("{k:<20} {v}"));
     kv("Id", c.id.clone());
@@ -150,6 +151,17 @@ pub fn detail_text(
         }
         if let Some(g) = w.gone_at {
             kv("Gone since", ts(g));
+        }
+        if let Some(i) = intermediate {
+            kv(
+                "INTERMEDIATE",
+                format!(
+                    "{} serves {} ending {}, before this certificate (DS-5)",
+                    i.address,
+                    i.subject,
+                    ts(i.not_after)
+                ),
+            );
         }
         if let Some(d) = &w.drift {
             kv(
@@ -281,24 +293,16 @@ pub fn detail_text(
 }
 
 pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
-    let lines: Vec<Line> = detail_text(
-        &d.cert,
-        d.order.as_ref(),
-        d.acme.as_ref(),
-        d.watched.as_ref(),
-        &d.timeline,
-        &d.resources,
-        now,
-    )
-    .into_iter()
-    .map(|s| {
-        if s == "Timeline" || s == "Order" || s.starts_with("Chain (") {
-            Line::from(Span::styled(s, theme.title()))
-        } else {
-            Line::from(s)
-        }
-    })
-    .collect();
+    let lines: Vec<Line> = detail_text(d, now)
+        .into_iter()
+        .map(|s| {
+            if s == "Timeline" || s == "Order" || s.starts_with("Chain (") {
+                Line::from(Span::styled(s, theme.title()))
+            } else {
+                Line::from(s)
+            }
+        })
+        .collect();
     let block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {} — {} ", d.cert.name, d.cert.id))
