@@ -546,3 +546,40 @@ fn rule_ds2_nginx_t_gives_nginx_own_view_of_its_includes() {
     assert_eq!(c["sites"][0]["names"][0], "shop.example.test", "{c}");
     assert_eq!(c["key_path"], format!("{d}/certs/shop.key"), "{c}");
 }
+
+#[test]
+fn rule_ds2_the_more_menu_takes_a_discovered_certificates_sites_over_with_one_key() {
+    use common::tmux::Tmux;
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["shop.example.test"], 40);
+    let conf = env.path("etc/nginx");
+    std::fs::create_dir_all(conf.join("certs")).unwrap();
+    std::fs::write(conf.join("certs/shop.crt"), &leaf.cert_pem).unwrap();
+    std::fs::write(conf.join("certs/shop.key"), &leaf.key_pem).unwrap();
+    std::fs::write(
+        conf.join("nginx.conf"),
+        "http {\n  server {\n    listen 127.0.0.1:9 ssl;\n    server_name shop.example.test;\n    ssl_certificate certs/shop.crt;\n    ssl_certificate_key certs/shop.key;\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, r) = env.json(&["scan", env.path("etc").to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    let t = Tmux::start(&env, "adopt-sites");
+    t.wait_for("1 of 1");
+    t.keys(&["."]);
+    t.wait_for("take over its sites as resources");
+    t.keys(&["o"]);
+    let s = t.wait_for("site(s) taken over");
+    assert!(s.contains("1 site(s) taken over"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("MODES-DONE");
+    let (_, list) = env.json(&["resource", "list"]);
+    assert_eq!(list[0]["name"], "shop.example.test", "{list}");
+    assert_eq!(
+        list[0]["targets"][1]["path"],
+        conf.join("certs/shop.key").to_str().unwrap(),
+        "{list}"
+    );
+    let (_, found) = env.json(&["list", "--source", "discovered"]);
+    assert_eq!(list[0]["certificate"], found[0]["id"], "{list} {found}");
+}

@@ -86,6 +86,10 @@ pub enum Action {
     },
     /// Renew by hand now: the fee is taken and a renewal order placed.
     RenewNow(String),
+    /// DS-2, H-2: a discovered certificate's sites become resources (the More menu's `o`).
+    AdoptSites(Option<String>),
+    /// What taking them over did, one line per site.
+    SitesAdopted(Vec<String>),
     /// `i`: ignore (IG-1) or un-ignore `id` or the selected row (`None`: toggle).
     SetIgnored {
         id: Option<String>,

@@ -20,6 +20,7 @@ pub enum Effect {
         fired: Box<crate::domain::schedule::Fired>,
     },
     RenewNow(String),
+    AdoptSites(String),
     SetIgnored {
         id: String,
         on: Option<bool>,

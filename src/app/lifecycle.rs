@@ -77,7 +77,7 @@ pub fn menu_entries(
     } else {
         "switch auto-renewal on"
     };
-    vec![
+    let mut entries = vec![
         entry('d', "details", Action::OpenDetail, None),
         entry(
             'r',
@@ -158,7 +158,24 @@ pub fn menu_entries(
             },
             why(delete::check_delete(&cert.summary(), Vec::new(), now).map(|_| ())),
         ),
-    ]
+    ];
+    // Only a discovered certificate has sites of its own to take over.
+    if cert.source == crate::domain::model::Source::Discovered {
+        let at = entries
+            .iter()
+            .position(|e| e.key == 'h')
+            .unwrap_or(entries.len());
+        entries.insert(
+            at,
+            entry(
+                'o',
+                "take over its sites as resources (DS-2)",
+                Action::AdoptSites(Some(cert.id.clone())),
+                None,
+            ),
+        );
+    }
+    entries
 }
 
 /// Handles the More menu, revocation, reissue and export actions (the reducer routes them here).

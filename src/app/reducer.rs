@@ -415,6 +415,34 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::RenewNow(id) => return vec![Effect::RenewNow(id)],
+        Action::AdoptSites(id) => {
+            match id.or_else(|| state.selected_row().map(|r| r.summary.id.clone())) {
+                Some(id) => {
+                    state.overlay = Overlay::None;
+                    return vec![Effect::AdoptSites(id)];
+                }
+                None => refuse(
+                    state,
+                    Refusal::new("DS-2", Field::Id, "nothing is selected"),
+                ),
+            }
+        }
+        Action::SitesAdopted(lines) => {
+            let added = lines.iter().filter(|l| l.contains(" added for ")).count();
+            let text = format!(
+                "{added} site(s) taken over as resources: {}",
+                lines.join("; ")
+            );
+            state.say(
+                if added == lines.len() {
+                    Level::Info
+                } else {
+                    Level::Warn
+                },
+                text,
+            );
+            return vec![Effect::LoadResources];
+        }
         Action::SetIgnored { id, on } => {
             let id = id.or_else(|| state.selected_row().map(|r| r.summary.id.clone()));
             match id {

@@ -56,7 +56,10 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
     let adopted = if a.adopt_resources {
-        adopt_resources(&engine, &report.proposed)
+        match engine.adopt_sites(&report.proposed) {
+            Ok(a) => a,
+            Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+        }
     } else {
         Vec::new()
     };
@@ -80,66 +83,13 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
             println!("  {}: {}", e.path, e.reason.as_str());
         }
         for r in &adopted {
-            match (&r.id, &r.refusal) {
-                (Some(id), _) => println!("resource {} ({id}) added for {}", r.name, r.cert_path),
-                (None, Some(why)) => println!("resource {} not added: {why}", r.name),
-                (None, None) => println!("resource {} exists already", r.name),
-            }
+            println!("{}", r.line());
         }
     }
     if adopted.iter().any(|r| r.refusal.is_some()) {
         return super::EXIT_REFUSED;
     }
     0
-}
-
-/// What `--adopt-resources` did with one proposal.
-#[derive(serde::Serialize)]
-struct Adopted {
-    name: String,
-    cert_path: String,
-    /// The resource added (`null`: not added).
-    id: Option<String>,
-    /// Why it was not added (`null` with no id: a resource of that name exists already).
-    refusal: Option<String>,
-}
-
-fn adopt_resources(
-    engine: &crate::engine::Engine,
-    proposed: &[crate::domain::webconf::Proposal],
-) -> Vec<Adopted> {
-    let existing: Vec<String> = engine
-        .store()
-        .resources()
-        .map(|rs| rs.into_iter().map(|r| r.name).collect())
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for p in proposed {
-        let mut row = Adopted {
-            name: p.name.clone(),
-            cert_path: p.cert_path.clone(),
-            id: None,
-            refusal: None,
-        };
-        if existing.contains(&p.name)
-            || out
-                .iter()
-                .any(|a: &Adopted| a.name == p.name && a.id.is_some())
-        {
-            out.push(row);
-            continue;
-        }
-        match p.resource_input() {
-            Err(r) => row.refusal = Some(r.to_string()),
-            Ok(_) => match engine.adopt_site(p) {
-                Ok(Ok(r)) => row.id = Some(r.id),
-                Ok(Err(r)) => row.refusal = Some(r.to_string()),
-                Err(e) => row.refusal = Some(e.to_string()),
-            },
-        }
-        out.push(row);
-    }
-    out
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal (nothing when piped), drawn

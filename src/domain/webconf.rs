@@ -23,10 +23,7 @@ pub struct Site {
     pub key_path: Option<String>,
     pub config: String,
     pub line: usize,
-    /// The server's main configuration file (what `-c`/`-f` names), when known: for this
-    /// scan's proposals only. Not stored or printed (stored sites keep their layout: postcard
-    /// is not self-describing).
-    #[serde(skip)]
+    /// The server's main configuration file (what `-c`/`-f` names); empty when not known.
     pub main: String,
 }
 

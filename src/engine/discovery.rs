@@ -242,7 +242,81 @@ fn read_one(
     }
 }
 
+/// What taking over one site did (`scan --adopt-resources`, the More menu's `o`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SiteAdoption {
+    pub name: String,
+    pub cert_path: String,
+    /// The resource added (`None`: not added).
+    pub id: Option<String>,
+    /// Why it was not added (`None` with no id: a resource of that name exists already).
+    pub refusal: Option<String>,
+}
+
+impl SiteAdoption {
+    pub fn line(&self) -> String {
+        match (&self.id, &self.refusal) {
+            (Some(id), _) => format!("resource {} ({id}) added for {}", self.name, self.cert_path),
+            (None, Some(why)) => format!("resource {} not added: {why}", self.name),
+            (None, None) => format!("resource {} exists already", self.name),
+        }
+    }
+}
+
 impl Engine {
+    /// DS-2, H-2: the resources proposed for sites, each added unless one of its name exists.
+    pub fn adopt_sites(
+        &self,
+        proposed: &[crate::domain::webconf::Proposal],
+    ) -> Result<Vec<SiteAdoption>, StoreError> {
+        let mut names: HashSet<String> = self
+            .store
+            .resources()?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let mut out = Vec::new();
+        for p in proposed {
+            let mut row = SiteAdoption {
+                name: p.name.clone(),
+                cert_path: p.cert_path.clone(),
+                id: None,
+                refusal: None,
+            };
+            if !names.contains(&p.name) {
+                match self.adopt_site(p)? {
+                    Ok(r) => {
+                        names.insert(r.name);
+                        row.id = Some(r.id);
+                    }
+                    Err(r) => row.refusal = Some(r.to_string()),
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// The More menu's "take over its sites": the sites a discovered certificate was last found
+    /// serving, as resources.
+    pub(super) fn adopt_sites_of(&self, id: &str) -> Result<crate::app::Action, StoreError> {
+        let sites = self.store.watched(id)?.map(|w| w.sites).unwrap_or_default();
+        if sites.is_empty() {
+            return Ok(crate::app::Action::Refused(crate::domain::refusal::Refusal::new(
+                "DS-2",
+                crate::domain::refusal::Field::Id,
+                "no site's configuration loads this certificate (scan the web server's configuration first) (DS-2)",
+            )));
+        }
+        let proposed: Vec<_> = sites.iter().map(crate::domain::webconf::propose).collect();
+        Ok(crate::app::Action::SitesAdopted(
+            self.adopt_sites(&proposed)?
+                .iter()
+                .map(SiteAdoption::line)
+                .collect(),
+        ))
+    }
+
     /// DS-2, H-2: adds the resource proposed for a site, holding the certificate its file holds
     /// now (the leaf, the file's first certificate), so a hosting with a specified certificate
     /// can replace it: the way a hand-managed site moves under certdeck's care.

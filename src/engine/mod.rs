@@ -738,6 +738,7 @@ impl Engine {
                 )),
             },
             Effect::Save { id, fired } => self.record(&id, Ok(*fired))?,
+            Effect::AdoptSites(id) => self.adopt_sites_of(&id)?,
             Effect::RenewNow(id) => {
                 let now = self.clock.now();
                 let (Some(cert), order) = (self.store.get(&id)?, self.store.order(&id)?) else {

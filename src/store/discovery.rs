@@ -222,3 +222,124 @@ impl ScanTxn<'_> {
         self.txn.commit().map_err(db_err)
     }
 }
+
+/// Discovered certificates' whereabouts as schema v8 stored them, frozen: read only by the v8 →
+/// v9 migration (postcard is not self-describing: a changed shape is decoded with its old one
+/// and rewritten). v9 added the main configuration file to each site.
+mod v8 {
+    use crate::domain::discovery::Drift;
+    use crate::domain::webconf::Server;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct SiteV8 {
+        pub server: Server,
+        pub names: Vec<String>,
+        pub listen: Vec<String>,
+        pub cert_path: String,
+        pub key_path: Option<String>,
+        pub config: String,
+        pub line: usize,
+    }
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub struct WatchedV8 {
+        pub paths: Vec<String>,
+        pub key_path: Option<String>,
+        pub gone_at: Option<crate::domain::time::Timestamp>,
+        pub sites: Vec<SiteV8>,
+        pub drift: Option<Drift>,
+    }
+}
+
+/// v8 → v9: every stored site gains an (unknown, empty) main configuration file; the next scan
+/// fills it in.
+pub(super) fn migrate_v8(
+    records: &super::record::Records,
+    txn: &redb::WriteTransaction,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(DISCOVERED).map_err(db_err)?;
+    let rows: Vec<(String, Vec<u8>)> = t
+        .iter()
+        .map_err(db_err)?
+        .map(|row| {
+            let (k, v) = row.map_err(db_err)?;
+            Ok((k.value().to_string(), v.value().to_vec()))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    for (id, bytes) in rows {
+        let old: v8::WatchedV8 = records
+            .decode(&bytes)
+            .map_err(|e| e.of("discovered", &id))?;
+        let new = Watched {
+            paths: old.paths,
+            key_path: old.key_path,
+            gone_at: old.gone_at,
+            sites: old
+                .sites
+                .into_iter()
+                .map(|s| crate::domain::webconf::Site {
+                    server: s.server,
+                    names: s.names,
+                    listen: s.listen,
+                    cert_path: s.cert_path,
+                    key_path: s.key_path,
+                    config: s.config,
+                    line: s.line,
+                    main: String::new(),
+                })
+                .collect(),
+            drift: old.drift,
+        };
+        t.insert(id.as_str(), records.encode(&new).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ds3_sites_stored_by_schema_v8_are_read_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        {
+            let store = Store::open(&db, &key, "test").unwrap();
+            let old = v8::WatchedV8 {
+                paths: vec!["/etc/ssl/a.pem".into()],
+                key_path: Some("/etc/ssl/a.key".into()),
+                gone_at: None,
+                sites: vec![v8::SiteV8 {
+                    server: crate::domain::webconf::Server::Nginx,
+                    names: vec!["a.test".into()],
+                    listen: vec!["443".into()],
+                    cert_path: "/etc/ssl/a.pem".into(),
+                    key_path: Some("/etc/ssl/a.key".into()),
+                    config: "/etc/nginx/sites-enabled/a".into(),
+                    line: 3,
+                }],
+                drift: None,
+            };
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(DISCOVERED)
+                .unwrap()
+                .insert("abc", store.records.encode(&old).as_slice())
+                .unwrap();
+            txn.open_table(super::super::META)
+                .unwrap()
+                .insert("schema_version", 8u32.to_le_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&db, &key, "test").unwrap();
+        let w = store.watched("abc").unwrap().unwrap();
+        assert_eq!(w.paths, ["/etc/ssl/a.pem"]);
+        assert_eq!(w.sites[0].names, ["a.test"]);
+        assert_eq!(w.sites[0].line, 3);
+        assert_eq!(w.sites[0].main, "");
+    }
+}

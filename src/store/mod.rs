@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 pub use owner::{describe_holder, holder_idle};
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -412,6 +412,12 @@ impl Store {
             if from < 8 {
                 txn.open_table(ACME_ACCOUNTS).map_err(db_err)?;
                 txn.open_table(ACME_CERTS).map_err(db_err)?;
+            }
+            if from == 8 {
+                // v9: a discovered certificate's sites name their server's main configuration.
+                drop(meta);
+                discovery::migrate_v8(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
             }
             if (1..8).contains(&from) {
                 // v8: every record carries its tag (record.rs); older ones gain it here.
