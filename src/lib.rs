@@ -8,6 +8,7 @@ pub mod domain;
 pub mod engine;
 pub mod net;
 pub mod notify;
+pub mod service;
 pub mod sidefile;
 pub mod store;
 pub mod ui;

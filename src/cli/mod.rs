@@ -20,6 +20,7 @@ pub mod json;
 pub mod letter;
 pub mod list;
 pub mod messages;
+pub mod metrics;
 pub mod outbox;
 pub mod probe;
 pub mod reissue;
@@ -28,6 +29,7 @@ pub mod renew;
 pub mod resource;
 pub mod revoke;
 pub mod scan;
+pub mod serve;
 pub mod show;
 pub mod tick;
 pub mod tui;
@@ -88,6 +90,10 @@ pub enum Command {
     Tick(tick::TickArgs),
     /// List the timed rules that will fire in the coming days
     Forecast(forecast::ForecastArgs),
+    /// Prometheus metrics: every certificate's expiry and certdeck's state (SV-3)
+    Metrics(metrics::MetricsArgs),
+    /// Run as a service: tick every second, serve /metrics and /healthz (SV-1, SV-3, SV-4)
+    Serve(serve::ServeArgs),
     /// Show the balance and ledger, or top up
     Account(account::AccountArgs),
     /// Order a certificate from the CA backend (the sandbox CA by default)
@@ -197,6 +203,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Delete(a) => delete::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
+        Command::Metrics(a) => metrics::run(cli, a),
+        Command::Serve(a) => serve::run(cli, a),
         Command::Account(a) => account::run(cli, a),
         Command::Apply(a) => apply::run(cli, a),
         Command::Products(a) => catalogue::products(cli, a),

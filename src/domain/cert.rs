@@ -55,6 +55,28 @@ pub fn sha256_hex(der: &[u8]) -> String {
 }
 
 /// Parses one DER certificate. The error is a sentence fit for the user.
+/// A serial number given in hex as the decimal digits of the same (unsigned) integer, as
+/// x509-certificate-exporter's `serial_number` label has it. `None` for a non-hex string.
+pub fn serial_decimal(hex: &str) -> Option<String> {
+    let mut digits: Vec<u8> = vec![0]; // little-endian base 10
+    for c in hex.chars() {
+        let mut carry = c.to_digit(16)?;
+        for d in digits.iter_mut() {
+            let v = u32::from(*d) * 16 + carry;
+            *d = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+    }
+    Some(digits.iter().rev().map(|d| char::from(b'0' + d)).collect())
+}
+
 pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
     let (rest, cert) = X509Certificate::from_der(der)
         .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
@@ -344,4 +366,26 @@ fn first_attr(name: &X509Name, oid: &x509_parser::der_parser::oid::Oid) -> Optio
     name.iter_by_oid(oid)
         .next()
         .and_then(|a| a.as_str().ok().map(str::to_string))
+}
+
+#[cfg(test)]
+mod serial_tests {
+    use super::serial_decimal;
+
+    #[test]
+    fn rule_sv3_serial_numbers_are_labelled_in_decimal_like_the_exporter() {
+        assert_eq!(serial_decimal("0").as_deref(), Some("0"));
+        assert_eq!(serial_decimal("ff").as_deref(), Some("255"));
+        assert_eq!(serial_decimal("0100").as_deref(), Some("256"));
+        // 20 bytes (the longest RFC 5280 allows): beyond u128, exact.
+        assert_eq!(
+            serial_decimal("ffffffffffffffffffffffffffffffffffffffff").as_deref(),
+            Some("1461501637330902918203684832716283019655932542975")
+        );
+        assert_eq!(
+            serial_decimal("16442f4293239fb77d9ecd26fbf03f0b1e460591").as_deref(),
+            Some("127118364563281046631474252381352350073489851793")
+        );
+        assert!(serial_decimal("xyz").is_none());
+    }
 }

@@ -7,6 +7,7 @@ pub mod cert;
 pub mod delivery;
 pub mod discovery;
 pub mod guard;
+pub mod health;
 pub mod id;
 pub mod key;
 pub mod letter;

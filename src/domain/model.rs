@@ -13,6 +13,17 @@ pub enum Source {
     Discovered,
 }
 
+impl Source {
+    /// The name the JSON and the metrics use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Uploaded => "uploaded",
+            Source::Issued => "issued",
+            Source::Discovered => "discovered",
+        }
+    }
+}
+
 /// Lifecycle status as stored. `Expired` is never stored: it is derived from the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]

@@ -11,6 +11,7 @@ mod export;
 mod hosting;
 pub mod keygen;
 mod lifecycle;
+mod metrics;
 pub mod worker;
 
 use crate::app::{update, Action, Effect, State};
@@ -43,6 +44,8 @@ pub struct Engine {
     work: std::sync::Mutex<()>,
     /// How far a scan the TUI asked for is, for its gauge (read from the TUI's thread).
     scan_progress: std::sync::Mutex<Option<crate::domain::discovery::ScanProgress>>,
+    /// When this process last ran the timed rules, in ms (SV-3's heartbeat; 0: not yet).
+    last_tick: std::sync::atomic::AtomicI64,
 }
 
 impl Engine {
@@ -54,6 +57,15 @@ impl Engine {
             sender: worker::SenderShared::default(),
             work: std::sync::Mutex::new(()),
             scan_progress: std::sync::Mutex::new(None),
+            last_tick: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// When this process last ran the timed rules.
+    pub fn last_tick(&self) -> Option<crate::domain::time::Timestamp> {
+        match self.last_tick.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            t => chrono::DateTime::from_timestamp_millis(t),
         }
     }
 
@@ -392,6 +404,12 @@ impl Engine {
             self.send_deliveries()?
         };
         self.store.heartbeat();
+        // The moment the tick ended (it may have waited on the network), not the one it began.
+        self.last_tick.store(
+            self.clock.now().timestamp_millis(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        self.store.record_tick(now)?;
         Ok(report)
     }
 

@@ -200,6 +200,11 @@ impl Store {
         Ok(Ok(()))
     }
 
+    /// Every ACME renewal plan, by certificate id (metrics).
+    pub fn acme_renewals(&self) -> Result<Vec<(String, AcmeRenewal)>, StoreError> {
+        self.read_all(ACME_RENEWALS, "acme_renewals")
+    }
+
     /// How an ACME certificate renews by itself, if it does.
     pub fn acme_renewal(&self, cert_id: &str) -> Result<Option<AcmeRenewal>, StoreError> {
         self.read_one(ACME_RENEWALS, "acme_renewals", cert_id)

@@ -442,6 +442,47 @@ impl Store {
         Ok(self.new_ids(1)?.remove(0))
     }
 
+    /// Every certificate record, in id order (metrics).
+    pub fn certificates(&self) -> Result<Vec<Certificate>, StoreError> {
+        Ok(self
+            .read_all::<Certificate>(CERTS, "certs")?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// SV-3: when a tick last ran (any process), as `record_tick` keeps it.
+    pub fn last_tick_at(&self) -> Result<Option<crate::domain::time::Timestamp>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let meta = r.open_table(META).map_err(db_err)?;
+        Ok(meta
+            .get("last_tick_at")
+            .map_err(db_err)?
+            .and_then(|v| self.records.verified(v.value()).map(|b| b.to_vec()))
+            .and_then(|b| b.try_into().ok())
+            .and_then(|b: [u8; 8]| chrono::DateTime::from_timestamp(i64::from_le_bytes(b), 0)))
+    }
+
+    /// SV-3: notes a tick at `now`; written at most once a minute (a service ticks every second).
+    pub fn record_tick(&self, now: crate::domain::time::Timestamp) -> Result<(), StoreError> {
+        if self.last_tick_at()?.is_some_and(|t| {
+            now.signed_duration_since(t) < chrono::Duration::seconds(60) && t <= now
+        }) {
+            return Ok(());
+        }
+        let txn = self.write_txn()?;
+        txn.open_table(META)
+            .map_err(db_err)?
+            .insert(
+                "last_tick_at",
+                self.records
+                    .tagged(&now.timestamp().to_le_bytes())
+                    .as_slice(),
+            )
+            .map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
     /// `n` fresh ids, distinct from each other and from every stored record.
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;

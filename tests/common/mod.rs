@@ -3,6 +3,7 @@
 pub mod bind;
 pub mod nginx;
 pub mod pebble;
+pub mod prometheus;
 pub mod smtp;
 pub mod tmux;
 use certdeck::demo::pki::{Authority, Issued, KeyKind};

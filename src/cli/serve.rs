@@ -1,0 +1,89 @@
+//! `certdeck serve [--metrics ADDR]` (SV-1, SV-3, SV-4): owns the database, runs the timed
+//! rules every second (the tick timer is not needed while it runs) and, with `--metrics`,
+//! serves `/metrics` and `/healthz`. Logs go to stderr, journald-friendly. Ends cleanly on
+//! SIGTERM, SIGINT or SIGHUP after the tick in hand.
+use super::{fail, open_engine, Cli, Exit, EXIT_USAGE};
+use crate::service::{log, Level};
+use clap::Args;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Serve /metrics (SV-3) and /healthz (SV-4) on this address, e.g. 127.0.0.1:9793
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Seconds between ticks
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub period: u64,
+}
+
+pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            return fail(false, EXIT_USAGE, &format!("signals: {e}"));
+        }
+    }
+    let engine = match open_engine(cli, "serve", false) {
+        Ok(e) => Arc::new(e),
+        Err(code) => return code,
+    };
+    let period = Duration::from_secs(a.period);
+    if let Some(addr) = a.metrics {
+        let listener = match std::net::TcpListener::bind(addr) {
+            Ok(l) => l,
+            Err(e) => return fail(false, EXIT_USAGE, &format!("--metrics {addr}: {e}")),
+        };
+        if let Err(e) = crate::service::http::spawn(listener, Arc::clone(&engine), period) {
+            return fail(false, EXIT_USAGE, &format!("--metrics {addr}: {e}"));
+        }
+        log(
+            Level::Info,
+            &format!("metrics on http://{addr}/metrics, health on http://{addr}/healthz"),
+        );
+    }
+    log(
+        Level::Info,
+        &format!("ticking every {} s (pid {})", a.period, std::process::id()),
+    );
+    while !stop.load(Ordering::SeqCst) {
+        let started = Instant::now();
+        match engine.tick() {
+            Ok(r) => {
+                for f in &r.fired {
+                    log(
+                        Level::Info,
+                        &format!("{} {}: {}", f.kind.as_str(), f.cert_id, f.message),
+                    );
+                }
+                for f in &r.failed {
+                    log(
+                        Level::Warning,
+                        &format!(
+                            "not done, tried again: {} {}: {}",
+                            f.kind.as_str(),
+                            f.cert_id,
+                            f.message
+                        ),
+                    );
+                }
+                if let Some(rescan) = &r.rescan {
+                    log(Level::Info, rescan);
+                }
+            }
+            Err(e) => log(Level::Error, &format!("tick: {e}")),
+        }
+        // The rest of the period, in small steps so a signal ends the wait at once.
+        while !stop.load(Ordering::SeqCst) && started.elapsed() < period {
+            std::thread::sleep(Duration::from_millis(50).min(period));
+        }
+    }
+    log(Level::Info, "stopped");
+    0
+}
