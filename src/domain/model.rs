@@ -284,6 +284,19 @@ impl Certificate {
             project: self.project.clone(),
         }
     }
+
+    /// What the metrics label this certificate with (SV-3).
+    pub fn metric_facts(&self) -> MetricFacts {
+        self.x509
+            .as_ref()
+            .map(|x| MetricFacts {
+                subject_cn: x.subject_cn.clone(),
+                serial_decimal: crate::domain::cert::serial_decimal(&x.serial)
+                    .unwrap_or_else(|| x.serial.clone()),
+                not_before: Some(x.not_before),
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// What the certificate list needs: small, loaded for every record at start.
@@ -305,6 +318,18 @@ pub struct CertSummary {
     pub ignored: bool,
     pub tags: BTreeMap<String, String>,
     pub project: Option<String>,
+}
+
+/// A certificate's X.509 facts for the metrics (SV-3): x509-certificate-exporter's labels and
+/// the start of validity. They never change for a record, so they are written once, beside
+/// the summary, and read without the full record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MetricFacts {
+    pub subject_cn: Option<String>,
+    /// The serial number in decimal, as the exporter labels it.
+    pub serial_decimal: String,
+    #[serde(with = "unix_seconds")]
+    pub not_before: Option<Timestamp>,
 }
 
 impl CertSummary {

@@ -33,11 +33,13 @@ use std::path::{Path, PathBuf};
 pub use owner::{describe_holder, holder_idle};
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
 const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_summaries");
+/// SV-3: each certificate's metric labels (id → `MetricFacts`), written with the record.
+const CERT_FACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_facts");
 const FINGERPRINTS: TableDefinition<&str, &str> = TableDefinition::new("fingerprints");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("timeline");
@@ -425,6 +427,12 @@ impl Store {
                 record::tag_every_record(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
+            if (1..10).contains(&from) {
+                // v10: each certificate's metric facts (SV-3), derived from the records.
+                drop(meta);
+                build_metric_facts(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
+            }
             if version != Some(SCHEMA_VERSION) {
                 meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
                     .map_err(db_err)?;
@@ -448,6 +456,17 @@ impl Store {
             .read_all::<Certificate>(CERTS, "certs")?
             .into_iter()
             .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// SV-3: every certificate's metric facts, by id.
+    pub fn metric_facts(
+        &self,
+    ) -> Result<std::collections::HashMap<String, crate::domain::model::MetricFacts>, StoreError>
+    {
+        Ok(self
+            .read_all(CERT_FACTS, "cert_facts")?
+            .into_iter()
             .collect())
     }
 
@@ -1250,6 +1269,10 @@ impl Store {
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;
+                txn.open_table(CERT_FACTS)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
                 if let Some(fp) = old.x509.as_ref().map(|x| x.fingerprint_sha256.as_str()) {
                     txn.open_table(FINGERPRINTS)
                         .map_err(db_err)?
@@ -1407,6 +1430,7 @@ fn add_event(
 struct InsertTables<'txn> {
     certs: redb::Table<'txn, &'static str, &'static [u8]>,
     summaries: redb::Table<'txn, &'static str, &'static [u8]>,
+    facts: redb::Table<'txn, &'static str, &'static [u8]>,
     fingerprints: redb::Table<'txn, &'static str, &'static str>,
     secrets: redb::Table<'txn, &'static str, &'static [u8]>,
     timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
@@ -1418,6 +1442,7 @@ impl<'txn> InsertTables<'txn> {
         Ok(InsertTables {
             certs: txn.open_table(CERTS).map_err(db_err)?,
             summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
+            facts: txn.open_table(CERT_FACTS).map_err(db_err)?,
             fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
             secrets: txn.open_table(SECRETS).map_err(db_err)?,
             timeline: txn.open_table(TIMELINE).map_err(db_err)?,
@@ -1454,6 +1479,9 @@ impl<'txn> InsertTables<'txn> {
             .map_err(db_err)?;
         self.summaries
             .insert(id, records.encode(&rec.cert.summary()).as_slice())
+            .map_err(db_err)?;
+        self.facts
+            .insert(id, records.encode(&rec.cert.metric_facts()).as_slice())
             .map_err(db_err)?;
         for (which, pem) in [
             ("key", &rec.secrets.key_pem),
@@ -1515,6 +1543,25 @@ fn append_journal(
     };
     t.insert(next, records.encode(&(id, event)).as_slice())
         .map_err(db_err)?;
+    Ok(())
+}
+
+/// Every certificate's metric facts, written from its (tagged) record.
+fn build_metric_facts(
+    records: &record::Records,
+    txn: &redb::WriteTransaction,
+) -> Result<(), StoreError> {
+    let certs = txn.open_table(CERTS).map_err(db_err)?;
+    let mut facts = txn.open_table(CERT_FACTS).map_err(db_err)?;
+    for row in certs.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let cert: Certificate = records
+            .decode(v.value())
+            .map_err(|e| e.of("certs", k.value()))?;
+        facts
+            .insert(k.value(), records.encode(&cert.metric_facts()).as_slice())
+            .map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -1835,6 +1882,30 @@ mod tests {
             .insert(&rec)
             .unwrap()
             .expect("fingerprint index was cleared");
+    }
+
+    #[test]
+    fn rule_sv3_metric_facts_are_built_for_the_records_of_schema_9() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+        let rec = record("a.example");
+        {
+            let store = Store::open(&db, &key, "test").unwrap();
+            store.insert(&rec).unwrap().unwrap();
+            // v9 had no metric facts.
+            let txn = store.db.begin_write().unwrap();
+            txn.delete_table(CERT_FACTS).unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", 9u32.to_le_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&db, &key, "test").unwrap();
+        let facts = store.metric_facts().unwrap();
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[&rec.cert.id], rec.cert.metric_facts());
+        assert!(facts[&rec.cert.id].not_before.is_some());
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
     vec![
         ("certs", AnyTable::Str(CERTS)),
         ("cert_summaries", AnyTable::Str(SUMMARIES)),
+        ("cert_facts", AnyTable::Str(CERT_FACTS)),
         ("timeline", AnyTable::StrU64(TIMELINE)),
         ("orders", AnyTable::Str(ORDERS)),
         ("letters", AnyTable::Str(LETTERS)),

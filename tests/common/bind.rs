@@ -80,12 +80,17 @@ impl Bind {
             if let Ok(Some(_)) = child.try_wait() {
                 return None;
             }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Listening comes before the zone is loaded (queries get SERVFAIL meanwhile): ready
+            // once it answers for the zone with authority.
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            if std::net::TcpStream::connect(addr).is_ok()
+                && certdeck::ca::acme::dns_update::find_zone(addr, &format!("ready.{ZONE}")).is_ok()
+            {
                 break;
             }
             assert!(
                 std::time::Instant::now() < until,
-                "named did not listen in 10 s"
+                "named did not serve its zone in 10 s"
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
