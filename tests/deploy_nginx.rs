@@ -267,8 +267,7 @@ fn at(days: f64) -> String {
 }
 
 #[test]
-fn rule_h5_renewal_then_hosting_fires_at_the_replacement_time_and_nginx_serves_the_new_certificate()
-{
+fn rule_ar8_a_renewal_reaches_nginx_only_through_its_hosting_at_the_replacement_time() {
     let env = Env::new();
     let pki = Pki::new(KeyKind::P256);
     // nginx starts on a placeholder; certdeck puts the sandbox-issued certificate on it.
@@ -538,4 +537,97 @@ fn sigkill_at_every_step_leaves_each_file_whole_and_the_next_run_puts_the_old_pa
     // And a deployment run to the end still works afterwards.
     let (code, d) = env.json(&["deploy", &new, "shop"]);
     assert_eq!(code, 0, "{d}");
+}
+
+/// An nginx serving `old` (uploaded), deployed by certdeck so a hosting can watch it, and a
+/// replacement `new` uploaded beside it: (nginx, old id, new id).
+fn hosted_pair(env: &Env, pki: &Pki) -> (Nginx, String, String) {
+    let (old, old_fp, chain, key) = import(env, pki, "old");
+    let nginx = Nginx::start(&env.path("nginx"), &chain, &key);
+    nginx.add_resource(env, "shop", "shop.example.com");
+    let (code, d) = env.json(&["deploy", &old, "shop"]);
+    assert_eq!(code, 0, "{d}");
+    assert_eq!(nginx.served(), old_fp);
+    let (new, _, _, _) = import(env, pki, "new");
+    (nginx, old, new)
+}
+
+#[test]
+fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (nginx, old, new) = hosted_pair(&env, &pki);
+    let (code, h) = env.json(&["hosting", "add", &old, "--new", &new, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    assert_eq!(h["status"], "in_progress", "{h}");
+    let id = h["id"].as_str().unwrap().to_string();
+    // Cancelled: stays so; it cannot be retried.
+    let (code, c) = env.json(&["hosting", "cancel", &id]);
+    assert_eq!(code, 0, "{c}");
+    let (_, list) = env.json(&["hosting", "list"]);
+    assert_eq!(list[0]["status"], "cancelled", "{list}");
+    let (code, r) = env.json(&["hosting", "retry", &id]);
+    assert_eq!(code, 1, "a cancelled hosting is not retried: {r}");
+    // Failed: the replacement was deleted before the replacement time.
+    let (code, h) = env.json(&["hosting", "add", &old, "--new", &new, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    let id = h["id"].as_str().unwrap().to_string();
+    let replace_at = h["replace_at"].as_str().unwrap().to_string();
+    let (code, d) = env.json(&["delete", &new, "--yes"]);
+    assert_eq!(code, 0, "{d}");
+    env.json(&["tick", "--now", &replace_at]);
+    let (_, list) = env.json(&["hosting", "list"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"], "failed", "{list}");
+    // Succeeded: a replacement that exists at the replacement time is served after it.
+    let (fresh, fresh_fp, _, _) = import(&env, &pki, "fresh");
+    let (code, h) = env.json(&["hosting", "add", &old, "--new", &fresh, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    let id = h["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
+    let (_, list) = env.json(&["hosting", "list"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"], "succeeded", "{list}");
+    assert_eq!(nginx.served(), fresh_fp);
+}
+
+#[test]
+fn rule_h6_a_quiet_hosting_raises_no_message_and_a_loud_one_does() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (_nginx, old, new) = hosted_pair(&env, &pki);
+    let hosting_messages = |env: &Env| {
+        let (_, m) = env.json(&["messages", "--matching", "hosting"]);
+        m["messages"].as_array().unwrap().len()
+    };
+    let before = hosting_messages(&env);
+    let (code, h) = env.json(&[
+        "hosting", "add", &old, "--new", &new, "--days", "30", "--quiet",
+    ]);
+    assert_eq!(code, 0, "{h}");
+    let replace_at = h["replace_at"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &replace_at]);
+    assert_eq!(
+        hosting_messages(&env),
+        before,
+        "neither scheduled nor succeeded is raised for a quiet hosting"
+    );
+    let (_, list) = env.json(&["hosting", "list"]);
+    assert_eq!(list[0]["status"], "succeeded", "{list}");
+    // The same with messages: scheduled, then succeeded.
+    let (code, h) = env.json(&["hosting", "add", &new, "--new", &old, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    assert_eq!(hosting_messages(&env), before + 1, "scheduled");
 }

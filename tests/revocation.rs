@@ -365,6 +365,36 @@ fn rule_rv1_uploaded_certificates_cannot_be_revoked_and_bad_reasons_name_the_fie
 }
 
 #[test]
+fn rule_u4_an_uploaded_certificate_is_deleted_at_any_time_and_never_revoked() {
+    let env = Env::new();
+    let pki = common::Pki::new(certdeck::demo::pki::KeyKind::P256);
+    // Valid for another 300 days, auto-renewal impossible, ignored: none of it stops a delete.
+    let leaf = pki.leaf(&["keep.example.com"], 300);
+    let cert = env.write("leaf.pem", pki.full_chain(&leaf));
+    let key = env.write("leaf.key", &leaf.key_pem);
+    let (code, v) = env.import(&cert, Some(&key), &[]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap();
+    for reason in ["keyCompromise", "superseded", "unspecified"] {
+        let (code, e) = env.json(&["revoke", id, "--reason", reason, "--yes"]);
+        assert_eq!(
+            (code, e["error"]["rule"].as_str()),
+            (1, Some("RV-1")),
+            "{e}"
+        );
+    }
+    let (_, shown) = env.json(&["show", id]);
+    assert_eq!(
+        shown["status"], "issued",
+        "a refused revocation changes nothing"
+    );
+    let (code, d) = env.json(&["delete", id, "--yes"]);
+    assert_eq!(code, 0, "{d}");
+    let (_, list) = env.json(&["list"]);
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+}
+
+#[test]
 fn rule_rv6b_sm2_ov_revocation_takes_a_signed_application_file_once() {
     let env = Env::new();
     env.json(&["account", "topup", "100000"]);
