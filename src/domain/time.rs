@@ -10,6 +10,17 @@ pub fn days_left(not_after: Timestamp, now: Timestamp) -> i64 {
     (not_after - now).num_seconds().div_euclid(86_400)
 }
 
+/// T-3: "more than N days left" — the exact time left exceeds N × 24 h (30 days and one second
+/// is more than 30 days; 30 days and 23 hours shown as "30d" is too).
+pub fn more_than_days_left(not_after: Timestamp, now: Timestamp, n: i64) -> bool {
+    not_after - now > Duration::days(n)
+}
+
+/// T-3: "N days or less" left — the exact time left is at most N × 24 h.
+pub fn within_days(not_after: Timestamp, now: Timestamp, n: i64) -> bool {
+    not_after - now <= Duration::days(n)
+}
+
 /// Parses `1d`, `12h`, `30m`, `2w` (what `:advance` takes).
 pub fn parse_step(s: &str) -> Result<Duration, String> {
     let s = s.trim();

@@ -163,7 +163,10 @@ pub fn plan(
         )
     })?;
     let left = days_left(not_after, now);
-    if req.days_before == 0 || req.days_before as i64 >= left {
+    // T-3: the exact time left must exceed N × 24 h.
+    if req.days_before == 0
+        || !crate::domain::time::more_than_days_left(not_after, now, req.days_before as i64)
+    {
         return Err(refuse(
             "H-4",
             Field::Years,

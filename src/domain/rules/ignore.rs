@@ -14,7 +14,10 @@ pub fn set_ignored(
 ) -> Result<(Certificate, TimelineEvent), Refusal> {
     if on {
         let days = cert.days_left(now);
-        let soon = matches!(days, Some(d) if d <= IGNORE_WITHIN_DAYS)
+        // T-3: "30 days or less" is the exact time left against 30 × 24 h.
+        let soon = cert
+            .not_after()
+            .is_some_and(|t| crate::domain::time::within_days(t, now, IGNORE_WITHIN_DAYS))
             || cert.status_at(now) == Status::Expired;
         if !soon {
             return Err(Refusal::new(
@@ -65,7 +68,7 @@ mod tests {
             issuer_org: None,
             serial: "01".into(),
             not_before: now - Duration::days(300),
-            not_after: now + Duration::days(days) + Duration::hours(1),
+            not_after: now + Duration::days(days),
             signature_algorithm: "x".into(),
             key_algorithm: crate::domain::model::KeyAlgorithm::Ecdsa,
             key_bits: 256,

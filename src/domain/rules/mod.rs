@@ -10,3 +10,6 @@ pub mod reminder;
 pub mod renewal;
 pub mod revoke;
 pub mod upload;
+
+#[cfg(test)]
+mod day_counts;

@@ -65,7 +65,11 @@ pub fn check_reissuable(
         ));
     }
     let left = cert.not_after().map(|t| days_left(t, now));
-    if status != Status::Issued || !matches!(left, Some(d) if d > MIN_DAYS_LEFT) {
+    // T-3: "more than 30 days left" is the exact time left against 30 × 24 h.
+    let enough = cert
+        .not_after()
+        .is_some_and(|t| crate::domain::time::more_than_days_left(t, now, MIN_DAYS_LEFT));
+    if status != Status::Issued || !enough {
         let why = match left {
             Some(d) if status == Status::Issued => format!("{d} days left"),
             _ => status.as_str().to_string(),

@@ -10,7 +10,7 @@ use crate::domain::refusal::{Field, Refusal};
 use crate::domain::revocation::{CrlEntry, Flow, Reason, Revocation};
 use crate::domain::rules::apply::in_managed_zone;
 use crate::domain::schedule::{DueKind, Fired};
-use crate::domain::time::{days_left, Timestamp};
+use crate::domain::time::Timestamp;
 use chrono::{Duration, TimeZone, Utc};
 
 /// RV-6 (c): days the domains have to be validated.
@@ -133,7 +133,7 @@ pub fn check_revocable(cert: &Certificate, now: Timestamp) -> Result<Flow, Refus
     let exempt = is_wotrus_international(cert) || is_dnspod_sm2(cert);
     if !exempt
         && status == Status::ToBeRenewed
-        && days_left(x.not_after, now) <= RENEWAL_WINDOW_DAYS
+        && crate::domain::time::within_days(x.not_after, now, RENEWAL_WINDOW_DAYS)
     {
         return Err(refuse(
             "RV-3",
