@@ -27,26 +27,16 @@ fn hierarchy(
     name: &str,
     (root_cn, issuing_cn): (&str, &str),
     kind: KeyKind,
+    now: crate::domain::time::Timestamp,
 ) -> Result<(Vec<u8>, Authority), StoreError> {
     if let Some(m) = store.ca_material(name)? {
         let issuing = Authority::restore(issuing_cn, ORG, &m.issuing_key_pem, m.issuing_der)
             .map_err(StoreError::Db)?;
         return Ok((m.root_der, issuing));
     }
-    let now = chrono::Utc::now();
-    let root = Authority::root(
-        root_cn,
-        ORG,
-        kind,
-        now - Duration::days(1),
-        now + Duration::days(365 * 25),
-    );
-    let issuing = root.intermediate(
-        issuing_cn,
-        ORG,
-        now - Duration::days(1),
-        now + Duration::days(365 * 15),
-    );
+    let (from, root_until, issuing_until) = validity(now);
+    let root = Authority::root(root_cn, ORG, kind, from, root_until);
+    let issuing = root.intermediate(issuing_cn, ORG, from, issuing_until);
     store.save_ca_material(
         name,
         &crate::store::CaMaterial {
@@ -59,16 +49,42 @@ fn hierarchy(
     Ok((root.der, issuing))
 }
 
+/// The sandbox hierarchy's validity around the engine's clock: from ten years before it (so
+/// certificates issued under a simulated past `--now` chain to a CA valid at their issue time)
+/// to 25 years (root) and 15 years (issuing CA) after it, never past the last date a
+/// certificate can carry.
+fn validity(
+    now: crate::domain::time::Timestamp,
+) -> (
+    crate::domain::time::Timestamp,
+    crate::domain::time::Timestamp,
+    crate::domain::time::Timestamp,
+) {
+    let last = chrono::DateTime::from_timestamp(253_402_300_799, 0).expect("9999-12-31T23:59:59Z");
+    let first = chrono::DateTime::from_timestamp(0, 0).expect("1970");
+    let at = |d: i64| {
+        now.checked_add_signed(Duration::days(d))
+            .unwrap_or(if d < 0 { first } else { last })
+            .clamp(first, last)
+    };
+    (at(-3650), at(365 * 25), at(365 * 15))
+}
+
 impl SandboxCa {
-    /// Loads the sandbox CA from the store, creating and saving its hierarchies on first use.
-    pub fn load_or_create(store: &Store) -> Result<SandboxCa, StoreError> {
+    /// Loads the sandbox CA from the store, creating and saving its hierarchies on first use
+    /// around the engine's clock `now`.
+    pub fn load_or_create(
+        store: &Store,
+        now: crate::domain::time::Timestamp,
+    ) -> Result<SandboxCa, StoreError> {
         let (root_der, issuing) =
-            hierarchy(store, "sandbox", (ROOT_CN, ISSUING_CN), KeyKind::P256)?;
+            hierarchy(store, "sandbox", (ROOT_CN, ISSUING_CN), KeyKind::P256, now)?;
         let (sm2_root_der, sm2_issuing) = hierarchy(
             store,
             "sandbox-sm2",
             (SM2_ROOT_CN, SM2_ISSUING_CN),
             KeyKind::Sm2,
+            now,
         )?;
         Ok(SandboxCa {
             root_der,
@@ -180,5 +196,31 @@ impl CaBackend for SandboxCa {
             chain_der: vec![der, issuing.der.clone(), root.clone()],
             key_pem,
         })
+    }
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::validity;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn the_sandbox_ca_is_valid_around_the_engines_clock_even_at_its_ends() {
+        let now = Utc.with_ymd_and_hms(2020, 3, 1, 0, 0, 0).unwrap();
+        let (from, root, issuing) = validity(now);
+        assert_eq!(from, now - Duration::days(3650));
+        assert_eq!(root, now + Duration::days(365 * 25));
+        assert_eq!(issuing, now + Duration::days(365 * 15));
+        // Year 9999: capped at the last date a certificate can carry, no panic.
+        let late = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap();
+        let (from, root, issuing) = validity(late);
+        assert_eq!(
+            root.format("%Y-%m-%d %H:%M:%S").to_string(),
+            "9999-12-31 23:59:59"
+        );
+        assert_eq!(issuing, root);
+        assert!(from < late);
+        let early = Utc.with_ymd_and_hms(1971, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(validity(early).0.timestamp(), 0);
     }
 }

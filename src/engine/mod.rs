@@ -498,7 +498,7 @@ impl Engine {
         if let Some(ca) = self.ca.get() {
             return Ok(ca);
         }
-        let ca = SandboxCa::load_or_create(&self.store)?;
+        let ca = SandboxCa::load_or_create(&self.store, self.clock.now())?;
         Ok(self.ca.get_or_init(|| ca))
     }
 
