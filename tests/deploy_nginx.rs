@@ -552,6 +552,19 @@ fn hosted_pair(env: &Env, pki: &Pki) -> (Nginx, String, String) {
     (nginx, old, new)
 }
 
+/// The state `hosting list` gives hosting `id`.
+fn hosting_status(env: &Env, id: &str) -> String {
+    let (_, list) = env.json(&["hosting", "list"]);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {list}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     let env = Env::new();
@@ -564,8 +577,7 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     // Cancelled: stays so; it cannot be retried.
     let (code, c) = env.json(&["hosting", "cancel", &id]);
     assert_eq!(code, 0, "{c}");
-    let (_, list) = env.json(&["hosting", "list"]);
-    assert_eq!(list[0]["status"], "cancelled", "{list}");
+    assert_eq!(hosting_status(&env, &id), "cancelled");
     let (code, r) = env.json(&["hosting", "retry", &id]);
     assert_eq!(code, 1, "a cancelled hosting is not retried: {r}");
     // Failed: the replacement was deleted before the replacement time.
@@ -576,30 +588,14 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     let (code, d) = env.json(&["delete", &new, "--yes"]);
     assert_eq!(code, 0, "{d}");
     env.json(&["tick", "--now", &replace_at]);
-    let (_, list) = env.json(&["hosting", "list"]);
-    let row = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["id"] == id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(row["status"], "failed", "{list}");
+    assert_eq!(hosting_status(&env, &id), "failed");
     // Succeeded: a replacement that exists at the replacement time is served after it.
     let (fresh, fresh_fp, _, _) = import(&env, &pki, "fresh");
     let (code, h) = env.json(&["hosting", "add", &old, "--new", &fresh, "--days", "30"]);
     assert_eq!(code, 0, "{h}");
     let id = h["id"].as_str().unwrap().to_string();
     env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
-    let (_, list) = env.json(&["hosting", "list"]);
-    let row = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["id"] == id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(row["status"], "succeeded", "{list}");
+    assert_eq!(hosting_status(&env, &id), "succeeded");
     assert_eq!(nginx.served(), fresh_fp);
 }
 

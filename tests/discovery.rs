@@ -96,13 +96,7 @@ fn scanned(env: &Env) -> (std::path::PathBuf, Tree, serde_json::Value) {
 
 /// The row of `list` (a `list --json`) for the certificate `der`.
 fn row(list: &serde_json::Value, der: &[u8]) -> serde_json::Value {
-    let fp = fingerprint(der);
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == fp.as_str())
-        .cloned()
-        .unwrap_or_else(|| panic!("{fp} in {list}"))
+    common::row_of(list, der)
 }
 
 fn fingerprint(der: &[u8]) -> String {

@@ -5,7 +5,7 @@ mod common;
 use certdeck::demo::pki::KeyKind;
 use common::nginx::Nginx;
 use common::smtp::Smtpd;
-use common::{fingerprint, Env, Pki};
+use common::{fingerprint, probe, row_of, Env, Pki};
 
 #[test]
 fn rule_ds5_probe_reports_the_served_chain_its_earliest_expiry_and_that_a_private_root_is_not_trusted(
@@ -14,12 +14,7 @@ fn rule_ds5_probe_reports_the_served_chain_its_earliest_expiry_and_that_a_privat
     let pki = Pki::new(KeyKind::P256);
     let leaf = pki.leaf(&["shop.example.com"], 20);
     let nginx = Nginx::start(&env.path("nginx"), &pki.full_chain(&leaf), &leaf.key_pem);
-    let (code, p) = env.json(&[
-        "probe",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.com",
-    ]);
+    let (code, p) = probe(&env, nginx.port, "shop.example.com");
     assert_eq!(code, 0, "{p}");
     assert_eq!(p["sni"], "shop.example.com");
     // What nginx negotiates depends on its build's defaults; either is a TLS version.
@@ -159,15 +154,8 @@ fn rule_ds5_drift_is_the_served_certificate_differing_from_the_scanned_sites_fil
     // The scan probes the site itself: the renewed certificate shows the drift, with a message.
     let (_, r) = env.json(&["scan", conf.to_str().unwrap()]);
     assert_eq!(r["probes"][0]["drift"], true, "{r}");
-    let renewed_fp = fingerprint(&renewed.der, "DER");
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let row = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == renewed_fp.as_str())
-        .cloned()
-        .unwrap();
+    let row = row_of(&list, &renewed.der);
     assert_eq!(row["drift"]["address"], address.as_str(), "{row}");
     let (_, m) = env.json(&["messages"]);
     assert!(m.to_string().contains("drift"), "{m}");
@@ -225,14 +213,7 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
         format!("127.0.0.1:{}", nginx.port)
     );
     let (_, found) = env.json(&["list", "--source", "discovered"]);
-    let old_fp = fingerprint(&old.der, "DER");
-    let old_row = found
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == old_fp.as_str())
-        .unwrap_or_else(|| panic!("{found}"))
-        .clone();
+    let old_row = row_of(&found, &old.der);
     let old_id = old_row["id"].as_str().unwrap();
     assert_eq!(
         r["certificate"], old_id,
@@ -256,12 +237,7 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
     let (code, tick) = env.json(&["tick", "--now", &later]);
     assert_eq!(code, 0, "{tick}");
     assert!(tick["fired"].to_string().contains("succeeded"), "{tick}");
-    let (code, p) = env.json(&[
-        "probe",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.com",
-    ]);
+    let (code, p) = probe(&env, nginx.port, "shop.example.com");
     assert_eq!(code, 0, "{p}");
     assert_eq!(
         p["chain"][0]["fingerprint_sha256"],
@@ -329,15 +305,8 @@ fn rule_ds5_a_served_intermediate_ending_before_the_leaf_shows_and_raises_one_me
         fingerprint(&inter.der, "DER"),
         "{r}"
     );
-    let leaf_fp = fingerprint(&leaf.der, "DER");
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    let row = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["fingerprint_sha256"] == leaf_fp.as_str())
-        .cloned()
-        .unwrap_or_else(|| panic!("{list}"));
+    let row = row_of(&list, &leaf.der);
     assert!(
         row["expiring_intermediate"]["subject"]
             .as_str()

@@ -212,6 +212,22 @@ impl Env {
 }
 
 /// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
+/// The row of `list --json` output holding the certificate `der` (its fingerprint by openssl).
+pub fn row_of(list: &Value, der: &[u8]) -> Value {
+    let fp = fingerprint(der, "DER");
+    list.as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .find(|c| c["fingerprint_sha256"] == fp.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{fp} in {list}"))
+}
+
+/// `probe 127.0.0.1:PORT --sni SNI --json`: (exit code, report).
+pub fn probe(env: &Env, port: u16, sni: &str) -> (i32, Value) {
+    env.json(&["probe", &format!("127.0.0.1:{port}"), "--sni", sni])
+}
+
 pub fn fingerprint(cert: &[u8], form: &str) -> String {
     let fp = openssl(
         &["x509", "-inform", form, "-noout", "-fingerprint", "-sha256"],
