@@ -361,37 +361,46 @@ fn rule_ar8_a_renewal_reaches_nginx_only_through_its_hosting_at_the_replacement_
 fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_stays() {
     let env = Env::new();
     let pki = Pki::new(KeyKind::P256);
-    let (id, fp, chain, key) = import(&env, &pki, "old");
+    // An uploaded certificate never renews: its renewal cannot be the replacement (H-1, H-2).
+    let (uploaded, _, chain, key) = import(&env, &pki, "old");
     let nginx = Nginx::start(&env.path("nginx"), &chain, &key);
-    let certs = nginx.dir.join("certs");
-    let (code, e) = env.json(&["hosting", "add", &id, "--days", "10"]);
+    nginx.add_resource(&env, "shop", "shop.example.com");
+    env.json(&["deploy", &uploaded, "shop"]);
+    let (code, e) = env.json(&["hosting", "add", &uploaded, "--days", "10"]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("H-1")), "{e}");
+    // One issued through certdeck (sandbox CA), auto-renewal off: its renewal never comes.
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    let id = v["id"].as_str().unwrap().to_string();
+    let (code, e) = env.json(&["hosting", "add", &id, "--days", "10", "--now", &at(4.0)]);
     assert_eq!(
         (code, e["error"]["rule"].as_str()),
         (1, Some("H-1")),
         "not deployed anywhere: {e}"
     );
-    env.json(&[
-        "resource",
-        "add",
-        "shop",
-        "--preset",
-        "nginx",
-        "--dir",
-        certs.to_str().unwrap(),
-        "--check",
-        &nginx.command("-t -q"),
-        "--reload",
-        &nginx.command("-s reload"),
-        "--endpoint",
-        &format!("127.0.0.1:{}", nginx.port),
-        "--sni",
-        "shop.example.com",
-    ]);
-    env.json(&["deploy", &id, "shop"]);
-    let (code, h) = env.json(&["hosting", "add", &id, "--days", "10"]);
+    env.json(&["tick", "--now", &at(4.0)]);
+    let (code, d) = env.json(&["deploy", &id, "shop", "--now", &at(4.0)]);
+    assert_eq!(code, 0, "{d}");
+    let fp = d["served"].as_str().unwrap().to_string();
+    let (code, h) = env.json(&["hosting", "add", &id, "--days", "10", "--now", &at(4.0)]);
     assert_eq!(code, 0, "{h}");
     let first = chrono::DateTime::parse_from_rfc3339(h["replace_at"].as_str().unwrap()).unwrap();
-    let (code, h) = env.json(&["hosting", "edit", h["id"].as_str().unwrap(), "--days", "5"]);
+    let (code, h) = env.json(&[
+        "hosting",
+        "edit",
+        h["id"].as_str().unwrap(),
+        "--days",
+        "5",
+        "--now",
+        &at(4.0),
+    ]);
     assert_eq!(code, 0, "{h}");
     let replace_at = h["replace_at"].as_str().unwrap().to_string();
     assert_eq!(

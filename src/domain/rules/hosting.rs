@@ -141,6 +141,7 @@ pub fn plan(
         }
         req.resources.clone()
     };
+    check_association(old, &req.association)?;
     if matches!(
         old.status_at(now),
         Status::Revoking | Status::Revoked | Status::Expired
@@ -391,6 +392,23 @@ pub fn check_editable(h: &Hosting) -> Result<(), Refusal> {
     ))
 }
 
+/// H-1, H-2: the renewal can replace only a certificate certdeck renews (one it issued); an
+/// uploaded or discovered one never gets a renewal, so only a specified certificate can.
+pub fn check_association(old: &Certificate, association: &Association) -> Result<(), Refusal> {
+    if *association == Association::Renewal && old.source != crate::domain::model::Source::Issued {
+        return Err(refuse(
+            "H-1",
+            Field::Id,
+            format!(
+                "{} is {}: certdeck never renews it, so its renewal cannot replace it; name the certificate that does (--new ID) (H-1, H-2)",
+                old.id,
+                old.source.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Changes an in-progress hosting: its replacement days and what replaces the old certificate,
 /// checked again by H-2..H-4. The resources and the id stay.
 pub fn edit(
@@ -414,6 +432,69 @@ pub fn edit(
     let (mut new, warnings) = plan(&req, old, specified, &h.resources, h.id.clone(), now)?;
     new.created_at = h.created_at;
     Ok((new, warnings))
+}
+
+#[cfg(test)]
+mod association_tests {
+    use super::*;
+    use crate::domain::model::{Source, Standard};
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn rule_h2_the_renewal_replaces_only_what_certdeck_renews_a_specified_one_anything() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let mut old = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            Standard::International,
+            crate::domain::model::CertType::Dv,
+            now - Duration::days(100),
+            now + Duration::days(100),
+        );
+        let mut new = old.clone();
+        new.id = "new00001".into();
+        let req = |association| HostingRequest {
+            old_cert: old.id.clone(),
+            association,
+            resources: vec![],
+            days_before: 10,
+            confirm_partial: false,
+            notify: true,
+        };
+        let deployed = ["r".to_string()];
+        for source in [Source::Uploaded, Source::Discovered] {
+            old.source = source;
+            let e = plan(
+                &req(Association::Renewal),
+                &old,
+                None,
+                &deployed,
+                "h".into(),
+                now,
+            )
+            .unwrap_err();
+            assert_eq!(e.rule, "H-1", "{e:?}");
+            assert!(e.message.contains(source.as_str()), "{}", e.message);
+            assert!(plan(
+                &req(Association::Specified(new.id.clone())),
+                &old,
+                Some(&new),
+                &deployed,
+                "h".into(),
+                now
+            )
+            .is_ok());
+        }
+        old.source = Source::Issued;
+        assert!(plan(
+            &req(Association::Renewal),
+            &old,
+            None,
+            &deployed,
+            "h".into(),
+            now
+        )
+        .is_ok());
+    }
 }
 
 #[cfg(test)]
