@@ -337,6 +337,23 @@ pub struct ScanReport {
     pub probes: Vec<SiteProbe>,
 }
 
+/// Where the system's trust store keeps the public CA roots (Debian, Red Hat, Alpine, SUSE).
+const TRUST_STORE: [&str; 6] = [
+    "/usr/share/ca-certificates/",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/",
+    "/etc/pki/tls/certs/ca-bundle",
+    "/etc/ssl/ca-bundle.pem",
+    "/var/lib/ca-certificates/",
+];
+
+/// DS-1: a file of the system trust store (the public CA roots every machine carries, reached
+/// directly or through `/etc/ssl/certs` links) is not one of the server's certificates: a
+/// scan of `/etc/ssl` would otherwise watch a hundred-odd roots nobody manages here.
+pub fn is_system_trust_store(real_path: &str) -> bool {
+    TRUST_STORE.iter().any(|p| real_path.starts_with(p))
+}
+
 /// DS-4: how often the roots scanned are scanned again by the tick ("hourly by default").
 pub const RESCAN_EVERY_SECS: i64 = 3600;
 /// The roots a plan keeps (the latest ones win).
@@ -648,6 +665,27 @@ pub fn adopted(
 #[cfg(test)]
 mod progress_tests {
     use super::*;
+
+    #[test]
+    fn rule_ds1_the_system_trust_store_is_not_watched() {
+        assert!(is_system_trust_store(
+            "/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt"
+        ));
+        assert!(is_system_trust_store("/etc/ssl/certs/ca-certificates.crt"));
+        assert!(is_system_trust_store(
+            "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
+        ));
+        assert!(is_system_trust_store("/etc/pki/tls/certs/ca-bundle.crt"));
+        assert!(!is_system_trust_store(
+            "/etc/ssl/certs/ssl-cert-snakeoil.pem"
+        ));
+        assert!(!is_system_trust_store(
+            "/etc/letsencrypt/live/a/fullchain.pem"
+        ));
+        assert!(!is_system_trust_store(
+            "/srv/usr/share/ca-certificates/x.crt"
+        ));
+    }
 
     #[test]
     fn rule_ds4_the_tick_rescans_an_hour_after_the_last_scan_exactly() {

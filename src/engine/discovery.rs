@@ -99,10 +99,23 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
                         {
                             continue;
                         }
-                        if e.file_type().is_ok_and(|t| t.is_file()) {
-                            plain.push(e.path());
+                        let kind = e.file_type();
+                        let p = e.path();
+                        // The system trust store, directly or through /etc/ssl/certs links.
+                        let real = if kind.as_ref().is_ok_and(|t| t.is_symlink()) {
+                            std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone())
                         } else {
-                            children.push(e.path());
+                            p.clone()
+                        };
+                        if crate::domain::discovery::is_system_trust_store(
+                            &real.display().to_string(),
+                        ) {
+                            continue;
+                        }
+                        if kind.is_ok_and(|t| t.is_file()) {
+                            plain.push(p);
+                        } else {
+                            children.push(p);
                         }
                     }
                     children.sort();
