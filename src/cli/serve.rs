@@ -79,6 +79,9 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
             }
             Err(e) => log(Level::Error, &format!("tick: {e}")),
         }
+        if let Err(e) = engine.note_tick() {
+            log(Level::Warning, &format!("heartbeat: {e}"));
+        }
         // The rest of the period, in small steps so a signal ends the wait at once.
         while !stop.load(Ordering::SeqCst) && started.elapsed() < period {
             std::thread::sleep(Duration::from_millis(50).min(period));

@@ -70,7 +70,7 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
         }
     };
     let engine = Engine::new(store, clock);
-    let report = match engine.tick() {
+    let report = match engine.tick().and_then(|r| engine.note_tick().map(|_| r)) {
         Ok(r) => r,
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };

@@ -61,6 +61,16 @@ impl Engine {
         }
     }
 
+    /// SV-3: keeps the last tick in the store for the metrics of other processes (`certdeck
+    /// metrics` after a cron tick). Written at most once a minute, by the tick's callers, so the
+    /// tick itself stays a read when nothing is due.
+    pub fn note_tick(&self) -> Result<(), StoreError> {
+        match self.last_tick() {
+            Some(t) => self.store.record_tick(t),
+            None => Ok(()),
+        }
+    }
+
     /// When this process last ran the timed rules.
     pub fn last_tick(&self) -> Option<crate::domain::time::Timestamp> {
         match self.last_tick.load(std::sync::atomic::Ordering::SeqCst) {
@@ -128,7 +138,9 @@ impl Engine {
     /// A tick that waits for running effects to end first (the TUI's ticker thread).
     pub fn tick_exclusive(&self) -> Result<TickReport, StoreError> {
         let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
-        self.tick()
+        let report = self.tick()?;
+        self.note_tick()?;
+        Ok(report)
     }
 
     /// Imports many uploads at once: workers on every core run the rules and build records
@@ -409,7 +421,6 @@ impl Engine {
             self.clock.now().timestamp_millis(),
             std::sync::atomic::Ordering::SeqCst,
         );
-        self.store.record_tick(now)?;
         Ok(report)
     }
 
