@@ -277,16 +277,7 @@ fn rule_ar8_a_renewal_reaches_nginx_only_through_its_hosting_at_the_replacement_
         &pki.full_chain(&placeholder),
         &placeholder.key_pem,
     );
-    env.json(&["account", "topup", "1000"]);
-    env.json(&["zones", "add", "example.com"]);
-    let (_, v) = env.json(&[
-        "apply",
-        "--domain",
-        "shop.example.com",
-        "--product",
-        "dnspod-dv",
-    ]);
-    let old = v["id"].as_str().unwrap().to_string();
+    let old = common::sandbox_order(&env);
     env.json(&["tick", "--now", &at(4.0)]);
     nginx.add_resource(&env, "shop", "shop.example.com");
     let (code, d) = env.json(&["deploy", &old, "shop", "--now", &at(4.0)]);
@@ -369,16 +360,7 @@ fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_s
     let (code, e) = env.json(&["hosting", "add", &uploaded, "--days", "10"]);
     assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("H-1")), "{e}");
     // One issued through certdeck (sandbox CA), auto-renewal off: its renewal never comes.
-    env.json(&["account", "topup", "1000"]);
-    env.json(&["zones", "add", "example.com"]);
-    let (_, v) = env.json(&[
-        "apply",
-        "--domain",
-        "shop.example.com",
-        "--product",
-        "dnspod-dv",
-    ]);
-    let id = v["id"].as_str().unwrap().to_string();
+    let id = common::sandbox_order(&env);
     let (code, e) = env.json(&["hosting", "add", &id, "--days", "10", "--now", &at(4.0)]);
     assert_eq!(
         (code, e["error"]["rule"].as_str()),

@@ -212,6 +212,22 @@ impl Env {
 }
 
 /// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
+/// A DV order of `shop.example.com` from the sandbox CA (balance topped up, the zone managed so
+/// it validates at once): its id. The review ends the next day (`tick --now` a few days on).
+pub fn sandbox_order(env: &Env) -> String {
+    env.json(&["account", "topup", "1000"]);
+    env.json(&["zones", "add", "example.com"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "shop.example.com",
+        "--product",
+        "dnspod-dv",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
 /// The row of `list --json` output holding the certificate `der` (its fingerprint by openssl).
 pub fn row_of(list: &Value, der: &[u8]) -> Value {
     let fp = fingerprint(der, "DER");
