@@ -83,10 +83,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
             }
             let source = format!(
                 "{}/{}",
-                if s.source == crate::domain::model::Source::Uploaded {
-                    "upl"
-                } else {
-                    "iss"
+                match s.source {
+                    crate::domain::model::Source::Uploaded => "upl",
+                    crate::domain::model::Source::Issued => "iss",
+                    crate::domain::model::Source::Discovered => "dis",
                 },
                 s.brand
             );

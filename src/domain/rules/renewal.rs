@@ -20,8 +20,9 @@ pub fn check_eligible(cert: &Certificate, order: Option<&OrderInfo>) -> Result<(
     let refuse = |m: String| Err(Refusal::new("AR-1", Field::Id, m));
     if cert.source != Source::Issued {
         return refuse(format!(
-            "{} was uploaded; only certificates ordered through certdeck renew automatically",
-            cert.id
+            "{} was {}; only certificates ordered through certdeck renew automatically",
+            cert.id,
+            cert.source.as_str()
         ));
     }
     let Some(order) = order else {

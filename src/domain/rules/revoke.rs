@@ -78,7 +78,10 @@ pub fn check_revocable(cert: &Certificate, now: Timestamp) -> Result<Flow, Refus
     if cert.source != Source::Issued {
         return Err(refuse(
             "RV-1",
-            format!("cannot revoke {id}: only certificates issued through certdeck can be revoked; this one was uploaded"),
+            format!(
+                "cannot revoke {id}: only certificates issued through certdeck can be revoked; this one was {}",
+                cert.source.as_str()
+            ),
         ));
     }
     if let Some(original) = &cert.reissued_from {
@@ -658,6 +661,15 @@ pub(crate) mod tests {
         let mut c = dv();
         c.source = Source::Uploaded;
         assert_eq!(check_revocable(&c, now()).unwrap_err().rule, "RV-1");
+        // The refusal says what the certificate is.
+        c.source = Source::Discovered;
+        let e = check_revocable(&c, now()).unwrap_err();
+        assert_eq!(e.rule, "RV-1");
+        assert!(
+            e.message.ends_with("this one was discovered"),
+            "{}",
+            e.message
+        );
         let mut o = dv();
         o.status = Status::Validating;
         assert_eq!(check_revocable(&o, now()).unwrap_err().rule, "RV-1");
