@@ -10,17 +10,7 @@ fn at(days: f64) -> String {
 
 /// A DNSPod DV certificate in a managed zone, issued by the sandbox CA at day 4.
 fn issued(env: &Env) -> String {
-    env.json(&["account", "topup", "1000"]);
-    env.json(&["zones", "add", "example.com"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "shop.example.com",
-        "--product",
-        "dnspod-dv",
-    ]);
-    assert_eq!(code, 0, "{v}");
-    let id = v["id"].as_str().unwrap().to_string();
+    let id = common::sandbox_order(env);
     let (_, t) = env.json(&["tick", "--now", &at(4.0)]);
     assert_eq!(t["fired"][0]["kind"], "review_done", "{t}");
     id

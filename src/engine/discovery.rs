@@ -355,12 +355,7 @@ impl Engine {
                 )))
             }
         };
-        let leaf = self
-            .store
-            .discovered_files()?
-            .remove(&p.cert_path)
-            .and_then(|f| f.fingerprints.into_iter().next());
-        if let Some(fp) = leaf {
+        if let Some(fp) = self.store.leaf_in_file(&p.cert_path)? {
             if let Some(id) = self.store.find_by_fingerprint(&fp)? {
                 let event = crate::domain::model::TimelineEvent {
                     at: self.clock.now(),
@@ -1123,7 +1118,6 @@ impl Engine {
         port: u16,
         sni: &str,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let files = self.store.discovered_files()?;
         for w in self.store.watched_all()?.values() {
             for site in &w.sites {
                 let listens = site.listen.iter().any(|l| {
@@ -1140,11 +1134,8 @@ impl Engine {
                         })
                 });
                 if listens && named {
-                    if let Some(fp) = files
-                        .get(&site.cert_path)
-                        .and_then(|r| r.fingerprints.first())
-                    {
-                        return Ok(Some((site.cert_path.clone(), fp.clone())));
+                    if let Some(fp) = self.store.leaf_in_file(&site.cert_path)? {
+                        return Ok(Some((site.cert_path.clone(), fp)));
                     }
                 }
             }

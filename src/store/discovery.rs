@@ -42,6 +42,18 @@ impl Store {
             .collect())
     }
 
+    /// What the last scan read in one file.
+    pub fn discovered_file(&self, path: &str) -> Result<Option<FileRecord>, StoreError> {
+        self.read_one(DISCOVERED_FILES, "discovered_files", path)
+    }
+
+    /// The fingerprint of the first certificate (the leaf) a scanned file holds.
+    pub fn leaf_in_file(&self, path: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .discovered_file(path)?
+            .and_then(|f| f.fingerprints.into_iter().next()))
+    }
+
     /// Where every discovered certificate is, by id.
     pub fn watched_all(&self) -> Result<BTreeMap<String, Watched>, StoreError> {
         Ok(self
