@@ -14,7 +14,7 @@ fn main() {
     }
     cli::crash::install_hook();
     let run = std::panic::AssertUnwindSafe(|| match &cli.command {
-        Some(command) => cli::run(&cli, command),
+        Some(command) => cli::run_or_forward(&cli, command),
         None => certdeck::cli::tui::run(&cli),
     });
     let code = std::panic::catch_unwind(run).unwrap_or_else(|_| cli::crash::exit_code());

@@ -4,7 +4,7 @@
 mod common;
 use certdeck::demo::pki::KeyKind;
 use common::prometheus::{bin, free_port, get};
-use common::{openssl, Env, Pki};
+use common::{openssl, Child, Env, Pki};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -159,16 +159,6 @@ fn rule_sv3_the_shipped_alert_rules_pass_promtool_check_and_their_unit_tests() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-}
-
-/// A child process killed when the test ends, whatever happens.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -34,6 +34,8 @@ pub enum Action {
     Quit,
     // Certificates.
     Refresh(Option<String>),
+    /// A command through the socket (SV-1, SV-2) changed the database: reload everything.
+    ChangedElsewhere,
     OpenUpload,
     OpenApply,
     Forecast(u32),

@@ -194,6 +194,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::OpenDeployPick(_)
         | Action::MoveDeployPick(_)
         | Action::ConfirmDeployPick) => return crate::app::hosting::update(state, a, now),
+        Action::ChangedElsewhere => {
+            state.say(
+                Level::Info,
+                "reloaded: a certdeck command changed the database".to_string(),
+            );
+            return update(state, Action::Refresh(None), now);
+        }
         Action::Refresh(None) => {
             return vec![
                 Effect::LoadAll,

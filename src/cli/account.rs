@@ -55,15 +55,15 @@ pub fn run(cli: &Cli, a: &AccountArgs) -> Exit {
                 })
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"balance": balance.to_string(), "currency": CURRENCY, "ledger": entries})
         );
     } else {
-        println!("balance {balance} {CURRENCY}");
+        crate::outln!("balance {balance} {CURRENCY}");
         for e in &ledger {
             let sign = if e.kind.sign() < 0 { "-" } else { "+" };
-            println!(
+            crate::outln!(
                 "{}  {:<9}  {sign}{:>12}  {}  {}",
                 e.at.format("%Y-%m-%d %H:%M"),
                 format!("{:?}", e.kind).to_lowercase(),

@@ -132,11 +132,13 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
             match engine.add_acme_account(&spec) {
                 Ok(account) => {
                     if json {
-                        println!("{}", account_json(&account));
+                        crate::outln!("{}", account_json(&account));
                     } else {
-                        println!(
+                        crate::outln!(
                             "account {} created at {} ({})",
-                            account.name, account.directory_name, account.account_url
+                            account.name,
+                            account.directory_name,
+                            account.account_url
                         );
                     }
                     0
@@ -155,12 +157,12 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
             };
             if *json {
                 let list: Vec<_> = accounts.iter().map(account_json).collect();
-                println!("{}", serde_json::Value::Array(list));
+                crate::outln!("{}", serde_json::Value::Array(list));
             } else if accounts.is_empty() {
-                println!("no ACME accounts (certdeck acme account add NAME --directory letsencrypt-staging --agree-tos)");
+                crate::outln!("no ACME accounts (certdeck acme account add NAME --directory letsencrypt-staging --agree-tos)");
             } else {
                 for a in &accounts {
-                    println!(
+                    crate::outln!(
                         "{:<16} {:<32} {}",
                         a.name,
                         a.directory_name,
@@ -178,9 +180,9 @@ pub fn run(cli: &Cli, a: &AcmeArgs) -> Exit {
             match engine.remove_acme_account(name, *force) {
                 Ok(()) => {
                     if *json {
-                        println!("{}", serde_json::json!({"removed": name}));
+                        crate::outln!("{}", serde_json::json!({"removed": name}));
                     } else {
-                        println!(
+                        crate::outln!(
                             "account {name} removed from certdeck (it still exists at the CA)"
                         );
                     }

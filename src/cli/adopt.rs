@@ -36,11 +36,11 @@ pub fn run(cli: &Cli, a: &AdoptArgs) -> Exit {
             let now = engine.clock().now();
             if a.json {
                 match engine.store().get(&summary.id) {
-                    Ok(Some(c)) => println!("{}", super::json::certificate(&c, now)),
-                    _ => println!("{}", serde_json::json!({"id": summary.id})),
+                    Ok(Some(c)) => crate::outln!("{}", super::json::certificate(&c, now)),
+                    _ => crate::outln!("{}", serde_json::json!({"id": summary.id})),
                 }
             } else {
-                println!("{}: {note}", summary.id);
+                crate::outln!("{}: {note}", summary.id);
             }
             0
         }

@@ -442,10 +442,10 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         AlarmCommand::List => {
             if json {
                 let rows: Vec<_> = state.alarms.iter().map(policy_json).collect();
-                println!("{}", serde_json::json!({"policies": rows}));
+                crate::outln!("{}", serde_json::json!({"policies": rows}));
             } else {
                 for p in &state.alarms {
-                    println!(
+                    crate::outln!(
                         "{}  {:<20} threshold {} days, next {}{}",
                         p.id,
                         p.name,
@@ -466,12 +466,12 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         } => {
             if json {
                 let rows: Vec<_> = state.recipient_groups.iter().map(group_json).collect();
-                println!("{}", serde_json::json!({"groups": rows}));
+                crate::outln!("{}", serde_json::json!({"groups": rows}));
             } else {
                 for g in &state.recipient_groups {
-                    println!("{}", g.name);
+                    crate::outln!("{}", g.name);
                     for m in &g.members {
-                        println!("  {:<16} {}", m.name, m.channel.describe());
+                        crate::outln!("  {:<16} {}", m.name, m.channel.describe());
                     }
                 }
             }
@@ -482,9 +482,9 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
     match &state.outcome {
         Some(Outcome::AlarmSaved(p)) => {
             if json {
-                println!("{}", policy_json(p));
+                crate::outln!("{}", policy_json(p));
             } else {
-                println!(
+                crate::outln!(
                     "alarm policy {} ({}) {}",
                     p.name,
                     p.id,
@@ -499,17 +499,17 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         }
         Some(Outcome::AlarmRemoved(id)) => {
             if json {
-                println!("{}", serde_json::json!({"removed": id}));
+                crate::outln!("{}", serde_json::json!({"removed": id}));
             } else {
-                println!("removed alarm policy {id}");
+                crate::outln!("removed alarm policy {id}");
             }
             0
         }
         Some(Outcome::GroupSaved(g)) => {
             if json {
-                println!("{}", group_json(g));
+                crate::outln!("{}", group_json(g));
             } else {
-                println!(
+                crate::outln!(
                     "recipient group {} saved: {}",
                     g.name,
                     g.members
@@ -523,9 +523,9 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
         }
         Some(Outcome::GroupRemoved(name)) => {
             if json {
-                println!("{}", serde_json::json!({"removed_group": name}));
+                crate::outln!("{}", serde_json::json!({"removed_group": name}));
             } else {
-                println!("removed recipient group {name}");
+                crate::outln!("removed recipient group {name}");
             }
             0
         }
@@ -536,13 +536,13 @@ pub fn run(cli: &Cli, a: &AlarmArgs) -> Exit {
                     .iter()
                     .map(|(c, due)| serde_json::json!({"id": c.id, "name": c.name, "days_left": c.days_left(state.now), "fires_now": due}))
                     .collect();
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"policy": p.id, "certificates": rows})
                 );
             } else {
                 for (c, due) in rows {
-                    println!(
+                    crate::outln!(
                         "{} {:<30} {:>4} days  {}",
                         c.id,
                         c.name,

@@ -140,9 +140,9 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
                 let mut obj = super::json::certificate(&cert, state.now);
                 obj["order"] = order_json(&order);
                 obj["warnings"] = serde_json::to_value(&warnings).expect("warnings serialise");
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "ordered {} \"{}\": {} ({} {} paid)",
                     cert.id,
                     cert.name,
@@ -153,24 +153,24 @@ pub fn run(cli: &Cli, a: &ApplyArgs) -> Exit {
                 for c in &order.challenges {
                     match c {
                         Challenge::DnsTxt { name, value, .. } => {
-                            println!("  DNS TXT {name} = {value}")
+                            crate::outln!("  DNS TXT {name} = {value}")
                         }
                         Challenge::DnsCname { name, target, .. } => {
-                            println!("  DNS CNAME {name} -> {target}")
+                            crate::outln!("  DNS CNAME {name} -> {target}")
                         }
                         Challenge::File { url, content, .. } => {
-                            println!("  file {url} containing {content}")
+                            crate::outln!("  file {url} containing {content}")
                         }
                     }
                 }
                 if let Some(t) = order.review_due {
-                    println!("  review ends {}", t.format("%Y-%m-%d %H:%M UTC"));
+                    crate::outln!("  review ends {}", t.format("%Y-%m-%d %H:%M UTC"));
                 }
                 if let Some(t) = order.deadline {
-                    println!("  validate before {}", t.format("%Y-%m-%d %H:%M UTC"));
+                    crate::outln!("  validate before {}", t.format("%Y-%m-%d %H:%M UTC"));
                 }
                 for w in &warnings {
-                    println!("warning: {} [{}]", w.message, w.code);
+                    crate::outln!("warning: {} [{}]", w.message, w.code);
                 }
             }
             0
@@ -252,12 +252,12 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
         }) => {
             let not_after = not_after.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             if a.json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"dry_run": true, "directory": directory, "issuer": issuer, "not_after": not_after, "domains": domains, "stored": false})
                 );
             } else {
-                println!("dry run against {directory}: validated and issued by {issuer} until {not_after} for {}; nothing was stored", domains.join(", "));
+                crate::outln!("dry run against {directory}: validated and issued by {issuer} until {not_after} for {}; nothing was stored", domains.join(", "));
             }
             0
         }
@@ -266,9 +266,9 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
             if a.json {
                 let mut obj = super::json::certificate(&cert, now);
                 obj["ca"] = serde_json::json!(account);
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "issued {} \"{}\" by {} ({} days left)",
                     cert.id,
                     cert.name,
@@ -293,16 +293,16 @@ fn acme(cli: &Cli, a: &ApplyArgs, account: &str) -> Exit {
                     .map(|r| serde_json::json!({"domain": r.domain, "type": "TXT", "name": r.name, "value": r.value}))
                     .collect();
                 obj["deadline"] = serde_json::json!(deadline);
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!("{} is ordered; add these TXT records:", cert.id);
+                crate::outln!("{} is ordered; add these TXT records:", cert.id);
                 for r in &records {
-                    println!("  {}  TXT  \"{}\"", r.name, r.value);
+                    crate::outln!("  {}  TXT  \"{}\"", r.name, r.value);
                 }
                 if let Some(d) = deadline {
-                    println!("by {d} (the CA's deadline),");
+                    crate::outln!("by {d} (the CA's deadline),");
                 }
-                println!(
+                crate::outln!(
                     "then run `certdeck validate {}` (or press c in the Validation queue): certdeck tells the CA once it sees every record.",
                     cert.id
                 );

@@ -1,6 +1,5 @@
 use super::{fail, open_engine, Cli, Exit, EXIT_UNAVAILABLE};
 use clap::{Args, Subcommand};
-use std::io::Write;
 
 #[derive(Args, Debug)]
 pub struct CaArgs {
@@ -46,10 +45,8 @@ pub fn run(cli: &Cli, a: &CaArgs) -> Exit {
             Err(e) => return fail(false, EXIT_UNAVAILABLE, &e.to_string()),
         },
     };
-    match std::io::stdout().lock().write_all(&out) {
-        Ok(()) => 0,
-        Err(e) => fail(false, EXIT_UNAVAILABLE, &format!("writing to stdout: {e}")),
-    }
+    super::io::console().out(&out);
+    0
 }
 
 fn standard(sm2: bool) -> crate::domain::model::Standard {

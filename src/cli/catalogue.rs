@@ -46,14 +46,18 @@ pub fn products(cli: &Cli, a: &ProductsArgs) -> Exit {
                     "auto_renewable": p.auto_renewable()})
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        crate::outln!("{}", serde_json::Value::Array(rows));
     } else {
-        println!(
+        crate::outln!(
             "{:<24} {:<11} {:<7} {:<9} {:>10}  REVIEW  AUTO-RENEW",
-            "PRODUCT", "BRAND", "TYPE", "DOMAINS", "PRICE"
+            "PRODUCT",
+            "BRAND",
+            "TYPE",
+            "DOMAINS",
+            "PRICE"
         );
         for p in CATALOGUE {
-            println!(
+            crate::outln!(
                 "{:<24} {:<11} {:<7} {:<9} {:>10}  {}d      {}",
                 p.code,
                 p.brand,
@@ -109,10 +113,10 @@ pub fn zones(cli: &Cli, a: &ZonesArgs) -> Exit {
         }
     }
     if a.json {
-        println!("{}", serde_json::json!({"managed_zones": zones}));
+        crate::outln!("{}", serde_json::json!({"managed_zones": zones}));
     } else {
         for z in &zones {
-            println!("{z}");
+            crate::outln!("{z}");
         }
     }
     0

@@ -43,12 +43,12 @@ pub fn run(cli: &Cli, a: &DbArgs) -> Exit {
                 Err(e) => return fail(json, EXIT_UNAVAILABLE, &e.to_string()),
             };
             if json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"ok": report.is_clean(), "structure": report.structure, "tables": report.tables, "records": report.records, "damaged": report.damaged})
                 );
             } else {
-                println!(
+                crate::outln!(
                     "{}: structure {}; {} record(s) in {} table(s) verified, {} damaged",
                     path.display(),
                     report.structure,
@@ -57,14 +57,14 @@ pub fn run(cli: &Cli, a: &DbArgs) -> Exit {
                     report.damaged.len()
                 );
                 for d in &report.damaged {
-                    println!("damaged: {d}");
+                    crate::outln!("damaged: {d}");
                 }
             }
             if report.is_clean() {
                 0
             } else {
                 if !json {
-                    eprintln!("certdeck: database damaged: restore from backup (certdeck db backup makes one; keep it with the key file)");
+                    crate::errln!("certdeck: database damaged: restore from backup (certdeck db backup makes one; keep it with the key file)");
                 }
                 EXIT_UNAVAILABLE
             }
@@ -72,12 +72,12 @@ pub fn run(cli: &Cli, a: &DbArgs) -> Exit {
         DbCommand::Backup { path: dest, .. } => match store.backup(dest) {
             Ok(bytes) => {
                 if json {
-                    println!(
+                    crate::outln!(
                         "{}",
                         serde_json::json!({"backup": dest, "bytes": bytes, "verified": true})
                     );
                 } else {
-                    println!(
+                    crate::outln!(
                         "backed up {} to {} ({bytes} bytes, verified); it opens only with the key file {}",
                         path.display(),
                         dest.display(),

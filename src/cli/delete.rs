@@ -2,7 +2,6 @@ use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
 use crate::app::state::Outcome;
 use crate::app::Action;
 use clap::Args;
-use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
@@ -29,7 +28,7 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> Exit {
         },
     );
     if let Some(Outcome::NeedsConfirmation(plan)) = &state.outcome {
-        let interactive = std::io::stdin().is_terminal() && !a.json;
+        let interactive = super::io::console().stdin_is_terminal() && !a.json;
         if !interactive {
             let r = crate::domain::refusal::Refusal::new(
                 "D-3",
@@ -38,12 +37,10 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> Exit {
             );
             return refused(a.json, &r);
         }
-        eprint!("{}\nDelete? [y/N] ", plan.confirmation_text());
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
+        crate::err!("{}\nDelete? [y/N] ", plan.confirmation_text());
+        let answer = super::io::console().read_line().unwrap_or_default();
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("not deleted");
+            crate::errln!("not deleted");
             return super::EXIT_REFUSED;
         }
         engine.dispatch(
@@ -57,9 +54,9 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> Exit {
     match state.outcome {
         Some(Outcome::Deleted { id }) => {
             if a.json {
-                println!("{}", serde_json::json!({"deleted": id}));
+                crate::outln!("{}", serde_json::json!({"deleted": id}));
             } else {
-                println!("deleted {id}");
+                crate::outln!("deleted {id}");
             }
             0
         }

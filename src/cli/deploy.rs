@@ -38,16 +38,16 @@ pub fn run(cli: &Cli, a: &DeployArgs) -> Exit {
             if a.json {
                 let mut obj = serde_json::json!(record);
                 obj["outcome"] = record.outcome.json();
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
                 for s in &record.steps {
-                    println!("{} {}", if s.ok { "✓" } else { "✗" }, s.step);
+                    crate::outln!("{} {}", if s.ok { "✓" } else { "✗" }, s.step);
                     for line in s.detail.lines() {
-                        println!("    {line}");
+                        crate::outln!("    {line}");
                     }
                 }
                 if let Some(st) = &state.status {
-                    println!("{}", st.text);
+                    crate::outln!("{}", st.text);
                 }
             }
             match record.outcome {

@@ -62,10 +62,10 @@ pub fn run(cli: &Cli, a: &ExportArgs) -> Exit {
                     .iter()
                     .map(|(p, s)| serde_json::json!({"path": p, "mode": mode(*s)}))
                     .collect();
-                println!("{}", serde_json::json!({"id": id, "files": files}));
+                crate::outln!("{}", serde_json::json!({"id": id, "files": files}));
             } else {
                 for (p, s) in files {
-                    println!("wrote {} ({})", p.display(), mode(*s));
+                    crate::outln!("wrote {} ({})", p.display(), mode(*s));
                 }
             }
             0

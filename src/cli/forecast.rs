@@ -60,11 +60,11 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
         })
         .collect();
     if a.json {
-        println!("{}", serde_json::Value::Array(rows));
+        crate::outln!("{}", serde_json::Value::Array(rows));
     } else {
-        println!("{} timed rule(s) in the next {} days", rows.len(), a.days);
+        crate::outln!("{} timed rule(s) in the next {} days", rows.len(), a.days);
         for ((e, c), what) in entries.iter().zip(&certs).zip(&what) {
-            println!(
+            crate::outln!(
                 "{}  {:<8}  {:<8}  {:<24}  {}",
                 e.due.format("%Y-%m-%d %H:%M"),
                 e.kind.as_str(),

@@ -124,12 +124,12 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             engine.dispatch(&mut state, Action::ListResources);
             if json {
                 let rows: Vec<_> = state.hostings.iter().map(hosting_json).collect();
-                println!("{}", serde_json::json!(rows));
+                crate::outln!("{}", serde_json::json!(rows));
             } else if state.hostings.is_empty() {
-                println!("no hostings (add one with `certdeck hosting add OLD --days N`)");
+                crate::outln!("no hostings (add one with `certdeck hosting add OLD --days N`)");
             } else {
                 for h in &state.hostings {
-                    println!(
+                    crate::outln!(
                         "{}  {}  {:<11} {}  {}",
                         h.id,
                         h.old_cert,
@@ -166,12 +166,12 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             if json {
                 let mut obj = hosting_json(hosting);
                 obj["warnings"] = serde_json::json!(warnings);
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
                 for w in warnings {
-                    eprintln!("warning: {w}");
+                    crate::errln!("warning: {w}");
                 }
-                println!(
+                crate::outln!(
                     "hosting {} {}: {}",
                     hosting.id,
                     hosting.status.as_str(),

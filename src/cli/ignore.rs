@@ -34,9 +34,9 @@ pub fn run(cli: &Cli, a: &IgnoreArgs, on: bool) -> Exit {
                     .flatten()
                     .map(|c| super::json::certificate(&c, state.now))
                     .unwrap_or_default();
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "{}: {}",
                     summary.id,
                     if summary.ignored {

@@ -108,16 +108,16 @@ pub fn run(cli: &Cli, a: &ImportArgs) -> Exit {
             if json {
                 let mut obj = super::json::certificate(&cert, state.now);
                 obj["warnings"] = serde_json::to_value(&warnings).expect("warnings serialise");
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "imported {} \"{}\" ({})",
                     cert.id,
                     cert.name,
                     cert.domains.join(", ")
                 );
                 for w in &warnings {
-                    println!("warning: {} [{}]", w.message, w.code);
+                    crate::outln!("warning: {} [{}]", w.message, w.code);
                 }
             }
             0

@@ -40,9 +40,9 @@ pub fn run(cli: &Cli, a: &LetterArgs) -> Exit {
                 if let Some(o) = &order {
                     obj["order"] = super::apply::order_json(o);
                 }
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "{}: letter received; now {}",
                     summary.id,
                     summary.status.as_str()

@@ -65,18 +65,22 @@ pub fn run(cli: &Cli, a: &ListArgs) -> Exit {
                 Err(e) => return fail(true, EXIT_UNAVAILABLE, &e.to_string()),
             }
         }
-        println!("{}", serde_json::Value::Array(out));
+        crate::outln!("{}", serde_json::Value::Array(out));
     } else {
-        println!(
+        crate::outln!(
             "{:<8}  {:<28}  {:<15}  {:>5}  {:<32}  ISSUER",
-            "ID", "NAME", "STATUS", "DAYS", "DOMAINS"
+            "ID",
+            "NAME",
+            "STATUS",
+            "DAYS",
+            "DOMAINS"
         );
         for s in &rows {
             let days = s
                 .days_left(now)
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "-".into());
-            println!(
+            crate::outln!(
                 "{:<8}  {:<28}  {:<15}  {:>5}  {:<32}  {}",
                 s.id,
                 crate::ui::text::clip(&s.name, 28),

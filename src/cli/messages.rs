@@ -60,14 +60,14 @@ pub fn run(cli: &Cli, a: &MessagesArgs) -> Exit {
     }
     let shown: Vec<_> = state.messages.iter().take(a.limit).collect();
     if a.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"unread": state.unread, "messages": shown})
         );
     } else {
-        println!("{} unread", state.unread);
+        crate::outln!("{} unread", state.unread);
         for m in shown {
-            println!(
+            crate::outln!(
                 "{:>5} {} {} {:<8} {:<8} {}",
                 m.id,
                 if m.read { " " } else { "●" },

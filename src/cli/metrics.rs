@@ -24,9 +24,7 @@ pub fn run(cli: &Cli, a: &MetricsArgs) -> Exit {
     };
     match &a.textfile {
         None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is no error worth a message.
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            super::io::console().out(text.as_bytes());
             0
         }
         Some(path) => match write_whole(path, text.as_bytes()) {

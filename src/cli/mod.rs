@@ -16,6 +16,7 @@ pub mod forecast;
 pub mod hosting;
 pub mod ignore;
 pub mod import;
+pub mod io;
 pub mod json;
 pub mod letter;
 pub mod list;
@@ -63,6 +64,10 @@ pub struct Cli {
     /// DNS resolver for validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else /etc/resolv.conf)
     #[arg(long, global = true, value_name = "HOST:PORT")]
     pub resolver: Option<std::net::SocketAddr>,
+    /// The service's socket: `serve` listens there, other commands act through it when it
+    /// answers (else $CERTDECK_SOCKET, else $XDG_RUNTIME_DIR/certdeck.sock)
+    #[arg(long, global = true, value_name = "PATH", env = "CERTDECK_SOCKET")]
+    pub socket: Option<PathBuf>,
     /// Pretend the time is this RFC 3339 instant (tests, what-if checks)
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
     pub now: Option<String>,
@@ -152,32 +157,37 @@ pub fn clock_from(now: Option<&str>) -> Result<Arc<dyn Clock>, String> {
     }
 }
 
-/// Opens the engine for a subcommand, or prints why it cannot and returns the exit code.
-pub fn open_engine(cli: &Cli, role: &str, json: bool) -> Result<Engine, Exit> {
+/// Opens the engine for a subcommand, or prints why it cannot and returns the exit code. A
+/// command sent through the socket (SV-1, SV-2) gets the engine of the process that owns the
+/// database instead.
+pub fn open_engine(cli: &Cli, role: &str, json: bool) -> Result<Arc<Engine>, Exit> {
+    if let Some(shared) = io::shared_engine() {
+        return Ok(shared);
+    }
     let clock = clock_from(cli.now.as_deref()).map_err(|e| fail(json, EXIT_USAGE, &e))?;
     let path = paths::resolve_db_path(cli.db.clone());
     let store = Store::open(&path, &paths::key_file_path(), role)
         .map_err(|e| fail(json, EXIT_UNAVAILABLE, &e.to_string()))?;
     warn_about_files(&store);
-    Ok(Engine::new(store, clock))
+    Ok(Arc::new(Engine::new(store, clock)))
 }
 
 /// Says on stderr what the user should know about the database and key files.
 pub fn warn_about_files(store: &Store) {
     for w in store.warnings() {
-        eprintln!("certdeck: warning: {w}");
+        crate::errln!("certdeck: warning: {w}");
     }
 }
 
 /// Prints a failure that is not a rule refusal and returns its exit code.
 pub fn fail(json: bool, code: Exit, message: &str) -> Exit {
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"error": {"rule": null, "field": null, "line": null, "message": message}})
         );
     } else {
-        eprintln!("certdeck: {message}");
+        crate::errln!("certdeck: {message}");
     }
     code
 }
@@ -185,11 +195,111 @@ pub fn fail(json: bool, code: Exit, message: &str) -> Exit {
 /// Prints a refusal (`{"error": {rule, field, line, message}}` with --json) and returns 1.
 pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
     if json {
-        println!("{}", serde_json::json!({"error": r}));
+        crate::outln!("{}", serde_json::json!({"error": r}));
     } else {
-        eprintln!("certdeck: refused: {r}");
+        crate::errln!("certdeck: refused: {r}");
     }
     EXIT_REFUSED
+}
+
+/// The socket this invocation serves or looks for.
+pub fn socket_path(cli: &Cli) -> PathBuf {
+    cli.socket
+        .clone()
+        .unwrap_or_else(paths::default_socket_path)
+}
+
+/// Which database, clock and resolver this invocation means (a service runs a client's command
+/// only when they are its own).
+pub fn identity(cli: &Cli) -> crate::domain::service::Identity {
+    crate::domain::service::Identity {
+        db: paths::canonical(&paths::resolve_db_path(cli.db.clone())),
+        now: cli.now.clone(),
+        resolver: std::env::var("CERTDECK_RESOLVER")
+            .ok()
+            .filter(|r| !r.is_empty()),
+    }
+}
+
+/// Commands that can run in the process that owns the database: all but the service itself
+/// and `db`, which works on the file.
+fn forwardable(command: &Command) -> bool {
+    match command {
+        Command::Serve(_) | Command::Db(_) => false,
+        // A tick at a time of its own is a what-if on this process's own engine.
+        Command::Tick(t) => t.now.is_none(),
+        _ => true,
+    }
+}
+
+/// Commands that only read: they run beside others instead of waiting for the engine.
+fn read_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::List(_)
+            | Command::Show(_)
+            | Command::Forecast(_)
+            | Command::Metrics(_)
+            | Command::Probe(_)
+            | Command::Products(_)
+            | Command::Zones(_)
+    )
+}
+
+/// SV-1, SV-2: the command runs where the database is open (a service or a TUI answering on the
+/// socket), with the same output and exit code; else here.
+pub fn run_or_forward(cli: &Cli, command: &Command) -> Exit {
+    if forwardable(command) {
+        let argv: Option<Vec<String>> = std::env::args_os().map(|a| a.into_string().ok()).collect();
+        if let Some(argv) = argv {
+            let sockets = match &cli.socket {
+                Some(p) => vec![p.clone()],
+                None => paths::socket_candidates(),
+            };
+            for socket in sockets {
+                let forwarded =
+                    crate::service::client::forward(&socket, identity(cli), argv.clone());
+                if let Some(code) = forwarded {
+                    return code;
+                }
+            }
+        }
+    }
+    run(cli, command)
+}
+
+/// A command a client sent through the socket, on this process's `engine` (with the client's
+/// console: see `io::with_remote`).
+pub fn run_forwarded(engine: &Engine, argv: &[String]) -> Exit {
+    use clap::Parser;
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                crate::err!("{text}");
+            } else {
+                crate::outln!("{text}");
+            }
+            return e.exit_code();
+        }
+    };
+    let command = match &cli.command {
+        Some(c) if forwardable(c) => c,
+        _ => {
+            crate::errln!("certdeck: this runs only by itself, not through the socket");
+            return EXIT_USAGE;
+        }
+    };
+    if read_only(command) {
+        return run(&cli, command);
+    }
+    let code = {
+        let _hold = engine.hold();
+        run(&cli, command)
+    };
+    engine.note_change();
+    code
 }
 
 pub fn run(cli: &Cli, command: &Command) -> Exit {

@@ -42,9 +42,9 @@ pub fn run(cli: &Cli, a: &OutboxArgs) -> Exit {
         return match &state.outcome {
             Some(Outcome::DeliveryTried(d)) => {
                 if a.json {
-                    println!("{}", delivery_json(d));
+                    crate::outln!("{}", delivery_json(d));
                 } else {
-                    println!(
+                    crate::outln!(
                         "{}",
                         state
                             .status
@@ -67,10 +67,10 @@ pub fn run(cli: &Cli, a: &OutboxArgs) -> Exit {
     engine.dispatch(&mut state, Action::ListAlarms);
     if a.json {
         let rows: Vec<_> = state.deliveries.iter().map(delivery_json).collect();
-        println!("{}", serde_json::json!({"deliveries": rows}));
+        crate::outln!("{}", serde_json::json!({"deliveries": rows}));
     } else {
         if state.deliveries.is_empty() {
-            println!("the outbox is empty: alarm firings put their deliveries here");
+            crate::outln!("the outbox is empty: alarm firings put their deliveries here");
         }
         for d in &state.deliveries {
             let when = match d.state {
@@ -83,7 +83,7 @@ pub fn run(cli: &Cli, a: &OutboxArgs) -> Exit {
                     .unwrap_or_default(),
                 crate::domain::delivery::DeliveryState::Dead => "dead: outbox retry ID".into(),
             };
-            println!(
+            crate::outln!(
                 "{:>5} {:<9} {:>2} tries  {:<28} {}  {}",
                 d.id,
                 d.state.as_str(),

@@ -47,17 +47,29 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
     let summary = crate::domain::probe::summarize(&probed.chain);
     // DS-5: drift against the file the last scan found configured for this port and name (the
     // store is read only when it can be opened: a running TUI holding it leaves drift unknown).
-    let db = crate::store::paths::resolve_db_path(cli.db.clone());
-    let configured = db
-        .exists()
-        .then(|| {
-            crate::store::Store::open(&db, &crate::store::paths::key_file_path(), "cli probe").ok()
-        })
-        .flatten()
-        .map(|s| {
-            crate::engine::Engine::new(s, std::sync::Arc::new(crate::engine::clock::SystemClock))
-        })
-        .and_then(|e| e.configured_for(port, &sni).ok().flatten());
+    let configured = match super::io::shared_engine() {
+        Some(e) => e.configured_for(port, &sni).ok().flatten(),
+        None => {
+            let db = crate::store::paths::resolve_db_path(cli.db.clone());
+            db.exists()
+                .then(|| {
+                    crate::store::Store::open(
+                        &db,
+                        &crate::store::paths::key_file_path(),
+                        "cli probe",
+                    )
+                    .ok()
+                })
+                .flatten()
+                .map(|s| {
+                    crate::engine::Engine::new(
+                        s,
+                        std::sync::Arc::new(crate::engine::clock::SystemClock),
+                    )
+                })
+                .and_then(|e| e.configured_for(port, &sni).ok().flatten())
+        }
+    };
     let served_fp = summary.chain.first().map(|c| c.fingerprint_sha256.clone());
     let drift = match (&configured, &served_fp) {
         (Some((path, fp)), Some(served))
@@ -74,7 +86,7 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
     let at =
         |t: &crate::domain::time::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     if a.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({
                 "address": a.address,
@@ -93,7 +105,7 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
             })
         );
     } else {
-        println!(
+        crate::outln!(
             "{} (SNI {sni}): {}, {}",
             a.address,
             probed.tls_version,
@@ -103,7 +115,7 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
             }
         );
         for c in &summary.chain {
-            println!(
+            crate::outln!(
                 "  {}  until {}  {}",
                 c.fingerprint_sha256,
                 at(&c.not_after),
@@ -111,10 +123,10 @@ pub fn run(cli: &Cli, a: &ProbeArgs) -> Exit {
             );
         }
         if let Some(t) = summary.earliest_expiry {
-            println!("earliest expiry in the chain: {}", at(&t));
+            crate::outln!("earliest expiry in the chain: {}", at(&t));
         }
         if !drift.is_null() {
-            println!(
+            crate::outln!(
                 "DRIFT: {} holds {}, but {} is served (renewed on disk, not reloaded?)",
                 drift["path"],
                 drift["configured_fingerprint_sha256"],

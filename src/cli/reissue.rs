@@ -87,9 +87,9 @@ pub fn run(cli: &Cli, a: &ReissueArgs) -> Exit {
                         .map(|c| super::json::certificate(&c, state.now))
                         .collect::<Vec<_>>(),
                 });
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!("{}: {message}", a.id);
+                crate::outln!("{}: {message}", a.id);
             }
             0
         }

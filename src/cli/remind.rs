@@ -21,14 +21,15 @@ pub fn run(cli: &Cli, a: &RemindArgs) -> Exit {
     match &state.outcome {
         Some(Outcome::Saved { summary }) => {
             if a.json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"id": summary.id, "reminded": true})
                 );
             } else {
-                println!(
+                crate::outln!(
                     "{}: reminder sent to the {} reviewer",
-                    summary.id, summary.brand
+                    summary.id,
+                    summary.brand
                 );
             }
             0

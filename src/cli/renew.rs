@@ -45,9 +45,9 @@ pub fn run(cli: &Cli, a: &RenewArgs) -> Exit {
     match &state.outcome {
         Some(Outcome::Saved { summary }) => {
             if a.json {
-                println!("{}", show(&summary.id).unwrap_or_default());
+                crate::outln!("{}", show(&summary.id).unwrap_or_default());
             } else {
-                println!(
+                crate::outln!(
                     "{}: auto-renewal {}",
                     summary.id,
                     if summary.auto_renew { "on" } else { "off" }
@@ -62,9 +62,9 @@ pub fn run(cli: &Cli, a: &RenewArgs) -> Exit {
                 if let Ok(Some(o)) = engine.store().order(&new.id) {
                     obj["order"] = super::apply::order_json(&o);
                 }
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "{} renewed: renewal order {} ({})",
                     old.id,
                     new.id,

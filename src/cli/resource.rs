@@ -224,12 +224,12 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                     .iter()
                     .map(|r| resource_json(&r.resource, r.holder.as_deref()))
                     .collect();
-                println!("{}", serde_json::json!(rows));
+                crate::outln!("{}", serde_json::json!(rows));
             } else if state.resources.is_empty() {
-                println!("no resources (add one with `certdeck resource add NAME --preset nginx --dir DIR`)");
+                crate::outln!("no resources (add one with `certdeck resource add NAME --preset nginx --dir DIR`)");
             } else {
                 for r in &state.resources {
-                    println!(
+                    crate::outln!(
                         "{}  {:<20} {:<8} {}",
                         r.resource.id,
                         r.resource.name,
@@ -254,18 +254,22 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
                                 obj
                             })
                             .collect();
-                        println!(
+                        crate::outln!(
                             "{}",
                             serde_json::json!({"resource": id, "deployments": records})
                         );
                     } else {
-                        println!("{}\n{}", h.heading, h.summary);
+                        crate::outln!("{}\n{}", h.heading, h.summary);
                         for (name, r) in &h.records {
-                            println!("\n{} {}", r.at.format("%Y-%m-%d %H:%M:%S"), r.summary(name));
+                            crate::outln!(
+                                "\n{} {}",
+                                r.at.format("%Y-%m-%d %H:%M:%S"),
+                                r.summary(name)
+                            );
                             for s in &r.steps {
-                                println!("  {} {}", if s.ok { "✓" } else { "✗" }, s.step);
+                                crate::outln!("  {} {}", if s.ok { "✓" } else { "✗" }, s.step);
                                 for line in s.detail.lines() {
-                                    println!("      {line}");
+                                    crate::outln!("      {line}");
                                 }
                             }
                         }
@@ -281,9 +285,9 @@ pub fn run(cli: &Cli, a: &ResourceArgs) -> Exit {
             match &state.outcome {
                 Some(Outcome::ResourceRemoved(id)) => {
                     if json {
-                        println!("{}", serde_json::json!({"removed": id}));
+                        crate::outln!("{}", serde_json::json!({"removed": id}));
                     } else {
-                        println!("removed resource {id}; its files were left as they are");
+                        crate::outln!("removed resource {id}; its files were left as they are");
                     }
                     0
                 }
@@ -303,11 +307,11 @@ fn saved(json: bool, state: &crate::app::State) -> Exit {
     match &state.outcome {
         Some(Outcome::ResourceAdded(r)) => {
             if json {
-                println!("{}", resource_json(r, None));
+                crate::outln!("{}", resource_json(r, None));
             } else {
-                println!("saved resource {} ({})", r.name, r.id);
+                crate::outln!("saved resource {} ({})", r.name, r.id);
                 for (p, path) in &r.targets {
-                    println!("  {:<9} {}", p.as_str(), path.display());
+                    crate::outln!("  {:<9} {}", p.as_str(), path.display());
                 }
             }
             0

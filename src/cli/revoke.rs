@@ -4,7 +4,6 @@ use crate::app::Action;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::revocation::Reason;
 use clap::Args;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -50,7 +49,7 @@ pub fn run(cli: &Cli, a: &RevokeArgs) -> Exit {
         _ => return fail(a.json, EXIT_UNAVAILABLE, "revoke ended without an outcome"),
     };
     if !a.yes {
-        let interactive = std::io::stdin().is_terminal() && !a.json;
+        let interactive = super::io::console().stdin_is_terminal() && !a.json;
         if !interactive {
             let r = Refusal::new(
                 "RV-2",
@@ -59,30 +58,28 @@ pub fn run(cli: &Cli, a: &RevokeArgs) -> Exit {
             );
             return refused(a.json, &r);
         }
-        eprintln!(
+        crate::errln!(
             "Revoke {} ({}) for {}:",
             plan.id,
             plan.name,
             reason.as_str()
         );
         match engine.store().acme_origin(&plan.id) {
-            Ok(Some(origin)) => eprintln!(
+            Ok(Some(origin)) => crate::errln!(
                 "  AC-6: the CA revokes it at once (ACME account {})",
                 origin.account
             ),
             _ => {
-                eprintln!("  {}", plan.flow.label());
+                crate::errln!("  {}", plan.flow.label());
                 for s in &plan.steps {
-                    eprintln!("  - {s}");
+                    crate::errln!("  - {s}");
                 }
             }
         }
-        eprint!("{}\nSubmit the revocation? [y/N] ", plan.warning());
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
+        crate::err!("{}\nSubmit the revocation? [y/N] ", plan.warning());
+        let answer = super::io::console().read_line().unwrap_or_default();
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("not submitted; nothing was changed");
+            crate::errln!("not submitted; nothing was changed");
             return super::EXIT_REFUSED;
         }
     }
@@ -100,12 +97,12 @@ pub fn run(cli: &Cli, a: &RevokeArgs) -> Exit {
                 let steps = revocation
                     .as_ref()
                     .map(|r| super::apply::order_json(&r.as_order_view()));
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::json!({"revocation": revocation, "validation": steps, "records": certs})
                 );
             } else {
-                println!("{}: {message}", a.id);
+                crate::outln!("{}: {message}", a.id);
             }
             0
         }

@@ -68,9 +68,9 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
         if a.adopt_resources {
             v["resources"] = serde_json::json!(adopted);
         }
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
-        println!(
+        crate::outln!(
             "{} file(s), {} certificate(s): {} new, {} file(s) changed, {} gone, {} unchanged",
             report.files,
             report.certificates,
@@ -80,10 +80,10 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
             report.unchanged
         );
         for e in &report.errors {
-            println!("  {}: {}", e.path, e.reason.as_str());
+            crate::outln!("  {}: {}", e.path, e.reason.as_str());
         }
         for r in &adopted {
-            println!("{}", r.line());
+            crate::outln!("{}", r.line());
         }
     }
     if adopted.iter().any(|r| r.refusal.is_some()) {
@@ -95,19 +95,20 @@ pub fn run(cli: &Cli, a: &ScanArgs) -> Exit {
 /// A one-line progress bar on stderr, only when stderr is a terminal (nothing when piped), drawn
 /// at most ten times a second.
 struct ProgressBar {
+    console: std::sync::Arc<dyn super::io::Console>,
     last: std::sync::Mutex<Option<(std::time::Instant, crate::domain::discovery::ScanPhase)>>,
 }
 
 impl ProgressBar {
     fn on_stderr() -> Option<ProgressBar> {
-        use std::io::IsTerminal;
-        std::io::stderr().is_terminal().then(|| ProgressBar {
+        let console = super::io::console();
+        console.stderr_is_terminal().then(|| ProgressBar {
+            console,
             last: std::sync::Mutex::new(None),
         })
     }
 
     fn show(&self, p: crate::domain::discovery::ScanProgress) {
-        use std::io::Write;
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = std::time::Instant::now();
         let due = match *last {
@@ -120,24 +121,20 @@ impl ProgressBar {
         };
         if due {
             *last = Some((now, p.phase));
-            let mut err = std::io::stderr().lock();
             // Carriage return and erase-line: the bar redraws in place.
-            let _ = write!(err, "\r\x1b[2K{}", p.bar(30));
-            let _ = err.flush();
+            self.console
+                .err(format!("\r\x1b[2K{}", p.bar(30)).as_bytes());
         }
     }
 
     fn clear(&self) {
-        use std::io::Write;
         if self
             .last
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some()
         {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
+            self.console.err(b"\r\x1b[2K");
         }
     }
 }

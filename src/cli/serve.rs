@@ -1,7 +1,8 @@
-//! `certdeck serve [--metrics ADDR]` (SV-1, SV-3, SV-4): owns the database, runs the timed
-//! rules every second (the tick timer is not needed while it runs) and, with `--metrics`,
-//! serves `/metrics` and `/healthz`. Logs go to stderr, journald-friendly. Ends cleanly on
-//! SIGTERM, SIGINT or SIGHUP after the tick in hand.
+//! `certdeck serve [--socket PATH] [--metrics ADDR]` (SV-1, SV-3, SV-4): owns the database,
+//! runs the timed rules every second (the tick timer is not needed while it runs), runs the
+//! commands clients send on its socket and, with `--metrics`, serves `/metrics` and
+//! `/healthz`. Logs go to stderr, journald-friendly. Ends cleanly on SIGTERM, SIGINT or SIGHUP
+//! after the tick in hand, removing its socket.
 use super::{fail, open_engine, Cli, Exit, EXIT_USAGE};
 use crate::service::{log, Level};
 use clap::Args;
@@ -31,10 +32,23 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
         }
     }
     let engine = match open_engine(cli, "serve", false) {
-        Ok(e) => Arc::new(e),
+        Ok(e) => e,
         Err(code) => return code,
     };
     let period = Duration::from_secs(a.period);
+    let socket_path = super::socket_path(cli);
+    let _socket = match crate::service::socket::serve(
+        &socket_path,
+        Arc::clone(&engine),
+        super::identity(cli),
+    ) {
+        Ok(s) => s,
+        Err(e) => return fail(false, super::EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    log(
+        Level::Info,
+        &format!("commands on {} (0600)", socket_path.display()),
+    );
     if let Some(addr) = a.metrics {
         let listener = match std::net::TcpListener::bind(addr) {
             Ok(l) => l,
@@ -54,8 +68,11 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
     );
     while !stop.load(Ordering::SeqCst) {
         let started = Instant::now();
-        match engine.tick() {
+        match engine.tick_exclusive() {
             Ok(r) => {
+                if !r.fired.is_empty() || r.rescan.is_some() {
+                    engine.note_change();
+                }
                 for f in &r.fired {
                     log(
                         Level::Info,
@@ -78,9 +95,6 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
                 }
             }
             Err(e) => log(Level::Error, &format!("tick: {e}")),
-        }
-        if let Err(e) = engine.note_tick() {
-            log(Level::Warning, &format!("heartbeat: {e}"));
         }
         // The rest of the period, in small steps so a signal ends the wait at once.
         while !stop.load(Ordering::SeqCst) && started.elapsed() < period {

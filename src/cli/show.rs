@@ -47,7 +47,7 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
             obj["renewal"] = renewal_json(&plan, cert.auto_renew);
         }
         super::json::add_watched(&mut obj, engine.store(), &a.id);
-        println!("{obj}");
+        crate::outln!("{obj}");
     } else {
         let detail = crate::app::state::Detail {
             acme: engine.acme_detail(&a.id).ok().flatten(),
@@ -60,7 +60,7 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
             scroll: 0,
         };
         for line in crate::ui::detail::detail_text(&detail, now) {
-            println!("{line}");
+            crate::outln!("{line}");
         }
     }
     0

@@ -23,6 +23,9 @@ pub struct TickArgs {
 /// wait up to one period for it, then say so on stderr and exit 3, so the timer's journal shows
 /// that no rule ran.
 pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
+    if let Some(engine) = super::io::shared_engine() {
+        return tick_and_report(&engine, a);
+    }
     let clock = match clock_from(a.now.as_deref().or(cli.now.as_deref())) {
         Ok(c) => c,
         Err(e) => return fail(a.json, EXIT_USAGE, &e),
@@ -42,12 +45,12 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
                 if let Some(idle) = idle.filter(|i| *i < period) {
                     let msg = format!("nothing to do: the database is open in {who}, which is advancing the timed rules (last tick {} s ago)", idle.as_secs());
                     if a.json {
-                        println!(
+                        crate::outln!(
                             "{}",
                             serde_json::json!({"held_by": who, "fired": [], "message": msg})
                         );
                     } else {
-                        println!("{msg}");
+                        crate::outln!("{msg}");
                     }
                     return 0;
                 }
@@ -60,7 +63,7 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
                     );
                     if a.json {
                         // The journal of a timer shows stderr; JSON goes to stdout as always.
-                        eprintln!("certdeck: {msg}");
+                        crate::errln!("certdeck: {msg}");
                     }
                     return fail(a.json, EXIT_UNAVAILABLE, &msg);
                 }
@@ -69,32 +72,36 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
             Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
         }
     };
-    let engine = Engine::new(store, clock);
+    tick_and_report(&Engine::new(store, clock), a)
+}
+
+/// Runs everything due on `engine` once and says what fired.
+fn tick_and_report(engine: &Engine, a: &TickArgs) -> Exit {
     let report = match engine.tick().and_then(|r| engine.note_tick().map(|_| r)) {
         Ok(r) => r,
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
     if a.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"now": engine.clock().now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "fired": report.fired, "failed": report.failed, "dropped": report.dropped, "rescan": report.rescan})
         );
     } else {
-        println!(
+        crate::outln!(
             "{} rule(s) fired, {} stale entr(ies) dropped",
             report.fired.len(),
             report.dropped
         );
         for f in &report.fired {
-            println!("{}", note_line(f));
+            crate::outln!("{}", note_line(f));
         }
         if let Some(r) = &report.rescan {
-            println!("{r}");
+            crate::outln!("{r}");
         }
         // Work that could not run stays scheduled and is tried again; the timer's journal
         // shows why.
         for f in &report.failed {
-            eprintln!(
+            crate::errln!(
                 "certdeck: not done, tried again next tick: {}",
                 note_line(f)
             );

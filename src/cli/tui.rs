@@ -58,11 +58,33 @@ pub fn run(cli: &Cli) -> Exit {
             );
         }
     }
-    let state = super::new_state(&engine, &label);
+    let mut state = super::new_state(&engine, &label);
+    let engine = std::sync::Arc::new(engine);
+    // SV-2: CLI commands run here while this TUI holds the database (not for the demo's
+    // throw-away one).
+    let _socket = if cli.demo {
+        None
+    } else {
+        let path = super::socket_path(cli);
+        match crate::service::socket::serve(
+            &path,
+            std::sync::Arc::clone(&engine),
+            super::identity(cli),
+        ) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                state.say(
+                    crate::app::state::Level::Warn,
+                    format!("CLI commands cannot reach this TUI: {e}"),
+                );
+                None
+            }
+        }
+    };
     match crate::ui::run(engine, state) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("certdeck: {e}");
+            crate::errln!("certdeck: {e}");
             EXIT_UNAVAILABLE
         }
     }

@@ -29,17 +29,17 @@ pub fn run(cli: &Cli, a: &ValidateArgs) -> Exit {
                 if let Some(o) = &order {
                     obj["order"] = super::apply::order_json(o);
                 }
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
                 for r in &results {
-                    println!(
+                    crate::outln!(
                         "{:<32} {:<16} {}",
                         r.domain,
                         format!("{:?}", r.code).to_lowercase(),
                         r.detail
                     );
                 }
-                println!(
+                crate::outln!(
                     "{}",
                     if validated {
                         "validated: the review is under way"
@@ -62,9 +62,9 @@ pub fn run(cli: &Cli, a: &ValidateArgs) -> Exit {
                     .map(|c| super::json::certificate(&c, state.now))
                     .unwrap_or_default();
                 obj["validated"] = serde_json::json!(true);
-                println!("{obj}");
+                crate::outln!("{obj}");
             } else {
-                println!(
+                crate::outln!(
                     "{}: every record seen; issued ({} days left)",
                     summary.id,
                     cert.and_then(|c| c.days_left(state.now)).unwrap_or(0)

@@ -22,6 +22,7 @@ pub mod resource;
 pub mod revocation;
 pub mod rules;
 pub mod schedule;
+pub mod service;
 pub mod time;
 pub mod tsig;
 pub mod validation;

@@ -46,6 +46,24 @@ pub struct Engine {
     scan_progress: std::sync::Mutex<Option<crate::domain::discovery::ScanProgress>>,
     /// When this process last ran the timed rules, in ms (SV-3's heartbeat; 0: not yet).
     last_tick: std::sync::atomic::AtomicI64,
+    /// Counts changes made outside the TUI's own effects (see `note_change`).
+    changes: std::sync::atomic::AtomicU64,
+}
+
+thread_local! {
+    /// The engine work lock this thread holds through `Engine::hold` (its address; 0: none).
+    static HOLDING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The engine held for one command; released when dropped.
+pub struct WorkHold<'a> {
+    _guard: std::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for WorkHold<'_> {
+    fn drop(&mut self) {
+        HOLDING.with(|h| h.set(0));
+    }
 }
 
 impl Engine {
@@ -58,6 +76,7 @@ impl Engine {
             work: std::sync::Mutex::new(()),
             scan_progress: std::sync::Mutex::new(None),
             last_tick: std::sync::atomic::AtomicI64::new(0),
+            changes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -97,8 +116,40 @@ impl Engine {
     pub fn dispatch(&self, state: &mut State, action: Action) {
         let mut pending = VecDeque::new();
         self.reduce(state, action, &mut pending);
-        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        let _work = self.work_guard();
         self.run_pending(state, &mut pending);
+    }
+
+    /// Holds the engine for a whole command sent through the socket (SV-1), so the ticker and
+    /// the TUI's effects wait for it; the command's own `dispatch` calls on this thread go on.
+    pub fn hold(&self) -> WorkHold<'_> {
+        let guard = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        HOLDING.with(|h| h.set(self.work_address()));
+        WorkHold { _guard: guard }
+    }
+
+    fn work_address(&self) -> usize {
+        &self.work as *const _ as usize
+    }
+
+    fn holds_work(&self) -> bool {
+        HOLDING.with(|h| h.get()) == self.work_address()
+    }
+
+    /// The engine to itself for this thread, unless this thread holds it already (`hold`).
+    fn work_guard(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        (!self.holds_work()).then(|| self.work.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A change others should see was made (a command through the socket, a tick that did
+    /// something): clients and the TUI compare this count to reload.
+    pub fn note_change(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn changes(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Applies `action` to `state` now; the effects it asks for wait in `pending`.
@@ -109,10 +160,14 @@ impl Engine {
     /// Runs `pending` effects and what they lead to, unless other work (the ticker) holds the
     /// engine: then nothing runs and `false` says to try again.
     pub fn try_run(&self, state: &mut State, pending: &mut VecDeque<Effect>) -> bool {
-        let _work = match self.work.try_lock() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return false,
+        let _work = if self.holds_work() {
+            None
+        } else {
+            match self.work.try_lock() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => return false,
+            }
         };
         self.run_pending(state, pending);
         true
@@ -130,14 +185,14 @@ impl Engine {
 
     /// Runs one effect once no other work holds the engine (the TUI's effect runner thread).
     pub fn run_exclusive(&self, effect: Effect) -> Action {
-        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        let _work = self.work_guard();
         self.run(effect)
             .unwrap_or_else(|e| Action::Failed(e.to_string()))
     }
 
     /// A tick that waits for running effects to end first (the TUI's ticker thread).
     pub fn tick_exclusive(&self) -> Result<TickReport, StoreError> {
-        let _work = self.work.lock().unwrap_or_else(|p| p.into_inner());
+        let _work = self.work_guard();
         let report = self.tick()?;
         self.note_tick()?;
         Ok(report)

@@ -1,6 +1,10 @@
 //! `certdeck serve` (SV-1, SV-3, SV-4): the engine as a long-lived process, ticking every
 //! period, with its metrics and health on HTTP.
+pub mod client;
 pub mod http;
+pub mod peer;
+pub mod protocol;
+pub mod socket;
 
 /// One log line on stderr, with the priority prefix journald reads (`<3>` error, `<4>`
 /// warning, `<6>` info) when stderr goes to the journal, plain otherwise.

@@ -39,3 +39,47 @@ pub fn resolve_db_path(flag: Option<PathBuf>) -> PathBuf {
     })
     .unwrap_or_else(default_db_path)
 }
+
+/// Where the service listens and clients look (SV-1): `$XDG_RUNTIME_DIR/certdeck.sock`, else
+/// `/run/certdeck/certdeck.sock` for root, else a directory of the user's own under the
+/// temporary directory.
+pub fn default_socket_path() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return dir.join("certdeck.sock");
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        PathBuf::from("/run/certdeck/certdeck.sock")
+    } else {
+        std::env::temp_dir()
+            .join(format!("certdeck-{uid}"))
+            .join("certdeck.sock")
+    }
+}
+
+/// Where a client looks for a service, in order: the default path, and for root also the
+/// system service's (`/run/certdeck/certdeck.sock`), which root's login session, with its own
+/// runtime dir, would otherwise miss.
+pub fn socket_candidates() -> Vec<PathBuf> {
+    let mut all = vec![default_socket_path()];
+    let system = PathBuf::from("/run/certdeck/certdeck.sock");
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 && !all.contains(&system) {
+        all.push(system);
+    }
+    all
+}
+
+/// `path` made absolute and, when it exists, with its links resolved: two spellings of one
+/// database compare equal.
+pub fn canonical(path: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}

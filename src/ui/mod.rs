@@ -363,7 +363,7 @@ impl Ui {
 }
 
 /// Runs the TUI until the user quits or the terminal goes away. Restores the terminal always.
-pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
+pub fn run(engine: Arc<Engine>, state: State) -> color_eyre::Result<()> {
     // SIGTERM, SIGHUP (SSH drop), SIGINT and SIGQUIT end the loop; the terminal is restored after.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
@@ -384,7 +384,6 @@ pub fn run(engine: Engine, state: State) -> color_eyre::Result<()> {
     );
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste, EnableMouseCapture);
-    let engine = Arc::new(engine);
     let sender = crate::engine::worker::spawn_sender(Arc::clone(&engine))?;
     let (reports_tx, reports) = std::sync::mpsc::channel();
     let ticker = crate::engine::worker::spawn_ticker(
@@ -440,6 +439,7 @@ fn run_loop(
 ) -> color_eyre::Result<()> {
     ui.dispatch(engine, Action::Refresh(None));
     let mut dirty = true;
+    let mut changes_seen = engine.changes();
     while !ui.state.quit && !stop.load(Ordering::Relaxed) {
         if dirty {
             terminal.draw(|f| ui.draw(f))?;
@@ -480,6 +480,12 @@ fn run_loop(
             return Err(color_eyre::eyre::eyre!(
                 "internal error: the effect runner stopped; the store is intact, start certdeck again"
             ));
+        }
+        // Commands clients ran through this TUI's socket (SV-2) show within a loop turn.
+        if engine.changes() != changes_seen {
+            changes_seen = engine.changes();
+            ui.dispatch(engine, Action::ChangedElsewhere);
+            dirty = true;
         }
         if ui.state.scan.is_some() {
             if let Some(p) = engine.scan_progress().filter(|p| Some(*p) != ui.state.scan) {

@@ -43,8 +43,11 @@ impl Env {
 
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_certdeck"));
+        // Each test's own runtime dir: its service socket (SV-1) is nobody else's.
         c.env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_RUNTIME_DIR", self.path("run"))
+            .env_remove("CERTDECK_SOCKET")
             .env_remove("CERTDECK_DB")
             .env_remove("CERTDECK_KEY_FILE")
             .arg("--db")
@@ -79,6 +82,48 @@ impl Env {
         }
         args.extend_from_slice(extra);
         self.json(&args)
+    }
+}
+
+/// A child process killed when the test ends, whatever happens.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Env {
+    /// The socket `serve` and a TUI listen on in this test (SV-1).
+    pub fn socket(&self) -> PathBuf {
+        self.path("run/certdeck.sock")
+    }
+
+    /// `certdeck serve` on this test's database, once its socket answers; its log is in
+    /// `serve.log`.
+    pub fn serve(&self, extra: &[&str]) -> Child {
+        let log = std::fs::File::create(self.path("serve.log")).unwrap();
+        let child = Child(
+            self.command()
+                .arg("serve")
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(self.socket()).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve listens within 10 s: {}",
+                std::fs::read_to_string(self.path("serve.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child
     }
 }
 

@@ -22,8 +22,9 @@ impl Tmux {
         let script = env.write(
             &format!("run-{tag}.sh"),
             format!(
-                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport LANG=C.UTF-8\n{exports}'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\necho MODES-DONE\nsleep 60\n",
+                "#!/bin/sh\nexport XDG_CONFIG_HOME='{}'\nexport XDG_RUNTIME_DIR='{}'\nexport LANG=C.UTF-8\n{exports}'{}' --db '{}'\necho \"EXITED:$?\"\nstty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '\necho\necho MODES-DONE\nsleep 60\n",
                 env.path("config").display(),
+                env.path("run").display(),
                 env!("CARGO_BIN_EXE_certdeck"),
                 env.db().display()
             ),
