@@ -276,3 +276,177 @@ fn rule_sv2_read_only_commands_work_while_a_tui_holds_the_database_and_changes_s
     let screen = tmux.wait_for("beside.example.com");
     assert!(screen.contains("reloaded"), "{screen}");
 }
+
+#[test]
+fn rule_sv1_two_tuis_at_once_see_each_others_changes() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["pasted.example.com"], 50);
+    let cert = env.write("c.pem", pki.full_chain(&leaf));
+    let key = env.write("k.pem", &leaf.key_pem);
+    let first = Tmux::start(&env, "first");
+    first.wait_for("0 of 0");
+    let second = Tmux::start(&env, "second");
+    second.wait_for("another certdeck holds the database");
+    // An upload in the second shows in the first.
+    second.keys(&["u"]);
+    second.wait_for("Upload a certificate");
+    second.keys(&["Tab", "Tab"]);
+    second.paste_file(&cert);
+    second.wait_for("a private key is required");
+    second.keys(&["Tab"]);
+    second.paste_file(&key);
+    second.wait_for("✓ ready");
+    second.keys(&["C-s"]);
+    second.wait_for("imported \"pasted.example.com\"");
+    let started = Instant::now();
+    let s = first.wait_for("pasted.example.com");
+    assert!(s.contains("1 of 1"), "{s}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "seen within a second or so"
+    );
+    // A deletion in the first shows in the second.
+    first.keys(&["d"]);
+    first.wait_for("Confirm delete");
+    first.keys(&["y"]);
+    first.wait_for("0 of 0");
+    second.wait_for("0 of 0");
+    // The first ends: the second says the holder stopped and ends cleanly.
+    first.keys(&["q"]);
+    let s = second.wait_for("MODES-DONE");
+    assert!(s.contains("stopped") && s.contains("EXITED:3"), "{s}");
+}
+
+#[test]
+fn rule_sv1_a_tui_on_the_service_says_so_and_ends_cleanly_when_the_service_stops() {
+    let (env, _) = seeded();
+    let serve = env.serve(&[]);
+    let tui = Tmux::start(&env, "onservice");
+    tui.wait_for("another certdeck holds the database");
+    tui.wait_for("soon.example.com");
+    unsafe {
+        libc::kill(serve.0.id() as i32, libc::SIGTERM);
+    }
+    let s = tui.wait_for("MODES-DONE");
+    assert!(
+        s.contains("the certdeck process that holds the database") && s.contains("EXITED:3"),
+        "{s}"
+    );
+    assert!(
+        s.contains("icanon") && s.contains("echo") && !s.contains("-icanon"),
+        "{s}"
+    );
+}
+
+/// The same session of commands, on a database opened directly and through a service:
+/// identical output and exit codes step by step (ids, which are random, are named).
+#[test]
+fn rule_sv1_a_session_of_commands_gives_the_same_results_directly_and_through_the_service() {
+    const NOW: &str = "2026-12-01T09:00:00Z";
+    let pki = Pki::new(KeyKind::P256);
+    let a = pki.leaf(&["a.example.com"], 10);
+    let b = pki.leaf(&["b.example.com", "www.b.example.com"], 200);
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["account", "topup", "500", "--json"],
+        vec!["import", "--cert", "a.pem", "--key", "a.key", "--json"],
+        vec![
+            "import", "--cert", "b.pem", "--key", "b.key", "--tag", "team=web", "--json",
+        ],
+        vec!["import", "--cert", "a.pem", "--key", "a.key", "--json"],
+        vec!["list", "--json"],
+        vec!["show", "{A}", "--json"],
+        vec!["ignore", "{A}", "--json"],
+        vec!["ignore", "{B}", "--json"],
+        vec!["unignore", "{A}", "--json"],
+        vec!["renew", "{B}", "--auto", "on", "--json"],
+        vec!["alarm", "add", "ops", "--threshold", "30", "--json"],
+        vec!["alarm", "list", "--json"],
+        vec!["forecast", "--days", "60", "--json"],
+        vec![
+            "apply",
+            "--domain",
+            "order.example.com",
+            "--product",
+            "dnspod-dv",
+            "--json",
+        ],
+        vec!["list", "--json"],
+        vec!["messages", "--json"],
+        vec!["account", "--json"],
+        vec!["export", "{B}", "--out", "out", "--json"],
+        vec!["delete", "{A}", "--json"],
+        vec!["delete", "{A}", "--yes", "--json"],
+        vec!["list", "--source", "uploaded"],
+    ];
+    let mut transcripts = Vec::new();
+    for through_service in [false, true] {
+        let env = Env::new();
+        env.write("a.pem", pki.full_chain(&a));
+        env.write("a.key", &a.key_pem);
+        env.write("b.pem", pki.full_chain(&b));
+        env.write("b.key", &b.key_pem);
+        // The service ticks once at its start and then not for an hour: both databases see
+        // only these commands.
+        let _serve = through_service.then(|| env.serve(&["--now", NOW, "--period", "3600"]));
+        let mut ids: Vec<(String, String)> = Vec::new();
+        let mut transcript = Vec::new();
+        for step in &steps {
+            let args: Vec<String> = step
+                .iter()
+                .map(|s| {
+                    ids.iter()
+                        .fold(s.to_string(), |s, (name, id)| s.replace(name, id))
+                })
+                .collect();
+            let out = env
+                .command()
+                .current_dir(env.dir.path())
+                .arg("--now")
+                .arg(NOW)
+                .args(&args)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&stdout) {
+                let id = v["id"].as_str().or(v["order"]["id"].as_str());
+                if let Some(id) = id {
+                    let name = ["{A}", "{B}", "{O}"][ids.len().min(2)];
+                    if !ids.iter().any(|(_, known)| known == id) {
+                        ids.push((name.to_string(), id.to_string()));
+                    }
+                }
+                // Validation tokens are random too.
+                for (i, c) in v["order"]["challenges"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    if let Some(token) = c["value"].as_str() {
+                        ids.push((format!("{{TOKEN{i}}}"), token.to_string()));
+                    }
+                }
+            }
+            let named = |text: String| {
+                ids.iter()
+                    .fold(text, |t, (name, id)| t.replace(id.as_str(), name))
+            };
+            transcript.push((
+                step.join(" "),
+                out.status.code(),
+                named(stdout),
+                named(String::from_utf8_lossy(&out.stderr).into_owned()),
+            ));
+        }
+        transcripts.push(transcript);
+    }
+    let (direct, through) = (&transcripts[0], &transcripts[1]);
+    assert!(
+        direct.iter().any(|(_, code, _, _)| *code == Some(1)),
+        "refusals are part of it"
+    );
+    for (d, t) in direct.iter().zip(through) {
+        assert_eq!(d, t, "step `{}`", d.0);
+    }
+}

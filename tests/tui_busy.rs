@@ -94,7 +94,7 @@ fn slow_tick_under_way(env: &Env, pki: &Pki) -> (Arc<Engine>, std::thread::JoinH
 
     let ticking = {
         let engine = Arc::clone(&engine);
-        std::thread::spawn(move || engine.tick_exclusive().unwrap())
+        std::thread::spawn(move || engine.tick_exclusive(None).unwrap())
     };
     let mut waited = 0;
     while !reloading.exists() {
@@ -114,8 +114,8 @@ fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects
     // to the effect runner, which waits for the tick.
     let mut ui = Ui::new(State::default(), Theme::plain());
     ui.attach_runner(EffectRunner::spawn(Arc::clone(&engine)).unwrap());
-    ui.dispatch(&engine, Action::SelectTab(Tab::Hosting));
-    ui.dispatch(&engine, Action::Refresh(None));
+    ui.dispatch(&*engine, Action::SelectTab(Tab::Hosting));
+    ui.dispatch(&*engine, Action::Refresh(None));
     assert_eq!(ui.state.tab, Tab::Hosting, "the key took effect at once");
     assert!(ui.outstanding() > 0, "its loads wait for the tick");
     assert!(ui.state.rows.is_empty(), "nothing loaded yet");
@@ -129,7 +129,7 @@ fn keys_are_applied_while_a_slow_hosting_tick_holds_the_engine_and_their_effects
     while ui.outstanding() > 0 {
         assert!(waited < 400, "the waiting loads finish");
         std::thread::sleep(std::time::Duration::from_millis(25));
-        ui.run_pending(&engine);
+        ui.run_pending(&*engine);
         waited += 1;
     }
     assert_eq!(
@@ -150,7 +150,7 @@ fn an_upload_submitted_just_before_quitting_is_stored_not_dropped() {
     for i in 0..5 {
         let leaf = pki.leaf(&[&format!("quit{i}.example.com")], 60);
         ui.dispatch(
-            &engine,
+            &*engine,
             Action::SubmitUpload(Box::new(UploadInput {
                 cert: leaf.cert_pem.into_bytes(),
                 key: Some(leaf.key_pem.into_bytes()),
@@ -160,7 +160,7 @@ fn an_upload_submitted_just_before_quitting_is_stored_not_dropped() {
     }
     assert_eq!(ui.outstanding(), 5, "queued behind the tick");
     // Quit at once: the runner is stopped with its effects still queued.
-    ui.dispatch(&engine, Action::Quit);
+    ui.dispatch(&*engine, Action::Quit);
     assert!(ui.state.quit);
     let runner = ui.detach_runner().expect("attached");
     assert!(

@@ -4,7 +4,7 @@ use crate::domain::refusal::{Refusal, Warning};
 use crate::domain::rules::upload::UploadInput;
 
 /// Everything that can happen: user intents (from the keymap or the CLI), ticks, effect results.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     // Navigation and view.
     SelectTab(Tab),
@@ -343,7 +343,7 @@ pub enum Action {
 }
 
 /// How a reissue's key is to be found (RI-6).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CsrSource {
     Original,
     Generate(crate::domain::reissue::KeyChoice),
@@ -352,7 +352,7 @@ pub enum CsrSource {
 }
 
 /// A reissue request as the user gave it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReissueSpec {
     pub id: String,
     pub csr: CsrSource,
@@ -375,7 +375,7 @@ impl std::fmt::Debug for ReissueSpec {
 }
 
 /// Files to write for a certificate (RV-2 refuses it under revocation).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExportRequest {
     pub id: String,
     pub format: crate::domain::rules::export::Format,

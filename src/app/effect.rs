@@ -2,7 +2,7 @@ use crate::domain::rules::delete::DeletePlan;
 use crate::domain::rules::upload::ValidatedUpload;
 
 /// I/O the reducer asks for. The engine performs it and feeds the outcome back as an Action.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
     LoadAll,
     LoadOne(String),
@@ -110,10 +110,61 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// Whether running it may change what is stored (others watching the database then
+    /// reload, SV-1). Loads and plans only read: a reload never makes another one.
+    pub fn changes_store(&self) -> bool {
+        !matches!(
+            self,
+            Effect::LoadAll
+                | Effect::LoadOne(_)
+                | Effect::LoadDetail(_)
+                | Effect::LoadAccount
+                | Effect::LoadForRenewal { .. }
+                | Effect::LoadZones
+                | Effect::LoadAcmeAccounts
+                | Effect::LoadOrders
+                | Effect::LoadForecast(_)
+                | Effect::ReadFiles { .. }
+                | Effect::LoadMore(_)
+                | Effect::PlanRevocation(_)
+                | Effect::LoadResources
+                | Effect::LoadAlarms
+                | Effect::LoadMessages(_)
+                | Effect::LoadHostings
+                | Effect::LoadHostingHistory(_)
+                | Effect::LoadResourceHistory(_)
+        )
+    }
+}
+
 /// Which messages the message center shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageQuery {
     pub unread_only: bool,
     /// Text the message, its kind, severity or certificate contains (empty: every message).
     pub matching: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::{update, Action, State};
+
+    #[test]
+    fn rule_sv1_a_reload_changes_nothing_so_two_watching_tuis_never_reload_each_other() {
+        let now = chrono::Utc::now();
+        let mut state = State::default();
+        for action in [
+            Action::Refresh(None),
+            Action::ChangedElsewhere,
+            Action::Refresh(Some("abc".into())),
+        ] {
+            let effects = update(&mut state, action.clone(), now);
+            assert!(!effects.is_empty(), "{action:?} loads");
+            assert!(
+                effects.iter().all(|e| !e.changes_store()),
+                "{action:?} asks only for loads: {effects:?}"
+            );
+        }
+    }
 }

@@ -197,7 +197,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::ChangedElsewhere => {
             state.say(
                 Level::Info,
-                "reloaded: a certdeck command changed the database".to_string(),
+                "reloaded: changed by another certdeck (a command, a TUI or the service)"
+                    .to_string(),
             );
             return update(state, Action::Refresh(None), now);
         }

@@ -6,7 +6,7 @@ use crate::domain::time::Timestamp;
 use chrono::DateTime;
 use std::cmp::Ordering;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tab {
     Certificates,
     Validation,
@@ -36,7 +36,7 @@ impl Tab {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SortKey {
     DaysLeft,
     Name,
@@ -183,7 +183,7 @@ impl ResourceForm {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HostingHistory {
     /// What the history is of (a hosting or a resource), and its state, in two lines.
     pub heading: String,
@@ -220,7 +220,7 @@ pub struct DeployPick {
 }
 
 /// What a key on the Hosting tab does to the selected hosting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HostingOp {
     History,
     Cancel,
@@ -368,13 +368,13 @@ pub struct RevokeDialog {
 }
 
 /// One line of the forecast: when, what, for which certificate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ForecastRow {
     pub entry: crate::domain::schedule::DueEntry,
     pub name: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Detail {
     pub cert: Certificate,
     pub order: Option<crate::domain::order::OrderInfo>,
@@ -390,7 +390,7 @@ pub struct Detail {
 }
 
 /// An ACME certificate's account, order and renewal plan, for the detail pane and `show`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AcmeDetail {
     pub account: String,
     pub order_url: String,
@@ -398,7 +398,7 @@ pub struct AcmeDetail {
 }
 
 /// One open order in the Validation queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderRow {
     pub summary: CertSummary,
     pub order: crate::domain::order::OrderInfo,
@@ -407,7 +407,7 @@ pub struct OrderRow {
 }
 
 /// Text for the upload form to start with (from `:upload CERT [KEY]`); the form takes it.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Prefill {
     pub cert: String,
     pub key: Option<String>,
@@ -585,7 +585,7 @@ pub struct State {
 }
 
 /// A resource and the certificate it holds now.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ResourceRow {
     pub resource: crate::domain::resource::Resource,
     pub holder: Option<String>,

@@ -64,9 +64,15 @@ pub struct Cli {
     /// DNS resolver for validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else /etc/resolv.conf)
     #[arg(long, global = true, value_name = "HOST:PORT")]
     pub resolver: Option<std::net::SocketAddr>,
-    /// The service's socket: `serve` listens there, other commands act through it when it
-    /// answers (else $CERTDECK_SOCKET, else $XDG_RUNTIME_DIR/certdeck.sock)
-    #[arg(long, global = true, value_name = "PATH", env = "CERTDECK_SOCKET")]
+    /// The socket `serve` (or a TUI) listens on and commands go through (else $CERTDECK_SOCKET,
+    /// else $XDG_RUNTIME_DIR/certdeck.sock)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "CERTDECK_SOCKET",
+        hide_env = true
+    )]
     pub socket: Option<PathBuf>,
     /// Pretend the time is this RFC 3339 instant (tests, what-if checks)
     #[arg(long, global = true, hide = true, value_name = "RFC3339")]
@@ -298,7 +304,7 @@ pub fn run_forwarded(engine: &Engine, argv: &[String]) -> Exit {
         let _hold = engine.hold();
         run(&cli, command)
     };
-    engine.note_change();
+    engine.note_change(None);
     code
 }
 

@@ -68,11 +68,8 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
     );
     while !stop.load(Ordering::SeqCst) {
         let started = Instant::now();
-        match engine.tick_exclusive() {
+        match engine.tick_exclusive(None) {
             Ok(r) => {
-                if !r.fired.is_empty() || r.rescan.is_some() {
-                    engine.note_change();
-                }
                 for f in &r.fired {
                     log(
                         Level::Info,

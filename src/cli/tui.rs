@@ -11,6 +11,12 @@ pub fn run(cli: &Cli) -> Exit {
         Ok(c) => c,
         Err(e) => return fail(false, EXIT_USAGE, &e),
     };
+    // SV-1: when a service (or another TUI) holds the database, this TUI runs through it.
+    if !cli.demo {
+        if let Some(code) = attach_to_holder(cli, &clock) {
+            return code;
+        }
+    }
     let (store, label, _tempdir) = if cli.demo {
         match crate::demo::seed::open_demo(clock.now()) {
             Ok((store, dir)) => {
@@ -81,7 +87,54 @@ pub fn run(cli: &Cli) -> Exit {
             }
         }
     };
-    match crate::ui::run(engine, state) {
+    finish(crate::ui::run(crate::ui::Session::Local(engine), state))
+}
+
+/// Runs the TUI through the process that holds the database, if one answers on the socket;
+/// `None` when none does (this TUI then opens the database itself).
+fn attach_to_holder(
+    cli: &Cli,
+    clock: &std::sync::Arc<dyn crate::engine::clock::Clock>,
+) -> Option<Exit> {
+    let sockets = match &cli.socket {
+        Some(p) => vec![p.clone()],
+        None => paths::socket_candidates(),
+    };
+    for socket in sockets {
+        match crate::service::remote::attach(
+            &socket,
+            super::identity(cli),
+            std::sync::Arc::clone(clock),
+        ) {
+            Ok(Some(remote)) => {
+                let mut state = crate::app::State {
+                    now: clock.now(),
+                    db_label: remote.label(),
+                    ..crate::app::State::default()
+                };
+                state.say(
+                    crate::app::state::Level::Info,
+                    format!(
+                        "working through {}: another certdeck holds the database",
+                        socket.display()
+                    ),
+                );
+                let host: std::sync::Arc<dyn crate::engine::host::Host> =
+                    std::sync::Arc::new(remote);
+                return Some(finish(crate::ui::run(
+                    crate::ui::Session::Remote(host),
+                    state,
+                )));
+            }
+            Ok(None) => continue,
+            Err(why) => return Some(fail(false, EXIT_UNAVAILABLE, &why)),
+        }
+    }
+    None
+}
+
+fn finish(ended: color_eyre::Result<()>) -> Exit {
+    match ended {
         Ok(()) => 0,
         Err(e) => {
             crate::errln!("certdeck: {e}");

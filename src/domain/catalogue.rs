@@ -5,7 +5,7 @@ use crate::domain::model::{CertType, DomainKind, Standard};
 use crate::domain::time::Timestamp;
 use chrono::{Datelike, Duration, Weekday};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Product {
     pub code: &'static str,
     pub brand: &'static str,

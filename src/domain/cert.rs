@@ -6,7 +6,7 @@ use chrono::DateTime;
 use x509_parser::prelude::*;
 
 /// A parsed certificate: its facts, its public key, and the raw parts chain building needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ParsedCert {
     pub der: Vec<u8>,
     pub facts: X509Facts,
@@ -243,7 +243,7 @@ fn ip_to_string(ip: &[u8]) -> String {
 }
 
 /// A chain put in order: leaf first, each next link the issuer of the one before.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderedChain {
     pub certs: Vec<ParsedCert>,
     /// The input order was not leaf-first issuer order.

@@ -315,7 +315,7 @@ mod tests {
 }
 
 /// What one scan found (`scan --json`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, serde::Deserialize)]
 pub struct ScanReport {
     pub files: usize,
     /// Distinct certificates found (an intermediate in ten files counts once).
@@ -400,7 +400,7 @@ impl ScanPlan {
 }
 
 /// The part of a scan under way (DS-1), for a progress bar.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScanPhase {
     /// Listing the tree: how many files there are is not known yet.
     #[default]
@@ -412,7 +412,7 @@ pub enum ScanPhase {
 }
 
 /// How far a scan is: `done` of `total` in its phase.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScanProgress {
     pub phase: ScanPhase,
     pub done: usize,
@@ -451,7 +451,7 @@ impl ScanProgress {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, serde::Deserialize)]
 pub struct ScanError {
     pub path: String,
     pub reason: Reason,

@@ -16,7 +16,7 @@ pub const OID_P384: &str = "1.3.132.0.34";
 /// SM2 curve (GM/T 0006); x509-parser has no name for it.
 pub const OID_SM2: &str = "1.2.156.10197.1.301";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Curve {
     P256,
     P384,
@@ -42,7 +42,7 @@ impl Curve {
 }
 
 /// The public half of a key, in a form that compares across encodings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PublicKey {
     /// Modulus and exponent, big-endian without leading zeros.
     Rsa {
@@ -120,7 +120,7 @@ impl PublicKey {
 }
 
 /// What a private key holds that decides which certificate it belongs to.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub enum KeyMaterial {
     /// Modulus and exponent, as in the public key.
     Rsa { n: Vec<u8>, e: Vec<u8> },
@@ -134,12 +134,13 @@ pub enum KeyMaterial {
 }
 
 /// A private key read from a field. Never printed: Debug shows only its algorithm.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PrivateKey {
     pub material: KeyMaterial,
     /// PKCS#8 or the original traditional encoding, as given (decrypted if it was encrypted).
     pub der: Zeroizing<Vec<u8>>,
-    pub pem_label: &'static str,
+    #[serde(with = "crate::domain::wire::static_str")]
+    pub pem_label: crate::domain::wire::FixedText,
 }
 
 impl std::fmt::Debug for PrivateKey {

@@ -27,3 +27,4 @@ pub mod time;
 pub mod tsig;
 pub mod validation;
 pub mod webconf;
+pub mod wire;

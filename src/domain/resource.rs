@@ -104,7 +104,7 @@ pub struct Resource {
 }
 
 /// What the user gives to add a resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResourceInput {
     pub name: String,
     pub preset: Option<Preset>,
@@ -470,7 +470,7 @@ pub fn check_deploy(
 }
 
 /// What a certificate's stored private key allows a deployment (RI-6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StoredKey {
     Missing,
     /// An `ENCRYPTED PRIVATE KEY` (a reissue given a password): a human must deploy it.

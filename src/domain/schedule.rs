@@ -130,7 +130,7 @@ pub fn entries_for(cert: &Certificate) -> Vec<DueEntry> {
 
 /// What firing an entry does: the event for the timeline, the record (and order) as they are
 /// afterwards when they change, a new private key to seal, and the entries that follow.
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Fired {
     pub event: TimelineEvent,
     pub updated: Option<Certificate>,
@@ -152,7 +152,7 @@ pub struct Fired {
 }
 
 /// A new order record and everything written with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewOrder {
     pub cert: Certificate,
     pub order: OrderInfo,

@@ -1,6 +1,6 @@
 //! The engine: runs the reducer's effects against the store and feeds results back.
-//! The CLI and the TUI both act through `Engine::dispatch`, so a later daemon can put it
-//! behind a socket without changing either.
+//! The CLI and the TUI both act through it; the process that holds the database serves it to
+//! the others on a socket (`service`).
 pub mod acme;
 mod acme_manual;
 mod acme_renewal;
@@ -8,6 +8,7 @@ mod alarms;
 pub mod clock;
 pub mod discovery;
 mod export;
+pub mod host;
 mod hosting;
 pub mod keygen;
 mod lifecycle;
@@ -46,8 +47,23 @@ pub struct Engine {
     scan_progress: std::sync::Mutex<Option<crate::domain::discovery::ScanProgress>>,
     /// When this process last ran the timed rules, in ms (SV-3's heartbeat; 0: not yet).
     last_tick: std::sync::atomic::AtomicI64,
-    /// Counts changes made outside the TUI's own effects (see `note_change`).
-    changes: std::sync::atomic::AtomicU64,
+    /// Who is told of changes (see `watch`).
+    watchers: std::sync::Mutex<Vec<(u64, Arc<std::sync::atomic::AtomicBool>)>>,
+    next_watch: std::sync::atomic::AtomicU64,
+}
+
+/// One watcher of the database's changes (see `Engine::watch`).
+pub struct Watch {
+    pub id: u64,
+    changed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watch {
+    /// Whether the database changed since the last call (by someone else).
+    pub fn take_changed(&self) -> bool {
+        self.changed
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 thread_local! {
@@ -76,7 +92,8 @@ impl Engine {
             work: std::sync::Mutex::new(()),
             scan_progress: std::sync::Mutex::new(None),
             last_tick: std::sync::atomic::AtomicI64::new(0),
-            changes: std::sync::atomic::AtomicU64::new(0),
+            watchers: std::sync::Mutex::new(Vec::new()),
+            next_watch: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -141,15 +158,42 @@ impl Engine {
         (!self.holds_work()).then(|| self.work.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// A change others should see was made (a command through the socket, a tick that did
-    /// something): clients and the TUI compare this count to reload.
-    pub fn note_change(&self) {
-        self.changes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    /// Someone who wants to know when the database changes (a TUI, a client on the socket).
+    pub fn watch(&self) -> Watch {
+        let watch = Watch {
+            id: self
+                .next_watch
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1,
+            changed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers.push((watch.id, Arc::clone(&watch.changed)));
+        watch
     }
 
-    pub fn changes(&self) -> u64 {
-        self.changes.load(std::sync::atomic::Ordering::SeqCst)
+    /// Tells every watcher but `origin` (who made the change and knows) that the database
+    /// changed.
+    pub fn note_change(&self, origin: Option<u64>) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        // A watcher whose `Watch` is gone holds the only other reference.
+        watchers.retain(|(_, flag)| Arc::strong_count(flag) > 1);
+        for (id, flag) in watchers.iter() {
+            if Some(*id) != origin {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Runs one effect for watcher `origin` once no other work holds the engine, and tells the
+    /// other watchers when it changed something.
+    pub fn run_for(&self, origin: u64, effect: Effect) -> Action {
+        let changes = effect.changes_store();
+        let action = self.run_exclusive(effect);
+        if changes {
+            self.note_change(Some(origin));
+        }
+        action
     }
 
     /// Applies `action` to `state` now; the effects it asks for wait in `pending`.
@@ -190,11 +234,15 @@ impl Engine {
             .unwrap_or_else(|e| Action::Failed(e.to_string()))
     }
 
-    /// A tick that waits for running effects to end first (the TUI's ticker thread).
-    pub fn tick_exclusive(&self) -> Result<TickReport, StoreError> {
+    /// A tick that waits for running effects to end first (the TUI's ticker thread, the
+    /// service's loop); watchers other than `origin` hear of what it changed.
+    pub fn tick_exclusive(&self, origin: Option<u64>) -> Result<TickReport, StoreError> {
         let _work = self.work_guard();
         let report = self.tick()?;
         self.note_tick()?;
+        if !report.fired.is_empty() || report.rescan.is_some() {
+            self.note_change(origin);
+        }
         Ok(report)
     }
 

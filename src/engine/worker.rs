@@ -23,12 +23,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs `step` until stopped; `step` says how long to pause before the next round, or
-    /// `None` when its work is over.
-    fn spawn(
+    /// Runs `step` on `context` until stopped; `step` says how long to pause before the next
+    /// round, or `None` when its work is over.
+    fn spawn<C: Send + 'static>(
         name: &str,
-        engine: Arc<Engine>,
-        mut step: impl FnMut(&Engine) -> Option<Duration> + Send + 'static,
+        context: C,
+        mut step: impl FnMut(&C) -> Option<Duration> + Send + 'static,
     ) -> std::io::Result<Worker> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, finished) = mpsc::channel();
@@ -37,12 +37,12 @@ impl Worker {
             .name(name.into())
             .spawn(move || {
                 while !thread_stop.load(Ordering::SeqCst) {
-                    match step(&engine) {
+                    match step(&context) {
                         Some(pause) => sleep_unless(&thread_stop, pause),
                         None => break,
                     }
                 }
-                drop(engine);
+                drop(context);
                 let _ = tx.send(());
             })?;
         Ok(Worker { stop, finished })
@@ -75,7 +75,7 @@ fn sleep_unless(stop: &AtomicBool, total: Duration) {
 /// idempotency key lets the receiver drop the repeat).
 pub fn spawn_sender(engine: Arc<Engine>) -> std::io::Result<Worker> {
     engine.sender.background.store(true, Ordering::SeqCst);
-    Worker::spawn("certdeck-outbox", engine, |engine| {
+    Worker::spawn("certdeck-outbox", engine, |engine: &Arc<Engine>| {
         Some(match engine.send_deliveries() {
             Ok(0) => Duration::from_millis(500),
             Ok(n) => {
@@ -91,14 +91,28 @@ pub fn spawn_sender(engine: Arc<Engine>) -> std::io::Result<Worker> {
 /// Runs the tick (SPEC §11) every `every` on a thread of its own, so timed work that waits on
 /// the network (a hosting's deployment and probes, a validation check) never freezes the
 /// screen; each report goes to `reports`. The thread holds the engine while it ticks, so effects
-/// the user asks for meanwhile wait their turn.
+/// the user asks for meanwhile wait their turn. Watchers other than `origin` (the TUI, which
+/// gets the reports) hear of what a tick changed.
 pub fn spawn_ticker(
     engine: Arc<Engine>,
+    origin: Option<u64>,
     every: Duration,
     reports: mpsc::Sender<Result<crate::domain::schedule::TickReport, String>>,
 ) -> std::io::Result<Worker> {
-    Worker::spawn("certdeck-ticker", engine, move |engine| {
-        let _ = reports.send(engine.tick_exclusive().map_err(|e| e.to_string()));
+    Worker::spawn("certdeck-ticker", engine, move |engine: &Arc<Engine>| {
+        let _ = reports.send(engine.tick_exclusive(origin).map_err(|e| e.to_string()));
+        Some(every)
+    })
+}
+
+/// Sends an empty tick report every `every`, for a TUI whose ticks run in another process (the
+/// service): days left still count down on screen.
+pub fn spawn_clock(
+    every: Duration,
+    reports: mpsc::Sender<Result<crate::domain::schedule::TickReport, String>>,
+) -> std::io::Result<Worker> {
+    Worker::spawn("certdeck-clock", (), move |_| {
+        let _ = reports.send(Ok(crate::domain::schedule::TickReport::default()));
         Some(every)
     })
 }
@@ -115,13 +129,16 @@ pub struct EffectRunner {
 }
 
 impl EffectRunner {
-    pub fn spawn(engine: Arc<Engine>) -> std::io::Result<EffectRunner> {
+    /// Runs effects on `host`: this process's engine, or the service's through its socket.
+    pub fn spawn<H: super::host::Host + ?Sized + 'static>(
+        host: Arc<H>,
+    ) -> std::io::Result<EffectRunner> {
         let (effects, inbox) = mpsc::channel::<crate::app::Effect>();
         let (outbox, actions) = mpsc::channel();
-        let worker = Worker::spawn("certdeck-effects", engine, move |engine| {
+        let worker = Worker::spawn("certdeck-effects", host, move |host: &Arc<H>| {
             match inbox.recv_timeout(Duration::from_millis(100)) {
                 Ok(effect) => {
-                    let _ = outbox.send(engine.run_exclusive(effect));
+                    let _ = outbox.send(host.run(effect));
                     Some(Duration::ZERO)
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => Some(Duration::ZERO),

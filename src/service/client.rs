@@ -20,7 +20,6 @@ const MAX_LINE: u64 = 4096;
 pub fn forward(path: &Path, identity: Identity, argv: Vec<String>) -> Option<i32> {
     let mut stream = UnixStream::connect(path).ok()?;
     let request = RunRequest {
-        version: protocol::VERSION,
         identity,
         argv,
         cwd: std::env::current_dir().unwrap_or_else(|_| "/".into()),
@@ -28,7 +27,9 @@ pub fn forward(path: &Path, identity: Identity, argv: Vec<String>) -> Option<i32
         stderr_is_terminal: std::io::stderr().is_terminal(),
     };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-    if protocol::write_frame(&mut stream, &ToService::Run(request)).is_err() {
+    let sent = protocol::write_frame(&mut stream, &protocol::Hello::ours())
+        .and_then(|_| protocol::write_frame(&mut stream, &ToService::Run(request)));
+    if sent.is_err() {
         // The service refused before reading (another user: it wrote why and closed).
         return read_refusal(&mut stream);
     }
@@ -78,6 +79,14 @@ pub fn forward(path: &Path, identity: Identity, argv: Vec<String>) -> Option<i32
                 }
             }
             FromService::Exit(code) => return Some(code),
+            // Only for attached TUIs: a service does not send them here.
+            FromService::Attached { .. }
+            | FromService::Action(_)
+            | FromService::Changed
+            | FromService::ScanProgress(_) => {
+                eprintln!("certdeck: the service answered out of turn");
+                return Some(crate::cli::EXIT_UNAVAILABLE);
+            }
         }
     }
 }

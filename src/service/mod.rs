@@ -4,6 +4,7 @@ pub mod client;
 pub mod http;
 pub mod peer;
 pub mod protocol;
+pub mod remote;
 pub mod socket;
 
 /// One log line on stderr, with the priority prefix journald reads (`<3>` error, `<4>`

@@ -1,5 +1,5 @@
 //! The socket's framed protocol (SV-1): each message is a 4-byte big-endian length and that
-//! many bytes of postcard. A client sends one `Run`; the service answers with the command's
+//! many bytes of postcard. A client sends `Hello`, then one `Run`; the service answers with the command's
 //! output as it comes, asks for a line of input when the command asks the user, and ends with
 //! the exit code.
 use serde::{Deserialize, Serialize};
@@ -16,9 +16,25 @@ pub const MAX_REPLY: usize = 16 << 20;
 
 pub use crate::domain::service::Identity;
 
+/// The first frame of every connection, whose shape never changes: a service of another
+/// version says so clearly instead of failing to read what follows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Hello {
+    pub program: String,
+    pub version: u32,
+}
+
+impl Hello {
+    pub fn ours() -> Hello {
+        Hello {
+            program: "certdeck".into(),
+            version: VERSION,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunRequest {
-    pub version: u32,
     pub identity: Identity,
     /// The whole command line, as typed (parsed again by the service).
     pub argv: Vec<String>,
@@ -27,9 +43,20 @@ pub struct RunRequest {
     pub stderr_is_terminal: bool,
 }
 
+/// A TUI that runs on this service's engine (SV-1): it sends effects and gets their actions,
+/// and hears when others change the database.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttachRequest {
+    pub identity: Identity,
+    pub cwd: PathBuf,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToService {
     Run(RunRequest),
+    Attach(AttachRequest),
+    /// An attached TUI's effect, to run on the engine.
+    Effect(Box<crate::app::Effect>),
     /// The answer to `ReadLine`; `None` at the end of the client's input.
     Line(Option<String>),
 }
@@ -45,14 +72,27 @@ pub enum FromService {
     /// The command waits for a line the user types (a confirmation).
     ReadLine,
     Exit(i32),
+    /// The TUI is attached; `label` names the database for its status bar.
+    Attached {
+        label: String,
+    },
+    /// The outcome of the attached TUI's last effect.
+    Action(Box<crate::app::Action>),
+    /// Someone else changed the database: reload.
+    Changed,
+    /// How far the scan under way is (`None`: none).
+    ScanProgress(Option<crate::domain::discovery::ScanProgress>),
 }
 
 pub fn write_frame<T: Serialize>(w: &mut impl Write, message: &T) -> std::io::Result<()> {
-    let body = postcard::to_stdvec(message)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    // Frames can carry a private key (an upload's effect): their buffers are wiped after.
+    let body = zeroize::Zeroizing::new(
+        postcard::to_stdvec(message)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+    );
     let len = u32::try_from(body.len())
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "frame too large"))?;
-    let mut frame = Vec::with_capacity(4 + body.len());
+    let mut frame = zeroize::Zeroizing::new(Vec::with_capacity(4 + body.len()));
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(&body);
     w.write_all(&frame)?;
@@ -77,7 +117,7 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(
             format!("a frame of {len} bytes (at most {max})"),
         ));
     }
-    let mut body = vec![0u8; len];
+    let mut body = zeroize::Zeroizing::new(vec![0u8; len]);
     r.read_exact(&mut body)?;
     postcard::from_bytes(&body)
         .map(Some)

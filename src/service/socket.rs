@@ -205,31 +205,139 @@ fn refuse(mut stream: UnixStream, why: &str) {
 fn serve_client(mut stream: UnixStream, engine: &Arc<Engine>, identity: &Identity) {
     let _ = stream.set_read_timeout(Some(REQUEST_DEADLINE));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let request = match protocol::read_frame::<ToService>(&mut stream, protocol::MAX_REQUEST) {
-        Ok(Some(ToService::Run(r))) => r,
-        Ok(_) => return,
+    let hello = match protocol::read_frame::<protocol::Hello>(&mut stream, protocol::MAX_REQUEST) {
+        Ok(Some(h)) => h,
+        Ok(None) => return,
         Err(e) => {
-            log(Level::Warning, &format!("socket: a bad request ({e})"));
+            log(
+                Level::Warning,
+                &format!("socket: not a certdeck client ({e})"),
+            );
             return;
         }
     };
-    if request.version != protocol::VERSION {
+    if hello.program != "certdeck" || hello.version != protocol::VERSION {
         return refuse(
             stream,
             &format!(
                 "the service runs certdeck {} (protocol {}), this is protocol {}: restart the service after an upgrade",
                 env!("CARGO_PKG_VERSION"),
                 protocol::VERSION,
-                request.version
+                hello.version
             ),
         );
     }
-    if let Some(why) = identity.mismatch(&request.identity) {
+    let request = match protocol::read_frame::<ToService>(&mut stream, protocol::MAX_REQUEST) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => {
+            log(Level::Warning, &format!("socket: a bad request ({e})"));
+            return;
+        }
+    };
+    let client = match &request {
+        ToService::Run(r) => &r.identity,
+        ToService::Attach(a) => &a.identity,
+        ToService::Effect(_) | ToService::Line(_) => return,
+    };
+    if let Some(why) = identity.mismatch(client) {
         let _ = protocol::write_frame(&mut stream, &FromService::NotMine(why));
         return;
     }
-    let code = run_request(&stream, engine, request);
-    let _ = protocol::write_frame(&mut stream, &FromService::Exit(code));
+    match request {
+        ToService::Run(r) => {
+            let code = run_request(&stream, engine, r);
+            let _ = protocol::write_frame(&mut stream, &FromService::Exit(code));
+        }
+        ToService::Attach(a) => serve_tui(stream, engine, &a.cwd, &identity.db),
+        ToService::Effect(_) | ToService::Line(_) => {}
+    }
+}
+
+/// How often an attached TUI is told of changes and of a scan's progress.
+const NOTICE_EVERY: Duration = Duration::from_millis(200);
+
+/// An attached TUI (SV-1): its effects run on the engine one by one and their actions go back;
+/// meanwhile it is told when others change the database and how far a scan is.
+fn serve_tui(stream: UnixStream, engine: &Arc<Engine>, cwd: &Path, db: &Path) {
+    if enter_clients_directory(cwd).is_err() {
+        // Relative paths it types will be taken from the service's directory instead.
+        log(
+            Level::Warning,
+            &format!(
+                "socket: a TUI's directory {} cannot be entered",
+                cwd.display()
+            ),
+        );
+    }
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
+    let writer = Arc::new(Mutex::new(writer));
+    let send = |message: &FromService| {
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        protocol::write_frame(&mut *w, message).is_ok()
+    };
+    if !send(&FromService::Attached {
+        label: db.display().to_string(),
+    }) {
+        return;
+    }
+    let watch = engine.watch();
+    let origin = watch.id;
+    let open = Arc::new(AtomicBool::new(true));
+    let notifier = {
+        let (engine, writer, open) = (Arc::clone(engine), Arc::clone(&writer), Arc::clone(&open));
+        std::thread::Builder::new()
+            .name("certdeck-notices".into())
+            .spawn(move || {
+                let mut last_progress = None;
+                while open.load(Ordering::SeqCst) {
+                    std::thread::sleep(NOTICE_EVERY);
+                    let mut notices = Vec::new();
+                    if watch.take_changed() {
+                        notices.push(FromService::Changed);
+                    }
+                    let progress = engine.scan_progress();
+                    if progress != last_progress {
+                        last_progress = progress;
+                        notices.push(FromService::ScanProgress(progress));
+                    }
+                    for n in notices {
+                        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+                        if protocol::write_frame(&mut *w, &n).is_err() {
+                            return;
+                        }
+                    }
+                }
+            })
+    };
+    let mut reader = stream;
+    // An idle TUI is normal: no read deadline; its end closes the connection.
+    let _ = reader.set_read_timeout(None);
+    loop {
+        match protocol::read_frame::<ToService>(&mut reader, protocol::MAX_REPLY) {
+            Ok(Some(ToService::Effect(effect))) => {
+                let action = engine.run_for(origin, *effect);
+                if !send(&FromService::Action(Box::new(action))) {
+                    break;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                log(
+                    Level::Warning,
+                    &format!("socket: a TUI sent a bad frame ({e})"),
+                );
+                break;
+            }
+        }
+    }
+    open.store(false, Ordering::SeqCst);
+    if let Ok(t) = notifier {
+        let _ = t.join();
+    }
 }
 
 /// Runs one client's command on this process's engine and returns its exit code.

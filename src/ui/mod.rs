@@ -17,6 +17,7 @@ pub mod view;
 use crate::app::state::{Input, Level, Overlay, State};
 use crate::app::Action;
 use crate::domain::pem::MAX_INPUT_BYTES;
+use crate::engine::host::Host;
 use crate::engine::Engine;
 use crossterm::event::{
     self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -135,14 +136,14 @@ impl Ui {
 
     /// Applies `action` now and hands its effects on: to the runner thread in the live TUI, or
     /// run here when the engine is free (else they wait; keys keep working meanwhile).
-    pub fn dispatch(&mut self, engine: &Engine, action: Action) {
+    pub fn dispatch(&mut self, engine: &dyn Host, action: Action) {
         engine.reduce(&mut self.state, action, &mut self.pending);
         self.run_pending(engine);
     }
 
     /// Applies finished effects' actions and hands waiting effects on; returns how many actions
     /// came back.
-    pub fn run_pending(&mut self, engine: &Engine) -> usize {
+    pub fn run_pending(&mut self, engine: &dyn Host) -> usize {
         let mut applied = 0;
         match self.runner.as_mut() {
             Some(runner) => {
@@ -183,7 +184,7 @@ impl Ui {
             );
             let _ = out.flush();
         }
-        self.sync_form(engine.clock().now());
+        self.sync_form(engine.now());
         applied
     }
 
@@ -207,7 +208,7 @@ impl Ui {
         self.runner.as_ref().is_some_and(|r| r.in_flight() > 0)
     }
 
-    pub fn on_key(&mut self, engine: &Engine, ev: KeyEvent) {
+    pub fn on_key(&mut self, engine: &dyn Host, ev: KeyEvent) {
         if ev.kind == KeyEventKind::Release {
             return;
         }
@@ -274,7 +275,7 @@ impl Ui {
                                     .dispatch(engine, Action::SubmitUpload(Box::new(input)));
                             }
                             FormEvent::Changed => {
-                                form.revalidate(engine.clock().now(), &self.state.extra_anchors);
+                                form.revalidate(engine.now(), &self.state.extra_anchors);
                                 return;
                             }
                             FormEvent::Moved | FormEvent::Ignored => {
@@ -295,7 +296,7 @@ impl Ui {
     }
 
     /// The wheel scrolls; a click selects a row or a tab. Never required: every action has a key.
-    pub fn on_mouse(&mut self, engine: &Engine, ev: MouseEvent) {
+    pub fn on_mouse(&mut self, engine: &dyn Host, ev: MouseEvent) {
         let detail = matches!(self.state.overlay, Overlay::Detail(_));
         let list = matches!(self.state.overlay, Overlay::None)
             && self.state.tab == crate::app::state::Tab::Certificates;
@@ -324,7 +325,7 @@ impl Ui {
         self.dispatch(engine, action);
     }
 
-    pub fn on_paste(&mut self, engine: &Engine, text: &str) {
+    pub fn on_paste(&mut self, engine: &dyn Host, text: &str) {
         if text.len() > MAX_INPUT_BYTES {
             self.state.say(
                 Level::Error,
@@ -338,7 +339,7 @@ impl Ui {
         match (&self.state.overlay, self.form.as_mut(), &self.state.input) {
             (Overlay::Upload, Some(form), Input::Normal) => {
                 form.paste(text);
-                form.revalidate(engine.clock().now(), &self.state.extra_anchors);
+                form.revalidate(engine.now(), &self.state.extra_anchors);
             }
             (Overlay::Reissue(d), _, Input::Normal)
                 if d.field == crate::app::state::ReissueField::Csr =>
@@ -362,8 +363,15 @@ impl Ui {
     }
 }
 
+/// What the TUI runs on: this process's engine (it holds the database: it ticks, sends the
+/// outbox and serves commands on its socket), or a service's, through the socket (SV-1).
+pub enum Session {
+    Local(Arc<Engine>),
+    Remote(Arc<dyn Host>),
+}
+
 /// Runs the TUI until the user quits or the terminal goes away. Restores the terminal always.
-pub fn run(engine: Arc<Engine>, state: State) -> color_eyre::Result<()> {
+pub fn run(session: Session, state: State) -> color_eyre::Result<()> {
     // SIGTERM, SIGHUP (SSH drop), SIGINT and SIGQUIT end the loop; the terminal is restored after.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
@@ -382,17 +390,41 @@ pub fn run(engine: Arc<Engine>, state: State) -> color_eyre::Result<()> {
         Arc::clone(&done),
         Duration::from_millis(1500),
     );
+    let (reports_tx, reports) = std::sync::mpsc::channel();
+    // The threads that work beside the screen: with the database here, the outbox sender and
+    // the ticker; through a service, which does both, a clock that counts days down.
+    // Each with the time it gets to finish its work in hand when the TUI ends: a send stuck on a
+    // dead endpoint is not worth a slow exit (its delivery stays pending); a tick in the middle
+    // of a deployment gets time to finish it (one that takes longer is put back by the next
+    // start's recovery, the deployment journal).
+    type Background = Vec<(crate::engine::worker::Worker, Duration)>;
+    let (host, background): (Arc<dyn Host>, Background) = match session {
+        Session::Local(engine) => {
+            let local = Arc::new(crate::engine::host::LocalHost::new(Arc::clone(&engine)));
+            let sender = crate::engine::worker::spawn_sender(Arc::clone(&engine))?;
+            let ticker = crate::engine::worker::spawn_ticker(
+                engine,
+                Some(local.watch.id),
+                Duration::from_secs(1),
+                reports_tx,
+            )?;
+            (
+                local,
+                vec![
+                    (sender, Duration::from_millis(300)),
+                    (ticker, Duration::from_secs(10)),
+                ],
+            )
+        }
+        Session::Remote(host) => {
+            let clock = crate::engine::worker::spawn_clock(Duration::from_secs(1), reports_tx)?;
+            (host, vec![(clock, Duration::from_millis(300))])
+        }
+    };
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), EnableBracketedPaste, EnableMouseCapture);
-    let sender = crate::engine::worker::spawn_sender(Arc::clone(&engine))?;
-    let (reports_tx, reports) = std::sync::mpsc::channel();
-    let ticker = crate::engine::worker::spawn_ticker(
-        Arc::clone(&engine),
-        Duration::from_secs(1),
-        reports_tx,
-    )?;
-    let runner = crate::engine::worker::EffectRunner::spawn(Arc::clone(&engine))?;
-    let (result, runner) = event_loop(&mut terminal, &engine, state, runner, &stop, &tty, &reports);
+    let runner = crate::engine::worker::EffectRunner::spawn(Arc::clone(&host))?;
+    let (result, runner) = event_loop(&mut terminal, &*host, state, runner, &stop, &tty, &reports);
     if tty.wait(Duration::ZERO) != tty::Readiness::HungUp {
         let _ = crossterm::execute!(
             std::io::stdout(),
@@ -402,13 +434,11 @@ pub fn run(engine: Arc<Engine>, state: State) -> color_eyre::Result<()> {
         ratatui::restore();
     }
     done.store(true, Ordering::Relaxed);
-    // A send stuck on a dead endpoint is not worth a slow exit: its delivery stays pending.
-    sender.stop(Duration::from_millis(300));
     // An effect under way (a deployment from a key) gets the same time as a tick to finish.
     runner.stop(Duration::from_secs(10));
-    // A tick in the middle of a deployment gets time to finish it; one that takes longer is
-    // put back by the next start's recovery (the deployment journal).
-    ticker.stop(Duration::from_secs(10));
+    for (worker, wait) in background {
+        worker.stop(wait);
+    }
     result
 }
 
@@ -416,7 +446,7 @@ pub fn run(engine: Arc<Engine>, state: State) -> color_eyre::Result<()> {
 /// restored.
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    engine: &Engine,
+    engine: &dyn Host,
     state: State,
     runner: crate::engine::worker::EffectRunner,
     stop: &AtomicBool,
@@ -431,7 +461,7 @@ fn event_loop(
 
 fn run_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    engine: &Engine,
+    engine: &dyn Host,
     ui: &mut Ui,
     stop: &AtomicBool,
     tty: &tty::Tty,
@@ -439,7 +469,6 @@ fn run_loop(
 ) -> color_eyre::Result<()> {
     ui.dispatch(engine, Action::Refresh(None));
     let mut dirty = true;
-    let mut changes_seen = engine.changes();
     while !ui.state.quit && !stop.load(Ordering::Relaxed) {
         if dirty {
             terminal.draw(|f| ui.draw(f))?;
@@ -481,11 +510,14 @@ fn run_loop(
                 "internal error: the effect runner stopped; the store is intact, start certdeck again"
             ));
         }
-        // Commands clients ran through this TUI's socket (SV-2) show within a loop turn.
-        if engine.changes() != changes_seen {
-            changes_seen = engine.changes();
+        // What commands and other TUIs changed through the socket (SV-1, SV-2) shows within
+        // a loop turn.
+        if engine.take_changed() {
             ui.dispatch(engine, Action::ChangedElsewhere);
             dirty = true;
+        }
+        if let Some(why) = engine.lost() {
+            return Err(color_eyre::eyre::eyre!("{why}"));
         }
         if ui.state.scan.is_some() {
             if let Some(p) = engine.scan_progress().filter(|p| Some(*p) != ui.state.scan) {

@@ -235,7 +235,7 @@ pub struct RecipientGroup {
 }
 
 /// What the user gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlarmInput {
     pub name: String,
     pub remarks: String,

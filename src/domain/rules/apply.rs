@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 pub const MAX_YEARS: u32 = 3;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ApplyRequest {
     pub domain: String,
     pub sans: Vec<String>,
@@ -24,8 +24,9 @@ pub struct ApplyRequest {
     pub project: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ValidatedApply {
+    #[serde(with = "crate::domain::wire::product")]
     pub product: &'static Product,
     pub domains: Vec<String>,
     pub validation: ValidationMethod,

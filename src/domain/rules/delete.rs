@@ -4,7 +4,7 @@ use crate::domain::refusal::{Field, Refusal};
 use crate::domain::time::Timestamp;
 
 /// What deleting will do, for the confirmation to say before it happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeletePlan {
     pub id: String,
     pub name: String,

@@ -5,7 +5,7 @@ use crate::domain::pem::encode;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     Pem,
     Nginx,

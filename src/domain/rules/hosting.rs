@@ -69,7 +69,7 @@ impl Hosting {
 }
 
 /// What the user asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HostingRequest {
     pub old_cert: String,
     pub association: Association,

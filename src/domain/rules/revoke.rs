@@ -147,15 +147,17 @@ pub fn check_revocable(cert: &Certificate, now: Timestamp) -> Result<Flow, Refus
 }
 
 /// What the revocation will ask for and do, for the confirmation before submission (RV-2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RevokePlan {
     pub id: String,
     pub name: String,
     pub flow: Flow,
     /// The document the flow needs: `Some("application file")` or `Some("confirmation letter")`.
-    pub document: Option<&'static str>,
+    #[serde(with = "crate::domain::wire::opt_static_str")]
+    pub document: Option<crate::domain::wire::FixedText>,
     /// The accepted document kinds, for the prompt.
-    pub document_kinds: &'static str,
+    #[serde(with = "crate::domain::wire::static_str")]
+    pub document_kinds: crate::domain::wire::FixedText,
     /// The reissues revoked with it (RV-4).
     pub family: Vec<String>,
     pub steps: Vec<String>,

@@ -19,7 +19,7 @@ pub const MAX_TAG_VALUE_CHARS: usize = 256;
 pub const MAX_PROJECT_CHARS: usize = 64;
 
 /// What the user handed over, raw, as the form or the CLI collected it.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct UploadInput {
     pub name: Option<String>,
     /// `None`: decided by the certificate's key (SM2 key → SM2 standard).
@@ -53,7 +53,7 @@ impl std::fmt::Debug for UploadInput {
 }
 
 /// An upload that passed every rule but U-6 (which needs the store).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ValidatedUpload {
     pub name: String,
     pub standard: Standard,
