@@ -450,3 +450,47 @@ fn rule_sv1_a_session_of_commands_gives_the_same_results_directly_and_through_th
         assert_eq!(d, t, "step `{}`", d.0);
     }
 }
+
+#[test]
+fn rule_sv1_serve_ends_on_sigterm_even_when_its_socket_file_was_removed() {
+    let env = Env::new();
+    let mut serve = env.serve(&[]);
+    std::fs::remove_file(env.socket()).unwrap();
+    unsafe {
+        libc::kill(serve.0.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve ends on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn rule_sv1_a_long_answer_reaches_the_client_whole() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    // Enough certificates for `list --json` to be one line far longer than a frame.
+    let inputs: Vec<(std::path::PathBuf, std::path::PathBuf)> = (0..300)
+        .map(|i| {
+            let leaf = pki.leaf(&[&format!("host{i}.long-answer.example.com")], 90);
+            (
+                env.write(&format!("c{i}.pem"), pki.full_chain(&leaf)),
+                env.write(&format!("k{i}.pem"), &leaf.key_pem),
+            )
+        })
+        .collect();
+    for (cert, key) in &inputs {
+        assert_eq!(env.import(cert, Some(key), &[]).0, 0);
+    }
+    let direct = env.run(&["list", "--json"]);
+    assert!(direct.stdout.len() > 64 * 1024, "{}", direct.stdout.len());
+    let _serve = env.serve(&[]);
+    let through = env.run(&["list", "--json"]);
+    assert_eq!(through.status.code(), Some(0));
+    assert_eq!(through.stdout, direct.stdout);
+}

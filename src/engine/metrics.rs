@@ -59,6 +59,108 @@ impl Collector for Exposition {
     }
 }
 
+/// What the per-certificate families are written from, read once and shared by the threads
+/// that encode them: no label strings are copied per series.
+struct Certificates {
+    now: crate::domain::time::Timestamp,
+    summaries: Vec<crate::domain::model::CertSummary>,
+    facts: std::collections::HashMap<String, crate::domain::model::MetricFacts>,
+    watched: std::collections::BTreeMap<String, crate::domain::discovery::Watched>,
+}
+
+/// The per-certificate families, each written by one collector (two threads write them).
+#[derive(Debug, Clone, Copy)]
+enum CertFamily {
+    NotAfter,
+    NotBefore,
+    Expired,
+    Info,
+}
+
+struct CertCollector {
+    data: std::sync::Arc<Certificates>,
+    families: Vec<CertFamily>,
+}
+
+impl std::fmt::Debug for CertCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertCollector")
+            .field("families", &self.families)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for CertCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let d = &*self.data;
+        let none = crate::domain::model::MetricFacts::default();
+        let no_file = [String::new()];
+        for family in &self.families {
+            let (name, help) = match family {
+                CertFamily::NotAfter => (
+                    "x509_cert_not_after",
+                    "The certificate's notAfter, in seconds since the epoch",
+                ),
+                CertFamily::NotBefore => (
+                    "x509_cert_not_before",
+                    "The certificate's notBefore, in seconds since the epoch",
+                ),
+                CertFamily::Expired => ("x509_cert_expired", "1 when the certificate has expired"),
+                CertFamily::Info => (
+                    "certdeck_certificate_info",
+                    "Each certificate certdeck keeps, with its status and source (always 1)",
+                ),
+            };
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for c in &d.summaries {
+                if let CertFamily::Info = family {
+                    let labels = [
+                        ("id", c.id.as_str()),
+                        ("name", c.name.as_str()),
+                        ("status", c.status_at(d.now).as_str()),
+                        ("source", c.source.as_str()),
+                    ];
+                    metric.encode_family(&labels)?.encode_gauge(&1.0)?;
+                    continue;
+                }
+                let Some(end) = c.not_after else { continue };
+                let f = d.facts.get(&c.id).unwrap_or(&none);
+                let value = match family {
+                    CertFamily::NotAfter => secs(end),
+                    CertFamily::NotBefore => match f.not_before {
+                        Some(start) => secs(start),
+                        None => continue,
+                    },
+                    _ => {
+                        if end <= d.now {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    }
+                };
+                // A discovered certificate is one series per file holding it (as the
+                // exporter has it); the others have an empty path.
+                let files: &[String] = match d.watched.get(&c.id) {
+                    Some(w) if w.gone_at.is_none() && !w.paths.is_empty() => &w.paths,
+                    _ => &no_file,
+                };
+                for filepath in files {
+                    let labels = [
+                        ("subject_CN", f.subject_cn.as_deref().unwrap_or("")),
+                        ("issuer_CN", c.issuer.as_str()),
+                        ("serial_number", f.serial_decimal.as_str()),
+                        ("filepath", filepath.as_str()),
+                        ("id", c.id.as_str()),
+                    ];
+                    metric.encode_family(&labels)?.encode_gauge(&value)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn secs(t: crate::domain::time::Timestamp) -> f64 {
     t.timestamp() as f64
 }
@@ -66,20 +168,13 @@ fn secs(t: crate::domain::time::Timestamp) -> f64 {
 impl Engine {
     /// SV-3: every series, in the Prometheus text format.
     pub fn metrics_text(&self) -> Result<String, StoreError> {
+        Ok(self.metrics_parts()?.concat())
+    }
+
+    /// `metrics_text` in the parts it is built in, to be written one after the other (no copy
+    /// of 60 MB into one string for 100,000 certificates).
+    pub fn metrics_parts(&self) -> Result<Vec<String>, StoreError> {
         let now = self.clock.now();
-        let mut not_after = Samples::new(
-            "x509_cert_not_after",
-            "The certificate's notAfter, in seconds since the epoch",
-        );
-        let mut not_before = Samples::new(
-            "x509_cert_not_before",
-            "The certificate's notBefore, in seconds since the epoch",
-        );
-        let mut expired = Samples::new("x509_cert_expired", "1 when the certificate has expired");
-        let mut info = Samples::new(
-            "certdeck_certificate_info",
-            "Each certificate certdeck keeps, with its status and source (always 1)",
-        );
         let mut renewal = Samples::new(
             "certdeck_renewal_next_timestamp_seconds",
             "When certdeck next tries to renew the certificate (AC-4)",
@@ -133,42 +228,24 @@ impl Engine {
             "When the timed rules last ran (a heartbeat)",
         );
 
-        let watched = self.store.watched_all()?;
-        let facts = self.store.metric_facts()?;
-        let none = crate::domain::model::MetricFacts::default();
-        for c in self.store.summaries()? {
-            info.push(
-                vec![
-                    ("id", c.id.clone()),
-                    ("name", c.name.clone()),
-                    ("status", c.status_at(now).as_str().to_string()),
-                    ("source", c.source.as_str().to_string()),
-                ],
-                1.0,
-            );
-            let Some(end) = c.not_after else { continue };
-            let f = facts.get(&c.id).unwrap_or(&none);
-            // A discovered certificate is one series per file holding it (as the exporter
-            // has it); the others have an empty path.
-            let files: Vec<String> = match watched.get(&c.id) {
-                Some(w) if w.gone_at.is_none() && !w.paths.is_empty() => w.paths.clone(),
-                _ => vec![String::new()],
-            };
-            for filepath in files {
-                let labels: Labels = Labels::from(vec![
-                    ("subject_CN", f.subject_cn.clone().unwrap_or_default()),
-                    ("issuer_CN", c.issuer.clone()),
-                    ("serial_number", f.serial_decimal.clone()),
-                    ("filepath", filepath),
-                    ("id", c.id.clone()),
-                ]);
-                if let Some(start) = f.not_before {
-                    not_before.push(labels.clone(), secs(start));
-                }
-                not_after.push(labels.clone(), secs(end));
-                expired.push(labels, if end <= now { 1.0 } else { 0.0 });
-            }
-        }
+        // The big reads on two threads: summaries on one, facts and watched files on the other.
+        let (summaries, facts_watched) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| -> Result<_, StoreError> {
+                Ok((self.store.metric_facts()?, self.store.watched_all()?))
+            });
+            let summaries = self.store.summaries();
+            let other = other
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Db("metrics: a reader failed".into())));
+            (summaries, other)
+        });
+        let (facts, watched) = facts_watched?;
+        let certificates = std::sync::Arc::new(Certificates {
+            now,
+            summaries: summaries?,
+            facts,
+            watched,
+        });
         for (id, plan) in self.store.acme_renewals()? {
             renewal.push(
                 vec![
@@ -201,10 +278,14 @@ impl Engine {
                 deployed_at.push(labels, secs(last.at));
             }
         }
-        for (id, w) in watched {
-            if let Some(d) = w.drift {
+        for (id, w) in &certificates.watched {
+            if let Some(d) = &w.drift {
                 drift.push(
-                    vec![("id", id), ("address", d.address), ("sni", d.sni)],
+                    vec![
+                        ("id", id.clone()),
+                        ("address", d.address.clone()),
+                        ("sni", d.sni.clone()),
+                    ],
                     1.0,
                 );
             }
@@ -234,12 +315,7 @@ impl Engine {
         if let Some(t) = ticked {
             last_tick.push(Vec::new(), t.timestamp_millis() as f64 / 1000.0);
         }
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(Exposition(vec![
-            not_after,
-            not_before,
-            expired,
-            info,
+        let others = Exposition(vec![
             renewal,
             renewal_failures,
             ari_start,
@@ -253,10 +329,36 @@ impl Engine {
             dead,
             deadline,
             last_tick,
-        ])));
-        let mut out = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
-            .map_err(|e| StoreError::Db(format!("metrics: {e}")))?;
-        Ok(out)
+        ]);
+        // The families in two halves, each encoded on its own thread, joined in order.
+        let halves = [
+            vec![CertFamily::NotAfter, CertFamily::NotBefore],
+            vec![CertFamily::Expired, CertFamily::Info],
+        ];
+        let per_cert = certificates.summaries.len();
+        let (first, second) = std::thread::scope(|scope| {
+            let encode = |families: Vec<CertFamily>, rest: Option<Exposition>| {
+                let mut registry = Registry::default();
+                registry.register_collector(Box::new(CertCollector {
+                    data: std::sync::Arc::clone(&certificates),
+                    families,
+                }));
+                if let Some(rest) = rest {
+                    registry.register_collector(Box::new(rest));
+                }
+                // Reserved, not touched: the pages become resident only as they are written.
+                let mut out = String::with_capacity(per_cert * 450 + 64 * 1024);
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
+                    .map(|_| out)
+            };
+            let [a, b] = halves;
+            let second = scope.spawn(move || encode(b, Some(others)));
+            let first = encode(a, None);
+            (first, second.join())
+        });
+        let fail = |e: std::fmt::Error| StoreError::Db(format!("metrics: {e}"));
+        let first = first.map_err(fail)?;
+        let second = second.unwrap_or(Err(std::fmt::Error)).map_err(fail)?;
+        Ok(vec![first, second])
     }
 }

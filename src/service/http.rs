@@ -77,13 +77,18 @@ fn handle(mut stream: TcpStream, engine: &Engine, period: Duration) -> std::io::
         return respond(&mut stream, 405, "text/plain", b"only GET\n");
     }
     match path {
-        "/metrics" => match engine.metrics_text() {
-            Ok(text) => respond(
-                &mut stream,
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                text.as_bytes(),
-            ),
+        "/metrics" => match engine.metrics_parts() {
+            Ok(parts) => {
+                let sent = respond_parts(
+                    &mut stream,
+                    200,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    &parts,
+                );
+                drop(parts);
+                super::give_back_memory();
+                sent
+            }
             Err(e) => {
                 super::log(super::Level::Error, &format!("metrics: {e}"));
                 respond(&mut stream, 500, "text/plain", format!("{e}\n").as_bytes())
@@ -116,6 +121,16 @@ fn handle(mut stream: TcpStream, engine: &Engine, period: Duration) -> std::io::
 }
 
 fn respond(stream: &mut TcpStream, code: u16, kind: &str, body: &[u8]) -> std::io::Result<()> {
+    respond_parts(stream, code, kind, &[body])
+}
+
+/// A response whose body is `parts`, one after the other.
+fn respond_parts(
+    stream: &mut TcpStream,
+    code: u16,
+    kind: &str,
+    parts: &[impl AsRef<[u8]>],
+) -> std::io::Result<()> {
     let reason = match code {
         200 => "OK",
         400 => "Bad Request",
@@ -126,9 +141,11 @@ fn respond(stream: &mut TcpStream, code: u16, kind: &str, body: &[u8]) -> std::i
     };
     let head = format!(
         "HTTP/1.1 {code} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+        parts.iter().map(|p| p.as_ref().len()).sum::<usize>()
     );
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    for p in parts {
+        stream.write_all(p.as_ref())?;
+    }
     stream.flush()
 }

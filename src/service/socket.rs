@@ -7,6 +7,7 @@ use super::{log, Level};
 use crate::cli::io::{Console, Remote};
 use crate::engine::Engine;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,6 +29,7 @@ const OUT_CHUNK: usize = 64 * 1024;
 pub struct SocketServer {
     path: PathBuf,
     inode: u64,
+    listener: Arc<UnixListener>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -66,23 +68,24 @@ pub fn serve(
     engine: Arc<Engine>,
     identity: Identity,
 ) -> Result<SocketServer, BindError> {
-    let listener = bind(path)?;
+    let listener = Arc::new(bind(path)?);
     let inode = std::fs::metadata(path)
         .map(|m| m.ino())
         .map_err(|e| BindError::Io(path.to_path_buf(), e))?;
     let stop = Arc::new(AtomicBool::new(false));
     let owner = super::peer::own_uid();
     let thread = {
-        let stop = Arc::clone(&stop);
+        let (stop, listener) = (Arc::clone(&stop), Arc::clone(&listener));
         let identity = Arc::new(identity);
         std::thread::Builder::new()
             .name("certdeck-socket".into())
-            .spawn(move || accept_loop(listener, engine, identity, owner, &stop))
+            .spawn(move || accept_loop(&listener, engine, identity, owner, &stop))
             .map_err(|e| BindError::Io(path.to_path_buf(), e))?
     };
     Ok(SocketServer {
         path: path.to_path_buf(),
         inode,
+        listener,
         stop,
         thread: Some(thread),
     })
@@ -91,8 +94,11 @@ pub fn serve(
 impl Drop for SocketServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept call; the loop sees `stop` and ends.
-        let _ = UnixStream::connect(&self.path);
+        // Wakes the accept call (Linux: shutting a listening socket down ends a blocked accept
+        // with an error), even when the socket file was removed meanwhile; the loop sees
+        // `stop` and ends.
+        // SAFETY: the descriptor stays open while `self.listener` lives.
+        unsafe { libc::shutdown(self.listener.as_raw_fd(), libc::SHUT_RDWR) };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -131,7 +137,7 @@ fn bind(path: &Path) -> Result<UnixListener, BindError> {
 }
 
 fn accept_loop(
-    listener: UnixListener,
+    listener: &UnixListener,
     engine: Arc<Engine>,
     identity: Arc<Identity>,
     owner: u32,
@@ -428,17 +434,30 @@ impl Console for SocketConsole {
     fn out(&self, bytes: &[u8]) {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let (stream, pending) = &mut *w;
-        pending.extend_from_slice(bytes);
-        if pending.len() >= OUT_CHUNK {
-            let bytes = std::mem::take(pending);
-            self.send(stream, &FromService::Out(bytes));
+        if pending.len() + bytes.len() < OUT_CHUNK {
+            pending.extend_from_slice(bytes);
+            return;
         }
+        // Whole frames of OUT_CHUNK bytes (a `list --json` of 100,000 is one 60 MB line),
+        // the remainder kept for the next output.
+        let fill = OUT_CHUNK - pending.len();
+        pending.extend_from_slice(&bytes[..fill]);
+        let first = std::mem::take(pending);
+        self.send(stream, &FromService::Out(first));
+        let mut rest = &bytes[fill..];
+        while rest.len() >= OUT_CHUNK {
+            self.send(stream, &FromService::Out(rest[..OUT_CHUNK].to_vec()));
+            rest = &rest[OUT_CHUNK..];
+        }
+        pending.extend_from_slice(rest);
     }
 
     fn err(&self, bytes: &[u8]) {
         self.flush();
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        self.send(&mut w.0, &FromService::Err(bytes.to_vec()));
+        for chunk in bytes.chunks(OUT_CHUNK) {
+            self.send(&mut w.0, &FromService::Err(chunk.to_vec()));
+        }
     }
 
     fn read_line(&self) -> Option<String> {
@@ -464,5 +483,65 @@ impl Console for SocketConsole {
 
     fn stderr_is_terminal(&self) -> bool {
         self.stderr_is_terminal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_output_goes_in_frames_no_larger_than_a_chunk_and_arrives_whole_in_order() {
+        let (server, mut client) = UnixStream::pair().unwrap();
+        let request = RunRequest {
+            identity: Identity {
+                db: "/x".into(),
+                now: None,
+                resolver: None,
+            },
+            argv: vec![],
+            cwd: "/".into(),
+            stdin_is_terminal: false,
+            stderr_is_terminal: false,
+        };
+        let console = SocketConsole::new(&server, &request).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut frames = Vec::new();
+            while let Ok(Some(m)) = protocol::read_frame::<FromService>(&mut client, OUT_CHUNK * 2)
+            {
+                frames.push(m);
+            }
+            frames
+        });
+        let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        console.out(b"head ");
+        console.out(&big);
+        console.err(b"a warning\n");
+        console.out(b" tail");
+        console.flush();
+        drop(console);
+        drop(server);
+        let frames = reader.join().unwrap();
+        let mut out = Vec::new();
+        let mut err_at = None;
+        for f in frames {
+            match f {
+                FromService::Out(b) => {
+                    assert!(b.len() <= OUT_CHUNK);
+                    out.extend(b);
+                }
+                FromService::Err(b) => {
+                    assert_eq!(b, b"a warning\n");
+                    err_at = Some(out.len());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut expected = b"head ".to_vec();
+        expected.extend(&big);
+        // stderr comes after everything written to stdout before it.
+        assert_eq!(err_at, Some(expected.len()));
+        expected.extend(b" tail");
+        assert_eq!(out, expected);
     }
 }

@@ -441,9 +441,10 @@ pub fn place_manual(
     .map_err(|f| f.rate_limited(&retry_after))?;
     let mut records = Vec::new();
     for (url, domain, value) in pending {
-        // The authorization's own deadline; a CA that does not say leaves it unknown.
-        let expires = super::jws::post_as_get(credentials, root_pem, directory_url, &url)
-            .ok()
+        // The authorization's own deadline; a CA that does not say leaves it unknown. Asked
+        // up to three times: a busy CA's bad nonces or a slow answer must not lose it.
+        let expires = (0..3)
+            .find_map(|_| super::jws::post_as_get(credentials, root_pem, directory_url, &url).ok())
             .and_then(|a| a["expires"].as_str().map(str::to_string))
             .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
             .map(|e| e.with_timezone(&chrono::Utc));
