@@ -58,7 +58,7 @@ fn rule_ac1_terms_are_shown_and_must_be_agreed_then_the_key_is_sealed() {
     let (_, list) = env.json(&["acme", "account", "list"]);
     assert_eq!(list[0]["name"], "test");
     // The key is in the store, sealed: the credentials never appear in the file in clear.
-    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let store = env.open_store("test");
     let creds = store.acme_credentials("test").unwrap().expect("stored");
     let creds: serde_json::Value = serde_json::from_slice(&creds).unwrap();
     let key = creds["key_pkcs8"]

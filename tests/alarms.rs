@@ -504,10 +504,7 @@ fn rule_al2_the_tui_sender_thread_delivers_while_a_dead_endpoint_times_out_besid
     let env = Env::new();
     let pki = Pki::new(KeyKind::P256);
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = Arc::new(Engine::new(
-        certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap(),
-        clock.clone(),
-    ));
+    let engine = Arc::new(Engine::new(env.open_store("test"), clock.clone()));
     let mut state = State::default();
     let leaf = pki.leaf(&["soon.example.com"], 5);
     engine.dispatch(

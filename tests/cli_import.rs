@@ -516,7 +516,7 @@ fn list_filters_and_delete_contract() {
 #[test]
 fn a_second_process_is_told_who_holds_the_database() {
     let env = Env::new();
-    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test holder").unwrap();
+    let store = env.open_store("test holder");
     let out = env.run(&["list", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -7,16 +7,13 @@ use certdeck::demo::pki::KeyKind;
 use certdeck::domain::rules::upload::UploadInput;
 use certdeck::engine::clock::{Clock, ManualClock};
 use certdeck::engine::Engine;
-use certdeck::store::Store;
+
 use chrono::{DateTime, Duration, Utc};
 use common::{Env, Pki};
 use std::sync::Arc;
 
 fn engine(env: &Env, clock: Arc<ManualClock>) -> Engine {
-    Engine::new(
-        Store::open(&env.db(), &env.key_file(), "test").unwrap(),
-        clock,
-    )
+    Engine::new(env.open_store("test"), clock)
 }
 
 /// Imports a leaf that expires `days` from now; returns its id and not_after.
@@ -163,7 +160,7 @@ fn cli_tick_and_forecast() {
 #[test]
 fn cli_tick_defers_to_an_interactive_session() {
     let env = Env::new();
-    let holder = Store::open(&env.db(), &env.key_file(), "tui").unwrap();
+    let holder = env.open_store("tui");
     let (code, v) = env.json(&["tick"]);
     assert_eq!(code, 0, "{v}");
     assert!(v["held_by"]
@@ -180,7 +177,7 @@ fn cli_tick_defers_to_an_interactive_session() {
 #[test]
 fn cli_tick_reports_a_holder_that_stopped_ticking_with_exit_3() {
     let env = Env::new();
-    let holder = Store::open(&env.db(), &env.key_file(), "tui").unwrap();
+    let holder = env.open_store("tui");
     // The holder's last tick was two minutes ago: it is stuck (or a long command holds it).
     let owner = std::fs::File::options()
         .write(true)

@@ -74,7 +74,7 @@ fn managed_zone_order_is_issued_by_the_sandbox_ca_after_review() {
 
     // The certificate is real: openssl verifies it against the sandbox root, and the sealed key
     // is the leaf's.
-    let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let store = env.open_store("test");
     let cert = store.get(&id).unwrap().unwrap();
     let pem = |d: &Vec<u8>| certdeck::domain::pem::encode("CERTIFICATE", d);
     let root = env.write("root.pem", pem(&cert.chain_der[2]));

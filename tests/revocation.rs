@@ -104,7 +104,7 @@ fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_t
     assert_eq!(v["records"][0]["status"], "revoking");
     assert_eq!(v["revocation"]["flow"], "domain_validation");
     let open_revocations = || -> Vec<String> {
-        let store = certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap();
+        let store = env.open_store("test");
         store
             .open_revocations()
             .unwrap()

@@ -5,7 +5,7 @@ use certdeck::demo::pki::KeyKind;
 use certdeck::domain::rules::upload::{
     new_uploaded_certificate, validate_upload, NewSecrets, UploadInput,
 };
-use certdeck::store::{NewRecord, Store};
+use certdeck::store::NewRecord;
 use chrono::{Duration, Utc};
 use common::{Env, Pki};
 use std::time::Instant;
@@ -23,7 +23,7 @@ fn fill(env: &Env) -> Vec<String> {
     };
     let v = validate_upload(&input, now, &[]).unwrap();
     let (template, _, event) = new_uploaded_certificate(&v, "template".into(), now);
-    let store = Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let store = env.open_store("test");
     let records: Vec<NewRecord> = (0..COUNT)
         .map(|i| {
             let mut cert = template.clone();
@@ -44,7 +44,7 @@ fn fill(env: &Env) -> Vec<String> {
 }
 
 fn expired_events(env: &Env, ids: &[String]) -> Vec<usize> {
-    let store = Store::open(&env.db(), &env.key_file(), "test").unwrap();
+    let store = env.open_store("test");
     ids.iter()
         .map(|id| {
             store

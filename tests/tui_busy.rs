@@ -37,10 +37,7 @@ fn import(engine: &Engine, state: &mut State, pki: &Pki, days: i64) -> String {
 /// another thread holds the engine through it. Returns once the reload has begun.
 fn slow_tick_under_way(env: &Env, pki: &Pki) -> (Arc<Engine>, std::thread::JoinHandle<TickReport>) {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = Arc::new(Engine::new(
-        certdeck::store::Store::open(&env.db(), &env.key_file(), "test").unwrap(),
-        clock.clone(),
-    ));
+    let engine = Arc::new(Engine::new(env.open_store("test"), clock.clone()));
     let mut state = State::default();
     let old = import(&engine, &mut state, pki, 10);
     let new = import(&engine, &mut state, pki, 90);

@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Seconds between ticks
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub period: u64,
+    /// Do not run the timed rules: a timer's `certdeck tick` runs them, through the socket
+    /// (`--period` is then the timer's, for /healthz)
+    #[arg(long)]
+    pub no_tick: bool,
 }
 
 pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
@@ -62,12 +66,26 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
             &format!("metrics on http://{addr}/metrics, health on http://{addr}/healthz"),
         );
     }
-    log(
-        Level::Info,
-        &format!("ticking every {} s (pid {})", a.period, std::process::id()),
-    );
+    if a.no_tick {
+        log(
+            Level::Info,
+            &format!(
+                "not ticking: `certdeck tick` runs the timed rules (pid {})",
+                std::process::id()
+            ),
+        );
+    } else {
+        log(
+            Level::Info,
+            &format!("ticking every {} s (pid {})", a.period, std::process::id()),
+        );
+    }
     while !stop.load(Ordering::SeqCst) {
         let started = Instant::now();
+        if a.no_tick {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
         match engine.tick_exclusive(None) {
             Ok(r) => {
                 for f in &r.fired {

@@ -14,13 +14,91 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// With `CERTDECK_TEST_THROUGH_SERVICE=1`: the `serve` CLI commands go through (SV-1).
+    service: std::sync::Mutex<Option<Child>>,
+}
+
+/// `CERTDECK_TEST_THROUGH_SERVICE=1` runs the CLI tests a second way: every command that can
+/// goes through a `certdeck serve --no-tick` on the test's database, started when needed (the
+/// timed rules still run only when a test runs `tick`). Commands that cannot — with their own
+/// `--now` or environment, `db`, `serve`, or while the test itself holds the database — stop it
+/// and run by themselves, as a user's would.
+fn through_service() -> bool {
+    std::env::var_os("CERTDECK_TEST_THROUGH_SERVICE").is_some_and(|v| v == "1")
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.stop_service();
+    }
 }
 
 impl Env {
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
+            service: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Starts or stops this test's service for a command with `args` (and extra environment).
+    fn prepare(&self, args: &[&str], own_environment: bool) {
+        if !through_service() {
+            return;
+        }
+        let by_itself = own_environment
+            || args
+                .iter()
+                .any(|a| *a == "--now" || a.starts_with("--now="))
+            || matches!(args.first(), Some(&"db") | Some(&"serve"));
+        if by_itself {
+            self.stop_service();
+            return;
+        }
+        let mut service = self.service.lock().unwrap();
+        if service.is_none() {
+            *service = self.try_serve();
+        }
+    }
+
+    /// `serve --no-tick`, once its socket answers; `None` when it cannot start (the database
+    /// is held by the test, or by a TUI it runs: commands then go to that holder).
+    fn try_serve(&self) -> Option<Child> {
+        let mut child = Child(
+            self.base_command()
+                .args(["serve", "--no-tick"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if std::os::unix::net::UnixStream::connect(self.socket()).is_ok() {
+                return Some(child);
+            }
+            if child.0.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Ends this test's service (SIGTERM; it finishes the command in hand).
+    pub fn stop_service(&self) {
+        let taken = self.service.lock().map(|mut s| s.take()).unwrap_or(None);
+        if let Some(mut child) = taken {
+            unsafe {
+                libc::kill(child.0.id() as i32, libc::SIGTERM);
+            }
+            let _ = child.0.wait();
+        }
+    }
+
+    /// The test's own handle on the database (the service, if any, is stopped first).
+    pub fn open_store(&self, role: &str) -> certdeck::store::Store {
+        self.stop_service();
+        certdeck::store::Store::open(&self.db(), &self.key_file(), role).unwrap()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -41,7 +119,14 @@ impl Env {
         p
     }
 
+    /// The binary on this test's database, for a command set up by hand (environment, stdin,
+    /// working directory): it runs by itself (a test's service, if any, makes way).
     pub fn command(&self) -> Command {
+        self.stop_service();
+        self.base_command()
+    }
+
+    fn base_command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_certdeck"));
         // Each test's own runtime dir: its service socket (SV-1) is nobody else's.
         c.env("XDG_CONFIG_HOME", self.path("config"))
@@ -57,7 +142,8 @@ impl Env {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
+        self.prepare(args, false);
+        self.base_command().args(args).output().unwrap()
     }
 
     /// Runs with --json and returns (exit code, parsed stdout).
@@ -239,7 +325,8 @@ pub fn export_pem(env: &Env, id: &str) -> (i32, Value) {
 impl Env {
     /// `json`, with more environment for certdeck (e.g. `CERTDECK_RESOLVER`).
     pub fn json_with(&self, args: &[&str], vars: &[(&str, &str)]) -> (i32, Value) {
-        let mut c = self.command();
+        self.prepare(args, !vars.is_empty());
+        let mut c = self.base_command();
         c.args(args).arg("--json");
         for (k, v) in vars {
             c.env(k, v);

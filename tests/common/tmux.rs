@@ -14,6 +14,8 @@ impl Tmux {
 
     /// `start`, with more environment for certdeck (e.g. `CERTDECK_RESOLVER`).
     pub fn start_with(env: &Env, tag: &str, vars: &[(&str, &str)]) -> Tmux {
+        // The TUI holds the database itself (a test's service, if any, makes way).
+        env.stop_service();
         let socket = format!("certdeck-test-{}-{tag}", std::process::id());
         let exports: String = vars
             .iter()
