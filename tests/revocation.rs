@@ -478,3 +478,99 @@ fn rule_rv6b_sm2_ov_revocation_takes_a_signed_application_file_once() {
         "{e}"
     );
 }
+
+#[test]
+fn rule_t2_an_order_past_its_deadline_is_refused_and_fails_even_when_no_tick_ran() {
+    let env = Env::new();
+    let zone: Zone = Arc::new(Mutex::new(HashMap::new()));
+    let dns = serve_txt(zone.clone(), 50).unwrap();
+    env.json(&["account", "topup", "1000"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "late.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(v["order"]["deadline"].as_str().unwrap()).unwrap();
+    // The record is there, but only once the deadline has passed: the clock decides, not
+    // whether a tick ran in between (none did).
+    let c = &v["order"]["challenges"][0];
+    zone.lock().unwrap().insert(
+        c["name"].as_str().unwrap().into(),
+        vec![c["value"].as_str().unwrap().into()],
+    );
+    let (code, r) = json_dns(
+        &env,
+        dns,
+        &["validate", &id, "--now", &deadline.to_rfc3339()],
+    );
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("AR-6")),
+        "{r}"
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deadline passed"),
+        "{r}"
+    );
+    // It failed as the tick would have, dated at its deadline.
+    let shown = env.json(&["show", &id, "--now", &deadline.to_rfc3339()]).1;
+    assert_eq!(shown["status"], "failed", "{shown}");
+    let (code, r) = json_dns(&env, dns, &["remind", &id, "--now", &deadline.to_rfc3339()]);
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("AR-6")),
+        "{r}"
+    );
+    assert!(r["error"]["message"].as_str().unwrap().contains("failed"));
+}
+
+#[test]
+fn rule_t2_a_revocation_past_its_3_day_deadline_is_refused_even_when_no_tick_ran() {
+    let env = Env::new();
+    let zone: Zone = Arc::new(Mutex::new(HashMap::new()));
+    let dns = serve_txt(zone.clone(), 50).unwrap();
+    let id = issued_by_dns(&env, &zone, dns);
+    let (code, v) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(5.0),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(v["validation"]["deadline"].as_str().unwrap())
+            .unwrap();
+    // The revocation's records are in place; validating one second before the deadline would
+    // work, at the deadline it is refused.
+    for c in v["validation"]["challenges"].as_array().unwrap() {
+        zone.lock().unwrap().insert(
+            c["name"].as_str().unwrap().into(),
+            vec![c["value"].as_str().unwrap().into()],
+        );
+    }
+    let (code, r) = json_dns(
+        &env,
+        dns,
+        &["validate", &id, "--now", &deadline.to_rfc3339()],
+    );
+    assert_eq!(
+        (code, r["error"]["rule"].as_str()),
+        (1, Some("RV-6")),
+        "{r}"
+    );
+    let shown = env.json(&["show", &id, "--now", &deadline.to_rfc3339()]).1;
+    assert_eq!(shown["status"], "issued", "the revocation failed: {shown}");
+}

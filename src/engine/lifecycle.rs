@@ -170,6 +170,36 @@ impl Engine {
     }
 
     /// RV-6 (c): checks a revocation's challenges like an order's.
+    /// T-2: the refusal for acting on an order or revocation whose validation deadline has
+    /// passed. When no tick has failed it yet, a catch-up tick does now, as it would have at the
+    /// deadline (work due earlier runs first, dated at its due time).
+    pub(super) fn past_deadline(&self, id: &str) -> Result<Option<Action>, StoreError> {
+        use crate::domain::rules::deadline::{order_open, revocation_open, Open};
+        let now = self.clock.now();
+        let Some(cert) = self.store.get(id)? else {
+            return Ok(None);
+        };
+        let open = if self.revoking(id)? {
+            match self.store.revocation(id)? {
+                Some(r) => revocation_open(&r, now),
+                None => Open::Yes,
+            }
+        } else {
+            match self.store.order(id)? {
+                Some(o) => order_open(cert.status, &o, now),
+                None => Open::Yes,
+            }
+        };
+        Ok(match open {
+            Open::Yes => None,
+            Open::Failed(r) => Some(Action::Refused(r)),
+            Open::FailsNow(r) => {
+                self.tick()?;
+                Some(Action::Refused(r))
+            }
+        })
+    }
+
     pub(super) fn check_revocation(&self, id: String) -> Result<Action, StoreError> {
         let (Some(cert), Some(rev)) = (self.store.get(&id)?, self.store.revocation(&id)?) else {
             return Ok(Action::Failed(format!(

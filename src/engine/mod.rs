@@ -663,6 +663,14 @@ impl Engine {
     }
 
     fn run(&self, effect: Effect) -> Result<Action, StoreError> {
+        // T-2: nothing acts on an order or revocation past its deadline, ticked or not.
+        if let Effect::CheckValidation(id) | Effect::Remind(id) | Effect::AttachLetter { id, .. } =
+            &effect
+        {
+            if let Some(refused) = self.past_deadline(id)? {
+                return Ok(refused);
+            }
+        }
         Ok(match effect {
             Effect::RunDue => Action::TickDone(self.tick()?),
             Effect::ReadFiles { cert, key } => {
