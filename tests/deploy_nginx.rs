@@ -391,8 +391,15 @@ fn rule_h5_a_hosting_whose_renewal_is_not_issued_fails_and_the_old_certificate_s
         "5 days before expiry instead of 10"
     );
     let (_, t) = env.json(&["tick", "--now", &replace_at]);
+    // T-1: in due order, the uploaded certificate's expiry (due earlier) comes first.
+    let hosting = t["fired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "hosting_replace")
+        .unwrap_or_else(|| panic!("{t}"));
     assert!(
-        t["fired"][0]["message"]
+        hosting["message"]
             .as_str()
             .unwrap()
             .contains("does not exist"),

@@ -228,3 +228,202 @@ fn the_forecast_view_lists_what_the_schedule_holds() {
     engine.dispatch(&mut state, Action::Back);
     assert!(matches!(state.overlay, certdeck::app::state::Overlay::None));
 }
+
+/// T-1 property: what a tick does depends on when things were due, not on when ticks ran.
+/// One world is ticked once at the end; its twin at random times in between (a minute apart
+/// at the finest): they end in the same state — the same statuses, timeline events dated the
+/// same, messages and ledger entries the same.
+mod t1 {
+    use super::*;
+    use certdeck::domain::account::Money;
+    use certdeck::domain::order::ValidationMethod;
+    use certdeck::domain::rules::apply::ApplyRequest;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    #[derive(Debug, Clone)]
+    struct World {
+        /// Orders in a managed zone: validated at once, issued when the review ends.
+        managed: usize,
+        /// Orders validated by hand that nobody validates: a reminder, then failure (AR-6).
+        by_hand: usize,
+        /// Uploaded certificates ending this many minutes after the start.
+        uploads: Vec<i64>,
+        /// Minutes from the start to the single tick.
+        horizon: i64,
+        /// The twin's tick times, in minutes (sorted, below the horizon).
+        ticks: Vec<i64>,
+    }
+
+    fn worlds() -> impl Strategy<Value = World> {
+        (
+            0usize..3,
+            0usize..3,
+            prop::collection::vec(1i64..12 * 24 * 60, 0..4),
+            (3 * 24 * 60i64)..(12 * 24 * 60),
+            prop::collection::vec(1i64..12 * 24 * 60, 1..40),
+        )
+            .prop_map(|(managed, by_hand, uploads, horizon, mut ticks)| {
+                ticks.retain(|t| *t < horizon);
+                ticks.sort_unstable();
+                World {
+                    managed,
+                    by_hand,
+                    uploads,
+                    horizon,
+                    ticks,
+                }
+            })
+    }
+
+    /// Builds `w` at `t0` on a fresh database, every upload from `pems`.
+    fn build(
+        w: &World,
+        t0: DateTime<Utc>,
+        pems: &[(String, String)],
+    ) -> (Env, Arc<ManualClock>, Engine) {
+        let env = Env::new();
+        let clock = Arc::new(ManualClock::new(t0));
+        let engine = engine(&env, clock.clone());
+        engine
+            .store()
+            .set_managed_zones(&["example.com".to_string()])
+            .unwrap();
+        let mut state = State::default();
+        engine.dispatch(&mut state, Action::TopUp(Money(1_000_000)));
+        state.managed_zones = engine.store().managed_zones().unwrap();
+        state.prices = engine.store().prices().unwrap();
+        let orders = (0..w.managed)
+            .map(|i| (format!("m{i}.example.com"), None))
+            .chain(
+                (0..w.by_hand).map(|i| (format!("h{i}.example.net"), Some(ValidationMethod::Dns))),
+            );
+        for (domain, validation) in orders {
+            let req = ApplyRequest {
+                domain,
+                sans: vec![],
+                product: "dnspod-dv".into(),
+                validation,
+                years: 1,
+                name: None,
+                tags: vec![],
+                project: None,
+            };
+            engine.dispatch(&mut state, Action::Apply(Box::new(req)));
+            assert!(
+                matches!(state.outcome, Some(Outcome::Ordered { .. })),
+                "{:?}",
+                state.outcome
+            );
+        }
+        for (cert, key) in pems {
+            let input = UploadInput {
+                cert: cert.clone().into_bytes(),
+                key: Some(key.clone().into_bytes()),
+                ..Default::default()
+            };
+            engine.dispatch(&mut state, Action::SubmitUpload(Box::new(input)));
+        }
+        (env, clock, engine)
+    }
+
+    /// What the two worlds are compared on: everything but random ids, serials and keys.
+    fn state_of(engine: &Engine) -> Vec<String> {
+        let store = engine.store();
+        let mut out = Vec::new();
+        let mut summaries = store.summaries().unwrap();
+        summaries.sort_by(|a, b| a.name.cmp(&b.name));
+        let name_of: std::collections::HashMap<String, String> = summaries
+            .iter()
+            .map(|s| (s.id.clone(), s.name.clone()))
+            .collect();
+        for s in &summaries {
+            out.push(format!("{} {:?} {:?}", s.name, s.status, s.not_after));
+            for e in store.timeline(&s.id).unwrap() {
+                out.push(format!("  {} {} {}", s.name, e.at.to_rfc3339(), e.kind));
+            }
+        }
+        let mut messages: Vec<String> = store
+            .messages(10_000, false, "")
+            .unwrap()
+            .into_iter()
+            .map(|m| {
+                let cert = m.cert_id.and_then(|id| name_of.get(&id).cloned());
+                format!("message {} {} {:?}", m.at.to_rfc3339(), m.kind, cert)
+            })
+            .collect();
+        messages.sort();
+        out.extend(messages);
+        let mut ledger: Vec<String> = store
+            .ledger(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|l| format!("ledger {} {:?} {}", l.at.to_rfc3339(), l.kind, l.amount.0))
+            .collect();
+        ledger.sort();
+        out.extend(ledger);
+        out
+    }
+
+    #[test]
+    fn rule_t1_one_late_tick_leaves_the_state_that_ticking_all_along_would() {
+        let pki = Pki::new(KeyKind::P256);
+        // Whole seconds, as the schedule keeps them.
+        let t0 = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+        let cases = std::env::var("CERTDECK_T1_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(12);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&worlds(), |w| {
+                let pems: Vec<(String, String)> = w
+                    .uploads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, minutes)| {
+                        let leaf = pki.inter.issue(
+                            &[&format!("u{i}.example.org")],
+                            KeyKind::P256,
+                            t0 - Duration::days(30),
+                            t0 + Duration::minutes(*minutes),
+                        );
+                        (pki.full_chain(&leaf), leaf.key_pem)
+                    })
+                    .collect();
+                let end = t0 + Duration::minutes(w.horizon);
+                let (_once_env, once_clock, once) = build(&w, t0, &pems);
+                once_clock.set(end);
+                once.tick().unwrap();
+                let (_along_env, along_clock, along) = build(&w, t0, &pems);
+                for m in &w.ticks {
+                    along_clock.set(t0 + Duration::minutes(*m));
+                    along.tick().unwrap();
+                }
+                along_clock.set(end);
+                along.tick().unwrap();
+                let (a, b) = (state_of(&once), state_of(&along));
+                if a != b {
+                    let diff: Vec<String> = a
+                        .iter()
+                        .zip(&b)
+                        .filter(|(x, y)| x != y)
+                        .map(|(x, y)| format!("once:  {x}\nalong: {y}"))
+                        .take(5)
+                        .collect();
+                    return Err(TestCaseError::fail(format!(
+                        "{w:?}\n{} vs {} lines\n{}",
+                        a.len(),
+                        b.len(),
+                        diff.join("\n")
+                    )));
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}

@@ -26,10 +26,12 @@ use crate::domain::model::TimelineEvent;
 use crate::domain::order::{issued, OrderInfo};
 use crate::domain::refusal::Refusal;
 use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
+use crate::domain::schedule::DueEntry;
 use crate::domain::schedule::{fire, Fired, FiredNote, Firing, TickReport};
 use crate::domain::time::Timestamp;
 use crate::store::{NewRecord, Store, StoreError};
 use clock::Clock;
+use std::collections::HashSet;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -333,178 +335,50 @@ impl Engine {
     /// Fires everything due now (SPEC §11), in batches of one transaction each. Reads only the
     /// schedule's due range, so its cost follows the due work, not the size of the store.
     pub fn tick(&self) -> Result<TickReport, StoreError> {
+        use crate::domain::schedule::DueKind;
         const BATCH: usize = 1_000;
+        // Rounds of reading what is due; work a round creates that is already due (a renewal
+        // order whose review ended meanwhile) runs in the next round of the same tick (T-1).
+        const MAX_ROUNDS: usize = 10_000;
         self.recover_deployments()?;
         let now = self.clock.now();
         let mut report = TickReport {
             rescan: self.rescan_if_due()?,
             ..Default::default()
         };
-        loop {
-            let mut due = self.store.due(now, BATCH)?;
+        // Entries this tick ran and that stay scheduled (their work failed: tried next tick).
+        let mut attempted: HashSet<DueEntry> = HashSet::new();
+        for _ in 0..MAX_ROUNDS {
+            let due: Vec<DueEntry> = self
+                .store
+                .due(now, BATCH)?
+                .into_iter()
+                .filter(|e| !attempted.contains(e))
+                .collect();
             if due.is_empty() {
                 break;
             }
-            // Alarm policies are keyed by policy: each evaluation is its own transaction.
-            let alarms: Vec<_> = due
-                .iter()
-                .filter(|e| e.kind == crate::domain::schedule::DueKind::AlarmEvaluate)
-                .cloned()
-                .collect();
-            due.retain(|e| e.kind != crate::domain::schedule::DueKind::AlarmEvaluate);
-            for entry in alarms {
-                match self.evaluate_alarm(&entry)? {
-                    Some((p, n)) if n > 0 => report.fired.push(FiredNote {
-                        cert_id: p.id.clone(),
-                        kind: entry.kind,
-                        due: entry.due,
-                        message: format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
-                    }),
-                    Some(_) => {}
-                    None => report.dropped += 1,
-                }
-            }
-            // Hostings are keyed by hosting and do network work: each runs on its own.
-            let hostings: Vec<_> = due
-                .iter()
-                .filter(|e| e.kind == crate::domain::schedule::DueKind::HostingReplace)
-                .cloned()
-                .collect();
-            due.retain(|e| e.kind != crate::domain::schedule::DueKind::HostingReplace);
-            for entry in hostings {
-                match self.fire_hosting(&entry)? {
-                    Some(h) => {
-                        let note = FiredNote {
-                            cert_id: h.old_cert.clone(),
-                            kind: entry.kind,
-                            due: entry.due,
-                            message: format!(
-                                "hosting {} {}: {}",
-                                h.id,
-                                h.status.as_str(),
-                                h.last_result.clone().unwrap_or_default()
-                            ),
-                        };
-                        report.fired.push(note);
-                    }
-                    None => report.dropped += 1,
-                }
-            }
-            // ACME renewals talk to a CA: each runs on its own (AC-4).
-            let renewals: Vec<_> = due
-                .iter()
-                .filter(|e| e.kind == crate::domain::schedule::DueKind::AcmeRenew)
-                .cloned()
-                .collect();
-            due.retain(|e| e.kind != crate::domain::schedule::DueKind::AcmeRenew);
-            for (entry, outcome) in self.fire_acme_renewals(&renewals) {
-                let note = |message: String| FiredNote {
-                    cert_id: entry.cert_id.clone(),
-                    kind: entry.kind,
-                    due: entry.due,
-                    message,
+            attempted.extend(due.iter().cloned());
+            // T-1: strictly in due-time order across kinds. Entries run in stretches of one
+            // kind of work: the certificate rules as one batch (one transaction), alarm
+            // evaluations and hostings one by one, ACME renewals side by side.
+            let mut stretch: Vec<DueEntry> = Vec::new();
+            for entry in due {
+                let class = |k: DueKind| match k {
+                    DueKind::AlarmEvaluate => 1,
+                    DueKind::HostingReplace => 2,
+                    DueKind::AcmeRenew => 3,
+                    _ => 0,
                 };
-                match outcome? {
-                    acme_renewal::Outcome::Renewed(m) => report.fired.push(note(m)),
-                    acme_renewal::Outcome::Failed(m) => report.failed.push(note(m)),
-                    acme_renewal::Outcome::Waiting => {}
-                    acme_renewal::Outcome::Dropped => report.dropped += 1,
+                if stretch
+                    .last()
+                    .is_some_and(|l| class(l.kind) != class(entry.kind))
+                {
+                    self.run_stretch(std::mem::take(&mut stretch), &mut report)?;
                 }
+                stretch.push(entry);
             }
-            if due.is_empty() {
-                continue;
-            }
-            let full = due.len() == BATCH;
-            let certs = self
-                .store
-                .get_many(due.iter().map(|e| e.cert_id.as_str()))?;
-            let orders = self
-                .store
-                .orders_many(due.iter().map(|e| e.cert_id.as_str()))?;
-            let revocations = self
-                .store
-                .revocations_many(due.iter().map(|e| e.cert_id.as_str()))?;
-            let mut batch = Vec::with_capacity(due.len());
-            for (((entry, cert), order), revocation) in
-                due.into_iter().zip(certs).zip(orders).zip(revocations)
-            {
-                let firing = cert
-                    .as_ref()
-                    .and_then(|c| fire(&entry, c, order.as_ref(), revocation.as_ref(), now));
-                let fired = match firing {
-                    None => None,
-                    Some(Firing::Done(f)) => Some(*f),
-                    Some(Firing::Revocation) => {
-                        let (c, r) = (
-                            cert.as_ref().expect("fired"),
-                            revocation
-                                .as_ref()
-                                .expect("revocation entries come from one"),
-                        );
-                        let family = self
-                            .store
-                            .get_many(r.prior.iter().skip(1).map(|(id, _)| id.as_str()))?;
-                        let family: Vec<Certificate> = family.into_iter().flatten().collect();
-                        Some(crate::domain::rules::revoke::concluded(
-                            entry.kind, c, &family, r, now,
-                        ))
-                    }
-                    Some(Firing::Renew) => {
-                        let c = cert.as_ref().expect("fired");
-                        match self.renewal_for(c, order.as_ref(), now) {
-                            Ok(f) => f,
-                            Err(msg) => {
-                                report.failed.push(FiredNote {
-                                    cert_id: entry.cert_id.clone(),
-                                    kind: entry.kind,
-                                    due: entry.due,
-                                    message: msg,
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                    Some(Firing::Issue) => {
-                        let (c, o) = (
-                            cert.as_ref().expect("fired"),
-                            order.as_ref().expect("review entries come from orders"),
-                        );
-                        match self.issue_for(c, o, now) {
-                            Ok(f) => Some(f),
-                            Err(msg) => {
-                                // Left in the schedule: the next tick tries again.
-                                report.failed.push(FiredNote {
-                                    cert_id: entry.cert_id.clone(),
-                                    kind: entry.kind,
-                                    due: entry.due,
-                                    message: msg,
-                                });
-                                continue;
-                            }
-                        }
-                    }
-                };
-                let mut fired = fired;
-                if let (Some(f), Some(c)) = (fired.as_mut(), cert.as_ref()) {
-                    self.release_original(c, f)?;
-                }
-                batch.push((entry, fired));
-            }
-            self.store.apply_fired(&batch)?;
-            for (entry, fired) in &batch {
-                match fired {
-                    Some(f) => report.fired.push(FiredNote {
-                        cert_id: entry.cert_id.clone(),
-                        kind: entry.kind,
-                        due: entry.due,
-                        message: f.event.message.clone(),
-                    }),
-                    None => report.dropped += 1,
-                }
-            }
-            if !full || batch.is_empty() {
-                break;
-            }
+            self.run_stretch(stretch, &mut report)?;
         }
         self.advance_acme_pending(&mut report)?;
         report.deliveries_tried = if self
@@ -525,6 +399,163 @@ impl Engine {
             std::sync::atomic::Ordering::SeqCst,
         );
         Ok(report)
+    }
+
+    /// Runs one stretch of due entries of one kind of work (see `tick`).
+    fn run_stretch(
+        &self,
+        stretch: Vec<DueEntry>,
+        report: &mut TickReport,
+    ) -> Result<(), StoreError> {
+        use crate::domain::schedule::DueKind;
+        let Some(first) = stretch.first() else {
+            return Ok(());
+        };
+        match first.kind {
+            DueKind::AlarmEvaluate => {
+                for entry in stretch {
+                    match self.evaluate_alarm(&entry)? {
+                        Some((p, n)) if n > 0 => report.fired.push(FiredNote {
+                            cert_id: p.id.clone(),
+                            kind: entry.kind,
+                            due: entry.due,
+                            message: format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
+                        }),
+                        Some(_) => {}
+                        None => report.dropped += 1,
+                    }
+                }
+            }
+            DueKind::HostingReplace => {
+                for entry in stretch {
+                    match self.fire_hosting(&entry)? {
+                        Some(h) => report.fired.push(FiredNote {
+                            cert_id: h.old_cert.clone(),
+                            kind: entry.kind,
+                            due: entry.due,
+                            message: format!(
+                                "hosting {} {}: {}",
+                                h.id,
+                                h.status.as_str(),
+                                h.last_result.clone().unwrap_or_default()
+                            ),
+                        }),
+                        None => report.dropped += 1,
+                    }
+                }
+            }
+            DueKind::AcmeRenew => {
+                for (entry, outcome) in self.fire_acme_renewals(&stretch) {
+                    let note = |message: String| FiredNote {
+                        cert_id: entry.cert_id.clone(),
+                        kind: entry.kind,
+                        due: entry.due,
+                        message,
+                    };
+                    match outcome? {
+                        acme_renewal::Outcome::Renewed(m) => report.fired.push(note(m)),
+                        acme_renewal::Outcome::Failed(m) => report.failed.push(note(m)),
+                        acme_renewal::Outcome::Waiting => {}
+                        acme_renewal::Outcome::Dropped => report.dropped += 1,
+                    }
+                }
+            }
+            _ => self.fire_rules(stretch, report)?,
+        }
+        Ok(())
+    }
+
+    /// The certificate rules of `due` as one transaction, each fired as of its due time (T-1:
+    /// a late tick dates what it does when it was due).
+    fn fire_rules(&self, due: Vec<DueEntry>, report: &mut TickReport) -> Result<(), StoreError> {
+        let certs = self
+            .store
+            .get_many(due.iter().map(|e| e.cert_id.as_str()))?;
+        let orders = self
+            .store
+            .orders_many(due.iter().map(|e| e.cert_id.as_str()))?;
+        let revocations = self
+            .store
+            .revocations_many(due.iter().map(|e| e.cert_id.as_str()))?;
+        let mut batch = Vec::with_capacity(due.len());
+        for (((entry, cert), order), revocation) in
+            due.into_iter().zip(certs).zip(orders).zip(revocations)
+        {
+            let firing = cert
+                .as_ref()
+                .and_then(|c| fire(&entry, c, order.as_ref(), revocation.as_ref(), entry.due));
+            let fired = match firing {
+                None => None,
+                Some(Firing::Done(f)) => Some(*f),
+                Some(Firing::Revocation) => {
+                    let (c, r) = (
+                        cert.as_ref().expect("fired"),
+                        revocation
+                            .as_ref()
+                            .expect("revocation entries come from one"),
+                    );
+                    let family = self
+                        .store
+                        .get_many(r.prior.iter().skip(1).map(|(id, _)| id.as_str()))?;
+                    let family: Vec<Certificate> = family.into_iter().flatten().collect();
+                    Some(crate::domain::rules::revoke::concluded(
+                        entry.kind, c, &family, r, entry.due,
+                    ))
+                }
+                Some(Firing::Renew) => {
+                    let c = cert.as_ref().expect("fired");
+                    match self.renewal_for(c, order.as_ref(), entry.due) {
+                        Ok(f) => f,
+                        Err(msg) => {
+                            report.failed.push(FiredNote {
+                                cert_id: entry.cert_id.clone(),
+                                kind: entry.kind,
+                                due: entry.due,
+                                message: msg,
+                            });
+                            continue;
+                        }
+                    }
+                }
+                Some(Firing::Issue) => {
+                    let (c, o) = (
+                        cert.as_ref().expect("fired"),
+                        order.as_ref().expect("review entries come from orders"),
+                    );
+                    match self.issue_for(c, o, entry.due) {
+                        Ok(f) => Some(f),
+                        Err(msg) => {
+                            // Left in the schedule: the next tick tries again.
+                            report.failed.push(FiredNote {
+                                cert_id: entry.cert_id.clone(),
+                                kind: entry.kind,
+                                due: entry.due,
+                                message: msg,
+                            });
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut fired = fired;
+            if let (Some(f), Some(c)) = (fired.as_mut(), cert.as_ref()) {
+                self.release_original(c, f)?;
+            }
+            batch.push((entry, fired));
+        }
+        self.store.apply_fired(&batch)?;
+        for (entry, fired) in &batch {
+            match fired {
+                Some(f) => report.fired.push(FiredNote {
+                    cert_id: entry.cert_id.clone(),
+                    kind: entry.kind,
+                    due: entry.due,
+                    message: f.event.message.clone(),
+                }),
+                None => report.dropped += 1,
+            }
+        }
+        Ok(())
     }
 
     /// AR-3/AR-4: takes the renewal fee and places the renewal order, or switches auto-renewal
