@@ -269,16 +269,6 @@ fn rule_sv4_serve_answers_metrics_and_healthz_and_a_real_prometheus_scrapes_it()
     assert!(answer.contains(&format!("\"{not_after}\"")), "{answer}");
     // SIGTERM: the service ends cleanly.
     let mut serve = serve;
-    unsafe {
-        libc::kill(serve.0.id() as i32, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = serve.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "serve ends on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = serve.terminate();
     assert!(status.success(), "{status:?}");
 }

@@ -59,6 +59,30 @@ fn issued_by_dns(env: &Env, zone: &Zone, dns: std::net::SocketAddr) -> String {
     id
 }
 
+/// A certificate issued by DNS validation, its revocation (superseded) submitted at day 5:
+/// its id, the submission's JSON, and the revocation's validation deadline.
+fn revoking_by_dns(
+    env: &Env,
+    zone: &Zone,
+    dns: std::net::SocketAddr,
+) -> (String, Value, chrono::DateTime<chrono::FixedOffset>) {
+    let id = issued_by_dns(env, zone, dns);
+    let (code, v) = env.json(&[
+        "revoke",
+        &id,
+        "--reason",
+        "superseded",
+        "--yes",
+        "--now",
+        &at(5.0),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(v["validation"]["deadline"].as_str().unwrap())
+            .unwrap();
+    (id, v, deadline)
+}
+
 #[test]
 fn rule_rv6c_revocation_validated_over_dns_then_reviewed_revoked_and_listed_on_the_crl() {
     let env = Env::new();
@@ -229,20 +253,7 @@ fn rule_rv6c_revocation_fails_when_the_domains_are_not_validated_within_3_days()
     let env = Env::new();
     let zone: Zone = Arc::new(Mutex::new(HashMap::new()));
     let dns = serve_txt(zone.clone(), 50).unwrap();
-    let id = issued_by_dns(&env, &zone, dns);
-    let (code, v) = env.json(&[
-        "revoke",
-        &id,
-        "--reason",
-        "superseded",
-        "--yes",
-        "--now",
-        &at(5.0),
-    ]);
-    assert_eq!(code, 0, "{v}");
-    let deadline =
-        chrono::DateTime::parse_from_rfc3339(v["validation"]["deadline"].as_str().unwrap())
-            .unwrap();
+    let (id, _, deadline) = revoking_by_dns(&env, &zone, dns);
     let before = (deadline - chrono::Duration::seconds(1)).to_rfc3339();
     let (_, t) = env.json(&["tick", "--now", &before]);
     assert_eq!(t["fired"].as_array().unwrap().len(), 0, "{t}");
@@ -539,20 +550,7 @@ fn rule_t2_a_revocation_past_its_3_day_deadline_is_refused_even_when_no_tick_ran
     let env = Env::new();
     let zone: Zone = Arc::new(Mutex::new(HashMap::new()));
     let dns = serve_txt(zone.clone(), 50).unwrap();
-    let id = issued_by_dns(&env, &zone, dns);
-    let (code, v) = env.json(&[
-        "revoke",
-        &id,
-        "--reason",
-        "superseded",
-        "--yes",
-        "--now",
-        &at(5.0),
-    ]);
-    assert_eq!(code, 0, "{v}");
-    let deadline =
-        chrono::DateTime::parse_from_rfc3339(v["validation"]["deadline"].as_str().unwrap())
-            .unwrap();
+    let (id, v, deadline) = revoking_by_dns(&env, &zone, dns);
     // The revocation's records are in place; validating one second before the deadline would
     // work, at the deadline it is refused.
     for c in v["validation"]["challenges"].as_array().unwrap() {

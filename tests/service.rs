@@ -456,17 +456,7 @@ fn rule_sv1_serve_ends_on_sigterm_even_when_its_socket_file_was_removed() {
     let env = Env::new();
     let mut serve = env.serve(&[]);
     std::fs::remove_file(env.socket()).unwrap();
-    unsafe {
-        libc::kill(serve.0.id() as i32, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = serve.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "serve ends on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = serve.terminate();
     assert!(status.success(), "{status:?}");
 }
 

@@ -216,6 +216,18 @@ pub struct FiredNote {
     pub message: String,
 }
 
+impl FiredNote {
+    /// What `entry` did, said by `message`.
+    pub fn of(entry: &DueEntry, message: String) -> FiredNote {
+        FiredNote {
+            cert_id: entry.cert_id.clone(),
+            kind: entry.kind,
+            due: entry.due,
+            message,
+        }
+    }
+}
+
 /// What one tick did: the entries that fired, and the stale ones dropped without effect.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TickReport {

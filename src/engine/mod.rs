@@ -417,9 +417,10 @@ impl Engine {
                     match self.evaluate_alarm(&entry)? {
                         Some((p, n)) if n > 0 => report.fired.push(FiredNote {
                             cert_id: p.id.clone(),
-                            kind: entry.kind,
-                            due: entry.due,
-                            message: format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
+                            ..FiredNote::of(
+                                &entry,
+                                format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
+                            )
                         }),
                         Some(_) => {}
                         None => report.dropped += 1,
@@ -431,14 +432,15 @@ impl Engine {
                     match self.fire_hosting(&entry)? {
                         Some(h) => report.fired.push(FiredNote {
                             cert_id: h.old_cert.clone(),
-                            kind: entry.kind,
-                            due: entry.due,
-                            message: format!(
-                                "hosting {} {}: {}",
-                                h.id,
-                                h.status.as_str(),
-                                h.last_result.clone().unwrap_or_default()
-                            ),
+                            ..FiredNote::of(
+                                &entry,
+                                format!(
+                                    "hosting {} {}: {}",
+                                    h.id,
+                                    h.status.as_str(),
+                                    h.last_result.clone().unwrap_or_default()
+                                ),
+                            )
                         }),
                         None => report.dropped += 1,
                     }
@@ -446,12 +448,7 @@ impl Engine {
             }
             DueKind::AcmeRenew => {
                 for (entry, outcome) in self.fire_acme_renewals(&stretch) {
-                    let note = |message: String| FiredNote {
-                        cert_id: entry.cert_id.clone(),
-                        kind: entry.kind,
-                        due: entry.due,
-                        message,
-                    };
+                    let note = |message: String| FiredNote::of(entry, message);
                     match outcome? {
                         acme_renewal::Outcome::Renewed(m) => report.fired.push(note(m)),
                         acme_renewal::Outcome::Failed(m) => report.failed.push(note(m)),
@@ -507,12 +504,7 @@ impl Engine {
                     match self.renewal_for(c, order.as_ref(), entry.due) {
                         Ok(f) => f,
                         Err(msg) => {
-                            report.failed.push(FiredNote {
-                                cert_id: entry.cert_id.clone(),
-                                kind: entry.kind,
-                                due: entry.due,
-                                message: msg,
-                            });
+                            report.failed.push(FiredNote::of(&entry, msg));
                             continue;
                         }
                     }
@@ -526,12 +518,7 @@ impl Engine {
                         Ok(f) => Some(f),
                         Err(msg) => {
                             // Left in the schedule: the next tick tries again.
-                            report.failed.push(FiredNote {
-                                cert_id: entry.cert_id.clone(),
-                                kind: entry.kind,
-                                due: entry.due,
-                                message: msg,
-                            });
+                            report.failed.push(FiredNote::of(&entry, msg));
                             continue;
                         }
                     }
@@ -546,12 +533,9 @@ impl Engine {
         self.store.apply_fired(&batch)?;
         for (entry, fired) in &batch {
             match fired {
-                Some(f) => report.fired.push(FiredNote {
-                    cert_id: entry.cert_id.clone(),
-                    kind: entry.kind,
-                    due: entry.due,
-                    message: f.event.message.clone(),
-                }),
+                Some(f) => report
+                    .fired
+                    .push(FiredNote::of(entry, f.event.message.clone())),
                 None => report.dropped += 1,
             }
         }

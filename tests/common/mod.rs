@@ -88,10 +88,7 @@ impl Env {
     pub fn stop_service(&self) {
         let taken = self.service.lock().map(|mut s| s.take()).unwrap_or(None);
         if let Some(mut child) = taken {
-            unsafe {
-                libc::kill(child.0.id() as i32, libc::SIGTERM);
-            }
-            let _ = child.0.wait();
+            child.terminate();
         }
     }
 
@@ -178,6 +175,26 @@ impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Child {
+    /// SIGTERM, then its exit status (it must end within 10 s).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ends on SIGTERM within 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
