@@ -490,6 +490,25 @@ fn rule_rv6b_sm2_ov_revocation_takes_a_signed_application_file_once() {
     );
 }
 
+/// Puts every validation record of `challenges` in the loopback zone.
+fn publish(zone: &Zone, challenges: &Value) {
+    for c in challenges.as_array().unwrap() {
+        zone.lock().unwrap().insert(
+            c["name"].as_str().unwrap().into(),
+            vec![c["value"].as_str().unwrap().into()],
+        );
+    }
+}
+
+/// Runs `args` at `now` with the loopback resolver and checks it is refused under `rule`.
+fn refused_at(env: &Env, dns: std::net::SocketAddr, args: &[&str], now: &str, rule: &str) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--now", now]);
+    let (code, r) = json_dns(env, dns, &all);
+    assert_eq!((code, r["error"]["rule"].as_str()), (1, Some(rule)), "{r}");
+    r
+}
+
 #[test]
 fn rule_t2_an_order_past_its_deadline_is_refused_and_fails_even_when_no_tick_ran() {
     let env = Env::new();
@@ -511,20 +530,13 @@ fn rule_t2_an_order_past_its_deadline_is_refused_and_fails_even_when_no_tick_ran
         chrono::DateTime::parse_from_rfc3339(v["order"]["deadline"].as_str().unwrap()).unwrap();
     // The record is there, but only once the deadline has passed: the clock decides, not
     // whether a tick ran in between (none did).
-    let c = &v["order"]["challenges"][0];
-    zone.lock().unwrap().insert(
-        c["name"].as_str().unwrap().into(),
-        vec![c["value"].as_str().unwrap().into()],
-    );
-    let (code, r) = json_dns(
+    publish(&zone, &v["order"]["challenges"]);
+    let r = refused_at(
         &env,
         dns,
-        &["validate", &id, "--now", &deadline.to_rfc3339()],
-    );
-    assert_eq!(
-        (code, r["error"]["rule"].as_str()),
-        (1, Some("AR-6")),
-        "{r}"
+        &["validate", &id],
+        &deadline.to_rfc3339(),
+        "AR-6",
     );
     assert!(
         r["error"]["message"]
@@ -536,12 +548,7 @@ fn rule_t2_an_order_past_its_deadline_is_refused_and_fails_even_when_no_tick_ran
     // It failed as the tick would have, dated at its deadline.
     let shown = env.json(&["show", &id, "--now", &deadline.to_rfc3339()]).1;
     assert_eq!(shown["status"], "failed", "{shown}");
-    let (code, r) = json_dns(&env, dns, &["remind", &id, "--now", &deadline.to_rfc3339()]);
-    assert_eq!(
-        (code, r["error"]["rule"].as_str()),
-        (1, Some("AR-6")),
-        "{r}"
-    );
+    let r = refused_at(&env, dns, &["remind", &id], &deadline.to_rfc3339(), "AR-6");
     assert!(r["error"]["message"].as_str().unwrap().contains("failed"));
 }
 
@@ -553,21 +560,13 @@ fn rule_t2_a_revocation_past_its_3_day_deadline_is_refused_even_when_no_tick_ran
     let (id, v, deadline) = revoking_by_dns(&env, &zone, dns);
     // The revocation's records are in place; validating one second before the deadline would
     // work, at the deadline it is refused.
-    for c in v["validation"]["challenges"].as_array().unwrap() {
-        zone.lock().unwrap().insert(
-            c["name"].as_str().unwrap().into(),
-            vec![c["value"].as_str().unwrap().into()],
-        );
-    }
-    let (code, r) = json_dns(
+    publish(&zone, &v["validation"]["challenges"]);
+    refused_at(
         &env,
         dns,
-        &["validate", &id, "--now", &deadline.to_rfc3339()],
-    );
-    assert_eq!(
-        (code, r["error"]["rule"].as_str()),
-        (1, Some("RV-6")),
-        "{r}"
+        &["validate", &id],
+        &deadline.to_rfc3339(),
+        "RV-6",
     );
     let shown = env.json(&["show", &id, "--now", &deadline.to_rfc3339()]).1;
     assert_eq!(shown["status"], "issued", "the revocation failed: {shown}");
