@@ -414,3 +414,80 @@ fn a_tick_far_in_the_future_with_an_order_due_reports_instead_of_panicking() {
     assert!(failed.contains("after 9999-12-31"), "{failed}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn rule_d1_an_order_in_review_is_cancelled_with_its_fee_refunded_then_deleted() {
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        "cancel.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(env.json(&["account"]).1["balance"], "301.00");
+    // In review it cannot be deleted; the refusal says how to get there.
+    let (code, e) = env.json(&["delete", &id, "--yes"]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-1")), "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("certdeck cancel"));
+    // Without --yes (and no terminal to ask on), nothing happens; the refusal says what would.
+    let (code, e) = env.json(&["cancel", &id]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-1")), "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("199.00 CNY"));
+    assert_eq!(env.json(&["show", &id]).1["status"], "validating");
+    let (code, c) = env.json(&["cancel", &id, "--yes"]);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["refunded"].as_str()),
+        (Some("cancelled"), Some("199.00"))
+    );
+    let account = env.json(&["account"]).1;
+    assert_eq!(account["balance"], "500.00", "{account}");
+    assert_eq!(account["ledger"][0]["kind"], "refund");
+    // Cancelled once only; nothing more is due for it.
+    let (code, e) = env.json(&["cancel", &id, "--yes"]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-1")), "{e}");
+    let (_, t) = env.json(&[
+        "tick",
+        "--now",
+        &(chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339(),
+    ]);
+    assert_eq!(t["fired"].as_array().unwrap().len(), 0, "{t}");
+    let (code, d) = env.json(&["delete", &id, "--yes"]);
+    assert_eq!((code, d["deleted"].as_str()), (0, Some(id.as_str())), "{d}");
+}
+
+#[test]
+fn rule_d1_a_failed_order_can_be_deleted() {
+    let env = Env::new();
+    env.json(&["account", "topup", "500"]);
+    let (_, v) = env.json(&[
+        "apply",
+        "--domain",
+        "failed.example.net",
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    let id = v["id"].as_str().unwrap().to_string();
+    let later = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
+    env.json(&["tick", "--now", &later]);
+    assert_eq!(
+        env.json(&["show", &id, "--now", &later]).1["status"],
+        "failed"
+    );
+    let (code, d) = env.json(&["delete", &id, "--yes", "--now", &later]);
+    assert_eq!(code, 0, "{d}");
+}

@@ -286,6 +286,24 @@ fn delete_confirmation_says_what_happens() {
 }
 
 #[test]
+fn rule_d1_cancel_confirmation_says_what_happens_at_80x24() {
+    let mut s = state();
+    let plan = certdeck::domain::rules::cancel::CancelPlan {
+        id: "id000002".into(),
+        name: "shop.example.com".into(),
+        refund: certdeck::domain::account::Money(19_900),
+    };
+    update(&mut s, Action::CancelPlanned(Box::new(plan)), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("refunded") && frame.contains("y  cancel the review"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
 fn rule_d2_refusal_shows_in_the_status_line() {
     let mut s = state();
     update(

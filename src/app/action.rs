@@ -56,6 +56,10 @@ pub enum Action {
         confirmed: bool,
     },
     ConfirmDelete,
+    /// D-1: cancel the review of an order not yet issued (asks first).
+    CancelReview(Option<String>),
+    /// What cancelling would do: the confirmation opens.
+    CancelPlanned(Box<crate::domain::rules::cancel::CancelPlan>),
     // Orders.
     Apply(Box<crate::domain::rules::apply::ApplyRequest>),
     /// Order from an ACME account (the order form's product list names them).

@@ -86,6 +86,10 @@ pub enum Effect {
     RollbackHosting(String),
     AddResource(Box<crate::domain::resource::ResourceInput>),
     RemoveResource(String),
+    /// D-1: what cancelling a review would do (the ledger says what was paid).
+    PlanCancel(String),
+    /// D-1: cancel the review, refund what was paid.
+    CancelReview(String),
     UpdateResource {
         id: String,
         input: Box<crate::domain::resource::ResourceInput>,
@@ -128,6 +132,7 @@ impl Effect {
                 | Effect::ReadFiles { .. }
                 | Effect::LoadMore(_)
                 | Effect::PlanRevocation(_)
+                | Effect::PlanCancel(_)
                 | Effect::LoadResources
                 | Effect::LoadAlarms
                 | Effect::LoadMessages(_)

@@ -159,6 +159,22 @@ pub fn menu_entries(
             why(delete::check_delete(&cert.summary(), Vec::new(), now).map(|_| ())),
         ),
     ];
+    // Only an order still in review can have it cancelled (D-1): listed for those alone.
+    if crate::domain::rules::cancel::check_cancel(cert, crate::domain::account::Money(0)).is_ok() {
+        let at = entries
+            .iter()
+            .position(|e| e.key == 'D')
+            .unwrap_or(entries.len());
+        entries.insert(
+            at,
+            entry(
+                'C',
+                "cancel the review (its fee is refunded)…",
+                Action::CancelReview(Some(cert.id.clone())),
+                None,
+            ),
+        );
+    }
     // Only a discovered certificate has sites of its own to take over.
     if cert.source == crate::domain::model::Source::Discovered {
         let at = entries

@@ -90,6 +90,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 if matches!(state.overlay, Overlay::ConfirmDelete(_)) {
                     state.say(Level::Info, "delete cancelled; nothing was changed");
                 }
+                if matches!(state.overlay, Overlay::ConfirmCancel(_)) {
+                    state.say(Level::Info, "the review goes on; nothing was changed");
+                }
                 if matches!(state.overlay, Overlay::Revoke(_)) {
                     state.say(Level::Info, "revocation not submitted; nothing was changed");
                 }
@@ -335,8 +338,16 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 );
             }
             Overlay::ConfirmRemoveResource(r) => return vec![Effect::RemoveResource(r.0)],
+            Overlay::ConfirmCancel(plan) => return vec![Effect::CancelReview(plan.id)],
             other => state.overlay = other,
         },
+        Action::CancelReview(id) => {
+            match id.or_else(|| state.selected_row().map(|r| r.summary.id.clone())) {
+                Some(id) => return vec![Effect::PlanCancel(id)],
+                None => refuse(state, Refusal::new("D-1", Field::Id, "nothing is selected")),
+            }
+        }
+        Action::CancelPlanned(plan) => state.overlay = Overlay::ConfirmCancel(plan),
         Action::Apply(req) => {
             match crate::domain::rules::apply::validate_apply_priced(
                 &req,
@@ -592,7 +603,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 });
             }
             upsert(state, summary);
-            return vec![Effect::LoadOrders];
+            // A save can move money (a cancelled review's refund): the balance is read again.
+            return vec![Effect::LoadOrders, Effect::LoadAccount];
         }
         Action::Renewed { old, new } => {
             state.say(
@@ -940,6 +952,37 @@ mod tests {
         assert!(matches!(effects.as_slice(), [Effect::Delete(p)] if p.id == "b"));
         update(&mut s, Action::Deleted { id: "b".into() }, now());
         assert_eq!(visible_ids(&s), ["c", "a"]);
+        assert!(matches!(s.overlay, Overlay::None));
+    }
+
+    #[test]
+    fn rule_d1_cancelling_a_review_asks_first_then_cancels_on_confirmation() {
+        let mut s = loaded();
+        let effects = update(&mut s, Action::CancelReview(Some("b".into())), now());
+        assert!(matches!(effects.as_slice(), [Effect::PlanCancel(id)] if id == "b"));
+        let plan = crate::domain::rules::cancel::CancelPlan {
+            id: "b".into(),
+            name: "b.example".into(),
+            refund: crate::domain::account::Money(19_900),
+        };
+        update(&mut s, Action::CancelPlanned(Box::new(plan)), now());
+        assert!(matches!(&s.overlay, Overlay::ConfirmCancel(p) if p.id == "b"));
+        // Esc: nothing happens, and the status line says so.
+        assert!(update(&mut s, Action::Back, now()).is_empty());
+        assert!(s
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("nothing was changed"));
+        let plan = crate::domain::rules::cancel::CancelPlan {
+            id: "b".into(),
+            name: "b.example".into(),
+            refund: crate::domain::account::Money(0),
+        };
+        update(&mut s, Action::CancelPlanned(Box::new(plan)), now());
+        let effects = update(&mut s, Action::ConfirmDelete, now());
+        assert!(matches!(effects.as_slice(), [Effect::CancelReview(id)] if id == "b"));
         assert!(matches!(s.overlay, Overlay::None));
     }
 

@@ -87,6 +87,8 @@ pub enum Overlay {
     Help,
     Detail(Box<Detail>),
     ConfirmDelete(DeletePlan),
+    /// D-1: cancelling a review, after this confirmation.
+    ConfirmCancel(Box<crate::domain::rules::cancel::CancelPlan>),
     Upload,
     /// The order form (`a`).
     Apply,

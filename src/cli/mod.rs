@@ -6,6 +6,7 @@ pub mod adopt;
 pub mod alarm;
 pub mod apply;
 pub mod ca;
+pub mod cancel;
 pub mod catalogue;
 pub mod crash;
 pub mod db;
@@ -97,6 +98,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Delete a certificate (D-1..D-3)
     Delete(delete::DeleteArgs),
+    /// Cancel the review of an order not yet issued; its fee is refunded (D-1)
+    Cancel(cancel::CancelArgs),
     /// Run every timed rule that is due, once (for cron or a systemd timer)
     Tick(tick::TickArgs),
     /// List the timed rules that will fire in the coming days
@@ -317,6 +320,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Adopt(a) => adopt::run(cli, a),
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
+        Command::Cancel(a) => cancel::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Metrics(a) => metrics::run(cli, a),

@@ -149,6 +149,8 @@ pub struct Fired {
     pub revocation_document: Option<Vec<u8>>,
     /// Serials the CA now lists as revoked.
     pub crl: Vec<crate::domain::revocation::CrlEntry>,
+    /// Money given back with this effect (D-1: a cancelled review's fee).
+    pub refund: Option<crate::domain::account::LedgerEntry>,
 }
 
 /// A new order record and everything written with it.

@@ -170,6 +170,50 @@ impl Engine {
     }
 
     /// RV-6 (c): checks a revocation's challenges like an order's.
+    /// D-1: what cancelling `id`'s review would do (for the confirmation), with what its
+    /// ledger says was paid for it.
+    pub fn plan_cancel(
+        &self,
+        id: &str,
+    ) -> Result<Result<crate::domain::rules::cancel::CancelPlan, Refusal>, StoreError> {
+        let Some(cert) = self.store.get(id)? else {
+            return Ok(Err(Refusal::new(
+                "D-1",
+                Field::Id,
+                format!("no certificate with id {id}"),
+            )));
+        };
+        let paid: i64 = self
+            .store
+            .ledger(usize::MAX)?
+            .iter()
+            .filter(|e| e.cert_id.as_deref() == Some(id))
+            .map(|e| match e.kind {
+                crate::domain::account::LedgerKind::Deduction => e.amount.0,
+                crate::domain::account::LedgerKind::Refund => -e.amount.0,
+                crate::domain::account::LedgerKind::TopUp => 0,
+            })
+            .sum();
+        Ok(crate::domain::rules::cancel::check_cancel(
+            &cert,
+            crate::domain::account::Money(paid),
+        ))
+    }
+
+    /// D-1: cancels `id`'s review (after the confirmation `plan_cancel` gave): `cancelled`, its
+    /// fee refunded, in one transaction.
+    pub fn cancel_review(&self, id: &str) -> Result<Action, StoreError> {
+        let plan = match self.plan_cancel(id)? {
+            Ok(p) => p,
+            Err(r) => return Ok(Action::Refused(r)),
+        };
+        let Some(cert) = self.store.get(id)? else {
+            return Ok(Action::Failed(format!("{id} is no longer in the store")));
+        };
+        let fired = crate::domain::rules::cancel::cancelled(&cert, &plan, self.clock.now());
+        self.record(id, Ok(fired))
+    }
+
     /// T-2: the refusal for acting on an order or revocation whose validation deadline has
     /// passed. When no tick has failed it yet, a catch-up tick does now, as it would have at the
     /// deadline (work due earlier runs first, dated at its due time).

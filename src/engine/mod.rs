@@ -829,6 +829,11 @@ impl Engine {
                     crate::domain::rules::reminder::remind(&cert, &order, self.clock.now()),
                 )?
             }
+            Effect::PlanCancel(id) => match self.plan_cancel(&id)? {
+                Ok(plan) => Action::CancelPlanned(Box::new(plan)),
+                Err(r) => Action::Refused(r),
+            },
+            Effect::CancelReview(id) => self.cancel_review(&id)?,
             Effect::CheckValidation(id) if self.revoking(&id)? => self.check_revocation(id)?,
             Effect::CheckValidation(id) if self.store.acme_pending(&id)?.is_some() => {
                 self.check_acme_manual(&id)?

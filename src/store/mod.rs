@@ -1070,6 +1070,9 @@ impl Store {
                         .insert(format!("{id}:revocation").as_str(), doc.as_slice())
                         .map_err(db_err)?;
                 }
+                if let Some(refund) = &effect.refund {
+                    post_in(&self.records, &txn, refund)?;
+                }
                 if let Some(new) = &effect.new_order {
                     if let Some(payment) = &new.payment {
                         if post_in(&self.records, &txn, payment)?.is_none() {

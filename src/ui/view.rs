@@ -64,6 +64,13 @@ pub fn draw(
     match &state.overlay {
         Overlay::Help => help::render(f, body, state.help_scroll, theme),
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
+        Overlay::ConfirmCancel(plan) => confirm_with(
+            f,
+            body,
+            &plan.confirmation_text(),
+            (" Confirm cancel ", "y  cancel the review      n / Esc  keep it"),
+            theme,
+        ),
         Overlay::More(menu) => super::more::render_menu(f, body, menu, theme),
         Overlay::Revoke(dialog) => super::more::render_revoke(f, body, dialog, theme),
         Overlay::Export(dialog) => super::more::render_export(f, body, dialog, theme),
@@ -213,22 +220,30 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn confirm(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    confirm_with(
+        f,
+        area,
+        text,
+        (" Confirm delete ", "y  delete      n / Esc  keep it"),
+        theme,
+    )
+}
+
+/// A confirmation: `text`, then the keys; `(title, keys)` name the action.
+fn confirm_with(f: &mut Frame, area: Rect, text: &str, (title, keys): (&str, &str), theme: &Theme) {
     let popup = super::centered(area, 70, 30);
     f.render_widget(Clear, popup);
     let p = Paragraph::new(vec![
         Line::from(text.to_string()),
         Line::from(""),
-        Line::from(Span::styled(
-            "y  delete      n / Esc  keep it",
-            theme.title(),
-        )),
+        Line::from(Span::styled(keys.to_string(), theme.title())),
     ])
     .wrap(Wrap { trim: true })
     .block(
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.danger())
-            .title(" Confirm delete "),
+            .title(title.to_string()),
     );
     f.render_widget(p, popup);
 }

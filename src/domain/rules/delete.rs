@@ -36,10 +36,10 @@ pub fn check_delete(
     now: Timestamp,
 ) -> Result<DeletePlan, Refusal> {
     let status = cert.status_at(now);
-    let deletable = cert.source == Source::Uploaded
+    let deletable = matches!(cert.source, Source::Uploaded | Source::Discovered)
         || matches!(
             status,
-            Status::Expired | Status::Revoked | Status::Cancelled
+            Status::Expired | Status::Revoked | Status::Cancelled | Status::Failed
         );
     if !deletable {
         let refusal = if matches!(
@@ -56,9 +56,10 @@ pub fn check_delete(
                 "D-1",
                 Field::Id,
                 format!(
-                    "cannot delete: {} is {}; only expired, revoked, review-cancelled and uploaded certificates can be deleted",
+                    "cannot delete: {} is {}; only expired, revoked, review-cancelled, failed, uploaded and discovered certificates can be deleted (an order still in review: `certdeck cancel {}` first)",
                     cert.id,
-                    status.as_str()
+                    status.as_str(),
+                    cert.id
                 ),
             )
         };
@@ -117,7 +118,7 @@ mod tests {
             check_delete(&expired, vec![], now()).is_ok(),
             "not_after == now is expired"
         );
-        for st in [Status::Revoked, Status::Cancelled] {
+        for st in [Status::Revoked, Status::Cancelled, Status::Failed] {
             assert!(check_delete(
                 &summary(Source::Issued, st, now() + Duration::days(9)),
                 vec![],
@@ -129,12 +130,7 @@ mod tests {
 
     #[test]
     fn rule_d1_orders_in_progress_cannot_be_deleted() {
-        for st in [
-            Status::Validating,
-            Status::AwaitingLetter,
-            Status::Revoking,
-            Status::Failed,
-        ] {
+        for st in [Status::Validating, Status::AwaitingLetter, Status::Revoking] {
             let e = check_delete(
                 &summary(Source::Issued, st, now() + Duration::days(9)),
                 vec![],
@@ -143,6 +139,16 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.rule, "D-1", "{st:?}");
         }
+    }
+
+    #[test]
+    fn rule_d1_a_discovered_certificate_can_be_deleted_like_an_uploaded_one() {
+        let watched = summary(
+            Source::Discovered,
+            Status::Issued,
+            now() + Duration::days(300),
+        );
+        assert!(check_delete(&watched, vec![], now()).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per SPEC section. Each rule is a function; refusals quote the rule ID.
 pub mod alarm;
 pub mod apply;
+pub mod cancel;
 pub mod deadline;
 pub mod delete;
 pub mod export;

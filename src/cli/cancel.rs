@@ -1,0 +1,65 @@
+//! `certdeck cancel ID [--yes] [--json]` (D-1): cancels the review of an order not yet issued,
+//! after a confirmation; its fee is refunded and it can then be deleted.
+use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
+use crate::app::Action;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct CancelArgs {
+    pub id: String,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, a: &CancelArgs) -> Exit {
+    let engine = match open_engine(cli, "cli cancel", a.json) {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let plan = match engine.plan_cancel(&a.id) {
+        Ok(Ok(p)) => p,
+        Ok(Err(r)) => return refused(a.json, &r),
+        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    };
+    if !a.yes {
+        let interactive = super::io::console().stdin_is_terminal() && !a.json;
+        if !interactive {
+            let r = crate::domain::refusal::Refusal::new(
+                "D-1",
+                crate::domain::refusal::Field::Id,
+                format!("{} Pass --yes to confirm.", plan.confirmation_text()),
+            );
+            return refused(a.json, &r);
+        }
+        crate::err!("{}\nCancel the review? [y/N] ", plan.confirmation_text());
+        let answer = super::io::console().read_line().unwrap_or_default();
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            crate::errln!("not cancelled");
+            return super::EXIT_REFUSED;
+        }
+    }
+    match engine.cancel_review(&a.id) {
+        Ok(Action::RecordSaved(summary, message)) => {
+            if a.json {
+                crate::outln!(
+                    "{}",
+                    serde_json::json!({
+                        "id": summary.id,
+                        "status": summary.status.as_str(),
+                        "refunded": plan.refund.to_string(),
+                        "message": message,
+                    })
+                );
+            } else {
+                crate::outln!("{} ({}): {message}", summary.name, summary.id);
+            }
+            0
+        }
+        Ok(Action::Refused(r)) => refused(a.json, &r),
+        Ok(other) => fail(a.json, EXIT_UNAVAILABLE, &format!("{other:?}")),
+        Err(e) => fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+    }
+}
