@@ -131,3 +131,40 @@ fn rule_messages_are_raised_by_orders_and_hostings_and_marked_read() {
     assert_eq!(code, 0, "{h}");
     assert_eq!(env.json(&["messages"]).1["unread"], 0);
 }
+
+#[test]
+fn rule_ig2_an_expiry_is_raised_once_even_after_ignore_and_unignore() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let leaf = pki.leaf(&["once.example.com"], 10);
+    let (code, v) = env.import(
+        &env.write("once.pem", pki.full_chain(&leaf)),
+        Some(&env.write("once.key", &leaf.key_pem)),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let later = at(11.0);
+    let (_, t) = env.json(&["tick", "--now", &later]);
+    assert_eq!(t["fired"][0]["kind"], "expiry", "{t}");
+    // Rewriting the record (ignore, then un-ignore) must not raise its expiry again.
+    assert_eq!(env.json(&["ignore", &id, "--now", &later]).0, 0);
+    assert_eq!(env.json(&["unignore", &id, "--now", &later]).0, 0);
+    let (_, t) = env.json(&["tick", "--now", &at(12.0)]);
+    assert!(t["fired"].as_array().unwrap().is_empty(), "{t}");
+    let expired_messages = env.json(&["messages", "--now", &at(12.0)]).1["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "expired")
+        .count();
+    assert_eq!(expired_messages, 1);
+    let shown = env.json(&["show", &id, "--now", &at(12.0)]).1;
+    let expired_events = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "expired")
+        .count();
+    assert_eq!(expired_events, 1, "{shown}");
+}

@@ -478,6 +478,16 @@ impl Engine {
         for (((entry, cert), order), revocation) in
             due.into_iter().zip(certs).zip(orders).zip(revocations)
         {
+            // IG-2: an expiry is raised once per certificate. Its entry comes back whenever the
+            // record is rewritten (ignore, un-ignore): one already raised is dropped.
+            if entry.kind == crate::domain::schedule::DueKind::Expiry
+                && crate::domain::rules::ignore::expiry_raised(
+                    &self.store.timeline(&entry.cert_id)?,
+                )
+            {
+                batch.push((entry, None));
+                continue;
+            }
             let firing = cert
                 .as_ref()
                 .and_then(|c| fire(&entry, c, order.as_ref(), revocation.as_ref(), entry.due));

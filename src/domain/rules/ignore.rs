@@ -48,6 +48,12 @@ pub fn set_ignored(
     ))
 }
 
+/// IG-2: whether a certificate's timeline already holds its expiry (raised once, whatever is
+/// switched afterwards).
+pub fn expiry_raised(timeline: &[crate::domain::model::TimelineEvent]) -> bool {
+    timeline.iter().any(|e| e.kind == "expired")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
