@@ -201,6 +201,12 @@ fn rule_ar6_manual_dns_renewal_fails_after_seven_days_and_manual_renewal_works()
     assert_eq!(r["status"], "validating");
     assert_eq!(r["order"]["validation"], "dns");
     let new_id = r["id"].as_str().unwrap().to_string();
+    // 50 days left: `to_be_renewed` is for the last 30 days; the original stays issued.
+    assert_eq!(
+        env.json(&["show", &id, "--now", &days_before(end, 50)]).1["status"],
+        "issued"
+    );
+    let balance_after_fee = env.json(&["account"]).1["balance"].clone();
     let deadline =
         chrono::DateTime::parse_from_rfc3339(r["order"]["deadline"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -213,4 +219,54 @@ fn rule_ar6_manual_dns_renewal_fails_after_seven_days_and_manual_renewal_works()
             .1["status"],
         "failed"
     );
+    // AR-6: the failed renewal gives its original back, says why, and refunds its fee.
+    let original = env.json(&["show", &id, "--now", &deadline.to_rfc3339()]).1;
+    assert_eq!(original["status"], "issued", "{original}");
+    assert!(
+        original["timeline"].to_string().contains("the renewal of"),
+        "{original}"
+    );
+    let account = env.json(&["account"]).1;
+    assert_ne!(account["balance"], balance_after_fee, "{account}");
+    assert_eq!(account["ledger"][0]["kind"], "refund", "{account}");
+    assert_eq!(account["ledger"][0]["cert_id"], new_id.as_str());
+    // And it can be renewed by hand again.
+    let (code, r) = env.json(&["renew", &id, "--now", &deadline.to_rfc3339()]);
+    assert_eq!(code, 0, "{r}");
+}
+
+#[test]
+fn rule_ar6_an_automatic_renewal_that_fails_puts_the_original_back_to_issued_with_its_fee() {
+    let env = Env::new();
+    env.json(&["account", "topup", "1000"]);
+    let (id, end) = issued_cert(&env);
+    env.json(&["zones", "rm", "example.com"]);
+    let (code, r) = env.json(&["renew", &id, "--auto", "on", "--now", &days_before(end, 40)]);
+    assert_eq!(code, 0, "{r}");
+    // The fee falls due at 30 days: the renewal order waits for a DNS record nobody adds.
+    let (_, t) = env.json(&["tick", "--now", &days_before(end, 30)]);
+    assert_eq!(t["fired"][0]["kind"], "renewal_fee", "{t}");
+    assert_eq!(
+        env.json(&["show", &id, "--now", &days_before(end, 30)]).1["status"],
+        "to_be_renewed"
+    );
+    let (_, t) = env.json(&["tick", "--now", &days_before(end, 22)]);
+    let failed = t["fired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "validation_deadline")
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        failed["message"].as_str().unwrap().contains("refunded"),
+        "{t}"
+    );
+    let original = env.json(&["show", &id, "--now", &days_before(end, 22)]).1;
+    assert_eq!(original["status"], "issued", "{original}");
+    assert_eq!(
+        original["auto_renew"], false,
+        "not charged again behind the user's back"
+    );
+    let (_, t) = env.json(&["tick", "--now", &days_before(end, 21)]);
+    assert!(t["fired"].as_array().unwrap().is_empty(), "{t}");
 }

@@ -537,6 +537,24 @@ impl Engine {
             let mut fired = fired;
             if let (Some(f), Some(c)) = (fired.as_mut(), cert.as_ref()) {
                 self.release_original(c, f)?;
+                let failed = f
+                    .updated
+                    .as_ref()
+                    .is_some_and(|u| u.status == crate::domain::model::Status::Failed);
+                if let (true, Some(from)) = (failed, &c.renewed_from) {
+                    let paid = order
+                        .as_ref()
+                        .filter(|o| !o.product.starts_with("acme:"))
+                        .map(|o| o.price)
+                        .unwrap_or_default();
+                    crate::domain::rules::renewal::renewal_failed(
+                        f,
+                        c,
+                        self.store.get(from)?.as_ref(),
+                        paid,
+                        entry.due,
+                    );
+                }
             }
             batch.push((entry, fired));
         }

@@ -240,7 +240,14 @@ pub fn renew(
     new_cert.renewed_from = Some(cert.id.clone());
     new_cert.created_at = now;
     let mut old = cert.clone();
-    old.status = Status::ToBeRenewed;
+    // `to_be_renewed` is the last 30 days' status (AR-6): a renewal by hand earlier leaves
+    // the certificate `issued` while its renewal is under way.
+    if cert
+        .not_after()
+        .is_some_and(|end| crate::domain::time::within_days(end, now, 30))
+    {
+        old.status = Status::ToBeRenewed;
+    }
     let how = if auto {
         "the DNS record was added in the managed zone (AR-6)".to_string()
     } else {
@@ -263,6 +270,51 @@ pub fn renew(
         payment: LedgerEntry { at: now, kind: LedgerKind::Deduction, amount: fee, cert_id: Some(new_id), note: format!("renewal of {}", cert.id) },
         new_cert,
         new_order,
+    }
+}
+
+/// AR-6: a renewal order that failed (its domains not validated in time) gives its original
+/// back: `issued` again (renewable by hand, revocable), the renewal fee `paid` refunded, and
+/// the failure's event says so on both timelines. `fired` is the failure of `renewal`.
+pub fn renewal_failed(
+    fired: &mut Fired,
+    renewal: &Certificate,
+    original: Option<&Certificate>,
+    paid: Money,
+    now: Timestamp,
+) {
+    // The original is written with the event (its timeline says why), `issued` again, with
+    // auto-renewal off: its fee is not taken again behind the user's back.
+    if let Some(o) = original.filter(|o| matches!(o.status, Status::ToBeRenewed | Status::Issued)) {
+        let mut back = o.clone();
+        back.status = Status::Issued;
+        back.auto_renew = false;
+        fired.others.push(back);
+    }
+    if paid.0 > 0 {
+        fired.refund = Some(LedgerEntry {
+            at: now,
+            kind: LedgerKind::Refund,
+            amount: paid,
+            cert_id: Some(renewal.id.clone()),
+            note: format!("renewal {} failed (AR-6)", renewal.id),
+        });
+    }
+    if let Some(o) = original {
+        let refund = if paid.0 > 0 {
+            format!("; the renewal fee {paid} {CURRENCY} is refunded")
+        } else {
+            String::new()
+        };
+        let auto = if o.auto_renew {
+            "; auto-renewal is switched off"
+        } else {
+            ""
+        };
+        fired.event.message.push_str(&format!(
+            "; the renewal of {} failed: it stays issued and can be renewed by hand{auto}{refund} (AR-6)",
+            o.id
+        ));
     }
 }
 
@@ -435,8 +487,89 @@ mod tests {
         assert_eq!(r.new_order.not_after(t(2021, 10, 1)), t(2022, 11, 1));
         assert_eq!(r.new_cert.status, Status::Validating);
         assert_eq!(r.new_cert.renewed_from.as_deref(), Some("oldOLD01"));
-        assert_eq!(r.fired.updated.unwrap().status, Status::ToBeRenewed);
+        // 31 days left: not yet the last 30 days, so the original stays issued (AR-6).
+        assert_eq!(r.fired.updated.unwrap().status, Status::Issued);
         assert_eq!(r.payment.amount, Money(19_900));
+    }
+
+    #[test]
+    fn rule_ar6_to_be_renewed_only_within_the_last_30_days() {
+        let end = t(2027, 6, 1);
+        let (cert, order) = issued(end);
+        let status_when = |now: Timestamp| {
+            renew(
+                &cert,
+                &order,
+                Money(19_900),
+                "n".into(),
+                &["tok".into()],
+                &[],
+                now,
+            )
+            .fired
+            .updated
+            .unwrap()
+            .status
+        };
+        assert_eq!(status_when(end - Duration::days(30)), Status::ToBeRenewed);
+        assert_eq!(
+            status_when(end - Duration::days(30) - Duration::seconds(1)),
+            Status::Issued
+        );
+        assert_eq!(status_when(end - Duration::days(40)), Status::Issued);
+    }
+
+    #[test]
+    fn rule_ar6_a_failed_renewal_gives_the_original_back_with_its_fee() {
+        let (mut original, order) = issued(t(2027, 6, 1));
+        original.status = Status::ToBeRenewed;
+        original.auto_renew = true;
+        let r = renew(
+            &original,
+            &order,
+            Money(19_900),
+            "newNEW01".into(),
+            &["tok".into()],
+            &[],
+            t(2027, 5, 2),
+        );
+        let mut failed = Fired {
+            event: TimelineEvent {
+                at: t(2027, 5, 9),
+                kind: "failed".into(),
+                message: "the domains were not validated".into(),
+            },
+            ..Default::default()
+        };
+        renewal_failed(
+            &mut failed,
+            &r.new_cert,
+            Some(&original),
+            Money(19_900),
+            t(2027, 5, 9),
+        );
+        let back = &failed.others[0];
+        assert_eq!((back.status, back.auto_renew), (Status::Issued, false));
+        let refund = failed.refund.unwrap();
+        assert_eq!(
+            (refund.kind, refund.amount),
+            (LedgerKind::Refund, Money(19_900))
+        );
+        assert!(
+            failed.event.message.contains("refunded"),
+            "{}",
+            failed.event.message
+        );
+        // A free one (nothing paid) refunds nothing.
+        let mut free = Fired::default();
+        renewal_failed(
+            &mut free,
+            &r.new_cert,
+            Some(&original),
+            Money(0),
+            t(2027, 5, 9),
+        );
+        assert!(free.refund.is_none());
     }
 
     #[test]
