@@ -151,7 +151,12 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             id.clone(),
             match new {
                 Some(n) => Association::Specified(n.clone()),
-                None => Association::Renewal,
+                // Without --new the hosting keeps what it deploys (a specified certificate
+                // stays specified).
+                None => match engine.store().hosting(id) {
+                    Ok(Some(h)) => h.association,
+                    _ => Association::Renewal,
+                },
             },
             *days,
             *confirm_partial,
