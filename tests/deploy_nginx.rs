@@ -595,7 +595,7 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     // H-2: an edit of the days alone keeps the specified certificate.
     let (code, h) = env.json(&["hosting", "edit", &id, "--days", "25"]);
     assert_eq!(code, 0, "{h}");
-    assert_eq!(h["association"].to_string().contains(&fresh), true, "{h}");
+    assert!(h["association"].to_string().contains(&fresh), "{h}");
     env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
     assert_eq!(hosting_status(&env, &id), "succeeded");
     assert_eq!(nginx.served(), fresh_fp);
