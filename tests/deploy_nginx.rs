@@ -596,6 +596,10 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     let (code, h) = env.json(&["hosting", "edit", &id, "--days", "25"]);
     assert_eq!(code, 0, "{h}");
     assert!(h["association"].to_string().contains(&fresh), "{h}");
+    // H-1: a second hosting of the same certificate on the same resource is refused.
+    let (code, e) = env.json(&["hosting", "add", &old, "--new", &fresh, "--days", "20"]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("H-1")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains(&id), "{e}");
     env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
     assert_eq!(hosting_status(&env, &id), "succeeded");
     assert_eq!(nginx.served(), fresh_fp);

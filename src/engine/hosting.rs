@@ -159,6 +159,9 @@ impl Engine {
                 Ok(p) => p,
                 Err(r) => return Ok(Action::Refused(r)),
             };
+        if let Err(r) = rules::check_not_hosted_twice(&hosting, &self.store.hostings()?) {
+            return Ok(Action::Refused(r));
+        }
         let with = match &hosting.association {
             Association::Renewal => "its renewal".to_string(),
             Association::Specified(id) => id.clone(),

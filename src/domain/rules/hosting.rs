@@ -227,6 +227,26 @@ pub fn plan(
     ))
 }
 
+/// H-1: one certificate is replaced on one resource by one hosting at a time: a new hosting
+/// whose resources overlap an in-progress one of the same certificate is refused.
+pub fn check_not_hosted_twice(new: &Hosting, existing: &[Hosting]) -> Result<(), Refusal> {
+    for h in existing.iter().filter(|h| {
+        h.id != new.id && h.old_cert == new.old_cert && h.status == HostingStatus::InProgress
+    }) {
+        if let Some(r) = new.resources.iter().find(|r| h.resources.contains(r)) {
+            return Err(refuse(
+                "H-1",
+                Field::Id,
+                format!(
+                    "hosting {} already replaces {} on resource {r} (in progress); edit or cancel it first",
+                    h.id, new.old_cert
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// H-5: the certificate to deploy at the replacement time, or why the hosting fails.
 pub fn replacement<'a>(
     hosting: &Hosting,
@@ -314,6 +334,33 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(r.rule, "H-1");
+    }
+
+    #[test]
+    fn rule_h1_one_certificate_is_hosted_once_per_resource() {
+        let old = cert("old", &["a.com"], 40);
+        let deployed: Vec<String> = vec!["r1".into(), "r2".into(), "r3".into()];
+        let on = |resources: &[&str], id: &str| {
+            let req = HostingRequest {
+                resources: resources.iter().map(|r| r.to_string()).collect(),
+                ..req(5)
+            };
+            plan(&req, &old, None, &deployed, id.into(), now())
+                .unwrap()
+                .0
+        };
+        let first = on(&["r1", "r2"], "h1");
+        let r =
+            check_not_hosted_twice(&on(&["r2"], "h2"), std::slice::from_ref(&first)).unwrap_err();
+        assert_eq!(r.rule, "H-1");
+        assert!(r.message.contains("h1") && r.message.contains("r2"), "{r}");
+        // Another resource, or once the first is over: allowed.
+        assert!(check_not_hosted_twice(&on(&["r3"], "h2"), std::slice::from_ref(&first)).is_ok());
+        let cancelled = Hosting {
+            status: HostingStatus::Cancelled,
+            ..first
+        };
+        assert!(check_not_hosted_twice(&on(&["r2"], "h2"), &[cancelled]).is_ok());
     }
 
     #[test]
