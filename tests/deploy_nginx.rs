@@ -578,7 +578,8 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     assert_eq!(hosting_status(&env, &id), "cancelled");
     let (code, r) = env.json(&["hosting", "retry", &id]);
     assert_eq!(code, 1, "a cancelled hosting is not retried: {r}");
-    // Failed: the replacement was deleted before the replacement time.
+    // Deleting the replacement cancels the hosting with it (D-3); failing is H-5's test (a
+    // renewal not issued at the replacement time).
     let (code, h) = env.json(&["hosting", "add", &old, "--new", &new, "--days", "30"]);
     assert_eq!(code, 0, "{h}");
     let id = h["id"].as_str().unwrap().to_string();
@@ -586,7 +587,7 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
     let (code, d) = env.json(&["delete", &new, "--yes"]);
     assert_eq!(code, 0, "{d}");
     env.json(&["tick", "--now", &replace_at]);
-    assert_eq!(hosting_status(&env, &id), "failed");
+    assert_eq!(hosting_status(&env, &id), "cancelled");
     // Succeeded: a replacement that exists at the replacement time is served after it.
     let (fresh, fresh_fp, _, _) = import(&env, &pki, "fresh");
     let (code, h) = env.json(&["hosting", "add", &old, "--new", &fresh, "--days", "30"]);
@@ -632,4 +633,21 @@ fn rule_h6_a_quiet_hosting_raises_no_message_and_a_loud_one_does() {
     let (code, h) = env.json(&["hosting", "add", &new, "--new", &old, "--days", "30"]);
     assert_eq!(code, 0, "{h}");
     assert_eq!(hosting_messages(&env), before + 1, "scheduled");
+}
+
+#[test]
+fn rule_d3_deleting_a_hosted_certificate_names_its_hosting_and_cancels_it() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (_nginx, old, new) = hosted_pair(&env, &pki);
+    let (code, h) = env.json(&["hosting", "add", &old, "--new", &new, "--days", "30"]);
+    assert_eq!(code, 0, "{h}");
+    let id = h["id"].as_str().unwrap().to_string();
+    // Asked first (no terminal here): the refusal names the hosting that would be cancelled.
+    let (code, e) = env.json(&["delete", &new]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("D-3")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains(&id), "{e}");
+    let (code, d) = env.json(&["delete", &new, "--yes"]);
+    assert_eq!(code, 0, "{d}");
+    assert_eq!(hosting_status(&env, &id), "cancelled");
 }

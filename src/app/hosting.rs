@@ -20,6 +20,21 @@ pub fn resource_names(state: &State, cert_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ids of the hostings in progress that replace `cert_id` or deploy it (D-3).
+pub fn in_progress_of(state: &State, cert_id: &str) -> Vec<String> {
+    use crate::domain::rules::hosting::{Association, HostingStatus};
+    state
+        .hostings
+        .iter()
+        .filter(|h| h.status == HostingStatus::InProgress)
+        .filter(|h| {
+            h.old_cert == cert_id
+                || matches!(&h.association, Association::Specified(s) if s == cert_id)
+        })
+        .map(|h| h.id.clone())
+        .collect()
+}
+
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     match action {
         Action::AddResource(input) => {

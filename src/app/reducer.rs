@@ -217,7 +217,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadAlarms,
             ]
         }
-        Action::Refresh(Some(id)) => return vec![Effect::LoadOne(id), Effect::LoadResources],
+        Action::Refresh(Some(id)) => {
+            return vec![
+                Effect::LoadOne(id),
+                Effect::LoadResources,
+                Effect::LoadHostings,
+            ]
+        }
         Action::Forecast(days) => return vec![Effect::LoadForecast(days)],
         Action::ForecastLoaded { days, entries } => {
             state.overlay = Overlay::Forecast { days, entries }
@@ -316,7 +322,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             };
             // Resources arrive with the hosting issue; until then no certificate has any.
             let resources = crate::app::hosting::resource_names(state, &row.summary.id);
-            match check_delete(&row.summary, resources, now) {
+            match check_delete(&row.summary, resources, now).map(|mut plan| {
+                plan.hostings = crate::app::hosting::in_progress_of(state, &plan.id);
+                plan
+            }) {
                 Err(r) => refuse(state, r),
                 Ok(plan) if confirmed => return vec![Effect::Delete(plan)],
                 Ok(plan) => {

@@ -1065,6 +1065,18 @@ impl Engine {
                 }
             }
             Effect::Delete(plan) => {
+                // D-3: its hostings in progress end with it (the store's view, not only the
+                // plan's, which a TUI may have loaded earlier).
+                use crate::domain::rules::hosting::{Association, HostingStatus};
+                for h in self.store.hostings()? {
+                    let concerns = h.old_cert == plan.id
+                        || matches!(&h.association, Association::Specified(s) if *s == plan.id);
+                    if concerns && h.status == HostingStatus::InProgress {
+                        if let Action::Refused(r) = self.hosting_action(&h.id, "cancel")? {
+                            return Ok(Action::Refused(r));
+                        }
+                    }
+                }
                 let event = TimelineEvent {
                     at: self.clock.now(),
                     kind: "deleted".into(),

@@ -10,6 +10,8 @@ pub struct DeletePlan {
     pub name: String,
     /// D-3: the resources the certificate is deployed to, named in the confirmation.
     pub resources: Vec<String>,
+    /// D-3: its hostings in progress (by id), cancelled with it.
+    pub hostings: Vec<String>,
 }
 
 impl DeletePlan {
@@ -23,6 +25,12 @@ impl DeletePlan {
                 " It is deployed to {} resource(s): {}. The files on them are left as they are, and certdeck stops tracking them (D-3).",
                 self.resources.len(),
                 self.resources.join(", ")
+            ));
+        }
+        if !self.hostings.is_empty() {
+            s.push_str(&format!(
+                " Its hosting(s) in progress ({}) are cancelled (D-3).",
+                self.hostings.join(", ")
             ));
         }
         s
@@ -69,6 +77,7 @@ pub fn check_delete(
         id: cert.id.clone(),
         name: cert.name.clone(),
         resources,
+        hostings: Vec::new(),
     })
 }
 
