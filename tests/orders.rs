@@ -419,16 +419,7 @@ fn a_tick_far_in_the_future_with_an_order_due_reports_instead_of_panicking() {
 fn rule_d1_an_order_in_review_is_cancelled_with_its_fee_refunded_then_deleted() {
     let env = Env::new();
     env.json(&["account", "topup", "500"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "cancel.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "dns",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dns_order(&env, "cancel.example.net");
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(env.json(&["account"]).1["balance"], "301.00");
     // In review it cannot be deleted; the refusal says how to get there.
@@ -472,15 +463,7 @@ fn rule_d1_an_order_in_review_is_cancelled_with_its_fee_refunded_then_deleted() 
 fn rule_d1_a_failed_order_can_be_deleted() {
     let env = Env::new();
     env.json(&["account", "topup", "500"]);
-    let (_, v) = env.json(&[
-        "apply",
-        "--domain",
-        "failed.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "dns",
-    ]);
+    let v = common::dns_order(&env, "failed.example.net");
     let id = v["id"].as_str().unwrap().to_string();
     let later = (chrono::Utc::now() + chrono::Duration::days(8)).to_rfc3339();
     env.json(&["tick", "--now", &later]);

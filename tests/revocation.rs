@@ -36,22 +36,9 @@ fn json_dns(env: &Env, dns: std::net::SocketAddr, args: &[&str]) -> (i32, Value)
 /// A DNSPod DV certificate validated by hand over DNS and issued by the sandbox CA at day 4.
 fn issued_by_dns(env: &Env, zone: &Zone, dns: std::net::SocketAddr) -> String {
     env.json(&["account", "topup", "1000"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "shop.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "dns",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dns_order(env, "shop.example.net");
     let id = v["id"].as_str().unwrap().to_string();
-    let c = &v["order"]["challenges"][0];
-    zone.lock().unwrap().insert(
-        c["name"].as_str().unwrap().into(),
-        vec![c["value"].as_str().unwrap().into()],
-    );
+    publish(zone, &v["order"]["challenges"]);
     let (code, r) = json_dns(env, dns, &["validate", &id]);
     assert_eq!((code, &r["validated"]), (0, &Value::Bool(true)), "{r}");
     let (_, t) = env.json(&["tick", "--now", &at(4.0)]);
@@ -515,16 +502,7 @@ fn rule_t2_an_order_past_its_deadline_is_refused_and_fails_even_when_no_tick_ran
     let zone: Zone = Arc::new(Mutex::new(HashMap::new()));
     let dns = serve_txt(zone.clone(), 50).unwrap();
     env.json(&["account", "topup", "1000"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "late.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "dns",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dns_order(&env, "late.example.net");
     let id = v["id"].as_str().unwrap().to_string();
     let deadline =
         chrono::DateTime::parse_from_rfc3339(v["order"]["deadline"].as_str().unwrap()).unwrap();

@@ -360,6 +360,22 @@ impl Env {
     }
 }
 
+/// A DNSPod DV order of `domain` validated by hand over DNS (the balance must cover it): its
+/// `apply --json` answer.
+pub fn dns_order(env: &Env, domain: &str) -> Value {
+    let (code, v) = env.json(&[
+        "apply",
+        "--domain",
+        domain,
+        "--product",
+        "dnspod-dv",
+        "--validation",
+        "dns",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
 /// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
 /// A DV order of `shop.example.com` from the sandbox CA (balance topped up, the zone managed so
 /// it validates at once): its id. The review ends the next day (`tick --now` a few days on).

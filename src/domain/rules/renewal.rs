@@ -471,19 +471,24 @@ mod tests {
         assert!(fired.event.message.contains("renew by hand (AR-4)"));
     }
 
-    #[test]
-    fn rule_ar5_validity_example_from_the_spec() {
-        // Old expires 2021-11-01, renewed and issued 2021-10-01: 2021-10-01 .. 2022-11-01.
-        let (cert, order) = issued(t(2021, 11, 1));
-        let r = renew(
-            &cert,
-            &order,
+    /// `cert` renewed at `now` for the usual fee, as `newNEW01`.
+    fn renewed(cert: &Certificate, order: &OrderInfo, now: Timestamp) -> Renewal {
+        renew(
+            cert,
+            order,
             Money(19_900),
             "newNEW01".into(),
             &["tok".into()],
             &[],
-            t(2021, 10, 1),
-        );
+            now,
+        )
+    }
+
+    #[test]
+    fn rule_ar5_validity_example_from_the_spec() {
+        // Old expires 2021-11-01, renewed and issued 2021-10-01: 2021-10-01 .. 2022-11-01.
+        let (cert, order) = issued(t(2021, 11, 1));
+        let r = renewed(&cert, &order, t(2021, 10, 1));
         assert_eq!(r.new_order.not_after(t(2021, 10, 1)), t(2022, 11, 1));
         assert_eq!(r.new_cert.status, Status::Validating);
         assert_eq!(r.new_cert.renewed_from.as_deref(), Some("oldOLD01"));
@@ -524,15 +529,7 @@ mod tests {
         let (mut original, order) = issued(t(2027, 6, 1));
         original.status = Status::ToBeRenewed;
         original.auto_renew = true;
-        let r = renew(
-            &original,
-            &order,
-            Money(19_900),
-            "newNEW01".into(),
-            &["tok".into()],
-            &[],
-            t(2027, 5, 2),
-        );
+        let r = renewed(&original, &order, t(2027, 5, 2));
         let mut failed = Fired {
             event: TimelineEvent {
                 at: t(2027, 5, 9),
