@@ -25,20 +25,10 @@ pub fn run(cli: &Cli, a: &CancelArgs) -> Exit {
         Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
     };
     if !a.yes {
-        let interactive = super::io::console().stdin_is_terminal() && !a.json;
-        if !interactive {
-            let r = crate::domain::refusal::Refusal::new(
-                "D-1",
-                crate::domain::refusal::Field::Id,
-                format!("{} Pass --yes to confirm.", plan.confirmation_text()),
-            );
-            return refused(a.json, &r);
-        }
-        crate::err!("{}\nCancel the review? [y/N] ", plan.confirmation_text());
-        let answer = super::io::console().read_line().unwrap_or_default();
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            crate::errln!("not cancelled");
-            return super::EXIT_REFUSED;
+        let text = plan.confirmation_text();
+        let asked = super::confirm(a.json, "D-1", &text, "Cancel the review?", "not cancelled");
+        if let Some(stop) = asked {
+            return stop;
         }
     }
     match engine.cancel_review(&a.id) {

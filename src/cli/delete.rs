@@ -28,20 +28,9 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> Exit {
         },
     );
     if let Some(Outcome::NeedsConfirmation(plan)) = &state.outcome {
-        let interactive = super::io::console().stdin_is_terminal() && !a.json;
-        if !interactive {
-            let r = crate::domain::refusal::Refusal::new(
-                "D-3",
-                crate::domain::refusal::Field::Id,
-                format!("{} Pass --yes to confirm.", plan.confirmation_text()),
-            );
-            return refused(a.json, &r);
-        }
-        crate::err!("{}\nDelete? [y/N] ", plan.confirmation_text());
-        let answer = super::io::console().read_line().unwrap_or_default();
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            crate::errln!("not deleted");
-            return super::EXIT_REFUSED;
+        let text = plan.confirmation_text();
+        if let Some(stop) = super::confirm(a.json, "D-3", &text, "Delete?", "not deleted") {
+            return stop;
         }
         engine.dispatch(
             &mut state,

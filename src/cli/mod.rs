@@ -201,6 +201,29 @@ pub fn fail(json: bool, code: Exit, message: &str) -> Exit {
     code
 }
 
+/// An irreversible step asks first: on a terminal the user answers `question` after `text`;
+/// otherwise (a script, `--json`) it is refused under `rule`, saying what would happen and to
+/// pass --yes. `None`: confirmed, go on; `Some(exit)`: stop with that code.
+pub fn confirm(json: bool, rule: &str, text: &str, question: &str, declined: &str) -> Option<Exit> {
+    let interactive = io::console().stdin_is_terminal() && !json;
+    if !interactive {
+        let r = crate::domain::refusal::Refusal::new(
+            rule,
+            crate::domain::refusal::Field::Id,
+            format!("{text} Pass --yes to confirm."),
+        );
+        return Some(refused(json, &r));
+    }
+    crate::err!("{text}\n{question} [y/N] ");
+    let answer = io::console().read_line().unwrap_or_default();
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        None
+    } else {
+        crate::errln!("{declined}");
+        Some(EXIT_REFUSED)
+    }
+}
+
 /// Prints a refusal (`{"error": {rule, field, line, message}}` with --json) and returns 1.
 pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
     if json {
