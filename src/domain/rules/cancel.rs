@@ -97,16 +97,10 @@ mod tests {
         for st in [Status::Validating, Status::AwaitingLetter] {
             assert!(check_cancel(&order(st), Money(19_900)).is_ok(), "{st:?}");
         }
-        for st in [
-            Status::Issued,
-            Status::Expired,
-            Status::Revoking,
-            Status::Revoked,
-            Status::Reissuing,
-            Status::Cancelled,
-            Status::Failed,
-            Status::ToBeRenewed,
-        ] {
+        let issued_or_over = Status::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, Status::Validating | Status::AwaitingLetter));
+        for st in issued_or_over {
             let r = check_cancel(&order(st), Money(0)).unwrap_err();
             assert_eq!(r.rule, "D-1", "{st:?}");
         }
