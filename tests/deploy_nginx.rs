@@ -346,6 +346,16 @@ fn rule_ar8_a_renewal_reaches_nginx_only_through_its_hosting_at_the_replacement_
     ]);
     assert_eq!(code, 0, "{rb}");
     assert_eq!(nginx.served(), old_fp);
+    // H-7: the hosting says it was rolled back, and is not rolled back twice.
+    assert_eq!(rb["status"], "rolled_back", "{rb}");
+    let id = hosting["id"].as_str().unwrap();
+    assert_eq!(hosting_status(&env, id), "rolled_back");
+    let (code, again) = env.json(&["hosting", "rollback", id, "--now", &replace_at.to_rfc3339()]);
+    assert_eq!(
+        (code, again["error"]["rule"].as_str()),
+        (1, Some("H-7")),
+        "{again}"
+    );
 }
 
 #[test]
@@ -607,32 +617,113 @@ fn rule_h7_a_hosting_is_in_progress_then_succeeded_failed_or_cancelled() {
 }
 
 #[test]
-fn rule_h6_a_quiet_hosting_raises_no_message_and_a_loud_one_does() {
+fn rule_h6_a_quiet_hosting_raises_no_message_not_even_its_failed_deployment() {
     let env = Env::new();
     let pki = Pki::new(KeyKind::P256);
     let (_nginx, old, new) = hosted_pair(&env, &pki);
-    let hosting_messages = |env: &Env| {
-        let (_, m) = env.json(&["messages", "--matching", "hosting"]);
+    let messages = |env: &Env| {
+        let (_, m) = env.json(&["messages"]);
         m["messages"].as_array().unwrap().len()
     };
-    let before = hosting_messages(&env);
+    let before = messages(&env);
     let (code, h) = env.json(&[
         "hosting", "add", &old, "--new", &new, "--days", "30", "--quiet",
     ]);
     assert_eq!(code, 0, "{h}");
-    let replace_at = h["replace_at"].as_str().unwrap().to_string();
-    env.json(&["tick", "--now", &replace_at]);
+    let id = h["id"].as_str().unwrap().to_string();
+    // Its deployment will fail (the resource's check fails): still not a word.
+    let (code, r) = env.json(&["resource", "edit", "shop", "--check", "/bin/false"]);
+    assert_eq!(code, 0, "{r}");
+    env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
+    assert_eq!(hosting_status(&env, &id), "failed");
     assert_eq!(
-        hosting_messages(&env),
+        messages(&env),
         before,
-        "neither scheduled nor succeeded is raised for a quiet hosting"
+        "neither scheduled, failed nor deploy_failed is raised for a quiet hosting"
     );
-    let (_, list) = env.json(&["hosting", "list"]);
-    assert_eq!(list[0]["status"], "succeeded", "{list}");
-    // The same with messages: scheduled, then succeeded.
-    let (code, h) = env.json(&["hosting", "add", &new, "--new", &old, "--days", "30"]);
+    // A finished hosting is not changed; its retry stays quiet.
+    let (code, e) = env.json(&["hosting", "edit", &id, "--days", "30", "--loud"]);
+    assert_eq!(
+        (code, e["error"]["rule"].as_str()),
+        (1, Some("H-7")),
+        "only in progress: {e}"
+    );
+    let (code, r) = env.json(&["hosting", "retry", &id]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(
+        messages(&env),
+        before,
+        "a quiet hosting's retry is quiet too"
+    );
+}
+
+#[test]
+fn rule_h6_hosting_messages_reach_the_chosen_group_and_the_group_cannot_vanish_under_it() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let (nginx, old, new) = hosted_pair(&env, &pki);
+    // The group's channel: a command that keeps each event it gets.
+    let inbox = env.path("inbox");
+    let script = env.write(
+        "receive",
+        &format!(
+            // One write per event: deliveries run side by side.
+            "#!/bin/sh\nbody=$(cat)\necho \"$CERTDECK_EVENT $body\" >> {}\n",
+            inbox.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, e) = env.json(&[
+        "hosting", "add", &old, "--new", &new, "--days", "30", "--group", "oncall",
+    ]);
+    assert_eq!(
+        (
+            code,
+            e["error"]["rule"].as_str(),
+            e["error"]["field"].as_str()
+        ),
+        (1, Some("H-6"), Some("group")),
+        "{e}"
+    );
+    let (code, g) = env.json(&[
+        "alarm",
+        "group",
+        "add",
+        "oncall",
+        "--recipient",
+        "ann",
+        "--command",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{g}");
+    let (code, h) = env.json(&[
+        "hosting", "add", &old, "--new", &new, "--days", "30", "--group", "oncall",
+    ]);
     assert_eq!(code, 0, "{h}");
-    assert_eq!(hosting_messages(&env), before + 1, "scheduled");
+    assert_eq!(h["group"], "oncall", "{h}");
+    let id = h["id"].as_str().unwrap().to_string();
+    let (code, r) = env.json(&["alarm", "group", "rm", "oncall"]);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains(&id), "{r}");
+    // "scheduled" is queued with the hosting; the tick sends it and then the success.
+    let (_, o) = env.json(&["outbox"]);
+    assert!(o.to_string().contains(&id), "{o}");
+    env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
+    assert_eq!(
+        nginx.served(),
+        env.json(&["show", &new]).1["fingerprint_sha256"]
+            .as_str()
+            .unwrap()
+    );
+    env.json(&["tick", "--now", h["replace_at"].as_str().unwrap()]);
+    let got = std::fs::read_to_string(&inbox).unwrap();
+    let mut events: Vec<&str> = got.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    events.sort();
+    assert_eq!(events, ["hosting", "hosting_succeeded"], "{got}");
+    assert!(got.contains(&format!("\"id\":\"{id}\"")), "{got}");
+    // Over: the group can go.
+    let (code, r) = env.json(&["alarm", "group", "rm", "oncall"]);
+    assert_eq!(code, 0, "{r}");
 }
 
 #[test]

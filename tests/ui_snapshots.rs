@@ -731,6 +731,7 @@ fn hosting_tab_lists_hostings_and_resources() {
         new_cert: new.map(str::to_string),
         last_result: result.map(str::to_string),
         notify: true,
+        group: None,
         created_at: now() - Duration::days(10),
     };
     update(
@@ -1099,4 +1100,43 @@ fn rule_ds1_scan_key_shows_a_gauge_until_the_scan_reports() {
     let frame = render(&mut ui, 80, 24);
     assert!(!frame.contains("scan: reading"), "{frame}");
     assert!(frame.contains("scan: 10000 file(s)"), "{frame}");
+}
+
+#[test]
+fn rule_h6_hosting_form_chooses_a_group_and_switches_messages_at_80x24() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::OpenHostingForm(Some("id000001".into())),
+        now(),
+    );
+    update(&mut s, Action::SetHostingFormText("21".into()), now());
+    // Days → certificate → group: typing goes to the group.
+    update(&mut s, Action::NextHostingField, now());
+    update(&mut s, Action::NextHostingField, now());
+    update(&mut s, Action::SetHostingFormText("oncall".into()), now());
+    // → H-3 switch → messages switch: Space flips the focused one only.
+    update(&mut s, Action::NextHostingField, now());
+    update(&mut s, Action::NextHostingField, now());
+    update(&mut s, Action::ToggleHostingSwitch, now());
+    let mut ui = Ui::new(s.clone(), Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("oncall") && frame.contains("▶ [ ] hosting messages"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+    let effects = update(&mut s, Action::ConfirmHostingForm, now());
+    let [certdeck::app::Effect::AddHosting(req)] = effects.as_slice() else {
+        panic!("Enter schedules it: {effects:?}")
+    };
+    assert_eq!(
+        (
+            req.days_before,
+            req.group.as_deref(),
+            req.notify,
+            req.confirm_partial
+        ),
+        (21, Some("oncall"), false, false)
+    );
 }

@@ -243,14 +243,7 @@ pub enum Action {
         input: Box<crate::domain::resource::ResourceInput>,
     },
     /// Change an in-progress hosting: (id, association, days before expiry, H-3 confirmed).
-    EditHosting(
-        Box<(
-            String,
-            crate::domain::rules::hosting::Association,
-            u32,
-            bool,
-        )>,
-    ),
+    EditHosting(Box<crate::domain::rules::hosting::HostingEdit>),
     ResourceRemoved(String),
     ResourcesLoaded(Vec<crate::app::state::ResourceRow>),
     ListResources,
@@ -293,7 +286,7 @@ pub enum Action {
     OpenHostingForm(Option<String>),
     SetHostingFormText(String),
     NextHostingField,
-    ToggleHostingPartial,
+    ToggleHostingSwitch,
     ConfirmHostingForm,
     OpenDeployPick(Option<String>),
     MoveDeployPick(i64),

@@ -94,14 +94,7 @@ pub enum Effect {
         id: String,
         input: Box<crate::domain::resource::ResourceInput>,
     },
-    EditHosting(
-        Box<(
-            String,
-            crate::domain::rules::hosting::Association,
-            u32,
-            bool,
-        )>,
-    ),
+    EditHosting(Box<crate::domain::rules::hosting::HostingEdit>),
     Deploy {
         cert: String,
         resource: String,

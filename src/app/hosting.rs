@@ -137,7 +137,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                         crate::domain::rules::hosting::Association::Specified(id) => id.clone(),
                         crate::domain::rules::hosting::Association::Renewal => String::new(),
                     },
+                    group: h.group.clone().unwrap_or_default(),
                     confirm_partial: false,
+                    notify: h.notify,
                     field: HostingField::Days,
                 };
                 state.overlay = Overlay::HostingForm(Box::new(form));
@@ -266,7 +268,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 name,
                 days: "7".into(),
                 new: String::new(),
+                group: String::new(),
                 confirm_partial: false,
+                notify: true,
                 field: HostingField::Days,
             }));
             vec![]
@@ -278,22 +282,27 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                         f.days = text.chars().filter(char::is_ascii_digit).collect()
                     }
                     HostingField::New => f.new = text.trim().to_string(),
+                    HostingField::Group => f.group = text.trim().to_string(),
+                    HostingField::Partial | HostingField::Messages => {}
                 }
             }
             vec![]
         }
         Action::NextHostingField => {
             if let Overlay::HostingForm(f) = &mut state.overlay {
-                f.field = match f.field {
-                    HostingField::Days => HostingField::New,
-                    HostingField::New => HostingField::Days,
-                };
+                let at = HostingField::ORDER.iter().position(|x| *x == f.field);
+                f.field =
+                    HostingField::ORDER[at.map_or(0, |i| (i + 1) % HostingField::ORDER.len())];
             }
             vec![]
         }
-        Action::ToggleHostingPartial => {
+        Action::ToggleHostingSwitch => {
             if let Overlay::HostingForm(f) = &mut state.overlay {
-                f.confirm_partial = !f.confirm_partial;
+                match f.field {
+                    HostingField::Partial => f.confirm_partial = !f.confirm_partial,
+                    HostingField::Messages => f.notify = !f.notify,
+                    _ => {}
+                }
             }
             vec![]
         }
@@ -311,25 +320,27 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             } else {
                 crate::domain::rules::hosting::Association::Specified(f.new.clone())
             };
+            let group = (!f.group.is_empty()).then(|| f.group.clone());
             if let Some(id) = &f.editing {
-                return vec![Effect::EditHosting(Box::new((
-                    id.clone(),
-                    association,
-                    days,
-                    f.confirm_partial,
-                )))];
+                return vec![Effect::EditHosting(Box::new(
+                    crate::domain::rules::hosting::HostingEdit {
+                        id: id.clone(),
+                        days_before: days,
+                        association: Some(association),
+                        confirm_partial: f.confirm_partial,
+                        group: Some(group),
+                        notify: Some(f.notify),
+                    },
+                ))];
             }
             let req = crate::domain::rules::hosting::HostingRequest {
                 old_cert: f.cert_id.clone(),
-                association: if f.new.is_empty() {
-                    crate::domain::rules::hosting::Association::Renewal
-                } else {
-                    crate::domain::rules::hosting::Association::Specified(f.new.clone())
-                },
+                association,
                 resources: Vec::new(),
                 days_before: days,
                 confirm_partial: f.confirm_partial,
-                notify: true,
+                notify: f.notify,
+                group,
             };
             vec![Effect::AddHosting(Box::new(req))]
         }

@@ -192,7 +192,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::OpenHostingForm(_)
         | Action::SetHostingFormText(_)
         | Action::NextHostingField
-        | Action::ToggleHostingPartial
+        | Action::ToggleHostingSwitch
         | Action::ConfirmHostingForm
         | Action::OpenDeployPick(_)
         | Action::MoveDeployPick(_)

@@ -199,6 +199,22 @@ pub struct HostingHistory {
 pub enum HostingField {
     Days,
     New,
+    Group,
+    /// The H-3 switch.
+    Partial,
+    /// The H-6 switch.
+    Messages,
+}
+
+impl HostingField {
+    /// Tab order, as the form shows them.
+    pub const ORDER: [HostingField; 5] = [
+        HostingField::Days,
+        HostingField::New,
+        HostingField::Group,
+        HostingField::Partial,
+        HostingField::Messages,
+    ];
 }
 
 #[derive(Debug, Clone)]
@@ -210,8 +226,24 @@ pub struct HostingForm {
     pub days: String,
     /// Empty: the renewal (H-2 automatic); else a certificate id.
     pub new: String,
+    /// H-6: empty, no group; else a recipient group's name.
+    pub group: String,
     pub confirm_partial: bool,
+    /// H-6: hosting messages on.
+    pub notify: bool,
     pub field: HostingField,
+}
+
+impl HostingForm {
+    /// The focused text field's text (`None` on a switch).
+    pub fn text(&self) -> Option<&str> {
+        match self.field {
+            HostingField::Days => Some(&self.days),
+            HostingField::New => Some(&self.new),
+            HostingField::Group => Some(&self.group),
+            HostingField::Partial | HostingField::Messages => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

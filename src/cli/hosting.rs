@@ -1,7 +1,7 @@
 use super::{fail, open_engine, refused, Cli, Exit, EXIT_UNAVAILABLE};
 use crate::app::state::Outcome;
 use crate::app::Action;
-use crate::domain::rules::hosting::{Association, Hosting, HostingRequest};
+use crate::domain::rules::hosting::{Association, Hosting, HostingEdit, HostingRequest};
 use clap::{Args, Subcommand};
 
 #[derive(Args, Debug)]
@@ -27,9 +27,12 @@ pub enum HostingCommand {
         /// Go on although --new does not cover every domain of OLD (H-3)
         #[arg(long)]
         confirm_partial: bool,
-        /// No hosting messages (H-6)
+        /// No hosting messages at all, not even a failed deployment's (H-6)
         #[arg(long)]
         quiet: bool,
+        /// Also send its messages to this recipient group's channels (H-6; see `alarm group`)
+        #[arg(long, conflicts_with = "quiet")]
+        group: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -38,16 +41,32 @@ pub enum HostingCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change an in-progress hosting: its days before expiry and what replaces the old one
+    /// Change an in-progress hosting: its days before expiry, what replaces the old one, where
+    /// its messages go
     Edit {
         id: String,
         #[arg(long)]
         days: u32,
-        /// The certificate to deploy (default: the old one's renewal)
-        #[arg(long)]
+        /// The certificate to deploy (default: what the hosting deploys now)
+        #[arg(long, conflicts_with = "renewal")]
         new: Option<String>,
+        /// Deploy the old certificate's renewal instead of a specified one
+        #[arg(long)]
+        renewal: bool,
         #[arg(long)]
         confirm_partial: bool,
+        /// Send its messages to this recipient group's channels too (H-6)
+        #[arg(long, conflicts_with = "no_group")]
+        group: Option<String>,
+        /// Send its messages to the message center only
+        #[arg(long)]
+        no_group: bool,
+        /// Switch its messages off (H-6)
+        #[arg(long, conflicts_with = "loud")]
+        quiet: bool,
+        /// Switch its messages on again
+        #[arg(long)]
+        loud: bool,
         #[arg(long)]
         json: bool,
     },
@@ -83,6 +102,7 @@ pub fn hosting_json(h: &Hosting) -> serde_json::Value {
         "status": h.status.as_str(),
         "last_result": h.last_result,
         "notify": h.notify,
+        "group": h.group,
     })
 }
 
@@ -108,6 +128,7 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             days,
             confirm_partial,
             quiet,
+            group,
             ..
         } => Action::AddHosting(Box::new(HostingRequest {
             old_cert: old.clone(),
@@ -119,6 +140,7 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             days_before: *days,
             confirm_partial: *confirm_partial,
             notify: !quiet,
+            group: group.clone(),
         })),
         HostingCommand::List { .. } => {
             engine.dispatch(&mut state, Action::ListResources);
@@ -145,22 +167,34 @@ pub fn run(cli: &Cli, a: &HostingArgs) -> Exit {
             id,
             days,
             new,
+            renewal,
             confirm_partial,
+            group,
+            no_group,
+            quiet,
+            loud,
             ..
-        } => Action::EditHosting(Box::new((
-            id.clone(),
-            match new {
-                Some(n) => Association::Specified(n.clone()),
-                // Without --new the hosting keeps what it deploys (a specified certificate
-                // stays specified).
-                None => match engine.store().hosting(id) {
-                    Ok(Some(h)) => h.association,
-                    _ => Association::Renewal,
-                },
+        } => Action::EditHosting(Box::new(HostingEdit {
+            id: id.clone(),
+            days_before: *days,
+            // Without --new or --renewal the hosting keeps what it deploys (H-2).
+            association: match (new, renewal) {
+                (Some(n), _) => Some(Association::Specified(n.clone())),
+                (None, true) => Some(Association::Renewal),
+                (None, false) => None,
             },
-            *days,
-            *confirm_partial,
-        ))),
+            confirm_partial: *confirm_partial,
+            group: match (group, no_group) {
+                (Some(g), _) => Some(Some(g.clone())),
+                (None, true) => Some(None),
+                (None, false) => None,
+            },
+            notify: match (quiet, loud) {
+                (true, _) => Some(false),
+                (false, true) => Some(true),
+                (false, false) => None,
+            },
+        })),
         HostingCommand::Cancel { id, .. } => Action::CancelHosting(id.clone()),
         HostingCommand::Retry { id, .. } => Action::RetryHosting(id.clone()),
         HostingCommand::Rollback { id, .. } => Action::RollbackHosting(id.clone()),

@@ -60,6 +60,7 @@ pub fn seed(engine: &Engine, dir: &Path) -> Result<(), String> {
             days_before: (left - 1).max(1) as u32,
             confirm_partial: false,
             notify: true,
+            group: None,
         })),
     );
     match &state.outcome {

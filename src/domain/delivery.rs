@@ -30,6 +30,7 @@ impl DeliveryState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub id: u64,
+    /// The alarm policy, or the hosting (H-6), that sent it.
     pub policy_id: String,
     pub recipient: String,
     pub channel: Channel,

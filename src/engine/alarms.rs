@@ -121,10 +121,9 @@ impl Engine {
                 "AL-1",
                 Field::Group,
                 format!(
-                    "recipient group {name} is named by alarm polic{} {}; remove it from {} first (certdeck alarm edit POLICY --groups …)",
-                    if users.len() == 1 { "y" } else { "ies" },
+                    "recipient group {name} is named by {}; remove it from {} first (certdeck alarm edit POLICY --groups …, certdeck hosting edit ID --no-group)",
                     users.join(", "),
-                    if users.len() == 1 { "that policy" } else { "those policies" }
+                    if users.len() == 1 { "it" } else { "them" }
                 ),
             )),
         })

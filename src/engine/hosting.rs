@@ -60,6 +60,18 @@ impl Engine {
         resource: &str,
         allow_expired: bool,
     ) -> Result<Action, StoreError> {
+        self.deploy_raising(cert_id, resource, allow_expired, true)
+    }
+
+    /// A deployment whose failure raises a message only when `raise` (a quiet hosting's own
+    /// deployments raise none, H-6).
+    fn deploy_raising(
+        &self,
+        cert_id: &str,
+        resource: &str,
+        allow_expired: bool,
+        raise: bool,
+    ) -> Result<Action, StoreError> {
         self.recover_deployments()?;
         let refuse = |m: String| Ok(Action::Refused(Refusal::new("DEPLOY", Field::Id, m)));
         let Some(cert) = self.store.get(cert_id)? else {
@@ -110,7 +122,7 @@ impl Engine {
             .into(),
             message: record.timeline_text(&resource.name),
         };
-        self.store.record_deploy(&record, &event)?;
+        self.store.record_deploy(&record, &event, raise)?;
         if record.succeeded() {
             // The deployment is recorded whatever a rescan meets; its own failure shows on the
             // next scan.
@@ -121,7 +133,7 @@ impl Engine {
 }
 
 use crate::domain::rules::hosting::{
-    self as rules, Association, Hosting, HostingRequest, HostingStatus,
+    self as rules, Association, Hosting, HostingEdit, HostingRequest, HostingStatus,
 };
 use crate::domain::schedule::DueEntry;
 
@@ -152,6 +164,10 @@ impl Engine {
                 *r = found.id.clone();
             }
         }
+        let groups = self.store.recipient_groups()?;
+        if let Err(r) = rules::check_group(req.group.as_deref(), &groups) {
+            return Ok(Action::Refused(r));
+        }
         let now = self.clock.now();
         let id = self.store.new_id()?;
         let (hosting, warnings) =
@@ -178,7 +194,7 @@ impl Engine {
                 hosting.days_before
             ),
         };
-        self.store.insert_hosting(&hosting, &event)?;
+        self.save_hosting(&hosting, None, &event)?;
         Ok(Action::HostingSaved {
             hosting: Box::new(hosting),
             warnings,
@@ -215,7 +231,7 @@ impl Engine {
                 let mut failures = Vec::new();
                 let mut done = Vec::new();
                 for rid in h.resources.clone() {
-                    match self.deploy(&new.id, &rid, false)? {
+                    match self.deploy_raising(&new.id, &rid, false, rules::speaks(&h))? {
                         Action::Deployed(d) if d.0.succeeded() => done.push(d.1),
                         Action::Deployed(d) => {
                             failures.push(format!("{}: {}", d.1, d.0.summary(&d.1)))
@@ -242,7 +258,7 @@ impl Engine {
             kind: kind.into(),
             message: format!("hosting {} {}: {text}", h.id, status.as_str()),
         };
-        self.store.save_hosting(&h, fired, &event)?;
+        self.save_hosting(&h, fired, &event)?;
         Ok(h)
     }
 
@@ -265,19 +281,25 @@ impl Engine {
                     kind: "hosting".into(),
                     message: format!("hosting {} cancelled", h.id),
                 };
-                self.store.save_hosting(&h, None, &event)?;
+                self.save_hosting(&h, None, &event)?;
                 h
             }
             "retry" if h.status == HostingStatus::Failed => self.run_hosting(h, None)?,
-            "rollback" if h.status != HostingStatus::InProgress => {
+            "rollback"
+                if !matches!(
+                    h.status,
+                    HostingStatus::InProgress | HostingStatus::RolledBack
+                ) =>
+            {
                 let mut back = Vec::new();
                 for rid in h.resources.clone() {
-                    match self.deploy(&h.old_cert, &rid, true)? {
+                    match self.deploy_raising(&h.old_cert, &rid, true, rules::speaks(&h))? {
                         Action::Deployed(d) => back.push(d.0.summary(&d.1)),
                         Action::Refused(r) => back.push(format!("{rid}: {r}")),
                         _ => {}
                     }
                 }
+                h.status = HostingStatus::RolledBack;
                 h.last_result = Some(format!(
                     "rolled back to {}: {}",
                     h.old_cert,
@@ -292,7 +314,7 @@ impl Engine {
                         h.last_result.clone().unwrap_or_default()
                     ),
                 };
-                self.store.save_hosting(&h, None, &event)?;
+                self.save_hosting(&h, None, &event)?;
                 h
             }
             _ => {
@@ -304,8 +326,10 @@ impl Engine {
                         "ed (only failed ones)"
                     } else if what == "cancel" {
                         "led (only in-progress ones)"
+                    } else if h.status == HostingStatus::RolledBack {
+                        "ed back again (it already was)"
                     } else {
-                        " (still in progress)"
+                        "ed back (still in progress)"
                     }
                 ))
             }
@@ -351,7 +375,7 @@ impl Engine {
                 kind: "deploy_failed".into(),
                 message: record.timeline_text(name),
             };
-            self.store.record_deploy(&record, &event)?;
+            self.store.record_deploy(&record, &event, true)?;
         }
         Ok(unfinished.len())
     }
@@ -453,37 +477,25 @@ impl Engine {
         })
     }
 
-    pub(super) fn edit_hosting(
-        &self,
-        id: &str,
-        association: Association,
-        days: u32,
-        confirm_partial: bool,
-    ) -> Result<Action, StoreError> {
+    pub(super) fn edit_hosting(&self, change: &HostingEdit) -> Result<Action, StoreError> {
         let refuse = |m: String| Ok(Action::Refused(Refusal::new("H-7", Field::Id, m)));
-        let Some(h) = self.store.hosting(id)? else {
-            return refuse(format!("no hosting with id {id}"));
+        let Some(h) = self.store.hosting(&change.id)? else {
+            return refuse(format!("no hosting with id {}", change.id));
         };
         let Some(old) = self.store.get(&h.old_cert)? else {
             return refuse(format!("{} is no longer in the store", h.old_cert));
         };
-        let specified = match &association {
+        let specified = match change.association.as_ref().unwrap_or(&h.association) {
             Association::Specified(sid) => self.store.get(sid)?,
             Association::Renewal => None,
         };
         let now = self.clock.now();
-        let (edited, warnings) = match rules::edit(
-            &h,
-            &old,
-            association,
-            specified.as_ref(),
-            days,
-            confirm_partial,
-            now,
-        ) {
-            Ok(e) => e,
-            Err(r) => return Ok(Action::Refused(r)),
-        };
+        let groups = self.store.recipient_groups()?;
+        let (edited, warnings) =
+            match rules::edit(&h, &old, change, specified.as_ref(), &groups, now) {
+                Ok(e) => e,
+                Err(r) => return Ok(Action::Refused(r)),
+            };
         let event = TimelineEvent {
             at: now,
             kind: "hosting".into(),
@@ -494,10 +506,26 @@ impl Engine {
                 edited.days_before
             ),
         };
-        self.store.save_hosting(&edited, None, &event)?;
+        self.save_hosting(&edited, None, &event)?;
         Ok(Action::HostingSaved {
             hosting: Box::new(edited),
             warnings,
         })
+    }
+
+    /// Saves a hosting with its event, and the event's deliveries to the hosting's group (H-6).
+    fn save_hosting(
+        &self,
+        h: &Hosting,
+        fired: Option<&DueEntry>,
+        event: &TimelineEvent,
+    ) -> Result<(), StoreError> {
+        let deliveries = match h.group {
+            Some(_) if rules::speaks(h) => {
+                rules::deliveries(h, event, &self.store.recipient_groups()?, self.clock.now())
+            }
+            _ => Vec::new(),
+        };
+        self.store.save_hosting(h, fired, event, &deliveries)
     }
 }

@@ -1014,7 +1014,7 @@ impl Engine {
             Effect::AddResource(input) => self.add_resource(&input)?,
             Effect::RemoveResource(id) => self.remove_resource(&id)?,
             Effect::UpdateResource { id, input } => self.update_resource(&id, &input)?,
-            Effect::EditHosting(e) => self.edit_hosting(&e.0, e.1.clone(), e.2, e.3)?,
+            Effect::EditHosting(e) => self.edit_hosting(&e)?,
             Effect::Deploy {
                 cert,
                 resource,

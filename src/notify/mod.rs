@@ -51,7 +51,10 @@ pub fn send(d: &Delivery) -> Result<(), String> {
         Channel::Command { program } => {
             let text = |k: &str| event[k].as_str().unwrap_or("").to_string();
             let env = vec![
-                ("CERTDECK_EVENT".to_string(), "alarm".to_string()),
+                (
+                    "CERTDECK_EVENT".to_string(),
+                    event["event"].as_str().unwrap_or("alarm").to_string(),
+                ),
                 ("CERTDECK_CERT_ID".to_string(), text("cert_id")),
                 ("CERTDECK_CERT_NAME".to_string(), text("cert_name")),
                 (

@@ -126,7 +126,18 @@ impl Store {
             for row in alarms.iter().map_err(db_err)? {
                 let p: AlarmPolicy = self.records.decode(row.map_err(db_err)?.1.value())?;
                 if p.groups.iter().any(|g| g == name) {
-                    users.push(p.name);
+                    users.push(format!("alarm policy {}", p.name));
+                }
+            }
+            // H-6: an in-progress hosting still sends to its group.
+            let hostings = txn.open_table(super::HOSTINGS).map_err(db_err)?;
+            for row in hostings.iter().map_err(db_err)? {
+                let h: crate::domain::rules::hosting::Hosting =
+                    self.records.decode(row.map_err(db_err)?.1.value())?;
+                if h.status == crate::domain::rules::hosting::HostingStatus::InProgress
+                    && h.group.as_deref() == Some(name)
+                {
+                    users.push(format!("hosting {}", h.id));
                 }
             }
             users
@@ -176,26 +187,11 @@ impl Store {
                 .insert(policy.id.as_str(), self.records.encode(policy).as_slice())
                 .map_err(db_err)?;
             let mut last = txn.open_table(ALARM_FIRINGS).map_err(db_err)?;
-            let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
-            let mut due = txn.open_table(OUTBOX_DUE).map_err(db_err)?;
-            let mut next = match outbox.last().map_err(db_err)? {
-                Some((k, _)) => k.value() + 1,
-                None => 1,
-            };
             for f in firings {
                 last.insert((policy.id.as_str(), f.cert_id.as_str()), now.timestamp())
                     .map_err(db_err)?;
                 super::messages::raise(&self.records, &txn, &f.cert_id, false, &f.event)?;
-                for d in &f.deliveries {
-                    let mut d = d.clone();
-                    d.id = next;
-                    next += 1;
-                    outbox
-                        .insert(d.id, self.records.encode(&d).as_slice())
-                        .map_err(db_err)?;
-                    due.insert((d.next_attempt_at.timestamp(), d.id), ())
-                        .map_err(db_err)?;
-                }
+                enqueue(&self.records, &txn, &f.deliveries)?;
             }
         }
         txn.commit().map_err(db_err)
@@ -272,4 +268,32 @@ impl Store {
         }
         txn.commit().map_err(db_err)
     }
+}
+
+/// Queues deliveries in the outbox (each gets the next id) inside `txn`: written with the event
+/// that sends them, so none is lost and none is sent twice.
+pub(super) fn enqueue(
+    records: &super::record::Records,
+    txn: &redb::WriteTransaction,
+    deliveries: &[Delivery],
+) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let mut outbox = txn.open_table(OUTBOX).map_err(db_err)?;
+    let mut due = txn.open_table(OUTBOX_DUE).map_err(db_err)?;
+    let first = match outbox.last().map_err(db_err)? {
+        Some((k, _)) => k.value() + 1,
+        None => 1,
+    };
+    for (id, d) in (first..).zip(deliveries) {
+        let mut d = d.clone();
+        d.id = id;
+        outbox
+            .insert(d.id, records.encode(&d).as_slice())
+            .map_err(db_err)?;
+        due.insert((d.next_attempt_at.timestamp(), d.id), ())
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub use maintenance::CheckReport;
 pub mod paths;
 mod resources;
 pub mod seal;
+mod v10;
 mod v6;
 
 use crate::domain::account::{self, LedgerEntry, Money};
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 pub use owner::{describe_holder, holder_idle};
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
@@ -431,6 +432,12 @@ impl Store {
                 // v10: each certificate's metric facts (SV-3), derived from the records.
                 drop(meta);
                 build_metric_facts(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
+            }
+            if (6..11).contains(&from) {
+                // v11: a hosting names the recipient group its messages go to (H-6).
+                drop(meta);
+                v10::migrate(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
             if version != Some(SCHEMA_VERSION) {

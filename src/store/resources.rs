@@ -167,10 +167,12 @@ impl Store {
 
     /// Records a deployment: its log entry, the certificate's timeline event and, when it
     /// succeeded, the resource's new holder.
+    /// Records a deployment; `raise` is false for one a quiet hosting made (H-6).
     pub fn record_deploy(
         &self,
         rec: &DeployRecord,
         event: &TimelineEvent,
+        raise: bool,
     ) -> Result<(), StoreError> {
         let txn = self.write_txn()?;
         {
@@ -210,29 +212,24 @@ impl Store {
             timeline
                 .insert((id, n), self.records.encode(event).as_slice())
                 .map_err(db_err)?;
-            super::messages::raise(&self.records, &txn, id, false, event)?;
+            if raise {
+                super::messages::raise(&self.records, &txn, id, false, event)?;
+            }
         }
         txn.commit().map_err(db_err)
     }
 }
 
 impl Store {
-    /// Adds a hosting with its schedule entry and the old certificate's timeline event.
-    pub fn insert_hosting(
-        &self,
-        h: &crate::domain::rules::hosting::Hosting,
-        event: &TimelineEvent,
-    ) -> Result<(), StoreError> {
-        self.save_hosting(h, None, event)
-    }
-
     /// Writes a hosting as it is now: its schedule entry follows its state, and `fired` (the
-    /// entry that made it run) is removed in the same transaction.
+    /// entry that made it run) is removed in the same transaction. H-6: a hosting that speaks
+    /// raises the event's message and queues `deliveries` (its group's channels) with it.
     pub fn save_hosting(
         &self,
         h: &crate::domain::rules::hosting::Hosting,
         fired: Option<&crate::domain::schedule::DueEntry>,
         event: &TimelineEvent,
+        deliveries: &[crate::domain::delivery::Delivery],
     ) -> Result<(), StoreError> {
         use super::{schedule_key, HOSTINGS, SCHEDULE};
         let txn = self.write_txn()?;
@@ -263,8 +260,9 @@ impl Store {
                 .insert((id, n), self.records.encode(event).as_slice())
                 .map_err(db_err)?;
             // H-6: hosting messages can be switched off per hosting.
-            if h.notify {
+            if crate::domain::rules::hosting::speaks(h) {
                 super::messages::raise(&self.records, &txn, id, false, event)?;
+                super::alarms::enqueue(&self.records, &txn, deliveries)?;
             }
         }
         txn.commit().map_err(db_err)

@@ -54,12 +54,14 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 HostingStatus::Failed => theme.danger(),
                 HostingStatus::Succeeded => theme.ok(),
                 HostingStatus::Cancelled => theme.dim(),
+                HostingStatus::RolledBack => theme.warn(),
                 HostingStatus::InProgress => theme.warn(),
             };
             let mark = match h.status {
                 HostingStatus::Failed => "✗ ",
                 HostingStatus::Succeeded => "✓ ",
                 HostingStatus::Cancelled => "– ",
+                HostingStatus::RolledBack => "↩ ",
                 HostingStatus::InProgress => "⏳ ",
             };
             let row = Row::new(vec![
@@ -202,14 +204,15 @@ pub fn render_history(f: &mut Frame, area: Rect, h: &HostingHistory, theme: &The
 }
 
 pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme) {
-    let popup = super::centered(area, 70, 60);
+    let popup = super::centered(area, 80, 90);
     f.render_widget(Clear, popup);
     let cursor = |field: HostingField| if form.field == field { "▏" } else { "" };
+    let focus = |field: HostingField| if form.field == field { "▶ " } else { "  " };
     let lines = vec![
         Line::from(format!("{} ({})", form.name, form.cert_id)),
         Line::from(""),
         Line::from(Span::styled(
-            "Days before expiry (H-4: fewer than the days it has left)",
+            "Days before expiry (H-4: fewer than it has left)",
             theme.title(),
         )),
         Line::from(format!("  {}{}", form.days, cursor(HostingField::Days))),
@@ -226,9 +229,28 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme)
             },
             cursor(HostingField::New)
         )),
+        Line::from(Span::styled(
+            "Recipient group for its messages (empty: none, H-6)",
+            theme.title(),
+        )),
         Line::from(format!(
-            "  [{}] deploy it even if it does not cover every domain (H-3)",
+            "  {}{}",
+            if form.group.is_empty() {
+                "(none)"
+            } else {
+                &form.group
+            },
+            cursor(HostingField::Group)
+        )),
+        Line::from(format!(
+            "{}[{}] deploy even if it misses a domain of the old (H-3)",
+            focus(HostingField::Partial),
             if form.confirm_partial { "x" } else { " " }
+        )),
+        Line::from(format!(
+            "{}[{}] hosting messages (H-6)",
+            focus(HostingField::Messages),
+            if form.notify { "x" } else { " " }
         )),
     ];
     crate::ui::dialog(
@@ -236,7 +258,7 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme)
         popup,
         lines,
         Some("It goes to every resource the certificate is deployed to (H-1)."),
-        "Enter schedule · Tab field · Space H-3 · Esc cancel",
+        "Enter schedule · Tab field · Space switch · Esc cancel",
         match &form.editing {
             Some(id) => format!(" Edit hosting {id} of {} ", form.cert_id),
             None => format!(" Host {} ", form.cert_id),

@@ -317,15 +317,15 @@ pub static BINDINGS: &[Binding] = &[
         HostingForm,
         TabKey,
         "Tab",
-        "days before expiry / the certificate to deploy (empty: its renewal)",
+        "next field: days, certificate (empty: its renewal), group, switches",
         Some(Action::NextHostingField),
     ),
     key(
         HostingForm,
         Char(' '),
         "Space",
-        "confirm a certificate that does not cover every domain (H-3)",
-        Some(Action::ToggleHostingPartial),
+        "flip the focused switch (H-3 partial cover, H-6 messages)",
+        Some(Action::ToggleHostingSwitch),
     ),
     key(
         HostingForm,

@@ -572,21 +572,14 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
             text.pop();
             Action::SetResourceFormText(text)
         }),
-        (Overlay::HostingForm(f), KeyCode::Char(c)) if c != ' ' => {
-            let current = match f.field {
-                crate::app::state::HostingField::Days => &f.days,
-                crate::app::state::HostingField::New => &f.new,
-            };
-            Some(Action::SetHostingFormText(format!("{current}{c}")))
-        }
-        (Overlay::HostingForm(f), KeyCode::Backspace) => {
-            let mut text = match f.field {
-                crate::app::state::HostingField::Days => f.days.clone(),
-                crate::app::state::HostingField::New => f.new.clone(),
-            };
+        (Overlay::HostingForm(f), KeyCode::Char(c)) if c != ' ' => f
+            .text()
+            .map(|current| Action::SetHostingFormText(format!("{current}{c}"))),
+        (Overlay::HostingForm(f), KeyCode::Backspace) => f.text().map(|current| {
+            let mut text = current.to_string();
             text.pop();
-            Some(Action::SetHostingFormText(text))
-        }
+            Action::SetHostingFormText(text)
+        }),
         (Overlay::Reissue(d), KeyCode::Char(c)) => {
             Some(Action::SetReissueText(format!("{}{c}", reissue_text(d))))
         }

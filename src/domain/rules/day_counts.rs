@@ -93,6 +93,7 @@ fn rule_t3_h4_the_replacement_days_must_be_fewer_than_the_exact_time_left() {
             days_before: 10,
             confirm_partial: false,
             notify: true,
+            group: None,
         };
         let r = plan(&req, &cert(left), None, &["r".into()], "h".into(), now());
         assert_eq!(

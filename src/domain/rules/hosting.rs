@@ -1,7 +1,9 @@
 //! SPEC §4, hosting (H-1..H-7): automatic replacement of an old certificate on its resources
 //! by its renewal (or a chosen certificate) N days before the old one expires.
-use crate::domain::model::{Certificate, Status};
+use crate::domain::delivery::{Delivery, DeliveryState};
+use crate::domain::model::{Certificate, Status, TimelineEvent};
 use crate::domain::refusal::{Field, Refusal};
+use crate::domain::rules::alarm::{Channel, RecipientGroup};
 use crate::domain::schedule::{DueEntry, DueKind};
 use crate::domain::time::{days_left, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,9 @@ pub enum HostingStatus {
     Succeeded,
     Failed,
     Cancelled,
+    /// H-7: the old certificate was put back by hand after the hosting ran (its own state, so
+    /// a rollback never reads as `succeeded`).
+    RolledBack,
 }
 
 impl HostingStatus {
@@ -23,6 +28,7 @@ impl HostingStatus {
             HostingStatus::Succeeded => "succeeded",
             HostingStatus::Failed => "failed",
             HostingStatus::Cancelled => "cancelled",
+            HostingStatus::RolledBack => "rolled_back",
         }
     }
 }
@@ -53,6 +59,8 @@ pub struct Hosting {
     pub last_result: Option<String>,
     /// H-6: send hosting messages (scheduled, succeeded, failed).
     pub notify: bool,
+    /// H-6: the recipient group whose channels get those messages too.
+    pub group: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -79,6 +87,19 @@ pub struct HostingRequest {
     /// H-3: the user confirmed a specified certificate that does not cover every domain.
     pub confirm_partial: bool,
     pub notify: bool,
+    /// H-6: a recipient group (its name) whose channels get the hosting's messages.
+    pub group: Option<String>,
+}
+
+/// A change to an in-progress hosting; `None` keeps what the hosting has.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HostingEdit {
+    pub id: String,
+    pub days_before: u32,
+    pub association: Option<Association>,
+    pub confirm_partial: bool,
+    pub group: Option<Option<String>>,
+    pub notify: Option<bool>,
 }
 
 fn refuse(rule: &str, field: Field, m: String) -> Refusal {
@@ -221,6 +242,7 @@ pub fn plan(
             new_cert: None,
             last_result: None,
             notify: req.notify,
+            group: req.group.clone(),
             created_at: now,
         },
         warnings,
@@ -306,6 +328,7 @@ mod tests {
             days_before: days,
             confirm_partial: false,
             notify: true,
+            group: None,
         }
     }
 
@@ -456,29 +479,111 @@ pub fn check_association(old: &Certificate, association: &Association) -> Result
     Ok(())
 }
 
-/// Changes an in-progress hosting: its replacement days and what replaces the old certificate,
-/// checked again by H-2..H-4. The resources and the id stay.
+/// Changes an in-progress hosting: its replacement days, what replaces the old certificate
+/// (kept when the edit names none), its group and messages, checked again by H-2..H-4 and H-6.
+/// The resources and the id stay.
 pub fn edit(
     h: &Hosting,
     old: &Certificate,
-    association: Association,
+    change: &HostingEdit,
     specified: Option<&Certificate>,
-    days_before: u32,
-    confirm_partial: bool,
+    groups: &[RecipientGroup],
     now: Timestamp,
 ) -> Result<(Hosting, Vec<String>), Refusal> {
     check_editable(h)?;
     let req = HostingRequest {
         old_cert: h.old_cert.clone(),
-        association,
+        association: change
+            .association
+            .clone()
+            .unwrap_or_else(|| h.association.clone()),
         resources: h.resources.clone(),
-        days_before,
-        confirm_partial,
-        notify: h.notify,
+        days_before: change.days_before,
+        confirm_partial: change.confirm_partial,
+        notify: change.notify.unwrap_or(h.notify),
+        group: change.group.clone().unwrap_or_else(|| h.group.clone()),
     };
+    check_group(req.group.as_deref(), groups)?;
     let (mut new, warnings) = plan(&req, old, specified, &h.resources, h.id.clone(), now)?;
     new.created_at = h.created_at;
     Ok((new, warnings))
+}
+
+/// H-6: a hosting's group must exist when it is chosen.
+pub fn check_group(group: Option<&str>, groups: &[RecipientGroup]) -> Result<(), Refusal> {
+    match group {
+        Some(name) if !groups.iter().any(|g| g.name == name) => Err(refuse(
+            "H-6",
+            Field::Group,
+            if groups.is_empty() {
+                format!("no recipient group called {name}: there are none yet (certdeck alarm group add NAME …)")
+            } else {
+                format!(
+                    "no recipient group called {name}; choose among {}",
+                    groups
+                        .iter()
+                        .map(|g| g.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// H-6: whether an event of this hosting is raised at all (message center and channels).
+pub fn speaks(h: &Hosting) -> bool {
+    h.notify
+}
+
+/// H-6: the deliveries of one hosting event to its group's channels (none when the hosting is
+/// quiet or has no group). Their idempotency keys name the hosting, the event and its time.
+pub fn deliveries(
+    h: &Hosting,
+    event: &TimelineEvent,
+    groups: &[RecipientGroup],
+    now: Timestamp,
+) -> Vec<Delivery> {
+    let Some(group) = h.group.as_deref().filter(|_| speaks(h)) else {
+        return Vec::new();
+    };
+    let body = serde_json::json!({
+        "event": event.kind,
+        "hosting": {"id": h.id, "status": h.status.as_str(), "group": group},
+        "cert_id": h.old_cert,
+        "new_cert_id": h.new_cert,
+        "replace_at": h.replace_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "fired_at": event.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "text": event.message,
+    })
+    .to_string();
+    let mut seen: Vec<&Channel> = Vec::new();
+    groups
+        .iter()
+        .filter(|g| g.name == group)
+        .flat_map(|g| g.members.iter())
+        .filter(|m| {
+            let fresh = !seen.contains(&&m.channel);
+            seen.push(&m.channel);
+            fresh
+        })
+        .enumerate()
+        .map(|(i, m)| Delivery {
+            id: 0,
+            policy_id: h.id.clone(),
+            recipient: format!("{} ({group})", m.name),
+            channel: m.channel.clone(),
+            event: body.clone(),
+            idempotency_key: format!("{}-{}-{}-{i}", h.id, event.kind, event.at.timestamp()),
+            attempts: 0,
+            next_attempt_at: now,
+            state: DeliveryState::Pending,
+            last_error: None,
+            created_at: now,
+            delivered_at: None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -506,6 +611,7 @@ mod association_tests {
             days_before: 10,
             confirm_partial: false,
             notify: true,
+            group: None,
         };
         let deployed = ["r".to_string()];
         for source in [Source::Uploaded, Source::Discovered] {
@@ -566,27 +672,162 @@ mod edit_tests {
             days_before: 5,
             confirm_partial: false,
             notify: true,
+            group: None,
         };
         let (h, _) = plan(&req, &old, None, &["r".into()], "h".into(), now).unwrap();
-        let (e, _) = edit(&h, &old, Association::Renewal, None, 10, false, now).unwrap();
+        let (e, _) = edit(&h, &old, &days(10), None, &[], now).unwrap();
         assert_eq!(
             e.replace_at,
             old.not_after().unwrap() - chrono::Duration::days(10)
         );
         assert_eq!((e.id.as_str(), e.created_at), ("h", h.created_at));
         assert_eq!(
-            edit(&h, &old, Association::Renewal, None, 30, false, now)
-                .unwrap_err()
-                .rule,
+            edit(&h, &old, &days(30), None, &[], now).unwrap_err().rule,
             "H-4"
         );
         let mut done = h.clone();
         done.status = HostingStatus::Succeeded;
         assert_eq!(
-            edit(&done, &old, Association::Renewal, None, 5, false, now)
+            edit(&done, &old, &days(5), None, &[], now)
                 .unwrap_err()
                 .rule,
             "H-7"
         );
+    }
+
+    fn days(n: u32) -> HostingEdit {
+        HostingEdit {
+            id: "h".into(),
+            days_before: n,
+            association: None,
+            confirm_partial: false,
+            group: None,
+            notify: None,
+        }
+    }
+
+    fn group(name: &str, channels: &[&str]) -> RecipientGroup {
+        RecipientGroup {
+            name: name.into(),
+            members: channels
+                .iter()
+                .map(|c| crate::domain::rules::alarm::Recipient {
+                    name: c.to_string(),
+                    group: None,
+                    channel: Channel::Command {
+                        program: format!("/usr/local/bin/{c}"),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rule_h2_an_edit_without_a_certificate_keeps_the_one_chosen() {
+        let now = chrono::Utc::now();
+        let mut old = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            crate::domain::model::Standard::International,
+            crate::domain::model::CertType::Dv,
+            now - chrono::Duration::days(100),
+            now + chrono::Duration::days(40),
+        );
+        old.id = "old".into();
+        let mut new = old.clone();
+        new.id = "new".into();
+        let req = HostingRequest {
+            old_cert: "old".into(),
+            association: Association::Specified("new".into()),
+            resources: vec![],
+            days_before: 5,
+            confirm_partial: false,
+            notify: true,
+            group: None,
+        };
+        let (h, _) = plan(&req, &old, Some(&new), &["r".into()], "h".into(), now).unwrap();
+        let (e, _) = edit(&h, &old, &days(9), Some(&new), &[], now).unwrap();
+        assert_eq!(e.association, Association::Specified("new".into()));
+        let back = HostingEdit {
+            association: Some(Association::Renewal),
+            ..days(9)
+        };
+        assert_eq!(
+            edit(&h, &old, &back, None, &[], now).unwrap().0.association,
+            Association::Renewal
+        );
+    }
+
+    #[test]
+    fn rule_h6_a_hosting_speaks_to_its_group_once_per_channel_or_not_at_all() {
+        let now = chrono::Utc::now();
+        let mut old = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            crate::domain::model::Standard::International,
+            crate::domain::model::CertType::Dv,
+            now - chrono::Duration::days(100),
+            now + chrono::Duration::days(40),
+        );
+        old.id = "old".into();
+        let groups = [
+            group("oncall", &["ann", "bob", "ann"]),
+            group("other", &["eve"]),
+        ];
+        let req = HostingRequest {
+            old_cert: "old".into(),
+            association: Association::Renewal,
+            resources: vec![],
+            days_before: 5,
+            confirm_partial: false,
+            notify: true,
+            group: Some("oncall".into()),
+        };
+        let (h, _) = plan(&req, &old, None, &["r".into()], "h".into(), now).unwrap();
+        let event = TimelineEvent {
+            at: now,
+            kind: "hosting_failed".into(),
+            message: "hosting h failed: nothing to deploy".into(),
+        };
+        let sent = deliveries(&h, &event, &groups, now);
+        assert_eq!(sent.len(), 2, "ann's channel once, bob's once: {sent:?}");
+        assert!(sent
+            .iter()
+            .all(|d| d.policy_id == "h" && d.recipient.ends_with("(oncall)")));
+        assert_ne!(sent[0].idempotency_key, sent[1].idempotency_key);
+        let body: serde_json::Value = serde_json::from_str(&sent[0].event).unwrap();
+        assert_eq!(body["event"], "hosting_failed");
+        assert_eq!(body["hosting"]["id"], "h");
+        // Quiet: nothing is sent, whatever the group; no group: nothing either.
+        let quiet = Hosting {
+            notify: false,
+            ..h.clone()
+        };
+        assert!(!speaks(&quiet) && deliveries(&quiet, &event, &groups, now).is_empty());
+        let alone = Hosting {
+            group: None,
+            ..h.clone()
+        };
+        assert!(speaks(&alone) && deliveries(&alone, &event, &groups, now).is_empty());
+        // A group must exist, when chosen and when changed.
+        assert!(check_group(Some("oncall"), &groups).is_ok() && check_group(None, &[]).is_ok());
+        let e = check_group(Some("nobody"), &groups).unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field), ("H-6", Field::Group));
+        assert!(e.message.contains("oncall, other"), "{e}");
+        let change = HostingEdit {
+            group: Some(Some("nobody".into())),
+            ..days(5)
+        };
+        assert_eq!(
+            edit(&h, &old, &change, None, &groups, now)
+                .unwrap_err()
+                .rule,
+            "H-6"
+        );
+        let change = HostingEdit {
+            group: Some(None),
+            notify: Some(false),
+            ..days(5)
+        };
+        let (e, _) = edit(&h, &old, &change, None, &groups, now).unwrap();
+        assert_eq!((e.group, e.notify), (None, false));
     }
 }
