@@ -666,7 +666,7 @@ fn rule_h6_hosting_messages_reach_the_chosen_group_and_the_group_cannot_vanish_u
     let inbox = env.path("inbox");
     let script = env.write(
         "receive",
-        &format!(
+        format!(
             // One write per event: deliveries run side by side.
             "#!/bin/sh\nbody=$(cat)\necho \"$CERTDECK_EVENT $body\" >> {}\n",
             inbox.display()
