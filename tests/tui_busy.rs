@@ -83,6 +83,7 @@ fn slow_tick_under_way(env: &Env, pki: &Pki) -> (Arc<Engine>, std::thread::JoinH
             days_before: 5,
             confirm_partial: false,
             notify: true,
+            group: None,
         })),
     );
     let hosting = engine.store().hostings().unwrap().remove(0);
