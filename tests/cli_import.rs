@@ -221,7 +221,7 @@ fn rule_u5_der_certificate_file() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|w| w["code"] == "chain_incomplete"));
+        .any(|w| w["code"] == "chain_unknown_issuer"));
 }
 
 #[test]
@@ -752,4 +752,168 @@ fn export_pkcs12_wraps_a_sec1_key_and_openssl_opens_it_with_the_password() {
         .output()
         .unwrap();
     assert!(!wrong.status.success());
+}
+
+/// The chain warnings' codes of an import's answer.
+fn chain_codes(v: &serde_json::Value) -> Vec<String> {
+    v["warnings"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .filter_map(|w| w["code"].as_str())
+                .filter(|c| c.starts_with("chain_"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn rule_u2_trusting_a_private_root_completes_its_chains_and_a_missing_public_intermediate_is_named()
+{
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let served = |name: &str| {
+        let leaf = pki.leaf(&[&format!("{name}.example")], 90);
+        let chain = format!("{}{}", leaf.cert_pem, pki.inter.pem());
+        env.import(
+            &env.write(&format!("{name}.pem"), chain),
+            Some(&env.write(&format!("{name}.key"), &leaf.key_pem)),
+            &[],
+        )
+    };
+    // Leaf + intermediate of a private CA: the issuer at its end is named, with the way out.
+    let (code, v) = served("before");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(chain_codes(&v), ["chain_unknown_issuer"], "{v}");
+    let text = v["warnings"].to_string();
+    assert!(
+        text.contains("Test Root") && text.contains("certdeck trust add"),
+        "{text}"
+    );
+
+    // Only CA certificates are trusted, never with a key (and the key is not echoed).
+    let leaf = pki.leaf(&["leaf.example"], 90);
+    let (code, e) = env.json(&[
+        "trust",
+        "add",
+        env.write("leaf.pem", &leaf.cert_pem).to_str().unwrap(),
+    ]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("U-2")), "{e}");
+    let with_key = env.write(
+        "rootkey.pem",
+        format!("{}{}", pki.root.pem(), pki.root.key_pem()),
+    );
+    let (code, e) = env.json(&["trust", "add", with_key.to_str().unwrap()]);
+    assert_eq!((code, e["error"]["rule"].as_str()), (1, Some("U-2")), "{e}");
+    assert!(!e.to_string().contains("PRIVATE KEY-----\n"), "{e}");
+
+    // Trusted: the same shape of chain is complete and earns no warning.
+    let root = env.write("root.pem", pki.root.pem());
+    let (code, t) = env.json(&["trust", "add", root.to_str().unwrap()]);
+    assert_eq!((code, t["added"].as_u64()), (0, Some(1)), "{t}");
+    let (code, t) = env.json(&["trust", "add", root.to_str().unwrap()]);
+    assert_eq!(
+        (code, t["added"].as_u64()),
+        (0, Some(0)),
+        "adding twice keeps one: {t}"
+    );
+    let (code, v) = served("after");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        (v["chain_complete"].as_bool(), chain_codes(&v)),
+        (Some(true), vec![]),
+        "{v}"
+    );
+    let (_, l) = env.json(&["trust", "list"]);
+    let fp = l["roots"][0]["fingerprint_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        l["roots"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Test Root"),
+        "{l}"
+    );
+    assert!(l["built_in"].as_u64().unwrap() > 100, "{l}");
+
+    // A leaf whose intermediate is public (its AIA names where): "incomplete", with the URL.
+    let dir = env.path("aia");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    std::fs::write(p("inter.pem"), pki.inter.pem()).unwrap();
+    std::fs::write(p("inter.key"), pki.inter.key_pem()).unwrap();
+    std::fs::write(
+        p("ext.cnf"),
+        "subjectAltName=DNS:aia.example\nauthorityInfoAccess=caIssuers;URI:http://ca.example/inter.der\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &p("leaf.key"),
+        ],
+        b"",
+    );
+    openssl(
+        &[
+            "req",
+            "-new",
+            "-key",
+            &p("leaf.key"),
+            "-subj",
+            "/CN=aia.example",
+            "-out",
+            &p("leaf.csr"),
+        ],
+        b"",
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &p("leaf.csr"),
+            "-CA",
+            &p("inter.pem"),
+            "-CAkey",
+            &p("inter.key"),
+            "-CAcreateserial",
+            "-days",
+            "90",
+            "-extfile",
+            &p("ext.cnf"),
+            "-out",
+            &p("leaf.pem"),
+        ],
+        b"",
+    );
+    let (code, v) = env.import(
+        dir.join("leaf.pem").as_path(),
+        Some(dir.join("leaf.key").as_path()),
+        &[],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(chain_codes(&v), ["chain_incomplete"], "{v}");
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("http://ca.example/inter.der"),
+        "{v}"
+    );
+
+    // No longer trusted: back to the unknown issuer.
+    let (code, r) = env.json(&["trust", "rm", &fp[..12]]);
+    assert_eq!(code, 0, "{r}");
+    let (_, v) = served("again");
+    assert_eq!(chain_codes(&v), ["chain_unknown_issuer"], "{v}");
+    let (code, r) = env.json(&["trust", "rm", &fp[..12]]);
+    assert_eq!((code, r["error"]["rule"].as_str()), (1, Some("U-2")), "{r}");
 }

@@ -75,6 +75,8 @@ pub enum Action {
     /// How far the scan under way is.
     ScanProgress(crate::domain::discovery::ScanProgress),
     ZonesLoaded(Vec<String>, crate::domain::catalogue::PriceTable),
+    /// U-2: raw subjects of the trust anchors besides Mozilla's.
+    TrustLoaded(Vec<Vec<u8>>),
     OrdersLoaded(Vec<crate::app::state::OrderRow>),
     OrderPlaced {
         summary: Box<CertSummary>,

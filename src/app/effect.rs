@@ -32,6 +32,8 @@ pub enum Effect {
         path: std::path::PathBuf,
     },
     LoadZones,
+    /// U-2: the trust anchors besides Mozilla's.
+    LoadTrust,
     LoadAcmeAccounts,
     Scan(Vec<std::path::PathBuf>),
     /// AC-2, AC-3: an ACME order, dns-01 by hand (the Validation queue shows its records).
@@ -119,6 +121,7 @@ impl Effect {
                 | Effect::LoadAccount
                 | Effect::LoadForRenewal { .. }
                 | Effect::LoadZones
+                | Effect::LoadTrust
                 | Effect::LoadAcmeAccounts
                 | Effect::LoadOrders
                 | Effect::LoadForecast(_)

@@ -210,6 +210,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Effect::LoadAll,
                 Effect::LoadAccount,
                 Effect::LoadZones,
+                Effect::LoadTrust,
                 Effect::LoadOrders,
                 Effect::LoadResources,
                 Effect::LoadHostings,
@@ -367,6 +368,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Err(r) => refuse(state, r),
             }
         }
+        Action::TrustLoaded(anchors) => state.extra_anchors = anchors,
         Action::ZonesLoaded(zones, prices) => {
             state.managed_zones = zones;
             state.prices = prices;

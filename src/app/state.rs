@@ -565,7 +565,8 @@ pub struct State {
     pub outcome: Option<Outcome>,
     /// The last refusal of the upload form, shown at its field.
     pub upload_refusal: Option<Refusal>,
-    /// Raw subjects of trust anchors besides Mozilla's (the sandbox CA's roots, later).
+    /// Raw subjects of trust anchors besides Mozilla's: the system store, the sandbox CA's roots
+    /// and the roots the user trusts (U-2).
     pub extra_anchors: Vec<Vec<u8>>,
     pub db_label: String,
     /// Open orders that need the user (the Validation queue tab), soonest deadline first.

@@ -92,6 +92,10 @@ pub fn run(cli: &Cli, a: &ImportArgs) -> Exit {
         Err(code) => return code,
     };
     let mut state = super::new_state(&engine, "");
+    state.extra_anchors = match engine.trust_anchor_subjects() {
+        Ok(a) => a,
+        Err(e) => return fail(json, super::EXIT_UNAVAILABLE, &e.to_string()),
+    };
     engine.dispatch(&mut state, Action::SubmitUpload(Box::new(input)));
     match state.outcome {
         Some(Outcome::Imported { summary, warnings }) => {

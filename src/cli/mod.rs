@@ -34,6 +34,7 @@ pub mod scan;
 pub mod serve;
 pub mod show;
 pub mod tick;
+pub mod trust;
 pub mod tui;
 pub mod validate;
 
@@ -100,6 +101,8 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Cancel the review of an order not yet issued; its fee is refunded (D-1)
     Cancel(cancel::CancelArgs),
+    /// Private roots you trust, so chains ending at them are complete (U-2)
+    Trust(trust::TrustArgs),
     /// Run every timed rule that is due, once (for cron or a systemd timer)
     Tick(tick::TickArgs),
     /// List the timed rules that will fire in the coming days
@@ -344,6 +347,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Show(a) => show::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
         Command::Cancel(a) => cancel::run(cli, a),
+        Command::Trust(a) => trust::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Metrics(a) => metrics::run(cli, a),

@@ -15,6 +15,8 @@ pub struct ParsedCert {
     pub issuer_raw: Vec<u8>,
     pub subject_key_id: Option<Vec<u8>>,
     pub authority_key_id: Option<Vec<u8>>,
+    /// Where its issuer's certificate is published (Authority Information Access, caIssuers).
+    pub ca_issuers: Option<String>,
 }
 
 impl ParsedCert {
@@ -184,8 +186,19 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
     let mut policies = Vec::new();
     let mut subject_key_id = None;
     let mut authority_key_id = None;
+    let mut ca_issuers = None;
     for ext in cert.extensions() {
         match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                ca_issuers = aia
+                    .accessdescs
+                    .iter()
+                    .filter(|d| d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.2")
+                    .find_map(|d| match &d.access_location {
+                        GeneralName::URI(u) => Some(u.to_string()),
+                        _ => None,
+                    });
+            }
             ParsedExtension::CertificatePolicies(p) => {
                 policies.extend(p.iter().map(|pi| pi.policy_id.to_id_string()));
             }
@@ -226,6 +239,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
         public_key,
         subject_key_id,
         authority_key_id,
+        ca_issuers,
     })
 }
 
@@ -250,8 +264,27 @@ pub struct OrderedChain {
     pub reordered: bool,
     /// The chain ends at a self-signed root or at a certificate issued by a known trust anchor.
     pub complete: bool,
+    /// How it ends (U-2).
+    pub end: ChainEnd,
     /// Certificates given that are not on the leaf's path (kept at the end).
     pub unrelated: usize,
+}
+
+/// U-2: where a chain ends. Only `SelfSigned` and `Trusted` are complete.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChainEnd {
+    /// At a root given in the chain.
+    SelfSigned,
+    /// At a certificate issued by a trust anchor (servers do not send the root).
+    Trusted,
+    /// A gap between two given certificates: the issuer of `after` is missing, though other
+    /// certificates of a chain were given.
+    Gap { after: String, issuer: String },
+    /// The last certificate names where its issuer is published: a public intermediate is
+    /// missing.
+    MissingIntermediate { issuer: String, url: String },
+    /// An issuer certdeck does not know (a private root, most often).
+    UnknownIssuer { issuer: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,11 +340,31 @@ pub fn order_chain(
     }
     let last = &certs[*path.last().expect("path has the leaf")];
     let issuer_inner = sequence_contents(&last.issuer_raw);
-    let complete = last.is_self_signed()
-        || anchor_subjects
-            .iter()
-            .any(|s| *s == last.issuer_raw.as_slice() || *s == issuer_inner);
     let unrelated = n - path.len();
+    let given_cas = (0..n).any(|i| !used[i] && certs[i].facts.is_ca);
+    let end = if last.is_self_signed() {
+        ChainEnd::SelfSigned
+    } else if anchor_subjects
+        .iter()
+        .any(|s| *s == last.issuer_raw.as_slice() || *s == issuer_inner)
+    {
+        ChainEnd::Trusted
+    } else if given_cas {
+        ChainEnd::Gap {
+            after: last.facts.subject.clone(),
+            issuer: last.facts.issuer.clone(),
+        }
+    } else if let Some(url) = &last.ca_issuers {
+        ChainEnd::MissingIntermediate {
+            issuer: last.facts.issuer.clone(),
+            url: url.clone(),
+        }
+    } else {
+        ChainEnd::UnknownIssuer {
+            issuer: last.facts.issuer.clone(),
+        }
+    };
+    let complete = matches!(end, ChainEnd::SelfSigned | ChainEnd::Trusted);
     let order: Vec<usize> = path
         .iter()
         .copied()
@@ -327,8 +380,17 @@ pub fn order_chain(
         certs,
         reordered,
         complete,
+        end,
         unrelated,
     })
+}
+
+/// The raw subject name of a DER certificate, for certificates read only as trust anchors (a
+/// system store may hold algorithms `parse_certificate` refuses).
+pub fn subject_raw_of(der: &[u8]) -> Option<Vec<u8>> {
+    x509_parser::parse_x509_certificate(der)
+        .ok()
+        .map(|(_, c)| c.subject().as_raw().to_vec())
 }
 
 /// Raw subjects of the Mozilla root programme, as trust anchors for chain completeness.

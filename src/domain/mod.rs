@@ -24,6 +24,7 @@ pub mod rules;
 pub mod schedule;
 pub mod service;
 pub mod time;
+pub mod trust;
 pub mod tsig;
 pub mod validation;
 pub mod webconf;

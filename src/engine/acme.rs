@@ -281,8 +281,7 @@ impl Engine {
             key: Some(obtained.key_pem.as_bytes().to_vec()),
             ..upload
         };
-        let anchors = crate::domain::cert::mozilla_anchor_subjects();
-        let v = crate::domain::rules::upload::validate_upload(&upload, self.clock.now(), &anchors)?;
+        let v = self.validate_with_anchors(&upload)??;
         Ok(Issued {
             upload: v,
             order_url: obtained.order_url,

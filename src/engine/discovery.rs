@@ -1181,8 +1181,7 @@ impl Engine {
             ..Default::default()
         };
         let now = self.clock.now();
-        let anchors = crate::domain::cert::mozilla_anchor_subjects();
-        let v = match crate::domain::rules::upload::validate_upload(&upload, now, &anchors) {
+        let v = match self.validate_with_anchors(&upload)? {
             Ok(v) => v,
             Err(r) => return Ok(Action::Refused(r)),
         };

@@ -13,6 +13,7 @@ mod hosting;
 pub mod keygen;
 mod lifecycle;
 mod metrics;
+pub mod trust;
 pub mod worker;
 
 use crate::app::{update, Action, Effect, State};
@@ -1026,6 +1027,7 @@ impl Engine {
                 document,
             } => self.submit_revocation(&id, reason, document.as_deref())?,
             Effect::LoadAll => Action::AllLoaded(self.store.summaries()?),
+            Effect::LoadTrust => Action::TrustLoaded(self.trust_anchor_subjects()?),
             Effect::LoadOne(id) => Action::OneLoaded(self.store.get(&id)?.map(|c| c.summary())),
             Effect::LoadDetail(id) => match self.store.get(&id)? {
                 Some(cert) => {

@@ -12,6 +12,7 @@ pub use maintenance::CheckReport;
 pub mod paths;
 mod resources;
 pub mod seal;
+mod trust;
 mod v10;
 mod v6;
 
@@ -94,6 +95,8 @@ const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
 /// Hostings (SPEC §4), by id.
 const HOSTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("hostings");
+/// U-2: roots the user trusts, by SHA-256 fingerprint.
+const TRUST: TableDefinition<&str, &[u8]> = TableDefinition::new("trust_anchors");
 /// Renewals by old certificate: `(old id, renewal id)` (H-2's automatic association).
 const RENEWALS: TableDefinition<(&str, &str), ()> = TableDefinition::new("renewals");
 /// ACME accounts (AC-1) by name; their keys are in SECRETS.
@@ -684,6 +687,26 @@ impl Store {
             .insert(code, price.0)
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
+    }
+
+    /// The root certificate (DER) of CA hierarchy `name`, without unsealing any key.
+    pub fn ca_root_der(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let meta = r.open_table(META).map_err(db_err)?;
+        let k = format!("ca:{name}:root");
+        let v = match meta.get(k.as_str()).map_err(db_err)? {
+            Some(v) => Some(
+                self.records
+                    .verified(v.value())
+                    .ok_or(StoreError::Damaged {
+                        table: Some("meta"),
+                        id: Some(k.clone()),
+                    })?
+                    .to_vec(),
+            ),
+            None => None,
+        };
+        Ok(v)
     }
 
     pub fn ca_material(&self, name: &str) -> Result<Option<CaMaterial>, StoreError> {
@@ -1577,6 +1600,10 @@ fn build_metric_facts(
 
 /// Brings a database from schema `from` to `SCHEMA_VERSION`. Version 0 is a new file.
 fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
+    if from < 11 {
+        // v11: the roots the user trusts (U-2).
+        txn.open_table(TRUST).map_err(db_err)?;
+    }
     if from < 1 {
         // Create every table so readers never meet a missing one.
         txn.open_table(CERTS).map_err(db_err)?;

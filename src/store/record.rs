@@ -75,6 +75,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
         ("alarms", AnyTable::Str(ALARMS)),
         ("outbox", AnyTable::U64(OUTBOX)),
         ("hostings", AnyTable::Str(HOSTINGS)),
+        ("trust_anchors", AnyTable::Str(TRUST)),
         ("journal", AnyTable::U64(JOURNAL)),
         ("acme_accounts", AnyTable::Str(ACME_ACCOUNTS)),
         ("acme_certs", AnyTable::Str(ACME_CERTS)),

@@ -224,7 +224,7 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
         if c.chain_complete {
             "complete"
         } else {
-            "incomplete"
+            "not ending at a trusted root"
         }
     ));
     for (i, link) in c.chain.iter().enumerate() {

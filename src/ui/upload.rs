@@ -279,10 +279,11 @@ impl UploadForm {
                     v.name,
                     leaf.facts.sans.join(", "),
                     v.chain.certs.len(),
-                    if v.chain.complete {
-                        " (complete)"
-                    } else {
-                        " (incomplete)"
+                    match v.chain.end {
+                        crate::domain::cert::ChainEnd::SelfSigned
+                        | crate::domain::cert::ChainEnd::Trusted => " (complete)",
+                        crate::domain::cert::ChainEnd::UnknownIssuer { .. } => " (unknown issuer)",
+                        _ => " (incomplete)",
                     },
                     leaf.facts.key_algorithm.as_str(),
                     leaf.facts.key_bits

@@ -1,6 +1,8 @@
 //! SPEC §2, upload (U-1..U-7): what a user hands over becomes a certificate record or a refusal
 //! that names the field, the line and the rule. Nothing here stores anything.
-use crate::domain::cert::{order_chain, parse_certificate, ChainError, OrderedChain, ParsedCert};
+use crate::domain::cert::{
+    order_chain, parse_certificate, ChainEnd, ChainError, OrderedChain, ParsedCert,
+};
 use crate::domain::key::{
     is_private_key_label, parse_private_key, parse_private_key_der, KeyError, PrivateKey,
 };
@@ -72,6 +74,31 @@ impl ValidatedUpload {
     }
 }
 
+/// U-2: what an upload is told about where its chain ends (nothing when it reaches a root).
+pub fn chain_warning(end: &ChainEnd) -> Option<Warning> {
+    Some(match end {
+        ChainEnd::SelfSigned | ChainEnd::Trusted => return None,
+        ChainEnd::Gap { after, issuer } => Warning::new(
+            "chain_incomplete",
+            format!(
+                "the chain is incomplete: it breaks after \"{after}\" — its issuer \"{issuer}\" was not given, though other CA certificates were (U-2)"
+            ),
+        ),
+        ChainEnd::MissingIntermediate { issuer, url } => Warning::new(
+            "chain_incomplete",
+            format!(
+                "the chain is incomplete: the intermediate \"{issuer}\" is missing (its CA publishes it at {url}); add it after the leaf (U-2)"
+            ),
+        ),
+        ChainEnd::UnknownIssuer { issuer } => Warning::new(
+            "chain_unknown_issuer",
+            format!(
+                "the chain ends at \"{issuer}\", an issuer certdeck does not know: if it is your private root, trust it with `certdeck trust add ROOT.pem`; if it is an intermediate, add it after the leaf (U-2)"
+            ),
+        ),
+    })
+}
+
 /// Private keys of a new record, sealed by the store before they touch the disk.
 /// Orders that have no certificate yet have no key either.
 #[derive(Default)]
@@ -141,18 +168,8 @@ fn checked_upload(
             "the chain was out of order; it is stored leaf first (U-2, U-5)",
         ));
     }
-    if !chain.complete {
-        warnings.push(Warning::new(
-            "chain_incomplete",
-            format!(
-                "the chain is incomplete: no certificate for the issuer \"{}\" was given (U-2)",
-                chain
-                    .certs
-                    .last()
-                    .map(|c| c.facts.issuer.as_str())
-                    .unwrap_or("")
-            ),
-        ));
+    if let Some(w) = chain_warning(&chain.end) {
+        warnings.push(w);
     }
     if chain.unrelated > 0 {
         warnings.push(Warning::new(
@@ -363,7 +380,7 @@ fn without_repeats(certs: Vec<ParsedCert>) -> (Vec<ParsedCert>, usize) {
 }
 
 /// Reads certificates from a field. Private keys found beside them (combined PEM) are returned.
-fn read_certificates(
+pub fn read_certificates(
     bytes: &[u8],
     field: Field,
 ) -> Result<(Vec<ParsedCert>, Vec<pem::PemBlock>), Refusal> {
@@ -860,12 +877,65 @@ mod flow_tests {
     }
 
     #[test]
-    fn rule_u2_incomplete_chain_warns_but_is_allowed() {
-        let (_, inter) = ca(KeyKind::P256);
+    fn rule_u2_a_chain_is_complete_at_a_root_or_a_trusted_issuer_and_says_how_it_ends_otherwise() {
+        let (root, inter) = ca(KeyKind::P256);
         let leaf = leaf(&inter, &["a.example"], KeyKind::P256);
-        let v = validate_upload(&input(leaf.cert_pem, leaf.key_pem), now(), &[]).unwrap();
-        assert!(!v.chain.complete);
-        assert!(v.warnings.iter().any(|w| w.code == "chain_incomplete"));
+        let upload = |cert: String, anchors: &[&[u8]]| {
+            validate_upload(&input(cert, leaf.key_pem.clone()), now(), anchors).unwrap()
+        };
+        let codes = |v: &ValidatedUpload| -> Vec<String> {
+            v.warnings
+                .iter()
+                .map(|w| w.code.to_string())
+                .filter(|c| c.starts_with("chain_"))
+                .collect()
+        };
+        // Leaf + intermediate + root: ends at a self-signed root.
+        let full = upload(
+            format!("{}{}{}", leaf.cert_pem, inter.pem(), root.pem()),
+            &[],
+        );
+        assert_eq!(
+            (full.chain.end.clone(), codes(&full)),
+            (ChainEnd::SelfSigned, vec![])
+        );
+        // Leaf + intermediate, the root a trust anchor: complete, no warning (servers do not
+        // send the root).
+        let root_subject = crate::domain::cert::subject_raw_of(&root.der).unwrap();
+        let served = upload(
+            format!("{}{}", leaf.cert_pem, inter.pem()),
+            &[&root_subject],
+        );
+        assert!(served.chain.complete, "{:?}", served.chain.end);
+        assert_eq!(
+            (served.chain.end.clone(), codes(&served)),
+            (ChainEnd::Trusted, vec![])
+        );
+        // The same without the anchor: an issuer certdeck does not know, named, with the way out.
+        let private = upload(format!("{}{}", leaf.cert_pem, inter.pem()), &[]);
+        assert!(!private.chain.complete);
+        assert_eq!(codes(&private), ["chain_unknown_issuer"]);
+        let w = &private
+            .warnings
+            .iter()
+            .find(|w| w.code == "chain_unknown_issuer")
+            .unwrap()
+            .message;
+        assert!(
+            w.contains(&root.cn) && w.contains("certdeck trust add"),
+            "{w}"
+        );
+        // Leaf + root without the intermediate: a gap between given certificates.
+        let gap = upload(format!("{}{}", leaf.cert_pem, root.pem()), &[]);
+        assert!(
+            matches!(gap.chain.end, ChainEnd::Gap { .. }),
+            "{:?}",
+            gap.chain.end
+        );
+        assert!(codes(&gap).contains(&"chain_incomplete".to_string()));
+        // Leaf alone, its issuer only known through the anchor's child: unknown issuer, allowed.
+        let alone = upload(leaf.cert_pem.clone(), &[&root_subject]);
+        assert!(matches!(alone.chain.end, ChainEnd::UnknownIssuer { .. }));
     }
 
     #[test]
