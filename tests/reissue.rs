@@ -223,23 +223,45 @@ fn rule_ri6_pasted_csr_is_verified_and_certified_and_names_are_checked() {
     assert_eq!(shown["status"], "issued", "{shown}");
     // The CA certified the CSR's key: it matches the key that stayed with the user.
     let out = env.path("out");
-    let (code, _) = env.json(&[
-        "export",
-        &new_id,
-        "--format",
-        "pem",
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        &at(14.0),
-    ]);
+    let export = |format: &str| {
+        env.json(&[
+            "export",
+            &new_id,
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+            "--now",
+            &at(14.0),
+        ])
+    };
+    // No key is kept for a pasted CSR: the certificate and chain are exported without one, and
+    // a format that bundles the key is refused.
+    let (code, x) = export("haproxy");
     assert_eq!(
-        code, 1,
-        "no key is kept for a pasted CSR: nothing to bundle"
+        (code, x["error"]["rule"].as_str()),
+        (1, Some("RI-6")),
+        "{x}"
     );
+    let (code, x) = export("pem");
+    assert_eq!(code, 0, "{x}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cert.pem", "chain.pem", "fullchain.pem"]);
     let key_pub = openssl(&["pkey", "-pubout"], &std::fs::read(&key).unwrap());
     let csr_pub = openssl(&["req", "-noout", "-pubkey"], &std::fs::read(&csr).unwrap());
     assert_eq!(key_pub, csr_pub);
+    let cert_pub = openssl(
+        &["x509", "-noout", "-pubkey"],
+        &std::fs::read(out.join("cert.pem")).unwrap(),
+    );
+    assert_eq!(
+        cert_pub, key_pub,
+        "the exported certificate is the CSR key's"
+    );
 }
 
 #[test]
@@ -582,4 +604,37 @@ fn rule_ri2_and_ri3_through_the_engine_free_dv_once_and_one_reissue_per_registra
         (1, Some("RI-2")),
         "{e}"
     );
+}
+
+#[test]
+fn rule_ri7_free_dv_is_validated_again_and_a_paid_dv_reissue_has_no_review_day() {
+    let env = Env::new();
+    env.json(&["account", "topup", "1000"]);
+    let order = |domain: &str, product: &str| {
+        let (code, v) = env.json(&["apply", "--domain", domain, "--product", product]);
+        assert_eq!(code, 0, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    // Outside a managed zone, so validation is visible as challenges to answer.
+    env.json(&["zones", "add", "paid.test"]);
+    let paid = order("shop.paid.test", "dnspod-dv");
+    env.json(&["tick", "--now", &at(4.0)]);
+    // A free DV order validated by hand (a zone of its own, removed once it is issued).
+    env.json(&["zones", "add", "free.test"]);
+    let free = order("www.free.test", "securesite-free-dv");
+    env.json(&["tick", "--now", &at(4.0)]);
+    env.json(&["zones", "rm", "free.test"]);
+    // Free DV with the original CSR: validated again, by hand as the first time had no zone now.
+    let (code, r) = env.json(&["reissue", &free, "--csr", "original", "--now", &at(10.0)]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["order"]["challenges"].as_array().unwrap().len(), 1, "{r}");
+    assert!(r["order"]["validated_at"].is_null(), "{r}");
+    // Paid DV with the original CSR: validation skipped, and no review day: issued at the next tick.
+    let (code, r) = env.json(&["reissue", &paid, "--csr", "original", "--now", &at(10.0)]);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    assert_eq!(r["order"]["review_due"], r["order"]["submitted_at"], "{r}");
+    env.json(&["tick", "--now", &at(10.0)]);
+    let shown = env.json(&["show", &new_id, "--now", &at(10.0)]).1;
+    assert_eq!(shown["status"], "issued", "{shown}");
 }

@@ -122,6 +122,8 @@ pub enum Action {
         id: String,
         order: Box<crate::domain::order::OrderInfo>,
         results: Vec<crate::domain::validation::CheckResult>,
+        /// The order is a reissue's (RI-7: a paid DV one has no review day).
+        reissue: bool,
         /// The checks were a revocation's (RV-6 (c)), with the certificate's type.
         revocation: Option<
             Box<(

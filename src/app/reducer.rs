@@ -553,12 +553,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             id,
             order,
             results,
+            reissue,
             revocation,
         } => {
             if let Some(rev) = revocation {
                 return revocation_checked(state, id, &order, &rev.0, rev.1, results, now);
             }
-            let passed = crate::domain::validation::validated(&order, &results, now);
+            let passed = crate::domain::validation::validated(&order, &results, now, reissue);
             let text = results
                 .iter()
                 .map(|r| format!("{}: {:?}", r.domain, r.code).to_lowercase())

@@ -1,6 +1,6 @@
 //! Domain validation results (issue #3): what a check found for each challenge, in the spirit of
 //! the seed console's local-check codes, and what a fully passed check does to the order.
-use crate::domain::catalogue::{add_business_days, product};
+use crate::domain::catalogue::product;
 use crate::domain::order::{Challenge, OrderInfo};
 use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -149,8 +149,14 @@ pub fn judge_cname(challenge: &Challenge, found: Result<Vec<String>, String>) ->
     }
 }
 
-/// When every challenge passed, the order is validated now and its review scheduled (RM-3).
-pub fn validated(order: &OrderInfo, results: &[CheckResult], now: Timestamp) -> Option<OrderInfo> {
+/// When every challenge passed, the order is validated now and its review scheduled (RM-3; a
+/// paid DV reissue's ends at once, RI-7).
+pub fn validated(
+    order: &OrderInfo,
+    results: &[CheckResult],
+    now: Timestamp,
+    reissue: bool,
+) -> Option<OrderInfo> {
     let all_ok = !results.is_empty()
         && results.len() == order.challenges.len()
         && results.iter().all(|r| r.code == CheckCode::Ok);
@@ -163,7 +169,8 @@ pub fn validated(order: &OrderInfo, results: &[CheckResult], now: Timestamp) -> 
     v.deadline = None;
     // OV/EV: the review starts once the letter is in as well.
     if !p.needs_letter() || v.letter_uploaded_at.is_some() {
-        v.review_due = Some(add_business_days(now, p.review_days));
+        let days = crate::domain::rules::reissue::review_days_of(p, reissue);
+        v.review_due = Some(crate::domain::rules::reissue::review_ends(now, days));
     }
     Some(v)
 }
@@ -277,8 +284,8 @@ mod tests {
             code: CheckCode::FileMissing,
             ..ok.clone()
         };
-        assert!(validated(&order, &[bad], now).is_none());
-        let v = validated(&order, &[ok], now).unwrap();
+        assert!(validated(&order, &[bad], now, false).is_none());
+        let v = validated(&order, &[ok], now, false).unwrap();
         assert_eq!(v.deadline, None);
         assert_eq!(
             v.review_due,

@@ -123,6 +123,7 @@ impl Engine {
                 id: id.to_string(),
                 order: Box::new(order),
                 results,
+                reissue: false,
                 revocation: None,
             });
         }

@@ -5,7 +5,7 @@ use crate::app::action::ExportRequest;
 use crate::app::Action;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::export::{
-    chain_without_root, check_export, export_files, pkcs12_file, ExportFile, Format,
+    chain_without_root, check_export, check_keyless, export_files, pkcs12_file, ExportFile, Format,
 };
 use crate::store::StoreError;
 use std::io::Write;
@@ -112,11 +112,12 @@ impl Engine {
         if let Err(r) = check_export(&cert, self.clock.now()) {
             return Ok(Action::Refused(r));
         }
-        let Some(key) = self.store.private_key_pem(&req.id)? else {
-            return refuse(
-                Field::Id,
-                format!("{} has no private key in the store", req.id),
-            );
+        let key = self.store.private_key_pem(&req.id)?;
+        let Some(key) = key else {
+            if let Err(r) = check_keyless(&cert, req.format) {
+                return Ok(Action::Refused(r));
+            }
+            return self.write_export(req, &cert, export_files(&cert, None, req.format));
         };
         let files: Vec<ExportFile> = if req.format == Format::Pkcs12 {
             let password = match req.password.as_deref() {
@@ -133,8 +134,19 @@ impl Engine {
                 Err(m) => return refuse(Field::Key, m),
             }
         } else {
-            export_files(&cert, &key, req.format)
+            export_files(&cert, Some(&key), req.format)
         };
+        self.write_export(req, &cert, files)
+    }
+
+    /// Writes an export's files into its directory: all of them or none.
+    fn write_export(
+        &self,
+        req: &ExportRequest,
+        cert: &crate::domain::model::Certificate,
+        files: Vec<ExportFile>,
+    ) -> Result<Action, StoreError> {
+        let refuse = |field, m: String| Ok(Action::Refused(Refusal::new("EXPORT", field, m)));
         let dir = &req.dir;
         if !dir.exists() {
             if let Err(e) = std::fs::DirBuilder::new()
@@ -166,7 +178,7 @@ impl Engine {
         }
         let written = targets.into_iter().map(|(p, _, s)| (p, s)).collect();
         Ok(Action::Exported {
-            id: cert.id,
+            id: cert.id.clone(),
             files: written,
         })
     }

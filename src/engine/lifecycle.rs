@@ -255,6 +255,7 @@ impl Engine {
             id,
             order: Box::new(rev.as_order_view()),
             results,
+            reissue: false,
             revocation: Some(Box::new((rev, cert.cert_type))),
         })
     }

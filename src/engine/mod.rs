@@ -873,10 +873,15 @@ impl Engine {
                         &order.challenges,
                         crate::validate::http_override(),
                     );
+                    let reissue = self
+                        .store
+                        .get(&id)?
+                        .is_some_and(|c| c.reissued_from.is_some());
                     Action::ValidationChecked {
                         id,
                         order: Box::new(order),
                         results,
+                        reissue,
                         revocation: None,
                     }
                 }

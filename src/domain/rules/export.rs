@@ -16,6 +16,16 @@ pub enum Format {
 }
 
 impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pem => "pem",
+            Format::Nginx => "nginx",
+            Format::Apache => "apache",
+            Format::Haproxy => "haproxy",
+            Format::Pkcs12 => "pkcs12",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Format, String> {
         match s {
             "pem" => Ok(Format::Pem),
@@ -60,13 +70,31 @@ pub fn check_export(cert: &Certificate, now: Timestamp) -> Result<(), Refusal> {
                 cert.status_at(now).as_str()
             ),
         )),
-        _ if cert.chain_der.is_empty() || !cert.has_key => Err(Refusal::new(
+        _ if cert.chain_der.is_empty() => Err(Refusal::new(
             "EXPORT",
             Field::Id,
             format!(
-                "{} has no issued certificate and key to download yet ({})",
+                "{} has no issued certificate to download yet ({})",
                 cert.id,
                 cert.status.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// RI-6: a certificate whose key certdeck never had (reissued from a pasted CSR: the key stayed
+/// with its owner) is exported as its certificate and chain; the formats that carry the key in
+/// the same file cannot be made without it.
+pub fn check_keyless(cert: &Certificate, format: Format) -> Result<(), Refusal> {
+    match format {
+        Format::Haproxy | Format::Pkcs12 => Err(Refusal::new(
+            "RI-6",
+            Field::Path,
+            format!(
+                "{} has no key in certdeck (it was issued for a CSR you gave; the key is yours): the {} file holds the key, so export as pem, nginx or apache and add your key",
+                cert.id,
+                format.as_str()
             ),
         )),
         _ => Ok(()),
@@ -93,7 +121,8 @@ pub fn stem(cert: &Certificate) -> String {
 }
 
 /// The files `format` wants, leaf first, intermediates after, the key on its own (0600).
-pub fn export_files(cert: &Certificate, key_pem: &str, format: Format) -> Vec<ExportFile> {
+/// Without a key (`None`, see `check_keyless`) the key file is left out.
+pub fn export_files(cert: &Certificate, key_pem: Option<&str>, format: Format) -> Vec<ExportFile> {
     let leaf = cert
         .chain_der
         .first()
@@ -114,26 +143,30 @@ pub fn export_files(cert: &Certificate, key_pem: &str, format: Format) -> Vec<Ex
         contents: contents.into_bytes(),
         secret,
     };
-    match format {
+    let key = |name: String| key_pem.map(|k| file(name, k.to_string(), true));
+    let files: Vec<Option<ExportFile>> = match format {
         Format::Pem => vec![
-            file("cert.pem".into(), leaf, false),
-            file("chain.pem".into(), chain, false),
-            file("fullchain.pem".into(), full, false),
-            file("privkey.pem".into(), key_pem.to_string(), true),
+            Some(file("cert.pem".into(), leaf, false)),
+            Some(file("chain.pem".into(), chain, false)),
+            Some(file("fullchain.pem".into(), full, false)),
+            key("privkey.pem".into()),
         ],
         Format::Nginx => vec![
-            file(format!("{s}.crt"), full, false),
-            file(format!("{s}.key"), key_pem.to_string(), true),
+            Some(file(format!("{s}.crt"), full, false)),
+            key(format!("{s}.key")),
         ],
         Format::Apache => vec![
-            file(format!("{s}.crt"), leaf, false),
-            file(format!("{s}.chain.crt"), chain, false),
-            file(format!("{s}.key"), key_pem.to_string(), true),
+            Some(file(format!("{s}.crt"), leaf, false)),
+            Some(file(format!("{s}.chain.crt"), chain, false)),
+            key(format!("{s}.key")),
         ],
-        Format::Haproxy => vec![file(format!("{s}.pem"), format!("{full}{key_pem}"), true)],
+        Format::Haproxy => {
+            vec![key_pem.map(|k| file(format!("{s}.pem"), format!("{full}{k}"), true))]
+        }
         // Built by the engine (it needs a password and randomness); see `pkcs12_file`.
         Format::Pkcs12 => Vec::new(),
-    }
+    };
+    files.into_iter().flatten().collect()
 }
 
 /// The PKCS#12 file of `cert`, from the bytes the engine encoded.
@@ -178,5 +211,33 @@ mod tests {
         let mut c = crate::domain::rules::apply::tests_support::blank_order_cert();
         c.domains = vec!["*.shop.example".into()];
         assert_eq!(stem(&c), "wildcard.shop.example");
+    }
+
+    #[test]
+    fn rule_ri6_a_certificate_without_a_key_exports_its_certificate_and_chain_only() {
+        let mut c = crate::domain::rules::apply::tests_support::blank_order_cert();
+        c.domains = vec!["a.example".into()];
+        c.chain_der = vec![vec![0x30], vec![0x31]];
+        c.has_key = false;
+        assert!(
+            check_export(&c, Utc::now()).is_ok(),
+            "no key: still exported"
+        );
+        for (format, expected) in [
+            (Format::Pem, vec!["cert.pem", "chain.pem", "fullchain.pem"]),
+            (Format::Nginx, vec!["a.example.crt"]),
+            (Format::Apache, vec!["a.example.crt", "a.example.chain.crt"]),
+        ] {
+            assert!(check_keyless(&c, format).is_ok());
+            let files = export_files(&c, None, format);
+            let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+            assert_eq!(names, expected, "{format:?}");
+            assert!(files.iter().all(|f| !f.secret));
+        }
+        for format in [Format::Haproxy, Format::Pkcs12] {
+            let e = check_keyless(&c, format).unwrap_err();
+            assert_eq!(e.rule, "RI-6");
+            assert!(e.message.contains(format.as_str()), "{e}");
+        }
     }
 }

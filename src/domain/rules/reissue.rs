@@ -117,6 +117,13 @@ pub fn needs_validation(
     csr_unchanged: bool,
     now: Timestamp,
 ) -> (bool, String) {
+    if cert.cert_type == Some(CertType::FreeDv) {
+        return (
+            true,
+            "required: a free DV certificate is validated again the same way as the first time (RI-7)"
+                .into(),
+        );
+    }
     let issued = cert.x509.as_ref().map(|x| x.not_before);
     if issued.is_some_and(|t| now - t <= Duration::days(FRESH_DAYS)) {
         return (
@@ -142,6 +149,25 @@ pub fn needs_validation(
         true,
         "required: the CSR differs from the original's (RI-7)".into(),
     )
+}
+
+/// RI-7: a paid DV reissue completes once its domains are validated, with no review day of its
+/// own; other reissues (and every first order) take the product's review time (RM-3).
+pub fn review_days_of(p: &crate::domain::catalogue::Product, reissue: bool) -> u32 {
+    if reissue && p.cert_type == CertType::Dv {
+        0
+    } else {
+        p.review_days
+    }
+}
+
+/// When a review of `days` business days that starts `now` ends (no review: now).
+pub fn review_ends(now: Timestamp, days: u32) -> Timestamp {
+    if days == 0 {
+        now
+    } else {
+        add_business_days(now, days)
+    }
 }
 
 /// What the user chose, and what certdeck made of it (the engine generates keys, reads CSRs).
@@ -229,7 +255,7 @@ pub fn reissue(
     };
     let review_days = order
         .and_then(|o| product(&o.product))
-        .map_or(1, |p| p.review_days);
+        .map_or(1, |p| review_days_of(p, true));
     let new_order = OrderInfo {
         product: order.map_or_else(|| "reissue".to_string(), |o| o.product.clone()),
         years: order.map_or(1, |o| o.years),
@@ -238,7 +264,7 @@ pub fn reissue(
         price: crate::domain::account::Money(0),
         submitted_at: now,
         validated_at: (!manual).then_some(now),
-        review_due: (!manual).then(|| add_business_days(now, review_days)),
+        review_due: (!manual).then(|| review_ends(now, review_days)),
         deadline: manual.then(|| now + Duration::days(MANUAL_VALIDATION_DAYS)),
         // RI-5: the reissue keeps the original's validity.
         valid_until: cert.not_after(),
@@ -511,6 +537,10 @@ mod tests {
         assert!(needs_validation(&dv, Some(&order(400)), false, now()).0);
         let free = cert(CertType::FreeDv, 100, 200);
         assert!(needs_validation(&free, Some(&order(100)), false, now()).0);
+        // Free DV: always validated again, even with the original CSR or 3 days after issue.
+        assert!(needs_validation(&free, Some(&order(100)), true, now()).0);
+        let fresh_free = cert(CertType::FreeDv, 1, 200);
+        assert!(needs_validation(&fresh_free, None, true, now()).0);
         let f = reissue(
             &free,
             Some(&order(100)),
@@ -531,5 +561,56 @@ mod tests {
         );
         assert_eq!(o.challenges.len(), 1);
         assert!(o.deadline.is_some() && o.review_due.is_none());
+    }
+
+    #[test]
+    fn rule_ri7_a_paid_dv_reissue_has_no_review_day_of_its_own() {
+        let dv = crate::domain::catalogue::product("dnspod-dv").unwrap();
+        let ov = crate::domain::catalogue::product("geotrust-ov").unwrap();
+        assert_eq!(review_days_of(dv, true), 0);
+        assert_eq!(
+            review_days_of(dv, false),
+            dv.review_days,
+            "a first order is reviewed"
+        );
+        assert_eq!(review_days_of(ov, true), ov.review_days);
+        assert_eq!(
+            review_ends(now(), 0),
+            now(),
+            "not even moved past a weekend"
+        );
+        // Skipped validation (the CSR is unchanged): the reissue completes at the next tick.
+        let paid = cert(CertType::Dv, 100, 200);
+        let mut o = order(100);
+        o.product = "dnspod-dv".into();
+        let f = reissue(
+            &paid,
+            Some(&o),
+            &[],
+            &[],
+            &input(CsrChoice::Original),
+            "n".into(),
+            &["tok".into()],
+            &[],
+            now(),
+        )
+        .unwrap();
+        assert_eq!(f.new_order.unwrap().order.review_due, Some(now()));
+        // Validated later: its review ends when it is validated; a first order's a day later.
+        let waiting = OrderInfo {
+            validated_at: None,
+            review_due: None,
+            challenges: vec![dns_challenge("DNSPod", "a.example", "tok")],
+            ..o.clone()
+        };
+        let ok = [crate::domain::validation::CheckResult {
+            domain: "a.example".into(),
+            code: crate::domain::validation::CheckCode::Ok,
+            detail: String::new(),
+        }];
+        let v = crate::domain::validation::validated(&waiting, &ok, now(), true).unwrap();
+        assert_eq!(v.review_due, Some(now()));
+        let v = crate::domain::validation::validated(&waiting, &ok, now(), false).unwrap();
+        assert!(v.review_due.unwrap() > now());
     }
 }
