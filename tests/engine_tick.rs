@@ -158,6 +158,51 @@ fn cli_tick_and_forecast() {
 }
 
 #[test]
+fn rule_t1_the_timeline_says_when_late_work_was_due_and_when_it_ran() {
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let expiring = |name: &str, days: i64| {
+        let leaf = pki.leaf(&[name], days);
+        let (code, v) = env.import(
+            &env.write(&format!("{name}.pem"), &leaf.cert_pem),
+            Some(&env.write(&format!("{name}.key"), &leaf.key_pem)),
+            &[],
+        );
+        assert_eq!(code, 0, "{v}");
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["not_after"].as_str().unwrap().to_string(),
+        )
+    };
+    let expired_event = |id: &str, now: &str| {
+        let (_, shown) = env.json(&["show", id, "--now", now]);
+        shown["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "expired")
+            .cloned()
+            .unwrap_or_else(|| panic!("expired in {shown}"))
+    };
+    // A tick twenty days after the expiry: dated at the expiry, ran at the tick.
+    let (late, not_after) = expiring("late.example", 5);
+    let tick = (chrono::Utc::now() + Duration::days(25))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    env.json(&["tick", "--now", &tick]);
+    let e = expired_event(&late, &tick);
+    assert_eq!(
+        (e["at"].as_str(), e["ran_at"].as_str()),
+        (Some(not_after.as_str()), Some(tick.as_str())),
+        "{e}"
+    );
+    // On time (within the minute): no "ran at".
+    let (on_time, not_after) = expiring("ontime.example", 30);
+    env.json(&["tick", "--now", &not_after]);
+    let e = expired_event(&on_time, &not_after);
+    assert!(e["ran_at"].is_null(), "{e}");
+}
+
+#[test]
 fn cli_tick_defers_to_an_interactive_session() {
     let env = Env::new();
     let holder = env.open_store("tui");

@@ -214,11 +214,25 @@ fn certificate() -> Certificate {
 #[test]
 fn detail_pane() {
     let mut s = state();
-    let timeline = vec![TimelineEvent {
-        at: now() - Duration::days(10),
-        kind: "uploaded".into(),
-        message: "uploaded; chain of 2".into(),
-    }];
+    let timeline = vec![
+        TimelineEntry {
+            event: TimelineEvent {
+                at: now() - Duration::days(10),
+                kind: "uploaded".into(),
+                message: "uploaded; chain of 2".into(),
+            },
+            ran_at: None,
+        },
+        // T-1: a late tick's work is dated when it was due, and says when it ran.
+        TimelineEntry {
+            event: TimelineEvent {
+                at: now() - Duration::days(3),
+                kind: "alarm".into(),
+                message: "alarm \"expiring\": shop expires in 9 days".into(),
+            },
+            ran_at: Some(now() - Duration::days(1)),
+        },
+    ];
     update(
         &mut s,
         Action::DetailLoaded(Box::new(certdeck::app::state::Detail {

@@ -1,5 +1,5 @@
 //! What the UI shows. Views render from this alone.
-use crate::domain::model::{CertSummary, Certificate, Status, TimelineEvent};
+use crate::domain::model::{CertSummary, Certificate, Status};
 use crate::domain::refusal::{Refusal, Warning};
 use crate::domain::rules::delete::DeletePlan;
 use crate::domain::time::Timestamp;
@@ -418,7 +418,7 @@ pub struct Detail {
     pub watched: Option<crate::domain::discovery::Watched>,
     /// An intermediate its site serves that ends soon, before it (DS-5).
     pub intermediate: Option<crate::domain::discovery::ExpiringIntermediate>,
-    pub timeline: Vec<TimelineEvent>,
+    pub timeline: Vec<crate::domain::model::TimelineEntry>,
     pub resources: Vec<String>,
     pub scroll: u16,
 }

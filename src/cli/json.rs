@@ -1,5 +1,5 @@
 //! The certificate object of the CLI contract. Never holds a private key.
-use crate::domain::model::{Certificate, TimelineEvent};
+use crate::domain::model::Certificate;
 use crate::domain::time::Timestamp;
 use serde_json::{json, Value};
 
@@ -38,7 +38,11 @@ pub fn certificate(c: &Certificate, now: Timestamp) -> Value {
 }
 
 /// The detailed object of `show --json`: the certificate object plus chain, facts and timeline.
-pub fn detail(c: &Certificate, timeline: &[TimelineEvent], now: Timestamp) -> Value {
+pub fn detail(
+    c: &Certificate,
+    timeline: &[crate::domain::model::TimelineEntry],
+    now: Timestamp,
+) -> Value {
     let mut v = certificate(c, now);
     let obj = v.as_object_mut().expect("certificate is an object");
     if let Some(x) = &c.x509 {
@@ -64,7 +68,10 @@ pub fn detail(c: &Certificate, timeline: &[TimelineEvent], now: Timestamp) -> Va
         "timeline".into(),
         timeline
             .iter()
-            .map(|e| json!({"at": rfc3339(e.at), "kind": e.kind, "message": e.message}))
+            .map(|t| {
+                let e = &t.event;
+                json!({"at": rfc3339(e.at), "ran_at": t.ran_at.map(rfc3339), "kind": e.kind, "message": e.message})
+            })
             .collect(),
     );
     v

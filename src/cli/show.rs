@@ -14,7 +14,10 @@ pub fn run(cli: &Cli, a: &ShowArgs) -> Exit {
         Err(code) => return code,
     };
     let now = engine.clock().now();
-    let (cert, timeline) = match (engine.store().get(&a.id), engine.store().timeline(&a.id)) {
+    let (cert, timeline) = match (
+        engine.store().get(&a.id),
+        engine.store().timeline_entries(&a.id),
+    ) {
         (Ok(Some(c)), Ok(t)) => (c, t),
         (Ok(None), _) => {
             return fail(

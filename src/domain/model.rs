@@ -401,6 +401,14 @@ pub struct TimelineEvent {
     pub message: String,
 }
 
+/// A timeline event as shown: dated when its work was due, with when that work ran if a late
+/// tick ran it later (T-1: due at / ran at).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub event: TimelineEvent,
+    pub ran_at: Option<Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,14 @@ pub struct Fired {
     pub crl: Vec<crate::domain::revocation::CrlEntry>,
     /// Money given back with this effect (D-1: a cancelled review's fee).
     pub refund: Option<crate::domain::account::LedgerEntry>,
+    /// T-1: when a late tick did this work, dated at its due time (`None`: on time).
+    pub ran_at: Option<Timestamp>,
+}
+
+/// T-1: a piece of work due at `due` that runs at `now` is late when it runs a minute or more
+/// after its time (a tick runs every minute at most); then the timeline says when it ran.
+pub fn ran_late(due: Timestamp, now: Timestamp) -> Option<Timestamp> {
+    (now - due >= chrono::Duration::minutes(1)).then_some(now)
 }
 
 /// A new order record and everything written with it.

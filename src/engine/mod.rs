@@ -557,6 +557,9 @@ impl Engine {
                     );
                 }
             }
+            if let Some(f) = fired.as_mut() {
+                f.ran_at = crate::domain::schedule::ran_late(entry.due, self.clock.now());
+            }
             batch.push((entry, fired));
         }
         self.store.apply_fired(&batch)?;
@@ -1036,7 +1039,7 @@ impl Engine {
             Effect::LoadOne(id) => Action::OneLoaded(self.store.get(&id)?.map(|c| c.summary())),
             Effect::LoadDetail(id) => match self.store.get(&id)? {
                 Some(cert) => {
-                    let timeline = self.store.timeline(&id)?;
+                    let timeline = self.store.timeline_entries(&id)?;
                     let order = self.store.order(&id)?;
                     let acme = self.acme_detail(&id)?;
                     let watched = self.store.watched(&id)?;

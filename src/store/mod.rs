@@ -45,6 +45,9 @@ const CERT_FACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_fact
 const FINGERPRINTS: TableDefinition<&str, &str> = TableDefinition::new("fingerprints");
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 const TIMELINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("timeline");
+/// T-1: when the work of a timeline event ran (Unix seconds), for events a late tick dated
+/// earlier; keyed as the timeline.
+const TIMELINE_RAN: TableDefinition<(&str, u64), i64> = TableDefinition::new("timeline_ran");
 /// Timed work ordered by due time (SPEC §11): `(due unix seconds, kind, cert id)`. A tick reads
 /// the range up to now, so its cost follows what is due, not how many certificates exist.
 const SCHEDULE: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("schedule");
@@ -974,6 +977,7 @@ impl Store {
             let mut certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut summaries = txn.open_table(SUMMARIES).map_err(db_err)?;
             let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
+            let mut ran = txn.open_table(TIMELINE_RAN).map_err(db_err)?;
             let mut orders = txn.open_table(ORDERS).map_err(db_err)?;
             let mut fingerprints = txn.open_table(FINGERPRINTS).map_err(db_err)?;
             let mut secrets = txn.open_table(SECRETS).map_err(db_err)?;
@@ -1082,6 +1086,9 @@ impl Store {
                     timeline
                         .insert((oid, next), self.records.encode(&effect.event).as_slice())
                         .map_err(db_err)?;
+                    if let Some(t) = effect.ran_at {
+                        ran.insert((oid, next), t.timestamp()).map_err(db_err)?;
+                    }
                     messages::raise(&self.records, &txn, oid, other.ignored, &effect.event)?;
                 }
                 if !effect.crl.is_empty() {
@@ -1125,6 +1132,9 @@ impl Store {
                     timeline
                         .insert((nid, 0), self.records.encode(&new.event).as_slice())
                         .map_err(db_err)?;
+                    if let Some(t) = effect.ran_at {
+                        ran.insert((nid, 0), t.timestamp()).map_err(db_err)?;
+                    }
                     for e in all_entries(&new.cert, Some(&new.order), None) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                     }
@@ -1178,6 +1188,9 @@ impl Store {
                 timeline
                     .insert((id, next), self.records.encode(&effect.event).as_slice())
                     .map_err(db_err)?;
+                if let Some(t) = effect.ran_at {
+                    ran.insert((id, next), t.timestamp()).map_err(db_err)?;
+                }
                 let ignored = effect.updated.as_ref().is_some_and(|c| c.ignored)
                     || (effect.updated.is_none()
                         && match certs.get(id).map_err(db_err)? {
@@ -1271,6 +1284,31 @@ impl Store {
         Ok(out)
     }
 
+    /// The timeline with, for each event a late tick dated earlier, when its work ran (T-1).
+    pub fn timeline_entries(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::domain::model::TimelineEntry>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(TIMELINE).map_err(db_err)?;
+        let ran = r.open_table(TIMELINE_RAN).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.range((id, 0)..=(id, u64::MAX)).map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let n = k.value().1;
+            let event = self
+                .records
+                .decode(v.value())
+                .map_err(|e| e.of("timeline", format!("{id}/{n}")))?;
+            let ran_at = ran
+                .get((id, n))
+                .map_err(db_err)?
+                .and_then(|v| chrono::DateTime::from_timestamp(v.value(), 0));
+            out.push(crate::domain::model::TimelineEntry { event, ran_at });
+        }
+        Ok(out)
+    }
+
     /// The private key of a record, decrypted. Callers must never print or log it.
     pub fn private_key_pem(&self, id: &str) -> Result<Option<String>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
@@ -1320,6 +1358,10 @@ impl Store {
                 }
                 let mut tl = txn.open_table(TIMELINE).map_err(db_err)?;
                 tl.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
+                    .map_err(db_err)?;
+                txn.open_table(TIMELINE_RAN)
+                    .map_err(db_err)?
+                    .retain_in((id, 0)..=(id, u64::MAX), |_, _| false)
                     .map_err(db_err)?;
                 txn.open_table(ACME_CERTS)
                     .map_err(db_err)?
@@ -1601,8 +1643,9 @@ fn build_metric_facts(
 /// Brings a database from schema `from` to `SCHEMA_VERSION`. Version 0 is a new file.
 fn migrate(txn: &redb::WriteTransaction, from: u32) -> Result<(), StoreError> {
     if from < 11 {
-        // v11: the roots the user trusts (U-2).
+        // v11: the roots the user trusts (U-2), when late work ran (T-1).
         txn.open_table(TRUST).map_err(db_err)?;
+        txn.open_table(TIMELINE_RAN).map_err(db_err)?;
     }
     if from < 1 {
         // Create every table so readers never meet a missing one.

@@ -286,8 +286,18 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
     }
     l.push(String::new());
     l.push("Timeline".into());
-    for e in timeline {
+    for t in timeline {
+        let e = &t.event;
         l.push(format!("  {}  {:<10} {}", ts(e.at), e.kind, e.message));
+        if let Some(ran) = t.ran_at {
+            // T-1: dated when it was due; a late tick did it later.
+            l.push(format!(
+                "  {:<16}  {:<10} (ran at {} by a late tick)",
+                "",
+                "",
+                ts(ran)
+            ));
+        }
     }
     l
 }
