@@ -113,14 +113,12 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
         &spki.subject_public_key.data,
     )
     .ok();
+    // U-5: a key certdeck cannot use for checks (DSA, Ed448, EC with explicit curve parameters,
+    // anything unknown) still leaves every fact a lifecycle tool needs; only matching a private
+    // key to it is impossible (`public_key` is `None`).
     let (key_algorithm, key_bits) = match &public_key {
         Some(pk) => (pk.algorithm(), pk.bits()),
-        None => {
-            return Err(format!(
-                "unsupported public key algorithm {}",
-                name_of(&spki.algorithm.algorithm)
-            ))
-        }
+        None => unusable_key(&alg_oid, &spki.subject_public_key.data),
     };
 
     let mut sans = Vec::new();
@@ -241,6 +239,34 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
         authority_key_id,
         ca_issuers,
     })
+}
+
+/// The algorithm and size of a public key certdeck reads but cannot check keys against.
+fn unusable_key(alg_oid: &str, key: &[u8]) -> (crate::domain::model::KeyAlgorithm, u32) {
+    use crate::domain::model::KeyAlgorithm;
+    let bits = |b: &[u8]| b.iter().skip_while(|&&x| x == 0).count() as u32 * 8;
+    match alg_oid {
+        // DSA: the public value y is an INTEGER as long as the group's prime.
+        "1.2.840.10040.4.1" => (
+            KeyAlgorithm::Dsa,
+            // 02 LEN [LEN…] y
+            key.get(2..).map_or(0, |rest| {
+                let skip = if key.get(1).is_some_and(|l| l & 0x80 != 0) {
+                    (key[1] & 0x7f) as usize
+                } else {
+                    0
+                };
+                rest.get(skip..).map_or(0, bits)
+            }),
+        ),
+        "1.3.101.113" => (KeyAlgorithm::Ed448, 448),
+        // id-ecPublicKey whose curve is spelled out instead of named: an uncompressed point.
+        crate::domain::key::OID_EC_PUBLIC_KEY => (
+            KeyAlgorithm::Ecdsa,
+            (key.len().saturating_sub(1) / 2 * 8) as u32,
+        ),
+        _ => (KeyAlgorithm::Other, bits(key)),
+    }
 }
 
 fn asn1_time(t: ASN1Time) -> Result<Timestamp, String> {

@@ -9,6 +9,8 @@ use pkcs8::der::Decode;
 use zeroize::Zeroizing;
 
 pub const OID_RSA: &str = "1.2.840.113549.1.1.1";
+/// RSASSA-PSS (RFC 4055): an RSA key restricted to PSS signatures; same modulus and exponent.
+pub const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
 pub const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 pub const OID_ED25519: &str = "1.3.101.112";
 pub const OID_P256: &str = "1.2.840.10045.3.1.7";
@@ -84,7 +86,7 @@ impl PublicKey {
         key_bits: &[u8],
     ) -> Result<PublicKey, String> {
         match alg_oid {
-            OID_RSA => {
+            OID_RSA | OID_RSA_PSS => {
                 let k = pkcs1::RsaPublicKeyRef::from_der(key_bits)
                     .map_err(|e| format!("RSA public key: {e}"))?;
                 Ok(PublicKey::Rsa {
@@ -141,6 +143,8 @@ pub struct PrivateKey {
     pub der: Zeroizing<Vec<u8>>,
     #[serde(with = "crate::domain::wire::static_str")]
     pub pem_label: crate::domain::wire::FixedText,
+    /// Why the file it came from was weakly protected (a legacy encryption, U-5), for a warning.
+    pub weak: Option<String>,
 }
 
 impl std::fmt::Debug for PrivateKey {
@@ -210,17 +214,14 @@ pub enum KeyError {
     /// Encrypted PKCS#8 given without a password.
     NeedsPassword,
     WrongPassword,
-    /// OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` keys.
-    LegacyEncrypted,
     Invalid(String),
 }
 
 impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KeyError::NeedsPassword => write!(f, "the private key is encrypted (BEGIN ENCRYPTED PRIVATE KEY); give its password"),
+            KeyError::NeedsPassword => write!(f, "the private key is encrypted; give its password"),
             KeyError::WrongPassword => write!(f, "the password does not decrypt the private key"),
-            KeyError::LegacyEncrypted => write!(f, "legacy OpenSSL-encrypted key (Proc-Type: 4,ENCRYPTED) is not supported; convert it with `openssl pkcs8 -topk8` and give the password"),
             KeyError::Invalid(m) => write!(f, "{m}"),
         }
     }
@@ -237,39 +238,65 @@ pub fn is_private_key_label(label: &str) -> bool {
     )
 }
 
-/// Reads one PEM private key block. `password` is used for encrypted PKCS#8 only.
+/// Reads one PEM private key block. `password` decrypts an encrypted one: PKCS#8 (PBES2, PBES1,
+/// PKCS#12 PBE) or OpenSSL's traditional `Proc-Type: 4,ENCRYPTED` (U-5).
 pub fn parse_private_key(
     label: &str,
     der: &[u8],
     headers: &[(String, String)],
     password: Option<&[u8]>,
 ) -> Result<PrivateKey, KeyError> {
+    let given = || {
+        password
+            .filter(|p| !p.is_empty())
+            .ok_or(KeyError::NeedsPassword)
+    };
     if headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("Proc-Type") && v.contains("ENCRYPTED"))
     {
-        return Err(KeyError::LegacyEncrypted);
+        let d = crate::domain::legacy_key::decrypt_traditional(headers, der, given()?)?;
+        // A wrong password that happens to unpad leaves bytes that are no key.
+        let mut k =
+            parse_private_key(label, &d.der, &[], None).map_err(|_| KeyError::WrongPassword)?;
+        k.weak = d.weak;
+        return Ok(k);
     }
+    let key = |material, der: Zeroizing<Vec<u8>>, pem_label, weak| PrivateKey {
+        material,
+        der,
+        pem_label,
+        weak,
+    };
     match label {
-        "RSA PRIVATE KEY" => Ok(PrivateKey {
-            material: rsa_material(der)?,
-            der: Zeroizing::new(der.to_vec()),
-            pem_label: "RSA PRIVATE KEY",
-        }),
-        "EC PRIVATE KEY" | "SM2 PRIVATE KEY" => Ok(PrivateKey {
-            material: ec_material(der, None)?,
-            der: Zeroizing::new(der.to_vec()),
-            pem_label: "EC PRIVATE KEY",
-        }),
-        "PRIVATE KEY" => Ok(PrivateKey {
-            material: pkcs8_material(der)?,
-            der: Zeroizing::new(der.to_vec()),
-            pem_label: "PRIVATE KEY",
-        }),
+        "RSA PRIVATE KEY" => Ok(key(
+            rsa_material(der)?,
+            Zeroizing::new(der.to_vec()),
+            "RSA PRIVATE KEY",
+            None,
+        )),
+        "EC PRIVATE KEY" | "SM2 PRIVATE KEY" => Ok(key(
+            ec_material(der, None)?,
+            Zeroizing::new(der.to_vec()),
+            "EC PRIVATE KEY",
+            None,
+        )),
+        "PRIVATE KEY" => Ok(key(
+            pkcs8_material(der)?,
+            Zeroizing::new(der.to_vec()),
+            "PRIVATE KEY",
+            None,
+        )),
         "ENCRYPTED PRIVATE KEY" => {
-            let password = password
-                .filter(|p| !p.is_empty())
-                .ok_or(KeyError::NeedsPassword)?;
+            let password = given()?;
+            let (oid, params, data) = crate::domain::legacy_key::encrypted_info(der)?;
+            if let Some(legacy) =
+                crate::domain::legacy_key::decrypt_pkcs8_legacy(&oid, params, data, password)
+            {
+                let d = legacy?;
+                let material = pkcs8_material(&d.der).map_err(|_| KeyError::WrongPassword)?;
+                return Ok(key(material, d.der, "PRIVATE KEY", d.weak));
+            }
             let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
                 .map_err(|e| KeyError::Invalid(format!("encrypted PKCS#8 structure: {e}")))?;
             check_kdf(&info.encryption_algorithm)?;
@@ -282,15 +309,29 @@ pub fn parse_private_key(
                 })?
                 .map_err(|_| KeyError::WrongPassword)?;
             let der = Zeroizing::new(plain.as_bytes().to_vec());
-            Ok(PrivateKey {
-                material: pkcs8_material(&der)?,
+            let material = pkcs8_material(&der).map_err(|_| KeyError::WrongPassword)?;
+            Ok(key(
+                material,
                 der,
-                pem_label: "PRIVATE KEY",
-            })
+                "PRIVATE KEY",
+                pbes2_weakness(&info.encryption_algorithm),
+            ))
         }
         other => Err(KeyError::Invalid(format!(
             "BEGIN {other} is not a private key"
         ))),
+    }
+}
+
+/// PBES2 with single DES is weak (56-bit keys), whatever its key derivation.
+fn pbes2_weakness(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Option<String> {
+    match scheme {
+        pkcs8::pkcs5::EncryptionScheme::Pbes2(p)
+            if matches!(p.encryption, pkcs8::pkcs5::pbes2::EncryptionScheme::DesCbc { .. }) =>
+        {
+            Some("the key file is encrypted with single DES (56-bit keys), which is weak; keep it as certdeck stores it, or re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into())
+        }
+        _ => None,
     }
 }
 
@@ -373,7 +414,7 @@ fn pkcs8_material(der: &[u8]) -> Result<KeyMaterial, KeyError> {
     let alg = info.algorithm.oid.to_string();
     let inner = info.private_key.as_bytes();
     match alg.as_str() {
-        OID_RSA => rsa_material(inner),
+        OID_RSA | OID_RSA_PSS => rsa_material(inner),
         OID_EC_PUBLIC_KEY | OID_SM2 => {
             let curve_oid = if alg == OID_SM2 {
                 Some(OID_SM2.to_string())
@@ -403,7 +444,14 @@ fn pkcs8_material(der: &[u8]) -> Result<KeyMaterial, KeyError> {
             Ok(KeyMaterial::Ed25519(pk))
         }
         other => Err(KeyError::Invalid(format!(
-            "unsupported private key algorithm {other}"
+            "unsupported private key algorithm {}",
+            match other {
+                "1.2.840.10040.4.1" => "DSA",
+                "1.3.101.113" => "Ed448",
+                "1.3.101.110" => "X25519",
+                "1.3.101.111" => "X448",
+                o => o,
+            }
         ))),
     }
 }
@@ -612,7 +660,7 @@ mod tests {
         let legacy = vec![("Proc-Type".to_string(), "4,ENCRYPTED".to_string())];
         assert_eq!(
             parse_private_key("RSA PRIVATE KEY", &[0x30, 0], &legacy, None).unwrap_err(),
-            KeyError::LegacyEncrypted
+            KeyError::NeedsPassword
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod health;
 pub mod id;
 pub mod key;
+pub mod legacy_key;
 pub mod letter;
 pub mod message;
 pub mod model;

@@ -163,6 +163,11 @@ pub enum KeyAlgorithm {
     Ecdsa,
     Ed25519,
     Sm2,
+    // U-5: read and watched, never matched to a private key (new variants go last: stored).
+    Dsa,
+    Ed448,
+    /// A public key algorithm certdeck does not know.
+    Other,
 }
 
 impl KeyAlgorithm {
@@ -172,6 +177,9 @@ impl KeyAlgorithm {
             KeyAlgorithm::Ecdsa => "ecdsa",
             KeyAlgorithm::Ed25519 => "ed25519",
             KeyAlgorithm::Sm2 => "sm2",
+            KeyAlgorithm::Dsa => "dsa",
+            KeyAlgorithm::Ed448 => "ed448",
+            KeyAlgorithm::Other => "unknown",
         }
     }
 }

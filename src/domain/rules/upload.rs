@@ -222,6 +222,22 @@ fn checked_upload(
         None => Standard::International,
     };
 
+    // U-5: such a certificate is read, but no key can be matched to it: said before any key is
+    // read, naming the algorithm.
+    let Some(leaf_pk) = leaf.public_key.as_ref() else {
+        return Err(Refusal::new(
+            "U-2",
+            Field::Cert,
+            format!(
+                "certdeck cannot check a private key against this certificate's {} public key (signed {}): it can watch it (certdeck scan) but not keep it with a key",
+                match leaf.facts.key_algorithm {
+                    KeyAlgorithm::Ecdsa => "EC (explicit curve parameters)",
+                    other => other.as_str(),
+                },
+                leaf.facts.signature_algorithm
+            ),
+        ));
+    };
     let mut keys = match &input.key {
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
             if !bundled_keys.is_empty() {
@@ -248,10 +264,9 @@ fn checked_upload(
         }
     };
 
-    let leaf_pk = leaf
-        .public_key
-        .as_ref()
-        .expect("parse_certificate refuses unknown keys");
+    for w in keys.iter().filter_map(|(k, _)| k.weak.as_deref()) {
+        warnings.push(Warning::new("weak_key_protection", format!("{w} (U-5)")));
+    }
     let key_field = |k: &(PrivateKey, Option<usize>)| k.1;
     let sign_pos = keys.iter().position(|(k, _)| k.belongs_to(leaf_pk));
     let key = match sign_pos {
@@ -335,10 +350,13 @@ fn validate_sm2_encryption_pair(
             "the encryption certificate's key is not SM2",
         ));
     }
-    let enc_pk = enc_cert
-        .public_key
-        .clone()
-        .expect("parsed certificates have a key");
+    let enc_pk = enc_cert.public_key.clone().ok_or_else(|| {
+        Refusal::new(
+            "U-3",
+            Field::EncCert,
+            "the encryption certificate's public key cannot be read",
+        )
+    })?;
     let mut candidates = spare_keys;
     if let Some(bytes) = input
         .enc_key
