@@ -34,7 +34,7 @@ impl FieldId {
             FieldId::Standard => "Standard",
             FieldId::Cert => "Certificate PEM (leaf first, then chain)",
             FieldId::Key => "Private key PEM",
-            FieldId::Password => "Key password (encrypted PKCS#8 only)",
+            FieldId::Password => "Key password (for an encrypted key)",
             FieldId::EncCert => "SM2 encryption certificate",
             FieldId::EncKey => "SM2 encryption private key",
             FieldId::Tags => "Tags (k=v, k=v)",
