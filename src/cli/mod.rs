@@ -32,6 +32,7 @@ pub mod resource;
 pub mod revoke;
 pub mod scan;
 pub mod serve;
+pub mod shell;
 pub mod show;
 pub mod tick;
 pub mod trust;
@@ -155,6 +156,10 @@ pub enum Command {
     Db(db::DbArgs),
     /// ACME certificate authorities (Let's Encrypt, ZeroSSL, Google, step-ca): accounts
     Acme(acme::AcmeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff): certdeck man | man -l -
+    Man,
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -260,7 +265,7 @@ pub fn identity(cli: &Cli) -> crate::domain::service::Identity {
 /// and `db`, which works on the file.
 fn forwardable(command: &Command) -> bool {
     match command {
-        Command::Serve(_) | Command::Db(_) => false,
+        Command::Serve(_) | Command::Db(_) | Command::Completions(_) | Command::Man => false,
         // A tick at a time of its own is a what-if on this process's own engine.
         Command::Tick(t) => t.now.is_none(),
         _ => true,
@@ -348,6 +353,8 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Delete(a) => delete::run(cli, a),
         Command::Cancel(a) => cancel::run(cli, a),
         Command::Trust(a) => trust::run(cli, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man => shell::man(),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Metrics(a) => metrics::run(cli, a),
