@@ -8,6 +8,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = Cli::parse();
+    if let Err(e) = certdeck::config::load() {
+        eprintln!("certdeck: configuration file {e}");
+        std::process::exit(2);
+    }
     if let Some(r) = cli.resolver {
         // Read by the validation checks (validate/dns.rs), in the CLI and the TUI alike.
         std::env::set_var("CERTDECK_RESOLVER", r.to_string());

@@ -125,19 +125,21 @@ pub struct ChannelArgs {
     /// Email the event to this address
     #[arg(long)]
     pub email: Option<String>,
-    /// The SMTP server, HOST:PORT
-    #[arg(long, default_value = "127.0.0.1:25")]
-    pub smtp: String,
-    /// none, starttls or tls
-    #[arg(long, value_parser = SmtpSecurity::parse, default_value = "starttls")]
-    pub smtp_security: SmtpSecurity,
+    /// The SMTP server, HOST:PORT (default: the configuration file's [smtp] server, else
+    /// 127.0.0.1:25)
+    #[arg(long)]
+    pub smtp: Option<String>,
+    /// none, starttls or tls (default: [smtp] security, else starttls)
+    #[arg(long, value_parser = SmtpSecurity::parse)]
+    pub smtp_security: Option<SmtpSecurity>,
     #[arg(long)]
     pub smtp_user: Option<String>,
     /// The SMTP password, read from this file at each send (never stored)
     #[arg(long)]
     pub smtp_password_file: Option<PathBuf>,
-    #[arg(long, default_value = "certdeck@localhost")]
-    pub smtp_from: String,
+    /// The sender (default: [smtp] from, else certdeck@localhost)
+    #[arg(long)]
+    pub smtp_from: Option<String>,
     /// Trust the CA certificates in this PEM file too (a relay with an internal CA)
     #[arg(long)]
     pub smtp_ca: Option<PathBuf>,
@@ -174,15 +176,22 @@ impl ChannelArgs {
             });
         }
         if let Some(to) = &self.email {
+            // The flags, else the configuration file's [smtp] defaults.
+            let file = &crate::config::file().smtp;
+            let password_file = self
+                .smtp_password_file
+                .clone()
+                .or_else(|| file.password_file.clone());
+            let ca_file = self.smtp_ca.clone().or_else(|| file.ca.clone());
             // Read at each send, but checked now: a directory or a huge file is refused when
             // given, not found out at the first alarm.
             for (flag, file, cap) in [
                 (
                     "--smtp-password-file",
-                    &self.smtp_password_file,
+                    &password_file,
                     crate::sidefile::SECRET_CAP,
                 ),
-                ("--smtp-ca", &self.smtp_ca, crate::sidefile::PEM_CAP),
+                ("--smtp-ca", &ca_file, crate::sidefile::PEM_CAP),
             ] {
                 if let Some(p) = file {
                     if let Err(e) = crate::sidefile::read_capped(p, cap) {
@@ -194,27 +203,40 @@ impl ChannelArgs {
                     }
                 }
             }
-            let Some((host, Ok(port))) = self
+            let server = self
                 .smtp
+                .clone()
+                .or_else(|| file.server.clone())
+                .unwrap_or_else(|| "127.0.0.1:25".into());
+            let Some((host, Ok(port))) = server
                 .rsplit_once(':')
                 .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
             else {
                 return Err(Refusal::new(
                     "AL-1",
                     Field::Recipient,
-                    format!("--smtp {}: expected HOST:PORT", self.smtp),
+                    format!("--smtp {server}: expected HOST:PORT"),
                 ));
+            };
+            let security = match (self.smtp_security, file.security.as_deref()) {
+                (Some(s), _) => s,
+                (None, Some(s)) => SmtpSecurity::parse(s).unwrap_or(SmtpSecurity::StartTls),
+                (None, None) => SmtpSecurity::StartTls,
             };
             channels.push(Channel::Email {
                 to: to.clone(),
-                from: self.smtp_from.clone(),
+                from: self
+                    .smtp_from
+                    .clone()
+                    .or_else(|| file.from.clone())
+                    .unwrap_or_else(|| "certdeck@localhost".into()),
                 smtp: Smtp {
                     host,
                     port,
-                    security: self.smtp_security,
-                    user: self.smtp_user.clone(),
-                    password_file: self.smtp_password_file.clone(),
-                    ca_file: self.smtp_ca.clone(),
+                    security,
+                    user: self.smtp_user.clone().or_else(|| file.user.clone()),
+                    password_file,
+                    ca_file,
                 },
             });
         }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod ca;
 pub mod cancel;
 pub mod catalogue;
+pub mod config;
 pub mod crash;
 pub mod db;
 pub mod delete;
@@ -160,6 +161,8 @@ pub enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the manual page (roff): certdeck man | man -l -
     Man,
+    /// The configuration file ($XDG_CONFIG_HOME/certdeck/config.toml): the effective settings
+    Config(config::ConfigArgs),
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.
@@ -242,11 +245,16 @@ pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
     EXIT_REFUSED
 }
 
-/// The socket this invocation serves or looks for.
-pub fn socket_path(cli: &Cli) -> PathBuf {
+/// The socket given by `--socket` or `$CERTDECK_SOCKET`, else the configuration file's.
+pub fn chosen_socket(cli: &Cli) -> Option<PathBuf> {
     cli.socket
         .clone()
-        .unwrap_or_else(paths::default_socket_path)
+        .or_else(|| crate::config::file().socket.clone())
+}
+
+/// The socket this invocation serves or looks for.
+pub fn socket_path(cli: &Cli) -> PathBuf {
+    chosen_socket(cli).unwrap_or_else(paths::default_socket_path)
 }
 
 /// Which database, clock and resolver this invocation means (a service runs a client's command
@@ -257,7 +265,8 @@ pub fn identity(cli: &Cli) -> crate::domain::service::Identity {
         now: cli.now.clone(),
         resolver: std::env::var("CERTDECK_RESOLVER")
             .ok()
-            .filter(|r| !r.is_empty()),
+            .filter(|r| !r.is_empty())
+            .or_else(|| crate::config::file().resolver.clone()),
     }
 }
 
@@ -265,7 +274,11 @@ pub fn identity(cli: &Cli) -> crate::domain::service::Identity {
 /// and `db`, which works on the file.
 fn forwardable(command: &Command) -> bool {
     match command {
-        Command::Serve(_) | Command::Db(_) | Command::Completions(_) | Command::Man => false,
+        Command::Serve(_)
+        | Command::Db(_)
+        | Command::Completions(_)
+        | Command::Man
+        | Command::Config(_) => false,
         // A tick at a time of its own is a what-if on this process's own engine.
         Command::Tick(t) => t.now.is_none(),
         _ => true,
@@ -292,8 +305,8 @@ pub fn run_or_forward(cli: &Cli, command: &Command) -> Exit {
     if forwardable(command) {
         let argv: Option<Vec<String>> = std::env::args_os().map(|a| a.into_string().ok()).collect();
         if let Some(argv) = argv {
-            let sockets = match &cli.socket {
-                Some(p) => vec![p.clone()],
+            let sockets = match chosen_socket(cli) {
+                Some(p) => vec![p],
                 None => paths::socket_candidates(),
             };
             for socket in sockets {
@@ -355,6 +368,7 @@ pub fn run(cli: &Cli, command: &Command) -> Exit {
         Command::Trust(a) => trust::run(cli, a),
         Command::Completions(a) => shell::completions(a),
         Command::Man => shell::man(),
+        Command::Config(a) => config::run(cli, a),
         Command::Tick(a) => tick::run(cli, a),
         Command::Forecast(a) => forecast::run(cli, a),
         Command::Metrics(a) => metrics::run(cli, a),

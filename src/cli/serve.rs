@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Serve /metrics (SV-3) and /healthz (SV-4) on this address, e.g. 127.0.0.1:9793
+    /// (default: the configuration file's [serve] metrics, else none)
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
-    /// Seconds between ticks
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub period: u64,
+    /// Seconds between ticks (default: the configuration file's [serve] period, else 1)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub period: Option<u64>,
     /// Do not run the timed rules: a timer's `certdeck tick` runs them, through the socket
     /// (`--period` is then the timer's, for /healthz)
     #[arg(long)]
@@ -39,7 +40,8 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let period = Duration::from_secs(a.period);
+    let (period_secs, _) = period_of(a);
+    let period = Duration::from_secs(period_secs);
     let socket_path = super::socket_path(cli);
     let _socket = match crate::service::socket::serve(
         &socket_path,
@@ -53,7 +55,7 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
         Level::Info,
         &format!("commands on {} (0600)", socket_path.display()),
     );
-    if let Some(addr) = a.metrics {
+    if let Some(addr) = metrics_of(a).0 {
         let listener = match std::net::TcpListener::bind(addr) {
             Ok(l) => l,
             Err(e) => return fail(false, EXIT_USAGE, &format!("--metrics {addr}: {e}")),
@@ -77,7 +79,7 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
     } else {
         log(
             Level::Info,
-            &format!("ticking every {} s (pid {})", a.period, std::process::id()),
+            &format!("ticking every {period_secs} s (pid {})", std::process::id()),
         );
     }
     while !stop.load(Ordering::SeqCst) {
@@ -118,4 +120,30 @@ pub fn run(cli: &Cli, a: &ServeArgs) -> Exit {
     }
     log(Level::Info, "stopped");
     0
+}
+
+/// Seconds between the service's ticks: `--period`, else `[serve] period`, else 1.
+pub fn period_of(a: &ServeArgs) -> (u64, crate::domain::config::Source) {
+    crate::domain::config::pick(
+        (a.period, "--period"),
+        (None, ""),
+        crate::config::file().serve.period,
+        1,
+    )
+}
+
+/// Where /metrics is served: `--metrics`, else `[serve] metrics` (checked when the file was
+/// read), else nowhere.
+pub fn metrics_of(a: &ServeArgs) -> (Option<std::net::SocketAddr>, crate::domain::config::Source) {
+    let file = crate::config::file()
+        .serve
+        .metrics
+        .as_deref()
+        .and_then(|m| m.parse().ok());
+    crate::domain::config::pick(
+        (a.metrics.map(Some), "--metrics"),
+        (None, ""),
+        file.map(Some),
+        None,
+    )
 }

@@ -13,8 +13,9 @@ pub struct TickArgs {
     pub json: bool,
     /// The timer's period in seconds: how long a held database may go without a tick before
     /// this run reports it (exit 3)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub period: u64,
+    /// (default: the configuration file's [tick] period, else 60)
+    #[arg(long, value_name = "SECONDS")]
+    pub period: Option<u64>,
 }
 
 /// Runs everything due once and exits (cron, systemd timer). When another process holds the
@@ -31,7 +32,7 @@ pub fn run(cli: &Cli, a: &TickArgs) -> Exit {
         Err(e) => return fail(a.json, EXIT_USAGE, &e),
     };
     let path = paths::resolve_db_path(cli.db.clone());
-    let period = Duration::from_secs(a.period.max(1));
+    let period = Duration::from_secs(period_of(a).0.max(1));
     let waited_since = Instant::now();
     let store = loop {
         match Store::open(&path, &paths::key_file_path(), "cli tick") {
@@ -117,5 +118,15 @@ fn note_line(f: &crate::domain::schedule::FiredNote) -> String {
         f.kind.as_str(),
         f.cert_id,
         f.message
+    )
+}
+
+/// The timer's period: `--period`, else the configuration file's `[tick] period`, else 60 s.
+pub fn period_of(a: &TickArgs) -> (u64, crate::domain::config::Source) {
+    crate::domain::config::pick(
+        (a.period, "--period"),
+        (None, ""),
+        crate::config::file().tick.period,
+        60,
     )
 }

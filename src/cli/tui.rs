@@ -96,8 +96,8 @@ fn attach_to_holder(
     cli: &Cli,
     clock: &std::sync::Arc<dyn crate::engine::clock::Clock>,
 ) -> Option<Exit> {
-    let sockets = match &cli.socket {
-        Some(p) => vec![p.clone()],
+    let sockets = match super::chosen_socket(cli) {
+        Some(p) => vec![p],
         None => paths::socket_candidates(),
     };
     for socket in sockets {

@@ -4,6 +4,7 @@ pub mod acme;
 pub mod acme_renewal;
 pub mod catalogue;
 pub mod cert;
+pub mod config;
 pub mod delivery;
 pub mod discovery;
 pub mod guard;

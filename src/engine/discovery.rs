@@ -24,6 +24,14 @@ pub const DEFAULT_ROOTS: [&str; 8] = [
     "/usr/local/etc",
 ];
 
+/// What a scan without paths reads: the configuration file's `[scan] roots`, else DS-1's.
+pub fn default_roots() -> Vec<PathBuf> {
+    match &crate::config::file().scan.roots {
+        Some(roots) => roots.clone(),
+        None => DEFAULT_ROOTS.iter().map(PathBuf::from).collect(),
+    }
+}
+
 /// A walk stops at this depth and this many files (a runaway tree, a mount loop).
 const MAX_DEPTH: usize = 40;
 const MAX_FILES: usize = 1_000_000;
@@ -408,7 +416,10 @@ impl Engine {
         let report = self.scan_roots(roots, password, progress)?;
         // DS-4: the tick scans these roots again, hourly.
         let roots: Vec<String> = if roots.is_empty() {
-            DEFAULT_ROOTS.iter().map(|r| r.to_string()).collect()
+            default_roots()
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect()
         } else {
             roots.iter().map(|r| r.display().to_string()).collect()
         };
@@ -469,7 +480,7 @@ impl Engine {
     ) -> Result<ScanReport, StoreError> {
         let now = self.clock.now();
         let roots: Vec<PathBuf> = if roots.is_empty() {
-            DEFAULT_ROOTS.iter().map(PathBuf::from).collect()
+            default_roots()
         } else {
             roots.to_vec()
         };

@@ -21,23 +21,36 @@ pub fn default_db_path() -> PathBuf {
         .join("certdeck.redb")
 }
 
+/// certdeck's directory under the XDG config dir (the key file, config.toml).
+pub fn config_dir() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config").join("certdeck")
+}
+
 pub fn key_file_path() -> PathBuf {
     match std::env::var_os("CERTDECK_KEY_FILE") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => xdg("XDG_CONFIG_HOME", ".config")
-            .join("certdeck")
-            .join("store.key"),
+        _ => config_dir().join("store.key"),
     }
 }
 
-/// `--db` wins, then `$CERTDECK_DB`, then the XDG data dir.
+/// The database and where that choice came from: `--db`, then `$CERTDECK_DB`, then the
+/// configuration file's `db`, then the XDG data dir.
+pub fn db_path_with_source(flag: Option<PathBuf>) -> (PathBuf, crate::domain::config::Source) {
+    crate::domain::config::pick(
+        (flag, "--db"),
+        (
+            std::env::var_os("CERTDECK_DB")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            "CERTDECK_DB",
+        ),
+        crate::config::file().db.clone(),
+        default_db_path(),
+    )
+}
+
 pub fn resolve_db_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| {
-        std::env::var_os("CERTDECK_DB")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-    })
-    .unwrap_or_else(default_db_path)
+    db_path_with_source(flag).0
 }
 
 /// Where the service listens and clients look (SV-1): `$XDG_RUNTIME_DIR/certdeck.sock`, else

@@ -1,7 +1,8 @@
 //! TXT lookups for DNS validation, with hickory-proto over UDP (TCP when the answer is
 //! truncated): one question, a few tries, a 3 s timeout each and 8 s for the whole lookup
-//! (replies that are not ours count as tries). The resolver is `CERTDECK_RESOLVER=HOST:PORT`, else the first
-//! `nameserver` of /etc/resolv.conf.
+//! (replies that are not ours count as tries). The resolver is `CERTDECK_RESOLVER=HOST:PORT` (set
+//! from `--resolver` too), else the configuration file's `resolver`, else the first `nameserver`
+//! of /etc/resolv.conf.
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use std::net::{SocketAddr, UdpSocket};
@@ -16,6 +17,13 @@ pub fn resolver() -> Result<SocketAddr, String> {
         return v
             .parse()
             .map_err(|_| format!("CERTDECK_RESOLVER={v} is not HOST:PORT"));
+    }
+    if let Some(r) = crate::config::file()
+        .resolver
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+    {
+        return Ok(r);
     }
     let conf = std::fs::read_to_string("/etc/resolv.conf")
         .map_err(|e| format!("/etc/resolv.conf: {e}"))?;

@@ -132,6 +132,7 @@ impl Env {
             .env_remove("CERTDECK_SOCKET")
             .env_remove("CERTDECK_DB")
             .env_remove("CERTDECK_KEY_FILE")
+            .env_remove("CERTDECK_CONFIG")
             .arg("--db")
             .arg(self.db())
             .stdin(Stdio::null());
