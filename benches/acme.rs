@@ -106,7 +106,7 @@ fn main() {
 
 /// N certificates due for renewal at once, renewed by one tick; the TUI draws meanwhile.
 fn renewals_in_flight(engine: &Engine, p: &pebble::Pebble, n: usize) {
-    use certdeck::demo::pki::{Authority, KeyKind};
+    use certdeck::ca::pki::{Authority, KeyKind};
     use certdeck::domain::acme_renewal::{first_plan, OrderedAs};
     use certdeck::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
     let now = chrono::Utc::now();

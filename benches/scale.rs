@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench --bench scale` (add `-- --quick` for 20,000 stored instead of 100,000).
 use certdeck::app::{Action, State};
-use certdeck::demo::pki::{Authority, Issued, KeyKind};
+use certdeck::ca::pki::{Authority, Issued, KeyKind};
 use certdeck::domain::cert::mozilla_anchor_subjects;
 use certdeck::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
 use certdeck::engine::clock::SystemClock;

@@ -4,7 +4,7 @@
 //! peak resident memory (target < 100 MB at 100,000 files).
 //!
 //! Run: `cargo bench --bench scan` (10,000 files; `-- --files 100000` for the memory figure).
-use certdeck::demo::pki::{Authority, KeyKind};
+use certdeck::ca::pki::{Authority, KeyKind};
 use certdeck::engine::clock::SystemClock;
 use certdeck::engine::Engine;
 use certdeck::store::Store;

@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench tick` (`-- --count 100000` for a smaller store). The records are
 //! copies of one real parsed certificate with distinct ids, fingerprints and expiry dates:
 //! generating a million distinct X.509 certificates would measure rcgen, not the tick.
-use certdeck::demo::pki::{Authority, KeyKind};
+use certdeck::ca::pki::{Authority, KeyKind};
 use certdeck::domain::rules::upload::{
     new_uploaded_certificate, validate_upload, NewSecrets, UploadInput,
 };

@@ -90,7 +90,7 @@ fn rule_ac7_a_short_lived_acme_certificate_renews_at_half_its_lifetime_and_only_
     );
 
     // The certificate is deployed on nginx and hosted 3 days before expiry (AC-7).
-    let pki = Pki::new(certdeck::demo::pki::KeyKind::P256);
+    let pki = Pki::new(certdeck::ca::pki::KeyKind::P256);
     let placeholder = pki.leaf(&["shop.example.test"], 30);
     let nginx = Nginx::start(
         &env.path("nginx"),

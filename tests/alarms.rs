@@ -3,7 +3,7 @@
 //! delivered once by idempotency key), a command channel fired every N periods, and a delivery
 //! that survives `kill -9` between the firing and the send.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::smtp::Smtpd;
 use common::{Env, Pki};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,7 +1,7 @@
 //! The CLI contract of `import`, `list`, `show` and `delete`, on certificates the tests generate,
 //! covering every case of U-5 and U-7.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::{openssl, Env, Pki};
 
 fn assert_refused(out: &(i32, serde_json::Value), rule: &str, field: &str) {

@@ -2,7 +2,7 @@
 //! in a record, a zeroed page, an empty file; `db check` names what is damaged and `db backup`
 //! makes a verified copy (SPEC U-7's "nothing is lost or half-written", issue #13 item 5).
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::{Env, Pki};
 
 /// Stores one certificate named `name`; returns its id.

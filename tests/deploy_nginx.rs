@@ -4,7 +4,7 @@
 //! keeps serving the old certificate. Deploy is refused under revocation (RV-2) and for
 //! password-protected keys; D-3 names the resources in the delete confirmation.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::nginx::{nginx_binary, Nginx};
 use common::{Env, Pki};
 use std::os::unix::fs::PermissionsExt;

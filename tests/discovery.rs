@@ -1,12 +1,12 @@
 //! DS-1, DS-3, DS-4, DS-6: `scan` over a generated tree of every format certdeck reads, with the
 //! files it must skip and say why; rescans after files are changed, replaced and deleted.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::{openssl, Env, Pki};
 
 struct Tree {
     pki: Pki,
-    leaves: Vec<certdeck::demo::pki::Issued>,
+    leaves: Vec<certdeck::ca::pki::Issued>,
 }
 
 /// A tree of certificate files as a server has them.
@@ -53,7 +53,7 @@ fn tree(env: &Env) -> (std::path::PathBuf, Tree) {
     );
     w("ssl/site3.p7b", &p7);
     // PKCS#12 without a password and with one.
-    let p12 = |leaf: &certdeck::demo::pki::Issued, pass: &str| {
+    let p12 = |leaf: &certdeck::ca::pki::Issued, pass: &str| {
         let pem = env.write(
             &format!("p12-{}.pem", leaf.der.len()),
             format!("{}{}", leaf.cert_pem, leaf.key_pem),

@@ -3,7 +3,7 @@
 mod common;
 use certdeck::app::state::Outcome;
 use certdeck::app::{Action, State};
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use certdeck::domain::rules::upload::UploadInput;
 use certdeck::engine::clock::{Clock, ManualClock};
 use certdeck::engine::Engine;

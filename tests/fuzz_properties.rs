@@ -5,7 +5,7 @@
 //! `cargo test` runs a few hundred cases of each. The deep run (documented in the README):
 //! `cargo test --release --test fuzz_properties -- --ignored` runs 100,000 cases of each
 //! (`CERTDECK_FUZZ_CASES` changes the count) and prints the cases and time.
-use certdeck::demo::pki::{Authority, Issued, KeyKind};
+use certdeck::ca::pki::{Authority, Issued, KeyKind};
 use certdeck::domain::cert::parse_certificate;
 use certdeck::domain::key::{check_kdf, parse_private_key, KeyError};
 use certdeck::domain::pem;

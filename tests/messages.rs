@@ -1,7 +1,7 @@
 //! The message center: messages raised in the transaction of the rule that sends them, read and
 //! marked read from the CLI; IG-2 keeps an ignored certificate's expiry quiet.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::{Env, Pki};
 
 fn at(days: f64) -> String {

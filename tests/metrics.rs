@@ -2,7 +2,7 @@
 //! rules under `promtool test rules`, and `certdeck serve --metrics` scraped by a real
 //! Prometheus on loopback, with `/healthz` going 503 while a tick is held up.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::prometheus::{bin, free_port, get};
 use common::{openssl, Child, Env, Pki};
 use std::process::{Command, Stdio};

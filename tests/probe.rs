@@ -2,7 +2,7 @@
 //! (python3-aiosmtpd): the served chain as openssl sees it, the earliest expiry, the TLS
 //! version, and trust judged by the system store (a private root is not trusted).
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::nginx::Nginx;
 use common::smtp::Smtpd;
 use common::{fingerprint, probe, row_of, Env, Pki};
@@ -256,7 +256,7 @@ fn rule_h2_a_discovered_site_moves_under_certdeck_care_through_a_hosting_with_a_
 
 #[test]
 fn rule_ds5_a_served_intermediate_ending_before_the_leaf_shows_and_raises_one_message() {
-    use certdeck::demo::pki::Authority;
+    use certdeck::ca::pki::Authority;
     let env = Env::new();
     let now = chrono::Utc::now();
     let d = chrono::Duration::days;

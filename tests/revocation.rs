@@ -337,7 +337,7 @@ fn rule_rv6d_ov_revocation_needs_a_letter_given_once_unless_validated_automatica
 #[test]
 fn rule_rv1_uploaded_certificates_cannot_be_revoked_and_bad_reasons_name_the_field() {
     let env = Env::new();
-    let pki = common::Pki::new(certdeck::demo::pki::KeyKind::P256);
+    let pki = common::Pki::new(certdeck::ca::pki::KeyKind::P256);
     let leaf = pki.leaf(&["up.example.com"], 90);
     let cert = env.write("leaf.pem", pki.full_chain(&leaf));
     let key = env.write("leaf.key", &leaf.key_pem);
@@ -365,7 +365,7 @@ fn rule_rv1_uploaded_certificates_cannot_be_revoked_and_bad_reasons_name_the_fie
 #[test]
 fn rule_u4_an_uploaded_certificate_is_deleted_at_any_time_and_never_revoked() {
     let env = Env::new();
-    let pki = common::Pki::new(certdeck::demo::pki::KeyKind::P256);
+    let pki = common::Pki::new(certdeck::ca::pki::KeyKind::P256);
     // Valid for another 300 days, auto-renewal impossible, ignored: none of it stops a delete.
     let leaf = pki.leaf(&["keep.example.com"], 300);
     let cert = env.write("leaf.pem", pki.full_chain(&leaf));

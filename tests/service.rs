@@ -2,7 +2,7 @@
 //! holds the database) print exactly what they print on the database directly, with the same
 //! exit codes; the socket is the owner's only; a killed service leaves a consistent database.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::tmux::Tmux;
 use common::{Env, Pki};
 use std::os::unix::fs::PermissionsExt;

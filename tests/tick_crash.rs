@@ -1,7 +1,7 @@
 //! A tick killed with SIGKILL part-way loses nothing and does nothing twice: each batch of due
 //! work commits with its effects or not at all, and the next tick finishes the rest.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use certdeck::domain::rules::upload::{
     new_uploaded_certificate, validate_upload, NewSecrets, UploadInput,
 };

@@ -4,7 +4,7 @@
 mod common;
 use certdeck::app::state::{Outcome, Tab};
 use certdeck::app::{Action, State};
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use certdeck::domain::resource::{Part, ResourceInput};
 use certdeck::domain::rules::hosting::{Association, HostingRequest};
 use certdeck::domain::rules::upload::UploadInput;

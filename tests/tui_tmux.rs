@@ -1,7 +1,7 @@
 //! The real binary in tmux, used as a person would: upload by pasting, see it listed, filter,
 //! quit — and the terminal restored after quitting, SIGTERM, SIGHUP and a dropped terminal.
 mod common;
-use certdeck::demo::pki::KeyKind;
+use certdeck::ca::pki::KeyKind;
 use common::tmux::Tmux;
 use common::{Env, Pki};
 use std::process::Command;

@@ -371,7 +371,7 @@ fn mouse_clicks_select_rows_and_tabs_and_the_wheel_scrolls() {
 
 #[test]
 fn upload_command_fills_the_form_from_files() {
-    use certdeck::demo::pki::{Authority, KeyKind};
+    use certdeck::ca::pki::{Authority, KeyKind};
     use certdeck::engine::{clock::ManualClock, Engine};
     let dir = tempfile::tempdir().unwrap();
     let store =

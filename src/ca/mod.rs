@@ -1,7 +1,11 @@
 //! CA backends: the embedded sandbox CA now, ACME next. The engine asks a backend to issue once
 //! an order's review ends (RM-3).
 pub mod acme;
+/// Certificate and key building (rcgen, and a small SM2 builder): the sandbox CA, key
+/// generation, the demo and the tests.
+pub mod pki;
 pub mod sandbox;
+mod sm2cert;
 
 use crate::domain::time::Timestamp;
 

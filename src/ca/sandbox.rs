@@ -2,7 +2,7 @@
 //! the store like every other private key. It issues real X.509 certificates (rcgen) that chain
 //! to its root.
 use super::{CaBackend, IssueRequest, IssuedChain};
-use crate::demo::pki::{Authority, KeyKind};
+use crate::ca::pki::{Authority, KeyKind};
 use crate::domain::model::Standard;
 use crate::store::{Store, StoreError};
 use chrono::Duration;

@@ -1,9 +1,7 @@
-//! Demo data: certificates generated at start (rcgen, and a small SM2 builder) for `--demo`,
-//! and for the tests and benchmarks that need real certificates.
+//! Demo data for `--demo`: seeded certificates, alarms, hostings and the loopback DNS and web
+//! servers it validates against. Only the CLI and the TUI use it.
 pub mod alarms;
 pub mod dns;
 pub mod hosting;
 pub mod http;
-pub mod pki;
 pub mod seed;
-mod sm2cert;

@@ -1,7 +1,7 @@
 //! `--demo`: a fresh temporary database seeded with about 50 real certificates generated at
 //! start — every status the store knows, several brands and types, days left spread over
 //! expired, 3, 12, 29, 45, 200 and 700, some SM2, with tags and projects.
-use crate::demo::pki::{Authority, Issued, KeyKind};
+use crate::ca::pki::{Authority, Issued, KeyKind};
 use crate::domain::account::{LedgerEntry, LedgerKind};
 use crate::domain::cert::mozilla_anchor_subjects;
 use crate::domain::model::{CertType, Source, Status};

@@ -195,9 +195,9 @@ pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
 
-    fn pki() -> (Authority, crate::demo::pki::Issued) {
+    fn pki() -> (Authority, crate::ca::pki::Issued) {
         let now = chrono::Utc::now();
         let d = chrono::Duration::days;
         let root = Authority::root("r", "o", KeyKind::P256, now - d(1), now + d(90));

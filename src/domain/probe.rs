@@ -60,7 +60,7 @@ pub fn is_drift(configured_fingerprint: Option<&str>, served_fingerprint: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
 
     #[test]
     fn rule_ds5_an_intermediate_ending_within_30_days_before_the_leaf_is_warned_about() {

@@ -83,7 +83,7 @@ pub fn find<'a>(roots: &'a [TrustedRoot], what: &str) -> Result<&'a TrustedRoot,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
 
     fn now() -> Timestamp {
         chrono::Utc::now()

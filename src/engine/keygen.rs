@@ -86,8 +86,8 @@ pub fn generate(kind: KeyChoice) -> Result<NewKey, String> {
             })
         }
         KeyChoice::Sm2 => {
-            let key = match crate::demo::pki::GenKey::generate(crate::demo::pki::KeyKind::Sm2) {
-                crate::demo::pki::GenKey::Sm2(k) => k,
+            let key = match crate::ca::pki::GenKey::generate(crate::ca::pki::KeyKind::Sm2) {
+                crate::ca::pki::GenKey::Sm2(k) => k,
                 _ => unreachable!("asked for SM2"),
             };
             let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;

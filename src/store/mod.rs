@@ -1808,7 +1808,7 @@ fn entry_from_key(due: i64, kind: &str, cert_id: &str) -> Result<DueEntry, Store
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
     use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
     use chrono::{Duration, Utc};
 

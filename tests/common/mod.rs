@@ -6,7 +6,7 @@ pub mod pebble;
 pub mod prometheus;
 pub mod smtp;
 pub mod tmux;
-use certdeck::demo::pki::{Authority, Issued, KeyKind};
+use certdeck::ca::pki::{Authority, Issued, KeyKind};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

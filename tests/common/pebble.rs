@@ -2,7 +2,7 @@
 //! non-CA leaf for `localhost` under a test root, which the client trusts with `--root`), free
 //! ports, killed when dropped. Tests skip with a message when pebble is not installed;
 //! `scripts/test` installs it.
-use certdeck::demo::pki::{Authority, KeyKind};
+use certdeck::ca::pki::{Authority, KeyKind};
 use chrono::{Duration, Utc};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

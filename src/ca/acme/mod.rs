@@ -343,7 +343,7 @@ pub fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
     use std::io::{Read, Write};
 
     type Route = (&'static str, u16, Vec<(&'static str, String)>, String);

@@ -797,7 +797,7 @@ mod tests {
 #[cfg(test)]
 mod flow_tests {
     use super::*;
-    use crate::demo::pki::{Authority, KeyKind};
+    use crate::ca::pki::{Authority, KeyKind};
     use chrono::{Duration, TimeZone, Utc};
 
     fn now() -> Timestamp {
@@ -822,7 +822,7 @@ mod flow_tests {
     }
 
     /// A 90-day leaf issued by `inter` now.
-    fn leaf(inter: &Authority, domains: &[&str], kind: KeyKind) -> crate::demo::pki::Issued {
+    fn leaf(inter: &Authority, domains: &[&str], kind: KeyKind) -> crate::ca::pki::Issued {
         inter.issue(domains, kind, now(), now() + Duration::days(90))
     }
 
