@@ -1,0 +1,310 @@
+//! The store's own tests: files, migrations, the ledger.
+use super::*;
+use crate::ca::pki::{Authority, KeyKind};
+use crate::domain::rules::upload::{new_uploaded_certificate, validate_upload, UploadInput};
+use chrono::{Duration, Utc};
+
+fn record(domain: &str) -> NewRecord {
+    let now = Utc::now();
+    let ca = Authority::root(
+        "Store Test CA",
+        "tests",
+        KeyKind::P256,
+        now - Duration::days(9),
+        now + Duration::days(900),
+    );
+    let leaf = ca.issue(
+        &[domain],
+        KeyKind::P256,
+        now - Duration::days(1),
+        now + Duration::days(90),
+    );
+    let input = UploadInput {
+        cert: leaf.cert_pem.into_bytes(),
+        key: Some(leaf.key_pem.into_bytes()),
+        ..Default::default()
+    };
+    let v = validate_upload(&input, now, &[]).unwrap();
+    let (cert, secrets, event) =
+        new_uploaded_certificate(&v, crate::domain::id::short_id(rand8()), now);
+    NewRecord {
+        cert,
+        secrets,
+        event,
+    }
+}
+
+fn rand8() -> [u8; 8] {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    ring::rand::SystemRandom::new().fill(&mut b).unwrap();
+    b
+}
+
+#[test]
+fn nothing_is_changed_in_a_file_before_it_is_known_to_be_certdecks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k/store.key");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A mistyped --db: refused, its mode and bytes untouched.
+    let passwd = dir.path().join("passwd");
+    std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = Store::open(&passwd, &key, "test").err().expect("refused");
+    assert!(matches!(e, StoreError::NotADatabase { .. }), "{e}");
+    assert_eq!(mode(&passwd), 0o644);
+    assert!(std::fs::read_to_string(&passwd)
+        .unwrap()
+        .starts_with("root:x"));
+    // An empty file that exists is not a new database.
+    let empty = dir.path().join("empty.redb");
+    std::fs::write(&empty, "").unwrap();
+    let e = Store::open(&empty, &key, "test").err().expect("refused");
+    assert!(e.to_string().contains("empty (0 bytes)"), "{e}");
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    // New files: directories 0700, files 0600.
+    let db = dir.path().join("d/c.redb");
+    drop(Store::open(&db, &key, "test").unwrap());
+    assert_eq!(mode(&dir.path().join("d")), 0o700);
+    assert_eq!(mode(&dir.path().join("k")), 0o700);
+    // A key file readable by others is said, not silently changed.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let store = Store::open(&db, &key, "test").unwrap();
+    assert_eq!((mode(&key), mode(&db)), (0o644, 0o640));
+    let w = store.warnings().join("\n");
+    assert!(w.contains("key file") && w.contains("chmod 600"), "{w}");
+    assert!(w.contains("database") && w.contains("0640"), "{w}");
+    drop(store);
+    // The owner file is never written through a symlink planted beside the database.
+    let target = dir.path().join("victim");
+    std::fs::write(&target, "precious").unwrap();
+    let owner = owner::owner_path(&db);
+    let _ = std::fs::remove_file(&owner);
+    std::os::unix::fs::symlink(&target, &owner).unwrap();
+    let store = Store::open(&db, &key, "test").unwrap();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    assert!(!std::fs::symlink_metadata(&owner)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    drop(store);
+}
+
+#[test]
+fn files_are_private_and_a_record_round_trips_with_its_sealed_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("d/c.redb"), dir.path().join("k/store.key"));
+    let store = Store::open(&db, &key, "test").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let rec = record("a.example");
+    store.insert(&rec).unwrap().unwrap();
+    assert_eq!(store.get(&rec.cert.id).unwrap().unwrap(), rec.cert);
+    assert_eq!(
+        store.private_key_pem(&rec.cert.id).unwrap(),
+        rec.secrets.key_pem
+    );
+    assert_eq!(
+        store.timeline(&rec.cert.id).unwrap(),
+        vec![rec.event.clone()]
+    );
+    drop(store);
+    let again = Store::open(&db, &key, "test").unwrap();
+    assert_eq!(again.summaries().unwrap(), vec![rec.cert.summary()]);
+}
+
+#[test]
+fn rule_u6_duplicate_insert_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let rec = record("a.example");
+    store.insert(&rec).unwrap().unwrap();
+    let mut twin = record("unused.example");
+    twin.cert.x509 = rec.cert.x509.clone();
+    let refusal = store.insert(&twin).unwrap().unwrap_err();
+    assert_eq!(refusal.rule, "U-6");
+    assert!(refusal.message.contains(&rec.cert.id));
+    assert!(store.get(&twin.cert.id).unwrap().is_none());
+    assert!(store.private_key_pem(&twin.cert.id).unwrap().is_none());
+    assert_eq!(store.count().unwrap(), 1);
+}
+
+#[test]
+fn delete_removes_everything_and_the_certificate_can_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let rec = record("a.example");
+    store.insert(&rec).unwrap().unwrap();
+    assert!(store.delete(&rec.cert.id, &rec.event).unwrap());
+    assert!(store.get(&rec.cert.id).unwrap().is_none());
+    assert!(store.private_key_pem(&rec.cert.id).unwrap().is_none());
+    assert!(store.timeline(&rec.cert.id).unwrap().is_empty());
+    assert!(store.summaries().unwrap().is_empty());
+    assert!(!store.delete(&rec.cert.id, &rec.event).unwrap());
+    store
+        .insert(&rec)
+        .unwrap()
+        .expect("fingerprint index was cleared");
+}
+
+#[test]
+fn rule_sv3_metric_facts_are_built_for_the_records_of_schema_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    let rec = record("a.example");
+    {
+        let store = Store::open(&db, &key, "test").unwrap();
+        store.insert(&rec).unwrap().unwrap();
+        // v9 had no metric facts.
+        let txn = store.db.begin_write().unwrap();
+        txn.delete_table(CERT_FACTS).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 9u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&db, &key, "test").unwrap();
+    let facts = store.metric_facts().unwrap();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[&rec.cert.id], rec.cert.metric_facts());
+    assert!(facts[&rec.cert.id].not_before.is_some());
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_an_actionable_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    drop(Store::open(&db, &key, "test").unwrap());
+    {
+        let raw = Database::create(&db).unwrap();
+        let txn = raw.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(
+                "schema_version",
+                (SCHEMA_VERSION + 1).to_le_bytes().as_slice(),
+            )
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(&db, &key, "test")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+            && err.contains("upgrade certdeck"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_old_schema_is_migrated_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    {
+        // A file from before the first release: no tables, no version.
+        let raw = Database::create(&db).unwrap();
+        raw.begin_write().unwrap().commit().unwrap();
+    }
+    let store = Store::open(&db, &key, "test").unwrap();
+    assert!(store.summaries().unwrap().is_empty());
+    let r = store.db.begin_read().unwrap();
+    let v = r
+        .open_table(META)
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec();
+    assert_eq!(v, SCHEMA_VERSION.to_le_bytes());
+}
+
+#[test]
+fn migration_to_v2_schedules_existing_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    let rec = record("old.example");
+    {
+        let store = Store::open(&db, &key, "test").unwrap();
+        store.insert(&rec).unwrap().unwrap();
+    }
+    {
+        // Make it a v1 file: no schedule table.
+        let raw = Database::create(&db).unwrap();
+        let txn = raw.begin_write().unwrap();
+        txn.delete_table(SCHEDULE).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = Store::open(&db, &key, "test").unwrap();
+    let end = rec.cert.not_after().unwrap();
+    let due = store.due(end, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].cert_id, rec.cert.id);
+}
+
+#[test]
+fn rule_ar4_ledger_posts_move_the_balance_and_refuse_an_overdraft() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let now = Utc::now();
+    assert_eq!(store.balance().unwrap(), Money(0));
+    store
+        .post(&account::topup(Money(10_000), now).unwrap())
+        .unwrap()
+        .unwrap();
+    let fee = LedgerEntry {
+        at: now,
+        kind: account::LedgerKind::Deduction,
+        amount: Money(10_001),
+        cert_id: None,
+        note: "fee".into(),
+    };
+    assert_eq!(store.post(&fee).unwrap(), None);
+    assert_eq!(
+        store.ledger(10).unwrap().len(),
+        1,
+        "a refused deduction writes nothing"
+    );
+    let fee = LedgerEntry {
+        amount: Money(10_000),
+        ..fee
+    };
+    assert_eq!(store.post(&fee).unwrap(), Some(Money(0)));
+    assert_eq!(
+        store.ledger(10).unwrap()[0].kind,
+        account::LedgerKind::Deduction,
+        "newest first"
+    );
+}
+
+#[test]
+fn a_wrong_or_missing_key_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    drop(Store::open(&db, &key, "test").unwrap());
+    std::fs::remove_file(&key).unwrap();
+    let err = Store::open(&db, &key, "test").err().unwrap().to_string();
+    assert!(
+        err.contains("is missing") && err.contains("CERTDECK_KEY_FILE"),
+        "{err}"
+    );
+    std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let err = Store::open(&db, &key, "test").err().unwrap().to_string();
+    assert!(err.contains("does not belong to database"), "{err}");
+}
