@@ -454,3 +454,48 @@ fn rule_u5_unusual_subject_alternative_names_are_read_and_kept_out_of_the_domain
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["domains"], serde_json::json!(["names.example"]), "{v}");
 }
+
+#[test]
+fn rule_u5_a_key_from_genrsa_des3_is_read_with_its_password() {
+    let env = Env::new();
+    let dir = env.path("keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "genrsa", "-des3", "-passout", "pass:pw", "-out", "g.key", "2048",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "g.key",
+            "-passin",
+            "pass:pw",
+            "-subj",
+            "/CN=g.example",
+            "-addext",
+            "subjectAltName=DNS:g.example",
+            "-days",
+            "30",
+            "-out",
+            "g.pem",
+        ],
+    );
+    let p = Pair {
+        cert: dir.join("g.pem"),
+        key: dir.join("g.key"),
+    };
+    let (code, v) = import(&env, &p, &p.key, Some("pw"));
+    assert_eq!(code, 0, "{v}");
+    let (code, e) = import(&env, &p, &p.key, None);
+    assert_eq!(
+        (code, e["error"]["field"].as_str()),
+        (1, Some("key")),
+        "{e}"
+    );
+}
