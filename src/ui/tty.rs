@@ -1,5 +1,6 @@
-//! Guarding against a terminal that disappears (SSH drop). crossterm 0.28 loops forever inside
-//! `event::poll` when reading the tty fails with EIO (crossterm#793), so certdeck waits on the
+//! Guarding against a terminal that disappears (SSH drop). crossterm can loop forever inside
+//! `event::poll` when reading the tty fails with EIO (crossterm#793, seen with 0.28; the guard
+//! stays whatever the version, the tty-loss test proves it), so certdeck waits on the
 //! tty itself with poll(2), asks crossterm for events only when the tty is alive, and runs a
 //! watchdog that ends the process if the loop ever stops answering after a hang-up or signal.
 use std::os::fd::RawFd;

@@ -1,4 +1,4 @@
-//! The upload form (`u`): tui-textarea editors for the PEM fields, validated as the user types
+//! The upload form (`u`): ratatui-textarea editors for the PEM fields, validated as the user types
 //! or pastes, pointing at the field and line that is wrong.
 use crate::app::state::State;
 use crate::domain::cert::mozilla_anchor_subjects;
@@ -12,7 +12,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
-use tui_textarea::TextArea;
+use ratatui_textarea::TextArea;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldId {
