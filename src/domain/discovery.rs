@@ -1,5 +1,6 @@
 //! Discovery (SPEC §13): what one file found on the machine holds, and why a file could not be
 //! read. Pure: the walk and the reads are the engine's.
+use crate::domain::der::tlv;
 use serde::{Deserialize, Serialize};
 
 /// A file over this size is reported, not read (DS-1).
@@ -132,26 +133,6 @@ fn parse_pkcs12(bytes: &[u8], password: Option<&str>, named: bool) -> Result<Fou
         return Err(Reason::NotACertificate);
     }
     Ok(found)
-}
-
-/// One DER element: (tag, content, rest).
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = b.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n].iter().fold(0usize, |a, b| (a << 8) | *b as usize);
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
 }
 
 /// The certificates of a PKCS#7 / CMS SignedData (a "certs-only" .p7b), or `None` when `der`

@@ -3,6 +3,7 @@
 //! `ENCRYPTED PRIVATE KEY`. Each is decrypted with the password and reported as weak protection;
 //! certdeck never writes them. Key-derivation work is capped like PBES2's (#9).
 use super::key::{KeyError, MAX_PBKDF2_ITERATIONS};
+use crate::domain::der::tlv;
 use cbc::cipher::{block_padding::Pkcs7, BlockCipherDecrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
 use md5::Digest;
 use zeroize::Zeroizing;
@@ -107,23 +108,6 @@ pub fn decrypt_traditional(
             "the key file uses OpenSSL's traditional encryption ({cipher}, its key made by a single MD5 round): weak against password guessing; keep it as certdeck stores it, or re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
         )),
     })
-}
-
-/// One DER element: its tag, its contents and what follows it.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n].iter().fold(0usize, |a, &b| a << 8 | b as usize);
-        (len, &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
 }
 
 /// An `EncryptedPrivateKeyInfo`: the scheme's OID, its parameters (DER) and the ciphertext.

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod cert;
 pub mod config;
 pub mod delivery;
+pub mod der;
 pub mod discovery;
 pub mod guard;
 pub mod health;

@@ -657,23 +657,8 @@ mod edit_tests {
     #[test]
     fn rule_h4_an_edit_is_checked_again_and_only_while_in_progress() {
         let now = chrono::Utc::now();
-        let mut old = crate::domain::rules::revoke::tests::issued(
-            "DNSPod",
-            crate::domain::model::Standard::International,
-            crate::domain::model::CertType::Dv,
-            now - chrono::Duration::days(100),
-            now + chrono::Duration::days(20),
-        );
-        old.id = "old".into();
-        let req = HostingRequest {
-            old_cert: "old".into(),
-            association: Association::Renewal,
-            resources: vec![],
-            days_before: 5,
-            confirm_partial: false,
-            notify: true,
-            group: None,
-        };
+        let old = old(now, 20);
+        let req = request(Association::Renewal, None);
         let (h, _) = plan(&req, &old, None, &["r".into()], "h".into(), now).unwrap();
         let (e, _) = edit(&h, &old, &days(10), None, &[], now).unwrap();
         assert_eq!(
@@ -693,6 +678,32 @@ mod edit_tests {
                 .rule,
             "H-7"
         );
+    }
+
+    /// An issued certificate "old" with `days_left` days left at `now`.
+    fn old(now: Timestamp, days_left: i64) -> Certificate {
+        let mut old = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            crate::domain::model::Standard::International,
+            crate::domain::model::CertType::Dv,
+            now - chrono::Duration::days(100),
+            now + chrono::Duration::days(days_left),
+        );
+        old.id = "old".into();
+        old
+    }
+
+    /// A hosting of "old", 5 days before expiry.
+    fn request(association: Association, group: Option<&str>) -> HostingRequest {
+        HostingRequest {
+            old_cert: "old".into(),
+            association,
+            resources: vec![],
+            days_before: 5,
+            confirm_partial: false,
+            notify: true,
+            group: group.map(str::to_string),
+        }
     }
 
     fn days(n: u32) -> HostingEdit {
@@ -725,25 +736,10 @@ mod edit_tests {
     #[test]
     fn rule_h2_an_edit_without_a_certificate_keeps_the_one_chosen() {
         let now = chrono::Utc::now();
-        let mut old = crate::domain::rules::revoke::tests::issued(
-            "DNSPod",
-            crate::domain::model::Standard::International,
-            crate::domain::model::CertType::Dv,
-            now - chrono::Duration::days(100),
-            now + chrono::Duration::days(40),
-        );
-        old.id = "old".into();
+        let old = old(now, 40);
         let mut new = old.clone();
         new.id = "new".into();
-        let req = HostingRequest {
-            old_cert: "old".into(),
-            association: Association::Specified("new".into()),
-            resources: vec![],
-            days_before: 5,
-            confirm_partial: false,
-            notify: true,
-            group: None,
-        };
+        let req = request(Association::Specified("new".into()), None);
         let (h, _) = plan(&req, &old, Some(&new), &["r".into()], "h".into(), now).unwrap();
         let (e, _) = edit(&h, &old, &days(9), Some(&new), &[], now).unwrap();
         assert_eq!(e.association, Association::Specified("new".into()));
@@ -760,27 +756,12 @@ mod edit_tests {
     #[test]
     fn rule_h6_a_hosting_speaks_to_its_group_once_per_channel_or_not_at_all() {
         let now = chrono::Utc::now();
-        let mut old = crate::domain::rules::revoke::tests::issued(
-            "DNSPod",
-            crate::domain::model::Standard::International,
-            crate::domain::model::CertType::Dv,
-            now - chrono::Duration::days(100),
-            now + chrono::Duration::days(40),
-        );
-        old.id = "old".into();
+        let old = old(now, 40);
         let groups = [
             group("oncall", &["ann", "bob", "ann"]),
             group("other", &["eve"]),
         ];
-        let req = HostingRequest {
-            old_cert: "old".into(),
-            association: Association::Renewal,
-            resources: vec![],
-            days_before: 5,
-            confirm_partial: false,
-            notify: true,
-            group: Some("oncall".into()),
-        };
+        let req = request(Association::Renewal, Some("oncall"));
         let (h, _) = plan(&req, &old, None, &["r".into()], "h".into(), now).unwrap();
         let event = TimelineEvent {
             at: now,
