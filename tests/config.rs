@@ -2,20 +2,11 @@
 //! and obeyed by the commands; a bad file stops every command with its path, line and key.
 mod common;
 use common::Env;
-use std::process::Command;
 
 /// certdeck with this test's own directories and no `--db`, so the file can choose.
 fn certdeck(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_certdeck"));
-    c.env("XDG_CONFIG_HOME", env.path("config"))
-        .env("XDG_DATA_HOME", env.path("data"))
-        .env("XDG_RUNTIME_DIR", env.path("run"))
-        .env_remove("CERTDECK_SOCKET")
-        .env_remove("CERTDECK_DB")
-        .env_remove("CERTDECK_KEY_FILE")
-        .env_remove("CERTDECK_CONFIG")
-        .env_remove("CERTDECK_RESOLVER")
-        .args(args);
+    let mut c = env.bare_command();
+    c.args(args);
     for (k, v) in vars {
         c.env(k, v);
     }

@@ -115,16 +115,7 @@ fn managed_zone_order_is_issued_by_the_sandbox_ca_after_review() {
 fn rule_ar6_an_unvalidated_order_fails_at_its_seven_day_deadline() {
     let env = Env::new();
     env.json(&["account", "topup", "500"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "manual.example.org",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "file",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dv_order(&env, "manual.example.org", "file");
     let id = v["id"].as_str().unwrap().to_string();
     let challenge: &Value = &v["order"]["challenges"][0];
     assert_eq!(

@@ -16,6 +16,20 @@ fn issued(env: &Env) -> String {
     id
 }
 
+/// Orders a reissue of `id` on day 10 with `args` and lets the CA issue it (day 14): the new
+/// record as `show` gives it then.
+fn reissued(env: &Env, id: &str, args: &[&str]) -> serde_json::Value {
+    let ten = at(10.0);
+    let mut all = vec!["reissue", id];
+    all.extend_from_slice(args);
+    all.extend(["--now", ten.as_str()]);
+    let (code, r) = env.json(&all);
+    assert_eq!(code, 0, "{r}");
+    let new_id = r["id"].as_str().unwrap().to_string();
+    env.json(&["tick", "--now", &at(14.0)]);
+    env.json(&["show", &new_id, "--now", &at(14.0)]).1
+}
+
 fn spki_of(pem: &str) -> Vec<u8> {
     openssl(&["x509", "-noout", "-pubkey"], pem.as_bytes())
 }
@@ -208,18 +222,8 @@ fn rule_ri6_pasted_csr_is_verified_and_certified_and_names_are_checked() {
         "{e}"
     );
     // The right CSR: validation is required again (the CSR differs), automatic in the zone.
-    let (code, r) = env.json(&[
-        "reissue",
-        &id,
-        "--csr",
-        csr.to_str().unwrap(),
-        "--now",
-        &at(10.0),
-    ]);
-    assert_eq!(code, 0, "{r}");
-    let new_id = r["id"].as_str().unwrap().to_string();
-    env.json(&["tick", "--now", &at(14.0)]);
-    let shown = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    let shown = reissued(&env, &id, &["--csr", csr.to_str().unwrap()]);
+    let new_id = shown["id"].as_str().unwrap().to_string();
     assert_eq!(shown["status"], "issued", "{shown}");
     // The CA certified the CSR's key: it matches the key that stayed with the user.
     let out = env.path("out");
@@ -300,20 +304,17 @@ fn rule_ri6_generated_rsa_key_with_a_password_is_encrypted_pkcs8_that_openssl_op
     let env = Env::new();
     let id = issued(&env);
     let pw = env.write("pw.txt", "correct horse\n");
-    let (code, r) = env.json(&[
-        "reissue",
+    let shown = reissued(
+        &env,
         &id,
-        "--csr",
-        "generate:rsa2048",
-        "--key-password-file",
-        pw.to_str().unwrap(),
-        "--now",
-        &at(10.0),
-    ]);
-    assert_eq!(code, 0, "{r}");
-    let new_id = r["id"].as_str().unwrap().to_string();
-    env.json(&["tick", "--now", &at(14.0)]);
-    let shown = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+        &[
+            "--csr",
+            "generate:rsa2048",
+            "--key-password-file",
+            pw.to_str().unwrap(),
+        ],
+    );
+    let new_id = shown["id"].as_str().unwrap().to_string();
     assert_eq!(
         (shown["status"].as_str(), shown["key_algorithm"].as_str()),
         (Some("issued"), Some("rsa")),
@@ -544,18 +545,7 @@ fn rule_ri6_an_sm2_csr_made_by_openssl_is_verified_with_sm3_and_certified() {
             .unwrap()
             .success();
     assert!(ok, "openssl makes SM2 CSRs");
-    let (code, r) = env.json(&[
-        "reissue",
-        &id,
-        "--csr",
-        csr.to_str().unwrap(),
-        "--now",
-        &at(10.0),
-    ]);
-    assert_eq!(code, 0, "{r}");
-    let new_id = r["id"].as_str().unwrap().to_string();
-    env.json(&["tick", "--now", &at(14.0)]);
-    let re = env.json(&["show", &new_id, "--now", &at(14.0)]).1;
+    let re = reissued(&env, &id, &["--csr", csr.to_str().unwrap()]);
     assert_eq!(
         (re["status"].as_str(), re["key_algorithm"].as_str()),
         (Some("issued"), Some("sm2")),

@@ -41,16 +41,7 @@ fn serve(path: &'static str, body: Arc<Mutex<String>>, max: usize) -> std::net::
 fn file_validation_is_checked_for_real_and_then_reviewed_and_issued() {
     let env = Env::new();
     env.json(&["account", "topup", "500"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "files.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "file",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dv_order(&env, "files.example.net", "file");
     let id = v["id"].as_str().unwrap().to_string();
     let content = v["order"]["challenges"][0]["content"]
         .as_str()
@@ -133,16 +124,7 @@ fn dns_validation_is_checked_against_a_real_resolver_on_loopback() {
     use certdeck::demo::dns::serve_txt;
     let env = Env::new();
     env.json(&["account", "topup", "1000"]);
-    let (code, v) = env.json(&[
-        "apply",
-        "--domain",
-        "txt.example.net",
-        "--product",
-        "dnspod-dv",
-        "--validation",
-        "dns",
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = common::dv_order(&env, "txt.example.net", "dns");
     let id = v["id"].as_str().unwrap().to_string();
     let name = v["order"]["challenges"][0]["name"]
         .as_str()

@@ -124,6 +124,14 @@ impl Env {
     }
 
     fn base_command(&self) -> Command {
+        let mut c = self.bare_command();
+        c.arg("--db").arg(self.db());
+        c
+    }
+
+    /// certdeck in this test's own directories, without `--db`: the configuration file or the
+    /// XDG data dir chooses the database.
+    pub fn bare_command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_certdeck"));
         // Each test's own runtime dir: its service socket (SV-1) is nobody else's.
         c.env("XDG_CONFIG_HOME", self.path("config"))
@@ -133,8 +141,7 @@ impl Env {
             .env_remove("CERTDECK_DB")
             .env_remove("CERTDECK_KEY_FILE")
             .env_remove("CERTDECK_CONFIG")
-            .arg("--db")
-            .arg(self.db())
+            .env_remove("CERTDECK_RESOLVER")
             .stdin(Stdio::null());
         c
     }
@@ -364,6 +371,12 @@ impl Env {
 /// A DNSPod DV order of `domain` validated by hand over DNS (the balance must cover it): its
 /// `apply --json` answer.
 pub fn dns_order(env: &Env, domain: &str) -> Value {
+    dv_order(env, domain, "dns")
+}
+
+/// A DNSPod DV order of `domain` validated by `validation` (dns, file, dns_auto…), placed:
+/// the `apply --json` answer (id, order with its challenges).
+pub fn dv_order(env: &Env, domain: &str, validation: &str) -> Value {
     let (code, v) = env.json(&[
         "apply",
         "--domain",
@@ -371,13 +384,12 @@ pub fn dns_order(env: &Env, domain: &str) -> Value {
         "--product",
         "dnspod-dv",
         "--validation",
-        "dns",
+        validation,
     ]);
     assert_eq!(code, 0, "{v}");
     v
 }
 
-/// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
 /// A DV order of `shop.example.com` from the sandbox CA (balance topped up, the zone managed so
 /// it validates at once): its id. The review ends the next day (`tick --now` a few days on).
 pub fn sandbox_order(env: &Env) -> String {
@@ -410,6 +422,7 @@ pub fn probe(env: &Env, port: u16, sni: &str) -> (i32, Value) {
     env.json(&["probe", &format!("127.0.0.1:{port}"), "--sni", sni])
 }
 
+/// A certificate's SHA-256 fingerprint as openssl sees it (lower-case hex); `form` PEM or DER.
 pub fn fingerprint(cert: &[u8], form: &str) -> String {
     let fp = openssl(
         &["x509", "-inform", form, "-noout", "-fingerprint", "-sha256"],
