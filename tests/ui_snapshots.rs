@@ -626,15 +626,42 @@ fn more_menu_greys_what_cannot_run_and_says_why() {
 fn revocation_dialog_warns_before_submission() {
     let mut s = state();
     let plan = certdeck::domain::rules::revoke::plan(&issued_ov(), None, &[], &[], now()).unwrap();
+    let (id, name) = (plan.id.clone(), plan.name.clone());
     update(&mut s, Action::RevocationPlanned(Box::new(plan)), now());
+    // One Enter revokes nothing: no reason chosen yet.
+    assert!(update(&mut s, Action::ConfirmRevoke, now()).is_empty());
+    assert!(
+        s.status.as_ref().unwrap().text.contains("RV-6"),
+        "{:?}",
+        s.status
+    );
+    update(&mut s, Action::MoveRevokeReason(1), now());
     update(&mut s, Action::MoveRevokeReason(1), now());
     update(
         &mut s,
         Action::SetRevokeDocument("/tmp/letter.pdf".into()),
         now(),
     );
+    // A reason and a document, but the name not typed: still nothing.
+    assert!(update(&mut s, Action::ConfirmRevoke, now()).is_empty());
+    assert!(
+        s.status.as_ref().unwrap().text.contains(&name),
+        "{:?}",
+        s.status
+    );
+    update(&mut s, Action::NextRevokeField, now());
+    update(&mut s, Action::SetRevokeDocument("not it".into()), now());
+    assert!(update(&mut s, Action::ConfirmRevoke, now()).is_empty());
+    update(&mut s, Action::SetRevokeDocument(id.clone()), now());
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 120, 40));
+    // At 80×24 the warning and the keys stay in view.
+    let small = render(&mut ui, 80, 24);
+    assert!(
+        small.contains("cannot be cancelled (RV-2)") && small.contains("· Esc"),
+        "{small}"
+    );
+    insta::assert_snapshot!("revocation_dialog_at_80x24", small);
     // Enter submits with the chosen reason and document; Esc would cancel.
     let effects = update(&mut ui.state, Action::ConfirmRevoke, now());
     assert!(matches!(
@@ -645,6 +672,49 @@ fn revocation_dialog_warns_before_submission() {
             ..
         }]
     ));
+}
+
+#[test]
+fn more_menu_keeps_the_selected_entry_in_view_at_80x24() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::MoreLoaded(Box::new((
+            issued_ov(),
+            None,
+            certdeck::domain::resource::StoredKey::Usable,
+            None,
+        ))),
+        now(),
+    );
+    let Overlay::More(menu) = &s.overlay else {
+        panic!("the menu opens")
+    };
+    let last = menu.entries.len() as i64 - 1;
+    let label = menu.entries.last().unwrap().label.clone();
+    update(&mut s, Action::MoveMenu(last), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("▶ ") && frame.contains(&label.chars().take(12).collect::<String>()),
+        "{frame}"
+    );
+    assert!(
+        frame.contains("Esc close") && frame.contains("more"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn below_80x24_the_screen_says_it_is_too_small() {
+    let mut ui = Ui::new(state(), Theme::plain()).with_min_size(80, 24);
+    let frame = render(&mut ui, 70, 20);
+    assert!(
+        frame.contains("terminal too small: 80×24 needed, this one is 70×20"),
+        "{frame}"
+    );
+    assert!(render(&mut ui, 80, 24).contains("Certificates"));
 }
 
 #[test]

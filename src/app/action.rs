@@ -158,7 +158,10 @@ pub enum Action {
     },
     RevocationPlanned(Box<crate::domain::rules::revoke::RevokePlan>),
     MoveRevokeReason(i64),
+    /// Typing in the revocation dialog: the document's path or the name typed to confirm.
     SetRevokeDocument(String),
+    /// Tab: between the document's path and the confirmation.
+    NextRevokeField,
     /// Submit the revocation dialog.
     ConfirmRevoke,
     RevocationSubmitted {

@@ -281,22 +281,31 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::RevocationPlanned(plan) => {
             state.outcome = Some(Outcome::NeedsRevokeConfirmation((*plan).clone()));
-            state.overlay = Overlay::Revoke(Box::new(RevokeDialog {
-                plan: *plan,
-                reason: 0,
-                document: String::new(),
-            }));
+            state.overlay = Overlay::Revoke(Box::new(RevokeDialog::new(*plan)));
             vec![]
         }
         Action::MoveRevokeReason(delta) => {
             if let Overlay::Revoke(d) = &mut state.overlay {
-                d.reason = crate::app::state::moved(d.reason, delta, Reason::ALL.len());
+                d.reason = Some(match d.reason {
+                    Some(r) => crate::app::state::moved(r, delta, Reason::ALL.len()),
+                    None => 0,
+                });
             }
             vec![]
         }
         Action::SetRevokeDocument(text) => {
             if let Overlay::Revoke(d) = &mut state.overlay {
-                d.document = text;
+                if d.on_document {
+                    d.document = text;
+                } else {
+                    d.confirm = text;
+                }
+            }
+            vec![]
+        }
+        Action::NextRevokeField => {
+            if let Overlay::Revoke(d) = &mut state.overlay {
+                d.on_document = d.plan.document.is_some() && !d.on_document;
             }
             vec![]
         }
@@ -305,14 +314,35 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 return vec![];
             };
             let document = (!d.document.trim().is_empty()).then(|| d.document.trim().into());
+            let Some(reason) = d.reason else {
+                let r = Refusal::new(
+                    "RV-6",
+                    Field::Reason,
+                    "choose the reason first (↑ ↓): a revocation states why",
+                );
+                refuse(state, r);
+                return vec![];
+            };
             if d.plan.document.is_some() && document.is_none() {
                 let r = crate::domain::rules::revoke::missing_document(&d.plan);
                 refuse(state, r);
                 return vec![];
             }
+            if !d.confirmed() {
+                let r = Refusal::new(
+                    "RV-2",
+                    Field::Id,
+                    format!(
+                        "type {} (or its id {}) to confirm: a revocation cannot be undone",
+                        d.plan.name, d.plan.id
+                    ),
+                );
+                refuse(state, r);
+                return vec![];
+            }
             let effect = Effect::SubmitRevocation {
                 id: d.plan.id.clone(),
-                reason: Reason::ALL[d.reason],
+                reason: Reason::ALL[reason],
                 document,
             };
             // The dialog stays until the submission is recorded: a refused document can be fixed.

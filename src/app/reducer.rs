@@ -113,6 +113,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::RevocationPlanned(_)
         | Action::MoveRevokeReason(_)
         | Action::SetRevokeDocument(_)
+        | Action::NextRevokeField
         | Action::ConfirmRevoke
         | Action::RevocationSubmitted { .. }
         | Action::OpenExport(_)

@@ -396,9 +396,32 @@ pub struct MenuEntry {
 #[derive(Debug, Clone)]
 pub struct RevokeDialog {
     pub plan: crate::domain::rules::revoke::RevokePlan,
-    /// Index into `Reason::ALL`.
-    pub reason: usize,
+    /// Index into `Reason::ALL`; none until the user chooses one (RV-6: a reason first).
+    pub reason: Option<usize>,
     pub document: String,
+    /// The certificate's name or id, typed to confirm: a revocation cannot be undone.
+    pub confirm: String,
+    /// Typing goes to the document's path (when the flow needs one) or to the confirmation.
+    pub on_document: bool,
+}
+
+impl RevokeDialog {
+    pub fn new(plan: crate::domain::rules::revoke::RevokePlan) -> RevokeDialog {
+        let on_document = plan.document.is_some();
+        RevokeDialog {
+            plan,
+            reason: None,
+            document: String::new(),
+            confirm: String::new(),
+            on_document,
+        }
+    }
+
+    /// Whether the typed confirmation names the certificate (its id, or its name exactly).
+    pub fn confirmed(&self) -> bool {
+        let typed = self.confirm.trim();
+        !typed.is_empty() && (typed == self.plan.id || typed == self.plan.name)
+    }
 }
 
 /// One line of the forecast: when, what, for which certificate.

@@ -260,6 +260,7 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmFor
             Some(id) => format!(" Edit alarm policy {id} (its recipients stay as they are) "),
             None => " New alarm policy ".to_string(),
         },
+        Some(2 * form.focus + 1),
         theme,
     );
 }

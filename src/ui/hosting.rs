@@ -263,6 +263,13 @@ pub fn render_form(f: &mut Frame, area: Rect, form: &HostingForm, theme: &Theme)
             Some(id) => format!(" Edit hosting {id} of {} ", form.cert_id),
             None => format!(" Host {} ", form.cert_id),
         },
+        Some(match form.field {
+            HostingField::Days => 3,
+            HostingField::New => 5,
+            HostingField::Group => 7,
+            HostingField::Partial => 8,
+            HostingField::Messages => 9,
+        }),
         theme,
     );
 }
@@ -298,6 +305,7 @@ pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, 
         Some("Backup, write (keys 0600), check, reload, probe; any failure puts the previous files back."),
         "Enter deploy · ↑↓ choose · Esc cancel",
         format!(" Deploy {} ", pick.cert_id),
+        Some(2 + pick.selected),
         theme,
     );
 }
@@ -337,22 +345,22 @@ pub fn render_resource_form(f: &mut Frame, area: Rect, form: &ResourceForm, them
             if focused && i != 1 { "▏" } else { "" }
         )));
     }
-    lines.push(Line::from(""));
     let note = match &form.editing {
         Some(_) => "Editing: an empty directory keeps the files it has.",
         None => "Keys are written 0600, certificates 0644. Other files and owners: certdeck resource add.",
     };
-    lines.push(Line::from(Span::styled(note, theme.dim())));
-    lines.push(Line::from(Span::styled(
-        "Enter save · Tab field · ← → preset · Esc cancel",
-        theme.title(),
-    )));
     let title = match &form.editing {
         Some((id, _)) => format!(" Edit resource {id} "),
         None => " Add a resource ".to_string(),
     };
-    let p = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).title(title));
-    f.render_widget(p, popup);
+    crate::ui::dialog(
+        f,
+        popup,
+        lines,
+        Some(note),
+        "Enter save · Tab field · ← → preset · Esc cancel",
+        title,
+        Some(2 * form.focus + 1),
+        theme,
+    );
 }

@@ -415,14 +415,21 @@ pub static BINDINGS: &[Binding] = &[
         Revoke,
         Char('/'),
         "typing",
-        "the path of the application file or letter, when one is needed",
+        "the certificate's name or id, to confirm (and the document's path, when one is needed)",
         None,
+    ),
+    key(
+        Revoke,
+        TabKey,
+        "Tab",
+        "between the document's path and the confirmation",
+        Some(Action::NextRevokeField),
     ),
     key(
         Revoke,
         Enter,
         "Enter",
-        "submit the revocation (it cannot be cancelled: RV-2)",
+        "submit: only with a reason chosen and the name typed (it cannot be cancelled: RV-2)",
         Some(Action::ConfirmRevoke),
     ),
     key(

@@ -23,55 +23,128 @@ use crossterm::event::{
     self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use theme::Theme;
 use upload::{FormEvent, UploadForm};
 
-/// Draws a dialog in `popup`: its `lines`, a blank line, the dim `note` (what the action does)
-/// if any, and the `keys` it takes, framed under `title`.
+/// Draws a dialog in `popup`: its `lines`, then the dim `note` (what the action does) if any and
+/// the `keys` it takes, framed under `title`. The note and keys stay at the bottom whatever the
+/// size; the lines scroll so that line `focus` (the focused field, the selected entry) is always
+/// in view, with "↑ more" / "↓ more" on the frame when some are hidden (#12: 80×24).
+#[allow(clippy::too_many_arguments)]
 pub fn dialog(
     f: &mut ratatui::Frame,
     popup: Rect,
-    mut lines: Vec<ratatui::text::Line<'_>>,
+    lines: Vec<ratatui::text::Line<'_>>,
     note: Option<&str>,
     keys: &str,
     title: String,
+    focus: Option<usize>,
     theme: &Theme,
 ) {
     use ratatui::text::{Line, Span};
-    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-    lines.push(Line::from(""));
+    let mut footer = Vec::new();
     if let Some(note) = note {
-        lines.push(Line::from(Span::styled(note.to_string(), theme.dim())));
+        footer.push(Line::from(Span::styled(note.to_string(), theme.dim())));
     }
-    lines.push(Line::from(Span::styled(keys.to_string(), theme.title())));
-    let p = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).title(title));
-    f.render_widget(p, popup);
+    footer.push(Line::from(Span::styled(keys.to_string(), theme.title())));
+    framed(f, popup, lines, footer, title, focus, theme.dim(), theme);
 }
 
-/// A rectangle of `pct_x` × `pct_y` percent in the middle of `area`.
+/// How many rows `line` takes wrapped at `width` (word wrapping can only add to this estimate's
+/// rows at the margin, so the footer gets one spare row when it is long).
+fn rows_of(line: &ratatui::text::Line<'_>, width: u16) -> u16 {
+    let w = line.width() as u16;
+    if width == 0 {
+        return 1;
+    }
+    w.div_ceil(width).max(1)
+}
+
+/// A dialog with a scrolling body and a footer that is always shown (see `dialog`); `border`
+/// styles the frame (red for an irreversible action).
+#[allow(clippy::too_many_arguments)]
+pub fn framed(
+    f: &mut ratatui::Frame,
+    popup: Rect,
+    lines: Vec<ratatui::text::Line<'_>>,
+    footer: Vec<ratatui::text::Line<'_>>,
+    title: String,
+    focus: Option<usize>,
+    border: ratatui::style::Style,
+    _theme: &Theme,
+) {
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(title);
+    let inner = block.inner(popup);
+    let width = inner.width;
+    let footer_rows: u16 = footer.iter().map(|l| rows_of(l, width)).sum::<u16>()
+        + u16::from(footer.iter().any(|l| l.width() as u16 > width));
+    // At least two rows of body, whatever the footer wants.
+    let footer_rows = footer_rows.min(inner.height.saturating_sub(2));
+    let body_rows = inner.height.saturating_sub(footer_rows + 1);
+    let heights: Vec<u16> = lines.iter().map(|l| rows_of(l, width)).collect();
+    let total: u16 = heights.iter().sum();
+    let offset = match focus {
+        Some(i) if i < heights.len() => {
+            let top: u16 = heights[..i].iter().sum();
+            let bottom = top + heights[i];
+            // Keep the focus in view with a line of context below it when there is room.
+            let wanted = (bottom + 1).min(total);
+            wanted.saturating_sub(body_rows).min(top)
+        }
+        _ => 0,
+    };
+    let more_above = offset > 0;
+    let more_below = total > offset + body_rows;
+    let mut block = block;
+    if more_above || more_below {
+        let hint = match (more_above, more_below) {
+            (true, true) => " ↑↓ more ",
+            (true, false) => " ↑ more ",
+            _ => " ↓ more ",
+        };
+        block = block.title_bottom(ratatui::text::Line::from(hint).right_aligned());
+    }
+    f.render_widget(block, popup);
+    let body = Rect {
+        height: body_rows,
+        ..inner
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((offset, 0)),
+        body,
+    );
+    let foot = Rect {
+        y: inner.y + inner.height.saturating_sub(footer_rows),
+        height: footer_rows,
+        ..inner
+    };
+    f.render_widget(Paragraph::new(footer).wrap(Wrap { trim: false }), foot);
+}
+
+/// A rectangle of `pct_x` × `pct_y` percent in the middle of `area`, but never narrower than 72
+/// columns or shorter than 20 rows when the area has them: at 80×24 a dialog gets the room it
+/// needs (#12).
 pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
-    let v = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Percentage((100 - pct_y) / 2),
-            Constraint::Percentage(pct_y),
-            Constraint::Min(0),
-        ])
-        .split(area);
-    Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([
-            Constraint::Percentage((100 - pct_x) / 2),
-            Constraint::Percentage(pct_x),
-            Constraint::Min(0),
-        ])
-        .split(v[1])[1]
+    let w = (area.width as u32 * pct_x as u32 / 100) as u16;
+    let h = (area.height as u32 * pct_y as u32 / 100) as u16;
+    let w = w.max(72.min(area.width));
+    let h = h.max(20.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 /// The UI's own bits: the editor pane (owns only its text until submitted) and where the table is.
@@ -87,6 +160,7 @@ pub struct Ui {
     runner: Option<crate::engine::worker::EffectRunner>,
     /// Since when effects have been outstanding (the status bar says so after a moment).
     busy_since: Option<std::time::Instant>,
+    min_size: Option<(u16, u16)>,
 }
 
 impl Ui {
@@ -100,10 +174,26 @@ impl Ui {
             pending: std::collections::VecDeque::new(),
             runner: None,
             busy_since: None,
+            min_size: None,
         }
     }
 
+    /// Below this size the screen says so instead of drawing a broken layout (#12: 80×24 is
+    /// the smallest supported). Set by the terminal loop; snapshot tests draw any size.
+    pub fn with_min_size(mut self, width: u16, height: u16) -> Ui {
+        self.min_size = Some((width, height));
+        self
+    }
+
     pub fn draw(&mut self, f: &mut ratatui::Frame) {
+        let area = f.area();
+        if let Some((w, h)) = self
+            .min_size
+            .filter(|(w, h)| area.width < *w || area.height < *h)
+        {
+            view::too_small(f, w, h, &self.theme);
+            return;
+        }
         view::draw(
             f,
             &self.state,
@@ -453,7 +543,7 @@ fn event_loop(
     tty: &tty::Tty,
     reports: &std::sync::mpsc::Receiver<Result<crate::domain::schedule::TickReport, String>>,
 ) -> (color_eyre::Result<()>, crate::engine::worker::EffectRunner) {
-    let mut ui = Ui::new(state, Theme::from_env());
+    let mut ui = Ui::new(state, Theme::from_env()).with_min_size(80, 24);
     ui.runner = Some(runner);
     let result = run_loop(terminal, engine, &mut ui, stop, tty, reports);
     (result, ui.detach_runner().expect("set above"))
@@ -543,11 +633,20 @@ fn dialog_typing(state: &State, ev: KeyEvent) -> Option<Action> {
     }
     match (&state.overlay, ev.code) {
         (Overlay::More(_), KeyCode::Char(c)) if !matches!(c, 'j' | 'k') => Some(Action::MenuKey(c)),
-        (Overlay::Revoke(d), KeyCode::Char(c)) if d.plan.document.is_some() => {
-            Some(Action::SetRevokeDocument(format!("{}{c}", d.document)))
+        (Overlay::Revoke(d), KeyCode::Char(c)) => {
+            let current = if d.on_document {
+                &d.document
+            } else {
+                &d.confirm
+            };
+            Some(Action::SetRevokeDocument(format!("{current}{c}")))
         }
         (Overlay::Revoke(d), KeyCode::Backspace) => {
-            let mut text = d.document.clone();
+            let mut text = if d.on_document {
+                d.document.clone()
+            } else {
+                d.confirm.clone()
+            };
             text.pop();
             Some(Action::SetRevokeDocument(text))
         }

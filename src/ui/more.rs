@@ -4,15 +4,19 @@ use crate::domain::revocation::Reason;
 use crate::ui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::Clear;
 use ratatui::Frame;
 
 pub fn render_menu(f: &mut Frame, area: Rect, menu: &MoreMenu, theme: &Theme) {
     let popup = super::centered(area, 70, 70);
     f.render_widget(Clear, popup);
     let mut lines = Vec::new();
+    let mut focus = None;
     for (i, e) in menu.entries.iter().enumerate() {
         let marker = if i == menu.selected { "▶" } else { " " };
+        if i == menu.selected {
+            focus = Some(lines.len());
+        }
         let style = match (&e.disabled, i == menu.selected) {
             (_, true) => theme.selected(),
             (Some(_), false) => theme.dim(),
@@ -36,22 +40,35 @@ pub fn render_menu(f: &mut Frame, area: Rect, menu: &MoreMenu, theme: &Theme) {
         None,
         "↑↓ choose · Enter or its letter runs it · Esc close",
         format!(" More — {} ({}) ", menu.name, menu.id),
+        // The entry's "unavailable" line too, when it has one.
+        focus.map(|l| l + usize::from(menu.entries[menu.selected].disabled.is_some())),
         theme,
     );
 }
 
 pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme) {
-    let popup = super::centered(area, 76, 80);
+    let popup = super::centered(area, 76, 90);
     f.render_widget(Clear, popup);
     let plan = &d.plan;
     let mut lines = vec![
         Line::from(format!("{} ({})", plan.name, plan.id)),
         Line::from(Span::styled(plan.flow.label(), theme.accent())),
         Line::from(""),
-        Line::from(Span::styled("Reason (RFC 5280)", theme.title())),
+        Line::from(Span::styled(
+            if d.reason.is_some() {
+                "Reason (RFC 5280)"
+            } else {
+                "Reason (RFC 5280): choose one with ↑ ↓"
+            },
+            theme.title(),
+        )),
     ];
+    let mut focus = None;
     for (i, r) in Reason::ALL.iter().enumerate() {
-        let chosen = i == d.reason;
+        let chosen = d.reason == Some(i);
+        if chosen {
+            focus = Some(lines.len());
+        }
         lines.push(Line::from(Span::styled(
             format!(
                 "{} {:<24} {:>2}  {}",
@@ -68,12 +85,23 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
         )));
     }
     lines.push(Line::from(""));
+    let cursor = |on: bool| if on { "▏" } else { "" };
     if let Some(what) = plan.document {
         lines.push(Line::from(Span::styled(
-            format!("Signed {what} ({}): type its path", plan.document_kinds),
+            format!(
+                "Signed {what} ({}): type its path (Tab)",
+                plan.document_kinds
+            ),
             theme.title(),
         )));
-        lines.push(Line::from(format!("  {}▏", d.document)));
+        if d.on_document {
+            focus = Some(lines.len());
+        }
+        lines.push(Line::from(format!(
+            "  {}{}",
+            d.document,
+            cursor(d.on_document)
+        )));
         lines.push(Line::from(""));
     }
     lines.push(Line::from(Span::styled("What happens", theme.title())));
@@ -81,19 +109,37 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
         lines.push(Line::from(format!("  • {s}")));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(plan.warning(), theme.danger())));
-    lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        "Enter submit (cannot be cancelled) · ↑↓ reason · Esc cancel",
+        format!("Type {} (or {}) to confirm", plan.name, plan.id),
         theme.title(),
     )));
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.danger())
-            .title(format!(" Revoke {} ", plan.id)),
+    if !d.on_document {
+        focus = Some(lines.len());
+    }
+    lines.push(Line::from(format!(
+        "  {}{}{}",
+        d.confirm,
+        cursor(!d.on_document),
+        if d.confirmed() { "  ✓" } else { "" }
+    )));
+    // The warning and the keys stay in view whatever the terminal's size (#12).
+    let footer = vec![
+        Line::from(Span::styled(plan.warning(), theme.danger())),
+        Line::from(Span::styled(
+            "Enter submit (cannot be cancelled) · ↑↓ reason · type the name · Esc cancel",
+            theme.title(),
+        )),
+    ];
+    super::framed(
+        f,
+        popup,
+        lines,
+        footer,
+        format!(" Revoke {} ", plan.id),
+        focus,
+        theme.danger(),
+        theme,
     );
-    f.render_widget(p, popup);
 }
 
 pub fn render_export(f: &mut Frame, area: Rect, d: &ExportDialog, theme: &Theme) {
@@ -146,6 +192,7 @@ pub fn render_export(f: &mut Frame, area: Rect, d: &ExportDialog, theme: &Theme)
         Some("Keys are written 0600, every file whole; existing files are never replaced here."),
         "Enter write · Tab field · Esc cancel",
         format!(" Export {} ", d.id),
+        Some(if d.on_password { 9 } else { 7 }),
         theme,
     );
 }
@@ -179,6 +226,7 @@ pub fn render_reissue(f: &mut Frame, area: Rect, d: &ReissueDialog, theme: &Them
     let cursor = |f: ReissueField| if d.field == f { "▏" } else { "" };
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Reason", theme.title())));
+    let reason_line = lines.len();
     lines.push(Line::from(format!(
         "  {}{}",
         d.reason,
@@ -219,6 +267,11 @@ pub fn render_reissue(f: &mut Frame, area: Rect, d: &ReissueDialog, theme: &Them
         Some("Free. The reissue keeps the original's validity (RI-5); validation is skipped within 3 days of issue or with the original CSR, else required (RI-7)."),
         "Enter order · Tab field · Esc cancel",
         format!(" Reissue {} ", d.id),
+        Some(match d.field {
+            ReissueField::Reason => reason_line,
+            // The CSR or password field comes right after the reason.
+            ReissueField::Csr | ReissueField::Password => reason_line + 2,
+        }),
         theme,
     );
 }

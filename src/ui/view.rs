@@ -10,6 +10,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
+/// The whole screen when the terminal is smaller than certdeck can lay out.
+pub fn too_small(f: &mut Frame, width: u16, height: u16, theme: &Theme) {
+    let area = f.area();
+    let text = vec![
+        Line::from(Span::styled("certdeck", theme.title())),
+        Line::from(format!(
+            "terminal too small: {width}×{height} needed, this one is {}×{}",
+            area.width, area.height
+        )),
+        Line::from("enlarge it, or press q to quit"),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let rect = Rect {
+        y: area.y + top,
+        height: area.height.saturating_sub(top).min(3),
+        ..area
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
 pub fn draw(
     f: &mut Frame,
     state: &State,
