@@ -1224,3 +1224,25 @@ fn rule_h6_hosting_form_chooses_a_group_and_switches_messages_at_80x24() {
         (21, Some("oncall"), false, false)
     );
 }
+
+#[test]
+fn at_80_columns_the_list_keeps_name_status_and_days_left_and_help_stays_in_reach() {
+    let mut ui = Ui::new(state(), Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    let header = frame.lines().nth(2).unwrap();
+    assert!(
+        header.contains("NAME") && header.contains("STATUS") && header.contains("DAYS LEFT"),
+        "{header}"
+    );
+    assert!(
+        !header.contains("ISSUER") && !header.contains("ID "),
+        "{header}"
+    );
+    let status = frame.lines().nth(22).unwrap();
+    assert!(status.contains("? help"), "{status}");
+    assert!(
+        frame.lines().nth(23).unwrap().contains("? help · q quit"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}

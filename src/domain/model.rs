@@ -69,6 +69,15 @@ impl Status {
         }
     }
 
+    /// The state in words, for people (the TUI, text output); `as_str` is the JSON's.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::AwaitingLetter => "awaiting letter",
+            Status::ToBeRenewed => "to be renewed",
+            other => other.as_str(),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }

@@ -30,6 +30,51 @@ impl TableView {
 }
 
 /// Renders the table, scrolled so the selected row is on screen.
+/// A column of the Certificates table and the narrowest inner width it shows at.
+struct Column {
+    title: &'static str,
+    width: Constraint,
+    from_width: u16,
+}
+
+const COLUMNS: [Column; 7] = [
+    Column {
+        title: "ID",
+        width: Constraint::Length(8),
+        from_width: 100,
+    },
+    Column {
+        title: "NAME",
+        width: Constraint::Min(14),
+        from_width: 0,
+    },
+    Column {
+        title: "DOMAINS",
+        width: Constraint::Min(16),
+        from_width: 0,
+    },
+    Column {
+        title: "STATUS",
+        width: Constraint::Length(15),
+        from_width: 0,
+    },
+    Column {
+        title: "DAYS LEFT",
+        width: Constraint::Length(10),
+        from_width: 0,
+    },
+    Column {
+        title: "SOURCE/BRAND",
+        width: Constraint::Length(18),
+        from_width: 110,
+    },
+    Column {
+        title: "ISSUER",
+        width: Constraint::Min(12),
+        from_width: 130,
+    },
+];
+
 pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mut TableView) {
     let offset = &mut view.offset;
     let title = format!(
@@ -67,6 +112,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
     view.x = area.x + 1;
     view.width = area.width.saturating_sub(2);
     let now = state.now;
+    // #12: narrow terminals drop issuer, then source/brand, then id; name, status and days left
+    // stay, and days left is never cut.
+    let inner = area.width.saturating_sub(2);
+    let shown = |c: &Column| c.from_width <= inner;
     let rows = state
         .visible
         .iter()
@@ -90,39 +139,40 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
                 },
                 s.brand
             );
-            let row = Row::new(vec![
+            let cells = vec![
                 Cell::from(s.id.clone()),
                 Cell::from(name),
                 Cell::from(clip(&s.domains.join(", "), 36)),
-                Cell::from(Span::styled(status.as_str(), theme.status(status))),
+                Cell::from(Span::styled(status.label(), theme.status(status))),
                 Cell::from(Span::styled(days, days_style)),
                 Cell::from(clip(&source, 20)),
                 Cell::from(clip(&s.issuer, 28)),
-            ]);
+            ];
+            let row = Row::new(
+                cells
+                    .into_iter()
+                    .zip(COLUMNS.iter())
+                    .filter(|(_, c)| shown(c))
+                    .map(|(cell, _)| cell),
+            );
             if pos == state.selected {
                 row.style(theme.selected())
             } else {
                 row
             }
         });
-    let header = Row::new(vec![
-        "ID",
-        "NAME",
-        "DOMAINS",
-        "STATUS",
-        "DAYS LEFT",
-        "SOURCE/BRAND",
-        "ISSUER",
-    ])
+    let header = Row::new(
+        COLUMNS
+            .iter()
+            .filter(|c| shown(c))
+            .map(|c| c.title)
+            .collect::<Vec<_>>(),
+    )
     .style(theme.title());
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Min(14),
-        Constraint::Min(16),
-        Constraint::Length(15),
-        Constraint::Length(10),
-        Constraint::Length(18),
-        Constraint::Min(12),
-    ];
+    let widths: Vec<Constraint> = COLUMNS
+        .iter()
+        .filter(|c| shown(c))
+        .map(|c| c.width)
+        .collect();
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }

@@ -48,7 +48,7 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
     let mut kv = |k: &str, v: String| l.push(format!("{k:<20} {v}"));
     kv("Id", c.id.clone());
     kv("Name", c.name.clone());
-    kv("Status", c.status_at(now).as_str().to_string());
+    kv("Status", c.status_at(now).label().to_string());
     kv("Source", format!("{:?}", c.source).to_lowercase());
     kv("Brand", c.brand.clone());
     kv(

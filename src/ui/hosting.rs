@@ -69,7 +69,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Cell::from(h.old_cert.clone()),
                 Cell::from(new),
                 Cell::from(when),
-                Cell::from(Span::styled(format!("{mark}{}", h.status.as_str()), style)),
+                Cell::from(Span::styled(format!("{mark}{}", h.status.label()), style)),
                 Cell::from(clip(h.last_result.as_deref().unwrap_or(""), 60)),
             ]);
             if !state.hosting_on_resources && i == state.hosting_selected {

@@ -80,7 +80,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let row = Row::new(vec![
             Cell::from(o.summary.id.clone()),
             Cell::from(clip(&o.summary.name, 28)),
-            Cell::from(o.summary.status.as_str()),
+            Cell::from(o.summary.status.label()),
             Cell::from(o.order.validation.as_str()),
             Cell::from(Span::styled(next, style)),
             Cell::from(Span::styled(when, style)),

@@ -205,7 +205,7 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.warn(),
         ),
         Span::raw(format!(
-            " │ balance {} │ {} │ {} │ ? help",
+            " │ balance {} │ {} │ {}",
             state
                 .balance
                 .map(|b| format!("{b} {}", crate::domain::account::CURRENCY))
@@ -214,16 +214,33 @@ fn status_bar(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             state.now.format("%Y-%m-%d %H:%M UTC")
         )),
     ]);
+    // "? help" keeps its place at the right end at every width (#12).
+    let style = theme.dim().add_modifier(ratatui::style::Modifier::REVERSED);
+    let parts = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Min(0), Constraint::Length(9)])
+        .split(area);
+    f.render_widget(Paragraph::new(line).style(style), parts[0]);
     f.render_widget(
-        Paragraph::new(line).style(theme.dim().add_modifier(ratatui::style::Modifier::REVERSED)),
-        area,
+        Paragraph::new(" │ ? help")
+            .style(style)
+            .alignment(ratatui::layout::Alignment::Right),
+        parts[1],
     );
 }
 
 fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.input {
-        Input::Filter => Line::from(vec![Span::styled("/", theme.accent()), Span::raw(state.filter_text().to_string()), Span::styled("▏ Enter keep · Esc clear", theme.dim())]),
-        Input::Command(c) => Line::from(vec![Span::styled(":", theme.accent()), Span::raw(c.clone()), Span::raw("▏")]),
+        Input::Filter => Line::from(vec![
+            Span::styled("/", theme.accent()),
+            Span::raw(state.filter_text().to_string()),
+            Span::styled("▏ Enter keep · Esc clear", theme.dim()),
+        ]),
+        Input::Command(c) => Line::from(vec![
+            Span::styled(":", theme.accent()),
+            Span::raw(c.clone()),
+            Span::raw("▏"),
+        ]),
         Input::Normal if state.scan.is_some() => {
             let p = state.scan.unwrap_or_default();
             let width = (area.width as usize / 4).clamp(4, 30);
@@ -238,7 +255,15 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 };
                 Line::from(Span::styled(m.text.clone(), style))
             }
-            None => Line::from(Span::styled("u upload · / filter · s sort · Enter detail · . more · d delete · : command · ? help · q quit", theme.dim())),
+            // The fewest hints that fit; "? help" and "q quit" always do.
+            None => Line::from(Span::styled(
+                if area.width >= 100 {
+                    "u upload · / filter · s sort · Enter detail · . more · d delete · : command · ? help · q quit"
+                } else {
+                    "u upload · / filter · Enter detail · . more · : command · ? help · q quit"
+                },
+                theme.dim(),
+            )),
         },
     };
     f.render_widget(Paragraph::new(line), area);

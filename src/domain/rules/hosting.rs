@@ -31,6 +31,15 @@ impl HostingStatus {
             HostingStatus::RolledBack => "rolled_back",
         }
     }
+
+    /// The state in words, for people; `as_str` is the JSON's.
+    pub fn label(self) -> &'static str {
+        match self {
+            HostingStatus::InProgress => "in progress",
+            HostingStatus::RolledBack => "rolled back",
+            other => other.as_str(),
+        }
+    }
 }
 
 /// H-2: which certificate replaces the old one.
