@@ -67,12 +67,21 @@ fn upload_by_paste_list_filter_quit() {
     t.wait_for("1 of 1");
     t.keys(&["u"]);
     t.wait_for("Upload a certificate");
+    // The form opens on the certificate field; Tab twice comes round to the name. A paste of
+    // the chain and the key together, the focus on the name, fills the right fields (#12).
     t.keys(&["Tab", "Tab"]);
-    t.paste_file(&cert);
-    t.wait_for("a private key is required");
-    t.keys(&["Tab"]);
-    t.paste_file(&key);
-    t.wait_for("✓ ready");
+    t.wait_for("▶ Name");
+    let both = env.write(
+        "both.pem",
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&cert).unwrap(),
+            std::fs::read_to_string(&key).unwrap()
+        ),
+    );
+    t.paste_file(&both);
+    let s = t.wait_for("✓ ready");
+    assert!(s.contains("▶ Name"), "the focus stays where it was: {s}");
     t.keys(&["C-s"]);
     let s = t.wait_for("imported \"pasted.example.com\"");
     assert!(s.contains("2 of 2"), "{s}");
@@ -116,4 +125,43 @@ fn a_dropped_terminal_ends_the_process_without_spinning() {
     // Killing the server closes the pty under certdeck, as an SSH drop does.
     t.cmd(&["kill-server"]);
     pid_gone_within(pid, Duration::from_secs(2));
+}
+
+#[test]
+fn rule_rv2_the_tui_revokes_only_after_a_reason_and_the_name_typed() {
+    let env = Env::new();
+    let id = common::sandbox_order(&env);
+    let later = (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339();
+    let (_, t) = env.json(&["tick", "--now", &later]);
+    assert_eq!(t["fired"][0]["kind"], "review_done", "{t}");
+
+    let t = Tmux::start(&env, "revoke");
+    t.wait_for("1 of 1");
+    t.keys(&[".", "x"]);
+    t.wait_for("Revoke ");
+    // Enter alone: no reason yet.
+    t.keys(&["Enter"]);
+    t.wait_for("choose the reason first");
+    t.keys(&["Down", "Down", "Enter"]);
+    t.wait_for("to confirm: a revocation cannot be undone");
+    for c in id.chars() {
+        t.keys(&[&c.to_string()]);
+    }
+    t.wait_for("✓");
+    // Until now nothing was submitted.
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["status"], "issued", "{shown}");
+    t.keys(&["Enter"]);
+    let started = Instant::now();
+    let shown = loop {
+        let (_, shown) = env.json(&["show", &id]);
+        if shown["status"] != "issued" || started.elapsed() > Duration::from_secs(10) {
+            break shown;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    t.keys(&["q"]);
+    t.wait_for("MODES-DONE");
+    let status = shown["status"].as_str().unwrap().to_string();
+    assert!(status == "revoking" || status == "revoked", "{shown}");
 }

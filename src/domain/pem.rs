@@ -243,6 +243,34 @@ fn is_label(label: &str) -> bool {
 }
 
 /// Standard base64 with padding, on one line.
+/// The PEM blocks of `text` as written (BEGIN line to END line, headers included), with their
+/// labels, in order; text around them is left out. For routing a paste, not for parsing.
+pub fn raw_blocks(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(label) = t
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        {
+            current = Some((label.to_string(), vec![t]));
+            continue;
+        }
+        if let Some((label, lines)) = current.as_mut() {
+            lines.push(t);
+            if t.strip_prefix("-----END ")
+                .and_then(|l| l.strip_suffix("-----"))
+                .is_some_and(|l| l == label)
+            {
+                let (label, lines) = current.take().expect("in a block");
+                out.push((label, lines.join("\n") + "\n"));
+            }
+        }
+    }
+    out
+}
+
 pub fn base64(bytes: &[u8]) -> String {
     String::from_utf8(base64_bytes(bytes)).expect("base64 is ASCII")
 }

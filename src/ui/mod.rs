@@ -428,7 +428,13 @@ impl Ui {
         }
         match (&self.state.overlay, self.form.as_mut(), &self.state.input) {
             (Overlay::Upload, Some(form), Input::Normal) => {
-                form.paste(text);
+                if form.paste(text) == FormEvent::Ignored {
+                    // Never dropped without a word (#12).
+                    self.state.say(
+                        Level::Warn,
+                        "paste not taken: the Standard switch holds no text; Tab to a text field (PEM goes to its fields wherever the focus is)",
+                    );
+                }
                 form.revalidate(engine.now(), &self.state.extra_anchors);
             }
             (Overlay::Reissue(d), _, Input::Normal)

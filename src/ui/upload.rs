@@ -118,23 +118,27 @@ impl UploadForm {
         UploadForm {
             fields,
             standard: Standard::International,
-            focus: FieldId::Name,
+            // #12: what people come to paste.
+            focus: FieldId::Cert,
             preview: None,
         }
     }
 
-    /// Fields in tab order; the SM2 encryption pair only with the SM2 standard.
+    /// Fields in tab order, which is the order they are drawn in (left to right, top to
+    /// bottom); the SM2 encryption pair only with the SM2 standard.
     pub fn order(&self) -> Vec<FieldId> {
         let mut v = vec![
             FieldId::Name,
+            FieldId::Tags,
+            FieldId::Project,
             FieldId::Standard,
+            FieldId::Password,
             FieldId::Cert,
             FieldId::Key,
         ];
         if self.standard == Standard::Sm2 {
             v.extend([FieldId::EncCert, FieldId::EncKey]);
         }
-        v.extend([FieldId::Password, FieldId::Tags, FieldId::Project]);
         v
     }
 
@@ -219,14 +223,60 @@ impl UploadForm {
         self.focus = FieldId::Name;
     }
 
-    /// Inserts pasted text in the focused field (single-line fields get it on one line).
+    /// A paste: PEM blocks go to the fields their type belongs in, wherever the focus is
+    /// (certificates to the certificate field, keys to the key field; with the SM2 standard a
+    /// paste of two pairs fills all four); other text goes to the focused text field, on one
+    /// line in a single-line one. `Ignored`: there was no text field to take it (#12).
     pub fn paste(&mut self, text: &str) -> FormEvent {
+        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+        let blocks = crate::domain::pem::raw_blocks(&normalised);
+        if !blocks.is_empty() {
+            let is_key = |l: &str| crate::domain::key::is_private_key_label(l);
+            let certs: Vec<&String> = blocks
+                .iter()
+                .filter(|(l, _)| !is_key(l))
+                .map(|(_, t)| t)
+                .collect();
+            let keys: Vec<&String> = blocks
+                .iter()
+                .filter(|(l, _)| is_key(l))
+                .map(|(_, t)| t)
+                .collect();
+            let mut fill: Vec<(FieldId, String)> = Vec::new();
+            if self.standard == Standard::Sm2 && certs.len() >= 2 && keys.len() >= 2 {
+                fill.push((FieldId::Cert, certs[0].clone()));
+                fill.push((FieldId::Key, keys[0].clone()));
+                fill.push((
+                    FieldId::EncCert,
+                    certs[1..].iter().map(|s| s.as_str()).collect(),
+                ));
+                fill.push((
+                    FieldId::EncKey,
+                    keys[1..].iter().map(|s| s.as_str()).collect(),
+                ));
+            } else {
+                if !certs.is_empty() {
+                    fill.push((FieldId::Cert, certs.iter().map(|s| s.as_str()).collect()));
+                }
+                if !keys.is_empty() {
+                    fill.push((FieldId::Key, keys.iter().map(|s| s.as_str()).collect()));
+                }
+            }
+            for (id, text) in fill {
+                if let Some(t) = self.area_mut(id) {
+                    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+                    let mut fresh = TextArea::new(lines);
+                    fresh.set_cursor_line_style(ratatui::style::Style::default());
+                    *t = fresh;
+                }
+            }
+            return FormEvent::Changed;
+        }
         let focus = self.focus;
         let multiline = focus.multiline();
         let Some(t) = self.area_mut(focus) else {
             return FormEvent::Ignored;
         };
-        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
         if multiline {
             t.insert_str(normalised);
         } else {
@@ -428,5 +478,70 @@ impl UploadForm {
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .block(Block::default().borders(Borders::ALL).title(" Check "))
+    }
+}
+
+#[cfg(test)]
+mod paste_tests {
+    use super::*;
+
+    const CERT_A: &str = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----\n";
+    const CERT_B: &str = "-----BEGIN CERTIFICATE-----\nQkJC\n-----END CERTIFICATE-----\n";
+    const KEY_A: &str = "-----BEGIN PRIVATE KEY-----\nS0FB\n-----END PRIVATE KEY-----\n";
+    const KEY_B: &str = "-----BEGIN EC PRIVATE KEY-----\nS0JC\n-----END EC PRIVATE KEY-----\n";
+
+    #[test]
+    fn a_pem_paste_fills_the_fields_of_its_blocks_wherever_the_focus_is() {
+        let mut form = UploadForm::new();
+        assert_eq!(form.focus, FieldId::Cert, "opens on the certificate field");
+        form.focus = FieldId::Name;
+        let paste = format!("Bag Attributes\r\n{KEY_A}{CERT_A}{CERT_B}");
+        assert_eq!(form.paste(&paste), FormEvent::Changed);
+        assert_eq!(
+            form.text(FieldId::Cert),
+            format!("{CERT_A}{CERT_B}").trim_end()
+        );
+        assert_eq!(form.text(FieldId::Key), KEY_A.trim_end());
+        assert_eq!(form.text(FieldId::Name), "", "the name is not touched");
+        // SM2: two pairs fill all four.
+        let mut sm2 = UploadForm::new();
+        sm2.standard = Standard::Sm2;
+        sm2.paste(&format!("{CERT_A}{KEY_A}{CERT_B}{KEY_B}"));
+        assert_eq!(sm2.text(FieldId::EncCert), CERT_B.trim_end());
+        assert_eq!(sm2.text(FieldId::EncKey), KEY_B.trim_end());
+        assert_eq!(sm2.text(FieldId::Key), KEY_A.trim_end());
+    }
+
+    #[test]
+    fn other_text_goes_to_the_focused_field_and_never_vanishes_on_the_switch() {
+        let mut form = UploadForm::new();
+        form.focus = FieldId::Tags;
+        assert_eq!(form.paste("env=prod\nteam=web"), FormEvent::Changed);
+        assert_eq!(form.text(FieldId::Tags), "env=prod team=web");
+        form.focus = FieldId::Standard;
+        assert_eq!(
+            form.paste("hello"),
+            FormEvent::Ignored,
+            "the caller says why"
+        );
+        // Tab follows the drawing: name, tags, project, standard, password, cert, key.
+        form.focus = FieldId::Name;
+        let mut seen = vec![form.focus];
+        for _ in 0..6 {
+            form.handle_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+            seen.push(form.focus);
+        }
+        assert_eq!(
+            seen,
+            [
+                FieldId::Name,
+                FieldId::Tags,
+                FieldId::Project,
+                FieldId::Standard,
+                FieldId::Password,
+                FieldId::Cert,
+                FieldId::Key
+            ]
+        );
     }
 }
