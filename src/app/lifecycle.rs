@@ -33,7 +33,12 @@ pub fn menu_entries(
 ) -> Vec<MenuEntry> {
     use crate::domain::rules::{delete, export, ignore, reminder, renewal, revoke};
     let id = Some(cert.id.clone());
-    let why = |r: Result<(), Refusal>| r.err().map(|r| format!("{} ({})", r.message, r.rule));
+    let why = |r: Result<(), Refusal>| {
+        r.err().map(|r| match r.spec_rule() {
+            Some(rule) => format!("{} ({rule})", r.message),
+            None => r.message,
+        })
+    };
     let entry = |key, label: &str, action, disabled| MenuEntry {
         key,
         label: label.to_string(),

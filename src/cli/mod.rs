@@ -238,7 +238,16 @@ pub fn confirm(json: bool, rule: &str, text: &str, question: &str, declined: &st
 /// Prints a refusal (`{"error": {rule, field, line, message}}` with --json) and returns 1.
 pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
     if json {
-        crate::outln!("{}", serde_json::json!({"error": r}));
+        // `rule` is a SPEC rule or null (#12: no internal tags).
+        crate::outln!(
+            "{}",
+            serde_json::json!({"error": {
+                "rule": r.spec_rule(),
+                "field": r.field,
+                "line": r.line,
+                "message": r.message,
+            }})
+        );
     } else {
         crate::errln!("certdeck: refused: {r}");
     }

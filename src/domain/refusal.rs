@@ -81,15 +81,53 @@ impl Refusal {
         self.line = line;
         self
     }
+
+    /// The SPEC rule this refusal quotes (`U-2`, `AR-6`, `RV-6`…), or `None` for a refusal no
+    /// rule names (a missing resource, nothing selected): people are shown rules, not tags.
+    pub fn spec_rule(&self) -> Option<&str> {
+        is_spec_rule(&self.rule).then_some(self.rule.as_str())
+    }
+}
+
+/// `U-2`, `AR-6`, `RV-6`, `DS-1`: letters, a dash, a number.
+pub fn is_spec_rule(rule: &str) -> bool {
+    rule.split_once('-').is_some_and(|(letters, number)| {
+        (1..=3).contains(&letters.len())
+            && letters.chars().all(|c| c.is_ascii_uppercase())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit())
+    })
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{} line {}: ", self.field.as_str(), line)?,
-            None => write!(f, "{}: ", self.field.as_str())?,
+        // The field names what to fix; "id:" says nothing a person needs (#12).
+        match (self.line, self.field) {
+            (Some(line), field) => write!(f, "{} line {}: ", field.as_str(), line)?,
+            (None, Field::Id) => {}
+            (None, field) => write!(f, "{}: ", field.as_str())?,
         }
-        write!(f, "{} ({})", self.message, self.rule)
+        write!(f, "{}", self.message)?;
+        if let Some(rule) = self.spec_rule() {
+            write!(f, " ({rule})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn people_see_spec_rules_and_fields_not_internal_tags() {
+        let r = Refusal::new("D-2", Field::Id, "revoke it first");
+        assert_eq!(r.to_string(), "revoke it first (D-2)");
+        let r = Refusal::new("RESOURCE", Field::Id, "no resource called web");
+        assert_eq!(r.to_string(), "no resource called web");
+        let r = Refusal::new("U-7", Field::Cert, "bad base64").at_line(Some(3));
+        assert_eq!(r.to_string(), "cert line 3: bad base64 (U-7)");
+        assert!(is_spec_rule("AR-6") && is_spec_rule("U-2") && !is_spec_rule("EXPORT"));
     }
 }
 
