@@ -711,7 +711,7 @@ fn rule_al1_recipient_groups_reach_webhook_and_sms_gateway_members_and_cannot_va
         .as_str()
         .unwrap();
     assert!(
-        text.contains(&soon) && text.contains("expires in 9 day(s)"),
+        text.contains(&soon) && text.contains("expires in 9 days"),
         "{card}"
     );
     let sms_seen = sms_seen.lock().unwrap();

@@ -120,7 +120,7 @@ fn the_tui_tick_action_runs_due_work_and_reports_it() {
         .map(|s| s.text.clone())
         .unwrap_or_default();
     assert!(
-        text.contains("1 timed rule(s) fired") && text.contains(&id),
+        text.contains("1 timed rule fired") && text.contains(&id),
         "{text}"
     );
     assert_eq!(state.counts.1, 1, "the expired count moved with time");

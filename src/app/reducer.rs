@@ -687,7 +687,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 }
             }
             if !report.fired.is_empty() {
-                let mut text = format!("{} timed rule(s) fired", report.fired.len());
+                let mut text = format!(
+                    "{} fired",
+                    crate::domain::words::count_of(report.fired.len() as u64, "timed rule")
+                );
                 if let Some(first) = report.fired.first() {
                     text.push_str(&format!(": {} {}", first.cert_id, first.message));
                 }
@@ -865,10 +868,14 @@ fn upsert(state: &mut State, summary: crate::domain::model::CertSummary) {
 
 fn human_span(d: chrono::Duration) -> String {
     match (d.num_weeks(), d.num_days(), d.num_hours(), d.num_minutes()) {
-        (w, days, _, _) if w > 0 && days % 7 == 0 => format!("{w} week(s)"),
-        (_, days, h, _) if days > 0 && h % 24 == 0 => format!("{days} day(s)"),
-        (_, _, h, m) if h > 0 && m % 60 == 0 => format!("{h} hour(s)"),
-        (_, _, _, m) => format!("{m} minute(s)"),
+        (w, days, _, _) if w > 0 && days % 7 == 0 => {
+            crate::domain::words::count_of(w as u64, "week")
+        }
+        (_, days, h, _) if days > 0 && h % 24 == 0 => {
+            crate::domain::words::count_of(days as u64, "day")
+        }
+        (_, _, h, m) if h > 0 && m % 60 == 0 => crate::domain::words::count_of(h as u64, "hour"),
+        (_, _, _, m) => crate::domain::words::count_of(m as u64, "minute"),
     }
 }
 

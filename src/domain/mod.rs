@@ -32,3 +32,4 @@ pub mod tsig;
 pub mod validation;
 pub mod webconf;
 pub mod wire;
+pub mod words;

@@ -420,7 +420,11 @@ impl Engine {
                             cert_id: p.id.clone(),
                             ..FiredNote::of(
                                 &entry,
-                                format!("alarm \"{}\" fired for {n} certificate(s)", p.name),
+                                format!(
+                                    "alarm \"{}\" fired for {}",
+                                    p.name,
+                                    crate::domain::words::count_of(n as u64, "certificate")
+                                ),
                             )
                         }),
                         Some(_) => {}

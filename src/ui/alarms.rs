@@ -53,7 +53,7 @@ fn deliveries(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Row::new(vec![
             Cell::from(format!("#{}", d.id)),
             Cell::from(Span::styled(d.state.as_str(), style)),
-            Cell::from(format!("{} tries", d.attempts)),
+            Cell::from(crate::domain::words::count_of(d.attempts, "try")),
             Cell::from(Span::styled(when, theme.dim())),
             Cell::from(d.recipient.clone()),
             Cell::from(clip(d.last_error.as_deref().unwrap_or(""), 80)),
@@ -91,7 +91,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         if state.alarms.len() == 1 { "y" } else { "ies" },
         match state.recipient_groups.len() {
             0 => String::new(),
-            n => format!(", {n} recipient group(s)"),
+            n => format!(", {}", crate::domain::words::count_of(n as u64, "recipient group")),
         },
         count(DeliveryState::Pending),
         count(DeliveryState::Delivered),
@@ -117,7 +117,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(format!("{} s", p.period_secs)),
             Cell::from(frequency),
             Cell::from(if p.groups.is_empty() {
-                format!("{} recipient(s)", p.recipients.len())
+                crate::domain::words::count_of(p.recipients.len() as u64, "recipient")
             } else {
                 format!("{} + {}", p.recipients.len(), p.groups.join(","))
             }),

@@ -64,14 +64,23 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
     );
     if let Some(x) = &c.x509 {
         let days = c.days_left(now).unwrap_or(0);
+        // "expired 5 days ago", never "(-5 days left)" (#12).
+        let left = if days < 0 {
+            format!(
+                "expired {} ago",
+                crate::domain::words::count_of((-days) as u64, "day")
+            )
+        } else {
+            format!(
+                "{} left",
+                crate::domain::words::count_of(days as u64, "day")
+            )
+        };
         kv("Subject", x.subject.clone());
         kv("Issuer", x.issuer.clone());
         kv("Serial", x.serial.clone());
         kv("Valid from", ts(x.not_before));
-        kv(
-            "Valid until",
-            format!("{} ({days} days left)", ts(x.not_after)),
-        );
+        kv("Valid until", format!("{} ({left})", ts(x.not_after)));
         kv(
             "Key",
             format!("{} {} bits", x.key_algorithm.as_str(), x.key_bits),

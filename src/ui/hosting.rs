@@ -19,8 +19,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .constraints([Constraint::Percentage(50), Constraint::Min(5)])
         .split(area);
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} hosting(s) · Enter history · e edit · x cancel · R retry · b roll back{} ",
-        state.hostings.len(),
+        " {} · Enter history · e edit · x cancel · R retry · b roll back{} ",
+        crate::domain::words::count_of(state.hostings.len() as u64, "hosting"),
         if state.hosting_on_resources {
             ""
         } else {
@@ -140,8 +140,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .to_string()
     } else {
         format!(
-            " {} resource(s) · r switch · a add · e edit · D remove{} ",
-            state.resources.len(),
+            " {} · r switch · a add · e edit · D remove{} ",
+            crate::domain::words::count_of(state.resources.len() as u64, "resource"),
             if state.hosting_on_resources {
                 " ◀ keys"
             } else {

@@ -31,8 +31,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .constraints([Constraint::Percentage(45), Constraint::Min(6)])
         .split(area);
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} open order(s) · c check · y copy · Enter detail ",
-        state.orders.len()
+        " {} · c check · y copy · Enter detail ",
+        crate::domain::words::count_of(state.orders.len() as u64, "open order")
     ));
     if state.orders.is_empty() {
         let p = Paragraph::new(vec![

@@ -146,8 +146,8 @@ fn forecast(
         lines.push(Line::from("nothing is scheduled in this window"));
     }
     let title = format!(
-        " Forecast: {} timed rule(s) in the next {days} days from {} · Esc back ",
-        entries.len(),
+        " Forecast: {} in the next {days} days from {} · Esc back ",
+        crate::domain::words::count_of(entries.len() as u64, "timed rule"),
         now.format("%Y-%m-%d %H:%M UTC")
     );
     f.render_widget(

@@ -480,9 +480,15 @@ impl AlarmPolicy {
     pub fn text(&self, c: &CertSummary, now: Timestamp) -> String {
         let left = c.not_after.map(|t| days_left(t, now)).unwrap_or(0);
         let when = if left < 0 {
-            format!("expired {} day(s) ago", -left)
+            format!(
+                "expired {} ago",
+                crate::domain::words::count_of((-left) as u64, "day")
+            )
         } else {
-            format!("expires in {left} day(s)")
+            format!(
+                "expires in {}",
+                crate::domain::words::count_of(left as u64, "day")
+            )
         };
         format!(
             "alarm \"{}\": {} ({}) {when}, on {} (threshold {} days)",
