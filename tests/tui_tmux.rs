@@ -165,3 +165,24 @@ fn rule_rv2_the_tui_revokes_only_after_a_reason_and_the_name_typed() {
     let status = shown["status"].as_str().unwrap().to_string();
     assert!(status == "revoking" || status == "revoked", "{shown}");
 }
+
+#[test]
+fn esc_on_a_form_with_content_asks_before_discarding_it() {
+    let env = Env::new();
+    let t = Tmux::start(&env, "discard");
+    t.wait_for("Certificates");
+    t.keys(&["u"]);
+    t.wait_for("Upload a certificate");
+    t.keys(&["Tab", "Tab", "s", "h", "o", "p"]);
+    t.keys(&["Escape"]);
+    t.wait_for("discard what you typed?");
+    assert!(t.screen().contains("Upload a certificate"), "still open");
+    // Any other key goes on editing; then Esc, Esc discards.
+    t.keys(&["x", "Escape"]);
+    t.wait_for("discard what you typed?");
+    t.keys(&["Escape"]);
+    let s = t.wait_for("sorted by");
+    assert!(!s.contains("Upload a certificate"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("MODES-DONE");
+}

@@ -13,7 +13,13 @@ use crate::domain::time::Timestamp;
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     state.now = now;
     match action {
-        Action::SelectTab(tab) => state.tab = tab,
+        Action::SelectTab(tab) => {
+            // A status line belongs to the view it was said in (#12).
+            if state.tab != tab {
+                state.status = None;
+            }
+            state.tab = tab;
+        }
         Action::NextTab => state.tab = Tab::ALL[(state.tab.index() + 1) % Tab::ALL.len()],
         Action::PrevTab => {
             state.tab = Tab::ALL[(state.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
@@ -84,6 +90,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             _ => {}
         },
         Action::Back => {
+            // Esc also clears the status line (#12); what Esc itself did is said below.
+            state.status = None;
             if state.input != Input::Normal {
                 state.input = Input::Normal;
             } else if !matches!(state.overlay, Overlay::None) {
@@ -1066,5 +1074,29 @@ mod tests {
         assert_eq!(s.counts, (3, 0, 1));
         update(&mut s, Action::Tick, now() + Duration::days(41));
         assert_eq!(s.counts, (3, 2, 0), "b and c expired; a has 159 days");
+    }
+
+    #[test]
+    fn the_status_line_clears_on_esc_and_when_the_tab_changes() {
+        let mut s = State::default();
+        s.say(Level::Info, "imported shop");
+        update(&mut s, Action::Back, now());
+        assert!(s.status.is_none(), "Esc clears it");
+        s.say(Level::Info, "imported shop");
+        update(
+            &mut s,
+            Action::SelectTab(crate::app::state::Tab::Hosting),
+            now(),
+        );
+        assert!(s.status.is_none(), "another view, another status");
+        // What Esc itself did is still said.
+        s.overlay = Overlay::ConfirmDelete(crate::domain::rules::delete::DeletePlan {
+            id: "id000001".into(),
+            name: "shop".into(),
+            resources: vec![],
+            hostings: vec![],
+        });
+        update(&mut s, Action::Back, now());
+        assert!(s.status.as_ref().unwrap().text.contains("delete cancelled"));
     }
 }

@@ -795,12 +795,21 @@ pub static BINDINGS: &[Binding] = &[
         "switch the standard (on the Standard field)",
         None,
     ),
-    key(Upload, Esc, "Esc", "cancel the upload", Some(Action::Back)),
+    ctrl(Upload, 'u', "Ctrl-U", "clear the field (and the / and : lines)", None),
+    ctrl(Upload, 'z', "Ctrl-Z", "undo in the field", None),
+    ctrl(Upload, 'y', "Ctrl-Y", "redo in the field", None),
+    key(
+        Upload,
+        Esc,
+        "Esc",
+        "cancel the upload (asks first when something was typed)",
+        Some(Action::Back),
+    ),
     key(
         Upload,
         Char('v'),
         "paste",
-        "paste PEM straight into the focused field (bracketed paste, up to 1 MiB)",
+        "paste PEM: certificates and keys go to their fields wherever the focus is (bracketed paste, up to 1 MiB)",
         None,
     ),
     key(

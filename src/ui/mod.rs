@@ -161,6 +161,8 @@ pub struct Ui {
     /// Since when effects have been outstanding (the status bar says so after a moment).
     busy_since: Option<std::time::Instant>,
     min_size: Option<(u16, u16)>,
+    /// Esc was pressed once on a form with content: the next Esc discards it.
+    discard_armed: bool,
 }
 
 impl Ui {
@@ -175,6 +177,7 @@ impl Ui {
             runner: None,
             busy_since: None,
             min_size: None,
+            discard_armed: false,
         }
     }
 
@@ -307,6 +310,10 @@ impl Ui {
             Input::Filter => {
                 let mut f = self.state.filter_text().to_string();
                 match ev.code {
+                    // Ctrl-U clears the line, as in a shell.
+                    KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        return self.dispatch(engine, Action::SetFilter(String::new()));
+                    }
                     KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                         f.push(c);
                         return self.dispatch(engine, Action::SetFilter(f));
@@ -319,6 +326,9 @@ impl Ui {
                 }
             }
             Input::Command(mut c) => match ev.code {
+                KeyCode::Char('u') if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    return self.dispatch(engine, Action::SetCommand(String::new()));
+                }
                 KeyCode::Char(ch) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                     c.push(ch);
                     return self.dispatch(engine, Action::SetCommand(c));
@@ -357,6 +367,16 @@ impl Ui {
                     }
                 }
                 if let (Overlay::Upload, Some(form)) = (&self.state.overlay, self.form.as_mut()) {
+                    // Esc on a form with content asks first: a second Esc discards it (#12).
+                    if ev.code == KeyCode::Esc && form.has_content() && !self.discard_armed {
+                        self.discard_armed = true;
+                        self.state.say(
+                            Level::Warn,
+                            "discard what you typed? Esc again discards it; any other key goes on editing",
+                        );
+                        return;
+                    }
+                    self.discard_armed = false;
                     if ev.code != KeyCode::Esc {
                         match form.handle_key(ev) {
                             FormEvent::Submit => {

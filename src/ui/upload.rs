@@ -167,9 +167,36 @@ impl UploadForm {
     }
 
     pub fn handle_key(&mut self, ev: KeyEvent) -> FormEvent {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
         match (ev.code, ev.modifiers) {
             (KeyCode::Char('s'), m) if m.contains(KeyModifiers::CONTROL) => {
                 return FormEvent::Submit
+            }
+            // Ctrl-U clears the field; Ctrl-Z undoes, Ctrl-Y redoes (#12; the help lists them).
+            (KeyCode::Char('u'), _) if ctrl => {
+                let focus = self.focus;
+                return match self.area_mut(focus) {
+                    Some(t) if !t.is_empty() => {
+                        t.select_all();
+                        t.cut();
+                        FormEvent::Changed
+                    }
+                    _ => FormEvent::Ignored,
+                };
+            }
+            (KeyCode::Char('z'), _) if ctrl => {
+                let focus = self.focus;
+                return match self.area_mut(focus).map(|t| t.undo()) {
+                    Some(true) => FormEvent::Changed,
+                    _ => FormEvent::Ignored,
+                };
+            }
+            (KeyCode::Char('y'), _) if ctrl => {
+                let focus = self.focus;
+                return match self.area_mut(focus).map(|t| t.redo()) {
+                    Some(true) => FormEvent::Changed,
+                    _ => FormEvent::Ignored,
+                };
             }
             (KeyCode::Tab, _) => {
                 self.move_focus(1);
@@ -283,6 +310,11 @@ impl UploadForm {
             t.insert_str(normalised.replace('\n', " "));
         }
         FormEvent::Changed
+    }
+
+    /// Whether anything was typed or pasted (Esc then asks before throwing it away).
+    pub fn has_content(&self) -> bool {
+        self.fields.iter().any(|(_, t)| !t.is_empty())
     }
 
     pub fn input(&self) -> UploadInput {
@@ -543,5 +575,36 @@ mod paste_tests {
                 FieldId::Key
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod editing_tests {
+    use super::*;
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    #[test]
+    fn ctrl_u_clears_the_field_and_ctrl_z_ctrl_y_undo_and_redo() {
+        let mut form = UploadForm::new();
+        form.focus = FieldId::Name;
+        for c in "shop".chars() {
+            form.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        assert!(form.has_content());
+        assert_eq!(form.handle_key(ctrl('u')), FormEvent::Changed);
+        assert_eq!(form.text(FieldId::Name), "");
+        assert!(!form.has_content());
+        assert_eq!(
+            form.handle_key(ctrl('u')),
+            FormEvent::Ignored,
+            "nothing to clear"
+        );
+        assert_eq!(form.handle_key(ctrl('z')), FormEvent::Changed);
+        assert_eq!(form.text(FieldId::Name), "shop", "undone");
+        assert_eq!(form.handle_key(ctrl('y')), FormEvent::Changed);
+        assert_eq!(form.text(FieldId::Name), "", "redone");
     }
 }
