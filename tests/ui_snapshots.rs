@@ -1248,3 +1248,38 @@ fn at_80_columns_the_list_keeps_name_status_and_days_left_and_help_stays_in_reac
     );
     insta::assert_snapshot!(frame);
 }
+
+#[test]
+fn the_detail_pane_stops_scrolling_at_its_end() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::DetailLoaded(Box::new(certdeck::app::state::Detail {
+            cert: certificate(),
+            order: None,
+            acme: None,
+            watched: None,
+            intermediate: None,
+            timeline: Vec::new(),
+            resources: Vec::new(),
+            scroll: 0,
+        })),
+        now(),
+    );
+    update(&mut s, Action::ScrollDetail(1000), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    let Overlay::Detail(d) = &ui.state.overlay else {
+        panic!("the pane is open")
+    };
+    let end = d.scroll;
+    assert!(end > 0 && end < 1000, "clamped to the end: {end}");
+    assert!(frame.contains("Timeline"), "the last lines show: {frame}");
+    // One step back moves at once.
+    update(&mut ui.state, Action::ScrollDetail(-1), now());
+    render(&mut ui, 80, 24);
+    let Overlay::Detail(d) = &ui.state.overlay else {
+        panic!("still open")
+    };
+    assert_eq!(d.scroll, end - 1);
+}

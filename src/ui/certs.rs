@@ -126,6 +126,17 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
             let s = &state.rows[i].summary;
             let status = s.status_at(now);
             let (days, days_style) = theme.days(s.days_left(now), status);
+            // On the selected row the row's colours win: red on the selection blue is unreadable
+            // (#12); the symbols (✗ ⚠ ✓) still tell the state.
+            let selected = pos == state.selected;
+            let (status_style, days_style) = if selected {
+                (
+                    ratatui::style::Style::default(),
+                    ratatui::style::Style::default(),
+                )
+            } else {
+                (theme.status(status), days_style)
+            };
             let mut name = clip(&s.name, 28);
             if s.ignored {
                 name.push_str(" (ignored)");
@@ -143,7 +154,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
                 Cell::from(s.id.clone()),
                 Cell::from(name),
                 Cell::from(clip(&s.domains.join(", "), 36)),
-                Cell::from(Span::styled(status.label(), theme.status(status))),
+                Cell::from(Span::styled(status.label(), status_style)),
                 Cell::from(Span::styled(days, days_style)),
                 Cell::from(clip(&source, 20)),
                 Cell::from(clip(&s.issuer, 28)),
@@ -155,7 +166,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
                     .filter(|(_, c)| shown(c))
                     .map(|(cell, _)| cell),
             );
-            if pos == state.selected {
+            if selected {
                 row.style(theme.selected())
             } else {
                 row

@@ -311,7 +311,18 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
     l
 }
 
+/// How far the pane can scroll in `area`: its last line at the bottom, not past it (#12).
+pub fn max_scroll(d: &Detail, now: Timestamp, area: Rect) -> u16 {
+    let width = area.width.saturating_sub(2);
+    let rows: u16 = detail_text(d, now)
+        .iter()
+        .map(|l| super::rows_of(&Line::from(l.as_str()), width))
+        .sum();
+    rows.saturating_sub(area.height.saturating_sub(2))
+}
+
 pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
+    let scroll = d.scroll.min(max_scroll(d, now, area));
     let lines: Vec<Line> = detail_text(d, now)
         .into_iter()
         .map(|s| {
@@ -330,7 +341,7 @@ pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &The
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((d.scroll, 0)),
+            .scroll((scroll, 0)),
         area,
     );
 }

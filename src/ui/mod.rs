@@ -56,7 +56,7 @@ pub fn dialog(
 
 /// How many rows `line` takes wrapped at `width` (word wrapping can only add to this estimate's
 /// rows at the margin, so the footer gets one spare row when it is long).
-fn rows_of(line: &ratatui::text::Line<'_>, width: u16) -> u16 {
+pub(crate) fn rows_of(line: &ratatui::text::Line<'_>, width: u16) -> u16 {
     let w = line.width() as u16;
     if width == 0 {
         return 1;
@@ -196,6 +196,16 @@ impl Ui {
         {
             view::too_small(f, w, h, &self.theme);
             return;
+        }
+        // The detail pane stops at its end: scrolling on past it would take as many presses
+        // back (#12). Its body is the screen less the tab line and the two status lines.
+        let now = self.state.now;
+        if let crate::app::state::Overlay::Detail(d) = &mut self.state.overlay {
+            let body = Rect {
+                height: area.height.saturating_sub(3),
+                ..area
+            };
+            d.scroll = d.scroll.min(detail::max_scroll(d, now, body));
         }
         view::draw(
             f,
