@@ -76,9 +76,16 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
             if matches!(state.overlay, Overlay::AlarmForm(_)) {
                 state.overlay = Overlay::None;
             }
+            // Say which way a switch went, not "saved" both ways (#12).
+            let was = state.alarms.iter().find(|a| a.id == p.id).map(|a| a.enabled);
+            let what = match (was, p.enabled) {
+                (Some(false), true) => "switched on",
+                (Some(true), false) => "switched off",
+                _ => "saved",
+            };
             state.say(
                 Level::Info,
-                format!("alarm policy {} ({}) saved", p.name, p.id),
+                format!("alarm policy {} ({}) {what}", p.name, p.id),
             );
             state.outcome = Some(Outcome::AlarmSaved(p));
             vec![Effect::LoadAlarms]
@@ -208,10 +215,23 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
                 None => vec![],
             }
         }
-        Action::MarkAllRead => vec![Effect::MarkRead {
-            ids: None,
-            query: state.message_query(),
-        }],
+        Action::MarkAllRead => {
+            state.say(
+                Level::Info,
+                if state.unread == 0 {
+                    "every message was read already".to_string()
+                } else {
+                    format!(
+                        "{} marked read",
+                        crate::domain::words::count_of(state.unread as u64, "message")
+                    )
+                },
+            );
+            vec![Effect::MarkRead {
+                ids: None,
+                query: state.message_query(),
+            }]
+        }
         Action::ToggleUnreadOnly => {
             state.unread_only = !state.unread_only;
             vec![state.load_messages()]

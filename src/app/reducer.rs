@@ -37,10 +37,19 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::SortBy(key) => {
             state.sort = key;
             state.rebuild_view();
+            state.say(Level::Info, format!("sorted by {}", state.sort.label()));
         }
         Action::ReverseSort => {
             state.descending = !state.descending;
             state.rebuild_view();
+            state.say(
+                Level::Info,
+                format!(
+                    "sorted by {}, {}",
+                    state.sort.label(),
+                    if state.descending { "reversed" } else { "in order" }
+                ),
+            );
         }
         Action::StartFilter => state.input = Input::Filter,
         Action::SetFilter(f) if state.tab == Tab::Alarms => {
@@ -65,6 +74,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::RunCommand(line) => {
             state.input = Input::Normal;
             match command::parse(&line) {
+                Ok(Action::Refresh(None)) => {
+                    // Asked for: say it was done (the start-up refresh says nothing).
+                    state.say(Level::Info, "reloaded from the store");
+                    return update(state, Action::Refresh(None), now);
+                }
                 Ok(action) => return update(state, action, now),
                 Err(e) => state.say(Level::Error, e),
             }
@@ -1098,5 +1112,19 @@ mod tests {
         });
         update(&mut s, Action::Back, now());
         assert!(s.status.as_ref().unwrap().text.contains("delete cancelled"));
+    }
+
+    #[test]
+    fn sorting_refreshing_and_marking_say_what_they_did() {
+        let mut s = State::default();
+        update(&mut s, Action::RunCommand("sort name".into()), now());
+        assert!(s.status.as_ref().unwrap().text.contains("sorted by name"));
+        update(&mut s, Action::ReverseSort, now());
+        assert!(s.status.as_ref().unwrap().text.contains("reversed"));
+        update(&mut s, Action::RunCommand("refresh".into()), now());
+        assert!(s.status.as_ref().unwrap().text.contains("reloaded"));
+        s.unread = 3;
+        update(&mut s, Action::MarkAllRead, now());
+        assert!(s.status.as_ref().unwrap().text.contains("3 messages marked read"));
     }
 }
