@@ -148,11 +148,20 @@ fn cli_tick_and_forecast() {
     assert_eq!(none, serde_json::json!([]));
 
     let later = (chrono::Utc::now() + Duration::days(25)).to_rfc3339();
+    // Before any tick ran, the expiry of day 20 is overdue at day 25: the forecast shows it.
+    let (_, overdue) = env.json(&["forecast", "--days", "1", "--now", &later]);
+    assert_eq!(
+        (overdue[0]["kind"].as_str(), overdue[0]["overdue"].as_bool()),
+        (Some("expiry"), Some(true)),
+        "{overdue}"
+    );
     let (code, first) = env.json(&["tick", "--now", &later]);
     assert_eq!(code, 0);
     assert_eq!(first["fired"].as_array().unwrap().len(), 1, "{first}");
     let (_, second) = env.json(&["tick", "--now", &later]);
     assert_eq!(second["fired"], serde_json::json!([]), "idempotent");
+    let (_, after) = env.json(&["forecast", "--days", "1", "--now", &later]);
+    assert_eq!(after, serde_json::json!([]), "nothing overdue once it ran: {after}");
     let out = env.run(&["tick", "--now", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -77,7 +77,11 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
                 state.overlay = Overlay::None;
             }
             // Say which way a switch went, not "saved" both ways (#12).
-            let was = state.alarms.iter().find(|a| a.id == p.id).map(|a| a.enabled);
+            let was = state
+                .alarms
+                .iter()
+                .find(|a| a.id == p.id)
+                .map(|a| a.enabled);
             let what = match (was, p.enabled) {
                 (Some(false), true) => "switched on",
                 (Some(true), false) => "switched off",

@@ -47,7 +47,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 format!(
                     "sorted by {}, {}",
                     state.sort.label(),
-                    if state.descending { "reversed" } else { "in order" }
+                    if state.descending {
+                        "reversed"
+                    } else {
+                        "in order"
+                    }
                 ),
             );
         }
@@ -1125,6 +1129,11 @@ mod tests {
         assert!(s.status.as_ref().unwrap().text.contains("reloaded"));
         s.unread = 3;
         update(&mut s, Action::MarkAllRead, now());
-        assert!(s.status.as_ref().unwrap().text.contains("3 messages marked read"));
+        assert!(s
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("3 messages marked read"));
     }
 }

@@ -18,10 +18,15 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
     };
     let now = engine.clock().now();
     let until = now + chrono::Duration::days(a.days as i64);
-    let entries = match engine.store().upcoming(now, until, 100_000) {
-        Ok(e) => e,
-        Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
-    };
+    // Overdue work (due before now, not run yet: no tick ran) comes first (#12).
+    let entries =
+        match engine
+            .store()
+            .upcoming(chrono::DateTime::<chrono::Utc>::MIN_UTC, until, 100_000)
+        {
+            Ok(e) => e,
+            Err(e) => return fail(a.json, EXIT_UNAVAILABLE, &e.to_string()),
+        };
     let certs = match engine
         .store()
         .get_many(entries.iter().map(|e| e.cert_id.as_str()))
@@ -52,6 +57,7 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
         .map(|((e, c), what)| {
             serde_json::json!({
                 "at": e.due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "overdue": e.due < now,
                 "kind": e.kind.as_str(),
                 "what": what,
                 "cert_id": e.cert_id,
@@ -62,7 +68,20 @@ pub fn run(cli: &Cli, a: &ForecastArgs) -> Exit {
     if a.json {
         crate::outln!("{}", serde_json::Value::Array(rows));
     } else {
-        crate::outln!("{} timed rule(s) in the next {} days", rows.len(), a.days);
+        let overdue = entries.iter().filter(|e| e.due < now).count();
+        crate::outln!(
+            "{} in the next {} days{}",
+            crate::domain::words::count_of(rows.len() as u64, "timed rule"),
+            a.days,
+            if overdue > 0 {
+                format!(
+                    ", {} overdue (no tick ran: certdeck tick)",
+                    crate::domain::words::count_of(overdue as u64, "rule")
+                )
+            } else {
+                String::new()
+            }
+        );
         for ((e, c), what) in entries.iter().zip(&certs).zip(&what) {
             crate::outln!(
                 "{}  {:<8}  {:<8}  {:<24}  {}",

@@ -753,9 +753,12 @@ impl Engine {
             }
             Effect::LoadForecast(days) => {
                 let now = self.clock.now();
-                let entries =
-                    self.store
-                        .upcoming(now, now + chrono::Duration::days(days as i64), 10_000)?;
+                // Overdue work too: due before now and not run yet (#12).
+                let entries = self.store.upcoming(
+                    chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                    now + chrono::Duration::days(days as i64),
+                    10_000,
+                )?;
                 let certs = self
                     .store
                     .get_many(entries.iter().map(|e| e.cert_id.as_str()))?;

@@ -133,14 +133,25 @@ fn forecast(
         theme.title(),
     ))];
     for r in entries {
-        lines.push(Line::from(format!(
-            "{:<18} {:<20} {:<9} {:<28} {}",
+        let overdue = r.entry.due < now;
+        let text = format!(
+            "{:<18} {:<20} {:<9} {:<28} {}{}",
             r.entry.due.format("%Y-%m-%d %H:%M"),
             r.entry.kind.as_str(),
             r.entry.cert_id,
             crate::ui::text::clip(&r.name, 28),
-            r.entry.kind.describe()
-        )));
+            r.entry.kind.describe(),
+            if overdue {
+                " — overdue: no tick ran"
+            } else {
+                ""
+            }
+        );
+        lines.push(if overdue {
+            Line::from(Span::styled(text, theme.warn()))
+        } else {
+            Line::from(text)
+        });
     }
     if entries.is_empty() {
         lines.push(Line::from("nothing is scheduled in this window"));
