@@ -161,7 +161,11 @@ fn cli_tick_and_forecast() {
     let (_, second) = env.json(&["tick", "--now", &later]);
     assert_eq!(second["fired"], serde_json::json!([]), "idempotent");
     let (_, after) = env.json(&["forecast", "--days", "1", "--now", &later]);
-    assert_eq!(after, serde_json::json!([]), "nothing overdue once it ran: {after}");
+    assert_eq!(
+        after,
+        serde_json::json!([]),
+        "nothing overdue once it ran: {after}"
+    );
     let out = env.run(&["tick", "--now", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
 }

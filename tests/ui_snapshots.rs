@@ -910,6 +910,34 @@ fn alarms_tab_shows_the_message_center_with_unread_marked() {
         "the status bar counts unread messages"
     );
     insta::assert_snapshot!(frame);
+    // Enter opens the selected message whole and marks it read; Esc goes back.
+    let effects = update(&mut ui.state, Action::MoveMessage(1), now());
+    assert!(effects.is_empty());
+    let effects = update(&mut ui.state, Action::OpenMessage, now());
+    assert!(
+        matches!(effects.as_slice(), [certdeck::app::Effect::MarkRead { ids: Some(ids), .. }] if ids == &vec![2]),
+        "{effects:?}"
+    );
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("renew by hand (AR-4)"),
+        "the whole text: {frame}"
+    );
+    insta::assert_snapshot!("a_message_opened_whole_at_80x24", frame);
+    update(&mut ui.state, Action::Back, now());
+    assert!(matches!(ui.state.overlay, Overlay::None));
+    // :messages lists what the status line said, newest first.
+    ui.state
+        .say(certdeck::app::state::Level::Info, "first thing said");
+    ui.state
+        .say(certdeck::app::state::Level::Warn, "second thing said");
+    update(&mut ui.state, Action::RunCommand("messages".into()), now());
+    let frame = render(&mut ui, 80, 24);
+    let (first, second) = (
+        frame.find("first thing").unwrap(),
+        frame.find("second thing").unwrap(),
+    );
+    assert!(second < first, "newest first: {frame}");
 }
 
 #[test]

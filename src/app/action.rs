@@ -239,6 +239,10 @@ pub enum Action {
     /// Mark the selected message read (`Some(id)`: that one; `MarkAllRead` for all).
     MarkRead(Option<u64>),
     MarkAllRead,
+    /// Enter on a message: open it whole (and mark it read).
+    OpenMessage,
+    /// `:messages`: the status line's last messages.
+    ShowStatusHistory,
     ToggleUnreadOnly,
     // Resources and deployment (issue #5).
     AddResource(Box<crate::domain::resource::ResourceInput>),

@@ -236,6 +236,22 @@ pub fn update(state: &mut State, action: Action, _now: Timestamp) -> Vec<Effect>
                 query: state.message_query(),
             }]
         }
+        Action::OpenMessage => {
+            let Some(m) = state.messages.get(state.message_selected).cloned() else {
+                state.say(Level::Info, "no message is selected");
+                return vec![];
+            };
+            let id = m.id;
+            let unread = !m.read;
+            state.overlay = Overlay::Message(Box::new(m));
+            if unread {
+                return vec![Effect::MarkRead {
+                    ids: Some(vec![id]),
+                    query: state.message_query(),
+                }];
+            }
+            vec![]
+        }
         Action::ToggleUnreadOnly => {
             state.unread_only = !state.unread_only;
             vec![state.load_messages()]

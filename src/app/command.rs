@@ -58,6 +58,7 @@ pub fn parse(line: &str) -> Result<Action, String> {
         },
         "help" | "h" => Action::ToggleHelp,
         "refresh" => Action::Refresh(None),
+        "messages" | "msgs" => Action::ShowStatusHistory,
         "letter" if !rest.is_empty() => Action::AttachLetter {
             id: None,
             path: std::path::PathBuf::from(rest),

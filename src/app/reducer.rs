@@ -87,6 +87,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 Err(e) => state.say(Level::Error, e),
             }
         }
+        Action::ShowStatusHistory => state.overlay = Overlay::StatusHistory,
         Action::ToggleHelp => {
             state.help_scroll = 0;
             state.overlay = match state.overlay {
@@ -186,6 +187,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::MoveMessage(_)
         | Action::MarkRead(_)
         | Action::MarkAllRead
+        | Action::OpenMessage
         | Action::ToggleUnreadOnly) => return crate::app::alarms::update(state, a, now),
         // Resources, deployment and hosting.
         a @ (Action::AddResource(_)

@@ -119,6 +119,10 @@ pub enum Overlay {
     AlarmForm(Box<AlarmForm>),
     /// The recipient groups with their members and the policies that name them (`g`).
     Groups,
+    /// One message of the message center, whole (Enter on the Alarms tab).
+    Message(Box<crate::domain::message::Message>),
+    /// The status line's last messages, newest first (`:messages`).
+    StatusHistory,
 }
 
 /// The alarm policy form: text fields, focus on one.
@@ -493,6 +497,9 @@ pub enum Level {
     Error,
 }
 
+/// How many status lines `:messages` keeps.
+pub const STATUS_HISTORY: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusMsg {
     pub level: Level,
@@ -585,6 +592,8 @@ pub struct State {
     pub overlay: Overlay,
     pub input: Input,
     pub status: Option<StatusMsg>,
+    /// The last status lines said (at most `STATUS_HISTORY`), oldest first, with when.
+    pub status_history: std::collections::VecDeque<(Timestamp, StatusMsg)>,
     pub outcome: Option<Outcome>,
     /// The last refusal of the upload form, shown at its field.
     pub upload_refusal: Option<Refusal>,
@@ -665,6 +674,7 @@ impl Default for State {
             overlay: Overlay::None,
             input: Input::Normal,
             status: None,
+            status_history: std::collections::VecDeque::new(),
             outcome: None,
             upload_refusal: None,
             extra_anchors: Vec::new(),
@@ -745,10 +755,15 @@ impl State {
     }
 
     pub fn say(&mut self, level: Level, text: impl Into<String>) {
-        self.status = Some(StatusMsg {
+        let msg = StatusMsg {
             level,
             text: text.into(),
-        });
+        };
+        if self.status_history.len() == STATUS_HISTORY {
+            self.status_history.pop_front();
+        }
+        self.status_history.push_back((self.now, msg.clone()));
+        self.status = Some(msg);
     }
 
     /// Recomputes the status-bar counts: after rows change and when time moves.

@@ -119,8 +119,8 @@ pub static BINDINGS: &[Binding] = &[
         Alarms,
         Enter,
         "Enter",
-        "mark the message read",
-        Some(Action::MarkRead(None)),
+        "open the message whole (and mark it read)",
+        Some(Action::OpenMessage),
     ),
     key(
         Alarms,
@@ -849,6 +849,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::ConfirmCancel(_)) => vec![Confirm],
         (_, Overlay::AlarmForm(_)) => vec![AlarmForm],
         (_, Overlay::Groups) => vec![Detail, Global],
+        (_, Overlay::Message(_) | Overlay::StatusHistory) => vec![Detail, Global],
         (_, Overlay::Upload) => vec![Upload],
         (_, Overlay::Apply) => vec![Order],
         (_, Overlay::Detail(_)) => vec![Detail, Global],

@@ -10,6 +10,62 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
+/// One message of the message center, whole: when, how serious, which certificate, the text.
+fn message(f: &mut Frame, area: Rect, m: &crate::domain::message::Message, theme: &Theme) {
+    let lines = vec![
+        Line::from(format!(
+            "{}  {}  {}",
+            m.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            m.severity.as_str(),
+            m.kind.replace('_', " ")
+        )),
+        Line::from(format!(
+            "certificate {}",
+            m.cert_id.as_deref().unwrap_or("(none)")
+        )),
+        Line::from(""),
+        Line::from(m.text.clone()),
+    ];
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Message {} ", m.id))
+            .title_bottom(" Esc back "),
+    );
+    let _ = theme;
+    f.render_widget(p, area);
+}
+
+/// What the status line said lately, newest first (`:messages`).
+fn status_history(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut lines: Vec<Line> = state
+        .status_history
+        .iter()
+        .rev()
+        .map(|(at, m)| {
+            let style = match m.level {
+                Level::Info => theme.ok(),
+                Level::Warn => theme.warn(),
+                Level::Error => theme.danger(),
+            };
+            Line::from(vec![
+                Span::styled(format!("{}  ", at.format("%H:%M:%S")), theme.dim()),
+                Span::styled(m.text.clone(), style),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from("nothing was said yet"));
+    }
+    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" Status messages, newest first ")
+            .title_bottom(" Esc back "),
+    );
+    f.render_widget(p, area);
+}
+
 /// The whole screen when the terminal is smaller than certdeck can lay out.
 pub fn too_small(f: &mut Frame, width: u16, height: u16, theme: &Theme) {
     let area = f.area();
@@ -77,6 +133,8 @@ pub fn draw(
         }
         (Overlay::HostingHistory(h), _) => super::hosting::render_history(f, body, h, theme),
         (Overlay::Groups, _) => super::alarms::render_groups(f, body, state, theme),
+        (Overlay::Message(m), _) => message(f, body, m, theme),
+        (Overlay::StatusHistory, _) => status_history(f, body, state, theme),
         _ => match state.tab {
             Tab::Certificates => certs::render(f, body, state, theme, table),
             Tab::Validation => validation::render(f, body, state, theme),
