@@ -1311,3 +1311,30 @@ fn the_detail_pane_stops_scrolling_at_its_end() {
     };
     assert_eq!(d.scroll, end - 1);
 }
+
+#[test]
+fn help_at_80x24_is_one_column_with_the_view_in_use_first_and_scrolls_to_its_end() {
+    let mut s = state();
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Hosting),
+        now(),
+    );
+    update(&mut s, Action::ToggleHelp, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    let body: Vec<&str> = frame.lines().skip(2).take(4).collect();
+    assert!(
+        body.iter().any(|l| l.contains("│Hosting ")),
+        "the Hosting tab's keys come first: {frame}"
+    );
+    insta::assert_snapshot!(frame);
+    // PgDn past the end stops at the end; one step back moves at once.
+    update(&mut ui.state, Action::ScrollHelp(10_000), now());
+    let end_frame = render(&mut ui, 80, 24);
+    assert!(end_frame.contains(":q"), "the last lines show: {end_frame}");
+    let end = ui.state.help_scroll;
+    update(&mut ui.state, Action::ScrollHelp(-1), now());
+    render(&mut ui, 80, 24);
+    assert_eq!(ui.state.help_scroll, end - 1);
+}

@@ -18,9 +18,26 @@ fn section(out: &mut Vec<Line<'static>>, ctx: Context, theme: &Theme) {
     out.push(Line::from(""));
 }
 
-/// Two columns of help: navigation on the left; forms, inputs and commands on the right.
-pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+/// The view's own context (what the tab in use takes).
+fn tab_context(tab: crate::app::state::Tab) -> Context {
+    use crate::app::state::Tab;
+    match tab {
+        Tab::Certificates => Context::List,
+        Tab::Validation => Context::Validation,
+        Tab::Hosting => Context::Hosting,
+        Tab::Alarms => Context::Alarms,
+    }
+}
+
+/// Two columns of help: navigation on the left (the view in use first); forms, inputs and
+/// commands on the right.
+pub fn columns(
+    tab: crate::app::state::Tab,
+    theme: &Theme,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let first = tab_context(tab);
     let mut left = Vec::new();
+    section(&mut left, first, theme);
     for ctx in [
         Context::Global,
         Context::List,
@@ -31,7 +48,9 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
         Context::Menu,
         Context::Revoke,
     ] {
-        section(&mut left, ctx, theme);
+        if ctx != first {
+            section(&mut left, ctx, theme);
+        }
     }
     left.push(Line::from(Span::styled(
         "Mouse (never required)",
@@ -66,19 +85,63 @@ pub fn columns(theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     (left, right)
 }
 
-pub fn render(f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
-    let popup = super::centered(area, 96, 96);
-    f.render_widget(Clear, popup);
-    let block = Block::default()
+/// Below this inner width the help is one column (#12: readable at 80×24).
+const TWO_COLUMNS_FROM: u16 = 120;
+
+/// How far the help can scroll in `area` (the Ui keeps the scroll within it).
+pub fn max_scroll(area: Rect, tab: crate::app::state::Tab) -> u16 {
+    let inner = Block::default()
         .borders(Borders::ALL)
-        .title(" Keys — j/k scroll · Esc or ? closes ");
-    let inner = block.inner(popup);
-    f.render_widget(block, popup);
+        .inner(super::centered(area, 96, 96));
+    let theme = Theme::plain();
+    let (left, right) = columns(tab, &theme);
+    let end = |lines: &[Line], width: u16| -> u16 {
+        let rows: u16 = lines.iter().map(|l| super::rows_of(l, width)).sum();
+        rows.saturating_sub(inner.height)
+    };
+    if inner.width < TWO_COLUMNS_FROM {
+        let mut all = left;
+        all.extend(right);
+        return end(&all, inner.width);
+    }
     let halves = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
         .split(inner);
-    let (left, right) = columns(theme);
+    end(&left, halves[0].width).max(end(&right, halves[1].width))
+}
+
+pub fn render(f: &mut Frame, area: Rect, scroll: u16, tab: crate::app::state::Tab, theme: &Theme) {
+    let popup = super::centered(area, 96, 96);
+    f.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys — the view you are in first · j/k PgDn/PgUp scroll · Esc or ? closes ");
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let (left, right) = columns(tab, theme);
+    // Scrolling stops at the end of the longest column.
+    let end = |lines: &[Line], width: u16| -> u16 {
+        let rows: u16 = lines.iter().map(|l| super::rows_of(l, width)).sum();
+        rows.saturating_sub(inner.height)
+    };
+    if inner.width < TWO_COLUMNS_FROM {
+        let mut all = left;
+        all.extend(right);
+        let scroll = scroll.min(end(&all, inner.width));
+        f.render_widget(
+            Paragraph::new(all)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            inner,
+        );
+        return;
+    }
+    let halves = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(inner);
+    let scroll = scroll.min(end(&left, halves[0].width).max(end(&right, halves[1].width)));
     let column = |lines| {
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -207,6 +207,16 @@ impl Ui {
             };
             d.scroll = d.scroll.min(detail::max_scroll(d, now, body));
         }
+        if matches!(self.state.overlay, crate::app::state::Overlay::Help) {
+            let body = Rect {
+                height: area.height.saturating_sub(3),
+                ..area
+            };
+            self.state.help_scroll = self
+                .state
+                .help_scroll
+                .min(help::max_scroll(body, self.state.tab));
+        }
         view::draw(
             f,
             &self.state,

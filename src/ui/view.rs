@@ -145,7 +145,7 @@ pub fn draw(
     status_bar(f, rows[2], state, theme);
     bottom_line(f, rows[3], state, theme);
     match &state.overlay {
-        Overlay::Help => help::render(f, body, state.help_scroll, theme),
+        Overlay::Help => help::render(f, body, state.help_scroll, state.tab, theme),
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         Overlay::ConfirmCancel(plan) => confirm_with(
             f,
