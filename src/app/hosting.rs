@@ -150,7 +150,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             if !state.hosting_on_resources {
                 state.say(
                     Level::Info,
-                    "press r to act on resources, then D to remove one",
+                    "press p to switch to the resources pane, then D to remove one",
                 );
                 return vec![];
             }

@@ -83,7 +83,8 @@ pub fn menu_entries(
         "switch auto-renewal on"
     };
     let mut entries = vec![
-        entry('d', "details", Action::OpenDetail, None),
+        // `v`iew: `d` is delete everywhere (#12: one verb, one key).
+        entry('v', "view details", Action::OpenDetail, None),
         entry(
             'r',
             auto_label,

@@ -86,7 +86,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     use crate::domain::delivery::DeliveryState;
     let count = |s: DeliveryState| state.deliveries.iter().filter(|d| d.state == s).count();
     let title = format!(
-        " {} alarm polic{}{} · p select · e edit · x off/on · n new · outbox: {} pending, {} delivered, {} dead ",
+        " {} alarm polic{}{} · p switch pane · e edit · x off/on · n new · M groups · outbox: {} pending, {} delivered, {} dead ",
         state.alarms.len(),
         if state.alarms.len() == 1 { "y" } else { "ies" },
         match state.recipient_groups.len() {
@@ -157,7 +157,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " Messages{}{} · {} unread · Enter read · A all read · u {} · / filter ",
+        " Messages{}{} · {} unread · Enter open · A all read · U {} · / filter ",
         if state.unread_only {
             " (unread only)"
         } else {

@@ -140,7 +140,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .to_string()
     } else {
         format!(
-            " {} · r switch · a add · e edit · D remove{} ",
+            " {} · p switch pane · a add · e edit · D remove{} ",
             crate::domain::words::count_of(state.resources.len() as u64, "resource"),
             if state.hosting_on_resources {
                 " ◀ keys"

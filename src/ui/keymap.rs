@@ -131,16 +131,16 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         Alarms,
-        Char('u'),
-        "u",
-        "only unread messages / all",
+        Char('U'),
+        "U",
+        "only unread messages / all (u is upload everywhere)",
         Some(Action::ToggleUnreadOnly),
     ),
     key(
         Alarms,
-        Char('g'),
-        "g",
-        "recipient groups: members, channels, the policies that name them",
+        Char('M'),
+        "M",
+        "recipient groups: members, channels, the policies that name them (g is top)",
         Some(Action::ShowGroups),
     ),
     key(
@@ -168,7 +168,7 @@ pub static BINDINGS: &[Binding] = &[
         Alarms,
         Char('p'),
         "p",
-        "keys act on policies / back on messages",
+        "switch pane: policies / messages",
         Some(Action::ToggleAlarmFocus),
     ),
     key(
@@ -243,9 +243,9 @@ pub static BINDINGS: &[Binding] = &[
     ),
     key(
         Hosting,
-        Char('r'),
-        "r",
-        "keys act on resources / back on hostings",
+        Char('p'),
+        "p",
+        "switch pane: resources / hostings",
         Some(Action::ToggleHostingFocus),
     ),
     key(
