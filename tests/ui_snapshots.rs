@@ -1338,3 +1338,52 @@ fn help_at_80x24_is_one_column_with_the_view_in_use_first_and_scrolls_to_its_end
     render(&mut ui, 80, 24);
     assert_eq!(ui.state.help_scroll, end - 1);
 }
+
+#[test]
+fn the_deploy_dialog_has_its_own_deploy_although_expired_switch() {
+    use certdeck::domain::resource::{Preset, Resource};
+    let mut s = state();
+    let resource = Resource {
+        id: "res00001".into(),
+        name: "web".into(),
+        preset: Preset::Nginx,
+        targets: vec![],
+        owner: None,
+        group: None,
+        cert_mode: 0o644,
+        key_mode: 0o600,
+        check_command: None,
+        reload_command: None,
+        endpoint: None,
+        command_timeout: 30,
+        created_at: now(),
+    };
+    update(
+        &mut s,
+        Action::ResourcesLoaded(vec![certdeck::app::state::ResourceRow {
+            resource,
+            holder: None,
+        }]),
+        now(),
+    );
+    update(
+        &mut s,
+        Action::OpenDeployPick(Some("id000002".into())),
+        now(),
+    );
+    update(&mut s, Action::ToggleDeployExpired, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(frame.contains("[x] deploy although expired"), "{frame}");
+    let effects = update(&mut ui.state, Action::ConfirmDeployPick, now());
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [certdeck::app::Effect::Deploy {
+                allow_expired: true,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+}

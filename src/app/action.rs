@@ -301,6 +301,8 @@ pub enum Action {
     ConfirmHostingForm,
     OpenDeployPick(Option<String>),
     MoveDeployPick(i64),
+    /// The deploy dialog's "deploy although expired" switch.
+    ToggleDeployExpired,
     ConfirmDeployPick,
     /// A deployment ended: its record and the resource's name.
     Deployed(Box<(crate::domain::resource::DeployRecord, String)>),

@@ -366,6 +366,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 cert_id: id,
                 name,
                 selected: 0,
+                allow_expired: false,
             }));
             vec![]
         }
@@ -373,6 +374,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             let len = state.resources.len();
             if let Overlay::DeployPick(p) = &mut state.overlay {
                 p.selected = moved(p.selected, delta, len);
+            }
+            vec![]
+        }
+        Action::ToggleDeployExpired => {
+            if let Overlay::DeployPick(p) = &mut state.overlay {
+                p.allow_expired = !p.allow_expired;
             }
             vec![]
         }
@@ -386,7 +393,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             let effect = Effect::Deploy {
                 cert: p.cert_id.clone(),
                 resource: r.resource.id.clone(),
-                allow_expired: false,
+                allow_expired: p.allow_expired,
             };
             state.say(
                 Level::Info,

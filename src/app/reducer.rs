@@ -225,6 +225,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         | Action::ConfirmHostingForm
         | Action::OpenDeployPick(_)
         | Action::MoveDeployPick(_)
+        | Action::ToggleDeployExpired
         | Action::ConfirmDeployPick) => return crate::app::hosting::update(state, a, now),
         Action::ChangedElsewhere => {
             state.say(

@@ -255,6 +255,8 @@ pub struct DeployPick {
     pub cert_id: String,
     pub name: String,
     pub selected: usize,
+    /// Deploy even an expired certificate (the CLI's --allow-expired), switched in the dialog.
+    pub allow_expired: bool,
 }
 
 /// What a key on the Hosting tab does to the selected hosting.

@@ -430,7 +430,7 @@ pub fn check_deploy(
                 "DEPLOY",
                 Field::Id,
                 format!(
-                "{} has expired: clients will refuse it; pass --allow-expired to deploy it anyway",
+                "{} has expired: clients will refuse it; to deploy it anyway, say so (--allow-expired, or Space in the deploy dialog)",
                 cert.id
             ),
             ))

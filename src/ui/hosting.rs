@@ -298,12 +298,17 @@ pub fn render_pick(f: &mut Frame, area: Rect, pick: &DeployPick, state: &State, 
             },
         )));
     }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!(
+        "[{}] deploy although expired (clients will refuse it)",
+        if pick.allow_expired { "x" } else { " " }
+    )));
     crate::ui::dialog(
         f,
         popup,
         lines,
         Some("Backup, write (keys 0600), check, reload, probe; any failure puts the previous files back."),
-        "Enter deploy · ↑↓ choose · Esc cancel",
+        "Enter deploy · ↑↓ choose · Space although expired · Esc cancel",
         format!(" Deploy {} ", pick.cert_id),
         Some(2 + pick.selected),
         theme,

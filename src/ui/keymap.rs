@@ -364,6 +364,13 @@ pub static BINDINGS: &[Binding] = &[
         "deploy: backup, write, check, reload, probe; roll back on failure",
         Some(Action::ConfirmDeployPick),
     ),
+    key(
+        DeployPick,
+        Char(' '),
+        "Space",
+        "deploy although expired (clients will refuse it)",
+        Some(Action::ToggleDeployExpired),
+    ),
     key(DeployPick, Esc, "Esc", "cancel", Some(Action::Back)),
     key(
         List,
