@@ -843,6 +843,37 @@ fn hosting_tab_lists_hostings_and_resources() {
     update(&mut s, Action::MoveHosting(1), now());
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 130, 22));
+    // `b` on a hosting that deployed nothing does nothing and says why.
+    use certdeck::app::state::HostingOp;
+    let effects = update(&mut ui.state, Action::OnHosting(HostingOp::Rollback), now());
+    assert!(effects.is_empty() && matches!(ui.state.overlay, Overlay::None));
+    assert!(ui
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("nothing to roll back"));
+    // Rolling back the one that deployed asks first, saying what goes back where.
+    update(&mut ui.state, Action::MoveHosting(1), now());
+    assert!(update(&mut ui.state, Action::OnHosting(HostingOp::Rollback), now()).is_empty());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("id000004 goes back") && frame.contains("y  roll back"),
+        "{frame}"
+    );
+    insta::assert_snapshot!("hosting_rollback_asks_first_at_80x24", frame);
+    let effects = update(&mut ui.state, Action::ConfirmDelete, now());
+    assert!(
+        matches!(effects.as_slice(), [certdeck::app::Effect::RollbackHosting(id)] if id == "hst00003"),
+        "{effects:?}"
+    );
+    // Cancelling asks too; n keeps it.
+    update(&mut ui.state, Action::MoveHosting(-2), now());
+    assert!(update(&mut ui.state, Action::OnHosting(HostingOp::Cancel), now()).is_empty());
+    assert!(matches!(ui.state.overlay, Overlay::ConfirmHosting(_)));
+    update(&mut ui.state, Action::Back, now());
+    assert!(matches!(ui.state.overlay, Overlay::None));
 }
 
 #[test]

@@ -243,11 +243,37 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 return vec![];
             };
             let id = h.id.clone();
+            // Cancelling and rolling back ask first, saying what will happen (#12).
+            let ask = |state: &mut State, text: String| {
+                state.overlay = Overlay::ConfirmHosting(Box::new((op, id.clone(), text)));
+                vec![]
+            };
             match op {
                 HostingOp::History => vec![Effect::LoadHostingHistory(id)],
-                HostingOp::Cancel => vec![Effect::CancelHosting(id)],
+                HostingOp::Cancel => {
+                    let text = format!(
+                        "Cancel hosting {id}? {} will not be replaced on its resources at {}; nothing deployed so far changes. A cancelled hosting cannot be resumed (add a new one).",
+                        h.old_cert,
+                        h.replace_at.format("%Y-%m-%d %H:%M UTC")
+                    );
+                    ask(state, text)
+                }
                 HostingOp::Retry => vec![Effect::RetryHosting(id)],
-                HostingOp::Rollback => vec![Effect::RollbackHosting(id)],
+                HostingOp::Rollback if h.new_cert.is_none() => {
+                    state.say(
+                        Level::Info,
+                        format!("hosting {id} deployed nothing: there is nothing to roll back"),
+                    );
+                    vec![]
+                }
+                HostingOp::Rollback => {
+                    let text = format!(
+                        "Roll back hosting {id}? {} goes back on its resources in place of {} (backup, write, check, reload, probe), even if it has expired.",
+                        h.old_cert,
+                        h.new_cert.clone().unwrap_or_default()
+                    );
+                    ask(state, text)
+                }
             }
         }
         Action::HostingHistoryLoaded(h) => {

@@ -378,6 +378,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 );
             }
             Overlay::ConfirmRemoveResource(r) => return vec![Effect::RemoveResource(r.0)],
+            Overlay::ConfirmHosting(c) => {
+                let (op, id, _) = *c;
+                return vec![match op {
+                    crate::app::state::HostingOp::Rollback => Effect::RollbackHosting(id),
+                    _ => Effect::CancelHosting(id),
+                }];
+            }
             Overlay::ConfirmCancel(plan) => return vec![Effect::CancelReview(plan.id)],
             other => state.overlay = other,
         },

@@ -115,6 +115,8 @@ pub enum Overlay {
     ResourceForm(Box<ResourceForm>),
     /// Removing a resource asks first: (id, name).
     ConfirmRemoveResource(Box<(String, String)>),
+    /// Cancelling or rolling back a hosting asks first: the op, its id, what will happen.
+    ConfirmHosting(Box<(HostingOp, String, String)>),
     /// A new alarm policy (AL-1).
     AlarmForm(Box<AlarmForm>),
     /// The recipient groups with their members and the policies that name them (`g`).

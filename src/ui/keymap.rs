@@ -853,6 +853,7 @@ pub fn contexts(state: &State) -> Vec<Context> {
         (_, Overlay::DeployPick(_)) => vec![DeployPick],
         (_, Overlay::ResourceForm(_)) => vec![ResourceForm],
         (_, Overlay::ConfirmRemoveResource(_)) => vec![Confirm],
+        (_, Overlay::ConfirmHosting(_)) => vec![Confirm],
         (_, Overlay::ConfirmCancel(_)) => vec![Confirm],
         (_, Overlay::AlarmForm(_)) => vec![AlarmForm],
         (_, Overlay::Groups) => vec![Detail, Global],

@@ -162,6 +162,18 @@ pub fn draw(
         Overlay::DeployPick(pick) => super::hosting::render_pick(f, body, pick, state, theme),
         Overlay::ResourceForm(form) => super::hosting::render_resource_form(f, body, form, theme),
         Overlay::AlarmForm(form) => super::alarms::render_form(f, body, form, theme),
+        Overlay::ConfirmHosting(c) => confirm_with(
+            f,
+            body,
+            &c.2,
+            match c.0 {
+                crate::app::state::HostingOp::Rollback => {
+                    (" Confirm roll back ", "y  roll back      n / Esc  keep it as it is")
+                }
+                _ => (" Confirm cancel ", "y  cancel the hosting      n / Esc  keep it"),
+            },
+            theme,
+        ),
         Overlay::ConfirmRemoveResource(r) => confirm(
             f,
             body,
