@@ -378,7 +378,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 let r = Refusal::new(
                     "DEPLOY",
                     Field::Id,
-                    "no resources yet: add one with `certdeck resource add NAME --preset nginx --dir DIR`",
+                    "no resources yet: add one on the Hosting tab (3, then p for the resources pane, then a)",
                 );
                 state.say(Level::Warn, r.to_string());
                 state.outcome = Some(Outcome::Refused(r));

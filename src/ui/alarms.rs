@@ -100,7 +100,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default().borders(Borders::ALL).title(title);
     if state.alarms.is_empty() {
         let p = Paragraph::new(Line::from(
-            "  No alarm policies: certdeck alarm add NAME [--threshold 30] [--webhook URL] [--command CMD]",
+            "  No alarm policies yet: n adds one (email, signed webhooks and chat styles: certdeck alarm add).",
         ))
         .block(block);
         f.render_widget(p, area);
@@ -301,8 +301,8 @@ pub fn render_groups(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         lines.push(Line::from(""));
     }
     let title = format!(
-        " {} recipient group(s) · certdeck alarm group add|rm · Esc back ",
-        state.recipient_groups.len()
+        " {} · added and removed with certdeck alarm group add|rm · Esc back ",
+        crate::domain::words::count_of(state.recipient_groups.len() as u64, "recipient group")
     );
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
