@@ -524,6 +524,40 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             let max = state.orders.len().saturating_sub(1) as i64;
             state.order_selected = (state.order_selected as i64 + delta).clamp(0, max) as usize;
         }
+        // `y` copies what the view is about: a certificate's id (list, detail), a hosting's id,
+        // a message's text, an order's record value (#12: one copy key on every tab).
+        Action::CopyValue if state.tab != Tab::Validation || !matches!(state.overlay, Overlay::None) => {
+            let what = match (&state.overlay, state.tab) {
+                (Overlay::Detail(d), _) => Some((
+                    d.cert
+                        .x509
+                        .as_ref()
+                        .map(|x| x.fingerprint_sha256.clone())
+                        .unwrap_or_else(|| d.cert.id.clone()),
+                    format!("the SHA-256 fingerprint of {}", d.cert.id),
+                )),
+                (Overlay::Message(m), _) => Some((m.text.clone(), format!("message {}", m.id))),
+                (Overlay::None, Tab::Certificates) => state
+                    .selected_row()
+                    .map(|r| (r.summary.id.clone(), format!("the id of {}", r.summary.name))),
+                (Overlay::None, Tab::Hosting) => state
+                    .hostings
+                    .get(state.hosting_selected)
+                    .map(|h| (h.id.clone(), format!("hosting id {}", h.id))),
+                (Overlay::None, Tab::Alarms) => state
+                    .messages
+                    .get(state.message_selected)
+                    .map(|m| (m.text.clone(), format!("message {}", m.id))),
+                _ => None,
+            };
+            match what {
+                Some((text, said)) => {
+                    state.copy = Some(text);
+                    state.say(Level::Info, format!("copied {said}"));
+                }
+                None => state.say(Level::Info, "nothing to copy here"),
+            }
+        }
         Action::CopyValue => match state
             .selected_order()
             .and_then(|o| o.order.challenges.first())
@@ -1145,5 +1179,24 @@ mod tests {
             .unwrap()
             .text
             .contains("3 messages marked read"));
+    }
+
+    #[test]
+    fn y_copies_what_the_view_is_about() {
+        let mut s = State::default();
+        update(&mut s, Action::CopyValue, now());
+        assert!(s.copy.is_none());
+        assert!(s.status.as_ref().unwrap().text.contains("nothing to copy"));
+        let mut row = crate::domain::rules::revoke::tests::issued(
+            "DNSPod",
+            crate::domain::model::Standard::International,
+            crate::domain::model::CertType::Dv,
+            now() - chrono::Duration::days(10),
+            now() + chrono::Duration::days(100),
+        );
+        row.id = "abc12345".into();
+        update(&mut s, Action::AllLoaded(vec![row.summary()]), now());
+        update(&mut s, Action::CopyValue, now());
+        assert_eq!(s.copy.as_deref(), Some("abc12345"));
     }
 }

@@ -575,6 +575,13 @@ pub static BINDINGS: &[Binding] = &[
         Some(Action::CopyValue),
     ),
     key(
+        Global,
+        Char('y'),
+        "y",
+        "copy: the id (list, Hosting), the fingerprint (detail), the message (OSC 52)",
+        Some(Action::CopyValue),
+    ),
+    key(
         Validation,
         Enter,
         "Enter",
