@@ -71,3 +71,15 @@ fn the_man_page_renders_with_every_command_and_its_options() {
         assert!(text.contains(wanted), "{wanted} in\n{text}");
     }
 }
+
+#[test]
+fn plain_certdeck_without_a_terminal_names_the_cli() {
+    let env = Env::new();
+    let out = env.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the TUI needs a terminal") && err.contains("certdeck list"),
+        "{err}"
+    );
+}

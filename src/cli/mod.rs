@@ -139,23 +139,23 @@ pub enum Command {
     Revoke(revoke::RevokeArgs),
     /// Reissue an issued certificate with the same validity (RI-1..RI-7)
     Reissue(reissue::ReissueArgs),
-    /// Places certificates are deployed to: add, list, rm
+    /// Places certificates are deployed to: add, edit, list, history, rm
     Resource(resource::ResourceArgs),
-    /// Automatic replacement of a certificate on its resources (H-1..H-7): add, list, cancel, retry, rollback
+    /// Automatic replacement of a certificate on its resources (H-1..H-7): add, edit, list, cancel, retry, rollback
     Hosting(hosting::HostingArgs),
     /// Deploy a certificate to a resource: backup, write, check, reload, probe, roll back on failure
     Deploy(deploy::DeployArgs),
     /// The message center: what the rules told you (renewals, validations, hostings, revocations, expiries)
     Messages(messages::MessagesArgs),
-    /// Expiry alarm policies (AL-1, AL-2): add, list, rm, test
+    /// Expiry alarm policies (AL-1, AL-2): add, edit, list, rm, enable, disable, test, group add|list|rm
     Alarm(alarm::AlarmArgs),
-    /// Notification deliveries with their state; retry a failed one
+    /// Notification deliveries with their state; retry a failed one: outbox, outbox retry ID
     Outbox(outbox::OutboxArgs),
-    /// The sandbox CA: its CRL and certificates
+    /// The sandbox CA (simulated, trusted by nothing but certdeck): crl, certs
     Ca(ca::CaArgs),
-    /// The database file: check every record, make a consistent backup
+    /// The database file: check (every record), backup (a consistent copy)
     Db(db::DbArgs),
-    /// ACME certificate authorities (Let's Encrypt, ZeroSSL, Google, step-ca): accounts
+    /// ACME certificate authorities (Let's Encrypt, ZeroSSL, Google, step-ca): account add|list|rm
     Acme(acme::AcmeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(shell::CompletionsArgs),

@@ -4,6 +4,15 @@ use crate::engine::Engine;
 use crate::store::{paths, Store};
 
 pub fn run(cli: &Cli) -> Exit {
+    // Without a terminal (a script, a pipe, cron) say what to use instead of failing on the tty.
+    let terminal = std::fs::File::open("/dev/tty").is_ok()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if !terminal {
+        crate::errln!(
+            "certdeck: the TUI needs a terminal (this is not one); from scripts use the CLI: certdeck list, certdeck --help"
+        );
+        return EXIT_USAGE;
+    }
     if let Err(e) = color_eyre::install() {
         return fail(false, EXIT_UNAVAILABLE, &e.to_string());
     }
