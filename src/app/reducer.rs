@@ -526,7 +526,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         // `y` copies what the view is about: a certificate's id (list, detail), a hosting's id,
         // a message's text, an order's record value (#12: one copy key on every tab).
-        Action::CopyValue if state.tab != Tab::Validation || !matches!(state.overlay, Overlay::None) => {
+        Action::CopyValue
+            if state.tab != Tab::Validation || !matches!(state.overlay, Overlay::None) =>
+        {
             let what = match (&state.overlay, state.tab) {
                 (Overlay::Detail(d), _) => Some((
                     d.cert
@@ -537,9 +539,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     format!("the SHA-256 fingerprint of {}", d.cert.id),
                 )),
                 (Overlay::Message(m), _) => Some((m.text.clone(), format!("message {}", m.id))),
-                (Overlay::None, Tab::Certificates) => state
-                    .selected_row()
-                    .map(|r| (r.summary.id.clone(), format!("the id of {}", r.summary.name))),
+                (Overlay::None, Tab::Certificates) => state.selected_row().map(|r| {
+                    (
+                        r.summary.id.clone(),
+                        format!("the id of {}", r.summary.name),
+                    )
+                }),
                 (Overlay::None, Tab::Hosting) => state
                     .hostings
                     .get(state.hosting_selected)

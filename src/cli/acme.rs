@@ -24,6 +24,7 @@ pub enum AcmeCommand {
 pub enum AccountCommand {
     /// Create an account at an ACME directory (its key is generated and sealed in the store)
     Add {
+        /// The account's name in certdeck
         name: String,
         /// letsencrypt, letsencrypt-staging, zerossl, google, google-staging, or an https:// URL
         #[arg(long)]
@@ -43,21 +44,25 @@ pub enum AccountCommand {
         /// Agree to the directory's terms of service (printed when missing)
         #[arg(long)]
         agree_tos: bool,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// List the accounts
     List {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Forget an account (its key is deleted from the store; the CA keeps the account)
     Rm {
+        /// The account's name in certdeck
         name: String,
         /// Remove it even though certificates it issued are stored (they can then no longer be
         /// revoked through certdeck)
         #[arg(long)]
         force: bool,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },

@@ -5,10 +5,12 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct AdoptArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// The key's password, from this file (first line), when the key is encrypted
     #[arg(long, value_name = "FILE")]
     pub key_password_file: Option<std::path::PathBuf>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 pub struct AlarmArgs {
     #[command(subcommand)]
     pub command: AlarmCommand,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -25,14 +26,21 @@ pub enum AlarmCommand {
     /// Policies, with the newest deliveries
     List,
     /// Remove a policy
-    Rm { id: String },
+    Rm {
+        /// The alarm policy's id or name
+        id: String,
+    },
     /// Change a policy's name, threshold, period, frequency or groups (recipients stay)
     Edit {
+        /// The alarm policy's id or name
         id: String,
+        /// The policy's name (group: the recipient group's name)
         #[arg(long)]
         name: Option<String>,
+        /// Days to expiry or fewer that fire (AL-1)
         #[arg(long)]
         threshold: Option<i64>,
+        /// Seconds between evaluations
         #[arg(long)]
         period: Option<i64>,
         /// Every N periods (0: once per certificate)
@@ -43,11 +51,20 @@ pub enum AlarmCommand {
         groups: Option<String>,
     },
     /// Evaluate a policy again (from now)
-    Enable { id: String },
+    Enable {
+        /// The alarm policy's id or name
+        id: String,
+    },
     /// Stop evaluating a policy (it keeps its settings)
-    Disable { id: String },
+    Disable {
+        /// The alarm policy's id or name
+        id: String,
+    },
     /// Which certificates a policy fires for now (nothing is sent)
-    Test { id: String },
+    Test {
+        /// The alarm policy's id or name
+        id: String,
+    },
     /// Recipient groups policies can name (AL-1)
     Group {
         #[command(subcommand)]
@@ -59,7 +76,9 @@ pub enum AlarmCommand {
 pub enum GroupCommand {
     /// Add a recipient with its channels to a group (the group is created if new)
     Add {
+        /// The policy's name (group: the recipient group's name)
         name: String,
+        /// The recipient's name
         #[arg(long, default_value = "ops")]
         recipient: String,
         #[command(flatten)]
@@ -69,7 +88,9 @@ pub enum GroupCommand {
     List,
     /// Remove a group (no policy may name it), or with --recipient only that recipient
     Rm {
+        /// The policy's name (group: the recipient group's name)
         name: String,
+        /// The recipient's name
         #[arg(long)]
         recipient: Option<String>,
     },
@@ -77,9 +98,12 @@ pub enum GroupCommand {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
+    /// The policy's name (group: the recipient group's name)
     pub name: String,
+    /// Remarks shown with the policy and in its messages
     #[arg(long, default_value = "")]
     pub remarks: String,
+    /// Project the certificate belongs to
     #[arg(long)]
     pub project: Option<String>,
     /// Watch these certificates (default: all)
@@ -132,6 +156,7 @@ pub struct ChannelArgs {
     /// none, starttls or tls (default: [smtp] security, else starttls)
     #[arg(long, value_parser = SmtpSecurity::parse)]
     pub smtp_security: Option<SmtpSecurity>,
+    /// SMTP user (default: [smtp] user of the configuration file)
     #[arg(long)]
     pub smtp_user: Option<String>,
     /// The SMTP password, read from this file at each send (never stored)

@@ -61,14 +61,19 @@ pub struct ApplyArgs {
     /// How the domains are validated (default: dns_auto in a managed zone, else dns)
     #[arg(long, value_parser = ValidationMethod::parse)]
     pub validation: Option<ValidationMethod>,
+    /// Validity in years
     #[arg(long, default_value_t = 1)]
     pub years: u32,
+    /// Name shown in lists (default: the domain)
     #[arg(long)]
     pub name: Option<String>,
+    /// Tag as KEY=VALUE (repeatable)
     #[arg(long = "tag", value_name = "K=V")]
     pub tags: Vec<String>,
+    /// Project the certificate belongs to
     #[arg(long)]
     pub project: Option<String>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -11,6 +11,7 @@ pub struct CaArgs {
 pub enum CaCommand {
     /// Print the sandbox CA's signed CRL (PEM; `--der` for DER), listing every revoked serial
     Crl {
+        /// DER instead of PEM
         #[arg(long)]
         der: bool,
         /// The SM2 hierarchy's CRL (signed SM2-with-SM3)
@@ -19,6 +20,7 @@ pub enum CaCommand {
     },
     /// Print the sandbox CA's issuing and root certificates (PEM), to verify what it issued
     Certs {
+        /// The SM2 hierarchy instead of the international one
         #[arg(long)]
         sm2: bool,
     },

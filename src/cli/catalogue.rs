@@ -10,6 +10,7 @@ pub struct ProductsArgs {
     /// Set a product's one-year price in the store's price table: CODE AMOUNT
     #[arg(long, num_args = 2, value_names = ["CODE", "AMOUNT"])]
     pub set_price: Option<Vec<String>>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }
@@ -76,6 +77,7 @@ pub fn products(cli: &Cli, a: &ProductsArgs) -> Exit {
 pub struct ZonesArgs {
     #[command(subcommand)]
     pub action: Option<ZoneAction>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -83,9 +85,15 @@ pub struct ZonesArgs {
 #[derive(Subcommand, Debug)]
 pub enum ZoneAction {
     /// Manage this zone's DNS: validation records under it are added automatically
-    Add { zone: String },
+    Add {
+        /// The DNS zone (e.g. example.com)
+        zone: String,
+    },
     /// Stop managing this zone
-    Rm { zone: String },
+    Rm {
+        /// The DNS zone (e.g. example.com)
+        zone: String,
+    },
 }
 
 pub fn zones(cli: &Cli, a: &ZonesArgs) -> Exit {

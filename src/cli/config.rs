@@ -14,6 +14,7 @@ pub struct ConfigArgs {
 pub enum ConfigCommand {
     /// The effective settings and where each came from
     Show {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },

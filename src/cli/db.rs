@@ -15,12 +15,15 @@ pub enum DbCommand {
     /// Verify every record (each carries a tag made with the key file) and the file's structure;
     /// exit 3 and list the damaged records if any
     Check {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Write a consistent, verified copy of the database to PATH (0600; never over a file)
     Backup {
+        /// Where the copy goes (a new file)
         path: PathBuf,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },

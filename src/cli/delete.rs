@@ -5,10 +5,12 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

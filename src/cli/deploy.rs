@@ -13,6 +13,7 @@ pub struct DeployArgs {
     /// Deploy a certificate that has expired
     #[arg(long)]
     pub allow_expired: bool,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// pem (cert, chain, fullchain, privkey), nginx, apache, haproxy or pkcs12
     #[arg(long, value_parser = Format::parse, default_value = "pem")]
@@ -22,6 +23,7 @@ pub struct ExportArgs {
     /// PKCS#12: the file holding its password (first line)
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

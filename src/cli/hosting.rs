@@ -14,6 +14,7 @@ pub struct HostingArgs {
 pub enum HostingCommand {
     /// Replace OLD on its resources N days before it expires (H-1..H-4)
     Add {
+        /// The certificate to replace (its id)
         old: String,
         /// The certificate to deploy (default: OLD's renewal, whenever it is issued)
         #[arg(long)]
@@ -33,18 +34,22 @@ pub enum HostingCommand {
         /// Also send its messages to this recipient group's channels (H-6; see `alarm group`)
         #[arg(long, conflicts_with = "quiet")]
         group: Option<String>,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Hostings with their state and last result
     List {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Change an in-progress hosting: its days before expiry, what replaces the old one, where
     /// its messages go
     Edit {
+        /// The hosting's id (certdeck hosting list)
         id: String,
+        /// Days before the old certificate's expiry (fewer than the days it has left, H-4)
         #[arg(long)]
         days: u32,
         /// The certificate to deploy (default: what the hosting deploys now)
@@ -53,6 +58,7 @@ pub enum HostingCommand {
         /// Deploy the old certificate's renewal instead of a specified one
         #[arg(long)]
         renewal: bool,
+        /// Go on although the certificate does not cover every domain of the old one (H-3)
         #[arg(long)]
         confirm_partial: bool,
         /// Send its messages to this recipient group's channels too (H-6)
@@ -67,24 +73,31 @@ pub enum HostingCommand {
         /// Switch its messages on again
         #[arg(long)]
         loud: bool,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Cancel an in-progress hosting
     Cancel {
+        /// The hosting's id (certdeck hosting list)
         id: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Run a failed hosting again now
     Retry {
+        /// The hosting's id (certdeck hosting list)
         id: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Put the old certificate back on the hosting's resources
     Rollback {
+        /// The hosting's id (certdeck hosting list)
         id: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },

@@ -31,6 +31,7 @@ pub struct ImportArgs {
     /// Tag as KEY=VALUE (repeatable)
     #[arg(long = "tag", value_name = "K=V")]
     pub tags: Vec<String>,
+    /// Project the certificate belongs to
     #[arg(long)]
     pub project: Option<String>,
     /// Print one JSON object

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct LetterArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// The signed confirmation letter: JPG, PNG or PDF, at most 1.4 MB (AR-7)
     pub file: PathBuf,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

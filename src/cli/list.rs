@@ -4,6 +4,7 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
     /// Only certificates with at most DAYS days left (expired ones included)

@@ -15,6 +15,7 @@ pub struct MessagesArgs {
     /// At most this many (newest first)
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -23,7 +24,9 @@ pub struct MessagesArgs {
 pub enum MessagesCommand {
     /// Mark messages read: their ids, or --all
     Read {
+        /// The messages' ids
         ids: Vec<u64>,
+        /// Every message
         #[arg(long)]
         all: bool,
     },

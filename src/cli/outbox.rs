@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 pub struct OutboxArgs {
     #[command(subcommand)]
     pub command: Option<OutboxCommand>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -14,7 +15,10 @@ pub struct OutboxArgs {
 #[derive(Subcommand, Debug)]
 pub enum OutboxCommand {
     /// Try a failed or dead delivery again now
-    Retry { id: u64 },
+    Retry {
+        /// The delivery's id (certdeck outbox)
+        id: u64,
+    },
 }
 
 fn delivery_json(d: &crate::domain::delivery::Delivery) -> serde_json::Value {

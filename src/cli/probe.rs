@@ -17,6 +17,7 @@ pub struct ProbeArgs {
     /// The whole probe's deadline in seconds
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
     pub timeout: u64,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -8,6 +8,7 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ReissueArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// `original` (same key), `generate:ALG` (rsa2048, rsa3072, rsa4096, p256, p384, sm2) or the path of a PEM CSR
     #[arg(long, default_value = "original")]
@@ -19,6 +20,7 @@ pub struct ReissueArgs {
     /// Why the certificate is reissued (kept in the timeline)
     #[arg(long, default_value = "")]
     pub reason: String,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

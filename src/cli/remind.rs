@@ -5,7 +5,9 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct RemindArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

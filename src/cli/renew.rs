@@ -11,10 +11,12 @@ pub enum OnOff {
 
 #[derive(Args, Debug)]
 pub struct RenewArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// Switch auto-renewal on or off instead of renewing now (AR-1..AR-3)
     #[arg(long, value_enum)]
     pub auto: Option<OnOff>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -20,18 +20,23 @@ pub enum ResourceCommand {
     Edit(Box<EditArgs>),
     /// List resources with the certificate each holds
     List {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Every deployment to a resource, with each step's output
     History {
+        /// The resource's id or name
         id: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Forget a resource (its files are left as they are)
     Rm {
+        /// The resource's id or name
         id: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
@@ -39,6 +44,7 @@ pub enum ResourceCommand {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
+    /// The resource's name (unique)
     pub name: String,
     #[command(flatten)]
     pub flags: ResourceFlags,
@@ -64,19 +70,25 @@ pub struct ResourceFlags {
     /// The directory a preset's files go to
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// File for the leaf certificate alone
     #[arg(long)]
     pub cert: Option<PathBuf>,
+    /// File for the intermediates
     #[arg(long)]
     pub chain: Option<PathBuf>,
+    /// File for the leaf and intermediates
     #[arg(long)]
     pub fullchain: Option<PathBuf>,
+    /// File for the private key
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Full chain and key in one file
     #[arg(long)]
     pub combined: Option<PathBuf>,
+    /// Owner of the written files (user name)
     #[arg(long)]
     pub owner: Option<String>,
+    /// Group of the written files
     #[arg(long)]
     pub group: Option<String>,
     /// Octal, e.g. 0644
@@ -100,6 +112,7 @@ pub struct ResourceFlags {
     /// Seconds each command may run (default 30)
     #[arg(long)]
     pub timeout: Option<u32>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

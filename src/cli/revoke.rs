@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct RevokeArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
     /// RFC 5280 reason: unspecified, key_compromise, affiliation_changed, superseded,
     /// cessation_of_operation, privilege_withdrawn (or its code)
@@ -20,6 +21,7 @@ pub struct RevokeArgs {
     /// Submit without asking: a revocation cannot be cancelled (RV-2)
     #[arg(long)]
     pub yes: bool,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

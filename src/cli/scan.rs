@@ -15,6 +15,7 @@ pub struct ScanArgs {
     /// a hosting can replace the certificate it serves (section 4, H-2)
     #[arg(long)]
     pub adopt_resources: bool,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

@@ -3,7 +3,9 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
+    /// The certificate's id (certdeck list)
     pub id: String,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
 }

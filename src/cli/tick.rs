@@ -9,6 +9,7 @@ pub struct TickArgs {
     /// Run the rules as if it were this RFC 3339 time
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// Print JSON instead of text (a refusal as {"error": …})
     #[arg(long)]
     pub json: bool,
     /// The timer's period in seconds: how long a held database may go without a tick before

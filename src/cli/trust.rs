@@ -14,18 +14,23 @@ pub struct TrustArgs {
 pub enum TrustCommand {
     /// Trust the CA certificates in a PEM (or DER) file: a private root or intermediate
     Add {
+        /// A PEM (or DER) file of CA certificates
         file: PathBuf,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// The roots you added, and how many anchors the built-in and system stores give
     List {
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },
     /// Stop trusting a root (its fingerprint, or 8+ leading hex digits of it, or its subject)
     Rm {
+        /// Its fingerprint (12 hex digits are enough) or exact subject
         root: String,
+        /// Print JSON instead of text (a refusal as {"error": …})
         #[arg(long)]
         json: bool,
     },

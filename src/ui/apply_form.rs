@@ -293,7 +293,9 @@ impl ApplyForm {
         );
         let validation = match (acme, VALIDATIONS[self.validation]) {
             (Some(_), _) => "dns-01 by hand (others: certdeck apply --ca)".to_string(),
-            (None, None) => "◀ automatic ▶  DNS (automatic) in a managed zone, else DNS".to_string(),
+            (None, None) => {
+                "◀ automatic ▶  DNS (automatic) in a managed zone, else DNS".to_string()
+            }
             (None, Some(v)) => format!("◀ {} ▶", v.as_str()),
         };
         f.render_widget(
