@@ -753,7 +753,8 @@ fn side_files_are_refused_as_directories_or_oversized_when_given() {
         "--smtp-ca",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(code, 1, "{e}");
+    // An unusable file named by an option is a usage error, exit 2, as for every command.
+    assert_eq!(code, 2, "{e}");
     let m = e["error"]["message"].as_str().unwrap();
     assert!(m.contains("--smtp-ca") && m.contains("directory"), "{m}");
     let big = env.write("secret", vec![b'x'; 5000]);
@@ -766,7 +767,7 @@ fn side_files_are_refused_as_directories_or_oversized_when_given() {
         "--secret-file",
         big.to_str().unwrap(),
     ]);
-    assert_eq!(code, 1, "{e}");
+    assert_eq!(code, 2, "{e}");
     assert!(
         e["error"]["message"]
             .as_str()

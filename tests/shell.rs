@@ -83,3 +83,44 @@ fn plain_certdeck_without_a_terminal_names_the_cli() {
         "{err}"
     );
 }
+
+#[test]
+fn an_unreadable_input_file_is_the_same_usage_error_for_every_command() {
+    let env = Env::new();
+    let missing = env.path("missing.pem");
+    let m = missing.to_str().unwrap();
+    let out = env.path("out");
+    let o = out.to_str().unwrap();
+    for args in [
+        vec!["import", "--cert", m],
+        vec!["trust", "add", m],
+        vec!["letter", "id000001", m],
+        vec!["reissue", "id000001", "--csr", m],
+        vec!["reissue", "id000001", "--key-password-file", m],
+        vec!["export", "id000001", "--out", o, "--password-file", m],
+        vec!["scan", "--pkcs12-password-file", m],
+        vec!["adopt", "id000001", "--key-password-file", m],
+        vec![
+            "alarm",
+            "group",
+            "add",
+            "g",
+            "--recipient",
+            "a",
+            "--webhook",
+            "http://127.0.0.1:9/",
+            "--secret-file",
+            m,
+        ],
+    ] {
+        let (code, e) = env.json(&args);
+        assert_eq!(code, 2, "{args:?}: {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing.pem"),
+            "{args:?}: {e}"
+        );
+    }
+}

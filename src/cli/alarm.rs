@@ -177,6 +177,28 @@ pub struct ChannelArgs {
 }
 
 impl ChannelArgs {
+    /// The files the channel options name, readable now (exit 2 otherwise, as everywhere).
+    fn check_files(&self, json: bool) -> Result<(), Exit> {
+        for (flag, file, cap) in [
+            (
+                "--secret-file",
+                &self.secret_file,
+                crate::sidefile::SECRET_CAP,
+            ),
+            (
+                "--smtp-password-file",
+                &self.smtp_password_file,
+                crate::sidefile::SECRET_CAP,
+            ),
+            ("--smtp-ca", &self.smtp_ca, crate::sidefile::PEM_CAP),
+        ] {
+            if let Some(p) = file {
+                super::side_file_ok(json, flag, p, cap)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The recipient `name` once per channel given.
     fn recipients(&self, name: &str) -> Result<Vec<Recipient>, Refusal> {
         let secret = match &self.secret_file {
@@ -382,6 +404,7 @@ fn action_for(cli: &Cli, command: &AlarmCommand, json: bool) -> Result<Action, E
                 (None, false) => Objects::Ids(x.certs.clone()),
                 (None, true) => Objects::All,
             };
+            x.channels.check_files(json)?;
             let recipients = x
                 .channels
                 .recipients(&x.recipient)
@@ -446,6 +469,7 @@ fn action_for(cli: &Cli, command: &AlarmCommand, json: bool) -> Result<Action, E
                 recipient,
                 channels,
             } => {
+                channels.check_files(json)?;
                 let members = channels
                     .recipients(recipient)
                     .map_err(|r| refused(json, &r))?;

@@ -29,6 +29,13 @@ pub struct ExportArgs {
 }
 
 pub fn run(cli: &Cli, a: &ExportArgs) -> Exit {
+    if let Some(p) = &a.password_file {
+        if let Err(code) =
+            super::side_file_ok(a.json, "--password-file", p, crate::sidefile::SECRET_CAP)
+        {
+            return code;
+        }
+    }
     let password = match &a.password_file {
         None => None,
         Some(p) => match crate::sidefile::read_secret_text(p) {

@@ -16,6 +16,9 @@ pub struct LetterArgs {
 }
 
 pub fn run(cli: &Cli, a: &LetterArgs) -> Exit {
+    if let Err(code) = super::side_file_ok(a.json, "letter", &a.file, u64::MAX) {
+        return code;
+    }
     let engine = match open_engine(cli, "cli letter", a.json) {
         Ok(e) => e,
         Err(code) => return code,

@@ -44,6 +44,23 @@ fn csr_source(s: &str) -> Result<CsrSource, Refusal> {
 
 /// `reissue ID --csr original|generate:ALG|FILE [--reason R]` (RI-1..RI-7).
 pub fn run(cli: &Cli, a: &ReissueArgs) -> Exit {
+    let is_file = a.csr != "original" && !a.csr.starts_with("generate:");
+    if is_file {
+        let path = std::path::Path::new(&a.csr);
+        if let Err(code) = super::side_file_ok(a.json, "--csr", path, crate::sidefile::PEM_CAP) {
+            return code;
+        }
+    }
+    if let Some(p) = &a.key_password_file {
+        if let Err(code) = super::side_file_ok(
+            a.json,
+            "--key-password-file",
+            p,
+            crate::sidefile::SECRET_CAP,
+        ) {
+            return code;
+        }
+    }
     let csr = match csr_source(&a.csr) {
         Ok(c) => c,
         Err(r) => return refused(a.json, &r),
