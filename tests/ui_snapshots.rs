@@ -1418,3 +1418,49 @@ fn the_deploy_dialog_has_its_own_deploy_although_expired_switch() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn more_menu_letters_work_on_the_list_with_the_menu_checks() {
+    let mut s = state();
+    // `x` on the list asks for the More entries of the selected certificate…
+    let effects = update(&mut s, Action::QuickMenu('i'), now());
+    assert!(
+        matches!(effects.as_slice(), [certdeck::app::Effect::LoadMore(_)]),
+        "{effects:?}"
+    );
+    // …and runs the entry once they are in: here refused with its reason, shown in the menu.
+    update(
+        &mut s,
+        Action::MoreLoaded(Box::new((
+            issued_ov(),
+            None,
+            certdeck::domain::resource::StoredKey::Usable,
+            None,
+        ))),
+        now(),
+    );
+    let Overlay::More(menu) = &s.overlay else {
+        panic!("the menu shows the reason")
+    };
+    assert_eq!(menu.entries[menu.selected].key, 'i');
+    assert!(
+        s.status.as_ref().unwrap().text.contains("(IG-1)"),
+        "{:?}",
+        s.status
+    );
+    assert!(s.pending_menu_key.is_none());
+    // An available one runs at once: export opens its dialog.
+    update(&mut s, Action::Back, now());
+    update(&mut s, Action::QuickMenu('e'), now());
+    update(
+        &mut s,
+        Action::MoreLoaded(Box::new((
+            issued_ov(),
+            None,
+            certdeck::domain::resource::StoredKey::Usable,
+            None,
+        ))),
+        now(),
+    );
+    assert!(matches!(s.overlay, Overlay::Export(_)), "{:?}", s.overlay);
+}

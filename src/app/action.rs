@@ -134,6 +134,9 @@ pub enum Action {
     },
     /// `.`: the More menu of the selected certificate (or the one in the detail pane).
     OpenMore,
+    /// A More-menu letter pressed on the list: the entry runs as from the menu (its checks
+    /// and reasons too) without opening it first (#12).
+    QuickMenu(char),
     /// The record, its order, its key, and for an ACME certificate whether it still holds its
     /// renewal plan.
     MoreLoaded(

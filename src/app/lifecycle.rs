@@ -213,15 +213,28 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 vec![]
             }
         },
+        Action::QuickMenu(key) => {
+            state.pending_menu_key = Some(key);
+            update(state, Action::OpenMore, now)
+        }
         Action::MoreLoaded(loaded) => {
             let (cert, order, key, acme) = *loaded;
+            let entries = menu_entries(&cert, order.as_ref(), key, acme, now);
+            let selected = state
+                .pending_menu_key
+                .and_then(|k| entries.iter().position(|e| e.key == k))
+                .unwrap_or(0);
             state.overlay = Overlay::More(Box::new(MoreMenu {
                 id: cert.id.clone(),
                 name: cert.name.clone(),
-                entries: menu_entries(&cert, order.as_ref(), key, acme, now),
-                selected: 0,
+                entries,
+                selected,
             }));
-            vec![]
+            match state.pending_menu_key.take() {
+                // An unavailable entry stays shown in the menu with its reason.
+                Some(k) => update(state, Action::MenuKey(k), now),
+                None => vec![],
+            }
         }
         Action::MoveMenu(delta) => {
             if let Overlay::More(m) = &mut state.overlay {

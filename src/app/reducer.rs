@@ -132,6 +132,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::Quit => state.quit = true,
         // The More menu, revocation, reissue and export.
         a @ (Action::OpenMore
+        | Action::QuickMenu(_)
         | Action::MoreLoaded(_)
         | Action::MoveMenu(_)
         | Action::RunMenu

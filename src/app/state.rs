@@ -596,6 +596,8 @@ pub struct State {
     pub overlay: Overlay,
     pub input: Input,
     pub status: Option<StatusMsg>,
+    /// A More-menu letter pressed on the list: run once the menu's entries are loaded.
+    pub pending_menu_key: Option<char>,
     /// The last status lines said (at most `STATUS_HISTORY`), oldest first, with when.
     pub status_history: std::collections::VecDeque<(Timestamp, StatusMsg)>,
     pub outcome: Option<Outcome>,
@@ -678,6 +680,7 @@ impl Default for State {
             overlay: Overlay::None,
             input: Input::Normal,
             status: None,
+            pending_menu_key: None,
             status_history: std::collections::VecDeque::new(),
             outcome: None,
             upload_refusal: None,

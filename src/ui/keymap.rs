@@ -574,6 +574,20 @@ pub static BINDINGS: &[Binding] = &[
         "copy the record value / file content (OSC 52)",
         Some(Action::CopyValue),
     ),
+    // More-menu letters work on the list directly (#12): the entry's checks and reasons apply.
+    key(
+        List,
+        Char('x'),
+        "x e p h n m C",
+        "as in More: revoke, export, deploy, host, renew now, remind, cancel the review",
+        Some(Action::QuickMenu('x')),
+    ),
+    key(List, Char('e'), "", "", Some(Action::QuickMenu('e'))),
+    key(List, Char('p'), "", "", Some(Action::QuickMenu('p'))),
+    key(List, Char('h'), "", "", Some(Action::QuickMenu('h'))),
+    key(List, Char('n'), "", "", Some(Action::QuickMenu('n'))),
+    key(List, Char('m'), "", "", Some(Action::QuickMenu('m'))),
+    key(List, Char('C'), "", "", Some(Action::QuickMenu('C'))),
     key(
         Global,
         Char('y'),
