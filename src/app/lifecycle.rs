@@ -254,6 +254,12 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 return vec![];
             };
             if let Some(reason) = entry.disabled {
+                // The entry pressed is the one shown, its reason in view (#12).
+                if let Overlay::More(m) = &mut state.overlay {
+                    if let Some(i) = m.entries.iter().position(|e| e.key == entry.key) {
+                        m.selected = i;
+                    }
+                }
                 state.say(Level::Warn, format!("{}: {reason}", entry.label));
                 return vec![];
             }
