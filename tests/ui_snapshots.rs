@@ -552,6 +552,16 @@ fn order_form_checks_as_you_type() {
 }
 
 /// An OV certificate issued through certdeck, for the More menu and the revocation dialog.
+/// The More menu's entries loaded for `issued_ov`, its key stored and usable.
+fn more_of_issued_ov() -> Action {
+    Action::MoreLoaded(Box::new((
+        issued_ov(),
+        None,
+        certdeck::domain::resource::StoredKey::Usable,
+        None,
+    )))
+}
+
 fn issued_ov() -> Certificate {
     let mut c = certificate();
     c.id = "id000006".into();
@@ -568,16 +578,7 @@ fn issued_ov() -> Certificate {
 #[test]
 fn more_menu_greys_what_cannot_run_and_says_why() {
     let mut s = state();
-    update(
-        &mut s,
-        Action::MoreLoaded(Box::new((
-            issued_ov(),
-            None,
-            certdeck::domain::resource::StoredKey::Usable,
-            None,
-        ))),
-        now(),
-    );
+    update(&mut s, more_of_issued_ov(), now());
     let Overlay::More(menu) = &s.overlay else {
         panic!("the menu opens")
     };
@@ -679,16 +680,7 @@ fn revocation_dialog_warns_before_submission() {
 #[test]
 fn more_menu_keeps_the_selected_entry_in_view_at_80x24() {
     let mut s = state();
-    update(
-        &mut s,
-        Action::MoreLoaded(Box::new((
-            issued_ov(),
-            None,
-            certdeck::domain::resource::StoredKey::Usable,
-            None,
-        ))),
-        now(),
-    );
+    update(&mut s, more_of_issued_ov(), now());
     let Overlay::More(menu) = &s.overlay else {
         panic!("the menu opens")
     };
@@ -1429,16 +1421,7 @@ fn more_menu_letters_work_on_the_list_with_the_menu_checks() {
         "{effects:?}"
     );
     // …and runs the entry once they are in: here refused with its reason, shown in the menu.
-    update(
-        &mut s,
-        Action::MoreLoaded(Box::new((
-            issued_ov(),
-            None,
-            certdeck::domain::resource::StoredKey::Usable,
-            None,
-        ))),
-        now(),
-    );
+    update(&mut s, more_of_issued_ov(), now());
     let Overlay::More(menu) = &s.overlay else {
         panic!("the menu shows the reason")
     };
@@ -1452,15 +1435,6 @@ fn more_menu_letters_work_on_the_list_with_the_menu_checks() {
     // An available one runs at once: export opens its dialog.
     update(&mut s, Action::Back, now());
     update(&mut s, Action::QuickMenu('e'), now());
-    update(
-        &mut s,
-        Action::MoreLoaded(Box::new((
-            issued_ov(),
-            None,
-            certdeck::domain::resource::StoredKey::Usable,
-            None,
-        ))),
-        now(),
-    );
+    update(&mut s, more_of_issued_ov(), now());
     assert!(matches!(s.overlay, Overlay::Export(_)), "{:?}", s.overlay);
 }

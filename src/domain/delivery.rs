@@ -45,6 +45,33 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
 }
 
+impl Delivery {
+    /// A delivery not tried yet, due at once: what a firing (or a hosting event) queues.
+    pub fn pending(
+        sender: &str,
+        recipient: String,
+        channel: Channel,
+        event: String,
+        idempotency_key: String,
+        now: Timestamp,
+    ) -> Delivery {
+        Delivery {
+            id: 0,
+            policy_id: sender.to_string(),
+            recipient,
+            channel,
+            event,
+            idempotency_key,
+            attempts: 0,
+            next_attempt_at: now,
+            state: DeliveryState::Pending,
+            last_error: None,
+            created_at: now,
+            delivered_at: None,
+        }
+    }
+}
+
 /// The pause before try `attempts + 1`: 30 s, doubling, at most an hour.
 pub fn backoff(attempts: u32) -> chrono::Duration {
     let secs = 30i64.saturating_mul(1 << attempts.saturating_sub(1).min(10));

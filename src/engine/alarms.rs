@@ -261,23 +261,20 @@ impl Engine {
             let deliveries = recipients
                 .iter()
                 .enumerate()
-                .map(|(i, r)| Delivery {
-                    id: 0,
-                    policy_id: p.id.clone(),
-                    recipient: match &r.group {
-                        Some(g) => format!("{} ({g})", r.name),
-                        None => r.name.clone(),
-                    },
-                    channel: r.channel.clone(),
-                    event: event_json.clone(),
-                    // One key per recipient channel of one firing: names can repeat across groups.
-                    idempotency_key: format!("{}-{}-{}-{i}", p.id, c.id, now.timestamp()),
-                    attempts: 0,
-                    next_attempt_at: now,
-                    state: DeliveryState::Pending,
-                    last_error: None,
-                    created_at: now,
-                    delivered_at: None,
+                .map(|(i, r)| {
+                    Delivery::pending(
+                        &p.id,
+                        match &r.group {
+                            Some(g) => format!("{} ({g})", r.name),
+                            None => r.name.clone(),
+                        },
+                        r.channel.clone(),
+                        event_json.clone(),
+                        // One key per recipient channel of one firing: names can repeat across
+                        // groups.
+                        format!("{}-{}-{}-{i}", p.id, c.id, now.timestamp()),
+                        now,
+                    )
                 })
                 .collect();
             firings.push(crate::store::alarms::Firing {

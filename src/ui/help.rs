@@ -120,15 +120,10 @@ pub fn render(f: &mut Frame, area: Rect, scroll: u16, tab: crate::app::state::Ta
     let inner = block.inner(popup);
     f.render_widget(block, popup);
     let (left, right) = columns(tab, theme);
-    // Scrolling stops at the end of the longest column.
-    let end = |lines: &[Line], width: u16| -> u16 {
-        let rows: u16 = lines.iter().map(|l| super::rows_of(l, width)).sum();
-        rows.saturating_sub(inner.height)
-    };
+    let scroll = scroll.min(max_scroll(area, tab));
     if inner.width < TWO_COLUMNS_FROM {
         let mut all = left;
         all.extend(right);
-        let scroll = scroll.min(end(&all, inner.width));
         f.render_widget(
             Paragraph::new(all)
                 .wrap(Wrap { trim: false })
@@ -141,7 +136,6 @@ pub fn render(f: &mut Frame, area: Rect, scroll: u16, tab: crate::app::state::Ta
         .direction(Direction::Horizontal)
         .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
         .split(inner);
-    let scroll = scroll.min(end(&left, halves[0].width).max(end(&right, halves[1].width)));
     let column = |lines| {
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

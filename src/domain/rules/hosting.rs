@@ -1,6 +1,6 @@
 //! SPEC §4, hosting (H-1..H-7): automatic replacement of an old certificate on its resources
 //! by its renewal (or a chosen certificate) N days before the old one expires.
-use crate::domain::delivery::{Delivery, DeliveryState};
+use crate::domain::delivery::Delivery;
 use crate::domain::model::{Certificate, Status, TimelineEvent};
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::alarm::{Channel, RecipientGroup};
@@ -578,19 +578,15 @@ pub fn deliveries(
             fresh
         })
         .enumerate()
-        .map(|(i, m)| Delivery {
-            id: 0,
-            policy_id: h.id.clone(),
-            recipient: format!("{} ({group})", m.name),
-            channel: m.channel.clone(),
-            event: body.clone(),
-            idempotency_key: format!("{}-{}-{}-{i}", h.id, event.kind, event.at.timestamp()),
-            attempts: 0,
-            next_attempt_at: now,
-            state: DeliveryState::Pending,
-            last_error: None,
-            created_at: now,
-            delivered_at: None,
+        .map(|(i, m)| {
+            Delivery::pending(
+                &h.id,
+                format!("{} ({group})", m.name),
+                m.channel.clone(),
+                body.clone(),
+                format!("{}-{}-{}-{i}", h.id, event.kind, event.at.timestamp()),
+                now,
+            )
         })
         .collect()
 }
