@@ -1438,3 +1438,54 @@ fn more_menu_letters_work_on_the_list_with_the_menu_checks() {
     update(&mut s, more_of_issued_ov(), now());
     assert!(matches!(s.overlay, Overlay::Export(_)), "{:?}", s.overlay);
 }
+
+/// At 80×24 the dialog shows its focused field (`wanted`) and its keys, whatever it holds.
+fn focused_in_view_at_80x24(ui: &mut Ui, wanted: &str, keys: &str) -> String {
+    let frame = render(ui, 80, 24);
+    assert!(
+        frame.contains(wanted) && frame.contains(keys),
+        "{wanted} and {keys} in view:\n{frame}"
+    );
+    frame
+}
+
+#[test]
+fn every_form_keeps_its_last_field_in_view_at_80x24() {
+    // Alarm policy: the last field, recipient groups.
+    let mut s = state();
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Alarms),
+        now(),
+    );
+    update(&mut s, Action::OpenAlarmForm, now());
+    update(&mut s, Action::AlarmFormMove(7), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = focused_in_view_at_80x24(&mut ui, "▶ Recipient groups", "Esc cancel");
+    insta::assert_snapshot!("alarm_form_last_field_at_80x24", frame);
+
+    // Resource: the last field, the SNI name.
+    let mut s = state();
+    update(&mut s, Action::OpenResourceForm, now());
+    update(&mut s, Action::ResourceFormMove(6), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = focused_in_view_at_80x24(&mut ui, "▶ SNI name", "Esc cancel");
+    insta::assert_snapshot!("resource_form_last_field_at_80x24", frame);
+
+    // Reissue: a pasted CSR's field, below the choices.
+    let mut s = state();
+    update(&mut s, Action::OpenReissue(Some("id000006".into())), now());
+    update(&mut s, Action::MoveReissueChoice(20), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = focused_in_view_at_80x24(&mut ui, "(nothing pasted yet)", "Enter order");
+    insta::assert_snapshot!("reissue_form_csr_field_at_80x24", frame);
+
+    // Export: the PKCS#12 password, its last field.
+    let mut s = state();
+    update(&mut s, Action::OpenExport(Some("id000001".into())), now());
+    update(&mut s, Action::MoveExportFormat(-1), now());
+    update(&mut s, Action::ToggleExportField, now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = focused_in_view_at_80x24(&mut ui, "Password (Tab)", "Enter write");
+    insta::assert_snapshot!("export_dialog_password_at_80x24", frame);
+}
