@@ -9,8 +9,9 @@ pub const SECRET_CAP: u64 = 4 * 1024;
 /// PEM texts: CSRs, CA bundles.
 pub const PEM_CAP: u64 = crate::domain::pem::MAX_INPUT_BYTES as u64;
 
-/// Reads at most `cap` bytes of `path`; larger, a directory, or unreadable is an error saying so.
-pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+/// Whether `path` can be what an option takes, without reading it (a pipe is not consumed): it
+/// exists, is not a directory and, when it is a regular file, is at most `cap` bytes.
+pub fn check(path: &Path, cap: u64) -> io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
         return Err(io::Error::new(
@@ -18,15 +19,28 @@ pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
             "is a directory, not a file",
         ));
     }
+    if meta.is_file() && meta.len() > cap {
+        return Err(too_large(cap));
+    }
+    Ok(())
+}
+
+fn too_large(cap: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("larger than {cap} bytes: not the file this option takes"),
+    )
+}
+
+/// Reads at most `cap` bytes of `path`; larger, a directory, or unreadable is an error saying so.
+pub fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    check(path, cap)?;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(cap + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {cap} bytes: not the file this option takes"),
-        ));
+        return Err(too_large(cap));
     }
     Ok(bytes)
 }

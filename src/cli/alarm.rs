@@ -177,8 +177,25 @@ pub struct ChannelArgs {
 }
 
 impl ChannelArgs {
-    /// The files the channel options name, readable now (exit 2 otherwise, as everywhere).
+    /// The SMTP password file and CA bundle: the flags, else the configuration file's [smtp].
+    fn smtp_files(&self) -> (Option<PathBuf>, Option<PathBuf>) {
+        let file = &crate::config::file().smtp;
+        (
+            self.smtp_password_file
+                .clone()
+                .or_else(|| file.password_file.clone()),
+            self.smtp_ca.clone().or_else(|| file.ca.clone()),
+        )
+    }
+
+    /// The files the channel options name (or the configuration file gives) are read at each
+    /// send, but a directory or a huge file is refused when given, not found out at the first
+    /// alarm: exit 2, as for every command.
     fn check_files(&self, json: bool) -> Result<(), Exit> {
+        let (password_file, ca_file) = match self.email {
+            Some(_) => self.smtp_files(),
+            None => (None, None),
+        };
         for (flag, file, cap) in [
             (
                 "--secret-file",
@@ -187,10 +204,10 @@ impl ChannelArgs {
             ),
             (
                 "--smtp-password-file",
-                &self.smtp_password_file,
+                &password_file,
                 crate::sidefile::SECRET_CAP,
             ),
-            ("--smtp-ca", &self.smtp_ca, crate::sidefile::PEM_CAP),
+            ("--smtp-ca", &ca_file, crate::sidefile::PEM_CAP),
         ] {
             if let Some(p) = file {
                 super::side_file_ok(json, flag, p, cap)?;
@@ -223,33 +240,10 @@ impl ChannelArgs {
             });
         }
         if let Some(to) = &self.email {
-            // The flags, else the configuration file's [smtp] defaults.
+            // The flags, else the configuration file's [smtp] defaults (`check_files` has
+            // checked the files).
             let file = &crate::config::file().smtp;
-            let password_file = self
-                .smtp_password_file
-                .clone()
-                .or_else(|| file.password_file.clone());
-            let ca_file = self.smtp_ca.clone().or_else(|| file.ca.clone());
-            // Read at each send, but checked now: a directory or a huge file is refused when
-            // given, not found out at the first alarm.
-            for (flag, file, cap) in [
-                (
-                    "--smtp-password-file",
-                    &password_file,
-                    crate::sidefile::SECRET_CAP,
-                ),
-                ("--smtp-ca", &ca_file, crate::sidefile::PEM_CAP),
-            ] {
-                if let Some(p) = file {
-                    if let Err(e) = crate::sidefile::read_capped(p, cap) {
-                        return Err(Refusal::new(
-                            "AL-1",
-                            Field::Recipient,
-                            format!("{flag} {}: {e}", p.display()),
-                        ));
-                    }
-                }
-            }
+            let (password_file, ca_file) = self.smtp_files();
             let server = self
                 .smtp
                 .clone()

@@ -257,23 +257,8 @@ pub fn refused(json: bool, r: &crate::domain::refusal::Refusal) -> Exit {
 /// A file an option names must be readable (and not over `cap`): otherwise the same usage error,
 /// exit 2, from every command (#12), naming the option and the file.
 pub fn side_file_ok(json: bool, flag: &str, path: &std::path::Path, cap: u64) -> Result<(), Exit> {
-    let checked = std::fs::File::open(path)
-        .and_then(|f| f.metadata())
-        .and_then(|m| {
-            if m.is_dir() {
-                Err(std::io::Error::other("a directory, not a file"))
-            } else if !m.is_file() {
-                Err(std::io::Error::other("not a regular file"))
-            } else if m.len() > cap {
-                Err(std::io::Error::other(format!(
-                    "{} bytes: larger than {cap} bytes",
-                    m.len()
-                )))
-            } else {
-                Ok(())
-            }
-        });
-    checked.map_err(|e| fail(json, EXIT_USAGE, &format!("{flag} {}: {e}", path.display())))
+    crate::sidefile::check(path, cap)
+        .map_err(|e| fail(json, EXIT_USAGE, &format!("{flag} {}: {e}", path.display())))
 }
 
 /// The socket given by `--socket` or `$CERTDECK_SOCKET`, else the configuration file's.

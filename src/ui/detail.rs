@@ -322,7 +322,6 @@ pub fn max_scroll(d: &Detail, now: Timestamp, area: Rect) -> u16 {
 }
 
 pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &Theme) {
-    let scroll = d.scroll.min(max_scroll(d, now, area));
     let lines: Vec<Line> = detail_text(d, now)
         .into_iter()
         .map(|s| {
@@ -341,7 +340,8 @@ pub fn render(f: &mut Frame, area: Rect, d: &Detail, now: Timestamp, theme: &The
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
+            // Ui::draw keeps the scroll within `max_scroll`.
+            .scroll((d.scroll, 0)),
         area,
     );
 }

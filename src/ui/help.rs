@@ -120,7 +120,7 @@ pub fn render(f: &mut Frame, area: Rect, scroll: u16, tab: crate::app::state::Ta
     let inner = block.inner(popup);
     f.render_widget(block, popup);
     let (left, right) = columns(tab, theme);
-    let scroll = scroll.min(max_scroll(area, tab));
+    // Ui::draw keeps `scroll` within `max_scroll`.
     if inner.width < TWO_COLUMNS_FROM {
         let mut all = left;
         all.extend(right);
