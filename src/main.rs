@@ -12,7 +12,10 @@ fn main() {
         eprintln!("certdeck: configuration file {e}");
         std::process::exit(2);
     }
-    if let Some(r) = cli.resolver {
+    let resolver = cli
+        .resolver
+        .or_else(|| cli.command.as_ref().and_then(cli::Command::resolver));
+    if let Some(r) = resolver {
         // Read by the validation checks (validate/dns.rs), in the CLI and the TUI alike.
         std::env::set_var("CERTDECK_RESOLVER", r.to_string());
     }

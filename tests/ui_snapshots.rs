@@ -425,13 +425,11 @@ fn upload_command_fills_the_form_from_files() {
         .contains("/nonexistent.pem"));
 }
 
-#[test]
-fn validation_queue_tab() {
+/// Three open orders: a DNS one, a file one and one in review.
+fn open_orders() -> Vec<certdeck::app::state::OrderRow> {
     use certdeck::app::state::OrderRow;
     use certdeck::domain::account::Money;
     use certdeck::domain::order::{Challenge, OrderInfo, ValidationMethod};
-    use certdeck::domain::validation::{CheckCode, CheckResult};
-    let mut s = state();
     let order = |validation, challenges, deadline: Option<i64>, review: Option<i64>| OrderInfo {
         product: "dnspod-dv".into(),
         years: 1,
@@ -456,7 +454,7 @@ fn validation_queue_tab() {
         url: "http://files.example.net/.well-known/pki-validation/fileauth.txt".into(),
         content: "Zq81Lm0PxWvB44aa".into(),
     };
-    let rows = vec![
+    vec![
         OrderRow {
             summary: summary(
                 8,
@@ -496,7 +494,14 @@ fn validation_queue_tab() {
             order: order(ValidationMethod::DnsAuto, vec![], None, Some(30)),
             revocation: None,
         },
-    ];
+    ]
+}
+
+#[test]
+fn validation_queue_tab() {
+    use certdeck::domain::validation::{CheckCode, CheckResult};
+    let mut s = state();
+    let rows = open_orders();
     update(&mut s, Action::OrdersLoaded(rows), now());
     update(
         &mut s,
@@ -513,6 +518,72 @@ fn validation_queue_tab() {
     ));
     let mut ui = Ui::new(s, Theme::plain());
     insta::assert_snapshot!(render(&mut ui, 130, 24));
+}
+
+#[test]
+fn slash_on_the_validation_tab_filters_open_orders_and_esc_clears_it() {
+    let mut s = state();
+    update(&mut s, Action::OrdersLoaded(open_orders()), now());
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Validation),
+        now(),
+    );
+    update(&mut s, Action::StartFilter, now());
+    update(&mut s, Action::SetFilter("EXAMPLE.cn".into()), now());
+    assert_eq!(s.filter, "", "the certificates' filter is not touched");
+    assert_eq!(s.selected_order().unwrap().summary.name, "new order");
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("1 open order of 3") && frame.contains("new order"),
+        "{frame}"
+    );
+    assert!(
+        !frame.contains("files") && !frame.contains("auto "),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+    update(&mut ui.state, Action::EndFilter { keep: true }, now());
+    update(&mut ui.state, Action::MoveOrder(5), now());
+    assert_eq!(
+        ui.state.selected_order().unwrap().summary.name,
+        "new order",
+        "moving stays within what the filter shows"
+    );
+    update(&mut ui.state, Action::Back, now());
+    assert_eq!(ui.state.visible_orders().len(), 3, "Esc clears the filter");
+    update(&mut ui.state, Action::StartFilter, now());
+    update(&mut ui.state, Action::SetFilter("zzz".into()), now());
+    let frame = render(&mut ui, 80, 24);
+    assert!(frame.contains("No open order matches “zzz”"), "{frame}");
+    assert!(ui.state.selected_order().is_none());
+}
+
+#[test]
+fn the_selected_order_stays_in_view_at_80x24() {
+    let mut s = state();
+    let base = open_orders();
+    let rows: Vec<_> = (0..30)
+        .map(|i| {
+            let mut o = base[i % 3].clone();
+            o.summary.id = format!("id{:06}", 100 + i);
+            o.summary.name = format!("order {i:02}");
+            o.order.deadline = Some(now() + Duration::hours(10 + i as i64));
+            o.order.review_due = None;
+            o
+        })
+        .collect();
+    update(&mut s, Action::OrdersLoaded(rows), now());
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Validation),
+        now(),
+    );
+    update(&mut s, Action::MoveOrder(100), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(frame.contains("order 29"), "the last order shows: {frame}");
 }
 
 #[test]
@@ -866,6 +937,109 @@ fn hosting_tab_lists_hostings_and_resources() {
     assert!(matches!(ui.state.overlay, Overlay::ConfirmHosting(_)));
     update(&mut ui.state, Action::Back, now());
     assert!(matches!(ui.state.overlay, Overlay::None));
+}
+
+#[test]
+fn slash_on_the_hosting_tab_filters_hostings_and_resources() {
+    use certdeck::app::state::ResourceRow;
+    use certdeck::domain::resource::{Preset, Resource};
+    use certdeck::domain::rules::hosting::{Association, Hosting, HostingStatus};
+    let mut s = state();
+    let resource = |id: &str, name: &str| ResourceRow {
+        resource: Resource {
+            id: id.into(),
+            name: name.into(),
+            preset: Preset::Nginx,
+            targets: vec![],
+            owner: None,
+            group: None,
+            cert_mode: 0o644,
+            key_mode: 0o600,
+            check_command: None,
+            reload_command: None,
+            endpoint: None,
+            command_timeout: 30,
+            created_at: now(),
+        },
+        holder: None,
+    };
+    update(
+        &mut s,
+        Action::ResourcesLoaded(vec![
+            resource("res00001", "shop-nginx"),
+            resource("res00002", "mail-haproxy"),
+        ]),
+        now(),
+    );
+    let hosting = |id: &str, old: &str, group: Option<&str>| Hosting {
+        id: id.into(),
+        old_cert: old.into(),
+        association: Association::Renewal,
+        resources: vec!["res00001".into()],
+        days_before: 5,
+        replace_at: now() + Duration::days(7),
+        status: HostingStatus::InProgress,
+        new_cert: None,
+        last_result: None,
+        notify: true,
+        group: group.map(str::to_string),
+        created_at: now(),
+    };
+    update(
+        &mut s,
+        Action::HostingsLoaded(vec![
+            hosting("hst00001", "id000004", None),
+            hosting("hst00002", "id000005", Some("mail-team")),
+        ]),
+        now(),
+    );
+    update(
+        &mut s,
+        Action::SelectTab(certdeck::app::state::Tab::Hosting),
+        now(),
+    );
+    update(&mut s, Action::StartFilter, now());
+    update(&mut s, Action::SetFilter("mail".into()), now());
+    assert_eq!(s.selected_hosting().unwrap().id, "hst00002");
+    assert_eq!(s.selected_resource().unwrap().resource.name, "mail-haproxy");
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(
+        frame.contains("1 hosting of 2") && frame.contains("1 resource of 2"),
+        "{frame}"
+    );
+    assert!(
+        !frame.contains("hst00001") && !frame.contains("shop-nginx"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+    // `y` copies the hosting the filter shows, not the first in the store.
+    update(&mut ui.state, Action::EndFilter { keep: true }, now());
+    update(&mut ui.state, Action::CopyValue, now());
+    assert_eq!(ui.state.copy.as_deref(), Some("hst00002"));
+}
+
+#[test]
+fn slash_in_the_help_searches_keys_and_commands() {
+    let mut s = state();
+    update(&mut s, Action::ToggleHelp, now());
+    update(&mut s, Action::StartFilter, now());
+    update(&mut s, Action::SetFilter("revoc".into()), now());
+    assert_eq!(s.filter, "", "the list's filter is not touched");
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    assert!(frame.contains("Revocation dialog"), "{frame}");
+    assert!(!frame.contains("Upload form"), "{frame}");
+    assert!(frame.contains("/revoc"), "the search line shows: {frame}");
+    insta::assert_snapshot!(frame);
+    update(&mut ui.state, Action::SetFilter("qqqqq".into()), now());
+    let frame = render(&mut ui, 80, 24);
+    assert!(frame.contains("Nothing in the help matches"), "{frame}");
+    // Closing the help forgets the search.
+    update(&mut ui.state, Action::EndFilter { keep: true }, now());
+    update(&mut ui.state, Action::ToggleHelp, now());
+    update(&mut ui.state, Action::ToggleHelp, now());
+    assert_eq!(ui.state.help_filter, "");
 }
 
 #[test]

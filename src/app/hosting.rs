@@ -76,15 +76,22 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             state.hostings = list;
             state.hosting_selected = state
                 .hosting_selected
-                .min(state.hostings.len().saturating_sub(1));
+                .min(state.visible_hostings().len().saturating_sub(1));
             vec![]
         }
         Action::MoveHosting(delta) => {
             if state.hosting_on_resources {
-                state.resource_selected =
-                    moved(state.resource_selected, delta, state.resources.len());
+                state.resource_selected = moved(
+                    state.resource_selected,
+                    delta,
+                    state.visible_resources().len(),
+                );
             } else {
-                state.hosting_selected = moved(state.hosting_selected, delta, state.hostings.len());
+                state.hosting_selected = moved(
+                    state.hosting_selected,
+                    delta,
+                    state.visible_hostings().len(),
+                );
             }
             vec![]
         }
@@ -94,7 +101,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::EditSelected => {
             if state.hosting_on_resources {
-                let Some(r) = state.resources.get(state.resource_selected) else {
+                let Some(r) = state.selected_resource() else {
                     return vec![];
                 };
                 let input = r.resource.as_input();
@@ -117,7 +124,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     focus: 0,
                 }));
             } else {
-                let Some(h) = state.hostings.get(state.hosting_selected) else {
+                let Some(h) = state.selected_hosting() else {
                     return vec![];
                 };
                 if let Err(r) = crate::domain::rules::hosting::check_editable(h) {
@@ -154,7 +161,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 );
                 return vec![];
             }
-            if let Some(r) = state.resources.get(state.resource_selected) {
+            if let Some(r) = state.selected_resource() {
                 state.overlay = Overlay::ConfirmRemoveResource(Box::new((
                     r.resource.id.clone(),
                     r.resource.name.clone(),
@@ -229,13 +236,13 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::OnHosting(HostingOp::History) if state.hosting_on_resources => {
-            match state.resources.get(state.resource_selected) {
+            match state.selected_resource() {
                 Some(r) => vec![Effect::LoadResourceHistory(r.resource.id.clone())],
                 None => vec![],
             }
         }
         Action::OnHosting(op) => {
-            let Some(h) = state.hostings.get(state.hosting_selected) else {
+            let Some(h) = state.selected_hosting() else {
                 state.say(
                     Level::Info,
                     "no hosting selected: add one from a certificate's More menu (. then h)",
@@ -450,6 +457,9 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::ResourcesLoaded(rows) => {
             state.resources = rows;
+            state.resource_selected = state
+                .resource_selected
+                .min(state.visible_resources().len().saturating_sub(1));
             vec![]
         }
         Action::Deploy {

@@ -2,13 +2,49 @@
 use crate::app::action::Action;
 use crate::app::command;
 use crate::app::effect::Effect;
-use crate::app::state::{CertRow, Input, Level, Outcome, Overlay, State, Tab};
+use crate::app::state::{moved, CertRow, Input, Level, Outcome, Overlay, State, Tab};
 use crate::domain::cert::mozilla_anchor_subjects;
 use crate::domain::model::TimelineEvent;
 use crate::domain::refusal::{Field, Refusal};
 use crate::domain::rules::delete::check_delete;
 use crate::domain::rules::upload::validate_upload;
 use crate::domain::time::Timestamp;
+
+/// Sets the `/` filter where the user is (the help's search, or the tab's list) and keeps the
+/// selection on a row that is still shown.
+fn set_filter(state: &mut State, f: String) -> Vec<Effect> {
+    if matches!(state.overlay, Overlay::Help) {
+        state.help_filter = f;
+        state.help_scroll = 0;
+        return vec![];
+    }
+    match state.tab {
+        Tab::Certificates => state.apply_filter(f),
+        Tab::Validation => {
+            let keep = state.selected_order().map(|o| o.summary.id.clone());
+            state.order_filter = f;
+            let visible = state.visible_orders();
+            state.order_selected = keep
+                .and_then(|id| {
+                    visible
+                        .iter()
+                        .position(|&i| state.orders[i].summary.id == id)
+                })
+                .unwrap_or(0);
+        }
+        Tab::Hosting => {
+            state.hosting_filter = f;
+            state.hosting_selected = 0;
+            state.resource_selected = 0;
+        }
+        Tab::Alarms => {
+            state.message_filter = f;
+            state.message_selected = 0;
+            return vec![state.load_messages()];
+        }
+    }
+    vec![]
+}
 
 pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> {
     state.now = now;
@@ -56,20 +92,11 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             );
         }
         Action::StartFilter => state.input = Input::Filter,
-        Action::SetFilter(f) if state.tab == Tab::Alarms => {
-            state.message_filter = f;
-            state.message_selected = 0;
-            return vec![state.load_messages()];
-        }
-        Action::SetFilter(f) => state.apply_filter(f),
+        Action::SetFilter(f) => return set_filter(state, f),
         Action::EndFilter { keep } => {
             state.input = Input::Normal;
-            if !keep && state.tab == Tab::Alarms {
-                state.message_filter.clear();
-                return vec![state.load_messages()];
-            }
             if !keep {
-                state.apply_filter(String::new());
+                return set_filter(state, String::new());
             }
         }
         Action::StartCommand => state.input = Input::Command(String::new()),
@@ -90,6 +117,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::ShowStatusHistory => state.overlay = Overlay::StatusHistory,
         Action::ToggleHelp => {
             state.help_scroll = 0;
+            state.help_filter.clear();
             state.overlay = match state.overlay {
                 Overlay::Help => Overlay::None,
                 _ => Overlay::Help,
@@ -125,8 +153,8 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 }
                 state.overlay = Overlay::None;
                 state.upload_refusal = None;
-            } else if !state.filter.is_empty() {
-                state.apply_filter(String::new());
+            } else if !state.filter_text().is_empty() {
+                return set_filter(state, String::new());
             }
         }
         Action::Quit => state.quit = true,
@@ -420,10 +448,15 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 )
             });
             state.orders = orders;
+            let visible = state.visible_orders();
             state.order_selected = keep
-                .and_then(|id| state.orders.iter().position(|o| o.summary.id == id))
+                .and_then(|id| {
+                    visible
+                        .iter()
+                        .position(|&i| state.orders[i].summary.id == id)
+                })
                 .unwrap_or(0)
-                .min(state.orders.len().saturating_sub(1));
+                .min(visible.len().saturating_sub(1));
         }
         Action::OrderPlaced { summary, warnings } => {
             let summary = *summary;
@@ -522,8 +555,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
             }
         }
         Action::MoveOrder(delta) => {
-            let max = state.orders.len().saturating_sub(1) as i64;
-            state.order_selected = (state.order_selected as i64 + delta).clamp(0, max) as usize;
+            state.order_selected = moved(state.order_selected, delta, state.visible_orders().len());
         }
         // `y` copies what the view is about: a certificate's id (list, detail), a hosting's id,
         // a message's text, an order's record value (#12: one copy key on every tab).
@@ -547,8 +579,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                     )
                 }),
                 (Overlay::None, Tab::Hosting) => state
-                    .hostings
-                    .get(state.hosting_selected)
+                    .selected_hosting()
                     .map(|h| (h.id.clone(), format!("hosting id {}", h.id))),
                 (Overlay::None, Tab::Alarms) => state
                     .messages

@@ -647,6 +647,12 @@ pub struct State {
     pub scan: Option<crate::domain::discovery::ScanProgress>,
     /// The Alarms tab's `/` filter over messages.
     pub message_filter: String,
+    /// The Validation tab's `/` filter over open orders.
+    pub order_filter: String,
+    /// The Hosting tab's `/` filter over hostings and resources.
+    pub hosting_filter: String,
+    /// The help's `/` search over keys and commands.
+    pub help_filter: String,
     /// Recipient groups (AL-1), for the Alarms tab and the policy form.
     pub recipient_groups: Vec<crate::domain::rules::alarm::RecipientGroup>,
     /// Alarm policies and the newest outbox deliveries.
@@ -707,6 +713,9 @@ impl Default for State {
             message_selected: 0,
             unread_only: false,
             message_filter: String::new(),
+            order_filter: String::new(),
+            hosting_filter: String::new(),
+            help_filter: String::new(),
             waiting: 0,
             scan: None,
             recipient_groups: Vec::new(),
@@ -716,6 +725,11 @@ impl Default for State {
             policy_selected: 0,
         }
     }
+}
+
+/// Whether any of `texts` contains `needle` (already lower-case), ignoring case.
+fn matches_any<'a>(needle: &str, texts: impl IntoIterator<Item = &'a str>) -> bool {
+    needle.is_empty() || texts.into_iter().any(|t| t.to_lowercase().contains(needle))
 }
 
 /// A list position moved by `delta`, kept within a list of `len` rows.
@@ -738,13 +752,108 @@ impl State {
         crate::app::effect::Effect::LoadMessages(self.message_query())
     }
 
-    /// The `/` filter's text on this tab: messages on the Alarms tab, certificates elsewhere.
+    /// The `/` filter's text where the user is: the help's search, or the tab's own filter.
     pub fn filter_text(&self) -> &str {
-        if self.tab == Tab::Alarms {
-            &self.message_filter
-        } else {
-            &self.filter
+        if matches!(self.overlay, Overlay::Help) {
+            return &self.help_filter;
         }
+        match self.tab {
+            Tab::Certificates => &self.filter,
+            Tab::Validation => &self.order_filter,
+            Tab::Hosting => &self.hosting_filter,
+            Tab::Alarms => &self.message_filter,
+        }
+    }
+
+    /// Indices into `orders` that the Validation tab's filter lets through.
+    pub fn visible_orders(&self) -> Vec<usize> {
+        let needle = self.order_filter.to_lowercase();
+        (0..self.orders.len())
+            .filter(|&i| {
+                let o = &self.orders[i];
+                matches_any(
+                    &needle,
+                    [
+                        o.summary.id.as_str(),
+                        &o.summary.name,
+                        o.summary.status.label(),
+                        o.order.validation.as_str(),
+                        &o.order.product,
+                    ]
+                    .into_iter()
+                    .chain(o.summary.domains.iter().map(String::as_str)),
+                )
+            })
+            .collect()
+    }
+
+    /// Indices into `hostings` that the Hosting tab's filter lets through.
+    pub fn visible_hostings(&self) -> Vec<usize> {
+        let needle = self.hosting_filter.to_lowercase();
+        (0..self.hostings.len())
+            .filter(|&i| {
+                let h = &self.hostings[i];
+                matches_any(
+                    &needle,
+                    [
+                        h.id.as_str(),
+                        &h.old_cert,
+                        h.new_cert.as_deref().unwrap_or(""),
+                        h.status.label(),
+                        h.group.as_deref().unwrap_or(""),
+                        h.last_result.as_deref().unwrap_or(""),
+                    ]
+                    .into_iter()
+                    .chain(h.resources.iter().map(String::as_str)),
+                )
+            })
+            .collect()
+    }
+
+    /// Indices into `resources` that the Hosting tab's filter lets through.
+    pub fn visible_resources(&self) -> Vec<usize> {
+        let needle = self.hosting_filter.to_lowercase();
+        (0..self.resources.len())
+            .filter(|&i| {
+                let r = &self.resources[i];
+                let paths: Vec<String> = r
+                    .resource
+                    .targets
+                    .iter()
+                    .map(|(_, p)| p.display().to_string())
+                    .collect();
+                matches_any(
+                    &needle,
+                    [
+                        r.resource.id.as_str(),
+                        &r.resource.name,
+                        r.resource.preset.as_str(),
+                        r.holder.as_deref().unwrap_or(""),
+                        r.resource
+                            .endpoint
+                            .as_ref()
+                            .map(|e| e.address.as_str())
+                            .unwrap_or(""),
+                    ]
+                    .into_iter()
+                    .chain(paths.iter().map(String::as_str)),
+                )
+            })
+            .collect()
+    }
+
+    /// The hosting the Hosting tab's selection is on (within its filter).
+    pub fn selected_hosting(&self) -> Option<&crate::domain::rules::hosting::Hosting> {
+        self.visible_hostings()
+            .get(self.hosting_selected)
+            .and_then(|&i| self.hostings.get(i))
+    }
+
+    /// The resource the Hosting tab's selection is on (within its filter).
+    pub fn selected_resource(&self) -> Option<&ResourceRow> {
+        self.visible_resources()
+            .get(self.resource_selected)
+            .and_then(|&i| self.resources.get(i))
     }
 
     pub fn selected_row(&self) -> Option<&CertRow> {
@@ -754,7 +863,9 @@ impl State {
     }
 
     pub fn selected_order(&self) -> Option<&OrderRow> {
-        self.orders.get(self.order_selected)
+        self.visible_orders()
+            .get(self.order_selected)
+            .and_then(|&i| self.orders.get(i))
     }
 
     pub fn find(&self, id: &str) -> Option<&CertRow> {

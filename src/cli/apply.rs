@@ -7,6 +7,8 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
+    #[command(flatten)]
+    pub dns: crate::cli::ResolverArg,
     /// The main domain (`*.example.com` for wildcard products)
     #[arg(long)]
     pub domain: String,

@@ -65,8 +65,9 @@ pub struct Cli {
     /// Open the TUI on a fresh temporary database seeded with demo certificates
     #[arg(long)]
     pub demo: bool,
-    /// DNS resolver for validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else /etc/resolv.conf)
-    #[arg(long, global = true, value_name = "HOST:PORT")]
+    /// DNS resolver for the TUI's validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else
+    /// /etc/resolv.conf)
+    #[arg(long, value_name = "HOST:PORT")]
     pub resolver: Option<std::net::SocketAddr>,
     /// The socket `serve` (or a TUI) listens on and commands go through (else $CERTDECK_SOCKET,
     /// else $XDG_RUNTIME_DIR/certdeck.sock)
@@ -163,6 +164,30 @@ pub enum Command {
     Man,
     /// The configuration file ($XDG_CONFIG_HOME/certdeck/config.toml): the effective settings
     Config(config::ConfigArgs),
+}
+
+/// `--resolver`, only on the commands that look names up in DNS: validation checks and ACME
+/// dns-01 propagation (#12).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ResolverArg {
+    /// DNS resolver for validation checks, HOST:PORT (else $CERTDECK_RESOLVER, else
+    /// /etc/resolv.conf)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub resolver: Option<std::net::SocketAddr>,
+}
+
+impl Command {
+    /// The `--resolver` given to this command, if it takes one.
+    pub fn resolver(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Command::Validate(a) => a.dns.resolver,
+            Command::Apply(a) => a.dns.resolver,
+            Command::Renew(a) => a.dns.resolver,
+            Command::Tick(a) => a.dns.resolver,
+            Command::Serve(a) => a.dns.resolver,
+            _ => None,
+        }
+    }
 }
 
 /// What a subcommand ended with: an exit code; it has printed everything it had to.

@@ -11,6 +11,8 @@ pub enum OnOff {
 
 #[derive(Args, Debug)]
 pub struct RenewArgs {
+    #[command(flatten)]
+    pub dns: crate::cli::ResolverArg,
     /// The certificate's id (certdeck list)
     pub id: String,
     /// Switch auto-renewal on or off instead of renewing now (AR-1..AR-3)

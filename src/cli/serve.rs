@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub dns: crate::cli::ResolverArg,
     /// Serve /metrics (SV-3) and /healthz (SV-4) on this address, e.g. 127.0.0.1:9793
     /// (default: the configuration file's [serve] metrics, else none)
     #[arg(long, value_name = "ADDR")]

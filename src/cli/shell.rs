@@ -135,4 +135,18 @@ mod tests {
             missing.join("\n")
         );
     }
+
+    #[test]
+    fn resolver_is_offered_only_where_names_are_looked_up_in_dns() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let takes: Vec<String> = cmd
+            .get_subcommands()
+            .filter(|c| c.get_arguments().any(|a| a.get_id() == "resolver"))
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert_eq!(takes, ["tick", "serve", "apply", "renew", "validate"]);
+        // The TUI (no subcommand) checks validations too.
+        assert!(cmd.get_arguments().any(|a| a.get_id() == "resolver"));
+    }
 }

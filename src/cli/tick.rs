@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct TickArgs {
+    #[command(flatten)]
+    pub dns: crate::cli::ResolverArg,
     /// Run the rules as if it were this RFC 3339 time
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,

@@ -5,6 +5,8 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
+    #[command(flatten)]
+    pub dns: crate::cli::ResolverArg,
     /// The certificate's id (certdeck list)
     pub id: String,
     /// Print JSON instead of text (a refusal as {"error": …})

@@ -28,6 +28,15 @@ impl ValidationMethod {
         }
     }
 
+    /// How a person reads it (the TUI's words; `as_str` is the CLI's and JSON's).
+    pub fn label(self) -> &'static str {
+        match self {
+            ValidationMethod::Dns => "DNS",
+            ValidationMethod::DnsAuto => "DNS (automatic)",
+            ValidationMethod::File => "file",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<ValidationMethod, String> {
         match s {
             "dns" => Ok(ValidationMethod::Dns),

@@ -107,6 +107,7 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let rows = state.alarms.iter().enumerate().map(|(i, p)| {
+        let selected = state.alarm_on_policies && i == state.policy_selected;
         let frequency = match p.frequency {
             crate::domain::rules::alarm::Frequency::Once => "once".to_string(),
             crate::domain::rules::alarm::Frequency::EveryPeriods(n) => format!("every {n} periods"),
@@ -134,10 +135,10 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 } else {
                     "disabled (x switches on)".to_string()
                 },
-                theme.dim(),
+                theme.in_row(theme.dim(), selected),
             )),
         ]);
-        if state.alarm_on_policies && i == state.policy_selected {
+        if selected {
             row.style(theme.selected())
         } else {
             row
@@ -152,7 +153,12 @@ fn policies(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(24),
         Constraint::Min(20),
     ];
-    f.render_widget(Table::new(rows, widths).block(block), area);
+    super::table_at(
+        f,
+        Table::new(rows, widths).block(block),
+        area,
+        state.policy_selected,
+    );
 }
 
 fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -195,6 +201,7 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let rows = state.messages.iter().enumerate().map(|(i, m)| {
+        let selected = i == state.message_selected;
         let (mark, style) = match m.severity {
             Severity::Critical => ("✗ critical", theme.danger()),
             Severity::Warning => ("⚠ warning", theme.warn()),
@@ -208,11 +215,14 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let row = Row::new(vec![
             Cell::from(if m.read { " " } else { "●" }),
             Cell::from(m.at.format("%Y-%m-%d %H:%M").to_string()),
-            Cell::from(Span::styled(mark, style)),
+            Cell::from(Span::styled(mark, theme.in_row(style, selected))),
             Cell::from(m.cert_id.clone().unwrap_or_default()),
-            Cell::from(Span::styled(clip(&m.text, 120), text_style)),
+            Cell::from(Span::styled(
+                clip(&m.text, 120),
+                theme.in_row(text_style, selected),
+            )),
         ]);
-        if i == state.message_selected {
+        if selected {
             row.style(theme.selected())
         } else {
             row
@@ -226,7 +236,12 @@ fn messages(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(8),
         Constraint::Min(30),
     ];
-    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+    super::table_at(
+        f,
+        Table::new(rows, widths).header(header).block(block),
+        area,
+        state.message_selected,
+    );
 }
 
 pub fn render_form(f: &mut Frame, area: Rect, form: &crate::app::state::AlarmForm, theme: &Theme) {

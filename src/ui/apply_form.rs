@@ -296,7 +296,7 @@ impl ApplyForm {
             (None, None) => {
                 "◀ automatic ▶  DNS (automatic) in a managed zone, else DNS".to_string()
             }
-            (None, Some(v)) => format!("◀ {} ▶", v.as_str()),
+            (None, Some(v)) => format!("◀ {} ▶", v.label()),
         };
         f.render_widget(
             Paragraph::new(validation).block(block(OrderField::Validation, "Validation")),

@@ -126,17 +126,9 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
             let s = &state.rows[i].summary;
             let status = s.status_at(now);
             let (days, days_style) = theme.days(s.days_left(now), status);
-            // On the selected row the row's colours win: red on the selection blue is unreadable
-            // (#12); the symbols (✗ ⚠ ✓) still tell the state.
             let selected = pos == state.selected;
-            let (status_style, days_style) = if selected {
-                (
-                    ratatui::style::Style::default(),
-                    ratatui::style::Style::default(),
-                )
-            } else {
-                (theme.status(status), days_style)
-            };
+            let status_style = theme.in_row(theme.status(status), selected);
+            let days_style = theme.in_row(days_style, selected);
             let mut name = clip(&s.name, 28);
             if s.ignored {
                 name.push_str(" (ignored)");

@@ -261,7 +261,7 @@ pub fn detail_text(d: &Detail, now: Timestamp) -> Vec<String> {
             o.price,
             crate::domain::account::CURRENCY
         ));
-        l.push(format!("  {:<18} {}", "validation", o.validation.as_str()));
+        l.push(format!("  {:<18} {}", "validation", o.validation.label()));
         for ch in &o.challenges {
             match ch {
                 crate::domain::order::Challenge::DnsTxt { name, value, .. } => {

@@ -7,9 +7,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-fn section(out: &mut Vec<Line<'static>>, ctx: Context, theme: &Theme) {
+/// Whether a help row shows under the `/` search (`needle` already lower-case).
+fn found(needle: &str, texts: &[&str]) -> bool {
+    needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(needle))
+}
+
+/// A section of help rows, left out when none of them matches the search.
+fn section(out: &mut Vec<Line<'static>>, ctx: Context, needle: &str, theme: &Theme) {
+    let rows: Vec<_> = help_rows(ctx)
+        .filter(|(k, what)| found(needle, &[k, what, ctx.title()]))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
     out.push(Line::from(Span::styled(ctx.title(), theme.title())));
-    for (k, what) in help_rows(ctx) {
+    for (k, what) in rows {
         out.push(Line::from(vec![
             Span::styled(format!("  {k:<14}"), theme.accent()),
             Span::raw(what),
@@ -30,14 +42,16 @@ fn tab_context(tab: crate::app::state::Tab) -> Context {
 }
 
 /// Two columns of help: navigation on the left (the view in use first); forms, inputs and
-/// commands on the right.
+/// commands on the right. Only what matches `search` (the help's `/`), when it is not empty.
 pub fn columns(
     tab: crate::app::state::Tab,
+    search: &str,
     theme: &Theme,
 ) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let needle = search.to_lowercase();
     let first = tab_context(tab);
     let mut left = Vec::new();
-    section(&mut left, first, theme);
+    section(&mut left, first, &needle, theme);
     for ctx in [
         Context::Global,
         Context::List,
@@ -47,18 +61,21 @@ pub fn columns(
         Context::Detail,
         Context::Menu,
         Context::Revoke,
+        Context::Help,
     ] {
         if ctx != first {
-            section(&mut left, ctx, theme);
+            section(&mut left, ctx, &needle, theme);
         }
     }
-    left.push(Line::from(Span::styled(
-        "Mouse (never required)",
-        theme.title(),
-    )));
-    left.push(Line::from(
-        "  wheel scrolls · click selects a row or a tab · click the selected row opens it",
-    ));
+    const MOUSE: &str =
+        "  wheel scrolls · click selects a row or a tab · click the selected row opens it";
+    if found(&needle, &["mouse", MOUSE]) {
+        left.push(Line::from(Span::styled(
+            "Mouse (never required)",
+            theme.title(),
+        )));
+        left.push(Line::from(MOUSE));
+    }
     let mut right = Vec::new();
     for ctx in [
         Context::Upload,
@@ -72,15 +89,26 @@ pub fn columns(
         Context::Filter,
         Context::Command,
     ] {
-        section(&mut right, ctx, theme);
+        section(&mut right, ctx, &needle, theme);
     }
-    right.push(Line::from(Span::styled("Commands", theme.title())));
+    let commands: Vec<_> = COMMANDS
+        .iter()
+        .filter(|(c, what)| found(&needle, &[c, what, "commands"]))
+        .collect();
+    if !commands.is_empty() {
+        right.push(Line::from(Span::styled("Commands", theme.title())));
+    }
     let width = COMMANDS.iter().map(|(c, _)| c.len()).max().unwrap_or(0) + 2;
-    for (c, what) in COMMANDS {
+    for (c, what) in commands {
         right.push(Line::from(vec![
             Span::styled(format!("  :{c:<width$}"), theme.accent()),
             Span::raw(*what),
         ]));
+    }
+    if left.is_empty() && right.is_empty() {
+        left.push(Line::from(format!(
+            "Nothing in the help matches “{search}”."
+        )));
     }
     (left, right)
 }
@@ -89,12 +117,12 @@ pub fn columns(
 const TWO_COLUMNS_FROM: u16 = 120;
 
 /// How far the help can scroll in `area` (the Ui keeps the scroll within it).
-pub fn max_scroll(area: Rect, tab: crate::app::state::Tab) -> u16 {
+pub fn max_scroll(area: Rect, tab: crate::app::state::Tab, search: &str) -> u16 {
     let inner = Block::default()
         .borders(Borders::ALL)
         .inner(super::centered(area, 96, 96));
     let theme = Theme::plain();
-    let (left, right) = columns(tab, &theme);
+    let (left, right) = columns(tab, search, &theme);
     let end = |lines: &[Line], width: u16| -> u16 {
         let rows: u16 = lines.iter().map(|l| super::rows_of(l, width)).sum();
         rows.saturating_sub(inner.height)
@@ -111,15 +139,28 @@ pub fn max_scroll(area: Rect, tab: crate::app::state::Tab) -> u16 {
     end(&left, halves[0].width).max(end(&right, halves[1].width))
 }
 
-pub fn render(f: &mut Frame, area: Rect, scroll: u16, tab: crate::app::state::Tab, theme: &Theme) {
+pub fn render(
+    f: &mut Frame,
+    area: Rect,
+    scroll: u16,
+    tab: crate::app::state::Tab,
+    search: &str,
+    theme: &Theme,
+) {
     let popup = super::centered(area, 96, 96);
     f.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(" Keys — the view you are in first · j/k PgDn/PgUp scroll · Esc or ? closes ");
+    let title = if search.is_empty() {
+        " Keys — your view first · j/k scroll · / search · Esc or ? closes ".to_string()
+    } else {
+        format!(
+            " Keys matching \"{}\" · j/k scroll · / search · Esc or ? closes ",
+            crate::ui::text::clip(search, 24)
+        )
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(popup);
     f.render_widget(block, popup);
-    let (left, right) = columns(tab, theme);
+    let (left, right) = columns(tab, search, theme);
     // Ui::draw keeps `scroll` within `max_scroll`.
     if inner.width < TWO_COLUMNS_FROM {
         let mut all = left;

@@ -18,16 +18,29 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(50), Constraint::Min(5)])
         .split(area);
+    let hostings = state.visible_hostings();
+    let resources = state.visible_resources();
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} · Enter history · e edit · x cancel · R retry · b roll back{} ",
-        crate::domain::words::count_of(state.hostings.len() as u64, "hosting"),
+        " {}{} · Enter history · e edit · x cancel · R retry · b roll back{} ",
+        crate::domain::words::count_of(hostings.len() as u64, "hosting"),
+        super::filtered_note(&state.hosting_filter, state.hostings.len()),
         if state.hosting_on_resources {
             ""
         } else {
             " ◀ keys"
         }
     ));
-    if state.hostings.is_empty() {
+    if hostings.is_empty() && !state.hosting_filter.is_empty() {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::from(format!(
+                "  No hosting matches “{}”. Esc clears the filter.",
+                state.hosting_filter
+            )),
+        ])
+        .block(block);
+        f.render_widget(p, parts[0]);
+    } else if state.hostings.is_empty() {
         let p = Paragraph::new(vec![
             Line::from(""),
             Line::from("  No hostings. A hosting puts a certificate's renewal on its resources by itself, N days before it expires."),
@@ -36,48 +49,63 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .block(block);
         f.render_widget(p, parts[0]);
     } else {
-        let rows = state.hostings.iter().enumerate().map(|(i, h)| {
-            let new = match (&h.new_cert, &h.association) {
-                (Some(id), _) => id.clone(),
-                (None, Association::Renewal) => "after renewal".into(),
-                (None, Association::Specified(id)) => id.clone(),
-            };
-            let when = match h.status {
-                HostingStatus::InProgress => format!(
-                    "{} (in {})",
-                    h.replace_at.format("%Y-%m-%d %H:%M"),
-                    countdown(h.replace_at, state.now)
-                ),
-                _ => h.replace_at.format("%Y-%m-%d %H:%M").to_string(),
-            };
-            let style = match h.status {
-                HostingStatus::Failed => theme.danger(),
-                HostingStatus::Succeeded => theme.ok(),
-                HostingStatus::Cancelled => theme.dim(),
-                HostingStatus::RolledBack => theme.warn(),
-                HostingStatus::InProgress => theme.warn(),
-            };
-            let mark = match h.status {
-                HostingStatus::Failed => "✗ ",
-                HostingStatus::Succeeded => "✓ ",
-                HostingStatus::Cancelled => "– ",
-                HostingStatus::RolledBack => "↩ ",
-                HostingStatus::InProgress => "⏳ ",
-            };
-            let row = Row::new(vec![
-                Cell::from(h.id.clone()),
-                Cell::from(h.old_cert.clone()),
-                Cell::from(new),
-                Cell::from(when),
-                Cell::from(Span::styled(format!("{mark}{}", h.status.label()), style)),
-                Cell::from(clip(h.last_result.as_deref().unwrap_or(""), 60)),
-            ]);
-            if !state.hosting_on_resources && i == state.hosting_selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
-        });
+        let narrow = parts[0].width < 112;
+        let rows = hostings
+            .iter()
+            .map(|&i| &state.hostings[i])
+            .enumerate()
+            .map(|(i, h)| {
+                let selected = !state.hosting_on_resources && i == state.hosting_selected;
+                let new = match (&h.new_cert, &h.association) {
+                    (Some(id), _) => id.clone(),
+                    (None, Association::Renewal) => {
+                        if narrow { "renewal" } else { "after renewal" }.into()
+                    }
+                    (None, Association::Specified(id)) => id.clone(),
+                };
+                let when = match h.status {
+                    // #12: at 80 columns the countdown gives way to the last result.
+                    HostingStatus::InProgress if narrow => {
+                        h.replace_at.format("%Y-%m-%d %H:%M").to_string()
+                    }
+                    HostingStatus::InProgress => format!(
+                        "{} (in {})",
+                        h.replace_at.format("%Y-%m-%d %H:%M"),
+                        countdown(h.replace_at, state.now)
+                    ),
+                    _ => h.replace_at.format("%Y-%m-%d %H:%M").to_string(),
+                };
+                let style = match h.status {
+                    HostingStatus::Failed => theme.danger(),
+                    HostingStatus::Succeeded => theme.ok(),
+                    HostingStatus::Cancelled => theme.dim(),
+                    HostingStatus::RolledBack => theme.warn(),
+                    HostingStatus::InProgress => theme.warn(),
+                };
+                let mark = match h.status {
+                    HostingStatus::Failed => "✗ ",
+                    HostingStatus::Succeeded => "✓ ",
+                    HostingStatus::Cancelled => "– ",
+                    HostingStatus::RolledBack => "↩ ",
+                    HostingStatus::InProgress => "⏳ ",
+                };
+                let row = Row::new(vec![
+                    Cell::from(h.id.clone()),
+                    Cell::from(h.old_cert.clone()),
+                    Cell::from(new),
+                    Cell::from(when),
+                    Cell::from(Span::styled(
+                        format!("{mark}{}", h.status.label()),
+                        theme.in_row(style, selected),
+                    )),
+                    Cell::from(clip(h.last_result.as_deref().unwrap_or(""), 60)),
+                ]);
+                if selected {
+                    row.style(theme.selected())
+                } else {
+                    row
+                }
+            });
         let header = Row::new(vec![
             "ID",
             "OLD",
@@ -90,42 +118,48 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let widths = [
             Constraint::Length(8),
             Constraint::Length(8),
-            Constraint::Length(13),
-            Constraint::Length(28),
+            Constraint::Length(if narrow { 8 } else { 13 }),
+            Constraint::Length(if narrow { 16 } else { 28 }),
             Constraint::Length(14),
-            Constraint::Min(20),
+            Constraint::Min(if narrow { 12 } else { 20 }),
         ];
-        f.render_widget(
+        super::table_at(
+            f,
             Table::new(rows, widths).header(header).block(block),
             parts[0],
+            state.hosting_selected,
         );
     }
-    let rows = state.resources.iter().enumerate().map(|(i, r)| {
-        let files: Vec<String> = r
-            .resource
-            .targets
-            .iter()
-            .map(|(p, path)| format!("{}={}", p.as_str(), path.display()))
-            .collect();
-        let row = Row::new(vec![
-            Cell::from(r.resource.name.clone()),
-            Cell::from(r.resource.preset.as_str()),
-            Cell::from(r.holder.clone().unwrap_or_else(|| "–".into())),
-            Cell::from(
-                r.resource
-                    .endpoint
-                    .as_ref()
-                    .map(|e| e.address.clone())
-                    .unwrap_or_else(|| "–".into()),
-            ),
-            Cell::from(clip(&files.join(" "), 70)),
-        ]);
-        if state.hosting_on_resources && i == state.resource_selected {
-            row.style(theme.selected())
-        } else {
-            row
-        }
-    });
+    let rows = resources
+        .iter()
+        .map(|&i| &state.resources[i])
+        .enumerate()
+        .map(|(i, r)| {
+            let files: Vec<String> = r
+                .resource
+                .targets
+                .iter()
+                .map(|(p, path)| format!("{}={}", p.as_str(), path.display()))
+                .collect();
+            let row = Row::new(vec![
+                Cell::from(r.resource.name.clone()),
+                Cell::from(r.resource.preset.as_str()),
+                Cell::from(r.holder.clone().unwrap_or_else(|| "–".into())),
+                Cell::from(
+                    r.resource
+                        .endpoint
+                        .as_ref()
+                        .map(|e| e.address.clone())
+                        .unwrap_or_else(|| "–".into()),
+                ),
+                Cell::from(clip(&files.join(" "), 70)),
+            ]);
+            if state.hosting_on_resources && i == state.resource_selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
     let header =
         Row::new(vec!["RESOURCE", "PRESET", "HOLDS", "ENDPOINT", "FILES"]).style(theme.title());
     let widths = [
@@ -140,8 +174,9 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .to_string()
     } else {
         format!(
-            " {} · p switch pane · a add · e edit · D remove{} ",
-            crate::domain::words::count_of(state.resources.len() as u64, "resource"),
+            " {}{} · p switch pane · a add · e edit · D remove{} ",
+            crate::domain::words::count_of(resources.len() as u64, "resource"),
+            super::filtered_note(&state.hosting_filter, state.resources.len()),
             if state.hosting_on_resources {
                 " ◀ keys"
             } else {
@@ -149,11 +184,13 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
         )
     };
-    f.render_widget(
+    super::table_at(
+        f,
         Table::new(rows, widths)
             .header(header)
             .block(Block::default().borders(Borders::ALL).title(title)),
         parts[1],
+        state.resource_selected,
     );
 }
 

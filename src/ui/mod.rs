@@ -134,6 +134,26 @@ pub fn framed(
 /// A rectangle of `pct_x` × `pct_y` percent in the middle of `area`, but never narrower than 72
 /// columns or shorter than 20 rows when the area has them: at 80×24 a dialog gets the room it
 /// needs (#12).
+/// A list title's note on its `/` filter: how many rows there are in all, and the filter.
+pub fn filtered_note(filter: &str, total: usize) -> String {
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" of {total} · filter \"{}\"", text::clip(filter, 30))
+    }
+}
+
+/// Renders a table scrolled so the `selected` row (an index among its rows) is on screen.
+pub fn table_at(
+    f: &mut ratatui::Frame,
+    table: ratatui::widgets::Table,
+    area: Rect,
+    selected: usize,
+) {
+    let mut at = ratatui::widgets::TableState::default().with_selected(Some(selected));
+    f.render_stateful_widget(table, area, &mut at);
+}
+
 pub fn centered(area: Rect, pct_x: u16, pct_y: u16) -> Rect {
     let w = (area.width as u32 * pct_x as u32 / 100) as u16;
     let h = (area.height as u32 * pct_y as u32 / 100) as u16;
@@ -212,10 +232,11 @@ impl Ui {
                 height: area.height.saturating_sub(3),
                 ..area
             };
-            self.state.help_scroll = self
-                .state
-                .help_scroll
-                .min(help::max_scroll(body, self.state.tab));
+            self.state.help_scroll = self.state.help_scroll.min(help::max_scroll(
+                body,
+                self.state.tab,
+                &self.state.help_filter,
+            ));
         }
         view::draw(
             f,

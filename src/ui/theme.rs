@@ -60,6 +60,16 @@ impl Theme {
         }
     }
 
+    /// A cell's colour on a table row. The selected row's white on blue wins (#12: red on blue
+    /// is unreadable); the symbols and words still tell the state.
+    pub fn in_row(&self, style: Style, selected: bool) -> Style {
+        if selected {
+            Style::default()
+        } else {
+            style
+        }
+    }
+
     /// Days-left cell: symbol + text + style. Expired red, 30 days or less amber.
     pub fn days(&self, days: Option<i64>, status: Status) -> (String, Style) {
         match days {

@@ -25,15 +25,39 @@ pub fn countdown(until: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// The queue's columns: title, width, and the narrowest inner width that shows it.
+const COLUMNS: [(&str, Constraint, u16); 6] = [
+    ("ID", Constraint::Length(8), 100),
+    ("NAME", Constraint::Min(14), 0),
+    ("STATUS", Constraint::Length(15), 0),
+    ("METHOD", Constraint::Length(15), 100),
+    ("NEXT STEP", Constraint::Min(24), 0),
+    ("TIME", Constraint::Length(18), 0),
+];
+
 pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(45), Constraint::Min(6)])
         .split(area);
+    let visible = state.visible_orders();
     let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} · c check · y copy · Enter detail ",
-        crate::domain::words::count_of(state.orders.len() as u64, "open order")
+        " {}{} · c check · y copy · Enter detail · / filter ",
+        crate::domain::words::count_of(visible.len() as u64, "open order"),
+        super::filtered_note(&state.order_filter, state.orders.len()),
     ));
+    if visible.is_empty() && !state.order_filter.is_empty() {
+        let p = Paragraph::new(vec![
+            Line::from(""),
+            Line::from(format!(
+                "  No open order matches “{}”. Esc clears the filter.",
+                state.order_filter
+            )),
+        ])
+        .block(block);
+        f.render_widget(p, area);
+        return;
+    }
     if state.orders.is_empty() {
         let p = Paragraph::new(vec![
             Line::from(""),
@@ -45,65 +69,75 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     }
     let now = state.now;
-    let rows = state.orders.iter().enumerate().map(|(i, o)| {
-        let (next, when, style) = match (o.summary.status, o.order.deadline, o.order.review_due) {
-            (crate::domain::model::Status::AwaitingLetter, _, _) => (
-                "upload the confirmation letter".to_string(),
-                "–".to_string(),
-                theme.warn(),
-            ),
-            (_, _, Some(review)) if o.revocation.is_some() => (
-                "CA reviews the revocation".to_string(),
-                format!("revoked in {}", countdown(review, now)),
-                theme.ok(),
-            ),
-            (_, _, Some(review)) => (
-                "CA review under way".to_string(),
-                format!("issued in {}", countdown(review, now)),
-                theme.ok(),
-            ),
-            (_, Some(deadline), None) => {
-                let what = match o.order.validation {
-                    ValidationMethod::File => "serve the validation file",
-                    _ => "add the DNS TXT record",
-                };
-                let left = countdown(deadline, now);
-                let style = if (deadline - now).num_hours() < 48 {
-                    theme.danger()
-                } else {
-                    theme.warn()
-                };
-                (what.to_string(), format!("{left} left"), style)
+    // #12: at 80 columns the id and method give way; the next step and its time never do.
+    let inner = parts[0].width.saturating_sub(2);
+    let shown = |c: &(&str, Constraint, u16)| c.2 <= inner;
+    let rows = visible
+        .iter()
+        .map(|&i| &state.orders[i])
+        .enumerate()
+        .map(|(i, o)| {
+            let selected = i == state.order_selected;
+            let (next, when, style) = match (o.summary.status, o.order.deadline, o.order.review_due)
+            {
+                (crate::domain::model::Status::AwaitingLetter, _, _) => (
+                    "upload the confirmation letter".to_string(),
+                    "–".to_string(),
+                    theme.warn(),
+                ),
+                (_, _, Some(review)) if o.revocation.is_some() => (
+                    "CA reviews the revocation".to_string(),
+                    format!("revoked in {}", countdown(review, now)),
+                    theme.ok(),
+                ),
+                (_, _, Some(review)) => (
+                    "CA review under way".to_string(),
+                    format!("issued in {}", countdown(review, now)),
+                    theme.ok(),
+                ),
+                (_, Some(deadline), None) => {
+                    let what = match o.order.validation {
+                        ValidationMethod::File => "serve the validation file",
+                        _ => "add the DNS TXT record",
+                    };
+                    let left = countdown(deadline, now);
+                    let style = if (deadline - now).num_hours() < 48 {
+                        theme.danger()
+                    } else {
+                        theme.warn()
+                    };
+                    (what.to_string(), format!("{left} left"), style)
+                }
+                _ => ("–".to_string(), "–".to_string(), theme.dim()),
+            };
+            let cells = [
+                Cell::from(o.summary.id.clone()),
+                Cell::from(clip(&o.summary.name, 28)),
+                Cell::from(o.summary.status.label()),
+                Cell::from(o.order.validation.label()),
+                Cell::from(Span::styled(next, theme.in_row(style, selected))),
+                Cell::from(Span::styled(when, theme.in_row(style, selected))),
+            ];
+            let row = Row::new(
+                cells
+                    .into_iter()
+                    .zip(COLUMNS)
+                    .filter(|(_, c)| shown(c))
+                    .map(|(cell, _)| cell),
+            );
+            if selected {
+                row.style(theme.selected())
+            } else {
+                row
             }
-            _ => ("–".to_string(), "–".to_string(), theme.dim()),
-        };
-        let row = Row::new(vec![
-            Cell::from(o.summary.id.clone()),
-            Cell::from(clip(&o.summary.name, 28)),
-            Cell::from(o.summary.status.label()),
-            Cell::from(o.order.validation.as_str()),
-            Cell::from(Span::styled(next, style)),
-            Cell::from(Span::styled(when, style)),
-        ]);
-        if i == state.order_selected {
-            row.style(theme.selected())
-        } else {
-            row
-        }
-    });
-    let header =
-        Row::new(vec!["ID", "NAME", "STATUS", "METHOD", "NEXT STEP", "TIME"]).style(theme.title());
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Min(14),
-        Constraint::Length(15),
-        Constraint::Length(8),
-        Constraint::Min(24),
-        Constraint::Length(18),
-    ];
-    f.render_widget(
+        });
+    let header = Row::new(COLUMNS.iter().filter(|c| shown(c)).map(|c| c.0)).style(theme.title());
+    let widths: Vec<Constraint> = COLUMNS.iter().filter(|c| shown(c)).map(|c| c.1).collect();
+    super::table_at(
+        f,
         Table::new(rows, widths).header(header).block(block),
         parts[0],
+        state.order_selected,
     );
     f.render_widget(details(state, theme), parts[1]);
 }

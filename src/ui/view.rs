@@ -145,7 +145,14 @@ pub fn draw(
     status_bar(f, rows[2], state, theme);
     bottom_line(f, rows[3], state, theme);
     match &state.overlay {
-        Overlay::Help => help::render(f, body, state.help_scroll, state.tab, theme),
+        Overlay::Help => help::render(
+            f,
+            body,
+            state.help_scroll,
+            state.tab,
+            &state.help_filter,
+            theme,
+        ),
         Overlay::ConfirmDelete(plan) => confirm(f, body, &plan.confirmation_text(), theme),
         Overlay::ConfirmCancel(plan) => confirm_with(
             f,
@@ -336,18 +343,39 @@ fn bottom_line(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 };
                 Line::from(Span::styled(m.text.clone(), style))
             }
-            // The fewest hints that fit; "? help" and "q quit" always do.
-            None => Line::from(Span::styled(
-                if area.width >= 100 {
-                    "u upload · / filter · s sort · Enter detail · . more · d delete · : command · ? help · q quit"
-                } else {
-                    "u upload · / filter · Enter detail · . more · : command · ? help · q quit"
-                },
-                theme.dim(),
-            )),
+            None => Line::from(Span::styled(hints(state, area.width), theme.dim())),
         },
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The bottom line's key hints for the view in use: the fewest that fit, "? help" and "q quit"
+/// always. A dialog or form shows its own keys in its frame, so the line stays empty under it.
+fn hints(state: &State, width: u16) -> &'static str {
+    if !matches!(state.overlay, Overlay::None) {
+        return "";
+    }
+    let wide = width >= 100;
+    match (state.tab, wide) {
+        (Tab::Certificates, true) => {
+            "u upload · / filter · s sort · Enter detail · . more · d delete · : command · ? help · q quit"
+        }
+        (Tab::Certificates, false) => {
+            "u upload · / filter · Enter detail · . more · : command · ? help · q quit"
+        }
+        (Tab::Validation, true) => {
+            "c check now · y copy the record · Enter detail · m remind · / filter · a order · ? help · q quit"
+        }
+        (Tab::Validation, false) => "c check now · y copy · Enter detail · / filter · ? help · q quit",
+        (Tab::Hosting, true) => {
+            "Enter history · p switch pane · e edit · x cancel · b roll back · / filter · ? help · q quit"
+        }
+        (Tab::Hosting, false) => "Enter history · p switch pane · e edit · / filter · ? help · q quit",
+        (Tab::Alarms, true) => {
+            "Enter open · U unread only · A all read · p policies · n new policy · / filter · ? help · q quit"
+        }
+        (Tab::Alarms, false) => "Enter open · U unread · p policies · / filter · ? help · q quit",
+    }
 }
 
 fn confirm(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
