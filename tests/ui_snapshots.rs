@@ -702,6 +702,15 @@ fn revocation_dialog_warns_before_submission() {
     let plan = certdeck::domain::rules::revoke::plan(&issued_ov(), None, &[], &[], now()).unwrap();
     let (id, name) = (plan.id.clone(), plan.name.clone());
     update(&mut s, Action::RevocationPlanned(Box::new(plan)), now());
+    // Opened at 80×24, it shows its top: what is revoked and the reasons to choose from.
+    let mut ui = Ui::new(s, Theme::plain());
+    let opened = render(&mut ui, 80, 24);
+    assert!(
+        opened.contains(&format!("{name} ({id})")) && opened.contains("choose one with ↑ ↓"),
+        "{opened}"
+    );
+    insta::assert_snapshot!("revocation_dialog_opened_at_80x24", opened);
+    let mut s = ui.state;
     // One Enter revokes nothing: no reason chosen yet.
     assert!(update(&mut s, Action::ConfirmRevoke, now()).is_empty());
     assert!(

@@ -311,6 +311,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::MoveRevokeReason(delta) => {
             if let Overlay::Revoke(d) = &mut state.overlay {
+                d.on_reason = true;
                 d.reason = Some(match d.reason {
                     Some(r) => crate::app::state::moved(r, delta, Reason::ALL.len()),
                     None => 0,
@@ -320,6 +321,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::SetRevokeDocument(text) => {
             if let Overlay::Revoke(d) = &mut state.overlay {
+                d.on_reason = false;
                 if d.on_document {
                     d.document = text;
                 } else {
@@ -331,6 +333,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         Action::NextRevokeField => {
             if let Overlay::Revoke(d) = &mut state.overlay {
                 d.on_document = d.plan.document.is_some() && !d.on_document;
+                d.on_reason = false;
             }
             vec![]
         }

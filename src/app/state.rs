@@ -411,6 +411,9 @@ pub struct RevokeDialog {
     pub confirm: String,
     /// Typing goes to the document's path (when the flow needs one) or to the confirmation.
     pub on_document: bool,
+    /// The view follows the reason list (the first step: it opens there, and ↑/↓ come back to
+    /// it) until the user types or moves to a text field.
+    pub on_reason: bool,
 }
 
 impl RevokeDialog {
@@ -422,6 +425,7 @@ impl RevokeDialog {
             document: String::new(),
             confirm: String::new(),
             on_document,
+            on_reason: true,
         }
     }
 

@@ -63,11 +63,13 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
             theme.title(),
         )),
     ];
-    let mut focus = None;
+    // Opened, the dialog shows its top: what is revoked, how, and the reasons to choose from.
+    let mut focus = Some(0);
+    let mut reason_line = None;
     for (i, r) in Reason::ALL.iter().enumerate() {
         let chosen = d.reason == Some(i);
         if chosen {
-            focus = Some(lines.len());
+            reason_line = Some(lines.len());
         }
         lines.push(Line::from(Span::styled(
             format!(
@@ -94,7 +96,7 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
             ),
             theme.title(),
         )));
-        if d.on_document {
+        if d.on_document && !d.on_reason {
             focus = Some(lines.len());
         }
         lines.push(Line::from(format!(
@@ -113,8 +115,11 @@ pub fn render_revoke(f: &mut Frame, area: Rect, d: &RevokeDialog, theme: &Theme)
         format!("Type {} (or {}) to confirm", plan.name, plan.id),
         theme.title(),
     )));
-    if !d.on_document {
+    if !d.on_document && !d.on_reason {
         focus = Some(lines.len());
+    }
+    if d.on_reason {
+        focus = reason_line.or(focus);
     }
     lines.push(Line::from(format!(
         "  {}{}{}",
