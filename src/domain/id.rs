@@ -13,6 +13,22 @@ pub fn short_id(random: [u8; 8]) -> String {
     out
 }
 
+/// How many ids there are: 62⁸.
+pub const ID_SPACE: u64 = 62u64.pow(8);
+
+/// The id numbered `n` (below `ID_SPACE`), most significant digit first: ids of consecutive
+/// numbers sort one after the other, so a batch given a run of them (a scan's new records)
+/// lands in one place of every table keyed by id instead of all over it.
+pub fn id_numbered(n: u64) -> String {
+    let mut n = n % ID_SPACE;
+    let mut out = [0u8; 8];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    out.iter().map(|&b| b as char).collect()
+}
+
 pub fn is_short_id(s: &str) -> bool {
     s.len() == 8 && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -30,5 +46,29 @@ mod tests {
         assert_ne!(short_id([1; 8]), short_id([2; 8]));
         assert!(!is_short_id("abc"));
         assert!(!is_short_id("abcd-fgh"));
+    }
+
+    #[test]
+    fn numbered_ids_sort_as_their_numbers_do_at_every_carry() {
+        let edges = [
+            0,
+            1,
+            61,
+            62,
+            63,
+            3843,
+            3844,
+            ID_SPACE / 2,
+            ID_SPACE - 2,
+            ID_SPACE - 1,
+        ];
+        for pair in edges.windows(2) {
+            let (a, b) = (id_numbered(pair[0]), id_numbered(pair[1]));
+            assert!(is_short_id(&a) && is_short_id(&b));
+            assert!(a < b, "{a} < {b}");
+        }
+        assert_eq!(id_numbered(0), "00000000");
+        assert_eq!(id_numbered(ID_SPACE - 1), "zzzzzzzz");
+        assert_eq!(id_numbered(ID_SPACE), "00000000", "wraps within the space");
     }
 }

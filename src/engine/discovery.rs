@@ -152,13 +152,19 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
     out
 }
 
-/// One certificate as this scan saw it: every path, a file holding its key, and its DER when
-/// a file holding it was read now.
-#[derive(Default)]
+/// One certificate as this scan saw it: the files holding it and the one holding its key, as
+/// indices into the walk's list (#15: a path is not copied for every certificate it holds).
 struct Seen {
-    /// In the order found (a file holding the same certificate twice repeats it).
-    paths: Vec<String>,
-    key_path: Option<String>,
+    first: u32,
+    /// Further files holding it, in the order found (most certificates are in one file).
+    more: Vec<u32>,
+    key: Option<u32>,
+}
+
+impl Seen {
+    fn paths(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
 }
 
 /// Files read and parsed a chunk at a time (bounded memory on a large tree).
@@ -166,11 +172,11 @@ const CHUNK: usize = 1_024;
 
 /// Reads and parses `files` on both cores.
 fn read_all(
-    files: &[&(String, FileStamp)],
+    files: &[(u32, &(String, FileStamp))],
     password: Option<&str>,
     now: crate::domain::time::Timestamp,
 ) -> Vec<Read> {
-    on_both_cores(files, |(p, st)| read_one(p, *st, password, now))
+    on_both_cores(files, |(_, (p, st))| read_one(p, *st, password, now))
 }
 
 /// `f` over `items`, each half on its own thread, results in order.
@@ -489,15 +495,22 @@ impl Engine {
         let files = walk(&roots, &mut report.errors);
         report.files = files.len();
         let known = self.store.discovered_files()?;
-        let changed: Vec<&(String, FileStamp)> = files
+        // By index into `files`: what this scan holds of a path is its index.
+        let changed: Vec<(u32, &(String, FileStamp))> = files
             .iter()
-            .filter(|(p, st)| known.get(p).map(|r| r.stamp) != Some(*st))
+            .enumerate()
+            .filter(|(_, (p, st))| known.get(p).map(|r| r.stamp) != Some(*st))
+            .map(|(i, f)| (i as u32, f))
             .collect();
         // Nothing changed, nothing gone: the counts come from what is stored, nothing is
         // written (a rescan every tick period stays cheap, DS-4).
-        let present: HashSet<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        let present: std::collections::HashMap<&str, u32> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (p.as_str(), i as u32))
+            .collect();
         let removed_any = known.keys().any(|p| {
-            roots.iter().any(|r| Path::new(p).starts_with(r)) && !present.contains(p.as_str())
+            roots.iter().any(|r| Path::new(p).starts_with(r)) && !present.contains_key(p.as_str())
         });
         // Sites are probed every scan (drift comes and goes without a file changing).
         let sites_now = read_sites(&files);
@@ -526,13 +539,27 @@ impl Engine {
         }
         let mut change = ScanChange::default();
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
-        let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: &str, key: bool| {
-            let e = found.entry(fp.to_string()).or_default();
-            if e.paths.last().map(String::as_str) != Some(path) {
-                e.paths.push(path.to_string());
-            }
-            if key && e.key_path.is_none() {
-                e.key_path = Some(path.to_string());
+        let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: u32, key: bool| {
+            let key = key.then_some(path);
+            match found.get_mut(fp) {
+                None => {
+                    found.insert(
+                        fp.to_string(),
+                        Seen {
+                            first: path,
+                            more: Vec::new(),
+                            key,
+                        },
+                    );
+                }
+                Some(e) => {
+                    if e.more.last().copied().unwrap_or(e.first) != path {
+                        e.more.push(path);
+                    }
+                    if e.key.is_none() {
+                        e.key = key;
+                    }
+                }
             }
         };
         let mut changed_paths = BTreeMap::new();
@@ -589,13 +616,13 @@ impl Engine {
                     .collect();
                 let mut fresh = txn.new_ids(unknown.len())?.into_iter();
                 let mut placed: HashSet<String> = HashSet::new();
-                for ((path, st), read) in chunk.iter().zip(reads) {
+                for (&(index, (path, st)), read) in chunk.iter().zip(reads) {
                     match read {
                         Read::Found { record, certs } => {
                             for (i, (fp, mut cert, event)) in certs.into_iter().enumerate() {
                                 // A combined file's key is the first certificate's (the leaf's).
                                 let key = record.holds_key && i == 0;
-                                note(&mut found, &fp, path, key);
+                                note(&mut found, &fp, index, key);
                                 if unknown.contains(&fp) && placed.insert(fp.clone()) {
                                     cert.id = fresh.next().unwrap_or_default();
                                     chunk_change.new.push((
@@ -663,15 +690,17 @@ impl Engine {
             }
             Ok(())
         })?;
-        let changed_set: HashSet<&str> = changed.iter().map(|(p, _)| p.as_str()).collect();
+        let changed_set: HashSet<&str> = changed.iter().map(|(_, (p, _))| p.as_str()).collect();
         for (path, rec) in &known {
             let under = roots.iter().any(|r| Path::new(path).starts_with(r));
             if !under {
                 continue;
             }
-            if !present.contains(path.as_str()) {
+            let Some(&index) = present.get(path.as_str()) else {
                 change.files_removed.push(path.clone());
-            } else if !changed_set.contains(path.as_str()) {
+                continue;
+            };
+            if !changed_set.contains(path.as_str()) {
                 if rec.holds_key && rec.fingerprints.is_empty() {
                     key_files.push(path.clone());
                 }
@@ -682,50 +711,80 @@ impl Engine {
                     });
                 }
                 for (i, fp) in rec.fingerprints.iter().enumerate() {
-                    note(&mut found, fp, path, rec.holds_key && i == 0);
+                    note(&mut found, fp, index, rec.holds_key && i == 0);
                 }
             }
         }
         report.certificates = found.len();
+        let sites = sites_now;
         // Known records whose whereabouts changed (new ones were stored above, and are
         // brought up to date here when more than their first file holds them).
         let ids = txn.ids_of_fingerprints(found.keys().map(String::as_str))?;
-        let watched_all = txn.watched_all()?;
         let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
+        let mut seen_by_id: BTreeMap<String, Seen> = BTreeMap::new();
         for ((fp, seen), id) in found.into_iter().zip(ids) {
             let Some(id) = id else { continue };
-            fp_of.insert(id.clone(), fp.clone());
             if !inserted.contains(&fp) {
                 report.unchanged += 1;
             }
-            let Seen { paths, key_path } = seen;
-            let Some(old) = watched_all.get(&id) else {
-                continue;
-            };
-            // Paths outside these roots stay (a scan of one directory does not forget the
-            // others).
-            let mut all: BTreeSet<String> = old
-                .paths
-                .iter()
-                .filter(|p| !roots.iter().any(|r| Path::new(p).starts_with(r)))
-                .cloned()
-                .collect();
-            all.extend(paths);
-            let w = Watched {
-                paths: all.into_iter().collect(),
-                key_path: key_path.or_else(|| old.key_path.clone()),
-                gone_at: None,
-                sites: old.sites.clone(),
-                drift: old.drift.clone(),
-            };
-            if &w != old {
-                let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
-                    at: now,
-                    kind: "discovered".into(),
-                    message: format!("found again in {} (DS-4)", w.paths.join(", ")),
-                });
-                change.watched.push((id, w, event));
+            fp_of.insert(id.clone(), fp);
+            seen_by_id.insert(id, seen);
+        }
+        drop(inserted);
+        let in_roots = |p: &String| roots.iter().any(|r| Path::new(p).starts_with(r));
+        let key_dirs: HashSet<&Path> = key_files
+            .iter()
+            .filter_map(|k| Path::new(k).parent())
+            .collect();
+        // One pass over the watched records, none of them held in memory but the few the
+        // sites, the keys beside and the gone ones concern (#15: a scan of 100,000 files keeps
+        // no second copy of every record).
+        let watched_all = txn.watched_where(|id, old| {
+            let mut touched = false;
+            if let Some(seen) = seen_by_id.remove(id) {
+                let path_of = |i: u32| files[i as usize].0.clone();
+                // Paths outside these roots stay (a scan of one directory does not forget the
+                // others).
+                let mut all: BTreeSet<String> =
+                    old.paths.iter().filter(|p| !in_roots(p)).cloned().collect();
+                all.extend(seen.paths().map(path_of));
+                let w = Watched {
+                    paths: all.into_iter().collect(),
+                    key_path: seen.key.map(path_of).or_else(|| old.key_path.clone()),
+                    gone_at: None,
+                    sites: old.sites.clone(),
+                    drift: old.drift.clone(),
+                };
+                if &w != old {
+                    let event = old.gone_at.map(|_| crate::domain::model::TimelineEvent {
+                        at: now,
+                        kind: "discovered".into(),
+                        message: format!("found again in {} (DS-4)", w.paths.join(", ")),
+                    });
+                    change.watched.push((id.to_string(), w, event));
+                    touched = true;
+                }
             }
+            let live = old.gone_at.is_none();
+            // DS-4: one no file under these roots holds any more is gone (below).
+            let gone = live && !fp_of.contains_key(id) && old.paths.iter().all(in_roots);
+            // DS-2: its sites are linked again.
+            let linked = live
+                && (!sites.is_empty() || !old.sites.is_empty())
+                && old.paths.iter().any(in_roots);
+            // DS-3: a key file lies beside it.
+            let keyed = live
+                && old.key_path.is_none()
+                && old
+                    .paths
+                    .iter()
+                    .any(|p| Path::new(p).parent().is_some_and(|d| key_dirs.contains(d)));
+            touched || gone || linked || keyed
+        })?;
+        drop(seen_by_id);
+        if sites.is_empty() {
+            // Without sites to probe, only the records kept above need their fingerprint.
+            fp_of.retain(|id, _| watched_all.contains_key(id));
         }
         // DS-4: a watched certificate no file under these roots holds any more is gone, not
         // deleted; one whose file now holds another says so.
@@ -775,7 +834,6 @@ impl Engine {
             ));
         }
         // DS-2: the sites the configurations under these roots load, linked to what they load.
-        let sites = sites_now;
         let mut file_fps: BTreeMap<String, Vec<String>> = known
             .iter()
             .filter(|(p, _)| site_files.contains(p.as_str()))

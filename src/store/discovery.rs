@@ -68,6 +68,7 @@ impl Store {
         Ok(ScanTxn {
             store: self,
             txn: self.write_txn()?,
+            next_id: std::cell::Cell::new(None),
         })
     }
 
@@ -133,6 +134,8 @@ impl Store {
 pub struct ScanTxn<'s> {
     store: &'s Store,
     txn: redb::WriteTransaction,
+    /// The number of the next id of this scan's run (`new_ids`), once one was started.
+    next_id: std::cell::Cell<Option<u64>>,
 }
 
 impl ScanTxn<'_> {
@@ -147,25 +150,53 @@ impl ScanTxn<'_> {
             .collect()
     }
 
-    /// `n` fresh ids, distinct from each other and from every record, this scan's included.
+    /// `n` fresh ids, distinct from each other and from every record, this scan's included:
+    /// consecutive ones from a random start (#15: 100,000 new records written at one place of
+    /// each table keyed by id, not scattered over all of it). A taken id is passed over; a run
+    /// that meets many starts again elsewhere.
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
+        use crate::domain::id::{id_numbered, ID_SPACE};
         let certs = self.txn.open_table(CERTS).map_err(db_err)?;
-        self.store
-            .fresh_ids(n, |id| Ok(certs.get(id).map_err(db_err)?.is_some()))
+        let random_start = || u64::from_le_bytes(self.store.sealer.random_bytes()) % ID_SPACE;
+        let mut next = self.next_id.get().unwrap_or_else(random_start);
+        let mut out = Vec::with_capacity(n);
+        let mut taken_in_a_row = 0;
+        while out.len() < n {
+            let id = id_numbered(next);
+            next = (next + 1) % ID_SPACE;
+            if certs.get(id.as_str()).map_err(db_err)?.is_some() {
+                taken_in_a_row += 1;
+                if taken_in_a_row > 16 {
+                    next = random_start();
+                    taken_in_a_row = 0;
+                }
+                continue;
+            }
+            taken_in_a_row = 0;
+            out.push(id);
+        }
+        self.next_id.set(Some(next));
+        Ok(out)
     }
 
-    /// Where every discovered certificate is, by id.
-    pub fn watched_all(&self) -> Result<BTreeMap<String, Watched>, StoreError> {
+    /// Shows `look` every discovered certificate's whereabouts, one at a time, and keeps the
+    /// ones it returns `true` for, by id (a large store is never held in memory whole).
+    pub fn watched_where(
+        &self,
+        mut look: impl FnMut(&str, &Watched) -> bool,
+    ) -> Result<BTreeMap<String, Watched>, StoreError> {
         let t = self.txn.open_table(DISCOVERED).map_err(db_err)?;
         let mut out = BTreeMap::new();
         for row in t.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
-            let w = self
+            let w: Watched = self
                 .store
                 .records
                 .decode(v.value())
                 .map_err(|e| e.of("discovered", k.value()))?;
-            out.insert(k.value().to_string(), w);
+            if look(k.value(), &w) {
+                out.insert(k.value().to_string(), w);
+            }
         }
         Ok(out)
     }

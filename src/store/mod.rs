@@ -50,6 +50,12 @@ use schedule::schedule_key;
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
 pub const SCHEMA_VERSION: u32 = 11;
 
+/// redb's page cache (reads, and a transaction's pages before its commit; redb's default is
+/// 1 GiB). A scan of 100,000 files writes some 300 MB in one transaction: with this cap its
+/// pages go to the file as they fill, and the process stays small (#15). What the TUI reads
+/// at start-up (every summary: ~30 MB at 100,000 certificates) still fits.
+const CACHE_BYTES: usize = 64 << 20;
+
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");
 const SUMMARIES: TableDefinition<&str, &[u8]> = TableDefinition::new("cert_summaries");
@@ -308,7 +314,7 @@ impl Store {
                 }
             }
         }
-        let db = match Database::create(path) {
+        let db = match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::AlreadyOpen {
