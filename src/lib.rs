@@ -7,6 +7,7 @@ pub mod demo;
 pub mod deploy;
 pub mod domain;
 pub mod engine;
+pub mod memory;
 pub mod net;
 pub mod notify;
 pub mod service;

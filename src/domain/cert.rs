@@ -47,6 +47,11 @@ impl ParsedCert {
     }
 }
 
+/// An OID's dotted form (a scan formats several per certificate: the fast path first).
+fn oid_string(oid: &x509_parser::der_parser::oid::Oid) -> String {
+    crate::domain::der::oid_dotted(oid.as_bytes()).unwrap_or_else(|| oid.to_id_string())
+}
+
 pub fn sha256_hex(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
     let mut s = String::with_capacity(64);
@@ -91,7 +96,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
     let der = der[..der.len() - rest.len()].to_vec();
     let registry = oid_registry();
     let name_of = |oid: &x509_parser::der_parser::oid::Oid| {
-        let s = oid.to_id_string();
+        let s = oid_string(oid);
         match s.as_str() {
             "1.2.156.10197.1.501" => "SM2-with-SM3".to_string(),
             OID_SM2 => "SM2".to_string(),
@@ -100,13 +105,13 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
     };
 
     let spki = cert.public_key();
-    let alg_oid = spki.algorithm.algorithm.to_id_string();
+    let alg_oid = oid_string(&spki.algorithm.algorithm);
     let curve_oid = spki
         .algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+        .map(|o| oid_string(&o));
     let public_key = PublicKey::from_spki(
         &alg_oid,
         curve_oid.as_deref(),
@@ -191,14 +196,14 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
                 ca_issuers = aia
                     .accessdescs
                     .iter()
-                    .filter(|d| d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.2")
+                    .filter(|d| oid_string(&d.access_method) == "1.3.6.1.5.5.7.48.2")
                     .find_map(|d| match &d.access_location {
                         GeneralName::URI(u) => Some(u.to_string()),
                         _ => None,
                     });
             }
             ParsedExtension::CertificatePolicies(p) => {
-                policies.extend(p.iter().map(|pi| pi.policy_id.to_id_string()));
+                policies.extend(p.iter().map(|pi| oid_string(&pi.policy_id)));
             }
             ParsedExtension::SubjectKeyIdentifier(k) => subject_key_id = Some(k.0.to_vec()),
             ParsedExtension::AuthorityKeyIdentifier(a) => {

@@ -170,13 +170,45 @@ impl Seen {
 /// Files read and parsed a chunk at a time (bounded memory on a large tree).
 const CHUNK: usize = 1_024;
 
-/// Reads and parses `files` on both cores.
+/// Reads, parses and encodes `files`.
 fn read_all(
     files: &[(u32, &(String, FileStamp))],
     password: Option<&str>,
+    ids: IdRun<'_>,
     now: crate::domain::time::Timestamp,
 ) -> Vec<Read> {
-    on_both_cores(files, |(_, (p, st))| read_one(p, *st, password, now))
+    files
+        .iter()
+        .map(|&(index, (p, st))| read_one(p, *st, password, ids.of_file(index), now))
+        .collect()
+}
+
+/// Ids for the certificates a scan reads, given on the reading threads: file number `i` of the
+/// walk gets the numbers `start + i × SLOTS` onwards (#15: consecutive, so new records are
+/// written at one place of every table). A file holding more certificates than `SLOTS` has the
+/// rest numbered by the writer.
+#[derive(Clone, Copy)]
+struct IdRun<'s> {
+    start: u64,
+    store: &'s crate::store::Store,
+}
+
+const SLOTS: u64 = 64;
+
+/// One file's share of an `IdRun`.
+#[derive(Clone, Copy)]
+struct FileIds<'s> {
+    first: u64,
+    store: &'s crate::store::Store,
+}
+
+impl<'s> IdRun<'s> {
+    fn of_file(self, index: u32) -> FileIds<'s> {
+        FileIds {
+            first: self.start + u64::from(index) * SLOTS,
+            store: self.store,
+        }
+    }
 }
 
 /// `f` over `items`, each half on its own thread, results in order.
@@ -195,13 +227,14 @@ fn on_both_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
     })
 }
 
-/// A certificate read from a file, parsed once: its fingerprint and its record-to-be (the id
-/// is given when it turns out to be new).
-type Parsed = (
-    String,
-    crate::domain::model::Certificate,
-    crate::domain::model::TimelineEvent,
-);
+/// A certificate read from a file, parsed once: its fingerprint, its record-to-be, and that
+/// record encoded under the id its file's share gave it (`None` past the share). Stored only
+/// when it turns out to be new.
+struct Parsed {
+    fp: String,
+    rec: NewRecord,
+    prepared: Option<crate::store::Prepared>,
+}
 
 /// What reading one changed file gave.
 enum Read {
@@ -217,6 +250,7 @@ fn read_one(
     path: &str,
     st: FileStamp,
     password: Option<&str>,
+    ids: FileIds<'_>,
     now: crate::domain::time::Timestamp,
 ) -> Read {
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
@@ -232,20 +266,30 @@ fn read_one(
     match parse_file(path, &bytes, password) {
         Ok(found) => {
             let mut certs = Vec::with_capacity(found.certs.len());
-            for der in &found.certs {
-                match crate::domain::discovery::discovered_certificate(
-                    der,
-                    String::new(),
-                    path,
-                    now,
-                ) {
+            for (i, der) in found.certs.iter().enumerate() {
+                let slot = (i as u64) < SLOTS;
+                let id = if slot {
+                    crate::domain::id::id_numbered(ids.first + i as u64)
+                } else {
+                    String::new()
+                };
+                match crate::domain::discovery::discovered_certificate(der, id, path, now) {
                     Ok((cert, event)) => {
                         let fp = cert
                             .x509
                             .as_ref()
                             .map(|x| x.fingerprint_sha256.clone())
                             .unwrap_or_default();
-                        certs.push((fp, cert, event));
+                        let rec = NewRecord {
+                            cert,
+                            secrets: Default::default(),
+                            event,
+                        };
+                        let prepared = slot.then(|| {
+                            ids.store
+                                .prepare(&rec, Some(&first_seen(path, found.holds_key && i == 0)))
+                        });
+                        certs.push(Parsed { fp, rec, prepared });
                     }
                     Err(_) => return Read::Skipped(Reason::BadPem, false),
                 }
@@ -253,7 +297,7 @@ fn read_one(
             Read::Found {
                 record: FileRecord {
                     stamp: st,
-                    fingerprints: certs.iter().map(|(f, _, _)| f.clone()).collect(),
+                    fingerprints: certs.iter().map(|c| c.fp.clone()).collect(),
                     holds_key: found.holds_key,
                     skipped: None,
                 },
@@ -266,6 +310,16 @@ fn read_one(
             r == Reason::NotACertificate
                 && memchr::memmem::find(&bytes, b"PRIVATE KEY-----").is_some(),
         ),
+    }
+}
+
+/// Where a certificate first found now is: the file it was read from, which holds its key
+/// when a combined file's first certificate is it (the leaf's).
+fn first_seen(path: &str, key: bool) -> Watched {
+    Watched {
+        paths: vec![path.to_string()],
+        key_path: key.then(|| path.to_string()),
+        ..Default::default()
     }
 }
 
@@ -484,6 +538,19 @@ impl Engine {
         password: Option<&str>,
         progress: &(dyn Fn(ScanProgress) + Sync),
     ) -> Result<ScanReport, StoreError> {
+        let report = self.scan_roots_once(roots, password, progress);
+        // A scan's working memory goes back to the system once it is done (#15: a service
+        // that rescans hourly does not keep a large tree's worth of freed pages).
+        crate::memory::give_back();
+        report
+    }
+
+    fn scan_roots_once(
+        &self,
+        roots: &[PathBuf],
+        password: Option<&str>,
+        progress: &(dyn Fn(ScanProgress) + Sync),
+    ) -> Result<ScanReport, StoreError> {
         let now = self.clock.now();
         let roots: Vec<PathBuf> = if roots.is_empty() {
             default_roots()
@@ -494,49 +561,12 @@ impl Engine {
         progress(ScanProgress::default());
         let files = walk(&roots, &mut report.errors);
         report.files = files.len();
-        let known = self.store.discovered_files()?;
-        // By index into `files`: what this scan holds of a path is its index.
-        let changed: Vec<(u32, &(String, FileStamp))> = files
-            .iter()
-            .enumerate()
-            .filter(|(_, (p, st))| known.get(p).map(|r| r.stamp) != Some(*st))
-            .map(|(i, f)| (i as u32, f))
-            .collect();
-        // Nothing changed, nothing gone: the counts come from what is stored, nothing is
-        // written (a rescan every tick period stays cheap, DS-4).
-        let present: std::collections::HashMap<&str, u32> = files
-            .iter()
-            .enumerate()
-            .map(|(i, (p, _))| (p.as_str(), i as u32))
-            .collect();
-        let removed_any = known.keys().any(|p| {
-            roots.iter().any(|r| Path::new(p).starts_with(r)) && !present.contains_key(p.as_str())
-        });
         // Sites are probed every scan (drift comes and goes without a file changing).
         let sites_now = read_sites(&files);
-        if changed.is_empty() && !removed_any && sites_now.is_empty() {
-            let mut fps: HashSet<&str> = HashSet::new();
-            for (p, _) in &files {
-                if let Some(rec) = known.get(p) {
-                    fps.extend(rec.fingerprints.iter().map(String::as_str));
-                    if let Some(reason) = rec.skipped {
-                        report.errors.push(ScanError {
-                            path: p.clone(),
-                            reason,
-                        });
-                    }
-                }
-            }
-            report.certificates = fps.len();
-            report.unchanged = fps.len();
-            report.sites = sites_now;
-            report.proposed = report
-                .sites
-                .iter()
-                .map(crate::domain::webconf::propose)
-                .collect();
-            return Ok(report);
-        }
+        // What each file read now holds (by fingerprint), for linking sites below.
+        // Only the files sites load are kept (a scan of a large tree holds no second map of
+        // every file).
+        let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
         let mut change = ScanChange::default();
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
         let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: u32, key: bool| {
@@ -562,30 +592,111 @@ impl Engine {
                 }
             }
         };
-        let mut changed_paths = BTreeMap::new();
-        // Certificates first seen in this scan, stored chunk by chunk as they are read (so a
-        // scan of a large tree holds one chunk's parsed records at a time), by fingerprint.
-        let mut inserted: HashSet<String> = HashSet::new();
-        // What each file read now holds (by fingerprint), for linking sites below.
-        // Only the files sites load are kept (a scan of a large tree holds no second map of
-        // every file).
-        let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
-        let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // What the scans before stored of these files, read in one pass beside the walk (both
+        // in path order; #15: no map of every stored file): an unchanged file counts as read,
+        // a changed one is read again, and a stored one under these roots that the walk did
+        // not find is gone.
+        let mut unchanged = vec![false; files.len()];
+        // The fingerprints a changed file held before (when it was stored), by its index.
+        let mut held_before: std::collections::HashMap<u32, Vec<String>> = Default::default();
+        // What the files sites load held, as stored.
+        let mut site_known: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // Files holding only a private key, by path (never their content).
         let mut key_files: Vec<String> = Vec::new();
+        let mut walked = files.iter().enumerate().peekable();
+        self.store.each_discovered_file(|path, rec| {
+            while walked.next_if(|(_, (p, _))| p.as_str() < path).is_some() {}
+            match walked.peek() {
+                Some(&(i, (p, st))) if p == path => {
+                    if site_files.contains(path) {
+                        site_known.insert(path.to_string(), rec.fingerprints.clone());
+                    }
+                    if rec.stamp != *st {
+                        held_before.insert(i as u32, rec.fingerprints);
+                        return;
+                    }
+                    unchanged[i] = true;
+                    if rec.holds_key && rec.fingerprints.is_empty() {
+                        key_files.push(path.to_string());
+                    }
+                    if let Some(reason) = rec.skipped {
+                        report.errors.push(ScanError {
+                            path: path.to_string(),
+                            reason,
+                        });
+                    }
+                    for (k, fp) in rec.fingerprints.iter().enumerate() {
+                        note(&mut found, fp, i as u32, rec.holds_key && k == 0);
+                    }
+                }
+                _ => {
+                    if roots.iter().any(|r| Path::new(path).starts_with(r)) {
+                        change.files_removed.push(path.to_string());
+                    }
+                }
+            }
+        })?;
+        // By index into `files`: what this scan holds of a path is its index.
+        let changed: Vec<(u32, &(String, FileStamp))> = files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !unchanged[*i])
+            .map(|(i, f)| (i as u32, f))
+            .collect();
+        drop(unchanged);
+        // Nothing changed, nothing gone: the counts come from what is stored, nothing is
+        // written (a rescan every tick period stays cheap, DS-4).
+        if changed.is_empty() && change.files_removed.is_empty() && sites_now.is_empty() {
+            report.certificates = found.len();
+            report.unchanged = found.len();
+            report.sites = sites_now;
+            report.proposed = report
+                .sites
+                .iter()
+                .map(crate::domain::webconf::propose)
+                .collect();
+            return Ok(report);
+        }
+        let mut changed_paths = BTreeMap::new();
+        let mut read_now: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let txn = self.store.scan_txn()?;
         // Files are read and parsed on other threads while this one stores the chunk before:
         // the reading keeps both cores busy and the store's writes overlap with it.
         std::thread::scope(|s| -> Result<(), StoreError> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
             let changed = &changed;
-            s.spawn(move || {
-                for chunk in changed.chunks(CHUNK) {
-                    if tx.send(read_all(chunk, password, now)).is_err() {
-                        break;
-                    }
-                }
-            });
+            let ids = IdRun {
+                start: txn.id_run_start(),
+                store: &self.store,
+            };
+            // Two readers for the whole scan, each reading its half of every chunk and at most
+            // one chunk ahead of this thread (memory stays bounded).
+            let readers: Vec<_> = (0..2)
+                .map(|half| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
+                    s.spawn(move || {
+                        for chunk in changed.chunks(CHUNK) {
+                            let split = chunk.len().div_ceil(2);
+                            let part = if half == 0 {
+                                &chunk[..split]
+                            } else {
+                                &chunk[split..]
+                            };
+                            if tx.send(read_all(part, password, ids, now)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            let stopped = || StoreError::Db("a thread reading the files stopped".into());
+            let rx = changed
+                .chunks(CHUNK)
+                .map(|_| -> Result<Vec<Read>, StoreError> {
+                    let mut reads = readers[0].recv().map_err(|_| stopped())?;
+                    reads.extend(readers[1].recv().map_err(|_| stopped())?);
+                    Ok(reads)
+                });
             let reading = |done| ScanProgress {
                 phase: ScanPhase::Reading,
                 done,
@@ -593,6 +704,7 @@ impl Engine {
             };
             progress(reading(0));
             for (n, (chunk, reads)) in changed.chunks(CHUNK).zip(rx).enumerate() {
+                let reads = reads?;
                 let mut chunk_change = ScanChange::default();
                 // Which of this chunk's certificates are already stored (found before, or records
                 // of their own): one lookup for the chunk.
@@ -600,7 +712,7 @@ impl Engine {
                 let mut listed: HashSet<&str> = HashSet::new();
                 for r in &reads {
                     if let Read::Found { certs, .. } = r {
-                        for (fp, _, _) in certs {
+                        for Parsed { fp, .. } in certs {
                             if !found.contains_key(fp) && listed.insert(fp) {
                                 candidates.push(fp);
                             }
@@ -614,35 +726,29 @@ impl Engine {
                     .filter(|(_, id)| id.is_none())
                     .map(|(fp, _)| fp.to_string())
                     .collect();
-                let mut fresh = txn.new_ids(unknown.len())?.into_iter();
                 let mut placed: HashSet<String> = HashSet::new();
+                // New records: encoded ahead (most), or still to be given an id here.
+                let mut prepared = Vec::new();
+                let mut unprepared = Vec::new();
                 for (&(index, (path, st)), read) in chunk.iter().zip(reads) {
                     match read {
                         Read::Found { record, certs } => {
-                            for (i, (fp, mut cert, event)) in certs.into_iter().enumerate() {
+                            for (i, c) in certs.into_iter().enumerate() {
                                 // A combined file's key is the first certificate's (the leaf's).
                                 let key = record.holds_key && i == 0;
-                                note(&mut found, &fp, index, key);
-                                if unknown.contains(&fp) && placed.insert(fp.clone()) {
-                                    cert.id = fresh.next().unwrap_or_default();
-                                    chunk_change.new.push((
-                                        NewRecord {
-                                            cert,
-                                            secrets: Default::default(),
-                                            event,
-                                        },
-                                        Watched {
-                                            paths: vec![path.clone()],
-                                            key_path: key.then(|| path.clone()),
-                                            ..Default::default()
-                                        },
-                                    ));
+                                note(&mut found, &c.fp, index, key);
+                                if unknown.contains(&c.fp) && placed.insert(c.fp.clone()) {
+                                    let seen = first_seen(path, key);
+                                    match c.prepared {
+                                        Some(p) => prepared.push((p, c.rec, seen)),
+                                        None => unprepared.push((c.rec, seen)),
+                                    }
                                 }
                             }
-                            if let Some(old) = known.get(path) {
-                                if old.fingerprints != record.fingerprints {
+                            if let Some(old) = held_before.get(&index) {
+                                if *old != record.fingerprints {
                                     report.changed += 1;
-                                    changed_paths.insert(path.clone(), old.fingerprints.clone());
+                                    changed_paths.insert(path.clone(), old.clone());
                                 }
                             }
                             chunk_change.files_put.push((path.clone(), record));
@@ -655,10 +761,10 @@ impl Engine {
                                 path: path.clone(),
                                 reason,
                             });
-                            if let Some(old) = known.get(path) {
-                                if !old.fingerprints.is_empty() {
+                            if let Some(old) = held_before.get(&index) {
+                                if !old.is_empty() {
                                     report.changed += 1;
-                                    changed_paths.insert(path.clone(), old.fingerprints.clone());
+                                    changed_paths.insert(path.clone(), old.clone());
                                 }
                             }
                             // Kept with its reason, so a rescan reads it again only when it changes.
@@ -674,63 +780,57 @@ impl Engine {
                         }
                     }
                 }
-                report.new += chunk_change.new.len();
+                let (bytes, mut records): (Vec<crate::store::Prepared>, Vec<_>) = prepared
+                    .into_iter()
+                    .map(|(p, rec, seen)| (p, Some((rec, seen))))
+                    .unzip();
+                // An id taken meanwhile (by another process's record) sends the record to the
+                // writer's own numbering below.
+                let refused = txn.insert_prepared(&bytes)?;
+                report.new += bytes.len() - refused.len();
+                drop(bytes);
+                unprepared.extend(refused.into_iter().filter_map(|i| records[i].take()));
+                drop(records);
+                let fresh = txn.new_ids(unprepared.len())?;
+                report.new += unprepared.len();
+                for ((mut rec, seen), id) in unprepared.into_iter().zip(fresh) {
+                    rec.cert.id = id;
+                    chunk_change.new.push((rec, seen));
+                }
                 // In id order: B-tree inserts in key order stay in the pages just touched.
                 chunk_change
                     .new
                     .sort_unstable_by(|a, b| a.0.cert.id.cmp(&b.0.cert.id));
-                inserted.extend(placed);
                 for (p, r) in &chunk_change.files_put {
                     if site_files.contains(p.as_str()) {
                         read_now.insert(p.clone(), r.fingerprints.clone());
                     }
                 }
                 txn.apply(&chunk_change)?;
+                drop(chunk_change);
+                // #15: a chunk's records, written, are freed for good (a scan of 100,000 files
+                // stays small).
+                crate::memory::give_back();
                 progress(reading((n * CHUNK + chunk.len()).min(changed.len())));
             }
             Ok(())
         })?;
-        let changed_set: HashSet<&str> = changed.iter().map(|(_, (p, _))| p.as_str()).collect();
-        for (path, rec) in &known {
-            let under = roots.iter().any(|r| Path::new(path).starts_with(r));
-            if !under {
-                continue;
-            }
-            let Some(&index) = present.get(path.as_str()) else {
-                change.files_removed.push(path.clone());
-                continue;
-            };
-            if !changed_set.contains(path.as_str()) {
-                if rec.holds_key && rec.fingerprints.is_empty() {
-                    key_files.push(path.clone());
-                }
-                if let Some(reason) = rec.skipped {
-                    report.errors.push(ScanError {
-                        path: path.clone(),
-                        reason,
-                    });
-                }
-                for (i, fp) in rec.fingerprints.iter().enumerate() {
-                    note(&mut found, fp, index, rec.holds_key && i == 0);
-                }
-            }
-        }
         report.certificates = found.len();
         let sites = sites_now;
         // Known records whose whereabouts changed (new ones were stored above, and are
         // brought up to date here when more than their first file holds them).
-        let ids = txn.ids_of_fingerprints(found.keys().map(String::as_str))?;
-        let mut fp_of: BTreeMap<String, String> = BTreeMap::new();
-        let mut seen_by_id: BTreeMap<String, Seen> = BTreeMap::new();
-        for ((fp, seen), id) in found.into_iter().zip(ids) {
-            let Some(id) = id else { continue };
-            if !inserted.contains(&fp) {
-                report.unchanged += 1;
+        // Every certificate seen now, by the id of its record: the ones stored before this scan
+        // are the unchanged ones.
+        let mut seen_by_id: BTreeMap<String, (String, Seen)> = BTreeMap::new();
+        {
+            let id_of = txn.fingerprint_lookup()?;
+            for (fp, seen) in found {
+                if let Some(id) = id_of(&fp)? {
+                    seen_by_id.insert(id, (fp, seen));
+                }
             }
-            fp_of.insert(id.clone(), fp);
-            seen_by_id.insert(id, seen);
         }
-        drop(inserted);
+        report.unchanged = seen_by_id.len().saturating_sub(report.new);
         let in_roots = |p: &String| roots.iter().any(|r| Path::new(p).starts_with(r));
         let key_dirs: HashSet<&Path> = key_files
             .iter()
@@ -741,7 +841,7 @@ impl Engine {
         // no second copy of every record).
         let watched_all = txn.watched_where(|id, old| {
             let mut touched = false;
-            if let Some(seen) = seen_by_id.remove(id) {
+            if let Some((_, seen)) = seen_by_id.get(id) {
                 let path_of = |i: u32| files[i as usize].0.clone();
                 // Paths outside these roots stay (a scan of one directory does not forget the
                 // others).
@@ -767,7 +867,7 @@ impl Engine {
             }
             let live = old.gone_at.is_none();
             // DS-4: one no file under these roots holds any more is gone (below).
-            let gone = live && !fp_of.contains_key(id) && old.paths.iter().all(in_roots);
+            let gone = live && !seen_by_id.contains_key(id) && old.paths.iter().all(in_roots);
             // DS-2: its sites are linked again.
             let linked = live
                 && (!sites.is_empty() || !old.sites.is_empty())
@@ -781,11 +881,13 @@ impl Engine {
                     .any(|p| Path::new(p).parent().is_some_and(|d| key_dirs.contains(d)));
             touched || gone || linked || keyed
         })?;
-        drop(seen_by_id);
-        if sites.is_empty() {
-            // Without sites to probe, only the records kept above need their fingerprint.
-            fp_of.retain(|id, _| watched_all.contains_key(id));
-        }
+        // Fingerprints by id: with sites to probe, every one seen now (the probes name what is
+        // served); otherwise only the records kept above need theirs.
+        let fp_of: BTreeMap<String, String> = seen_by_id
+            .into_iter()
+            .filter(|(id, _)| !sites.is_empty() || watched_all.contains_key(id))
+            .map(|(id, (fp, _))| (id, fp))
+            .collect();
         // DS-4: a watched certificate no file under these roots holds any more is gone, not
         // deleted; one whose file now holds another says so.
         for (id, w) in &watched_all {
@@ -834,11 +936,7 @@ impl Engine {
             ));
         }
         // DS-2: the sites the configurations under these roots load, linked to what they load.
-        let mut file_fps: BTreeMap<String, Vec<String>> = known
-            .iter()
-            .filter(|(p, _)| site_files.contains(p.as_str()))
-            .map(|(p, r)| (p.clone(), r.fingerprints.clone()))
-            .collect();
+        let mut file_fps = site_known;
         file_fps.extend(read_now);
         link_sites(&mut change, &watched_all, &sites, &file_fps, &roots, &fp_of);
         keys_beside(&mut change, &watched_all, &key_files, &fp_of);

@@ -8,11 +8,10 @@ pub mod remote;
 pub mod socket;
 
 /// Gives memory freed by a big answer (a /metrics of 100,000 certificates builds ~200 MB of
-/// short-lived data) back to the system now, instead of keeping it for later use: a service's
-/// resident memory between scrapes stays what it needs. Harmless under another allocator.
+/// short-lived data) back to the system now: a service's resident memory between scrapes stays
+/// what it needs.
 pub fn give_back_memory() {
-    // SAFETY: mi_collect only walks the allocator's own free lists.
-    unsafe { libmimalloc_sys::mi_collect(true) };
+    crate::memory::give_back();
 }
 
 /// One log line on stderr, with the priority prefix journald reads (`<3>` error, `<4>`

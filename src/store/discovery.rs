@@ -7,7 +7,7 @@ use super::{
 };
 use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
 /// What one scan changes, written in one transaction.
@@ -40,6 +40,29 @@ impl Store {
             .read_all(DISCOVERED_FILES, "discovered_files")?
             .into_iter()
             .collect())
+    }
+
+    /// Shows `each` every file a scan has read, in path order, one at a time (a rescan of
+    /// 100,000 files holds no map of them).
+    pub fn each_discovered_file(
+        &self,
+        mut each: impl FnMut(&str, FileRecord),
+    ) -> Result<(), StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = match r.open_table(DISCOVERED_FILES) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(db_err(e)),
+        };
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            let rec = self
+                .records
+                .decode(v.value())
+                .map_err(|e| e.of("discovered_files", k.value()))?;
+            each(k.value(), rec);
+        }
+        Ok(())
     }
 
     /// What the last scan read in one file.
@@ -150,33 +173,23 @@ impl ScanTxn<'_> {
             .collect()
     }
 
-    /// `n` fresh ids, distinct from each other and from every record, this scan's included:
-    /// consecutive ones from a random start (#15: 100,000 new records written at one place of
-    /// each table keyed by id, not scattered over all of it). A taken id is passed over; a run
-    /// that meets many starts again elsewhere.
+    /// Looks up, one at a time, the record holding a fingerprint.
+    pub fn fingerprint_lookup(
+        &self,
+    ) -> Result<impl Fn(&str) -> Result<Option<String>, StoreError> + '_, StoreError> {
+        let t = self.txn.open_table(FINGERPRINTS).map_err(db_err)?;
+        Ok(move |fp: &str| Ok(t.get(fp).map_err(db_err)?.map(|v| v.value().to_string())))
+    }
+
+    /// `n` fresh ids, distinct from each other and from every record, this scan's included,
+    /// going on from the run this scan's earlier chunks took (`Store::fresh_ids`).
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
-        use crate::domain::id::{id_numbered, ID_SPACE};
         let certs = self.txn.open_table(CERTS).map_err(db_err)?;
-        let random_start = || u64::from_le_bytes(self.store.sealer.random_bytes()) % ID_SPACE;
-        let mut next = self.next_id.get().unwrap_or_else(random_start);
-        let mut out = Vec::with_capacity(n);
-        let mut taken_in_a_row = 0;
-        while out.len() < n {
-            let id = id_numbered(next);
-            next = (next + 1) % ID_SPACE;
-            if certs.get(id.as_str()).map_err(db_err)?.is_some() {
-                taken_in_a_row += 1;
-                if taken_in_a_row > 16 {
-                    next = random_start();
-                    taken_in_a_row = 0;
-                }
-                continue;
-            }
-            taken_in_a_row = 0;
-            out.push(id);
-        }
+        let (ids, next) = self.store.fresh_ids_from(self.next_id.get(), n, |id| {
+            Ok(certs.get(id).map_err(db_err)?.is_some())
+        })?;
         self.next_id.set(Some(next));
-        Ok(out)
+        Ok(ids)
     }
 
     /// Shows `look` every discovered certificate's whereabouts, one at a time, and keeps the
@@ -199,6 +212,26 @@ impl ScanTxn<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Inserts records encoded ahead, in order; returns the indices of the ones that could not
+    /// be (their id or fingerprint taken meanwhile), for the caller to give another id.
+    pub fn insert_prepared(&self, prepared: &[super::Prepared]) -> Result<Vec<usize>, StoreError> {
+        let mut tables = InsertTables::open(&self.txn)?;
+        let mut discovered = self.txn.open_table(DISCOVERED).map_err(db_err)?;
+        let mut refused = Vec::new();
+        for (i, p) in prepared.iter().enumerate() {
+            if !tables.insert_prepared(&mut discovered, p)? {
+                refused.push(i);
+            }
+        }
+        Ok(refused)
+    }
+
+    /// Where a run of ids for records prepared ahead starts: a random number of the id space
+    /// (`crate::domain::id::id_numbered`).
+    pub fn id_run_start(&self) -> u64 {
+        u64::from_le_bytes(self.store.sealer.random_bytes()) % crate::domain::id::ID_SPACE
     }
 
     /// Adds one part of what the scan found.

@@ -44,6 +44,7 @@ pub use owner::{describe_holder, holder_idle};
 
 use accounts::post_in;
 use migrations::{build_metric_facts, decode_v7, encode_v7, migrate};
+pub use records::Prepared;
 use records::{add_event, append_journal, next_event_index, InsertTables};
 use schedule::schedule_key;
 
@@ -54,7 +55,7 @@ pub const SCHEMA_VERSION: u32 = 11;
 /// 1 GiB). A scan of 100,000 files writes some 300 MB in one transaction: with this cap its
 /// pages go to the file as they fill, and the process stays small (#15). What the TUI reads
 /// at start-up (every summary: ~30 MB at 100,000 certificates) still fits.
-const CACHE_BYTES: usize = 64 << 20;
+const CACHE_BYTES: usize = 24 << 20;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("certs");

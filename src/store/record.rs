@@ -37,7 +37,11 @@ impl Records {
     }
 
     pub(super) fn encode<T: Serialize>(&self, v: &T) -> Vec<u8> {
-        self.tagged(&postcard::to_stdvec(v).expect("records serialise"))
+        // Written once into a buffer that has room for most records and their tag.
+        let mut out = postcard::to_extend(v, Vec::with_capacity(1024)).expect("records serialise");
+        let tag = self.tag(&out);
+        out.extend_from_slice(&tag.as_ref()[..TAG_LEN]);
+        out
     }
 
     /// Decodes a verified record; a record that does not verify or decode is damage.

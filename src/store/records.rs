@@ -153,6 +153,91 @@ impl<'txn> InsertTables<'txn> {
     }
 }
 
+/// A new record without secrets encoded ahead of its transaction, on another thread (#15: a
+/// scan's encoding runs beside the reading instead of holding up the writer): the bytes of
+/// every table it goes to.
+pub struct Prepared {
+    pub id: String,
+    fingerprint: Option<String>,
+    cert: Vec<u8>,
+    summary: Vec<u8>,
+    facts: Vec<u8>,
+    event: Vec<u8>,
+    schedule: Vec<(i64, String)>,
+    /// Where a discovered record is (the `discovered` table), when it is one.
+    watched: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Encodes `rec` (which has no secrets: a discovered certificate, DS-6) and, for a
+    /// discovered one, where it is. Pure computation; any thread.
+    pub fn prepare(
+        &self,
+        rec: &NewRecord,
+        watched: Option<&crate::domain::discovery::Watched>,
+    ) -> Prepared {
+        debug_assert!(rec.secrets.key_pem.is_none() && rec.secrets.enc_key_pem.is_none());
+        let r = &self.records;
+        Prepared {
+            id: rec.cert.id.clone(),
+            fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
+            cert: r.encode(&rec.cert),
+            summary: r.encode(&rec.cert.summary()),
+            facts: r.encode(&rec.cert.metric_facts()),
+            event: r.encode(&rec.event),
+            schedule: entries_for(&rec.cert)
+                .iter()
+                .map(|e| (e.due.timestamp(), e.kind.as_str().to_string()))
+                .collect(),
+            watched: watched.map(|w| r.encode(w)),
+        }
+    }
+}
+
+impl InsertTables<'_> {
+    /// Inserts a prepared record: `Ok(false)`, with nothing written, when its id or its
+    /// fingerprint is taken meanwhile (the caller gives it another id, or U-6 applies).
+    pub(super) fn insert_prepared(
+        &mut self,
+        discovered: &mut redb::Table<'_, &'static str, &'static [u8]>,
+        p: &Prepared,
+    ) -> Result<bool, StoreError> {
+        let id = p.id.as_str();
+        if self.certs.get(id).map_err(db_err)?.is_some() {
+            return Ok(false);
+        }
+        if let Some(fp) = &p.fingerprint {
+            if self
+                .fingerprints
+                .get(fp.as_str())
+                .map_err(db_err)?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            self.fingerprints.insert(fp.as_str(), id).map_err(db_err)?;
+        }
+        self.certs.insert(id, p.cert.as_slice()).map_err(db_err)?;
+        self.summaries
+            .insert(id, p.summary.as_slice())
+            .map_err(db_err)?;
+        self.facts.insert(id, p.facts.as_slice()).map_err(db_err)?;
+        let next = next_event_index(&self.timeline, id)?;
+        self.timeline
+            .insert((id, next), p.event.as_slice())
+            .map_err(db_err)?;
+        for (due, kind) in &p.schedule {
+            self.schedule
+                .insert((*due, kind.as_str(), id), ())
+                .map_err(db_err)?;
+        }
+        if let Some(w) = &p.watched {
+            discovered.insert(id, w.as_slice()).map_err(db_err)?;
+        }
+        Ok(true)
+    }
+}
+
 /// The index the next timeline event of `id` takes.
 pub(super) fn next_event_index(
     timeline: &redb::Table<(&'static str, u64), &'static [u8]>,

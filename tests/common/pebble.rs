@@ -34,15 +34,21 @@ impl Drop for Pebble {
     }
 }
 
-fn wait_for_port(port: u16, what: &str) {
+/// Waits (10 s at most) until `port` accepts; `false` when `child` ended first (a port taken
+/// by a test beside it between choosing and binding: the caller tries other ports).
+fn wait_for_port(port: u16, what: &str, child: &mut std::process::Child) -> bool {
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "{what} did not start"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    true
 }
 
 fn free_port() -> u16 {
@@ -96,7 +102,9 @@ impl Pebble {
     /// between: a pebble or challtestsrv that exits at once is started again on other ports.
     pub fn start(opts: Options) -> Pebble {
         for _ in 0..5 {
-            let mut p = Pebble::start_once(&opts);
+            let Some(mut p) = Pebble::start_once(&opts) else {
+                continue;
+            };
             std::thread::sleep(std::time::Duration::from_millis(150));
             let pebble_up = matches!(p.child.try_wait(), Ok(None));
             let dns_up = match &mut p.dns {
@@ -110,7 +118,7 @@ impl Pebble {
         panic!("pebble did not stay up on five sets of ports");
     }
 
-    fn start_once(opts: &Options) -> Pebble {
+    fn start_once(opts: &Options) -> Option<Pebble> {
         let dir = tempfile::tempdir().unwrap();
         let now = Utc::now();
         let root = Authority::root(
@@ -184,19 +192,30 @@ impl Pebble {
         } else if let Some(p) = dns_port {
             command.args(["-dnsserver", &format!("127.0.0.1:{p}")]);
         }
-        let child = command
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("pebble starts");
+        let mut dns = dns;
         // Ready when its ports accept (bounded: 10 s each).
-        wait_for_port(port, "pebble");
-        if let Some(p) = dns_port {
+        let mut up = wait_for_port(port, "pebble", &mut child);
+        if let (Some(p), Some(d)) = (dns_port, dns.as_mut()) {
             // challtestsrv's DNS is UDP and TCP; its TCP port says it is up.
-            wait_for_port(p, "pebble-challtestsrv");
-            wait_for_port(dns_mgmt, "pebble-challtestsrv management");
+            up = up
+                && wait_for_port(p, "pebble-challtestsrv", d)
+                && wait_for_port(dns_mgmt, "pebble-challtestsrv management", d);
         }
-        Pebble {
+        if !up {
+            let _ = child.kill();
+            let _ = child.wait();
+            if let Some(d) = dns.as_mut() {
+                let _ = d.kill();
+                let _ = d.wait();
+            }
+            return None;
+        }
+        Some(Pebble {
             child,
             dns,
             http_port,
@@ -206,6 +225,6 @@ impl Pebble {
             root_pem,
             management: format!("https://localhost:{mgmt}"),
             _dir: dir,
-        }
+        })
     }
 }
