@@ -308,3 +308,52 @@ fn a_wrong_or_missing_key_file_is_named() {
     let err = Store::open(&db, &key, "test").err().unwrap().to_string();
     assert!(err.contains("does not belong to database"), "{err}");
 }
+
+#[test]
+fn a_batch_of_new_ids_is_a_consecutive_run_that_passes_over_taken_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    use crate::domain::id::{id_numbered, ID_SPACE};
+    // Ids 5 and 6 of a run are taken: the run goes on after them.
+    let taken = [id_numbered(ID_SPACE - 2), id_numbered(ID_SPACE - 1)];
+    let (ids, next) = store
+        .fresh_ids_from(Some(ID_SPACE - 5), 5, |id| {
+            Ok(taken.iter().any(|t| t == id))
+        })
+        .unwrap();
+    assert_eq!(
+        ids,
+        [
+            id_numbered(ID_SPACE - 5),
+            id_numbered(ID_SPACE - 4),
+            id_numbered(ID_SPACE - 3),
+            id_numbered(0),
+            id_numbered(1),
+        ],
+        "consecutive, taken ones passed over, wrapping at the end of the space"
+    );
+    assert_eq!(next, 2);
+    // Many taken in a row: it starts again elsewhere rather than walking them all.
+    let (ids, _) = store
+        .fresh_ids_from(Some(0), 3, |id| Ok(id < id_numbered(1_000).as_str()))
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids
+        .iter()
+        .all(|id| id.as_str() >= id_numbered(1_000).as_str()));
+    // Records stored by a batch sort together.
+    let mut batch = store.new_ids(100).unwrap();
+    let sorted = {
+        let mut s = batch.clone();
+        s.sort();
+        s
+    };
+    if batch.first() < batch.last() {
+        assert_eq!(batch, sorted);
+    } else {
+        // The run wrapped at the end of the space: two sorted halves.
+        let smallest = batch.iter().position(|id| id == &sorted[0]).unwrap();
+        batch.rotate_left(smallest);
+        assert_eq!(batch, sorted);
+    }
+}
