@@ -705,10 +705,15 @@ impl Engine {
             progress(reading(0));
             for (n, (chunk, reads)) in changed.chunks(CHUNK).zip(rx).enumerate() {
                 let reads = reads?;
-                let mut chunk_change = ScanChange::default();
+                // Sized for the chunk up front: grown by doubling, these cost the writer (the
+                // scan's slowest thread) copies and page faults.
+                let mut chunk_change = ScanChange {
+                    files_put: Vec::with_capacity(chunk.len()),
+                    ..Default::default()
+                };
                 // Which of this chunk's certificates are already stored (found before, or records
                 // of their own): one lookup for the chunk.
-                let mut candidates: Vec<&str> = Vec::new();
+                let mut candidates: Vec<&str> = Vec::with_capacity(chunk.len());
                 let mut listed: HashSet<&str> = HashSet::new();
                 for r in &reads {
                     if let Read::Found { certs, .. } = r {
@@ -728,7 +733,7 @@ impl Engine {
                     .collect();
                 let mut placed: HashSet<String> = HashSet::new();
                 // New records: encoded ahead (most), or still to be given an id here.
-                let mut prepared = Vec::new();
+                let mut prepared = Vec::with_capacity(chunk.len());
                 let mut unprepared = Vec::new();
                 for (&(index, (path, st)), read) in chunk.iter().zip(reads) {
                     match read {
