@@ -125,6 +125,34 @@ fn state() -> State {
     s
 }
 
+/// An nginx resource with no files, commands or endpoint.
+fn nginx_resource(id: &str, name: &str) -> certdeck::domain::resource::Resource {
+    certdeck::domain::resource::Resource {
+        id: id.into(),
+        name: name.into(),
+        preset: certdeck::domain::resource::Preset::Nginx,
+        targets: vec![],
+        owner: None,
+        group: None,
+        cert_mode: 0o644,
+        key_mode: 0o600,
+        check_command: None,
+        reload_command: None,
+        endpoint: None,
+        command_timeout: 30,
+        created_at: now(),
+    }
+}
+
+/// `/`, then `text` typed, on the tab `s` is on: the UI and its frame at 80×24.
+fn typed_filter(mut s: State, text: &str) -> (Ui, String) {
+    update(&mut s, Action::StartFilter, now());
+    update(&mut s, Action::SetFilter(text.into()), now());
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    (ui, frame)
+}
+
 fn render(ui: &mut Ui, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| ui.draw(f)).unwrap();
@@ -529,12 +557,12 @@ fn slash_on_the_validation_tab_filters_open_orders_and_esc_clears_it() {
         Action::SelectTab(certdeck::app::state::Tab::Validation),
         now(),
     );
-    update(&mut s, Action::StartFilter, now());
-    update(&mut s, Action::SetFilter("EXAMPLE.cn".into()), now());
-    assert_eq!(s.filter, "", "the certificates' filter is not touched");
-    assert_eq!(s.selected_order().unwrap().summary.name, "new order");
-    let mut ui = Ui::new(s, Theme::plain());
-    let frame = render(&mut ui, 80, 24);
+    let (mut ui, frame) = typed_filter(s, "EXAMPLE.cn");
+    assert_eq!(
+        ui.state.filter, "",
+        "the certificates' filter is not touched"
+    );
+    assert_eq!(ui.state.selected_order().unwrap().summary.name, "new order");
     assert!(
         frame.contains("1 open order of 3") && frame.contains("new order"),
         "{frame}"
@@ -951,25 +979,10 @@ fn hosting_tab_lists_hostings_and_resources() {
 #[test]
 fn slash_on_the_hosting_tab_filters_hostings_and_resources() {
     use certdeck::app::state::ResourceRow;
-    use certdeck::domain::resource::{Preset, Resource};
     use certdeck::domain::rules::hosting::{Association, Hosting, HostingStatus};
     let mut s = state();
     let resource = |id: &str, name: &str| ResourceRow {
-        resource: Resource {
-            id: id.into(),
-            name: name.into(),
-            preset: Preset::Nginx,
-            targets: vec![],
-            owner: None,
-            group: None,
-            cert_mode: 0o644,
-            key_mode: 0o600,
-            check_command: None,
-            reload_command: None,
-            endpoint: None,
-            command_timeout: 30,
-            created_at: now(),
-        },
+        resource: nginx_resource(id, name),
         holder: None,
     };
     update(
@@ -1007,12 +1020,12 @@ fn slash_on_the_hosting_tab_filters_hostings_and_resources() {
         Action::SelectTab(certdeck::app::state::Tab::Hosting),
         now(),
     );
-    update(&mut s, Action::StartFilter, now());
-    update(&mut s, Action::SetFilter("mail".into()), now());
-    assert_eq!(s.selected_hosting().unwrap().id, "hst00002");
-    assert_eq!(s.selected_resource().unwrap().resource.name, "mail-haproxy");
-    let mut ui = Ui::new(s, Theme::plain());
-    let frame = render(&mut ui, 80, 24);
+    let (mut ui, frame) = typed_filter(s, "mail");
+    assert_eq!(ui.state.selected_hosting().unwrap().id, "hst00002");
+    assert_eq!(
+        ui.state.selected_resource().unwrap().resource.name,
+        "mail-haproxy"
+    );
     assert!(
         frame.contains("1 hosting of 2") && frame.contains("1 resource of 2"),
         "{frame}"
@@ -1547,23 +1560,8 @@ fn help_at_80x24_is_one_column_with_the_view_in_use_first_and_scrolls_to_its_end
 
 #[test]
 fn the_deploy_dialog_has_its_own_deploy_although_expired_switch() {
-    use certdeck::domain::resource::{Preset, Resource};
     let mut s = state();
-    let resource = Resource {
-        id: "res00001".into(),
-        name: "web".into(),
-        preset: Preset::Nginx,
-        targets: vec![],
-        owner: None,
-        group: None,
-        cert_mode: 0o644,
-        key_mode: 0o600,
-        check_command: None,
-        reload_command: None,
-        endpoint: None,
-        command_timeout: 30,
-        created_at: now(),
-    };
+    let resource = nginx_resource("res00001", "web");
     update(
         &mut s,
         Action::ResourcesLoaded(vec![certdeck::app::state::ResourceRow {

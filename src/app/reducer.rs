@@ -23,14 +23,7 @@ fn set_filter(state: &mut State, f: String) -> Vec<Effect> {
         Tab::Validation => {
             let keep = state.selected_order().map(|o| o.summary.id.clone());
             state.order_filter = f;
-            let visible = state.visible_orders();
-            state.order_selected = keep
-                .and_then(|id| {
-                    visible
-                        .iter()
-                        .position(|&i| state.orders[i].summary.id == id)
-                })
-                .unwrap_or(0);
+            state.reselect_order(keep);
         }
         Tab::Hosting => {
             state.hosting_filter = f;
@@ -448,15 +441,7 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
                 )
             });
             state.orders = orders;
-            let visible = state.visible_orders();
-            state.order_selected = keep
-                .and_then(|id| {
-                    visible
-                        .iter()
-                        .position(|&i| state.orders[i].summary.id == id)
-                })
-                .unwrap_or(0)
-                .min(visible.len().saturating_sub(1));
+            state.reselect_order(keep);
         }
         Action::OrderPlaced { summary, warnings } => {
             let summary = *summary;

@@ -846,6 +846,20 @@ impl State {
             .collect()
     }
 
+    /// Puts the Validation tab's selection on the order `keep` when it is still shown, else on
+    /// the first.
+    pub fn reselect_order(&mut self, keep: Option<String>) {
+        let visible = self.visible_orders();
+        self.order_selected = keep
+            .and_then(|id| {
+                visible
+                    .iter()
+                    .position(|&i| self.orders[i].summary.id == id)
+            })
+            .unwrap_or(0)
+            .min(visible.len().saturating_sub(1));
+    }
+
     /// The hosting the Hosting tab's selection is on (within its filter).
     pub fn selected_hosting(&self) -> Option<&crate::domain::rules::hosting::Hosting> {
         self.visible_hostings()

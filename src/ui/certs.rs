@@ -1,10 +1,11 @@
 //! The Certificates tab: the triage table, rendered from State (only the rows on screen).
 use crate::app::state::State;
+use crate::ui::columns::{Column, Shown};
 use crate::ui::text::clip;
 use crate::ui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Table};
 use ratatui::Frame;
 
 /// Where the table's rows are on screen, kept between frames: the scroll offset, and the
@@ -29,14 +30,7 @@ impl TableView {
     }
 }
 
-/// Renders the table, scrolled so the selected row is on screen.
-/// A column of the Certificates table and the narrowest inner width it shows at.
-struct Column {
-    title: &'static str,
-    width: Constraint,
-    from_width: u16,
-}
-
+/// The Certificates table's columns and the narrowest inner width each shows at.
 const COLUMNS: [Column; 7] = [
     Column {
         title: "ID",
@@ -115,7 +109,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
     // #12: narrow terminals drop issuer, then source/brand, then id; name, status and days left
     // stay, and days left is never cut.
     let inner = area.width.saturating_sub(2);
-    let shown = |c: &Column| c.from_width <= inner;
+    let shown = Shown::new(&COLUMNS, inner);
     let rows = state
         .visible
         .iter()
@@ -151,31 +145,8 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
                 Cell::from(clip(&source, 20)),
                 Cell::from(clip(&s.issuer, 28)),
             ];
-            let row = Row::new(
-                cells
-                    .into_iter()
-                    .zip(COLUMNS.iter())
-                    .filter(|(_, c)| shown(c))
-                    .map(|(cell, _)| cell),
-            );
-            if selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            shown.row(cells, selected, theme)
         });
-    let header = Row::new(
-        COLUMNS
-            .iter()
-            .filter(|c| shown(c))
-            .map(|c| c.title)
-            .collect::<Vec<_>>(),
-    )
-    .style(theme.title());
-    let widths: Vec<Constraint> = COLUMNS
-        .iter()
-        .filter(|c| shown(c))
-        .map(|c| c.width)
-        .collect();
+    let (header, widths) = (shown.header(theme), shown.widths());
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }

@@ -2,6 +2,7 @@
 pub mod alarms;
 pub mod apply_form;
 pub mod certs;
+pub mod columns;
 pub mod detail;
 pub mod help;
 pub mod hosting;

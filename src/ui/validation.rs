@@ -4,11 +4,12 @@ use crate::app::state::State;
 use crate::domain::order::{Challenge, ValidationMethod};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::CheckCode;
+use crate::ui::columns::{column, Column, Shown};
 use crate::ui::text::clip;
 use crate::ui::theme::Theme;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Table, Wrap};
 use ratatui::Frame;
 
 /// "3d 04h", "5h 12m", "12m", or "overdue".
@@ -26,13 +27,13 @@ pub fn countdown(until: Timestamp, now: Timestamp) -> String {
 }
 
 /// The queue's columns: title, width, and the narrowest inner width that shows it.
-const COLUMNS: [(&str, Constraint, u16); 6] = [
-    ("ID", Constraint::Length(8), 100),
-    ("NAME", Constraint::Min(14), 0),
-    ("STATUS", Constraint::Length(15), 0),
-    ("METHOD", Constraint::Length(15), 100),
-    ("NEXT STEP", Constraint::Min(24), 0),
-    ("TIME", Constraint::Length(18), 0),
+const COLUMNS: [Column; 6] = [
+    column("ID", Constraint::Length(8), 100),
+    column("NAME", Constraint::Min(14), 0),
+    column("STATUS", Constraint::Length(15), 0),
+    column("METHOD", Constraint::Length(15), 100),
+    column("NEXT STEP", Constraint::Min(24), 0),
+    column("TIME", Constraint::Length(18), 0),
 ];
 
 pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -71,7 +72,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let now = state.now;
     // #12: at 80 columns the id and method give way; the next step and its time never do.
     let inner = parts[0].width.saturating_sub(2);
-    let shown = |c: &(&str, Constraint, u16)| c.2 <= inner;
+    let shown = Shown::new(&COLUMNS, inner);
     let rows = visible
         .iter()
         .map(|&i| &state.orders[i])
@@ -118,21 +119,9 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Cell::from(Span::styled(next, theme.in_row(style, selected))),
                 Cell::from(Span::styled(when, theme.in_row(style, selected))),
             ];
-            let row = Row::new(
-                cells
-                    .into_iter()
-                    .zip(COLUMNS)
-                    .filter(|(_, c)| shown(c))
-                    .map(|(cell, _)| cell),
-            );
-            if selected {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            shown.row(cells, selected, theme)
         });
-    let header = Row::new(COLUMNS.iter().filter(|c| shown(c)).map(|c| c.0)).style(theme.title());
-    let widths: Vec<Constraint> = COLUMNS.iter().filter(|c| shown(c)).map(|c| c.1).collect();
+    let (header, widths) = (shown.header(theme), shown.widths());
     super::table_at(
         f,
         Table::new(rows, widths).header(header).block(block),
