@@ -692,10 +692,12 @@ impl Engine {
             let stopped = || StoreError::Db("a thread reading the files stopped".into());
             let rx = changed
                 .chunks(CHUNK)
-                .map(|_| -> Result<Vec<Read>, StoreError> {
-                    let mut reads = readers[0].recv().map_err(|_| stopped())?;
-                    reads.extend(readers[1].recv().map_err(|_| stopped())?);
-                    Ok(reads)
+                .map(|_| -> Result<[Vec<Read>; 2], StoreError> {
+                    // The halves stay apart: joining them would copy the chunk's reads.
+                    Ok([
+                        readers[0].recv().map_err(|_| stopped())?,
+                        readers[1].recv().map_err(|_| stopped())?,
+                    ])
                 });
             let reading = |done| ScanProgress {
                 phase: ScanPhase::Reading,
@@ -715,7 +717,7 @@ impl Engine {
                 // of their own): one lookup for the chunk.
                 let mut candidates: Vec<&str> = Vec::with_capacity(chunk.len());
                 let mut listed: HashSet<&str> = HashSet::new();
-                for r in &reads {
+                for r in reads.iter().flatten() {
                     if let Read::Found { certs, .. } = r {
                         for Parsed { fp, .. } in certs {
                             if !found.contains_key(fp) && listed.insert(fp) {
@@ -735,7 +737,7 @@ impl Engine {
                 // New records: encoded ahead (most), or still to be given an id here.
                 let mut prepared = Vec::with_capacity(chunk.len());
                 let mut unprepared = Vec::new();
-                for (&(index, (path, st)), read) in chunk.iter().zip(reads) {
+                for (&(index, (path, st)), read) in chunk.iter().zip(reads.into_iter().flatten()) {
                     match read {
                         Read::Found { record, certs } => {
                             for (i, c) in certs.into_iter().enumerate() {
