@@ -415,7 +415,7 @@ fn metrics_of(db: &Path, key: &Path) {
         let parts = engine.metrics_parts().unwrap();
         let lines: usize = parts.iter().map(|p| p.lines().count()).sum();
         drop(parts);
-        certdeck::service::give_back_memory();
+        certdeck::memory::give_back();
         lines
     };
     let t = Instant::now();

@@ -4,6 +4,7 @@ use crate::domain::refusal::{Refusal, Warning};
 use crate::domain::rules::delete::DeletePlan;
 use crate::domain::time::Timestamp;
 use chrono::DateTime;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -731,9 +732,27 @@ impl Default for State {
     }
 }
 
-/// Whether any of `texts` contains `needle` (already lower-case), ignoring case.
-fn matches_any<'a>(needle: &str, texts: impl IntoIterator<Item = &'a str>) -> bool {
-    needle.is_empty() || texts.into_iter().any(|t| t.to_lowercase().contains(needle))
+/// Indices of the `items` one of whose `texts` holds `filter`, ignoring case (all of them when
+/// it is empty: nothing is built for a list no one filters).
+fn filtered<'a, T>(
+    items: &'a [T],
+    filter: &str,
+    texts: impl Fn(&'a T) -> Vec<Cow<'a, str>>,
+) -> Vec<usize> {
+    if filter.is_empty() {
+        return (0..items.len()).collect();
+    }
+    let needle = filter.to_lowercase();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| {
+            texts(item)
+                .iter()
+                .any(|t| t.to_lowercase().contains(&needle))
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A list position moved by `delta`, kept within a list of `len` rows.
@@ -771,79 +790,54 @@ impl State {
 
     /// Indices into `orders` that the Validation tab's filter lets through.
     pub fn visible_orders(&self) -> Vec<usize> {
-        let needle = self.order_filter.to_lowercase();
-        (0..self.orders.len())
-            .filter(|&i| {
-                let o = &self.orders[i];
-                matches_any(
-                    &needle,
-                    [
-                        o.summary.id.as_str(),
-                        &o.summary.name,
-                        o.summary.status.label(),
-                        o.order.validation.as_str(),
-                        &o.order.product,
-                    ]
-                    .into_iter()
-                    .chain(o.summary.domains.iter().map(String::as_str)),
-                )
-            })
-            .collect()
+        filtered(&self.orders, &self.order_filter, |o| {
+            let mut t: Vec<Cow<str>> = vec![
+                o.summary.id.as_str().into(),
+                o.summary.name.as_str().into(),
+                o.summary.status.label().into(),
+                o.order.validation.label().into(),
+                o.order.validation.as_str().into(),
+                o.order.product.as_str().into(),
+            ];
+            t.extend(o.summary.domains.iter().map(|d| d.as_str().into()));
+            t
+        })
     }
 
     /// Indices into `hostings` that the Hosting tab's filter lets through.
     pub fn visible_hostings(&self) -> Vec<usize> {
-        let needle = self.hosting_filter.to_lowercase();
-        (0..self.hostings.len())
-            .filter(|&i| {
-                let h = &self.hostings[i];
-                matches_any(
-                    &needle,
-                    [
-                        h.id.as_str(),
-                        &h.old_cert,
-                        h.new_cert.as_deref().unwrap_or(""),
-                        h.status.label(),
-                        h.group.as_deref().unwrap_or(""),
-                        h.last_result.as_deref().unwrap_or(""),
-                    ]
-                    .into_iter()
-                    .chain(h.resources.iter().map(String::as_str)),
-                )
-            })
-            .collect()
+        filtered(&self.hostings, &self.hosting_filter, |h| {
+            let mut t: Vec<Cow<str>> = vec![
+                h.id.as_str().into(),
+                h.old_cert.as_str().into(),
+                h.new_cert.as_deref().unwrap_or("").into(),
+                h.status.label().into(),
+                h.group.as_deref().unwrap_or("").into(),
+                h.last_result.as_deref().unwrap_or("").into(),
+            ];
+            t.extend(h.resources.iter().map(|r| r.as_str().into()));
+            t
+        })
     }
 
     /// Indices into `resources` that the Hosting tab's filter lets through.
     pub fn visible_resources(&self) -> Vec<usize> {
-        let needle = self.hosting_filter.to_lowercase();
-        (0..self.resources.len())
-            .filter(|&i| {
-                let r = &self.resources[i];
-                let paths: Vec<String> = r
-                    .resource
-                    .targets
-                    .iter()
-                    .map(|(_, p)| p.display().to_string())
-                    .collect();
-                matches_any(
-                    &needle,
-                    [
-                        r.resource.id.as_str(),
-                        &r.resource.name,
-                        r.resource.preset.as_str(),
-                        r.holder.as_deref().unwrap_or(""),
-                        r.resource
-                            .endpoint
-                            .as_ref()
-                            .map(|e| e.address.as_str())
-                            .unwrap_or(""),
-                    ]
-                    .into_iter()
-                    .chain(paths.iter().map(String::as_str)),
-                )
-            })
-            .collect()
+        filtered(&self.resources, &self.hosting_filter, |r| {
+            let res = &r.resource;
+            let mut t: Vec<Cow<str>> = vec![
+                res.id.as_str().into(),
+                res.name.as_str().into(),
+                res.preset.as_str().into(),
+                r.holder.as_deref().unwrap_or("").into(),
+                res.endpoint
+                    .as_ref()
+                    .map(|e| e.address.as_str())
+                    .unwrap_or("")
+                    .into(),
+            ];
+            t.extend(res.targets.iter().map(|(_, p)| p.to_string_lossy()));
+            t
+        })
     }
 
     /// Puts the Validation tab's selection on the order `keep` when it is still shown, else on

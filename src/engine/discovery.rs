@@ -179,7 +179,7 @@ fn read_all(
 ) -> Vec<Read> {
     files
         .iter()
-        .map(|&(index, (p, st))| read_one(p, *st, password, ids.of_file(index), now))
+        .map(|&(index, (p, st))| read_one(p, *st, password, ids, ids.first_of(index), now))
         .collect()
 }
 
@@ -195,19 +195,10 @@ struct IdRun<'s> {
 
 const SLOTS: u64 = 64;
 
-/// One file's share of an `IdRun`.
-#[derive(Clone, Copy)]
-struct FileIds<'s> {
-    first: u64,
-    store: &'s crate::store::Store,
-}
-
-impl<'s> IdRun<'s> {
-    fn of_file(self, index: u32) -> FileIds<'s> {
-        FileIds {
-            first: self.start + u64::from(index) * SLOTS,
-            store: self.store,
-        }
+impl IdRun<'_> {
+    /// The number of the first id of file `index`'s share.
+    fn first_of(self, index: u32) -> u64 {
+        self.start + u64::from(index) * SLOTS
     }
 }
 
@@ -250,7 +241,8 @@ fn read_one(
     path: &str,
     st: FileStamp,
     password: Option<&str>,
-    ids: FileIds<'_>,
+    ids: IdRun<'_>,
+    first_id: u64,
     now: crate::domain::time::Timestamp,
 ) -> Read {
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
@@ -269,7 +261,7 @@ fn read_one(
             for (i, der) in found.certs.iter().enumerate() {
                 let slot = (i as u64) < SLOTS;
                 let id = if slot {
-                    crate::domain::id::id_numbered(ids.first + i as u64)
+                    crate::domain::id::id_numbered(first_id + i as u64)
                 } else {
                     String::new()
                 };
@@ -736,6 +728,8 @@ impl Engine {
                 let mut placed: HashSet<String> = HashSet::new();
                 // New records: encoded ahead (most), or still to be given an id here.
                 let mut prepared = Vec::with_capacity(chunk.len());
+                // Each prepared record's own, should its id be taken meanwhile.
+                let mut fallback = Vec::with_capacity(chunk.len());
                 let mut unprepared = Vec::new();
                 for (&(index, (path, st)), read) in chunk.iter().zip(reads.into_iter().flatten()) {
                     match read {
@@ -745,10 +739,12 @@ impl Engine {
                                 let key = record.holds_key && i == 0;
                                 note(&mut found, &c.fp, index, key);
                                 if unknown.contains(&c.fp) && placed.insert(c.fp.clone()) {
-                                    let seen = first_seen(path, key);
                                     match c.prepared {
-                                        Some(p) => prepared.push((p, c.rec, seen)),
-                                        None => unprepared.push((c.rec, seen)),
+                                        Some(p) => {
+                                            prepared.push(p);
+                                            fallback.push(Some((c.rec, path, key)));
+                                        }
+                                        None => unprepared.push((c.rec, first_seen(path, key))),
                                     }
                                 }
                             }
@@ -787,17 +783,18 @@ impl Engine {
                         }
                     }
                 }
-                let (bytes, mut records): (Vec<crate::store::Prepared>, Vec<_>) = prepared
-                    .into_iter()
-                    .map(|(p, rec, seen)| (p, Some((rec, seen))))
-                    .unzip();
                 // An id taken meanwhile (by another process's record) sends the record to the
                 // writer's own numbering below.
-                let refused = txn.insert_prepared(&bytes)?;
-                report.new += bytes.len() - refused.len();
-                drop(bytes);
-                unprepared.extend(refused.into_iter().filter_map(|i| records[i].take()));
-                drop(records);
+                let refused = txn.insert_prepared(&prepared)?;
+                report.new += prepared.len() - refused.len();
+                drop(prepared);
+                unprepared.extend(
+                    refused
+                        .into_iter()
+                        .filter_map(|i| fallback[i].take())
+                        .map(|(rec, path, key)| (rec, first_seen(path, key))),
+                );
+                drop(fallback);
                 let fresh = txn.new_ids(unprepared.len())?;
                 report.new += unprepared.len();
                 for ((mut rec, seen), id) in unprepared.into_iter().zip(fresh) {

@@ -7,13 +7,6 @@ pub mod protocol;
 pub mod remote;
 pub mod socket;
 
-/// Gives memory freed by a big answer (a /metrics of 100,000 certificates builds ~200 MB of
-/// short-lived data) back to the system now: a service's resident memory between scrapes stays
-/// what it needs.
-pub fn give_back_memory() {
-    crate::memory::give_back();
-}
-
 /// One log line on stderr, with the priority prefix journald reads (`<3>` error, `<4>`
 /// warning, `<6>` info) when stderr goes to the journal, plain otherwise.
 pub fn log(level: Level, text: &str) {

@@ -47,6 +47,12 @@ impl Store {
         self.fresh_ids_from(None, n, taken).map(|(ids, _)| ids)
     }
 
+    /// A random number of the id space (`crate::domain::id::id_numbered`): where a run of ids
+    /// starts.
+    pub(super) fn random_id_number(&self) -> u64 {
+        u64::from_le_bytes(self.sealer.random_bytes()) % crate::domain::id::ID_SPACE
+    }
+
     /// `fresh_ids` going on from `next` (the number after a previous run's last id) when given;
     /// also returns the number after the last id given.
     pub(super) fn fresh_ids_from(
@@ -56,7 +62,7 @@ impl Store {
         taken: impl Fn(&str) -> Result<bool, StoreError>,
     ) -> Result<(Vec<String>, u64), StoreError> {
         use crate::domain::id::{id_numbered, ID_SPACE};
-        let random_start = || u64::from_le_bytes(self.sealer.random_bytes()) % ID_SPACE;
+        let random_start = || self.random_id_number();
         let mut next = next.unwrap_or_else(random_start);
         let mut out = Vec::with_capacity(n);
         let mut taken_in_a_row = 0;

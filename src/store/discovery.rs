@@ -7,7 +7,7 @@ use super::{
 };
 use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use std::collections::BTreeMap;
 
 /// What one scan changes, written in one transaction.
@@ -34,35 +34,13 @@ impl ScanChange {
 }
 
 impl Store {
-    /// Every file a scan has read, by path.
-    pub fn discovered_files(&self) -> Result<BTreeMap<String, FileRecord>, StoreError> {
-        Ok(self
-            .read_all(DISCOVERED_FILES, "discovered_files")?
-            .into_iter()
-            .collect())
-    }
-
     /// Shows `each` every file a scan has read, in path order, one at a time (a rescan of
     /// 100,000 files holds no map of them).
     pub fn each_discovered_file(
         &self,
-        mut each: impl FnMut(&str, FileRecord),
+        each: impl FnMut(&str, FileRecord),
     ) -> Result<(), StoreError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(DISCOVERED_FILES) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(db_err(e)),
-        };
-        for row in t.iter().map_err(db_err)? {
-            let (k, v) = row.map_err(db_err)?;
-            let rec = self
-                .records
-                .decode(v.value())
-                .map_err(|e| e.of("discovered_files", k.value()))?;
-            each(k.value(), rec);
-        }
-        Ok(())
+        self.each_row(DISCOVERED_FILES, "discovered_files", each)
     }
 
     /// What the last scan read in one file.
@@ -167,10 +145,8 @@ impl ScanTxn<'_> {
         &self,
         fingerprints: impl Iterator<Item = &'a str>,
     ) -> Result<Vec<Option<String>>, StoreError> {
-        let t = self.txn.open_table(FINGERPRINTS).map_err(db_err)?;
-        fingerprints
-            .map(|fp| Ok(t.get(fp).map_err(db_err)?.map(|v| v.value().to_string())))
-            .collect()
+        let id_of = self.fingerprint_lookup()?;
+        fingerprints.map(id_of).collect()
     }
 
     /// Looks up, one at a time, the record holding a fingerprint.
@@ -231,7 +207,7 @@ impl ScanTxn<'_> {
     /// Where a run of ids for records prepared ahead starts: a random number of the id space
     /// (`crate::domain::id::id_numbered`).
     pub fn id_run_start(&self) -> u64 {
-        u64::from_le_bytes(self.store.sealer.random_bytes()) % crate::domain::id::ID_SPACE
+        self.store.random_id_number()
     }
 
     /// Adds one part of what the scan found.

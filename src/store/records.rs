@@ -9,22 +9,33 @@ impl Store {
         table: TableDefinition<&str, &[u8]>,
         shown: &'static str,
     ) -> Result<Vec<(String, T)>, StoreError> {
+        let mut out = Vec::new();
+        self.each_row(table, shown, |k, record| out.push((k.to_string(), record)))?;
+        Ok(out)
+    }
+
+    /// Shows `each` every record of such a table, decoded, in key order, one at a time.
+    pub(super) fn each_row<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        shown: &'static str,
+        mut each: impl FnMut(&str, T),
+    ) -> Result<(), StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = match r.open_table(table) {
             Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
             Err(e) => return Err(db_err(e)),
         };
-        let mut out = Vec::new();
         for row in t.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
             let record = self
                 .records
                 .decode(v.value())
                 .map_err(|e| e.of(shown, k.value()))?;
-            out.push((k.value().to_string(), record));
+            each(k.value(), record);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// One record of such a table (`None`: no such row, or the table not created yet).
@@ -97,32 +108,19 @@ impl<'txn> InsertTables<'txn> {
         records: &record::Records,
         rec: &NewRecord,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        let id = rec.cert.id.as_str();
-        if let Some(fp) = rec
-            .cert
-            .x509
-            .as_ref()
-            .map(|x| x.fingerprint_sha256.as_str())
-        {
+        let p = prepared(records, rec, None);
+        if let Some(fp) = &p.fingerprint {
             let existing = self
                 .fingerprints
-                .get(fp)
+                .get(fp.as_str())
                 .map_err(db_err)?
                 .map(|v| v.value().to_string());
             if let Err(r) = check_not_duplicate(existing.as_deref()) {
                 return Ok(Err(r));
             }
-            self.fingerprints.insert(fp, id).map_err(db_err)?;
         }
-        self.certs
-            .insert(id, records.encode(&rec.cert).as_slice())
-            .map_err(db_err)?;
-        self.summaries
-            .insert(id, records.encode(&rec.cert.summary()).as_slice())
-            .map_err(db_err)?;
-        self.facts
-            .insert(id, records.encode(&rec.cert.metric_facts()).as_slice())
-            .map_err(db_err)?;
+        self.write(&p)?;
+        let id = p.id.as_str();
         for (which, pem) in [
             ("key", &rec.secrets.key_pem),
             ("enc_key", &rec.secrets.enc_key_pem),
@@ -134,67 +132,9 @@ impl<'txn> InsertTables<'txn> {
                     .map_err(db_err)?;
             }
         }
-        let next = match self
-            .timeline
-            .range((id, 0)..=(id, u64::MAX))
-            .map_err(db_err)?
-            .next_back()
-        {
-            Some(row) => row.map_err(db_err)?.0.value().1 + 1,
-            None => 0,
-        };
-        self.timeline
-            .insert((id, next), records.encode(&rec.event).as_slice())
-            .map_err(db_err)?;
-        for e in entries_for(&rec.cert) {
-            self.schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
-        }
         Ok(Ok(()))
     }
-}
 
-/// A new record without secrets encoded ahead of its transaction, on another thread (#15: a
-/// scan's encoding runs beside the reading instead of holding up the writer): the bytes of
-/// every table it goes to.
-pub struct Prepared {
-    pub id: String,
-    fingerprint: Option<String>,
-    cert: Vec<u8>,
-    summary: Vec<u8>,
-    facts: Vec<u8>,
-    event: Vec<u8>,
-    schedule: Vec<(i64, String)>,
-    /// Where a discovered record is (the `discovered` table), when it is one.
-    watched: Option<Vec<u8>>,
-}
-
-impl Store {
-    /// Encodes `rec` (which has no secrets: a discovered certificate, DS-6) and, for a
-    /// discovered one, where it is. Pure computation; any thread.
-    pub fn prepare(
-        &self,
-        rec: &NewRecord,
-        watched: Option<&crate::domain::discovery::Watched>,
-    ) -> Prepared {
-        debug_assert!(rec.secrets.key_pem.is_none() && rec.secrets.enc_key_pem.is_none());
-        let r = &self.records;
-        Prepared {
-            id: rec.cert.id.clone(),
-            fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
-            cert: r.encode(&rec.cert),
-            summary: r.encode(&rec.cert.summary()),
-            facts: r.encode(&rec.cert.metric_facts()),
-            event: r.encode(&rec.event),
-            schedule: entries_for(&rec.cert)
-                .iter()
-                .map(|e| (e.due.timestamp(), e.kind.as_str().to_string()))
-                .collect(),
-            watched: watched.map(|w| r.encode(w)),
-        }
-    }
-}
-
-impl InsertTables<'_> {
     /// Inserts a prepared record: `Ok(false)`, with nothing written, when its id or its
     /// fingerprint is taken meanwhile (the caller gives it another id, or U-6 applies).
     pub(super) fn insert_prepared(
@@ -203,18 +143,28 @@ impl InsertTables<'_> {
         p: &Prepared,
     ) -> Result<bool, StoreError> {
         let id = p.id.as_str();
-        if self.certs.get(id).map_err(db_err)?.is_some() {
-            return Ok(false);
-        }
-        if let Some(fp) = &p.fingerprint {
-            if self
+        let fp_taken = match &p.fingerprint {
+            Some(fp) => self
                 .fingerprints
                 .get(fp.as_str())
                 .map_err(db_err)?
-                .is_some()
-            {
-                return Ok(false);
-            }
+                .is_some(),
+            None => false,
+        };
+        if fp_taken || self.certs.get(id).map_err(db_err)?.is_some() {
+            return Ok(false);
+        }
+        self.write(p)?;
+        if let Some(w) = &p.watched {
+            discovered.insert(id, w.as_slice()).map_err(db_err)?;
+        }
+        Ok(true)
+    }
+
+    /// Writes an encoded record to every table but the secrets and whereabouts.
+    fn write(&mut self, p: &Prepared) -> Result<(), StoreError> {
+        let id = p.id.as_str();
+        if let Some(fp) = &p.fingerprint {
             self.fingerprints.insert(fp.as_str(), id).map_err(db_err)?;
         }
         self.certs.insert(id, p.cert.as_slice()).map_err(db_err)?;
@@ -231,10 +181,55 @@ impl InsertTables<'_> {
                 .insert((*due, kind.as_str(), id), ())
                 .map_err(db_err)?;
         }
-        if let Some(w) = &p.watched {
-            discovered.insert(id, w.as_slice()).map_err(db_err)?;
-        }
-        Ok(true)
+        Ok(())
+    }
+}
+
+/// A new record encoded for its tables, without its secrets (sealed at insertion). A scan
+/// encodes its finds ahead, on the reading threads (#15: the encoding runs beside the reading
+/// instead of holding up the writer).
+pub struct Prepared {
+    pub id: String,
+    fingerprint: Option<String>,
+    cert: Vec<u8>,
+    summary: Vec<u8>,
+    facts: Vec<u8>,
+    event: Vec<u8>,
+    schedule: Vec<(i64, String)>,
+    /// Where a discovered record is (the `discovered` table), when it is one.
+    watched: Option<Vec<u8>>,
+}
+
+fn prepared(
+    records: &record::Records,
+    rec: &NewRecord,
+    watched: Option<&crate::domain::discovery::Watched>,
+) -> Prepared {
+    Prepared {
+        id: rec.cert.id.clone(),
+        fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
+        cert: records.encode(&rec.cert),
+        summary: records.encode(&rec.cert.summary()),
+        facts: records.encode(&rec.cert.metric_facts()),
+        event: records.encode(&rec.event),
+        schedule: entries_for(&rec.cert)
+            .iter()
+            .map(|e| (e.due.timestamp(), e.kind.as_str().to_string()))
+            .collect(),
+        watched: watched.map(|w| records.encode(w)),
+    }
+}
+
+impl Store {
+    /// Encodes `rec` (which has no secrets: a discovered certificate, DS-6) and, for a
+    /// discovered one, where it is. Pure computation; any thread.
+    pub fn prepare(
+        &self,
+        rec: &NewRecord,
+        watched: Option<&crate::domain::discovery::Watched>,
+    ) -> Prepared {
+        debug_assert!(rec.secrets.key_pem.is_none() && rec.secrets.enc_key_pem.is_none());
+        prepared(&self.records, rec, watched)
     }
 }
 
