@@ -175,11 +175,14 @@ fn read_all(
     files: &[(u32, &(String, FileStamp))],
     password: Option<&str>,
     ids: IdRun<'_>,
+    snapshot: &crate::store::discovery::ScanSnapshot,
     now: crate::domain::time::Timestamp,
-) -> Vec<Read> {
+) -> Result<Vec<Read>, StoreError> {
     files
         .iter()
-        .map(|&(index, (p, st))| read_one(p, *st, password, ids, ids.first_of(index), now))
+        .map(|&(index, (p, st))| {
+            read_one(p, *st, password, (ids, ids.first_of(index)), snapshot, now)
+        })
         .collect()
 }
 
@@ -218,13 +221,18 @@ fn on_both_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
     })
 }
 
-/// A certificate read from a file, parsed once: its fingerprint, its record-to-be, and that
-/// record encoded under the id its file's share gave it (`None` past the share). Stored only
-/// when it turns out to be new.
+/// A certificate read from a file: its fingerprint and, when no record held it as the scan
+/// began, its record-to-be. Stored when it is new to this scan too.
 struct Parsed {
     fp: String,
-    rec: NewRecord,
-    prepared: Option<crate::store::Prepared>,
+    fresh: Option<Fresh>,
+}
+
+enum Fresh {
+    /// Encoded under the id its file's share gave it (free as the scan began).
+    Prepared(crate::store::Prepared),
+    /// For the writer to number: past its file's share, or its id taken (rare: boxed).
+    Unnumbered(Box<NewRecord>),
 }
 
 /// What reading one changed file gave.
@@ -237,53 +245,61 @@ enum Read {
     Skipped(Reason, bool),
 }
 
+/// Reads one file and makes records of the certificates in it no record held as the scan
+/// began (`snapshot`), under the ids from `first_id` on.
 fn read_one(
     path: &str,
     st: FileStamp,
     password: Option<&str>,
-    ids: IdRun<'_>,
-    first_id: u64,
+    (ids, first_id): (IdRun<'_>, u64),
+    snapshot: &crate::store::discovery::ScanSnapshot,
     now: crate::domain::time::Timestamp,
-) -> Read {
+) -> Result<Read, StoreError> {
     if st.size > crate::domain::discovery::MAX_FILE_BYTES {
-        return Read::Skipped(Reason::TooLarge, false);
+        return Ok(Read::Skipped(Reason::TooLarge, false));
     }
     let bytes = match read_file(path, st.size) {
         Ok(b) => zeroize::Zeroizing::new(b),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            return Read::Skipped(Reason::TooLarge, false)
+            return Ok(Read::Skipped(Reason::TooLarge, false))
         }
-        Err(e) => return Read::Skipped(io_reason(&e), false),
+        Err(e) => return Ok(Read::Skipped(io_reason(&e), false)),
     };
-    match parse_file(path, &bytes, password) {
+    Ok(match parse_file(path, &bytes, password) {
         Ok(found) => {
             let mut certs = Vec::with_capacity(found.certs.len());
             for (i, der) in found.certs.iter().enumerate() {
-                let slot = (i as u64) < SLOTS;
-                let id = if slot {
-                    crate::domain::id::id_numbered(first_id + i as u64)
-                } else {
-                    String::new()
-                };
+                let fp = crate::domain::cert::sha256_hex(der);
+                // Held already: parsed when it was stored (a rescan reads it no further).
+                if snapshot.holds(&fp)? {
+                    certs.push(Parsed { fp, fresh: None });
+                    continue;
+                }
+                let share = (i as u64) < SLOTS;
+                let id = crate::domain::id::id_numbered(first_id + i as u64);
+                let free = if share { snapshot.free(&id)? } else { None };
+                let id = if free.is_some() { id } else { String::new() };
                 match crate::domain::discovery::discovered_certificate(der, id, path, now) {
                     Ok((cert, event)) => {
-                        let fp = cert
-                            .x509
-                            .as_ref()
-                            .map(|x| x.fingerprint_sha256.clone())
-                            .unwrap_or_default();
                         let rec = NewRecord {
                             cert,
                             secrets: Default::default(),
                             event,
                         };
-                        let prepared = slot.then(|| {
-                            ids.store
-                                .prepare(&rec, Some(&first_seen(path, found.holds_key && i == 0)))
+                        let fresh = match free {
+                            Some(free) => Fresh::Prepared(ids.store.prepare(
+                                &rec,
+                                Some(&first_seen(path, found.holds_key && i == 0)),
+                                free,
+                            )),
+                            None => Fresh::Unnumbered(Box::new(rec)),
+                        };
+                        certs.push(Parsed {
+                            fp,
+                            fresh: Some(fresh),
                         });
-                        certs.push(Parsed { fp, rec, prepared });
                     }
-                    Err(_) => return Read::Skipped(Reason::BadPem, false),
+                    Err(_) => return Ok(Read::Skipped(Reason::BadPem, false)),
                 }
             }
             Read::Found {
@@ -302,7 +318,7 @@ fn read_one(
             r == Reason::NotACertificate
                 && memchr::memmem::find(&bytes, b"PRIVATE KEY-----").is_some(),
         ),
-    }
+    })
 }
 
 /// Where a certificate first found now is: the file it was read from, which holds its key
@@ -561,6 +577,7 @@ impl Engine {
         let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
         let mut change = ScanChange::default();
         let mut found: BTreeMap<String, Seen> = BTreeMap::new();
+        // Notes where a certificate is; `true` the first time this scan sees it.
         let note = |found: &mut BTreeMap<String, Seen>, fp: &str, path: u32, key: bool| {
             let key = key.then_some(path);
             match found.get_mut(fp) {
@@ -573,6 +590,7 @@ impl Engine {
                             key,
                         },
                     );
+                    true
                 }
                 Some(e) => {
                     if e.more.last().copied().unwrap_or(e.first) != path {
@@ -581,6 +599,7 @@ impl Engine {
                     if e.key.is_none() {
                         e.key = key;
                     }
+                    false
                 }
             }
         };
@@ -657,15 +676,21 @@ impl Engine {
         std::thread::scope(|s| -> Result<(), StoreError> {
             let changed = &changed;
             let ids = IdRun {
-                start: txn.id_run_start(),
+                start: txn.id_run(changed.len() as u64 * SLOTS),
                 store: &self.store,
             };
             // Two readers for the whole scan, each reading its half of every chunk and at most
             // one chunk ahead of this thread (memory stays bounded).
             let readers: Vec<_> = (0..2)
                 .map(|half| {
-                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
+                    let (tx, rx) =
+                        std::sync::mpsc::sync_channel::<Result<Vec<Read>, StoreError>>(1);
+                    let snapshot = self.store.scan_snapshot();
                     s.spawn(move || {
+                        let snapshot = match snapshot {
+                            Ok(snapshot) => snapshot,
+                            Err(e) => return drop(tx.send(Err(e))),
+                        };
                         for chunk in changed.chunks(CHUNK) {
                             let split = chunk.len().div_ceil(2);
                             let part = if half == 0 {
@@ -673,7 +698,9 @@ impl Engine {
                             } else {
                                 &chunk[split..]
                             };
-                            if tx.send(read_all(part, password, ids, now)).is_err() {
+                            let read = read_all(part, password, ids, &snapshot, now);
+                            let failed = read.is_err();
+                            if tx.send(read).is_err() || failed {
                                 break;
                             }
                         }
@@ -687,8 +714,8 @@ impl Engine {
                 .map(|_| -> Result<[Vec<Read>; 2], StoreError> {
                     // The halves stay apart: joining them would copy the chunk's reads.
                     Ok([
-                        readers[0].recv().map_err(|_| stopped())?,
-                        readers[1].recv().map_err(|_| stopped())?,
+                        readers[0].recv().map_err(|_| stopped())??,
+                        readers[1].recv().map_err(|_| stopped())??,
                     ])
                 });
             let reading = |done| ScanProgress {
@@ -705,31 +732,8 @@ impl Engine {
                     files_put: Vec::with_capacity(chunk.len()),
                     ..Default::default()
                 };
-                // Which of this chunk's certificates are already stored (found before, or records
-                // of their own): one lookup for the chunk.
-                let mut candidates: Vec<&str> = Vec::with_capacity(chunk.len());
-                let mut listed: HashSet<&str> = HashSet::new();
-                for r in reads.iter().flatten() {
-                    if let Read::Found { certs, .. } = r {
-                        for Parsed { fp, .. } in certs {
-                            if !found.contains_key(fp) && listed.insert(fp) {
-                                candidates.push(fp);
-                            }
-                        }
-                    }
-                }
-                let stored = txn.ids_of_fingerprints(candidates.iter().copied())?;
-                let unknown: HashSet<String> = candidates
-                    .iter()
-                    .zip(&stored)
-                    .filter(|(_, id)| id.is_none())
-                    .map(|(fp, _)| fp.to_string())
-                    .collect();
-                let mut placed: HashSet<String> = HashSet::new();
                 // New records: encoded ahead (most), or still to be given an id here.
                 let mut prepared = Vec::with_capacity(chunk.len());
-                // Each prepared record's own, should its id be taken meanwhile.
-                let mut fallback = Vec::with_capacity(chunk.len());
                 let mut unprepared = Vec::new();
                 for (&(index, (path, st)), read) in chunk.iter().zip(reads.into_iter().flatten()) {
                     match read {
@@ -737,15 +741,14 @@ impl Engine {
                             for (i, c) in certs.into_iter().enumerate() {
                                 // A combined file's key is the first certificate's (the leaf's).
                                 let key = record.holds_key && i == 0;
-                                note(&mut found, &c.fp, index, key);
-                                if unknown.contains(&c.fp) && placed.insert(c.fp.clone()) {
-                                    match c.prepared {
-                                        Some(p) => {
-                                            prepared.push(p);
-                                            fallback.push(Some((c.rec, path, key)));
-                                        }
-                                        None => unprepared.push((c.rec, first_seen(path, key))),
+                                // Stored when no record held it and this scan has not yet.
+                                let first = note(&mut found, &c.fp, index, key);
+                                match c.fresh {
+                                    Some(Fresh::Prepared(p)) if first => prepared.push(p),
+                                    Some(Fresh::Unnumbered(rec)) if first => {
+                                        unprepared.push((*rec, first_seen(path, key)))
                                     }
+                                    _ => {}
                                 }
                             }
                             if let Some(old) = held_before.get(&index) {
@@ -783,18 +786,9 @@ impl Engine {
                         }
                     }
                 }
-                // An id taken meanwhile (by another process's record) sends the record to the
-                // writer's own numbering below.
-                let refused = txn.insert_prepared(&prepared)?;
-                report.new += prepared.len() - refused.len();
+                txn.insert_prepared(&prepared)?;
+                report.new += prepared.len();
                 drop(prepared);
-                unprepared.extend(
-                    refused
-                        .into_iter()
-                        .filter_map(|i| fallback[i].take())
-                        .map(|(rec, path, key)| (rec, first_seen(path, key))),
-                );
-                drop(fallback);
                 let fresh = txn.new_ids(unprepared.len())?;
                 report.new += unprepared.len();
                 for ((mut rec, seen), id) in unprepared.into_iter().zip(fresh) {

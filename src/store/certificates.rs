@@ -44,7 +44,8 @@ impl Store {
         n: usize,
         taken: impl Fn(&str) -> Result<bool, StoreError>,
     ) -> Result<Vec<String>, StoreError> {
-        self.fresh_ids_from(None, n, taken).map(|(ids, _)| ids)
+        self.fresh_ids_from(None, n, |_, id| taken(id))
+            .map(|(ids, _)| ids)
     }
 
     /// A random number of the id space (`crate::domain::id::id_numbered`): where a run of ids
@@ -54,12 +55,12 @@ impl Store {
     }
 
     /// `fresh_ids` going on from `next` (the number after a previous run's last id) when given;
-    /// also returns the number after the last id given.
+    /// `taken` sees each id's number too. Also returns the number after the last id given.
     pub(super) fn fresh_ids_from(
         &self,
         next: Option<u64>,
         n: usize,
-        taken: impl Fn(&str) -> Result<bool, StoreError>,
+        taken: impl Fn(u64, &str) -> Result<bool, StoreError>,
     ) -> Result<(Vec<String>, u64), StoreError> {
         use crate::domain::id::{id_numbered, ID_SPACE};
         let random_start = || self.random_id_number();
@@ -67,9 +68,10 @@ impl Store {
         let mut out = Vec::with_capacity(n);
         let mut taken_in_a_row = 0;
         while out.len() < n {
-            let id = id_numbered(next);
+            let number = next;
+            let id = id_numbered(number);
             next = (next + 1) % ID_SPACE;
-            if taken(&id)? {
+            if taken(number, &id)? {
                 taken_in_a_row += 1;
                 if taken_in_a_row > 16 {
                     next = random_start();

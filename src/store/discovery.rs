@@ -3,11 +3,11 @@
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
     db_err, InsertTables, NewRecord, Store, StoreError, CERTS, DISCOVERED, DISCOVERED_FILES,
-    DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN,
+    DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN, TIMELINE,
 };
 use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
 /// What one scan changes, written in one transaction.
@@ -70,6 +70,30 @@ impl Store {
             store: self,
             txn: self.write_txn()?,
             next_id: std::cell::Cell::new(None),
+            run: std::cell::Cell::new(None),
+        })
+    }
+
+    /// What was stored when the scan under way began, for the threads reading files beside
+    /// its writer (#15: they look up what they find, so the writer only writes). The scan holds
+    /// the store's one write transaction, so nothing commits meanwhile: this is exactly what
+    /// its transaction started from. Open one only while a `ScanTxn` is.
+    pub fn scan_snapshot(&self) -> Result<ScanSnapshot, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+            r: &redb::ReadTransaction,
+            def: redb::TableDefinition<K, V>,
+        ) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+            match r.open_table(def) {
+                Ok(t) => Ok(Some(t)),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(db_err(e)),
+            }
+        }
+        Ok(ScanSnapshot {
+            fingerprints: open(&r, FINGERPRINTS)?,
+            certs: open(&r, CERTS)?,
+            timeline: open(&r, TIMELINE)?,
         })
     }
 
@@ -131,12 +155,58 @@ impl Store {
     }
 }
 
+/// See `Store::scan_snapshot`.
+pub struct ScanSnapshot {
+    fingerprints: Option<redb::ReadOnlyTable<&'static str, &'static str>>,
+    certs: Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>,
+    timeline: Option<redb::ReadOnlyTable<(&'static str, u64), &'static [u8]>>,
+}
+
+/// An id no record held when the scan began, and where its timeline goes on.
+#[derive(Clone, Copy)]
+pub struct FreeId {
+    pub(super) event_index: u64,
+}
+
+impl ScanSnapshot {
+    /// Whether a record held this fingerprint.
+    pub fn holds(&self, fingerprint: &str) -> Result<bool, StoreError> {
+        match &self.fingerprints {
+            Some(t) => Ok(t.get(fingerprint).map_err(db_err)?.is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// `id`, when no record held it.
+    pub fn free(&self, id: &str) -> Result<Option<FreeId>, StoreError> {
+        if let Some(t) = &self.certs {
+            if t.get(id).map_err(db_err)?.is_some() {
+                return Ok(None);
+            }
+        }
+        let event_index = match &self.timeline {
+            Some(t) => match t
+                .range((id, 0)..=(id, u64::MAX))
+                .map_err(db_err)?
+                .next_back()
+            {
+                Some(row) => row.map_err(db_err)?.0.value().1 + 1,
+                None => 0,
+            },
+            None => 0,
+        };
+        Ok(Some(FreeId { event_index }))
+    }
+}
+
 /// One scan's write transaction: lookups see what earlier chunks of the same scan wrote.
 pub struct ScanTxn<'s> {
     store: &'s Store,
     txn: redb::WriteTransaction,
     /// The number of the next id of this scan's run (`new_ids`), once one was started.
     next_id: std::cell::Cell<Option<u64>>,
+    /// The numbers the reading threads give ids from (`id_run`): first, how many.
+    run: std::cell::Cell<Option<(u64, u64)>>,
 }
 
 impl ScanTxn<'_> {
@@ -158,12 +228,21 @@ impl ScanTxn<'_> {
     }
 
     /// `n` fresh ids, distinct from each other and from every record, this scan's included,
-    /// going on from the run this scan's earlier chunks took (`Store::fresh_ids`).
+    /// going on from the run this scan's earlier chunks took (`Store::fresh_ids`), and outside
+    /// the numbers `id_run` keeps for the reading threads.
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let certs = self.txn.open_table(CERTS).map_err(db_err)?;
-        let (ids, next) = self.store.fresh_ids_from(self.next_id.get(), n, |id| {
-            Ok(certs.get(id).map_err(db_err)?.is_some())
-        })?;
+        let run = self.run.get();
+        let in_run = |number: u64| {
+            run.is_some_and(|(first, len)| {
+                (number + crate::domain::id::ID_SPACE - first) % crate::domain::id::ID_SPACE < len
+            })
+        };
+        let (ids, next) = self
+            .store
+            .fresh_ids_from(self.next_id.get(), n, |number, id| {
+                Ok(in_run(number) || certs.get(id).map_err(db_err)?.is_some())
+            })?;
         self.next_id.set(Some(next));
         Ok(ids)
     }
@@ -190,24 +269,25 @@ impl ScanTxn<'_> {
         Ok(out)
     }
 
-    /// Inserts records encoded ahead, in order; returns the indices of the ones that could not
-    /// be (their id or fingerprint taken meanwhile), for the caller to give another id.
-    pub fn insert_prepared(&self, prepared: &[super::Prepared]) -> Result<Vec<usize>, StoreError> {
+    /// Inserts records encoded ahead (`Store::prepare`), in order. Each was checked against a
+    /// `ScanSnapshot` and must be new to this scan too (the caller's to see): a record whose
+    /// id or fingerprint is held after all fails the scan, nothing of it kept.
+    pub fn insert_prepared(&self, prepared: &[super::Prepared]) -> Result<(), StoreError> {
         let mut tables = InsertTables::open(&self.txn)?;
         let mut discovered = self.txn.open_table(DISCOVERED).map_err(db_err)?;
-        let mut refused = Vec::new();
-        for (i, p) in prepared.iter().enumerate() {
-            if !tables.insert_prepared(&mut discovered, p)? {
-                refused.push(i);
-            }
+        for p in prepared {
+            tables.insert_prepared(&mut discovered, p)?;
         }
-        Ok(refused)
+        Ok(())
     }
 
-    /// Where a run of ids for records prepared ahead starts: a random number of the id space
-    /// (`crate::domain::id::id_numbered`).
-    pub fn id_run_start(&self) -> u64 {
-        self.store.random_id_number()
+    /// Keeps `len` consecutive numbers of the id space (`crate::domain::id::id_numbered`) for
+    /// the reading threads to give ids from, starting at a random one it returns; `new_ids`
+    /// gives none of them.
+    pub fn id_run(&self, len: u64) -> u64 {
+        let first = self.store.random_id_number();
+        self.run.set(Some((first, len)));
+        first
     }
 
     /// Adds one part of what the scan found.

@@ -108,7 +108,7 @@ impl<'txn> InsertTables<'txn> {
         records: &record::Records,
         rec: &NewRecord,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        let p = prepared(records, rec, None);
+        let p = prepared(records, rec, None, 0);
         if let Some(fp) = &p.fingerprint {
             let existing = self
                 .fingerprints
@@ -119,7 +119,8 @@ impl<'txn> InsertTables<'txn> {
                 return Ok(Err(r));
             }
         }
-        self.write(&p)?;
+        let event_index = next_event_index(&self.timeline, &p.id)?;
+        self.write(&p, event_index)?;
         let id = p.id.as_str();
         for (which, pem) in [
             ("key", &rec.secrets.key_pem),
@@ -135,46 +136,56 @@ impl<'txn> InsertTables<'txn> {
         Ok(Ok(()))
     }
 
-    /// Inserts a prepared record: `Ok(false)`, with nothing written, when its id or its
-    /// fingerprint is taken meanwhile (the caller gives it another id, or U-6 applies).
+    /// Inserts a record prepared against a `ScanSnapshot` (its id free, its fingerprint not held
+    /// when the scan began) with its whereabouts.
     pub(super) fn insert_prepared(
         &mut self,
         discovered: &mut redb::Table<'_, &'static str, &'static [u8]>,
         p: &Prepared,
-    ) -> Result<bool, StoreError> {
-        let id = p.id.as_str();
-        let fp_taken = match &p.fingerprint {
-            Some(fp) => self
-                .fingerprints
-                .get(fp.as_str())
-                .map_err(db_err)?
-                .is_some(),
-            None => false,
-        };
-        if fp_taken || self.certs.get(id).map_err(db_err)?.is_some() {
-            return Ok(false);
-        }
-        self.write(p)?;
+    ) -> Result<(), StoreError> {
+        self.write(p, p.event_index)?;
         if let Some(w) = &p.watched {
-            discovered.insert(id, w.as_slice()).map_err(db_err)?;
+            discovered
+                .insert(p.id.as_str(), w.as_slice())
+                .map_err(db_err)?;
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// Writes an encoded record to every table but the secrets and whereabouts.
-    fn write(&mut self, p: &Prepared) -> Result<(), StoreError> {
+    /// Writes an encoded record to every table but the secrets and whereabouts. A record
+    /// already under its id or fingerprint is never overwritten: the write fails, and with it
+    /// the transaction (nothing of it is kept).
+    fn write(&mut self, p: &Prepared, event_index: u64) -> Result<(), StoreError> {
         let id = p.id.as_str();
+        let taken = |what: &str| {
+            StoreError::Db(format!(
+                "refusing to overwrite the record holding {what} (id {id}); nothing was written"
+            ))
+        };
         if let Some(fp) = &p.fingerprint {
-            self.fingerprints.insert(fp.as_str(), id).map_err(db_err)?;
+            if self
+                .fingerprints
+                .insert(fp.as_str(), id)
+                .map_err(db_err)?
+                .is_some()
+            {
+                return Err(taken(&format!("fingerprint {fp}")));
+            }
         }
-        self.certs.insert(id, p.cert.as_slice()).map_err(db_err)?;
+        if self
+            .certs
+            .insert(id, p.cert.as_slice())
+            .map_err(db_err)?
+            .is_some()
+        {
+            return Err(taken("this id"));
+        }
         self.summaries
             .insert(id, p.summary.as_slice())
             .map_err(db_err)?;
         self.facts.insert(id, p.facts.as_slice()).map_err(db_err)?;
-        let next = next_event_index(&self.timeline, id)?;
         self.timeline
-            .insert((id, next), p.event.as_slice())
+            .insert((id, event_index), p.event.as_slice())
             .map_err(db_err)?;
         for (due, kind) in &p.schedule {
             self.schedule
@@ -198,14 +209,18 @@ pub struct Prepared {
     schedule: Vec<(i64, String)>,
     /// Where a discovered record is (the `discovered` table), when it is one.
     watched: Option<Vec<u8>>,
+    /// Where its first timeline event goes (the id's timeline as the scan found it).
+    event_index: u64,
 }
 
 fn prepared(
     records: &record::Records,
     rec: &NewRecord,
     watched: Option<&crate::domain::discovery::Watched>,
+    event_index: u64,
 ) -> Prepared {
     Prepared {
+        event_index,
         id: rec.cert.id.clone(),
         fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
         cert: records.encode(&rec.cert),
@@ -222,14 +237,16 @@ fn prepared(
 
 impl Store {
     /// Encodes `rec` (which has no secrets: a discovered certificate, DS-6) and, for a
-    /// discovered one, where it is. Pure computation; any thread.
+    /// discovered one, where it is, to go to the index of its timeline `free` gave. Pure
+    /// computation; any thread.
     pub fn prepare(
         &self,
         rec: &NewRecord,
         watched: Option<&crate::domain::discovery::Watched>,
+        free: super::discovery::FreeId,
     ) -> Prepared {
         debug_assert!(rec.secrets.key_pem.is_none() && rec.secrets.enc_key_pem.is_none());
-        prepared(&self.records, rec, watched)
+        prepared(&self.records, rec, watched, free.event_index)
     }
 }
 

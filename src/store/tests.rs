@@ -317,7 +317,7 @@ fn a_batch_of_new_ids_is_a_consecutive_run_that_passes_over_taken_ids() {
     // Ids 5 and 6 of a run are taken: the run goes on after them.
     let taken = [id_numbered(ID_SPACE - 2), id_numbered(ID_SPACE - 1)];
     let (ids, next) = store
-        .fresh_ids_from(Some(ID_SPACE - 5), 5, |id| {
+        .fresh_ids_from(Some(ID_SPACE - 5), 5, |_, id| {
             Ok(taken.iter().any(|t| t == id))
         })
         .unwrap();
@@ -335,7 +335,7 @@ fn a_batch_of_new_ids_is_a_consecutive_run_that_passes_over_taken_ids() {
     assert_eq!(next, 2);
     // Many taken in a row: it starts again elsewhere rather than walking them all.
     let (ids, _) = store
-        .fresh_ids_from(Some(0), 3, |id| Ok(id < id_numbered(1_000).as_str()))
+        .fresh_ids_from(Some(0), 3, |_, id| Ok(id < id_numbered(1_000).as_str()))
         .unwrap();
     assert_eq!(ids.len(), 3);
     assert!(ids
