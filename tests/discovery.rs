@@ -577,3 +577,44 @@ fn rule_ds2_the_more_menu_takes_a_discovered_certificates_sites_over_with_one_ke
     let (_, found) = env.json(&["list", "--source", "discovered"]);
     assert_eq!(list[0]["certificate"], found[0]["id"], "{list} {found}");
 }
+
+#[test]
+fn rule_ds3_a_bundle_of_many_certificates_in_two_files_makes_one_record_each() {
+    // More certificates in one file than the ids a scan's reading threads give a file (64):
+    // the rest are numbered by its writer; the same bundle again under another name adds none.
+    let env = Env::new();
+    let pki = Pki::new(KeyKind::P256);
+    let bundle: String = (0..70)
+        .map(|i| pki.leaf(&[&format!("b{i}.bundle.test")], 40).cert_pem)
+        .collect();
+    let root = env.path("bundles");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("a.pem"), &bundle).unwrap();
+    std::fs::write(root.join("b.pem"), &bundle).unwrap();
+    let dir = root.to_str().unwrap();
+    let (code, r) = env.json(&["scan", dir]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(
+        (r["new"].as_u64(), r["certificates"].as_u64()),
+        (Some(70), Some(70)),
+        "{r}"
+    );
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    let rows = list.as_array().unwrap();
+    let ids: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        (rows.len(), ids.len()),
+        (70, 70),
+        "one record each, ids distinct"
+    );
+    for row in rows {
+        assert_eq!(row["paths"].as_array().unwrap().len(), 2, "{row}");
+    }
+    let (_, again) = env.json(&["scan", dir]);
+    assert_eq!(
+        (again["new"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(70)),
+        "{again}"
+    );
+}

@@ -53,10 +53,17 @@ fn oid_string(oid: &x509_parser::der_parser::oid::Oid) -> String {
 }
 
 pub fn sha256_hex(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let mut s = String::with_capacity(64);
-    for b in digest.as_ref() {
-        s.push_str(&format!("{b:02x}"));
+    lower_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+/// `bytes` in lower-case hex (#15: a scan writes two of these per certificate; `format!` per
+/// byte cost more than the hashing).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
     }
     s
 }
@@ -222,7 +229,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<ParsedCert, String> {
         issuer: cert.issuer().to_string(),
         issuer_cn,
         issuer_org,
-        serial: cert.raw_serial_as_string().replace(':', "").to_lowercase(),
+        serial: lower_hex(cert.raw_serial()),
         not_before: asn1_time(cert.validity().not_before)?,
         not_after: asn1_time(cert.validity().not_after)?,
         signature_algorithm: name_of(&cert.signature_algorithm.algorithm),
@@ -464,6 +471,17 @@ fn first_attr(name: &X509Name, oid: &x509_parser::der_parser::oid::Oid) -> Optio
 #[cfg(test)]
 mod serial_tests {
     use super::serial_decimal;
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte_as_x509_parser_writes_serials() {
+        let bytes = [0x00, 0x0f, 0xa0, 0xff, 0x5c];
+        assert_eq!(super::lower_hex(&bytes), "000fa0ff5c");
+        let theirs = x509_parser::utils::format_serial(&bytes)
+            .replace(':', "")
+            .to_lowercase();
+        assert_eq!(super::lower_hex(&bytes), theirs);
+        assert_eq!(super::lower_hex(&[]), "");
+    }
 
     #[test]
     fn rule_sv3_serial_numbers_are_labelled_in_decimal_like_the_exporter() {

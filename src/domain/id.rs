@@ -29,6 +29,12 @@ pub fn id_numbered(n: u64) -> String {
     out.iter().map(|&b| b as char).collect()
 }
 
+/// Whether number `n` is one of the `len` numbers from `first` on (wrapping at the end of the
+/// id space).
+pub fn in_run(first: u64, len: u64, n: u64) -> bool {
+    (n % ID_SPACE + ID_SPACE - first % ID_SPACE) % ID_SPACE < len
+}
+
 pub fn is_short_id(s: &str) -> bool {
     s.len() == 8 && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -36,6 +42,20 @@ pub fn is_short_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_of_numbers_wraps_at_the_end_of_the_id_space() {
+        assert!(in_run(10, 5, 10) && in_run(10, 5, 14));
+        assert!(!in_run(10, 5, 9) && !in_run(10, 5, 15));
+        let first = ID_SPACE - 2;
+        for inside in [ID_SPACE - 2, ID_SPACE - 1, 0, 2] {
+            assert!(in_run(first, 5, inside), "{inside}");
+        }
+        for outside in [ID_SPACE - 3, 3, ID_SPACE / 2] {
+            assert!(!in_run(first, 5, outside), "{outside}");
+        }
+        assert!(!in_run(7, 0, 7), "an empty run holds nothing");
+    }
 
     #[test]
     fn ids_are_eight_base62_chars() {

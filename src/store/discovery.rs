@@ -204,7 +204,7 @@ pub struct ScanTxn<'s> {
     store: &'s Store,
     txn: redb::WriteTransaction,
     /// The number of the next id of this scan's run (`new_ids`), once one was started.
-    next_id: std::cell::Cell<Option<u64>>,
+    pub(super) next_id: std::cell::Cell<Option<u64>>,
     /// The numbers the reading threads give ids from (`id_run`): first, how many.
     run: std::cell::Cell<Option<(u64, u64)>>,
 }
@@ -233,16 +233,13 @@ impl ScanTxn<'_> {
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let certs = self.txn.open_table(CERTS).map_err(db_err)?;
         let run = self.run.get();
-        let in_run = |number: u64| {
-            run.is_some_and(|(first, len)| {
-                (number + crate::domain::id::ID_SPACE - first) % crate::domain::id::ID_SPACE < len
-            })
-        };
-        let (ids, next) = self
-            .store
-            .fresh_ids_from(self.next_id.get(), n, |number, id| {
-                Ok(in_run(number) || certs.get(id).map_err(db_err)?.is_some())
-            })?;
+        let (ids, next) =
+            self.store
+                .fresh_ids_from(self.next_id.get(), n, |number, id| {
+                    Ok(run
+                        .is_some_and(|(first, len)| crate::domain::id::in_run(first, len, number))
+                        || certs.get(id).map_err(db_err)?.is_some())
+                })?;
         self.next_id.set(Some(next));
         Ok(ids)
     }

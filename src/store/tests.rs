@@ -357,3 +357,103 @@ fn a_batch_of_new_ids_is_a_consecutive_run_that_passes_over_taken_ids() {
         assert_eq!(batch, sorted);
     }
 }
+
+/// A certificate as a scan finds it (no key), under `id`.
+fn discovered(id: &str) -> NewRecord {
+    let der = record("found.example").cert.chain_der[0].clone();
+    let (cert, event) = crate::domain::discovery::discovered_certificate(
+        &der,
+        id.into(),
+        "/etc/ssl/a.pem",
+        Utc::now(),
+    )
+    .unwrap();
+    NewRecord {
+        cert,
+        secrets: Default::default(),
+        event,
+    }
+}
+
+#[test]
+fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let kept = record("kept.example");
+    assert!(store.insert(&kept).unwrap().is_ok());
+    let fp = kept.cert.x509.as_ref().unwrap().fingerprint_sha256.clone();
+    let txn = store.scan_txn().unwrap();
+    let snapshot = store.scan_snapshot().unwrap();
+    assert!(snapshot.holds(&fp).unwrap());
+    assert!(!snapshot.holds(&"0".repeat(64)).unwrap());
+    assert!(snapshot.free(&kept.cert.id).unwrap().is_none(), "held");
+    // A free id's timeline starts after what is there (here: nothing).
+    let free = snapshot.free("zzzzzzzz").unwrap().expect("free");
+    assert_eq!(free.event_index, 0);
+    // What the scan writes is not in the snapshot.
+    let found = discovered("zzzzzzzz");
+    txn.insert_prepared(&[store.prepare(&found, Some(&Default::default()), free)])
+        .unwrap();
+    let found_fp = found.cert.x509.as_ref().unwrap().fingerprint_sha256.clone();
+    assert!(!snapshot.holds(&found_fp).unwrap());
+    txn.commit().unwrap();
+    assert_eq!(
+        store.get("zzzzzzzz").unwrap().unwrap().name,
+        "found.example"
+    );
+    assert!(store.watched("zzzzzzzz").unwrap().is_some());
+}
+
+#[test]
+fn rule_ds4_a_scan_never_overwrites_a_record_and_keeps_nothing_when_it_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let kept = record("kept.example");
+    assert!(store.insert(&kept).unwrap().is_ok());
+    let free = discovery::FreeId { event_index: 0 };
+    // Under a held id.
+    let txn = store.scan_txn().unwrap();
+    let first = discovered("aaaaaaaa");
+    txn.insert_prepared(&[store.prepare(&first, None, free)])
+        .unwrap();
+    let mut clash = discovered("bbbbbbbb");
+    clash.cert.id = kept.cert.id.clone();
+    let e = txn
+        .insert_prepared(&[store.prepare(&clash, None, free)])
+        .unwrap_err();
+    assert!(e.to_string().contains("refusing to overwrite"), "{e}");
+    drop(txn);
+    assert_eq!(store.get(&kept.cert.id).unwrap().unwrap(), kept.cert);
+    assert!(
+        store.get("aaaaaaaa").unwrap().is_none(),
+        "nothing of the scan kept"
+    );
+    // Under a held fingerprint.
+    let txn = store.scan_txn().unwrap();
+    let mut twin = discovered("cccccccc");
+    twin.cert.x509 = kept.cert.x509.clone();
+    let e = txn
+        .insert_prepared(&[store.prepare(&twin, None, free)])
+        .unwrap_err();
+    assert!(e.to_string().contains("fingerprint"), "{e}");
+    drop(txn);
+    assert!(store.get("cccccccc").unwrap().is_none());
+}
+
+#[test]
+fn a_scans_own_ids_pass_over_the_run_its_reading_threads_number_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
+    let txn = store.scan_txn().unwrap();
+    let len = 1_000;
+    let first = txn.id_run(len);
+    // The writer's run would go on inside the reading threads' one: it passes over it.
+    txn.next_id.set(Some(first + len - 5));
+    let ids = txn.new_ids(3).unwrap();
+    use crate::domain::id::id_numbered;
+    assert_eq!(
+        ids,
+        [0, 1, 2].map(|i| id_numbered(first + len + i)),
+        "none of the kept numbers, the next ones after them"
+    );
+}
