@@ -56,6 +56,25 @@ pub fn sha256_hex(der: &[u8]) -> String {
     lower_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
 }
 
+/// The SHA-256 that `sha256_hex` wrote (`None`: not 64 hex digits).
+pub fn sha256_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 /// `bytes` in lower-case hex (#15: a scan writes two of these per certificate; `format!` per
 /// byte cost more than the hashing).
 pub fn lower_hex(bytes: &[u8]) -> String {
@@ -481,6 +500,13 @@ mod serial_tests {
             .to_lowercase();
         assert_eq!(super::lower_hex(&bytes), theirs);
         assert_eq!(super::lower_hex(&[]), "");
+        let fp = super::sha256_hex(b"certdeck");
+        let bytes = super::sha256_from_hex(&fp).unwrap();
+        assert_eq!(super::lower_hex(&bytes), fp, "there and back");
+        assert_eq!(super::sha256_from_hex(&fp.to_uppercase()), Some(bytes));
+        for bad in ["", &fp[1..], &format!("{fp}0"), &format!("g{}", &fp[1..])] {
+            assert_eq!(super::sha256_from_hex(bad), None, "{bad}");
+        }
     }
 
     #[test]
