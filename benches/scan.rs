@@ -65,9 +65,6 @@ fn bare_loop(tree: &std::path::Path) -> usize {
 }
 
 fn main() {
-    if std::env::var_os("NOTHP").is_some() {
-        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-    }
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args
         .iter()
