@@ -375,12 +375,18 @@ fn discovered(id: &str) -> NewRecord {
     }
 }
 
-#[test]
-fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
+/// A new store holding one uploaded certificate (kept in the temporary directory returned).
+fn store_holding_one() -> (tempfile::TempDir, Store, NewRecord) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
     let kept = record("kept.example");
     assert!(store.insert(&kept).unwrap().is_ok());
+    (dir, store, kept)
+}
+
+#[test]
+fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
+    let (_dir, store, kept) = store_holding_one();
     let fp = kept.cert.x509.as_ref().unwrap().fingerprint_sha256.clone();
     let txn = store.scan_txn().unwrap();
     let snapshot = store.scan_snapshot().unwrap();
@@ -406,37 +412,35 @@ fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
 
 #[test]
 fn rule_ds4_a_scan_never_overwrites_a_record_and_keeps_nothing_when_it_would() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("c.redb"), &dir.path().join("k"), "test").unwrap();
-    let kept = record("kept.example");
-    assert!(store.insert(&kept).unwrap().is_ok());
+    let (_dir, store, kept) = store_holding_one();
     let free = discovery::FreeId { event_index: 0 };
-    // Under a held id.
-    let txn = store.scan_txn().unwrap();
-    let first = discovered("aaaaaaaa");
-    txn.insert_prepared(&[store.prepare(&first, None, free)])
-        .unwrap();
+    // Writes `records` in one scan transaction: the error the last one gives (nothing commits).
+    let refused = |records: &[&NewRecord]| {
+        let txn = store.scan_txn().unwrap();
+        let (last, before) = records.split_last().unwrap();
+        for rec in before {
+            txn.insert_prepared(&[store.prepare(rec, None, free)])
+                .unwrap();
+        }
+        txn.insert_prepared(&[store.prepare(last, None, free)])
+            .unwrap_err()
+            .to_string()
+    };
+    // Under a held id, after a record the same scan wrote.
     let mut clash = discovered("bbbbbbbb");
     clash.cert.id = kept.cert.id.clone();
-    let e = txn
-        .insert_prepared(&[store.prepare(&clash, None, free)])
-        .unwrap_err();
-    assert!(e.to_string().contains("refusing to overwrite"), "{e}");
-    drop(txn);
+    let e = refused(&[&discovered("aaaaaaaa"), &clash]);
+    assert!(e.contains("refusing to overwrite"), "{e}");
     assert_eq!(store.get(&kept.cert.id).unwrap().unwrap(), kept.cert);
     assert!(
         store.get("aaaaaaaa").unwrap().is_none(),
         "nothing of the scan kept"
     );
     // Under a held fingerprint.
-    let txn = store.scan_txn().unwrap();
     let mut twin = discovered("cccccccc");
     twin.cert.x509 = kept.cert.x509.clone();
-    let e = txn
-        .insert_prepared(&[store.prepare(&twin, None, free)])
-        .unwrap_err();
-    assert!(e.to_string().contains("fingerprint"), "{e}");
-    drop(txn);
+    let e = refused(&[&twin]);
+    assert!(e.contains("fingerprint"), "{e}");
     assert!(store.get("cccccccc").unwrap().is_none());
 }
 
