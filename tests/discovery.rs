@@ -618,3 +618,33 @@ fn rule_ds3_a_bundle_of_many_certificates_in_two_files_makes_one_record_each() {
         "{again}"
     );
 }
+
+#[test]
+fn rule_ds4_s_rescans_the_default_roots_and_every_root_scanned_before() {
+    use certdeck::app::{action::Action, effect::Effect};
+    let env = Env::new();
+    let (root, t) = tree(&env);
+    let clock = std::sync::Arc::new(certdeck::engine::clock::SystemClock);
+    let engine = certdeck::engine::Engine::new(env.open_store("test"), clock);
+    // Scanned once, as `certdeck scan DIR` does.
+    let first = engine.scan(std::slice::from_ref(&root), None).unwrap();
+    assert_eq!(first.new, 7);
+    let roots = engine.machine_roots().unwrap();
+    assert!(
+        roots.contains(&std::path::PathBuf::from("/etc/ssl")),
+        "{roots:?}"
+    );
+    assert_eq!(roots.iter().filter(|r| **r == root).count(), 1, "{roots:?}");
+    // `S` (a scan with no path) then sees the file deleted there, without waiting an hour.
+    std::fs::remove_file(root.join("ssl/site3.p7b")).unwrap();
+    let Action::Scanned(report) = engine.run_exclusive(Effect::Scan(Vec::new())) else {
+        panic!("a scan reports");
+    };
+    assert_eq!(report.gone, 1, "{report:?}");
+    drop(engine);
+    let (_, list) = env.json(&["list", "--source", "discovered"]);
+    assert!(
+        row(&list, &t.leaves[3].der)["gone_at"].is_string(),
+        "{list}"
+    );
+}

@@ -69,7 +69,8 @@ pub enum Action {
         sans: Vec<String>,
     },
     AcmeAccountsLoaded(Vec<(String, String)>),
-    /// DS-1: scan these paths (DS-1's default roots when empty).
+    /// DS-1: scan these paths (when empty, this machine: DS-1's default roots and every root
+    /// scanned before).
     Scan(Vec<std::path::PathBuf>),
     Scanned(Box<crate::domain::discovery::ScanReport>),
     /// How far the scan under way is.

@@ -520,6 +520,20 @@ impl Engine {
         Ok(())
     }
 
+    /// What "scan this machine" (`S`, `:scan` with no path) covers: DS-1's default roots and
+    /// every root scanned before (the hourly plan's), so a directory scanned once from the CLI
+    /// is rescanned on demand too (DS-4), not left to the next hour.
+    pub fn machine_roots(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let mut roots = default_roots();
+        for root in self.store.scan_plan()?.map(|p| p.roots).unwrap_or_default() {
+            let root = PathBuf::from(root);
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        Ok(roots)
+    }
+
     /// DS-4: the tick's rescan of the roots scanned before, when an hour has passed since the
     /// last scan. Says what changed, if anything did.
     pub fn rescan_if_due(&self) -> Result<Option<String>, StoreError> {

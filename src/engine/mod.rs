@@ -774,6 +774,11 @@ impl Engine {
             }
             Effect::Scan(paths) => {
                 let set = |p| *self.scan_progress.lock().unwrap_or_else(|e| e.into_inner()) = p;
+                let paths = if paths.is_empty() {
+                    self.machine_roots()?
+                } else {
+                    paths
+                };
                 let report = self.scan_with(&paths, None, &|p| set(Some(p)));
                 set(None);
                 Action::Scanned(Box::new(report?))

@@ -707,7 +707,7 @@ pub static BINDINGS: &[Binding] = &[
         Global,
         Char('S'),
         "S",
-        "scan this machine for certificates (DS-1; :scan PATH... for others)",
+        "scan this machine: DS-1's roots and every one scanned before (:scan PATH... for others)",
         Some(Action::Scan(Vec::new())),
     ),
     key(
