@@ -31,15 +31,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
     ));
     if hostings.is_empty() && !state.hosting_filter.is_empty() {
-        let p = Paragraph::new(vec![
-            Line::from(""),
-            Line::from(format!(
-                "  No hosting matches “{}”. Esc clears the filter.",
-                state.hosting_filter
-            )),
-        ])
-        .block(block);
-        f.render_widget(p, parts[0]);
+        f.render_widget(
+            super::no_match("hosting", &state.hosting_filter, block),
+            parts[0],
+        );
     } else if state.hostings.is_empty() {
         let p = Paragraph::new(vec![
             Line::from(""),

@@ -144,6 +144,22 @@ pub fn filtered_note(filter: &str, total: usize) -> String {
     }
 }
 
+/// What a tab shows when its filter matches none of its `things` ("hosting", "open order").
+pub fn no_match<'a>(
+    things: &str,
+    filter: &str,
+    block: ratatui::widgets::Block<'a>,
+) -> ratatui::widgets::Paragraph<'a> {
+    use ratatui::text::Line;
+    ratatui::widgets::Paragraph::new(vec![
+        Line::from(""),
+        Line::from(format!(
+            "  No {things} matches “{filter}”. Esc clears the filter."
+        )),
+    ])
+    .block(block)
+}
+
 /// Renders a table scrolled so the `selected` row (an index among its rows) is on screen.
 pub fn table_at(
     f: &mut ratatui::Frame,

@@ -48,15 +48,10 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         super::filtered_note(&state.order_filter, state.orders.len()),
     ));
     if visible.is_empty() && !state.order_filter.is_empty() {
-        let p = Paragraph::new(vec![
-            Line::from(""),
-            Line::from(format!(
-                "  No open order matches “{}”. Esc clears the filter.",
-                state.order_filter
-            )),
-        ])
-        .block(block);
-        f.render_widget(p, area);
+        f.render_widget(
+            super::no_match("open order", &state.order_filter, block),
+            area,
+        );
         return;
     }
     if state.orders.is_empty() {
