@@ -856,28 +856,28 @@ impl State {
 
     /// The hosting the Hosting tab's selection is on (within its filter).
     pub fn selected_hosting(&self) -> Option<&crate::domain::rules::hosting::Hosting> {
-        self.visible_hostings()
-            .get(self.hosting_selected)
-            .and_then(|&i| self.hostings.get(i))
+        picked(
+            &self.visible_hostings(),
+            self.hosting_selected,
+            &self.hostings,
+        )
     }
 
     /// The resource the Hosting tab's selection is on (within its filter).
     pub fn selected_resource(&self) -> Option<&ResourceRow> {
-        self.visible_resources()
-            .get(self.resource_selected)
-            .and_then(|&i| self.resources.get(i))
+        picked(
+            &self.visible_resources(),
+            self.resource_selected,
+            &self.resources,
+        )
     }
 
     pub fn selected_row(&self) -> Option<&CertRow> {
-        self.visible
-            .get(self.selected)
-            .and_then(|&i| self.rows.get(i))
+        picked(&self.visible, self.selected, &self.rows)
     }
 
     pub fn selected_order(&self) -> Option<&OrderRow> {
-        self.visible_orders()
-            .get(self.order_selected)
-            .and_then(|&i| self.orders.get(i))
+        picked(&self.visible_orders(), self.order_selected, &self.orders)
     }
 
     pub fn find(&self, id: &str) -> Option<&CertRow> {
@@ -1004,4 +1004,10 @@ fn compare(a: &CertSummary, b: &CertSummary, key: SortKey, now: Timestamp) -> Or
         SortKey::Issuer => a.issuer.cmp(&b.issuer),
         SortKey::Brand => a.brand.cmp(&b.brand),
     }
+}
+
+/// The item a selection is on: `selected` indexes the shown items, `shown` holds their
+/// indices into `items`.
+fn picked<'a, T>(shown: &[usize], selected: usize, items: &'a [T]) -> Option<&'a T> {
+    shown.get(selected).and_then(|&i| items.get(i))
 }
