@@ -28,7 +28,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "scan [PATH...]",
-        "find the certificates on this machine (default roots: /etc/ssl, /etc/letsencrypt, …)",
+        "find the certificates in PATH…; without one, on this machine: the default roots (/etc/ssl, /etc/letsencrypt, …) and every root scanned before",
     ),
     ("help", "show the keys"),
     ("quit", "leave certdeck"),
