@@ -170,6 +170,7 @@ impl Seen {
 /// Files read and parsed a chunk at a time (bounded memory on a large tree).
 const CHUNK: usize = 1_024;
 
+/// How many chunks go by between giving memory back (`crate::memory::give_back`).
 const GIVE_BACK_EVERY: usize = 4;
 
 /// Reads, parses and encodes `files`.
@@ -592,6 +593,7 @@ impl Engine {
         // every file).
         let site_files: HashSet<String> = sites_now.iter().map(|s| s.cert_path.clone()).collect();
         let mut change = ScanChange::default();
+        let in_roots = |p: &str| roots.iter().any(|r| Path::new(p).starts_with(r));
         // Every certificate this scan sees, by its SHA-256 (as bytes: #15, a rescan of 100,000
         // files holds one of these each, half the size of the hex and compared in one go).
         let mut found: BTreeMap<[u8; 32], Seen> = BTreeMap::new();
@@ -663,7 +665,7 @@ impl Engine {
                     }
                 }
                 _ => {
-                    if roots.iter().any(|r| Path::new(path).starts_with(r)) {
+                    if in_roots(path) {
                         change.files_removed.push(path.to_string());
                     }
                 }
@@ -828,8 +830,9 @@ impl Engine {
                 }
                 txn.apply(&chunk_change)?;
                 drop(chunk_change);
-                // #15: a chunk's records, written, are freed for good (a scan of 100,000 files
-                // stays under 100 MB; this costs page faults, some 20% of the scan's CPU time).
+                // #15: the chunks' records, written, are freed for good every few chunks (a scan
+                // of 100,000 files stays under 100 MB; after each one, the next chunk faulted
+                // its pages in again).
                 if n % GIVE_BACK_EVERY == GIVE_BACK_EVERY - 1 {
                     crate::memory::give_back();
                 }
@@ -854,7 +857,6 @@ impl Engine {
             }
         }
         report.unchanged = seen_by_id.len().saturating_sub(report.new);
-        let in_roots = |p: &String| roots.iter().any(|r| Path::new(p).starts_with(r));
         let key_dirs: HashSet<&Path> = key_files
             .iter()
             .filter_map(|k| Path::new(k).parent())
@@ -890,11 +892,12 @@ impl Engine {
             }
             let live = old.gone_at.is_none();
             // DS-4: one no file under these roots holds any more is gone (below).
-            let gone = live && !seen_by_id.contains_key(id) && old.paths.iter().all(in_roots);
+            let gone =
+                live && !seen_by_id.contains_key(id) && old.paths.iter().all(|p| in_roots(p));
             // DS-2: its sites are linked again.
             let linked = live
                 && (!sites.is_empty() || !old.sites.is_empty())
-                && old.paths.iter().any(in_roots);
+                && old.paths.iter().any(|p| in_roots(p));
             // DS-3: a key file lies beside it.
             let keyed = live
                 && old.key_path.is_none()
@@ -917,11 +920,7 @@ impl Engine {
             if fp_of.contains_key(id) || w.gone_at.is_some() {
                 continue;
             }
-            let in_roots = w
-                .paths
-                .iter()
-                .all(|p| roots.iter().any(|r| Path::new(p).starts_with(r)));
-            if !in_roots {
+            if !w.paths.iter().all(|p| in_roots(p)) {
                 continue;
             }
             report.gone += 1;

@@ -2,8 +2,8 @@
 //! where each discovered certificate is (id → paths, key path, gone since). Discovered
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
-    db_err, InsertTables, NewRecord, Store, StoreError, CERTS, DISCOVERED, DISCOVERED_FILES,
-    DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN, TIMELINE,
+    db_err, next_event_index, open_existing, InsertTables, NewRecord, Store, StoreError, CERTS,
+    DISCOVERED, DISCOVERED_FILES, DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN, TIMELINE,
 };
 use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
@@ -80,20 +80,10 @@ impl Store {
     /// its transaction started from. Open one only while a `ScanTxn` is.
     pub fn scan_snapshot(&self) -> Result<ScanSnapshot, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
-        fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
-            r: &redb::ReadTransaction,
-            def: redb::TableDefinition<K, V>,
-        ) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
-            match r.open_table(def) {
-                Ok(t) => Ok(Some(t)),
-                Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
-                Err(e) => Err(db_err(e)),
-            }
-        }
         Ok(ScanSnapshot {
-            fingerprints: open(&r, FINGERPRINTS)?,
-            certs: open(&r, CERTS)?,
-            timeline: open(&r, TIMELINE)?,
+            fingerprints: open_existing(&r, FINGERPRINTS)?,
+            certs: open_existing(&r, CERTS)?,
+            timeline: open_existing(&r, TIMELINE)?,
         })
     }
 
@@ -185,14 +175,7 @@ impl ScanSnapshot {
             }
         }
         let event_index = match &self.timeline {
-            Some(t) => match t
-                .range((id, 0)..=(id, u64::MAX))
-                .map_err(db_err)?
-                .next_back()
-            {
-                Some(row) => row.map_err(db_err)?.0.value().1 + 1,
-                None => 0,
-            },
+            Some(t) => next_event_index(t, id)?,
             None => 0,
         };
         Ok(Some(FreeId { event_index }))
@@ -210,15 +193,6 @@ pub struct ScanTxn<'s> {
 }
 
 impl ScanTxn<'_> {
-    /// The record holding each fingerprint, if any.
-    pub fn ids_of_fingerprints<'a>(
-        &self,
-        fingerprints: impl Iterator<Item = &'a str>,
-    ) -> Result<Vec<Option<String>>, StoreError> {
-        let id_of = self.fingerprint_lookup()?;
-        fingerprints.map(id_of).collect()
-    }
-
     /// Looks up, one at a time, the record holding a fingerprint.
     pub fn fingerprint_lookup(
         &self,

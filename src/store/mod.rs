@@ -48,6 +48,19 @@ pub use records::Prepared;
 use records::{add_event, append_journal, next_event_index, InsertTables};
 use schedule::schedule_key;
 
+/// A table as a read transaction sees it; `None` when it was not created yet (it holds
+/// nothing).
+pub(super) fn open_existing<K: redb::Key + 'static, V: redb::Value + 'static>(
+    r: &redb::ReadTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match r.open_table(def) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
 pub const SCHEMA_VERSION: u32 = 11;
 
@@ -343,8 +356,8 @@ impl Store {
 
         let (version, key_check) = {
             let r = db.begin_read().map_err(db_err)?;
-            match r.open_table(META) {
-                Ok(t) => (
+            match open_existing(&r, META)? {
+                Some(t) => (
                     t.get("schema_version")
                         .map_err(db_err)?
                         .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4]))),
@@ -352,8 +365,7 @@ impl Store {
                         .map_err(db_err)?
                         .map(|v| v.value().to_vec()),
                 ),
-                Err(redb::TableError::TableDoesNotExist(_)) => (None, None),
-                Err(e) => return Err(db_err(e)),
+                None => (None, None),
             }
         };
         if let Some(v) = version {

@@ -48,9 +48,7 @@ impl Records {
             scratch.clear();
             let plain =
                 postcard::to_extend(v, std::mem::take(&mut *scratch)).expect("records serialise");
-            let mut out = Vec::with_capacity(plain.len() + TAG_LEN);
-            out.extend_from_slice(&plain);
-            out.extend_from_slice(&self.tag(&plain).as_ref()[..TAG_LEN]);
+            let out = self.tagged(&plain);
             *scratch = plain;
             out
         })
@@ -136,10 +134,8 @@ pub(super) fn rows(
         def: Def<K>,
         show: impl Fn(K::SelfType<'_>) -> String,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let t = match txn.open_table(def) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(super::db_err(e)),
+        let Some(t) = super::open_existing(txn, def)? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::new();
         for row in t.iter().map_err(super::db_err)? {

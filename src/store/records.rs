@@ -22,10 +22,8 @@ impl Store {
         mut each: impl FnMut(&str, T),
     ) -> Result<(), StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(table) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(db_err(e)),
+        let Some(t) = open_existing(&r, table)? else {
+            return Ok(());
         };
         for row in t.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
@@ -46,10 +44,8 @@ impl Store {
         key: &str,
     ) -> Result<Option<T>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
-        let t = match r.open_table(table) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
+        let Some(t) = open_existing(&r, table)? else {
+            return Ok(None);
         };
         let v = t.get(key).map_err(db_err)?;
         v.map(|v| self.records.decode(v.value()))
@@ -187,10 +183,8 @@ impl<'txn> InsertTables<'txn> {
         self.timeline
             .insert((id, event_index), p.event.as_slice())
             .map_err(db_err)?;
-        for (due, kind) in &p.schedule {
-            self.schedule
-                .insert((*due, kind.as_str(), id), ())
-                .map_err(db_err)?;
+        for e in &p.schedule {
+            self.schedule.insert(schedule_key(e), ()).map_err(db_err)?;
         }
         Ok(())
     }
@@ -206,7 +200,7 @@ pub struct Prepared {
     summary: Vec<u8>,
     facts: Vec<u8>,
     event: Vec<u8>,
-    schedule: Vec<(i64, String)>,
+    schedule: Vec<DueEntry>,
     /// Where a discovered record is (the `discovered` table), when it is one.
     watched: Option<Vec<u8>>,
     /// Where its first timeline event goes (the id's timeline as the scan found it).
@@ -227,10 +221,7 @@ fn prepared(
         summary: records.encode(&rec.cert.summary()),
         facts: records.encode(&rec.cert.metric_facts()),
         event: records.encode(&rec.event),
-        schedule: entries_for(&rec.cert)
-            .iter()
-            .map(|e| (e.due.timestamp(), e.kind.as_str().to_string()))
-            .collect(),
+        schedule: entries_for(&rec.cert),
         watched: watched.map(|w| records.encode(w)),
     }
 }
@@ -252,7 +243,7 @@ impl Store {
 
 /// The index the next timeline event of `id` takes.
 pub(super) fn next_event_index(
-    timeline: &redb::Table<(&'static str, u64), &'static [u8]>,
+    timeline: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
     id: &str,
 ) -> Result<u64, StoreError> {
     Ok(

@@ -1,6 +1,6 @@
 //! The Certificates tab: the triage table, rendered from State (only the rows on screen).
 use crate::app::state::State;
-use crate::ui::columns::{Column, Shown};
+use crate::ui::columns::{column, Column, Shown};
 use crate::ui::text::clip;
 use crate::ui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
@@ -32,41 +32,13 @@ impl TableView {
 
 /// The Certificates table's columns and the narrowest inner width each shows at.
 const COLUMNS: [Column; 7] = [
-    Column {
-        title: "ID",
-        width: Constraint::Length(8),
-        from_width: 100,
-    },
-    Column {
-        title: "NAME",
-        width: Constraint::Min(14),
-        from_width: 0,
-    },
-    Column {
-        title: "DOMAINS",
-        width: Constraint::Min(16),
-        from_width: 0,
-    },
-    Column {
-        title: "STATUS",
-        width: Constraint::Length(15),
-        from_width: 0,
-    },
-    Column {
-        title: "DAYS LEFT",
-        width: Constraint::Length(10),
-        from_width: 0,
-    },
-    Column {
-        title: "SOURCE/BRAND",
-        width: Constraint::Length(18),
-        from_width: 110,
-    },
-    Column {
-        title: "ISSUER",
-        width: Constraint::Min(12),
-        from_width: 130,
-    },
+    column("ID", Constraint::Length(8), 100),
+    column("NAME", Constraint::Min(14), 0),
+    column("DOMAINS", Constraint::Min(16), 0),
+    column("STATUS", Constraint::Length(15), 0),
+    column("DAYS LEFT", Constraint::Length(10), 0),
+    column("SOURCE/BRAND", Constraint::Length(18), 110),
+    column("ISSUER", Constraint::Min(12), 130),
 ];
 
 pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mut TableView) {

@@ -30,8 +30,12 @@ impl<'c> Shown<'c> {
         Shown { columns, inner }
     }
 
+    fn shows(&self, c: &Column) -> bool {
+        c.from_width <= self.inner
+    }
+
     fn shown(&self) -> impl Iterator<Item = &'c Column> + '_ {
-        self.columns.iter().filter(|c| c.from_width <= self.inner)
+        self.columns.iter().filter(|c| self.shows(c))
     }
 
     /// A row of the shown cells (`cells` has one per column), in the selection's style when
@@ -46,7 +50,7 @@ impl<'c> Shown<'c> {
             cells
                 .into_iter()
                 .zip(self.columns)
-                .filter(|(_, c)| c.from_width <= self.inner)
+                .filter(|(_, c)| self.shows(c))
                 .map(|(cell, _)| cell),
         );
         if selected {
