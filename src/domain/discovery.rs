@@ -537,7 +537,8 @@ pub fn probe_targets(site: &crate::domain::webconf::Site) -> Vec<(String, String
     out
 }
 
-/// DS-3: the record of a certificate a scan found: `discovered`, watched, no key.
+/// DS-3: the record of a certificate a scan found: `discovered`, watched, no key, with the
+/// timeline event that says where.
 pub fn discovered_certificate(
     der: &[u8],
     id: String,
@@ -550,7 +551,24 @@ pub fn discovered_certificate(
     ),
     String,
 > {
-    use crate::domain::model::{Certificate, DomainKind, Source, Standard, Status, TimelineEvent};
+    let cert = discovered_record(der, id, now)?;
+    let event = crate::domain::model::TimelineEvent {
+        at: now,
+        kind: "discovered".into(),
+        message: format!("found by a scan in {path} (DS-1); watched, its key not copied (DS-6)"),
+    };
+    Ok((cert, event))
+}
+
+/// DS-3: a discovered certificate's record as a scan makes it, from its DER, its id and when it
+/// was found alone. The store keeps an unchanged discovered record as just those (#15) and
+/// derives the rest with this, so this must stay a function of its arguments.
+pub fn discovered_record(
+    der: &[u8],
+    id: String,
+    created_at: crate::domain::time::Timestamp,
+) -> Result<crate::domain::model::Certificate, String> {
+    use crate::domain::model::{Certificate, DomainKind, Source, Standard, Status};
     let leaf = crate::domain::cert::parse_certificate(der)?;
     let domains: Vec<String> = if leaf.facts.sans.is_empty() {
         leaf.facts.subject_cn.iter().cloned().collect()
@@ -568,7 +586,7 @@ pub fn discovered_certificate(
     } else {
         Standard::International
     };
-    let cert = Certificate {
+    Ok(Certificate {
         id,
         name,
         source: Source::Discovered,
@@ -590,14 +608,8 @@ pub fn discovered_certificate(
         project: None,
         renewed_from: None,
         reissued_from: None,
-        created_at: now,
-    };
-    let event = TimelineEvent {
-        at: now,
-        kind: "discovered".into(),
-        message: format!("found by a scan in {path} (DS-1); watched, its key not copied (DS-6)"),
-    };
-    Ok((cert, event))
+        created_at,
+    })
 }
 
 /// DS-3: a discovered certificate adopted with its key becomes `uploaded` under the U rules:

@@ -279,29 +279,35 @@ fn read_one(
                     continue;
                 }
                 let share = (i as u64) < SLOTS;
-                let id = crate::domain::id::id_numbered(first_id + i as u64);
-                let free = if share { snapshot.free(&id)? } else { None };
-                let id = if free.is_some() { id } else { String::new() };
-                match crate::domain::discovery::discovered_certificate(der, id, path, now) {
-                    Ok((cert, event)) => {
-                        let rec = NewRecord {
+                let free = match share {
+                    true => snapshot.free(&crate::domain::id::id_numbered(first_id + i as u64))?,
+                    false => None,
+                };
+                let watched = first_seen(path, found.holds_key && i == 0);
+                let fresh = match free {
+                    Some(free) => ids
+                        .store
+                        .prepare_found(der, free, path, now, &watched)
+                        .map(Fresh::Prepared),
+                    None => crate::domain::discovery::discovered_certificate(
+                        der,
+                        String::new(),
+                        path,
+                        now,
+                    )
+                    .map(|(cert, event)| {
+                        Fresh::Unnumbered(Box::new(NewRecord {
                             cert,
                             secrets: Default::default(),
                             event,
-                        };
-                        let fresh = match free {
-                            Some(free) => Fresh::Prepared(ids.store.prepare(
-                                &rec,
-                                Some(&first_seen(path, found.holds_key && i == 0)),
-                                free,
-                            )),
-                            None => Fresh::Unnumbered(Box::new(rec)),
-                        };
-                        certs.push(Parsed {
-                            fp,
-                            fresh: Some(fresh),
-                        });
-                    }
+                        }))
+                    }),
+                };
+                match fresh {
+                    Ok(fresh) => certs.push(Parsed {
+                        fp,
+                        fresh: Some(fresh),
+                    }),
                     Err(_) => return Ok(Read::Skipped(Reason::BadPem, false)),
                 }
             }

@@ -10,11 +10,16 @@ impl Store {
 
     /// Every certificate record, in id order (metrics).
     pub fn certificates(&self) -> Result<Vec<Certificate>, StoreError> {
-        Ok(self
-            .read_all::<Certificate>(CERTS, "certs")?
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect())
+        let r = self.db.begin_read().map_err(db_err)?;
+        let Some(t) = open_existing(&r, CERTS)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push(cert_row::decode(&self.records, k.value(), v.value())?);
+        }
+        Ok(out)
     }
 
     /// SV-3: every certificate's metric facts, by id.
@@ -217,9 +222,8 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(CERTS).map_err(db_err)?;
         let v = t.get(id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
+        v.map(|v| cert_row::decode(&self.records, id, v.value()))
             .transpose()
-            .map_err(|e| e.of("certs", id))
     }
 
     /// A record as a write transaction sees it.
@@ -230,9 +234,8 @@ impl Store {
     ) -> Result<Option<Certificate>, StoreError> {
         let t = txn.open_table(CERTS).map_err(db_err)?;
         let v = t.get(id).map_err(db_err)?;
-        v.map(|v| self.records.decode(v.value()))
+        v.map(|v| cert_row::decode(&self.records, id, v.value()))
             .transpose()
-            .map_err(|e| e.of("certs", id))
     }
 
     /// Several records in one read transaction, in the order asked (`None` where missing).
@@ -243,11 +246,7 @@ impl Store {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(CERTS).map_err(db_err)?;
         ids.map(|id| match t.get(id).map_err(db_err)? {
-            Some(v) => self
-                .records
-                .decode(v.value())
-                .map(Some)
-                .map_err(|e| e.of("certs", id)),
+            Some(v) => cert_row::decode(&self.records, id, v.value()).map(Some),
             None => Ok(None),
         })
         .collect()

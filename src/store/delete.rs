@@ -8,7 +8,7 @@ impl Store {
         let existed = {
             let mut certs = txn.open_table(CERTS).map_err(db_err)?;
             let old: Option<Certificate> = match certs.remove(id).map_err(db_err)? {
-                Some(v) => Some(self.records.decode(v.value())?),
+                Some(v) => Some(cert_row::decode(&self.records, id, v.value())?),
                 None => None,
             };
             if let Some(old) = &old {

@@ -153,8 +153,9 @@ pub struct ScanSnapshot {
 }
 
 /// An id no record held when the scan began, and where its timeline goes on.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct FreeId {
+    pub(super) id: String,
     pub(super) event_index: u64,
 }
 
@@ -178,7 +179,10 @@ impl ScanSnapshot {
             Some(t) => next_event_index(t, id)?,
             None => 0,
         };
-        Ok(Some(FreeId { event_index }))
+        Ok(Some(FreeId {
+            id: id.to_string(),
+            event_index,
+        }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reads for revocation and reissue (SPEC §6, §8): revocations, the CA's revocation list,
 //! reissues by original, and what an open reissue is to certify.
 use super::{
-    db_err, Store, StoreError, CERTS, CRL, REISSUES, REISSUE_REQUESTS, REVOCATIONS,
+    cert_row, db_err, Store, StoreError, CERTS, CRL, REISSUES, REISSUE_REQUESTS, REVOCATIONS,
     REVOCATIONS_OPEN,
 };
 use crate::domain::model::Certificate;
@@ -41,7 +41,7 @@ impl Store {
             };
             let rev: Revocation = self.records.decode(v.value())?;
             if let Some(c) = certs.get(id.as_str()).map_err(db_err)? {
-                out.push((self.records.decode(c.value())?, rev));
+                out.push((cert_row::decode(&self.records, &id, c.value())?, rev));
             }
         }
         Ok(out)
@@ -59,7 +59,7 @@ impl Store {
         {
             let (k, _) = row.map_err(db_err)?;
             if let Some(c) = certs.get(k.value().1).map_err(db_err)? {
-                out.push(self.records.decode(c.value())?);
+                out.push(cert_row::decode(&self.records, k.value().1, c.value())?);
             }
         }
         Ok(out)

@@ -19,9 +19,8 @@ pub(super) fn build_metric_facts(
     let mut facts = txn.open_table(CERT_FACTS).map_err(db_err)?;
     for row in certs.iter().map_err(db_err)? {
         let (k, v) = row.map_err(db_err)?;
-        let cert: Certificate = records
-            .decode(v.value())
-            .map_err(|e| e.of("certs", k.value()))?;
+        // Versions up to 9 (the only ones this runs for) kept the record whole.
+        let cert = super::cert_row::decode_v11(records, k.value(), v.value())?;
         facts
             .insert(k.value(), records.encode(&cert.metric_facts()).as_slice())
             .map_err(db_err)?;

@@ -4,6 +4,7 @@ mod accounts;
 mod acme;
 pub mod alarms;
 mod catalogue;
+mod cert_row;
 mod certificates;
 mod delete;
 pub mod discovery;
@@ -62,7 +63,7 @@ pub(super) fn open_existing<K: redb::Key + 'static, V: redb::Value + 'static>(
 }
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// redb's page cache (reads, and a transaction's pages before its commit; redb's default is
 /// 1 GiB). A scan of 100,000 files writes some 300 MB in one transaction: with this cap its
@@ -467,6 +468,13 @@ impl Store {
                 // v11: a hosting names the recipient group its messages go to (H-6).
                 drop(meta);
                 v10::migrate(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
+            }
+            if (1..12).contains(&from) {
+                // v12: a discovered certificate may be kept as its DER (cert_row.rs); every
+                // other row says it is kept whole.
+                drop(meta);
+                cert_row::migrate_v11(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
             if version != Some(SCHEMA_VERSION) {

@@ -13,7 +13,7 @@ impl Store {
             let Some(c) = certs.get(k.value()).map_err(db_err)? else {
                 continue;
             };
-            let cert: Certificate = self.records.decode(c.value())?;
+            let cert = cert_row::decode(&self.records, k.value(), c.value())?;
             if matches!(
                 cert.status,
                 crate::domain::model::Status::Validating

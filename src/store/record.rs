@@ -37,6 +37,12 @@ impl Records {
     }
 
     pub(super) fn encode<T: Serialize>(&self, v: &T) -> Vec<u8> {
+        // A `certs` row is not a record of its own shape (cert_row.rs).
+        debug_assert_ne!(
+            std::any::type_name::<T>(),
+            std::any::type_name::<crate::domain::model::Certificate>(),
+            "certificate rows are written through cert_row"
+        );
         // Serialised into this thread's scratch buffer, then copied once into a record of its
         // exact size (#15: a scan encodes 50,000 records per 10,000 files; growing each one, or
         // giving each a large buffer, costs more than the copy).
@@ -56,6 +62,12 @@ impl Records {
 
     /// Decodes a verified record; a record that does not verify or decode is damage.
     pub(super) fn decode<T: DeserializeOwned>(&self, stored: &[u8]) -> Result<T, StoreError> {
+        // A `certs` row is not a record of its own shape (cert_row.rs).
+        debug_assert_ne!(
+            std::any::type_name::<T>(),
+            std::any::type_name::<crate::domain::model::Certificate>(),
+            "certificate rows are read through cert_row::decode"
+        );
         let plain = self.verified(stored).ok_or(StoreError::Damaged {
             table: None,
             id: None,

@@ -104,7 +104,7 @@ impl<'txn> InsertTables<'txn> {
         records: &record::Records,
         rec: &NewRecord,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        let p = prepared(records, rec, None, 0);
+        let p = prepared(records, rec, cert_row::whole(records, &rec.cert), None, 0);
         if let Some(fp) = &p.fingerprint {
             let existing = self
                 .fingerprints
@@ -207,9 +207,11 @@ pub struct Prepared {
     event_index: u64,
 }
 
+/// `rec` encoded for its tables, its `certs` row given (`cert_row`).
 fn prepared(
     records: &record::Records,
     rec: &NewRecord,
+    cert: Vec<u8>,
     watched: Option<&crate::domain::discovery::Watched>,
     event_index: u64,
 ) -> Prepared {
@@ -217,7 +219,7 @@ fn prepared(
         event_index,
         id: rec.cert.id.clone(),
         fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
-        cert: records.encode(&rec.cert),
+        cert,
         summary: records.encode(&rec.cert.summary()),
         facts: records.encode(&rec.cert.metric_facts()),
         event: records.encode(&rec.event),
@@ -227,17 +229,34 @@ fn prepared(
 }
 
 impl Store {
-    /// Encodes `rec` (which has no secrets: a discovered certificate, DS-6) and, for a
-    /// discovered one, where it is, to go to the index of its timeline `free` gave. Pure
-    /// computation; any thread.
-    pub fn prepare(
+    /// DS-3: the record of a certificate a scan found in `path` (`discovered_certificate`)
+    /// under the id `free` gave, encoded with where it is, its first timeline event to go to
+    /// the index `free` gave. Its `certs` row is the compact one (`cert_row::found`): made here,
+    /// from the same DER, id and time, so it reads back as this very record. Pure computation;
+    /// any thread. `Err`: the DER is not a certificate this can read.
+    pub fn prepare_found(
         &self,
-        rec: &NewRecord,
-        watched: Option<&crate::domain::discovery::Watched>,
+        der: &[u8],
         free: super::discovery::FreeId,
-    ) -> Prepared {
-        debug_assert!(rec.secrets.key_pem.is_none() && rec.secrets.enc_key_pem.is_none());
-        prepared(&self.records, rec, watched, free.event_index)
+        path: &str,
+        now: crate::domain::time::Timestamp,
+        watched: &crate::domain::discovery::Watched,
+    ) -> Result<Prepared, String> {
+        let (cert, event) =
+            crate::domain::discovery::discovered_certificate(der, free.id.clone(), path, now)?;
+        let row = cert_row::found(&self.records, der, now);
+        let rec = NewRecord {
+            cert,
+            secrets: Default::default(),
+            event,
+        };
+        Ok(prepared(
+            &self.records,
+            &rec,
+            row,
+            Some(watched),
+            free.event_index,
+        ))
     }
 }
 

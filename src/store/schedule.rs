@@ -125,7 +125,7 @@ impl Store {
                     || effect.revocation.is_some()
                 {
                     let old: Option<Certificate> = match certs.get(id).map_err(db_err)? {
-                        Some(v) => Some(self.records.decode(v.value())?),
+                        Some(v) => Some(cert_row::decode(&self.records, id, v.value())?),
                         None => None,
                     };
                     let old_order: Option<OrderInfo> = match orders.get(id).map_err(db_err)? {
@@ -145,7 +145,7 @@ impl Store {
                     let cert = effect.updated.as_ref().or(old.as_ref());
                     if let Some(updated) = &effect.updated {
                         certs
-                            .insert(id, self.records.encode(updated).as_slice())
+                            .insert(id, cert_row::whole(&self.records, updated).as_slice())
                             .map_err(db_err)?;
                         summaries
                             .insert(id, self.records.encode(&updated.summary()).as_slice())
@@ -183,7 +183,7 @@ impl Store {
                 for other in &effect.others {
                     let oid = other.id.as_str();
                     let old: Option<Certificate> = match certs.get(oid).map_err(db_err)? {
-                        Some(v) => Some(self.records.decode(v.value())?),
+                        Some(v) => Some(cert_row::decode(&self.records, oid, v.value())?),
                         None => None,
                     };
                     let order: Option<OrderInfo> = match orders.get(oid).map_err(db_err)? {
@@ -201,7 +201,7 @@ impl Store {
                         }
                     }
                     certs
-                        .insert(oid, self.records.encode(other).as_slice())
+                        .insert(oid, cert_row::whole(&self.records, other).as_slice())
                         .map_err(db_err)?;
                     summaries
                         .insert(oid, self.records.encode(&other.summary()).as_slice())
@@ -248,7 +248,7 @@ impl Store {
                     }
                     let nid = new.cert.id.as_str();
                     certs
-                        .insert(nid, self.records.encode(&new.cert).as_slice())
+                        .insert(nid, cert_row::whole(&self.records, &new.cert).as_slice())
                         .map_err(db_err)?;
                     summaries
                         .insert(nid, self.records.encode(&new.cert.summary()).as_slice())
@@ -321,7 +321,7 @@ impl Store {
                 let ignored = effect.updated.as_ref().is_some_and(|c| c.ignored)
                     || (effect.updated.is_none()
                         && match certs.get(id).map_err(db_err)? {
-                            Some(v) => self.records.decode::<Certificate>(v.value())?.ignored,
+                            Some(v) => cert_row::decode(&self.records, id, v.value())?.ignored,
                             None => false,
                         });
                 messages::raise(&self.records, &txn, id, ignored, &effect.event)?;

@@ -164,6 +164,7 @@ fn rule_sv3_metric_facts_are_built_for_the_records_of_schema_9() {
     {
         let store = Store::open(&db, &key, "test").unwrap();
         store.insert(&rec).unwrap().unwrap();
+        certs_as_of(&store, 9);
         // v9 had no metric facts.
         let txn = store.db.begin_write().unwrap();
         txn.delete_table(CERT_FACTS).unwrap();
@@ -231,6 +232,86 @@ fn an_old_schema_is_migrated_forward() {
     assert_eq!(v, SCHEMA_VERSION.to_le_bytes());
 }
 
+/// Rewrites every `certs` row as schema `version` kept it: whole with no variant (up to 11),
+/// untagged (up to 7).
+fn certs_as_of(store: &Store, version: u32) {
+    let txn = store.db.begin_write().unwrap();
+    {
+        let mut t = txn.open_table(CERTS).unwrap();
+        let rows: Vec<(String, Vec<u8>)> = t
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (k.value().to_string(), v.value().to_vec())
+            })
+            .collect();
+        for (k, v) in rows {
+            let plain = store.records.verified(&v).unwrap();
+            assert_eq!(plain[0], 0, "kept whole");
+            let old = &plain[1..];
+            let row = match version {
+                ..8 => old.to_vec(),
+                _ => store.records.tagged(old),
+            };
+            t.insert(k.as_str(), row.as_slice()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn migration_to_v12_keeps_every_record_whole_and_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    // More than one batch of the migration.
+    let recs: Vec<NewRecord> = (0..1_003)
+        .map(|i| {
+            let mut r = record("v11.example");
+            r.cert.id = format!("v11-{i:05}");
+            r
+        })
+        .collect();
+    {
+        let store = Store::open(&db, &key, "test").unwrap();
+        let txn = store.write_txn().unwrap();
+        {
+            let mut tables = InsertTables::open(&txn).unwrap();
+            for (i, r) in recs.iter().enumerate() {
+                // One fingerprint each is U-6's; the rows are what is migrated here.
+                let mut r = NewRecord {
+                    cert: r.cert.clone(),
+                    secrets: Default::default(),
+                    event: r.event.clone(),
+                };
+                if let Some(x) = r.cert.x509.as_mut() {
+                    x.fingerprint_sha256 = format!("{i:064}");
+                }
+                tables
+                    .insert(&store.sealer, &store.records, &r)
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        certs_as_of(&store, 11);
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 11u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let mut store = Store::open(&db, &key, "test").unwrap();
+    let all = store.certificates().unwrap();
+    assert_eq!(all.len(), recs.len());
+    assert_eq!(
+        store.get("v11-01002").unwrap().unwrap().name,
+        recs[1002].cert.name
+    );
+    assert_eq!(store.check().unwrap().damaged, Vec::<String>::new());
+}
+
 #[test]
 fn migration_to_v2_schedules_existing_certificates() {
     let dir = tempfile::tempdir().unwrap();
@@ -239,6 +320,7 @@ fn migration_to_v2_schedules_existing_certificates() {
     {
         let store = Store::open(&db, &key, "test").unwrap();
         store.insert(&rec).unwrap().unwrap();
+        certs_as_of(&store, 1);
     }
     {
         // Make it a v1 file: no schedule table.
@@ -358,21 +440,15 @@ fn a_batch_of_new_ids_is_a_consecutive_run_that_passes_over_taken_ids() {
     }
 }
 
-/// A certificate as a scan finds it (no key), under `id`.
-fn discovered(id: &str) -> NewRecord {
-    let der = record("found.example").cert.chain_der[0].clone();
-    let (cert, event) = crate::domain::discovery::discovered_certificate(
-        &der,
-        id.into(),
-        "/etc/ssl/a.pem",
-        Utc::now(),
-    )
-    .unwrap();
-    NewRecord {
-        cert,
-        secrets: Default::default(),
-        event,
-    }
+/// A scan's find: a certificate's DER encoded under a free `id`, found now.
+fn found(store: &Store, der: &[u8], id: &str) -> Prepared {
+    let free = discovery::FreeId {
+        id: id.into(),
+        event_index: 0,
+    };
+    store
+        .prepare_found(der, free, "/etc/ssl/a.pem", Utc::now(), &Default::default())
+        .unwrap()
 }
 
 /// A new store holding one uploaded certificate (kept in the temporary directory returned).
@@ -397,10 +473,18 @@ fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
     let free = snapshot.free("zzzzzzzz").unwrap().expect("free");
     assert_eq!(free.event_index, 0);
     // What the scan writes is not in the snapshot.
-    let found = discovered("zzzzzzzz");
-    txn.insert_prepared(&[store.prepare(&found, Some(&Default::default()), free)])
+    let der = record("found.example").cert.chain_der[0].clone();
+    txn.insert_prepared(&[store
+        .prepare_found(
+            &der,
+            free,
+            "/etc/ssl/a.pem",
+            Utc::now(),
+            &Default::default(),
+        )
+        .unwrap()])
         .unwrap();
-    let found_fp = found.cert.x509.as_ref().unwrap().fingerprint_sha256.clone();
+    let found_fp = crate::domain::cert::sha256_hex(&der);
     assert!(!snapshot.holds(&found_fp).unwrap());
     txn.commit().unwrap();
     assert_eq!(
@@ -413,23 +497,23 @@ fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
 #[test]
 fn rule_ds4_a_scan_never_overwrites_a_record_and_keeps_nothing_when_it_would() {
     let (_dir, store, kept) = store_holding_one();
-    let free = discovery::FreeId { event_index: 0 };
-    // Writes `records` in one scan transaction: the error the last one gives (nothing commits).
-    let refused = |records: &[&NewRecord]| {
+    // Writes `finds` in one scan transaction: the error the last one gives (nothing commits).
+    let refused = |finds: Vec<Prepared>| {
         let txn = store.scan_txn().unwrap();
-        let (last, before) = records.split_last().unwrap();
-        for rec in before {
-            txn.insert_prepared(&[store.prepare(rec, None, free)])
-                .unwrap();
+        let (last, before) = finds.split_last().unwrap();
+        for p in before {
+            txn.insert_prepared(std::slice::from_ref(p)).unwrap();
         }
-        txn.insert_prepared(&[store.prepare(last, None, free)])
+        txn.insert_prepared(std::slice::from_ref(last))
             .unwrap_err()
             .to_string()
     };
+    let der = |name: &str| record(name).cert.chain_der[0].clone();
     // Under a held id, after a record the same scan wrote.
-    let mut clash = discovered("bbbbbbbb");
-    clash.cert.id = kept.cert.id.clone();
-    let e = refused(&[&discovered("aaaaaaaa"), &clash]);
+    let e = refused(vec![
+        found(&store, &der("a.example"), "aaaaaaaa"),
+        found(&store, &der("b.example"), &kept.cert.id),
+    ]);
     assert!(e.contains("refusing to overwrite"), "{e}");
     assert_eq!(store.get(&kept.cert.id).unwrap().unwrap(), kept.cert);
     assert!(
@@ -437,9 +521,7 @@ fn rule_ds4_a_scan_never_overwrites_a_record_and_keeps_nothing_when_it_would() {
         "nothing of the scan kept"
     );
     // Under a held fingerprint.
-    let mut twin = discovered("cccccccc");
-    twin.cert.x509 = kept.cert.x509.clone();
-    let e = refused(&[&twin]);
+    let e = refused(vec![found(&store, &kept.cert.chain_der[0], "cccccccc")]);
     assert!(e.contains("fingerprint"), "{e}");
     assert!(store.get("cccccccc").unwrap().is_none());
 }
