@@ -44,9 +44,9 @@ use std::path::{Path, PathBuf};
 pub use owner::{describe_holder, holder_idle};
 
 use accounts::post_in;
-use migrations::{build_metric_facts, decode_v7, encode_v7, migrate};
+use migrations::{decode_v7, encode_v7, migrate};
 pub use records::Prepared;
-use records::{add_event, append_journal, next_event_index, InsertTables};
+use records::{add_event, append_journal, next_event_index, summary_row, InsertTables};
 use schedule::schedule_key;
 
 /// A table as a read transaction sees it; `None` when it was not created yet (it holds
@@ -63,7 +63,7 @@ pub(super) fn open_existing<K: redb::Key + 'static, V: redb::Value + 'static>(
 }
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// redb's page cache (reads, and a transaction's pages before its commit; redb's default is
 /// 1 GiB). A scan of 100,000 files writes some 300 MB in one transaction: with this cap its
@@ -458,12 +458,6 @@ impl Store {
                 record::tag_every_record(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
-            if (1..10).contains(&from) {
-                // v10: each certificate's metric facts (SV-3), derived from the records.
-                drop(meta);
-                build_metric_facts(&self.records, &txn)?;
-                meta = txn.open_table(META).map_err(db_err)?;
-            }
             if (6..11).contains(&from) {
                 // v11: a hosting names the recipient group its messages go to (H-6).
                 drop(meta);
@@ -475,6 +469,13 @@ impl Store {
                 // other row says it is kept whole.
                 drop(meta);
                 cert_row::migrate_v11(&self.records, &txn)?;
+                meta = txn.open_table(META).map_err(db_err)?;
+            }
+            if (1..13).contains(&from) {
+                // v13: a summary row holds the certificate's metric facts (SV-3) too, for
+                // every record (before, v10's own table of them missed renewals).
+                drop(meta);
+                migrations::summaries_with_facts(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
             if version != Some(SCHEMA_VERSION) {

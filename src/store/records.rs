@@ -77,7 +77,6 @@ pub(super) fn add_event(
 pub(super) struct InsertTables<'txn> {
     pub(super) certs: redb::Table<'txn, &'static str, &'static [u8]>,
     pub(super) summaries: redb::Table<'txn, &'static str, &'static [u8]>,
-    pub(super) facts: redb::Table<'txn, &'static str, &'static [u8]>,
     pub(super) fingerprints: redb::Table<'txn, &'static str, &'static str>,
     pub(super) secrets: redb::Table<'txn, &'static str, &'static [u8]>,
     pub(super) timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
@@ -89,7 +88,6 @@ impl<'txn> InsertTables<'txn> {
         Ok(InsertTables {
             certs: txn.open_table(CERTS).map_err(db_err)?,
             summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
-            facts: txn.open_table(CERT_FACTS).map_err(db_err)?,
             fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
             secrets: txn.open_table(SECRETS).map_err(db_err)?,
             timeline: txn.open_table(TIMELINE).map_err(db_err)?,
@@ -179,7 +177,6 @@ impl<'txn> InsertTables<'txn> {
         self.summaries
             .insert(id, p.summary.as_slice())
             .map_err(db_err)?;
-        self.facts.insert(id, p.facts.as_slice()).map_err(db_err)?;
         self.timeline
             .insert((id, event_index), p.event.as_slice())
             .map_err(db_err)?;
@@ -198,13 +195,19 @@ pub struct Prepared {
     fingerprint: Option<String>,
     cert: Vec<u8>,
     summary: Vec<u8>,
-    facts: Vec<u8>,
     event: Vec<u8>,
     schedule: Vec<DueEntry>,
     /// Where a discovered record is (the `discovered` table), when it is one.
     watched: Option<Vec<u8>>,
     /// Where its first timeline event goes (the id's timeline as the scan found it).
     event_index: u64,
+}
+
+/// A certificate's row of `cert_summaries`: its list summary, then its metric facts (SV-3),
+/// under one tag. The list reads the summary alone (`Records::decode_prefix`); the metrics
+/// read both. Written wherever the record is.
+pub(super) fn summary_row(records: &record::Records, cert: &Certificate) -> Vec<u8> {
+    records.encode(&(cert.summary(), cert.metric_facts()))
 }
 
 /// `rec` encoded for its tables, its `certs` row given (`cert_row`).
@@ -220,8 +223,7 @@ fn prepared(
         id: rec.cert.id.clone(),
         fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
         cert,
-        summary: records.encode(&rec.cert.summary()),
-        facts: records.encode(&rec.cert.metric_facts()),
+        summary: summary_row(records, &rec.cert),
         event: records.encode(&rec.event),
         schedule: entries_for(&rec.cert),
         watched: watched.map(|w| records.encode(w)),

@@ -148,7 +148,7 @@ impl Store {
                             .insert(id, cert_row::whole(&self.records, updated).as_slice())
                             .map_err(db_err)?;
                         summaries
-                            .insert(id, self.records.encode(&updated.summary()).as_slice())
+                            .insert(id, summary_row(&self.records, updated).as_slice())
                             .map_err(db_err)?;
                         if let Some(x) = &updated.x509 {
                             fingerprints
@@ -204,7 +204,7 @@ impl Store {
                         .insert(oid, cert_row::whole(&self.records, other).as_slice())
                         .map_err(db_err)?;
                     summaries
-                        .insert(oid, self.records.encode(&other.summary()).as_slice())
+                        .insert(oid, summary_row(&self.records, other).as_slice())
                         .map_err(db_err)?;
                     for e in all_entries(other, order.as_ref(), revocation.as_ref()) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
@@ -251,7 +251,7 @@ impl Store {
                         .insert(nid, cert_row::whole(&self.records, &new.cert).as_slice())
                         .map_err(db_err)?;
                     summaries
-                        .insert(nid, self.records.encode(&new.cert.summary()).as_slice())
+                        .insert(nid, summary_row(&self.records, &new.cert).as_slice())
                         .map_err(db_err)?;
                     orders
                         .insert(nid, self.records.encode(&new.order).as_slice())
