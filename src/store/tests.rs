@@ -570,3 +570,20 @@ fn a_scans_own_ids_pass_over_the_run_its_reading_threads_number_from() {
         "none of the kept numbers, the next ones after them"
     );
 }
+
+#[test]
+fn db_check_names_a_discovered_row_whose_der_no_longer_reads_as_a_certificate() {
+    let (_dir, mut store, _kept) = store_holding_one();
+    let txn = store.write_txn().unwrap();
+    txn.open_table(CERTS)
+        .unwrap()
+        .insert(
+            "broken01",
+            cert_row::found(&store.records, b"not a certificate", Utc::now()).as_slice(),
+        )
+        .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(store.check().unwrap().damaged, ["certs/broken01"]);
+    let e = store.get("broken01").unwrap_err().to_string();
+    assert!(e.contains("the certs record broken01"), "{e}");
+}
