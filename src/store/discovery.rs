@@ -2,8 +2,9 @@
 //! where each discovered certificate is (id → paths, key path, gone since). Discovered
 //! certificates themselves are ordinary records (source `discovered`, no key).
 use super::{
-    db_err, next_event_index, open_existing, InsertTables, NewRecord, Store, StoreError, CERTS,
-    DISCOVERED, DISCOVERED_FILES, DISCOVERED_INTERMEDIATES, FINGERPRINTS, SCAN_PLAN, TIMELINE,
+    db_err, next_event_index, open_existing, ById, ByKey, InsertTables, NewRecord, Store,
+    StoreError, CERTS, DISCOVERED, DISCOVERED_FILES, DISCOVERED_INTERMEDIATES, FINGERPRINTS,
+    SCAN_PLAN, TIMELINE,
 };
 use crate::domain::discovery::{ExpiringIntermediate, FileRecord, ScanPlan, Watched};
 use crate::domain::model::TimelineEvent;
@@ -247,13 +248,35 @@ impl ScanTxn<'_> {
     /// Inserts records encoded ahead (`Store::prepare`), in order. Each was checked against a
     /// `ScanSnapshot` and must be new to this scan too (the caller's to see): a record whose
     /// id or fingerprint is held after all fails the scan, nothing of it kept.
+    ///
+    /// The indexes keyed otherwise than by id are written on a thread of their own meanwhile
+    /// (#15: the writer is the scan's slowest thread; redb lets one transaction write disjoint
+    /// tables from several threads).
     pub fn insert_prepared(&self, prepared: &[super::Prepared]) -> Result<(), StoreError> {
-        let mut tables = InsertTables::open(&self.txn)?;
-        let mut discovered = self.txn.open_table(DISCOVERED).map_err(db_err)?;
-        for p in prepared {
-            tables.insert_prepared(&mut discovered, p)?;
-        }
-        Ok(())
+        let txn = &self.txn;
+        std::thread::scope(|s| {
+            let by_key = s.spawn(|| -> Result<(), StoreError> {
+                let mut by_key = ByKey::open(txn)?;
+                prepared.iter().try_for_each(|p| by_key.write(p))
+            });
+            let by_id = (|| -> Result<(), StoreError> {
+                let mut by_id = ById::open(txn)?;
+                let mut discovered = txn.open_table(DISCOVERED).map_err(db_err)?;
+                for p in prepared {
+                    by_id.write(p, p.event_index)?;
+                    if let Some(w) = &p.watched {
+                        discovered
+                            .insert(p.id.as_str(), w.as_slice())
+                            .map_err(db_err)?;
+                    }
+                }
+                Ok(())
+            })();
+            let by_key = by_key.join().unwrap_or_else(|_| {
+                Err(StoreError::Db("a thread writing the scan stopped".into()))
+            });
+            by_id.and(by_key)
+        })
     }
 
     /// Keeps `len` consecutive numbers of the id space (`crate::domain::id::id_numbered`) for

@@ -46,7 +46,9 @@ pub use owner::{describe_holder, holder_idle};
 use accounts::post_in;
 use migrations::{decode_v7, encode_v7, migrate};
 pub use records::Prepared;
-use records::{add_event, append_journal, next_event_index, summary_row, InsertTables};
+use records::{
+    add_event, append_journal, next_event_index, summary_row, ById, ByKey, InsertTables,
+};
 use schedule::schedule_key;
 
 /// A table as a read transaction sees it; `None` when it was not created yet (it holds

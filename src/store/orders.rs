@@ -92,6 +92,7 @@ impl Store {
         }
         for e in all_entries(&rec.cert, Some(order), None) {
             tables
+                .by_key
                 .schedule
                 .insert(schedule_key(&e), ())
                 .map_err(db_err)?;

@@ -73,25 +73,101 @@ pub(super) fn add_event(
     messages::raise(&store.records, txn, &cert.id, cert.ignored, event)
 }
 
-/// The tables one insertion writes, opened once per transaction.
+/// The tables one insertion writes, opened once per transaction: those keyed by the record's
+/// id, those keyed otherwise, and the secrets.
 pub(super) struct InsertTables<'txn> {
-    pub(super) certs: redb::Table<'txn, &'static str, &'static [u8]>,
-    pub(super) summaries: redb::Table<'txn, &'static str, &'static [u8]>,
-    pub(super) fingerprints: redb::Table<'txn, &'static str, &'static str>,
+    pub(super) by_id: ById<'txn>,
+    pub(super) by_key: ByKey<'txn>,
     pub(super) secrets: redb::Table<'txn, &'static str, &'static [u8]>,
-    pub(super) timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
+}
+
+/// The tables a record's id keys: a scan's new records go to one place of each (consecutive
+/// ids).
+pub(super) struct ById<'txn> {
+    certs: redb::Table<'txn, &'static str, &'static [u8]>,
+    summaries: redb::Table<'txn, &'static str, &'static [u8]>,
+    timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
+}
+
+/// The indexes keyed by something else (a fingerprint, a due time): inserted all over them.
+pub(super) struct ByKey<'txn> {
+    fingerprints: redb::Table<'txn, &'static str, &'static str>,
     pub(super) schedule: redb::Table<'txn, (i64, &'static str, &'static str), ()>,
+}
+
+/// The error of a write that would overwrite the record holding `what`.
+fn taken(what: &str, id: &str) -> StoreError {
+    StoreError::Db(format!(
+        "refusing to overwrite the record holding {what} (id {id}); nothing was written"
+    ))
+}
+
+impl<'txn> ById<'txn> {
+    pub(super) fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(ById {
+            certs: txn.open_table(CERTS).map_err(db_err)?,
+            summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
+            timeline: txn.open_table(TIMELINE).map_err(db_err)?,
+        })
+    }
+
+    /// Writes a record's rows keyed by its id, its first timeline event at `event_index`. A
+    /// record already under the id is never overwritten: the write fails, and with it the
+    /// transaction (nothing of it is kept).
+    pub(super) fn write(&mut self, p: &Prepared, event_index: u64) -> Result<(), StoreError> {
+        let id = p.id.as_str();
+        if self
+            .certs
+            .insert(id, p.cert.as_slice())
+            .map_err(db_err)?
+            .is_some()
+        {
+            return Err(taken("this id", id));
+        }
+        self.summaries
+            .insert(id, p.summary.as_slice())
+            .map_err(db_err)?;
+        self.timeline
+            .insert((id, event_index), p.event.as_slice())
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+impl<'txn> ByKey<'txn> {
+    pub(super) fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(ByKey {
+            fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
+            schedule: txn.open_table(SCHEDULE).map_err(db_err)?,
+        })
+    }
+
+    /// Writes a record's fingerprint and schedule entries. A fingerprint another record holds
+    /// is never taken over: the write fails, and with it the transaction.
+    pub(super) fn write(&mut self, p: &Prepared) -> Result<(), StoreError> {
+        if let Some(fp) = &p.fingerprint {
+            if self
+                .fingerprints
+                .insert(fp.as_str(), p.id.as_str())
+                .map_err(db_err)?
+                .is_some()
+            {
+                return Err(taken(&format!("fingerprint {fp}"), &p.id));
+            }
+        }
+        for e in &p.schedule {
+            self.schedule.insert(schedule_key(e), ()).map_err(db_err)?;
+        }
+        Ok(())
+    }
 }
 
 impl<'txn> InsertTables<'txn> {
     pub(super) fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
         Ok(InsertTables {
-            certs: txn.open_table(CERTS).map_err(db_err)?,
-            summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
-            fingerprints: txn.open_table(FINGERPRINTS).map_err(db_err)?,
+            by_id: ById::open(txn)?,
+            by_key: ByKey::open(txn)?,
             secrets: txn.open_table(SECRETS).map_err(db_err)?,
-            timeline: txn.open_table(TIMELINE).map_err(db_err)?,
-            schedule: txn.open_table(SCHEDULE).map_err(db_err)?,
         })
     }
 
@@ -105,6 +181,7 @@ impl<'txn> InsertTables<'txn> {
         let p = prepared(records, rec, cert_row::whole(records, &rec.cert), None, 0);
         if let Some(fp) = &p.fingerprint {
             let existing = self
+                .by_key
                 .fingerprints
                 .get(fp.as_str())
                 .map_err(db_err)?
@@ -113,8 +190,9 @@ impl<'txn> InsertTables<'txn> {
                 return Ok(Err(r));
             }
         }
-        let event_index = next_event_index(&self.timeline, &p.id)?;
-        self.write(&p, event_index)?;
+        let event_index = next_event_index(&self.by_id.timeline, &p.id)?;
+        self.by_key.write(&p)?;
+        self.by_id.write(&p, event_index)?;
         let id = p.id.as_str();
         for (which, pem) in [
             ("key", &rec.secrets.key_pem),
@@ -129,62 +207,6 @@ impl<'txn> InsertTables<'txn> {
         }
         Ok(Ok(()))
     }
-
-    /// Inserts a record prepared against a `ScanSnapshot` (its id free, its fingerprint not held
-    /// when the scan began) with its whereabouts.
-    pub(super) fn insert_prepared(
-        &mut self,
-        discovered: &mut redb::Table<'_, &'static str, &'static [u8]>,
-        p: &Prepared,
-    ) -> Result<(), StoreError> {
-        self.write(p, p.event_index)?;
-        if let Some(w) = &p.watched {
-            discovered
-                .insert(p.id.as_str(), w.as_slice())
-                .map_err(db_err)?;
-        }
-        Ok(())
-    }
-
-    /// Writes an encoded record to every table but the secrets and whereabouts. A record
-    /// already under its id or fingerprint is never overwritten: the write fails, and with it
-    /// the transaction (nothing of it is kept).
-    fn write(&mut self, p: &Prepared, event_index: u64) -> Result<(), StoreError> {
-        let id = p.id.as_str();
-        let taken = |what: &str| {
-            StoreError::Db(format!(
-                "refusing to overwrite the record holding {what} (id {id}); nothing was written"
-            ))
-        };
-        if let Some(fp) = &p.fingerprint {
-            if self
-                .fingerprints
-                .insert(fp.as_str(), id)
-                .map_err(db_err)?
-                .is_some()
-            {
-                return Err(taken(&format!("fingerprint {fp}")));
-            }
-        }
-        if self
-            .certs
-            .insert(id, p.cert.as_slice())
-            .map_err(db_err)?
-            .is_some()
-        {
-            return Err(taken("this id"));
-        }
-        self.summaries
-            .insert(id, p.summary.as_slice())
-            .map_err(db_err)?;
-        self.timeline
-            .insert((id, event_index), p.event.as_slice())
-            .map_err(db_err)?;
-        for e in &p.schedule {
-            self.schedule.insert(schedule_key(e), ()).map_err(db_err)?;
-        }
-        Ok(())
-    }
 }
 
 /// A new record encoded for its tables, without its secrets (sealed at insertion). A scan
@@ -198,9 +220,9 @@ pub struct Prepared {
     event: Vec<u8>,
     schedule: Vec<DueEntry>,
     /// Where a discovered record is (the `discovered` table), when it is one.
-    watched: Option<Vec<u8>>,
+    pub(super) watched: Option<Vec<u8>>,
     /// Where its first timeline event goes (the id's timeline as the scan found it).
-    event_index: u64,
+    pub(super) event_index: u64,
 }
 
 /// A certificate's row of `cert_summaries`: its list summary, then its metric facts (SV-3),
