@@ -63,11 +63,8 @@ impl Collector for Exposition {
 /// that encode them: no label strings are copied per series.
 struct Certificates {
     now: crate::domain::time::Timestamp,
-    /// Each certificate's list summary and metric facts.
-    rows: Vec<(
-        crate::domain::model::CertSummary,
-        crate::domain::model::MetricFacts,
-    )>,
+    summaries: Vec<crate::domain::model::CertSummary>,
+    facts: std::collections::HashMap<String, crate::domain::model::MetricFacts>,
     watched: std::collections::BTreeMap<String, crate::domain::discovery::Watched>,
 }
 
@@ -96,6 +93,7 @@ impl std::fmt::Debug for CertCollector {
 impl Collector for CertCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let d = &*self.data;
+        let none = crate::domain::model::MetricFacts::default();
         let no_file = [String::new()];
         for family in &self.families {
             let (name, help) = match family {
@@ -114,7 +112,7 @@ impl Collector for CertCollector {
                 ),
             };
             let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for (c, f) in &d.rows {
+            for c in &d.summaries {
                 if let CertFamily::Info = family {
                     let labels = [
                         ("id", c.id.as_str()),
@@ -126,6 +124,7 @@ impl Collector for CertCollector {
                     continue;
                 }
                 let Some(end) = c.not_after else { continue };
+                let f = d.facts.get(&c.id).unwrap_or(&none);
                 let value = match family {
                     CertFamily::NotAfter => secs(end),
                     CertFamily::NotBefore => match f.not_before {
@@ -229,20 +228,23 @@ impl Engine {
             "When the timed rules last ran (a heartbeat)",
         );
 
-        // The big reads on two threads: summaries with their facts on one, watched files on
-        // the other.
-        let (rows, watched) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| self.store.watched_all());
-            let rows = self.store.summaries_with_facts();
+        // The big reads on two threads: summaries on one, facts and watched files on the other.
+        let (summaries, facts_watched) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| -> Result<_, StoreError> {
+                Ok((self.store.metric_facts()?, self.store.watched_all()?))
+            });
+            let summaries = self.store.summaries();
             let other = other
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Db("metrics: a reader failed".into())));
-            (rows, other)
+            (summaries, other)
         });
+        let (facts, watched) = facts_watched?;
         let certificates = std::sync::Arc::new(Certificates {
             now,
-            rows: rows?,
-            watched: watched?,
+            summaries: summaries?,
+            facts,
+            watched,
         });
         for (id, plan) in self.store.acme_renewals()? {
             renewal.push(
@@ -333,7 +335,7 @@ impl Engine {
             vec![CertFamily::NotAfter, CertFamily::NotBefore],
             vec![CertFamily::Expired, CertFamily::Info],
         ];
-        let per_cert = certificates.rows.len();
+        let per_cert = certificates.summaries.len();
         let (first, second) = std::thread::scope(|scope| {
             let encode = |families: Vec<CertFamily>, rest: Option<Exposition>| {
                 let mut registry = Registry::default();

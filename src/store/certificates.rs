@@ -22,6 +22,17 @@ impl Store {
         Ok(out)
     }
 
+    /// SV-3: every certificate's metric facts, by id.
+    pub fn metric_facts(
+        &self,
+    ) -> Result<std::collections::HashMap<String, crate::domain::model::MetricFacts>, StoreError>
+    {
+        Ok(self
+            .read_all(CERT_FACTS, "cert_facts")?
+            .into_iter()
+            .collect())
+    }
+
     /// `n` fresh ids, distinct from each other and from every stored record.
     pub fn new_ids(&self, n: usize) -> Result<Vec<String>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
@@ -135,22 +146,9 @@ impl Store {
         Ok(refused)
     }
 
-    /// Every list summary.
+    /// Every list summary. Read as raw bytes first (fast), then decoded on every core: decoding
+    /// is most of the cost of opening a store of 100,000 certificates.
     pub fn summaries(&self) -> Result<Vec<CertSummary>, StoreError> {
-        self.summary_rows()
-    }
-
-    /// SV-3: every list summary with its certificate's metric facts.
-    pub fn summaries_with_facts(
-        &self,
-    ) -> Result<Vec<(CertSummary, crate::domain::model::MetricFacts)>, StoreError> {
-        self.summary_rows()
-    }
-
-    /// Every summary row, decoded as far as `T` goes (`summary_row`). Read as raw bytes first
-    /// (fast), then decoded on every core: decoding is most of the cost of opening a store of
-    /// 100,000 certificates.
-    fn summary_rows<T: serde::de::DeserializeOwned + Send>(&self) -> Result<Vec<T>, StoreError> {
         let r = self.db.begin_read().map_err(db_err)?;
         let t = r.open_table(SUMMARIES).map_err(db_err)?;
         let n = t.len().map_err(db_err)? as usize;
@@ -166,16 +164,14 @@ impl Store {
             ids.push_str(k.value());
             id_ends.push(ids.len());
         }
-        let decode_range = |range: std::ops::Range<usize>| -> Result<Vec<T>, StoreError> {
+        let decode_range = |range: std::ops::Range<usize>| -> Result<Vec<CertSummary>, StoreError> {
             range
                 .map(|i| {
                     let start = if i == 0 { 0 } else { ends[i - 1] };
-                    self.records
-                        .decode_prefix(&bytes[start..ends[i]])
-                        .map_err(|e| {
-                            let from = if i == 0 { 0 } else { id_ends[i - 1] };
-                            e.of("cert_summaries", &ids[from..id_ends[i]])
-                        })
+                    self.records.decode(&bytes[start..ends[i]]).map_err(|e| {
+                        let from = if i == 0 { 0 } else { id_ends[i - 1] };
+                        e.of("cert_summaries", &ids[from..id_ends[i]])
+                    })
                 })
                 .collect()
         };
@@ -186,7 +182,7 @@ impl Store {
             return decode_range(0..n);
         }
         let per = n.div_ceil(workers);
-        let parts: Vec<Result<Vec<T>, StoreError>> = std::thread::scope(|scope| {
+        let parts: Vec<Result<Vec<CertSummary>, StoreError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let decode_range = &decode_range;

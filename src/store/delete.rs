@@ -16,6 +16,10 @@ impl Store {
                     .map_err(db_err)?
                     .remove(id)
                     .map_err(db_err)?;
+                txn.open_table(CERT_FACTS)
+                    .map_err(db_err)?
+                    .remove(id)
+                    .map_err(db_err)?;
                 if let Some(fp) = old.x509.as_ref().map(|x| x.fingerprint_sha256.as_str()) {
                     txn.open_table(FINGERPRINTS)
                         .map_err(db_err)?

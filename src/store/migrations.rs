@@ -10,40 +10,20 @@ pub(super) fn decode_v7<T: DeserializeOwned>(b: &[u8]) -> Result<T, StoreError> 
     postcard::from_bytes(b).map_err(|e| StoreError::Db(format!("corrupt record: {e}")))
 }
 
-/// v13: every summary row written again from its record (`summary_row`: the list summary
-/// and the metric facts), a thousand at a time; v10's table of metric facts goes.
-pub(super) fn summaries_with_facts(
+/// Every certificate's metric facts, written from its record (its row in the v12 shape).
+pub(super) fn build_metric_facts(
     records: &record::Records,
     txn: &redb::WriteTransaction,
 ) -> Result<(), StoreError> {
     let certs = txn.open_table(CERTS).map_err(db_err)?;
-    let mut summaries = txn.open_table(SUMMARIES).map_err(db_err)?;
-    let mut after: Option<String> = None;
-    loop {
-        let rows = match &after {
-            Some(k) => certs.range::<&str>((
-                std::ops::Bound::Excluded(k.as_str()),
-                std::ops::Bound::Unbounded,
-            )),
-            None => certs.range::<&str>(..),
-        }
-        .map_err(db_err)?;
-        let mut last = None;
-        for row in rows.take(1_000) {
-            let (k, v) = row.map_err(db_err)?;
-            let cert = cert_row::decode(records, k.value(), v.value())?;
-            summaries
-                .insert(k.value(), summary_row(records, &cert).as_slice())
-                .map_err(db_err)?;
-            last = Some(k.value().to_string());
-        }
-        match last {
-            Some(k) => after = Some(k),
-            None => break,
-        }
+    let mut facts = txn.open_table(CERT_FACTS).map_err(db_err)?;
+    for row in certs.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let cert = cert_row::decode(records, k.value(), v.value())?;
+        facts
+            .insert(k.value(), records.encode(&cert.metric_facts()).as_slice())
+            .map_err(db_err)?;
     }
-    drop((certs, summaries));
-    txn.delete_table(CERT_FACTS).map_err(db_err)?;
     Ok(())
 }
 

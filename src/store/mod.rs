@@ -47,7 +47,7 @@ use accounts::post_in;
 use migrations::{decode_v7, encode_v7, migrate};
 pub use records::Prepared;
 use records::{
-    add_event, append_journal, next_event_index, summary_row, ById, ByKey, InsertTables,
+    add_event, append_journal, next_event_index, put_summary, ById, ByKey, InsertTables,
 };
 use schedule::schedule_key;
 
@@ -65,7 +65,7 @@ pub(super) fn open_existing<K: redb::Key + 'static, V: redb::Value + 'static>(
 }
 
 /// Bumped whenever a table's layout changes; `migrate` brings older files forward.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// redb's page cache (reads, and a transaction's pages before its commit; redb's default is
 /// 1 GiB). A scan of 100,000 files writes some 300 MB in one transaction: with this cap its
@@ -468,16 +468,12 @@ impl Store {
             }
             if (1..12).contains(&from) {
                 // v12: a discovered certificate may be kept as its DER (cert_row.rs); every
-                // other row says it is kept whole.
+                // other row says it is kept whole. Every record's metric facts (SV-3), written
+                // again from it: v10 began them, but records the schedule wrote (renewals,
+                // reissues) were left without.
                 drop(meta);
                 cert_row::migrate_v11(&self.records, &txn)?;
-                meta = txn.open_table(META).map_err(db_err)?;
-            }
-            if (1..13).contains(&from) {
-                // v13: a summary row holds the certificate's metric facts (SV-3) too, for
-                // every record (before, v10's own table of them missed renewals).
-                drop(meta);
-                migrations::summaries_with_facts(&self.records, &txn)?;
+                migrations::build_metric_facts(&self.records, &txn)?;
                 meta = txn.open_table(META).map_err(db_err)?;
             }
             if version != Some(SCHEMA_VERSION) {

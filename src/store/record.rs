@@ -37,15 +37,11 @@ impl Records {
     }
 
     pub(super) fn encode<T: Serialize>(&self, v: &T) -> Vec<u8> {
-        // A `certs` row is not a record of its own shape (cert_row.rs), and a summary row holds
-        // the metric facts too (`records::summary_row`).
-        debug_assert!(
-            ![
-                std::any::type_name::<crate::domain::model::Certificate>(),
-                std::any::type_name::<crate::domain::model::CertSummary>(),
-            ]
-            .contains(&std::any::type_name::<T>()),
-            "certificate and summary rows are written through cert_row and summary_row"
+        // A `certs` row is not a record of its own shape (cert_row.rs).
+        debug_assert_ne!(
+            std::any::type_name::<T>(),
+            std::any::type_name::<crate::domain::model::Certificate>(),
+            "certificate rows are written through cert_row"
         );
         // Serialised into this thread's scratch buffer, then copied once into a record of its
         // exact size (#15: a scan encodes 50,000 records per 10,000 files; growing each one, or
@@ -62,22 +58,6 @@ impl Records {
             *scratch = plain;
             out
         })
-    }
-
-    /// Decodes what a verified record begins with (a list summary, without the metric facts
-    /// after it); a record that does not verify or decode is damage.
-    pub(super) fn decode_prefix<T: DeserializeOwned>(
-        &self,
-        stored: &[u8],
-    ) -> Result<T, StoreError> {
-        let damaged = || StoreError::Damaged {
-            table: None,
-            id: None,
-        };
-        let plain = self.verified(stored).ok_or_else(damaged)?;
-        postcard::take_from_bytes(plain)
-            .map(|(v, _)| v)
-            .map_err(|_| damaged())
     }
 
     /// Decodes a verified record; a record that does not verify or decode is damage.
@@ -105,6 +85,7 @@ pub(super) fn record_tables() -> Vec<(&'static str, AnyTable)> {
     vec![
         ("certs", AnyTable::Str(CERTS)),
         ("cert_summaries", AnyTable::Str(SUMMARIES)),
+        ("cert_facts", AnyTable::Str(CERT_FACTS)),
         ("timeline", AnyTable::StrU64(TIMELINE)),
         ("orders", AnyTable::Str(ORDERS)),
         ("letters", AnyTable::Str(LETTERS)),

@@ -86,6 +86,7 @@ pub(super) struct InsertTables<'txn> {
 pub(super) struct ById<'txn> {
     certs: redb::Table<'txn, &'static str, &'static [u8]>,
     summaries: redb::Table<'txn, &'static str, &'static [u8]>,
+    facts: redb::Table<'txn, &'static str, &'static [u8]>,
     timeline: redb::Table<'txn, (&'static str, u64), &'static [u8]>,
 }
 
@@ -107,6 +108,7 @@ impl<'txn> ById<'txn> {
         Ok(ById {
             certs: txn.open_table(CERTS).map_err(db_err)?,
             summaries: txn.open_table(SUMMARIES).map_err(db_err)?,
+            facts: txn.open_table(CERT_FACTS).map_err(db_err)?,
             timeline: txn.open_table(TIMELINE).map_err(db_err)?,
         })
     }
@@ -127,6 +129,7 @@ impl<'txn> ById<'txn> {
         self.summaries
             .insert(id, p.summary.as_slice())
             .map_err(db_err)?;
+        self.facts.insert(id, p.facts.as_slice()).map_err(db_err)?;
         self.timeline
             .insert((id, event_index), p.event.as_slice())
             .map_err(db_err)?;
@@ -217,6 +220,7 @@ pub struct Prepared {
     fingerprint: Option<String>,
     cert: Vec<u8>,
     summary: Vec<u8>,
+    facts: Vec<u8>,
     event: Vec<u8>,
     schedule: Vec<DueEntry>,
     /// Where a discovered record is (the `discovered` table), when it is one.
@@ -225,11 +229,22 @@ pub struct Prepared {
     pub(super) event_index: u64,
 }
 
-/// A certificate's row of `cert_summaries`: its list summary, then its metric facts (SV-3),
-/// under one tag. The list reads the summary alone (`Records::decode_prefix`); the metrics
-/// read both. Written wherever the record is.
-pub(super) fn summary_row(records: &record::Records, cert: &Certificate) -> Vec<u8> {
-    records.encode(&(cert.summary(), cert.metric_facts()))
+/// Writes a record's list summary and its metric facts (SV-3): both go wherever the record
+/// goes (before, records the schedule wrote had no facts).
+pub(super) fn put_summary(
+    records: &record::Records,
+    summaries: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    facts: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    cert: &Certificate,
+) -> Result<(), StoreError> {
+    let id = cert.id.as_str();
+    summaries
+        .insert(id, records.encode(&cert.summary()).as_slice())
+        .map_err(db_err)?;
+    facts
+        .insert(id, records.encode(&cert.metric_facts()).as_slice())
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// `rec` encoded for its tables, its `certs` row given (`cert_row`).
@@ -245,7 +260,8 @@ fn prepared(
         id: rec.cert.id.clone(),
         fingerprint: rec.cert.x509.as_ref().map(|x| x.fingerprint_sha256.clone()),
         cert,
-        summary: summary_row(records, &rec.cert),
+        summary: records.encode(&rec.cert.summary()),
+        facts: records.encode(&rec.cert.metric_facts()),
         event: records.encode(&rec.event),
         schedule: entries_for(&rec.cert),
         watched: watched.map(|w| records.encode(w)),

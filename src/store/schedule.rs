@@ -103,6 +103,7 @@ impl Store {
             let mut schedule = txn.open_table(SCHEDULE).map_err(db_err)?;
             let mut certs = txn.open_table(CERTS).map_err(db_err)?;
             let mut summaries = txn.open_table(SUMMARIES).map_err(db_err)?;
+            let mut facts = txn.open_table(CERT_FACTS).map_err(db_err)?;
             let mut timeline = txn.open_table(TIMELINE).map_err(db_err)?;
             let mut ran = txn.open_table(TIMELINE_RAN).map_err(db_err)?;
             let mut orders = txn.open_table(ORDERS).map_err(db_err)?;
@@ -147,9 +148,7 @@ impl Store {
                         certs
                             .insert(id, cert_row::whole(&self.records, updated).as_slice())
                             .map_err(db_err)?;
-                        summaries
-                            .insert(id, summary_row(&self.records, updated).as_slice())
-                            .map_err(db_err)?;
+                        put_summary(&self.records, &mut summaries, &mut facts, updated)?;
                         if let Some(x) = &updated.x509 {
                             fingerprints
                                 .insert(x.fingerprint_sha256.as_str(), id)
@@ -203,9 +202,7 @@ impl Store {
                     certs
                         .insert(oid, cert_row::whole(&self.records, other).as_slice())
                         .map_err(db_err)?;
-                    summaries
-                        .insert(oid, summary_row(&self.records, other).as_slice())
-                        .map_err(db_err)?;
+                    put_summary(&self.records, &mut summaries, &mut facts, other)?;
                     for e in all_entries(other, order.as_ref(), revocation.as_ref()) {
                         schedule.insert(schedule_key(&e), ()).map_err(db_err)?;
                     }
@@ -250,9 +247,7 @@ impl Store {
                     certs
                         .insert(nid, cert_row::whole(&self.records, &new.cert).as_slice())
                         .map_err(db_err)?;
-                    summaries
-                        .insert(nid, summary_row(&self.records, &new.cert).as_slice())
-                        .map_err(db_err)?;
+                    put_summary(&self.records, &mut summaries, &mut facts, &new.cert)?;
                     orders
                         .insert(nid, self.records.encode(&new.order).as_slice())
                         .map_err(db_err)?;

@@ -157,35 +157,28 @@ fn delete_removes_everything_and_the_certificate_can_come_back() {
 }
 
 #[test]
-fn rule_sv3_metric_facts_are_built_for_the_records_of_older_schemas() {
-    // v9 had no metric facts; v10 to v12 kept them in a table of their own, which missed some.
-    for version in [9, 12] {
-        let dir = tempfile::tempdir().unwrap();
-        let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
-        let rec = record("a.example");
-        {
-            let store = Store::open(&db, &key, "test").unwrap();
-            store.insert(&rec).unwrap().unwrap();
-            certs_as_of(&store, version);
-            let txn = store.db.begin_write().unwrap();
-            txn.open_table(META)
-                .unwrap()
-                .insert("schema_version", version.to_le_bytes().as_slice())
-                .unwrap();
-            txn.commit().unwrap();
-        }
+fn rule_sv3_metric_facts_are_built_for_the_records_of_schema_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (dir.path().join("c.redb"), dir.path().join("k"));
+    let rec = record("a.example");
+    {
         let store = Store::open(&db, &key, "test").unwrap();
-        let rows = store.summaries_with_facts().unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0], (rec.cert.summary(), rec.cert.metric_facts()));
-        assert!(rows[0].1.not_before.is_some());
-        // v10's table is gone.
-        let r = store.db.begin_read().unwrap();
-        assert!(
-            open_existing(&r, CERT_FACTS).unwrap().is_none(),
-            "v{version}"
-        );
+        store.insert(&rec).unwrap().unwrap();
+        certs_as_of(&store, 9);
+        // v9 had no metric facts.
+        let txn = store.db.begin_write().unwrap();
+        txn.delete_table(CERT_FACTS).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 9u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
     }
+    let store = Store::open(&db, &key, "test").unwrap();
+    let facts = store.metric_facts().unwrap();
+    assert_eq!(facts.len(), 1);
+    assert_eq!(facts[&rec.cert.id], rec.cert.metric_facts());
+    assert!(facts[&rec.cert.id].not_before.is_some());
 }
 
 #[test]
@@ -240,29 +233,9 @@ fn an_old_schema_is_migrated_forward() {
 }
 
 /// Rewrites every `certs` row as schema `version` kept it: whole with no variant (up to 11),
-/// untagged (up to 7); and every summary row: the summary alone (up to 12).
+/// untagged (up to 7).
 fn certs_as_of(store: &Store, version: u32) {
     let txn = store.db.begin_write().unwrap();
-    {
-        let mut t = txn.open_table(SUMMARIES).unwrap();
-        let rows: Vec<(String, Vec<u8>)> = t
-            .iter()
-            .unwrap()
-            .map(|r| {
-                let (k, v) = r.unwrap();
-                (k.value().to_string(), v.value().to_vec())
-            })
-            .collect();
-        for (k, v) in rows {
-            let summary: CertSummary = store.records.decode_prefix(&v).unwrap();
-            let old = postcard::to_stdvec(&summary).unwrap();
-            let row = match version {
-                ..8 => old,
-                _ => store.records.tagged(&old),
-            };
-            t.insert(k.as_str(), row.as_slice()).unwrap();
-        }
-    }
     {
         let mut t = txn.open_table(CERTS).unwrap();
         let rows: Vec<(String, Vec<u8>)> = t
@@ -273,7 +246,7 @@ fn certs_as_of(store: &Store, version: u32) {
                 (k.value().to_string(), v.value().to_vec())
             })
             .collect();
-        for (k, v) in rows.into_iter().filter(|_| version <= 11) {
+        for (k, v) in rows {
             let plain = store.records.verified(&v).unwrap();
             assert_eq!(plain[0], 0, "kept whole");
             let old = &plain[1..];
@@ -586,4 +559,25 @@ fn db_check_names_a_discovered_row_whose_der_no_longer_reads_as_a_certificate() 
     assert_eq!(store.check().unwrap().damaged, ["certs/broken01"]);
     let e = store.get("broken01").unwrap_err().to_string();
     assert!(e.contains("the certs record broken01"), "{e}");
+}
+
+#[test]
+fn rule_sv3_a_record_the_schedule_rewrites_has_its_own_metric_facts() {
+    let (_dir, store, kept) = store_holding_one();
+    // The schedule rewrites the record (a renewal issued into it): a new serial, new dates.
+    let mut updated = record("renewed.example").cert;
+    updated.id = kept.cert.id.clone();
+    assert_ne!(updated.metric_facts(), kept.cert.metric_facts());
+    let fired = Fired {
+        event: kept.event.clone(),
+        updated: Some(updated.clone()),
+        ..Default::default()
+    };
+    store
+        .apply_items(&[(None, kept.cert.id.as_str(), Some(&fired))])
+        .unwrap();
+    assert_eq!(
+        store.metric_facts().unwrap()[&kept.cert.id],
+        updated.metric_facts()
+    );
 }
