@@ -1422,9 +1422,15 @@ fn rule_ds1_scan_key_shows_a_gauge_until_the_scan_reports() {
     update(
         &mut s,
         Action::Scanned(Box::new(ScanReport {
-            files: 10_000,
+            files: 10_022,
             certificates: 10_000,
             new: 10_000,
+            errors: (0..22)
+                .map(|i| certdeck::domain::discovery::ScanError {
+                    path: format!("/etc/ssl/private/{i}.pem"),
+                    reason: certdeck::domain::discovery::Reason::PermissionDenied,
+                })
+                .collect(),
             ..Default::default()
         })),
         now(),
@@ -1432,7 +1438,16 @@ fn rule_ds1_scan_key_shows_a_gauge_until_the_scan_reports() {
     ui.state = s;
     let frame = render(&mut ui, 80, 24);
     assert!(!frame.contains("scan: reading"), "{frame}");
-    assert!(frame.contains("scan: 10000 file(s)"), "{frame}");
+    // What changed, the skipped files included, fits 80 columns; the totals may be cut.
+    assert!(
+        frame.contains("scan: 10000 new, 0 file(s) changed, 0 gone, 22 skipped"),
+        "{frame}"
+    );
+    let wide = render(&mut ui, 160, 45);
+    assert!(
+        wide.contains("(10000 certificate(s) in 10022 file(s)); why skipped: certdeck scan --json"),
+        "{wide}"
+    );
 }
 
 #[test]

@@ -303,15 +303,20 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::Scanned(r) => {
             state.scan = None;
+            // What changed first: at 80 columns the status line keeps the start.
             let mut text = format!(
-                "scan: {} file(s), {} certificate(s): {} new, {} file(s) changed, {} gone",
-                r.files, r.certificates, r.new, r.changed, r.gone
+                "scan: {} new, {} file(s) changed, {} gone",
+                r.new, r.changed, r.gone
             );
             if !r.errors.is_empty() {
-                text.push_str(&format!(
-                    "; {} file(s) skipped (certdeck scan --json says why)",
-                    r.errors.len()
-                ));
+                text.push_str(&format!(", {} skipped", r.errors.len()));
+            }
+            text.push_str(&format!(
+                " ({} certificate(s) in {} file(s))",
+                r.certificates, r.files
+            ));
+            if !r.errors.is_empty() {
+                text.push_str("; why skipped: certdeck scan --json");
             }
             state.say(
                 if r.gone > 0 || r.changed > 0 {
