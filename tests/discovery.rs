@@ -641,10 +641,17 @@ fn rule_ds4_s_rescans_the_default_roots_and_every_root_scanned_before() {
         panic!("a scan reports");
     };
     assert_eq!(report.gone, 1, "{report:?}");
+    // The list marks it, and only it (the Certificates tab shows the mark beside its status).
+    let Action::MarksLoaded(marks) = engine.run_exclusive(Effect::LoadMarks) else {
+        panic!("marks load");
+    };
     drop(engine);
     let (_, list) = env.json(&["list", "--source", "discovered"]);
-    assert!(
-        row(&list, &t.leaves[3].der)["gone_at"].is_string(),
-        "{list}"
+    let gone = row(&list, &t.leaves[3].der);
+    assert!(gone["gone_at"].is_string(), "{list}");
+    let id = gone["id"].as_str().unwrap();
+    assert_eq!(
+        marks.into_iter().collect::<Vec<_>>(),
+        [(id.to_string(), certdeck::domain::discovery::WatchMark::Gone)]
     );
 }

@@ -1685,3 +1685,30 @@ fn every_form_keeps_its_last_field_in_view_at_80x24() {
     let frame = focused_in_view_at_80x24(&mut ui, "Password (Tab)", "Enter write");
     insta::assert_snapshot!("export_dialog_password_at_80x24", frame);
 }
+
+#[test]
+fn rule_ds4_the_certificates_tab_marks_a_gone_certificate_beside_its_status_at_80x24() {
+    use certdeck::domain::discovery::WatchMark;
+    let mut s = state();
+    let now = now();
+    let shown = s
+        .visible
+        .iter()
+        .map(|&i| s.rows[i].summary.clone())
+        .find(|r| r.status_at(now).label() == "issued")
+        .expect("an issued row on the first screen");
+    update(
+        &mut s,
+        Action::MarksLoaded([(shown.id.clone(), WatchMark::Gone)].into()),
+        now,
+    );
+    let mut ui = Ui::new(s, Theme::plain());
+    let frame = render(&mut ui, 80, 24);
+    let name: String = shown.name.chars().take(20).collect();
+    let line = frame
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("{name} shown: {frame}"));
+    assert!(line.contains("issued · gone"), "{frame}");
+    assert_eq!(frame.matches("· gone").count(), 1, "{frame}");
+}

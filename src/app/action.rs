@@ -342,6 +342,7 @@ pub enum Action {
     TickDone(crate::domain::schedule::TickReport),
     // Effect results.
     AllLoaded(Vec<CertSummary>),
+    MarksLoaded(std::collections::HashMap<String, crate::domain::discovery::WatchMark>),
     OneLoaded(Option<CertSummary>),
     /// The detail pane's record (its resources are filled in from the state).
     DetailLoaded(Box<crate::app::state::Detail>),

@@ -5,6 +5,8 @@ use crate::domain::rules::upload::ValidatedUpload;
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
     LoadAll,
+    /// The marks of the discovered certificates the list shows (DS-4, DS-5).
+    LoadMarks,
     LoadOne(String),
     LoadDetail(String),
     InsertUploaded(Box<ValidatedUpload>),
@@ -116,6 +118,7 @@ impl Effect {
         !matches!(
             self,
             Effect::LoadAll
+                | Effect::LoadMarks
                 | Effect::LoadOne(_)
                 | Effect::LoadDetail(_)
                 | Effect::LoadAccount

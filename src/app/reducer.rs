@@ -815,7 +815,10 @@ pub fn update(state: &mut State, action: Action, now: Timestamp) -> Vec<Effect> 
         }
         Action::AllLoaded(summaries) => {
             state.set_rows(summaries.into_iter().map(CertRow::new).collect());
+            // Read after the rows: a store of many discovered certificates draws its list first.
+            return vec![Effect::LoadMarks];
         }
+        Action::MarksLoaded(marks) => state.marks = marks,
         Action::OneLoaded(Some(summary)) => upsert(state, summary),
         Action::OneLoaded(None) => {}
         Action::DetailLoaded(detail) => {

@@ -587,6 +587,8 @@ pub enum Outcome {
 pub struct State {
     pub now: Timestamp,
     pub rows: Vec<CertRow>,
+    /// The discovered certificates' marks, by id (DS-4, DS-5): gone, drifting, chain ending.
+    pub marks: std::collections::HashMap<String, crate::domain::discovery::WatchMark>,
     /// Indices into `rows` in sort order (all rows).
     pub sorted: Vec<usize>,
     /// `sorted` filtered: what the table shows.
@@ -723,6 +725,7 @@ impl Default for State {
             help_filter: String::new(),
             waiting: 0,
             scan: None,
+            marks: Default::default(),
             recipient_groups: Vec::new(),
             alarms: Vec::new(),
             deliveries: Vec::new(),

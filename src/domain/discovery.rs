@@ -178,6 +178,33 @@ mod tests {
     use super::*;
     use crate::ca::pki::{Authority, KeyKind};
 
+    #[test]
+    fn rule_ds4_rule_ds5_the_list_marks_the_gravest_of_gone_drift_and_an_ending_chain() {
+        let at = chrono::Utc::now();
+        let drift = Drift {
+            address: "127.0.0.1:443".into(),
+            sni: "a.example".into(),
+            path: "/etc/ssl/a.pem".into(),
+            configured_fingerprint_sha256: "a".repeat(64),
+            served_fingerprint_sha256: "b".repeat(64),
+            seen_at: at,
+        };
+        let mut w = Watched::default();
+        assert_eq!(WatchMark::of(&w, false), None);
+        assert_eq!(WatchMark::of(&w, true), Some(WatchMark::ChainEnds));
+        w.drift = Some(drift);
+        assert_eq!(WatchMark::of(&w, true), Some(WatchMark::Drift));
+        w.gone_at = Some(at);
+        assert_eq!(WatchMark::of(&w, true), Some(WatchMark::Gone));
+        // Each fits the status column (15) after the longest status a discovered one has.
+        for m in [WatchMark::Gone, WatchMark::Drift, WatchMark::ChainEnds] {
+            assert!(
+                "expired · ".chars().count() + m.label().len() <= 15,
+                "{m:?}"
+            );
+        }
+    }
+
     fn pki() -> (Authority, crate::ca::pki::Issued) {
         let now = chrono::Utc::now();
         let d = chrono::Duration::days;
@@ -455,6 +482,41 @@ pub struct FileRecord {
     pub holds_key: bool,
     /// Why it holds no certificate (kept so a rescan need not read it again).
     pub skipped: Option<Reason>,
+}
+
+/// What the Certificates tab marks a discovered certificate with (DS-4, DS-5), the gravest
+/// first: no file holds it any more; a site serves another certificate than its file; a site
+/// serves it with an intermediate that ends before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum WatchMark {
+    Gone,
+    Drift,
+    ChainEnds,
+}
+
+impl WatchMark {
+    /// The mark of a certificate watched as `w`, whose served intermediate ends before it
+    /// when `chain_ends`.
+    pub fn of(w: &Watched, chain_ends: bool) -> Option<WatchMark> {
+        if w.gone_at.is_some() {
+            Some(WatchMark::Gone)
+        } else if w.drift.is_some() {
+            Some(WatchMark::Drift)
+        } else if chain_ends {
+            Some(WatchMark::ChainEnds)
+        } else {
+            None
+        }
+    }
+
+    /// As the list shows it, after the status (its column is 15 wide).
+    pub fn label(self) -> &'static str {
+        match self {
+            WatchMark::Gone => "gone",
+            WatchMark::Drift => "drift",
+            WatchMark::ChainEnds => "chain",
+        }
+    }
 }
 
 /// Where a discovered certificate is (DS-3): every file holding it, the file holding its key

@@ -1047,6 +1047,7 @@ impl Engine {
                 document,
             } => self.submit_revocation(&id, reason, document.as_deref())?,
             Effect::LoadAll => Action::AllLoaded(self.store.summaries()?),
+            Effect::LoadMarks => Action::MarksLoaded(self.store.watch_marks()?),
             Effect::LoadTrust => Action::TrustLoaded(self.trust_anchor_subjects()?),
             Effect::LoadOne(id) => Action::OneLoaded(self.store.get(&id)?.map(|c| c.summary())),
             Effect::LoadDetail(id) => match self.store.get(&id)? {

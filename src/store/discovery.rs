@@ -130,6 +130,32 @@ impl Store {
         txn.commit().map_err(db_err)
     }
 
+    /// DS-4, DS-5: the discovered certificates the list marks, by id (most have no mark and are
+    /// left out).
+    pub fn watch_marks(
+        &self,
+    ) -> Result<std::collections::HashMap<String, crate::domain::discovery::WatchMark>, StoreError>
+    {
+        let chain_ends: std::collections::HashSet<String> = {
+            let r = self.db.begin_read().map_err(db_err)?;
+            match open_existing(&r, DISCOVERED_INTERMEDIATES)? {
+                Some(t) => t
+                    .iter()
+                    .map_err(db_err)?
+                    .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(db_err))
+                    .collect::<Result<_, _>>()?,
+                None => Default::default(),
+            }
+        };
+        let mut out = std::collections::HashMap::new();
+        self.each_row(DISCOVERED, "discovered", |id, w: Watched| {
+            if let Some(m) = crate::domain::discovery::WatchMark::of(&w, chain_ends.contains(id)) {
+                out.insert(id.to_string(), m);
+            }
+        })?;
+        Ok(out)
+    }
+
     /// Where a discovered certificate is (`None`: not a discovered one).
     pub fn watched(&self, id: &str) -> Result<Option<Watched>, StoreError> {
         self.read_one(DISCOVERED, "discovered", id)

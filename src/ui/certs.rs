@@ -99,6 +99,12 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
             if s.ignored {
                 name.push_str(" (ignored)");
             }
+            // A discovered certificate's mark goes beside its status: the column is narrow
+            // but never dropped, at 80 columns too.
+            let status_text = match state.marks.get(&s.id) {
+                Some(m) => format!("{} · {}", status.label(), m.label()),
+                None => status.label().to_string(),
+            };
             let source = format!(
                 "{}/{}",
                 match s.source {
@@ -112,7 +118,7 @@ pub fn render(f: &mut Frame, area: Rect, state: &State, theme: &Theme, view: &mu
                 Cell::from(s.id.clone()),
                 Cell::from(name),
                 Cell::from(clip(&s.domains.join(", "), 36)),
-                Cell::from(Span::styled(status.label(), status_style)),
+                Cell::from(Span::styled(status_text, status_style)),
                 Cell::from(Span::styled(days, days_style)),
                 Cell::from(clip(&source, 20)),
                 Cell::from(clip(&s.issuer, 28)),
