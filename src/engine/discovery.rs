@@ -816,9 +816,7 @@ impl Engine {
                         }
                     }
                 }
-                txn.insert_prepared(&prepared)?;
                 report.new += prepared.len();
-                drop(prepared);
                 let fresh = txn.new_ids(unprepared.len())?;
                 report.new += unprepared.len();
                 for ((mut rec, seen), id) in unprepared.into_iter().zip(fresh) {
@@ -834,6 +832,10 @@ impl Engine {
                         read_now.insert(p.clone(), r.fingerprints.clone());
                     }
                 }
+                // The chunk's file records go with its prepared records (off this thread).
+                let files = std::mem::take(&mut chunk_change.files_put);
+                txn.insert_prepared(&prepared, &files)?;
+                drop((prepared, files));
                 txn.apply(&chunk_change)?;
                 drop(chunk_change);
                 // #15: the chunks' records, written, are freed for good every few chunks (a scan

@@ -278,12 +278,24 @@ impl ScanTxn<'_> {
     /// The indexes keyed otherwise than by id are written on a thread of their own meanwhile
     /// (#15: the writer is the scan's slowest thread; redb lets one transaction write disjoint
     /// tables from several threads).
-    pub fn insert_prepared(&self, prepared: &[super::Prepared]) -> Result<(), StoreError> {
-        let txn = &self.txn;
+    ///
+    /// `files` are the records of the files read, encoded and written on that other thread too.
+    pub fn insert_prepared(
+        &self,
+        prepared: &[super::Prepared],
+        files: &[(String, FileRecord)],
+    ) -> Result<(), StoreError> {
+        let (txn, records) = (&self.txn, &self.store.records);
         std::thread::scope(|s| {
             let by_key = s.spawn(|| -> Result<(), StoreError> {
                 let mut by_key = ByKey::open(txn)?;
-                prepared.iter().try_for_each(|p| by_key.write(p))
+                prepared.iter().try_for_each(|p| by_key.write(p))?;
+                let mut t = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
+                for (path, rec) in files {
+                    t.insert(path.as_str(), records.encode(rec).as_slice())
+                        .map_err(db_err)?;
+                }
+                Ok(())
             });
             let by_id = (|| -> Result<(), StoreError> {
                 let mut by_id = ById::open(txn)?;

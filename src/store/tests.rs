@@ -474,16 +474,19 @@ fn rule_ds4_a_scan_snapshot_is_the_store_as_the_scan_began() {
     assert_eq!(free.event_index, 0);
     // What the scan writes is not in the snapshot.
     let der = record("found.example").cert.chain_der[0].clone();
-    txn.insert_prepared(&[store
-        .prepare_found(
-            &der,
-            free,
-            "/etc/ssl/a.pem",
-            Utc::now(),
-            &Default::default(),
-        )
-        .unwrap()])
-        .unwrap();
+    txn.insert_prepared(
+        &[store
+            .prepare_found(
+                &der,
+                free,
+                "/etc/ssl/a.pem",
+                Utc::now(),
+                &Default::default(),
+            )
+            .unwrap()],
+        &[],
+    )
+    .unwrap();
     let found_fp = crate::domain::cert::sha256_hex(&der);
     assert!(!snapshot.holds(&found_fp).unwrap());
     txn.commit().unwrap();
@@ -502,9 +505,9 @@ fn rule_ds4_a_scan_never_overwrites_a_record_and_keeps_nothing_when_it_would() {
         let txn = store.scan_txn().unwrap();
         let (last, before) = finds.split_last().unwrap();
         for p in before {
-            txn.insert_prepared(std::slice::from_ref(p)).unwrap();
+            txn.insert_prepared(std::slice::from_ref(p), &[]).unwrap();
         }
-        txn.insert_prepared(std::slice::from_ref(last))
+        txn.insert_prepared(std::slice::from_ref(last), &[])
             .unwrap_err()
             .to_string()
     };
