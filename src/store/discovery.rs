@@ -136,20 +136,12 @@ impl Store {
         &self,
     ) -> Result<std::collections::HashMap<String, crate::domain::discovery::WatchMark>, StoreError>
     {
-        let chain_ends: std::collections::HashSet<String> = {
-            let r = self.db.begin_read().map_err(db_err)?;
-            match open_existing(&r, DISCOVERED_INTERMEDIATES)? {
-                Some(t) => t
-                    .iter()
-                    .map_err(db_err)?
-                    .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(db_err))
-                    .collect::<Result<_, _>>()?,
-                None => Default::default(),
-            }
-        };
+        let chain_ends = self.expiring_intermediates()?;
         let mut out = std::collections::HashMap::new();
         self.each_row(DISCOVERED, "discovered", |id, w: Watched| {
-            if let Some(m) = crate::domain::discovery::WatchMark::of(&w, chain_ends.contains(id)) {
+            if let Some(m) =
+                crate::domain::discovery::WatchMark::of(&w, chain_ends.contains_key(id))
+            {
                 out.insert(id.to_string(), m);
             }
         })?;
@@ -170,6 +162,20 @@ impl Store {
             .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
+}
+
+/// Stores what a scan read of each file (DS-4: a rescan reads it again only when it changed).
+fn put_files(
+    records: &super::record::Records,
+    table: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    files: &[(String, FileRecord)],
+) -> Result<(), StoreError> {
+    for (path, rec) in files {
+        table
+            .insert(path.as_str(), records.encode(rec).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// See `Store::scan_snapshot`.
@@ -291,11 +297,7 @@ impl ScanTxn<'_> {
                 let mut by_key = ByKey::open(txn)?;
                 prepared.iter().try_for_each(|p| by_key.write(p))?;
                 let mut t = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
-                for (path, rec) in files {
-                    t.insert(path.as_str(), records.encode(rec).as_slice())
-                        .map_err(db_err)?;
-                }
-                Ok(())
+                put_files(records, &mut t, files)
             });
             let by_id = (|| -> Result<(), StoreError> {
                 let mut by_id = ById::open(txn)?;
@@ -331,11 +333,7 @@ impl ScanTxn<'_> {
         let (store, txn) = (self.store, &self.txn);
         {
             let mut files = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
-            for (path, rec) in &change.files_put {
-                files
-                    .insert(path.as_str(), store.records.encode(rec).as_slice())
-                    .map_err(db_err)?;
-            }
+            put_files(&store.records, &mut files, &change.files_put)?;
             for path in &change.files_removed {
                 files.remove(path.as_str()).map_err(db_err)?;
             }
