@@ -29,6 +29,17 @@ pub fn id_numbered(n: u64) -> String {
     out.iter().map(|&b| b as char).collect()
 }
 
+/// The number of an id (`id_numbered`'s inverse); `None` for what is not an id.
+pub fn id_number(id: &str) -> Option<u64> {
+    if !is_short_id(id) {
+        return None;
+    }
+    id.bytes().try_fold(0u64, |n, b| {
+        let digit = ALPHABET.iter().position(|&a| a == b)? as u64;
+        Some(n * 62 + digit)
+    })
+}
+
 /// Whether number `n` is one of the `len` numbers from `first` on (wrapping at the end of the
 /// id space).
 pub fn in_run(first: u64, len: u64, n: u64) -> bool {
@@ -55,6 +66,16 @@ mod tests {
             assert!(!in_run(first, 5, outside), "{outside}");
         }
         assert!(!in_run(7, 0, 7), "an empty run holds nothing");
+    }
+
+    #[test]
+    fn an_id_s_number_is_the_one_it_was_made_from() {
+        for n in [0, 1, 61, 62, 3843, 3844, ID_SPACE / 2, ID_SPACE - 1] {
+            assert_eq!(id_number(&id_numbered(n)), Some(n), "{n}");
+        }
+        for not_an_id in ["", "abc", "abcd-fgh", "abcdefghi", "abcdéfg"] {
+            assert_eq!(id_number(not_an_id), None, "{not_an_id}");
+        }
     }
 
     #[test]

@@ -55,11 +55,16 @@ fn io_reason(e: &std::io::Error) -> Reason {
     }
 }
 
-/// Every regular file under `roots` with its stamp, following symlinks; directories already
+/// A file the walk found, with its stamp once known: plain files in directory listings are
+/// stamped only when a scan stored them before (`stamp_stored`), and otherwise as they are
+/// read (from the open file: #15, no second lookup of the path).
+type Listed = (String, Option<FileStamp>);
+
+/// Every regular file under `roots`, following symlinks, in path order; directories already
 /// entered (by device and inode) are not entered again, so a symlink loop ends.
-fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStamp)> {
+fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<Listed> {
     let mut out = Vec::new();
-    // Plain files seen in directory listings: stat'ed afterwards, on both cores.
+    // Plain files seen in directory listings (not stat'ed here).
     let mut plain: Vec<PathBuf> = Vec::new();
     let mut seen_dirs: HashSet<(u64, u64)> = HashSet::new();
     let mut stack: Vec<(PathBuf, usize)> = roots.iter().map(|r| (r.clone(), 0)).collect();
@@ -134,22 +139,50 @@ fn walk(roots: &[PathBuf], errors: &mut Vec<ScanError>) -> Vec<(String, FileStam
                 Err(e) => err(&path, io_reason(&e)),
             }
         } else if meta.is_file() {
-            out.push((path.display().to_string(), stamp(&meta)));
+            out.push((path.display().to_string(), Some(stamp(&meta))));
         }
     }
     plain.truncate(MAX_FILES.saturating_sub(out.len()));
-    let stated = on_both_cores(&plain, |p| match std::fs::metadata(p) {
-        Ok(m) => Ok((p.display().to_string(), stamp(&m))),
-        Err(e) => Err((p.clone(), io_reason(&e))),
-    });
-    for r in stated {
-        match r {
-            Ok(f) => out.push(f),
-            Err((p, reason)) => err(&p, reason),
-        }
-    }
+    out.extend(plain.iter().map(|p| (p.display().to_string(), None)));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Stamps the files of `files` that `stored` marks (a scan stored them before: their stamp
+/// tells whether they changed), on both cores. One that can no longer be stat'ed is left out,
+/// with why.
+fn stamp_stored(files: Vec<Listed>, stored: &[bool], errors: &mut Vec<ScanError>) -> Vec<Listed> {
+    let todo: Vec<usize> = (0..files.len())
+        .filter(|&i| stored[i] && files[i].1.is_none())
+        .collect();
+    if todo.is_empty() {
+        return files;
+    }
+    let stamped = on_both_cores(&todo, |&i| {
+        std::fs::metadata(&files[i].0)
+            .map(|m| stamp(&m))
+            .map_err(|e| io_reason(&e))
+    });
+    let mut files = files;
+    let mut gone = vec![false; files.len()];
+    for (i, r) in todo.into_iter().zip(stamped) {
+        match r {
+            Ok(st) => files[i].1 = Some(st),
+            Err(reason) => {
+                gone[i] = true;
+                errors.push(ScanError {
+                    path: files[i].0.clone(),
+                    reason,
+                });
+            }
+        }
+    }
+    let mut i = 0;
+    files.retain(|_| {
+        i += 1;
+        !gone[i - 1]
+    });
+    files
 }
 
 /// One certificate as this scan saw it: the files holding it and the one holding its key, as
@@ -159,11 +192,52 @@ struct Seen {
     /// Further files holding it, in the order found (most certificates are in one file).
     more: Vec<u32>,
     key: Option<u32>,
+    /// The id of the record this scan made of it from its id run, when it did: where that
+    /// record is was written by this scan (`first_seen`), so it is neither looked up by
+    /// fingerprint nor read back (#15: an empty store's scan reads none of them again).
+    made: Option<[u8; 8]>,
 }
 
 impl Seen {
     fn paths(&self) -> impl Iterator<Item = u32> + '_ {
         std::iter::once(self.first).chain(self.more.iter().copied())
+    }
+
+    /// The whereabouts this scan wrote for the record it made: its first file, with the key
+    /// when that file held it (`read_one`).
+    fn made_where(&self, files: &[Listed]) -> Watched {
+        first_seen(&files[self.first as usize].0, self.key == Some(self.first))
+    }
+}
+
+/// Notes that file `path` holds the certificate of SHA-256 `fp` (hex), with its key when
+/// `key`; returns its entry the first time this scan sees it (a fingerprint that is not one,
+/// which only damage could store, is passed over).
+fn note<'f>(
+    found: &'f mut BTreeMap<[u8; 32], Seen>,
+    fp: &str,
+    path: u32,
+    key: bool,
+) -> Option<&'f mut Seen> {
+    let key = key.then_some(path);
+    let fp = crate::domain::cert::sha256_from_hex(fp)?;
+    match found.entry(fp) {
+        std::collections::btree_map::Entry::Vacant(v) => Some(v.insert(Seen {
+            first: path,
+            more: Vec::new(),
+            key,
+            made: None,
+        })),
+        std::collections::btree_map::Entry::Occupied(mut o) => {
+            let e = o.get_mut();
+            if e.more.last().copied().unwrap_or(e.first) != path {
+                e.more.push(path);
+            }
+            if e.key.is_none() {
+                e.key = key;
+            }
+            None
+        }
     }
 }
 
@@ -175,7 +249,7 @@ const GIVE_BACK_EVERY: usize = 4;
 
 /// Reads, parses and encodes `files`.
 fn read_all(
-    files: &[(u32, &(String, FileStamp))],
+    files: &[(u32, &Listed)],
     password: Option<&str>,
     ids: IdRun<'_>,
     snapshot: &crate::store::discovery::ScanSnapshot,
@@ -244,29 +318,34 @@ enum Read {
         record: FileRecord,
         certs: Vec<Parsed>,
     },
-    /// Not read as certificates; `true` when the file holds a private key (a key file).
-    Skipped(Reason, bool),
+    /// Not read as certificates, as stamped then; `true` when the file holds a private key (a
+    /// key file).
+    Skipped(FileStamp, Reason, bool),
+    /// No longer there to stamp (deleted since the walk): not a file of this scan.
+    Vanished(Reason),
 }
 
 /// Reads one file and makes records of the certificates in it no record held as the scan
 /// began (`snapshot`), under the ids from `first_id` on.
 fn read_one(
     path: &str,
-    st: FileStamp,
+    listed: Option<FileStamp>,
     password: Option<&str>,
     (ids, first_id): (IdRun<'_>, u64),
     snapshot: &crate::store::discovery::ScanSnapshot,
     now: crate::domain::time::Timestamp,
 ) -> Result<Read, StoreError> {
-    if st.size > crate::domain::discovery::MAX_FILE_BYTES {
-        return Ok(Read::Skipped(Reason::TooLarge, false));
-    }
-    let bytes = match read_file(path, st.size) {
-        Ok(b) => zeroize::Zeroizing::new(b),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            return Ok(Read::Skipped(Reason::TooLarge, false))
-        }
-        Err(e) => return Ok(Read::Skipped(io_reason(&e), false)),
+    let (read_stamp, content) = read_stamped(path);
+    // A file that cannot be opened (unreadable to this user) is stamped by its path.
+    let Some(st) = read_stamp
+        .or(listed)
+        .or_else(|| std::fs::metadata(path).ok().map(|m| stamp(&m)))
+    else {
+        return Ok(Read::Vanished(content.err().unwrap_or(Reason::ReadFailed)));
+    };
+    let bytes = match content {
+        Ok(b) => b,
+        Err(reason) => return Ok(Read::Skipped(st, reason, false)),
     };
     Ok(match parse_file(path, &bytes, password) {
         Ok(found) => {
@@ -308,7 +387,7 @@ fn read_one(
                         fp,
                         fresh: Some(fresh),
                     }),
-                    Err(_) => return Ok(Read::Skipped(Reason::BadPem, false)),
+                    Err(_) => return Ok(Read::Skipped(st, Reason::BadPem, false)),
                 }
             }
             Read::Found {
@@ -323,6 +402,7 @@ fn read_one(
         }
         // A key file (DS-3's key "beside" a certificate) is noted as one, never kept.
         Err(r) => Read::Skipped(
+            st,
             r,
             r == Reason::NotACertificate
                 && memchr::memmem::find(&bytes, b"PRIVATE KEY-----").is_some(),
@@ -457,12 +537,43 @@ impl Engine {
     }
 }
 
-/// Reads a file the walk found (a regular file of `size` bytes then) in one allocation; one
-/// that grew past DS-1's cap since is refused as too large.
-fn read_file(path: &str, size: u64) -> std::io::Result<Vec<u8>> {
+/// Reads a file the walk found in one allocation, stamped from the open file (the stamp is
+/// the very file read, and its path is looked up once); one past DS-1's cap is not read.
+/// The stamp is `None` when the file could not be opened.
+fn read_stamped(
+    path: &str,
+) -> (
+    Option<FileStamp>,
+    Result<zeroize::Zeroizing<Vec<u8>>, Reason>,
+) {
     use std::io::Read as _;
     let cap = crate::domain::discovery::MAX_FILE_BYTES;
-    let mut bytes = Vec::with_capacity(size.min(cap) as usize + 1);
+    let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?, f)));
+    let (meta, file) = match opened {
+        Ok(o) => o,
+        Err(e) => return (None, Err(io_reason(&e))),
+    };
+    let st = stamp(&meta);
+    if st.size > cap {
+        return (Some(st), Err(Reason::TooLarge));
+    }
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(st.size as usize + 1));
+    if let Err(e) = file.take(cap + 1).read_to_end(&mut bytes) {
+        return (Some(st), Err(io_reason(&e)));
+    }
+    // Grown past the cap since it was stamped.
+    if bytes.len() as u64 > cap {
+        return (Some(st), Err(Reason::TooLarge));
+    }
+    (Some(st), Ok(bytes))
+}
+
+/// Reads a whole file (a key beside a certificate) in one allocation; one past DS-1's cap is
+/// refused as too large.
+fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let cap = crate::domain::discovery::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(cap + 1)
         .read_to_end(&mut bytes)?;
@@ -591,6 +702,18 @@ impl Engine {
         let mut report = ScanReport::default();
         progress(ScanProgress::default());
         let files = walk(&roots, &mut report.errors);
+        // The files a scan stored before are stamped now, to tell the changed ones (both in
+        // path order).
+        let mut stored = vec![false; files.len()];
+        let mut walked = files.iter().enumerate().peekable();
+        self.store.each_discovered_path(|path| {
+            while walked.next_if(|(_, (p, _))| p.as_str() < path).is_some() {}
+            if let Some(&(i, _)) = walked.peek().filter(|(_, (p, _))| p == path) {
+                stored[i] = true;
+            }
+        })?;
+        let files = stamp_stored(files, &stored, &mut report.errors);
+        drop(stored);
         report.files = files.len();
         // Sites are probed every scan (drift comes and goes without a file changing).
         let sites_now = read_sites(&files);
@@ -603,36 +726,6 @@ impl Engine {
         // Every certificate this scan sees, by its SHA-256 (as bytes: #15, a rescan of 100,000
         // files holds one of these each, half the size of the hex and compared in one go).
         let mut found: BTreeMap<[u8; 32], Seen> = BTreeMap::new();
-        // Notes where a certificate is; `true` the first time this scan sees it (a fingerprint
-        // that is not one, which only damage could store, is passed over).
-        let note = |found: &mut BTreeMap<[u8; 32], Seen>, fp: &str, path: u32, key: bool| {
-            let key = key.then_some(path);
-            let Some(fp) = crate::domain::cert::sha256_from_hex(fp) else {
-                return false;
-            };
-            match found.get_mut(&fp) {
-                None => {
-                    found.insert(
-                        fp,
-                        Seen {
-                            first: path,
-                            more: Vec::new(),
-                            key,
-                        },
-                    );
-                    true
-                }
-                Some(e) => {
-                    if e.more.last().copied().unwrap_or(e.first) != path {
-                        e.more.push(path);
-                    }
-                    if e.key.is_none() {
-                        e.key = key;
-                    }
-                    false
-                }
-            }
-        };
         // What the scans before stored of these files, read in one pass beside the walk (both
         // in path order; #15: no map of every stored file): an unchanged file counts as read,
         // a changed one is read again, and a stored one under these roots that the walk did
@@ -652,7 +745,7 @@ impl Engine {
                     if site_files.contains(path) {
                         site_known.insert(path.to_string(), rec.fingerprints.clone());
                     }
-                    if rec.stamp != *st {
+                    if Some(rec.stamp) != *st {
                         held_before.insert(i as u32, rec.fingerprints);
                         return;
                     }
@@ -678,7 +771,7 @@ impl Engine {
             }
         })?;
         // By index into `files`: what this scan holds of a path is its index.
-        let changed: Vec<(u32, &(String, FileStamp))> = files
+        let changed: Vec<(u32, &Listed)> = files
             .iter()
             .enumerate()
             .filter(|(i, _)| !unchanged[*i])
@@ -765,7 +858,7 @@ impl Engine {
                 // New records: encoded ahead (most), or still to be given an id here.
                 let mut prepared = Vec::with_capacity(chunk.len());
                 let mut unprepared = Vec::new();
-                for (&(index, (path, st)), read) in chunk.iter().zip(reads.into_iter().flatten()) {
+                for (&(index, (path, _)), read) in chunk.iter().zip(reads.into_iter().flatten()) {
                     match read {
                         Read::Found { record, certs } => {
                             for (i, c) in certs.into_iter().enumerate() {
@@ -773,9 +866,12 @@ impl Engine {
                                 let key = record.holds_key && i == 0;
                                 // Stored when no record held it and this scan has not yet.
                                 let first = note(&mut found, &c.fp, index, key);
-                                match c.fresh {
-                                    Some(Fresh::Prepared(p)) if first => prepared.push(p),
-                                    Some(Fresh::Unnumbered(rec)) if first => {
+                                match (c.fresh, first) {
+                                    (Some(Fresh::Prepared(p)), Some(seen)) => {
+                                        seen.made = p.id.as_bytes().try_into().ok();
+                                        prepared.push(p)
+                                    }
+                                    (Some(Fresh::Unnumbered(rec)), Some(_)) => {
                                         unprepared.push((*rec, first_seen(path, key)))
                                     }
                                     _ => {}
@@ -789,7 +885,15 @@ impl Engine {
                             }
                             chunk_change.files_put.push((path.clone(), record));
                         }
-                        Read::Skipped(reason, key_file) => {
+                        Read::Vanished(reason) => {
+                            // Deleted since the walk (a stored file is stamped, never this).
+                            report.files = report.files.saturating_sub(1);
+                            report.errors.push(ScanError {
+                                path: path.clone(),
+                                reason,
+                            });
+                        }
+                        Read::Skipped(st, reason, key_file) => {
                             if key_file {
                                 key_files.push(path.clone());
                             }
@@ -807,7 +911,7 @@ impl Engine {
                             chunk_change.files_put.push((
                                 path.clone(),
                                 FileRecord {
-                                    stamp: *st,
+                                    stamp: st,
                                     fingerprints: Vec::new(),
                                     holds_key: key_file,
                                     skipped: Some(reason),
@@ -850,31 +954,34 @@ impl Engine {
         })?;
         report.certificates = found.len();
         let sites = sites_now;
-        // Known records whose whereabouts changed (new ones were stored above, and are
-        // brought up to date here when more than their first file holds them).
-        // Every certificate seen now, by the id of its record: the ones stored before this scan
-        // are the unchanged ones.
-        let mut seen_by_id: BTreeMap<String, (String, Seen)> = BTreeMap::new();
+        // Every certificate seen now, by the id of its record: the ones a record held before
+        // this scan (the unchanged ones) and the few it numbered past its run, looked up by
+        // fingerprint; apart from them, the records it made from its run.
+        let mut seen_by_id: BTreeMap<String, ([u8; 32], Seen)> = BTreeMap::new();
+        let mut made: Vec<(String, [u8; 32], Seen)> = Vec::new();
         {
             let id_of = txn.fingerprint_lookup()?;
             for (fp, seen) in found {
-                let fp = crate::domain::cert::lower_hex(&fp);
-                if let Some(id) = id_of(&fp)? {
-                    seen_by_id.insert(id, (fp, seen));
+                match seen.made.and_then(|id| String::from_utf8(id.to_vec()).ok()) {
+                    Some(id) => made.push((id, fp, seen)),
+                    None => {
+                        if let Some(id) = id_of(&crate::domain::cert::lower_hex(&fp))? {
+                            seen_by_id.insert(id, (fp, seen));
+                        }
+                    }
                 }
             }
         }
-        report.unchanged = seen_by_id.len().saturating_sub(report.new);
+        report.unchanged = (seen_by_id.len() + made.len()).saturating_sub(report.new);
         let key_dirs: HashSet<&Path> = key_files
             .iter()
             .filter_map(|k| Path::new(k).parent())
             .collect();
-        // One pass over the watched records, none of them held in memory but the few the
-        // sites, the keys beside and the gone ones concern (#15: a scan of 100,000 files keeps
-        // no second copy of every record).
-        let watched_all = txn.watched_where(|id, old| {
+        // What changes of a watched record's whereabouts, `seen` where this scan saw it; `true`
+        // keeps it (below).
+        let mut look = |id: &str, old: &Watched, seen: Option<&Seen>| {
             let mut touched = false;
-            if let Some((_, seen)) = seen_by_id.get(id) {
+            if let Some(seen) = seen {
                 let path_of = |i: u32| files[i as usize].0.clone();
                 // Paths outside these roots stay (a scan of one directory does not forget the
                 // others).
@@ -900,8 +1007,7 @@ impl Engine {
             }
             let live = old.gone_at.is_none();
             // DS-4: one no file under these roots holds any more is gone (below).
-            let gone =
-                live && !seen_by_id.contains_key(id) && old.paths.iter().all(|p| in_roots(p));
+            let gone = live && seen.is_none() && old.paths.iter().all(|p| in_roots(p));
             // DS-2: its sites are linked again.
             let linked = live
                 && (!sites.is_empty() || !old.sites.is_empty())
@@ -914,13 +1020,34 @@ impl Engine {
                     .iter()
                     .any(|p| Path::new(p).parent().is_some_and(|d| key_dirs.contains(d)));
             touched || gone || linked || keyed
-        })?;
+        };
+        // One pass over the watched records, none of them held in memory but the few the
+        // sites, the keys beside and the gone ones concern (#15: a scan of 100,000 files keeps
+        // no second copy of every record).
+        let mut watched_all =
+            txn.watched_where(|id, old| look(id, old, seen_by_id.get(id).map(|(_, s)| s)))?;
+        // The records this scan made from its run are not read back: where each is is what
+        // this scan wrote (`Seen::made_where`).
+        for (id, _, seen) in &made {
+            // One no other file holds, with no site to link and no key file to look for,
+            // stays as written (most of an empty store's scan: `look` is not asked).
+            if seen.more.is_empty() && sites.is_empty() && key_dirs.is_empty() {
+                debug_assert!(!look(id, &seen.made_where(&files), Some(seen)), "{id}");
+                continue;
+            }
+            let old = seen.made_where(&files);
+            if look(id, &old, Some(seen)) {
+                watched_all.insert(id.clone(), old);
+            }
+        }
         // Fingerprints by id: with sites to probe, every one seen now (the probes name what is
         // served); otherwise only the records kept above need theirs.
         let fp_of: BTreeMap<String, String> = seen_by_id
             .into_iter()
-            .filter(|(id, _)| !sites.is_empty() || watched_all.contains_key(id))
             .map(|(id, (fp, _))| (id, fp))
+            .chain(made.into_iter().map(|(id, fp, _)| (id, fp)))
+            .filter(|(id, _)| !sites.is_empty() || watched_all.contains_key(id))
+            .map(|(id, fp)| (id, crate::domain::cert::lower_hex(&fp)))
             .collect();
         // DS-4: a watched certificate no file under these roots holds any more is gone, not
         // deleted; one whose file now holds another says so.
@@ -1017,7 +1144,7 @@ fn keys_beside(
     let mut keys: HashMap<String, Vec<crate::domain::key::PrivateKey>> = HashMap::new();
     let mut key_of = |path: &str, public: &crate::domain::key::PublicKey| -> bool {
         let parsed = keys.entry(path.to_string()).or_insert_with(|| {
-            let Ok(bytes) = read_file(path, 0).map(zeroize::Zeroizing::new) else {
+            let Ok(bytes) = read_file(path).map(zeroize::Zeroizing::new) else {
                 return Vec::new();
             };
             let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -1079,7 +1206,7 @@ fn keys_beside(
 /// The public key of the certificate `fp` in one of `paths`.
 fn public_key_of(paths: &[String], fp: &str) -> Option<crate::domain::key::PublicKey> {
     paths.iter().find_map(|p| {
-        let bytes = read_file(p, 0).ok()?;
+        let bytes = read_file(p).ok()?;
         let found = parse_file(p, &bytes, None).ok()?;
         found.certs.iter().find_map(|der| {
             let parsed = crate::domain::cert::parse_certificate(der).ok()?;
@@ -1143,7 +1270,7 @@ fn include(base: &Path, pattern: &str) -> Vec<(String, String)> {
 }
 
 /// Every site the configuration files among `files` describe.
-fn read_sites(files: &[(String, FileStamp)]) -> Vec<crate::domain::webconf::Site> {
+fn read_sites(files: &[Listed]) -> Vec<crate::domain::webconf::Site> {
     use crate::domain::webconf::{apache_sites, haproxy_sites, nginx_sites, Server};
     let mut sites = Vec::new();
     for (path, _) in files {
@@ -1572,4 +1699,116 @@ fn probe_sites(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::discovery::MAX_FILE_BYTES;
+
+    fn stamp_of(path: &Path) -> FileStamp {
+        stamp(&std::fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn rule_ds1_a_file_is_stamped_from_the_very_file_read_and_one_too_large_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("a.pem");
+        std::fs::write(&small, b"hello").unwrap();
+        let (st, content) = read_stamped(small.to_str().unwrap());
+        assert_eq!(st, Some(stamp_of(&small)));
+        assert_eq!(content.unwrap().as_slice(), b"hello");
+        // Exactly the cap is read; one byte more is not (the stamp says so before reading).
+        let at_cap = dir.path().join("at-cap.pem");
+        let past = dir.path().join("past.pem");
+        std::fs::File::create(&at_cap)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES)
+            .unwrap();
+        std::fs::File::create(&past)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        let (_, content) = read_stamped(at_cap.to_str().unwrap());
+        assert_eq!(content.unwrap().len() as u64, MAX_FILE_BYTES);
+        let (st, content) = read_stamped(past.to_str().unwrap());
+        assert_eq!(st, Some(stamp_of(&past)));
+        assert_eq!(content.err(), Some(Reason::TooLarge));
+        // Gone since the walk: no stamp, and why.
+        let (st, content) = read_stamped(dir.path().join("gone.pem").to_str().unwrap());
+        assert_eq!((st, content.err()), (None, Some(Reason::BrokenSymlink)));
+    }
+
+    #[test]
+    fn rule_ds4_only_files_stored_before_are_stamped_ahead_and_one_gone_since_is_left_out_with_why()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a.pem"),
+            dir.path().join("b.pem"),
+            dir.path().join("c.pem"),
+        );
+        std::fs::write(&a, b"a").unwrap();
+        std::fs::write(&c, b"c").unwrap();
+        let listed: Vec<Listed> = [&a, &b, &c]
+            .iter()
+            .map(|p| (p.display().to_string(), None))
+            .collect();
+        let mut errors = Vec::new();
+        // a and b were stored before (b deleted since); c is new to the store.
+        let files = stamp_stored(listed, &[true, true, false], &mut errors);
+        assert_eq!(
+            files,
+            vec![
+                (a.display().to_string(), Some(stamp_of(&a))),
+                (c.display().to_string(), None),
+            ]
+        );
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, b.display().to_string());
+        assert_eq!(errors[0].reason, Reason::BrokenSymlink);
+    }
+
+    #[test]
+    fn rule_ds1_a_file_that_cannot_be_opened_is_kept_as_stamped_by_its_path_and_one_gone_is_no_file(
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(
+            &dir.path().join("db.redb"),
+            &dir.path().join("store.key"),
+            "test",
+        )
+        .unwrap();
+        let snapshot = store.scan_snapshot().unwrap();
+        let ids = IdRun {
+            start: 0,
+            store: &store,
+        };
+        let now = chrono::Utc::now();
+        // A socket is stat'ed by its path but cannot be opened (as an unreadable file is to a
+        // user other than root).
+        let socket = dir.path().join("s.pem");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        match read_one(
+            socket.to_str().unwrap(),
+            None,
+            None,
+            (ids, 0),
+            &snapshot,
+            now,
+        )
+        .unwrap()
+        {
+            Read::Skipped(st, reason, key_file) => {
+                assert_eq!(st, stamp_of(&socket));
+                assert_eq!((reason, key_file), (Reason::ReadFailed, false));
+            }
+            _ => panic!("a file that cannot be opened is skipped"),
+        }
+        let gone = dir.path().join("gone.pem");
+        assert!(matches!(
+            read_one(gone.to_str().unwrap(), None, None, (ids, 0), &snapshot, now).unwrap(),
+            Read::Vanished(Reason::BrokenSymlink)
+        ));
+    }
 }

@@ -35,6 +35,18 @@ impl ScanChange {
 }
 
 impl Store {
+    /// Shows `each` the path of every file a scan has read, in path order (nothing decoded).
+    pub fn each_discovered_path(&self, mut each: impl FnMut(&str)) -> Result<(), StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let Some(t) = open_existing(&r, DISCOVERED_FILES)? else {
+            return Ok(());
+        };
+        for row in t.iter().map_err(db_err)? {
+            each(row.map_err(db_err)?.0.value());
+        }
+        Ok(())
+    }
+
     /// Shows `each` every file a scan has read, in path order, one at a time (a rescan of
     /// 100,000 files holds no map of them).
     pub fn each_discovered_file(
@@ -257,14 +269,26 @@ impl ScanTxn<'_> {
 
     /// Shows `look` every discovered certificate's whereabouts, one at a time, and keeps the
     /// ones it returns `true` for, by id (a large store is never held in memory whole).
+    ///
+    /// Records numbered from this scan's id run (`id_run`) are not shown: every one of them is
+    /// new, and what it holds is what this scan just wrote (the caller's to know).
     pub fn watched_where(
         &self,
         mut look: impl FnMut(&str, &Watched) -> bool,
     ) -> Result<BTreeMap<String, Watched>, StoreError> {
         let t = self.txn.open_table(DISCOVERED).map_err(db_err)?;
         let mut out = BTreeMap::new();
+        let in_run = |id: &str| {
+            self.run.get().is_some_and(|(first, len)| {
+                crate::domain::id::id_number(id)
+                    .is_some_and(|n| crate::domain::id::in_run(first, len, n))
+            })
+        };
         for row in t.iter().map_err(db_err)? {
             let (k, v) = row.map_err(db_err)?;
+            if in_run(k.value()) {
+                continue;
+            }
             let w: Watched = self
                 .store
                 .records
