@@ -182,12 +182,14 @@ fn put_files(
     table: &mut redb::Table<'_, &'static str, &'static [u8]>,
     files: &[(String, FileRecord)],
 ) -> Result<(), StoreError> {
-    for (path, rec) in files {
-        table
-            .insert(path.as_str(), records.encode(rec).as_slice())
-            .map_err(db_err)?;
-    }
-    Ok(())
+    // A chunk's files come in path order: packed into the table (`ascending`).
+    let encoded: Vec<Vec<u8>> = files.iter().map(|(_, rec)| records.encode(rec)).collect();
+    let rows: Vec<(&str, &[u8])> = files
+        .iter()
+        .zip(&encoded)
+        .map(|((path, _), rec)| (path.as_str(), rec.as_slice()))
+        .collect();
+    super::ascending::put_ascending(table, &rows)
 }
 
 /// See `Store::scan_snapshot`.
@@ -319,22 +321,18 @@ impl ScanTxn<'_> {
         std::thread::scope(|s| {
             let by_key = s.spawn(|| -> Result<(), StoreError> {
                 let mut by_key = ByKey::open(txn)?;
-                prepared.iter().try_for_each(|p| by_key.write(p))?;
+                by_key.write_all(prepared)?;
                 let mut t = txn.open_table(DISCOVERED_FILES).map_err(db_err)?;
                 put_files(records, &mut t, files)
             });
             let by_id = (|| -> Result<(), StoreError> {
-                let mut by_id = ById::open(txn)?;
+                ById::open(txn)?.write_all(prepared)?;
+                let watched: Vec<(&str, &[u8])> = prepared
+                    .iter()
+                    .filter_map(|p| Some((p.id.as_str(), p.watched.as_deref()?)))
+                    .collect();
                 let mut discovered = txn.open_table(DISCOVERED).map_err(db_err)?;
-                for p in prepared {
-                    by_id.write(p, p.event_index)?;
-                    if let Some(w) = &p.watched {
-                        discovered
-                            .insert(p.id.as_str(), w.as_slice())
-                            .map_err(db_err)?;
-                    }
-                }
-                Ok(())
+                super::ascending::put_ascending(&mut discovered, &watched)
             })();
             let by_key = by_key.join().unwrap_or_else(|_| {
                 Err(StoreError::Db("a thread writing the scan stopped".into()))

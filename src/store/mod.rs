@@ -3,6 +3,7 @@
 mod accounts;
 mod acme;
 pub mod alarms;
+mod ascending;
 mod catalogue;
 mod cert_row;
 mod certificates;

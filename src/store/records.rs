@@ -137,6 +137,58 @@ impl<'txn> ById<'txn> {
     }
 }
 
+/// One of a record's encoded rows, for every record of `prepared`, keyed by id.
+fn column<'p>(
+    prepared: &'p [Prepared],
+    row: impl Fn(&'p Prepared) -> &'p [u8],
+) -> Vec<(&'p str, &'p [u8])> {
+    prepared.iter().map(|p| (p.id.as_str(), row(p))).collect()
+}
+
+impl ById<'_> {
+    /// Writes a scan's new records' rows keyed by id, ids ascending (packed: `ascending`), each
+    /// first timeline event at its `event_index`. A record already under an id is never
+    /// overwritten: the write fails, and with it the transaction.
+    pub(super) fn write_all(&mut self, prepared: &[Prepared]) -> Result<(), StoreError> {
+        ascending::insert_new(&mut self.certs, &column(prepared, |p| &p.cert), |i| {
+            taken("this id", &prepared[i].id)
+        })?;
+        ascending::put_ascending(&mut self.summaries, &column(prepared, |p| &p.summary))?;
+        ascending::put_ascending(&mut self.facts, &column(prepared, |p| &p.facts))?;
+        let events: Vec<((&str, u64), &[u8])> = prepared
+            .iter()
+            .map(|p| ((p.id.as_str(), p.event_index), p.event.as_slice()))
+            .collect();
+        ascending::put_ascending(&mut self.timeline, &events)
+    }
+}
+
+impl ByKey<'_> {
+    /// `write` for each of a scan's new records, each index in its key order (the pages a
+    /// B-tree insert walks are then the ones the insert before it walked).
+    pub(super) fn write_all(&mut self, prepared: &[Prepared]) -> Result<(), StoreError> {
+        let mut fingerprints: Vec<(&str, &str)> = prepared
+            .iter()
+            .filter_map(|p| Some((p.fingerprint.as_deref()?, p.id.as_str())))
+            .collect();
+        fingerprints.sort_unstable();
+        for (fp, id) in fingerprints {
+            if self.fingerprints.insert(fp, id).map_err(db_err)?.is_some() {
+                return Err(taken(&format!("fingerprint {fp}"), id));
+            }
+        }
+        let mut due: Vec<(i64, &str, &str)> = prepared
+            .iter()
+            .flat_map(|p| p.schedule.iter().map(schedule_key))
+            .collect();
+        due.sort_unstable();
+        for key in due {
+            self.schedule.insert(key, ()).map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
 impl<'txn> ByKey<'txn> {
     pub(super) fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
         Ok(ByKey {
