@@ -194,6 +194,7 @@ fn stamp_stored(files: Vec<Listed>, stored: &[bool], errors: &mut Vec<ScanError>
 
 /// One certificate as this scan saw it: the files holding it and the one holding its key, as
 /// indices into the walk's list (#15: a path is not copied for every certificate it holds).
+#[derive(Default)]
 struct Seen {
     first: u32,
     /// Further files holding it, in the order found (most certificates are in one file).
@@ -214,6 +215,11 @@ impl Seen {
     /// when that file held it (`read_one`).
     fn made_where(&self, files: &[Listed]) -> Watched {
         first_seen(&files[self.first as usize].0, self.key == Some(self.first))
+    }
+
+    /// The id of the record this scan made of it, when it did.
+    fn made_id(&self) -> Option<String> {
+        self.made.and_then(|id| String::from_utf8(id.to_vec()).ok())
     }
 }
 
@@ -249,7 +255,7 @@ fn note<'f>(
 }
 
 /// Files read and parsed a chunk at a time (bounded memory on a large tree).
-const CHUNK: usize = 1_024;
+const CHUNK: usize = 512;
 
 /// How far a scan's resident set may grow before the memory its chunks freed goes back to the
 /// system (`crate::memory::reuse_or_give_back`).
@@ -964,21 +970,28 @@ impl Engine {
         // Every certificate seen now, by the id of its record: the ones a record held before
         // this scan (the unchanged ones) and the few it numbered past its run, looked up by
         // fingerprint; apart from them, the records it made from its run.
+        // The records made stay where they are in `found` (#15: a scan of 100,000 new files
+        // holds no second list of them).
         let mut seen_by_id: BTreeMap<String, ([u8; 32], Seen)> = BTreeMap::new();
-        let mut made: Vec<(String, [u8; 32], Seen)> = Vec::new();
         {
             let id_of = txn.fingerprint_lookup()?;
-            for (fp, seen) in found {
-                match seen.made.and_then(|id| String::from_utf8(id.to_vec()).ok()) {
-                    Some(id) => made.push((id, fp, seen)),
-                    None => {
-                        if let Some(id) = id_of(&crate::domain::cert::lower_hex(&fp))? {
-                            seen_by_id.insert(id, (fp, seen));
-                        }
-                    }
+            let mut failed = None;
+            found.retain(|fp, seen| {
+                if seen.made.is_some() || failed.is_some() {
+                    return true;
                 }
+                match id_of(&crate::domain::cert::lower_hex(fp)) {
+                    Ok(Some(id)) => drop(seen_by_id.insert(id, (*fp, std::mem::take(seen)))),
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
+                }
+                false
+            });
+            if let Some(e) = failed {
+                return Err(e);
             }
         }
+        let made = found;
         report.unchanged = (seen_by_id.len() + made.len()).saturating_sub(report.new);
         let key_dirs: HashSet<&Path> = key_files
             .iter()
@@ -1035,16 +1048,21 @@ impl Engine {
             txn.watched_where(|id, old| look(id, old, seen_by_id.get(id).map(|(_, s)| s)))?;
         // The records this scan made from its run are not read back: where each is is what
         // this scan wrote (`Seen::made_where`).
-        for (id, _, seen) in &made {
+        for seen in made.values() {
             // One no other file holds, with no site to link and no key file to look for,
             // stays as written (most of an empty store's scan: `look` is not asked).
             if seen.more.is_empty() && sites.is_empty() && key_dirs.is_empty() {
-                debug_assert!(!look(id, &seen.made_where(&files), Some(seen)), "{id}");
+                debug_assert!(!look(
+                    &seen.made_id().unwrap_or_default(),
+                    &seen.made_where(&files),
+                    Some(seen)
+                ));
                 continue;
             }
+            let Some(id) = seen.made_id() else { continue };
             let old = seen.made_where(&files);
-            if look(id, &old, Some(seen)) {
-                watched_all.insert(id.clone(), old);
+            if look(&id, &old, Some(seen)) {
+                watched_all.insert(id, old);
             }
         }
         // Fingerprints by id: with sites to probe, every one seen now (the probes name what is
@@ -1052,7 +1070,10 @@ impl Engine {
         let fp_of: BTreeMap<String, String> = seen_by_id
             .into_iter()
             .map(|(id, (fp, _))| (id, fp))
-            .chain(made.into_iter().map(|(id, fp, _)| (id, fp)))
+            .chain(
+                made.into_iter()
+                    .filter_map(|(fp, seen)| Some((seen.made_id()?, fp))),
+            )
             .filter(|(id, _)| !sites.is_empty() || watched_all.contains_key(id))
             .map(|(id, fp)| (id, crate::domain::cert::lower_hex(&fp)))
             .collect();
