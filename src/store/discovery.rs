@@ -303,9 +303,9 @@ impl ScanTxn<'_> {
         Ok(out)
     }
 
-    /// Inserts records encoded ahead (`Store::prepare`), in order. Each was checked against a
-    /// `ScanSnapshot` and must be new to this scan too (the caller's to see): a record whose
-    /// id or fingerprint is held after all fails the scan, nothing of it kept.
+    /// Inserts records encoded ahead (`Store::prepare_found`), ids ascending. Each was checked
+    /// against a `ScanSnapshot` and must be new to this scan too (the caller's to see): a
+    /// record whose id or fingerprint is held after all fails the scan, nothing of it kept.
     ///
     /// The indexes keyed otherwise than by id are written on a thread of their own meanwhile
     /// (#15: the writer is the scan's slowest thread; redb lets one transaction write disjoint
